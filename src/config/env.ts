@@ -12,6 +12,8 @@ export interface AppConfig {
   isProduction: boolean;
   port: number;
   host: string;
+  /** Express `trust proxy`: false, true, a hop count, or a list of addresses/subnets. */
+  trustProxy: boolean | number | string;
   dataDir: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   corsOrigins: string[];
@@ -27,6 +29,8 @@ export interface AppConfig {
     logging: boolean;
   };
   redisUrl?: string;
+  /** Prefix of every Redis key and channel this instance uses (instances of one deployment share it). */
+  redisKeyPrefix: string;
   throttle: { limit: number; ttlMs: number };
   breaker: { failureThreshold: number; resetTimeoutMs: number; requestTimeoutMs: number };
   auth: {
@@ -195,6 +199,13 @@ function parseKeys(r: Reader, fallback?: string): { keys: Record<string, Buffer>
   return { keys, activeKeyId: entries[0]?.[0] ?? 'k1' };
 }
 
+function parseTrustProxy(v: string): boolean | number | string {
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  if (/^\d+$/.test(v)) return Number(v);
+  return v;
+}
+
 export function loadConfig(env: Env = process.env): AppConfig {
   const r = new Reader(env);
   const nodeEnv = r.oneOf('NODE_ENV', ['development', 'production', 'test'] as const, 'development');
@@ -231,6 +242,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     isProduction,
     port: r.int('PORT', 3000, 0, 65535),
     host: r.str('HOST', '0.0.0.0'),
+    trustProxy: parseTrustProxy(r.str('TRUST_PROXY', 'false')),
     dataDir,
     logLevel,
     corsOrigins: r.list('CORS_ORIGINS').length ? r.list('CORS_ORIGINS') : isProduction ? [] : ['http://localhost:3000', 'http://localhost:5173'],
@@ -245,6 +257,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       logging: r.bool('DB_LOGGING', false),
     },
     redisUrl,
+    redisKeyPrefix: r.str('REDIS_KEY_PREFIX', 'cb:'),
     throttle: { limit: r.int('THROTTLE_LIMIT', 100, 1), ttlMs: r.int('THROTTLE_TTL_MS', 60000, 1000) },
     breaker: {
       failureThreshold: r.int('BREAKER_FAILURE_THRESHOLD', 5, 1),

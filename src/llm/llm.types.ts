@@ -12,6 +12,8 @@ export interface LlmMessage {
 export interface LlmAgentConfig {
   /** Agent id; the per-agent circuit breaker is keyed by it. */
   id: string;
+  /** Optional: labels the agent's breaker for monitoring. */
+  teamId?: string | null;
   name: string;
   provider: LlmProviderName;
   model: string;
@@ -43,8 +45,31 @@ export type LlmChunk =
   /** Emitted by LlmService (not adapters) before the first delta, e.g. "retrying", "falling back to X". */
   | { type: 'status'; description: string; agentId: string; model: string };
 
-/** One adapter per provider. It must stop and close the upstream request when `signal` aborts. */
+/** Callbacks an adapter gives LlmService about the progress of the upstream request. */
+export interface LlmStreamHooks {
+  /**
+   * The upstream accepted the request (response headers arrived). Ends the connect-timeout phase.
+   * Adapters whose upstream legitimately sends headers only with the complete answer (n8n) call it as
+   * soon as the request is sent; the first-token timeout then bounds them.
+   */
+  onConnected?(): void;
+}
+
+/**
+ * One adapter per provider. It must stop and close the upstream request when `signal` aborts, and throw
+ * (never return normally) when aborted. Failures are thrown as `UpstreamError` (src/llm/llm.errors.ts)
+ * where the adapter knows the cause; LlmService classifies anything else. Adapters never retry.
+ */
 export interface LlmProvider {
   readonly name: LlmProviderName;
-  stream(agent: LlmAgentConfig, messages: LlmMessage[], signal: AbortSignal): AsyncIterable<LlmChunk>;
+  stream(agent: LlmAgentConfig, messages: LlmMessage[], signal: AbortSignal, hooks?: LlmStreamHooks): AsyncIterable<LlmChunk>;
+}
+
+/** What `LlmService.complete` returns: the whole reply and which agent/model produced it. */
+export interface LlmCompletion {
+  content: string;
+  /** null when the upstream reported no usage (n8n usually does not). */
+  usage: LlmUsage | null;
+  agentId: string;
+  model: string;
 }

@@ -1,0 +1,127 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { ThrottlerException } from '@nestjs/throttler';
+import type { Request, Response } from 'express';
+import { AppError } from 'src/common/errors/app-error';
+import { ErrorCode } from 'src/common/errors/error-code';
+import type { ErrorBodyDto } from 'src/common/filters/error-body';
+import { currentCorrelationId } from 'src/common/logging/request-context';
+
+/** Status → code for errors that do not come as AppError (framework, body parser, multer). */
+const CODE_BY_STATUS: Record<number, ErrorCode> = {
+  400: ErrorCode.BAD_REQUEST,
+  401: ErrorCode.UNAUTHORIZED,
+  403: ErrorCode.FORBIDDEN,
+  404: ErrorCode.NOT_FOUND,
+  405: ErrorCode.NOT_FOUND,
+  409: ErrorCode.CONFLICT,
+  413: ErrorCode.PAYLOAD_TOO_LARGE,
+  415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+  429: ErrorCode.RATE_LIMITED,
+  503: ErrorCode.SERVICE_UNAVAILABLE,
+};
+
+const SUGGESTIONS: Partial<Record<ErrorCode, string>> = {
+  [ErrorCode.VALIDATION_FAILED]: 'Fix the listed fields and send the request again.',
+  [ErrorCode.PAYLOAD_TOO_LARGE]: 'Send a smaller body.',
+  [ErrorCode.UNAUTHORIZED]: 'Log in again or refresh the access token.',
+  [ErrorCode.RATE_LIMITED]: 'Wait for the Retry-After interval before retrying.',
+  [ErrorCode.CIRCUIT_OPEN]: 'The service is recovering; retry after the Retry-After interval.',
+  [ErrorCode.INTERNAL]: 'Retry later; quote the correlation id when reporting the problem.',
+};
+
+/** Errors raised by body-parser carry `type`, `status` and `expose`. */
+interface HttpLikeError {
+  status?: number;
+  statusCode?: number;
+  type?: string;
+  expose?: boolean;
+  message?: string;
+}
+
+interface Normalised {
+  status: number;
+  code: ErrorCode;
+  message: string;
+  details: Record<string, unknown>;
+  retryAfter?: number;
+}
+
+/**
+ * The one exception filter: every error from every layer leaves as the contract's body. Anything
+ * unexpected is a 500 that names only the correlation id; its stack goes to the log, never to the client.
+ */
+@Catch()
+export class AllExceptionsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('ExceptionFilter');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const ctx = host.switchToHttp();
+    const res = ctx.getResponse<Response>();
+    const req = ctx.getRequest<Request & { correlationId?: string }>();
+    const n = this.normalise(exception);
+    const correlationId = req?.correlationId ?? currentCorrelationId() ?? 'unknown';
+
+    if (n.status >= 500 && n.code === ErrorCode.INTERNAL) {
+      this.logger.error({ err: exception, method: req?.method, path: req?.originalUrl }, 'Unhandled error');
+    }
+    if (res.headersSent) {
+      // A stream already under way: the body is not ours to replace. End it so the client can resume.
+      res.end();
+      return;
+    }
+    if (n.retryAfter !== undefined) res.setHeader('Retry-After', String(Math.max(1, Math.ceil(n.retryAfter))));
+    const suggestion = SUGGESTIONS[n.code];
+    const body: ErrorBodyDto = {
+      statusCode: n.status,
+      error: n.code,
+      message: n.message,
+      details: { ...(suggestion ? { suggestion } : {}), ...n.details },
+      timestamp: new Date().toISOString(),
+      correlationId,
+    };
+    res.status(n.status).json(body);
+  }
+
+  private normalise(e: unknown): Normalised {
+    if (e instanceof AppError) {
+      const { fieldErrors, suggestion, details, retryAfter } = e.options;
+      return {
+        status: e.status,
+        code: e.code,
+        message: e.message,
+        details: { ...(details ?? {}), ...(fieldErrors ? { fieldErrors } : {}), ...(suggestion ? { suggestion } : {}) },
+        retryAfter: retryAfter ?? (e.status === 429 || e.status === 503 ? 1 : undefined),
+      };
+    }
+    if (e instanceof ThrottlerException) {
+      return { status: 429, code: ErrorCode.RATE_LIMITED, message: 'Too many requests', details: {}, retryAfter: 1 };
+    }
+    if (e instanceof HttpException) {
+      const status = e.getStatus();
+      const code = CODE_BY_STATUS[status] ?? (status >= 500 ? ErrorCode.INTERNAL : ErrorCode.BAD_REQUEST);
+      const message = status >= 500 ? 'Internal server error' : this.httpMessage(e);
+      return { status, code, message, details: {}, retryAfter: status === 429 || status === 503 ? 1 : undefined };
+    }
+    const httpLike = e as HttpLikeError | null;
+    const status = httpLike?.status ?? httpLike?.statusCode;
+    if (httpLike && typeof status === 'number' && status >= 400 && status < 500 && httpLike.expose !== false) {
+      if (httpLike.type === 'entity.parse.failed') {
+        return { status: 400, code: ErrorCode.BAD_REQUEST, message: 'Malformed JSON in request body', details: {} };
+      }
+      if (httpLike.type === 'entity.too.large') {
+        return { status: 413, code: ErrorCode.PAYLOAD_TOO_LARGE, message: 'Request body is too large', details: {} };
+      }
+      const code = CODE_BY_STATUS[status] ?? ErrorCode.BAD_REQUEST;
+      return { status, code, message: httpLike.message ?? 'Bad request', details: {} };
+    }
+    return { status: HttpStatus.INTERNAL_SERVER_ERROR, code: ErrorCode.INTERNAL, message: 'Internal server error', details: {} };
+  }
+
+  private httpMessage(e: HttpException): string {
+    const r = e.getResponse();
+    if (typeof r === 'string') return r;
+    const m = (r as { message?: unknown }).message;
+    if (Array.isArray(m)) return m.join('; ');
+    return typeof m === 'string' ? m : e.message;
+  }
+}

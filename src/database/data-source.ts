@@ -1,0 +1,71 @@
+import { join } from 'node:path';
+import { DataSource, DataSourceOptions } from 'typeorm';
+import type { AppConfig } from 'src/config/env';
+import { EmbeddedPostgres, startEmbeddedPostgres } from 'src/database/embedded-postgres';
+
+/** Where compiled or source migrations live (dist/migrations/*.js in a build, migrations/*.ts under jest). */
+const MIGRATIONS_GLOB = join(__dirname, '..', '..', 'migrations', `*.${__filename.endsWith('.ts') ? 'ts' : 'js'}`);
+const ENTITIES_GLOB = join(__dirname, '..', '**', `*.entity.${__filename.endsWith('.ts') ? 'ts' : 'js'}`);
+
+/**
+ * The one options object for the app, the migration CLI and the tests. `synchronize` is off everywhere:
+ * the schema only changes through reviewed migrations in `migrations/`.
+ */
+export function dataSourceOptions(config: AppConfig, url: string): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url,
+    entities: [ENTITIES_GLOB],
+    migrations: [MIGRATIONS_GLOB],
+    migrationsTableName: 'migrations',
+    migrationsTransactionMode: 'each',
+    synchronize: false,
+    migrationsRun: false,
+    logging: config.db.logging ? ['query', 'error'] : ['error'],
+    extra: {
+      max: config.db.poolMax,
+      idleTimeoutMillis: config.db.poolIdleTimeoutMs,
+      connectionTimeoutMillis: config.db.connectTimeoutMs,
+    },
+  };
+}
+
+export interface DatabaseHandle {
+  url: string;
+  embedded: EmbeddedPostgres | null;
+}
+
+/** Resolves the database URL: DATABASE_URL, or an embedded PGlite under DATA_DIR/pglite. */
+export async function openDatabase(config: AppConfig): Promise<DatabaseHandle> {
+  if (config.db.url) return { url: config.db.url, embedded: null };
+  // Pool plus the migration runner, health checks and a CLI: keep generous headroom.
+  const embedded = await startEmbeddedPostgres(join(config.dataDir, 'pglite'), config.db.poolMax + 10);
+  return { url: embedded.url, embedded };
+}
+
+/**
+ * Creates and initialises a DataSource (running pending migrations when configured). Destroying it also
+ * stops the embedded database, so shutdown order cannot leave PGlite open.
+ */
+export async function createDataSource(
+  config: AppConfig,
+  options: Partial<DataSourceOptions> = {},
+  runMigrations = config.db.migrationsRun,
+): Promise<DataSource> {
+  const handle = await openDatabase(config);
+  const ds = new DataSource({ ...dataSourceOptions(config, handle.url), ...options } as DataSourceOptions);
+  try {
+    await ds.initialize();
+    if (runMigrations) await ds.runMigrations({ transaction: 'each' });
+  } catch (err) {
+    if (ds.isInitialized) await ds.destroy();
+    await handle.embedded?.stop();
+    throw err;
+  }
+  const destroy = ds.destroy.bind(ds);
+  ds.destroy = async () => {
+    await destroy();
+    await handle.embedded?.stop();
+  };
+  return ds;
+}

@@ -1,0 +1,66 @@
+import { Controller, Get, Inject, ServiceUnavailableException } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { HealthCheck, HealthCheckResult, HealthCheckService, HealthIndicatorFunction, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import type Redis from 'ioredis';
+import { BreakerRegistry } from 'src/common/circuit/breaker-registry.service';
+import { Public } from 'src/common/decorators/public.decorator';
+import { AppError } from 'src/common/errors/app-error';
+import { ErrorCode } from 'src/common/errors/error-code';
+import { ErrorBodyDto } from 'src/common/filters/error-body';
+import { REDIS_CLIENT } from 'src/common/redis/redis.module';
+
+/** Liveness stays cheap; readiness checks the database, Redis when configured, and reports breakers. */
+@ApiTags('health')
+@Public()
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly db: TypeOrmHealthIndicator,
+    private readonly indicators: HealthIndicatorService,
+    private readonly breakers: BreakerRegistry,
+    @Inject(REDIS_CLIENT) private readonly redis: Redis | null,
+  ) {}
+
+  @Get()
+  @HealthCheck()
+  @ApiOperation({ summary: 'Liveness plus readiness summary (terminus format)' })
+  @ApiServiceUnavailableResponse({ type: ErrorBodyDto })
+  check(): Promise<HealthCheckResult> {
+    return this.ready();
+  }
+
+  @Get('live')
+  @ApiOperation({ summary: 'Liveness: the process answers' })
+  @ApiOkResponse({ schema: { example: { status: 'ok', info: { process: { status: 'up' } } } } })
+  live(): Promise<HealthCheckResult> {
+    return this.health.check([() => this.indicators.check('process').up({ uptimeSec: Math.round(process.uptime()) })]);
+  }
+
+  @Get('ready')
+  @HealthCheck()
+  @ApiOperation({ summary: 'Readiness: database, Redis (when configured), LLM provider circuit states' })
+  @ApiServiceUnavailableResponse({ type: ErrorBodyDto })
+  async ready(): Promise<HealthCheckResult> {
+    const checks: HealthIndicatorFunction[] = [() => this.db.pingCheck('database').withTimeout(3000)];
+    const redis = this.redis;
+    if (redis) checks.push(() => this.indicators.check('redis').attempt(async () => void (await redis.ping())).withTimeout(2000));
+    checks.push(async () => {
+      const agents = this.breakers.snapshot('agent');
+      const open = agents.filter((b) => b.state !== 'closed').map((b) => ({ name: b.name, state: b.state }));
+      const session = this.indicators.check('llmProviders');
+      return open.length ? session.degraded({ breakers: agents.length, notClosed: open }) : session.up({ breakers: agents.length });
+    });
+    try {
+      return await this.health.check(checks);
+    } catch (err) {
+      if (err instanceof ServiceUnavailableException) {
+        throw new AppError(ErrorCode.SERVICE_UNAVAILABLE, 'Service is not ready', {
+          retryAfter: 5,
+          details: { health: err.getResponse() },
+        });
+      }
+      throw err;
+    }
+  }
+}

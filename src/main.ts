@@ -1,0 +1,53 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { createApp } from 'src/app.factory';
+import { ConfigError, loadConfig } from 'src/config/env';
+
+/** Bootstrap only: config, app, listen, bounded graceful shutdown. */
+async function bootstrap(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const started = Date.now();
+  const app = await createApp(config);
+  const logger = new Logger('Bootstrap');
+  if (config.generatedSecrets) {
+    logger.warn(`Development secrets generated and stored in ${config.dataDir}/dev-secrets.json (never use them in production)`);
+  }
+  await app.listen(config.port, config.host);
+  const url = await app.getUrl();
+  logger.log(
+    `Listening on ${url} (database: ${config.db.url ? 'PostgreSQL' : 'embedded PGlite'}, event bus: ${config.redisUrl ? 'Redis' : 'in-process'}) ` +
+      `ready in ${Date.now() - started} ms; API docs at ${url}/docs`,
+  );
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.log(`${signal} received: draining (at most ${config.shutdownTimeoutMs} ms)`);
+    const force = setTimeout(() => {
+      logger.error('Shutdown took too long; exiting');
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+    force.unref();
+    app
+      .close()
+      .then(() => process.exit(0))
+      .catch((err: unknown) => {
+        logger.error({ err }, 'Shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+void bootstrap();
