@@ -45,10 +45,23 @@ export class AttemptFailure extends Error {
     readonly retryAfterMs?: number,
     /** false for failures that say nothing about the upstream's health (a refused URL, a missing key). */
     readonly countsForBreaker = true,
+    /** For logs: what went wrong underneath, without messages (see summarizeError). */
+    readonly summary = '',
   ) {
     super(error.message);
     this.name = 'AttemptFailure';
   }
+}
+
+/**
+ * A log-safe description of an error: its type, kind, status and system code, never its message
+ * (upstream error bodies can echo API keys).
+ */
+export function summarizeError(err: unknown): string {
+  if (!(err instanceof Error)) return typeof err;
+  const e = err as Error & { kind?: string; status?: number };
+  const parts: (string | number | undefined)[] = [e.name, e.kind, e.status, errorCode(err)];
+  return parts.filter((p) => p !== undefined && p !== '').join(' ');
 }
 
 /** Internal wrapper for "the caller aborted": never counted by the breaker, unwrapped to `reason`. */
@@ -78,7 +91,7 @@ function details(agent: LlmAgentConfig, extra: Record<string, unknown> = {}): Re
 /** Connect and first-token timeouts are retried; an idle timeout happens after the first delta, never retried. */
 export function timeoutFailure(phase: TimeoutPhase, agent: LlmAgentConfig): AttemptFailure {
   const error = new AppError(ErrorCode.UPSTREAM_TIMEOUT, TIMEOUT_MESSAGES[phase], { details: details(agent, { phase }) });
-  return new AttemptFailure(error, phase !== 'idle');
+  return new AttemptFailure(error, phase !== 'idle', undefined, true, `timeout ${phase}`);
 }
 
 export function circuitOpenError(agent: LlmAgentConfig, retryAfterSec: number): AppError {
@@ -146,6 +159,11 @@ function isConnectionError(err: unknown): boolean {
  */
 export function classifyError(err: unknown, agent: LlmAgentConfig): AttemptFailure {
   if (err instanceof AttemptFailure) return err;
+  const f = classify(err, agent);
+  return new AttemptFailure(f.error, f.retryable, f.retryAfterMs, f.countsForBreaker, summarizeError(err));
+}
+
+function classify(err: unknown, agent: LlmAgentConfig): AttemptFailure {
   if (err instanceof UnsafeUrlError) {
     const error = new AppError(ErrorCode.UPSTREAM_FAILED, "The agent's endpoint address is not allowed.", { details: details(agent) });
     return new AttemptFailure(error, false, undefined, false);

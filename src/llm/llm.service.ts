@@ -1,0 +1,142 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { BrokenCircuitError, IsolatedCircuitError } from 'cockatiel';
+import { AppError } from 'src/common/errors/app-error';
+import { APP_CONFIG, AppConfig } from 'src/config/env';
+import { abortableSleep } from 'src/llm/abortable-sleep';
+import { AgentBreakers } from 'src/llm/agent-breakers';
+import { AttemptFailure, CallerAbort, circuitOpenError, classifyError, noAgentError } from 'src/llm/llm.errors';
+import { LlmAgentConfig, LlmChunk, LlmCompletion, LlmMessage, LlmUsage } from 'src/llm/llm.types';
+import { LlmProviderRegistry } from 'src/llm/provider-registry';
+import { UpstreamAttempt } from 'src/llm/upstream-attempt';
+import { assertSafeUpstreamUrl } from 'src/llm/url-safety';
+
+/** A Retry-After longer than this is not waited for: the agent fails over (or the error surfaces). */
+const MAX_RETRY_WAIT_MS = 30_000;
+
+type OpenResult = { attempt: UpstreamAttempt; chunks: LlmChunk[]; ended: boolean } | { error: AppError };
+
+/**
+ * Streams a reply from an agent chain: chain[0] is the primary, the rest its fallbacks in order.
+ *
+ * - Before each agent a `status` chunk names it (the last status before the first delta is the agent
+ *   and model that served). An agent whose breaker is open is skipped without a status.
+ * - Before the first delta: retryable failures (connection, 429, 5xx, connect/first-token timeout) are
+ *   retried with backoff retryBaseMs × 1, 2, 4… up to maxAttempts (a 429's Retry-After replaces the
+ *   backoff); then the next agent is tried. After the first delta nothing is retried or failed over:
+ *   errors are thrown (as AppError) and the caller keeps the partial output.
+ * - When every agent failed, the last agent's error is thrown (CIRCUIT_OPEN if it was skipped).
+ * - The caller's abort cancels the upstream request and is rethrown as `signal.reason` (an AbortError
+ *   unless the caller gave another reason); it never counts against a breaker.
+ */
+@Injectable()
+export class LlmService {
+  private readonly logger = new Logger(LlmService.name);
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly providers: LlmProviderRegistry,
+    private readonly breakers: AgentBreakers,
+  ) {}
+
+  async *stream(chain: LlmAgentConfig[], messages: LlmMessage[], signal: AbortSignal): AsyncGenerator<LlmChunk> {
+    let lastError: AppError = noAgentError();
+    for (const [index, agent] of chain.entries()) {
+      signal.throwIfAborted();
+      if (this.breakers.isOpen(agent)) {
+        this.logger.warn(`agent ${agent.id}: circuit open, skipped`);
+        lastError = circuitOpenError(agent, this.breakers.retryAfterSec(agent));
+        continue;
+      }
+      const verb = index === 0 ? 'Asking' : 'Falling back to';
+      yield this.status(agent, `${verb} ${agent.name} (${agent.model})`);
+
+      const opened = yield* this.open(agent, messages, signal);
+      if ('error' in opened) {
+        lastError = opened.error;
+        continue;
+      }
+      yield* this.relay(opened, agent);
+      return;
+    }
+    throw lastError;
+  }
+
+  /** Drains `stream`: the whole reply, its usage and the agent/model that produced it. */
+  async complete(chain: LlmAgentConfig[], messages: LlmMessage[], signal: AbortSignal): Promise<LlmCompletion> {
+    let content = '';
+    let usage: LlmUsage | null = null;
+    let agentId = chain[0]?.id ?? '';
+    let model = chain[0]?.model ?? '';
+    for await (const chunk of this.stream(chain, messages, signal)) {
+      if (chunk.type === 'delta') content += chunk.content;
+      else if (chunk.type === 'usage') usage = chunk.usage;
+      else if (!content) {
+        agentId = chunk.agentId;
+        model = chunk.model;
+      }
+    }
+    return { content, usage, agentId, model };
+  }
+
+  /** Attempts one agent until a first delta (or a clean end), retrying what may be retried. */
+  private async *open(agent: LlmAgentConfig, messages: LlmMessage[], signal: AbortSignal): AsyncGenerator<LlmChunk, OpenResult> {
+    const { maxAttempts, retryBaseMs } = this.config.llm;
+    const policy = this.breakers.policy(agent);
+    let last: AttemptFailure | null = null;
+    for (let n = 1; ; n++) {
+      const attempt = this.newAttempt(agent, messages, signal);
+      try {
+        const first = await policy.execute(() => attempt.open());
+        return { attempt, ...first };
+      } catch (err) {
+        attempt.close();
+        if (err instanceof CallerAbort) throw err.reason;
+        if (err instanceof BrokenCircuitError || err instanceof IsolatedCircuitError) {
+          this.logger.warn(`agent ${agent.id}: circuit opened during retries`);
+          return { error: last?.error ?? circuitOpenError(agent, this.breakers.retryAfterSec(agent)) };
+        }
+        last = classifyError(err, agent);
+        this.logger.warn(`agent ${agent.id}: attempt ${n}/${maxAttempts} failed: ${last.error.code} (${last.summary})`);
+        const delay = last.retryAfterMs ?? retryBaseMs * 2 ** (n - 1);
+        if (!last.retryable || n >= maxAttempts || delay > MAX_RETRY_WAIT_MS) return { error: last.error };
+        yield this.status(agent, `Retrying ${agent.name} (attempt ${n + 1} of ${maxAttempts})`);
+        await abortableSleep(delay, signal);
+      }
+    }
+  }
+
+  /** Passes the opened stream on; after the first delta every failure is final. */
+  private async *relay(opened: { attempt: UpstreamAttempt; chunks: LlmChunk[]; ended: boolean }, agent: LlmAgentConfig): AsyncGenerator<LlmChunk> {
+    const { attempt } = opened;
+    try {
+      for (const chunk of opened.chunks) yield chunk;
+      if (opened.ended) return;
+      for (;;) {
+        const r = await attempt.next();
+        if (r.done) return;
+        yield r.value;
+      }
+    } catch (err) {
+      if (err instanceof CallerAbort) throw err.reason;
+      const failure = classifyError(err, agent);
+      this.logger.warn(`agent ${agent.id}: stream failed after the first delta: ${failure.error.code} (${failure.summary})`);
+      throw failure.error;
+    } finally {
+      attempt.close();
+    }
+  }
+
+  private newAttempt(agent: LlmAgentConfig, messages: LlmMessage[], signal: AbortSignal): UpstreamAttempt {
+    const { connectTimeoutMs, firstTokenTimeoutMs, idleTimeoutMs, allowPrivateUpstreams } = this.config.llm;
+    const url = agent.provider === 'n8n' ? agent.webhookUrl : agent.provider === 'mock' ? null : agent.baseUrl;
+    const checkUrl = async (): Promise<void> => {
+      if (url) await assertSafeUpstreamUrl(url, allowPrivateUpstreams);
+    };
+    const timeouts = { connectMs: connectTimeoutMs, firstTokenMs: firstTokenTimeoutMs, idleMs: idleTimeoutMs };
+    return new UpstreamAttempt(this.providers.get(agent.provider), agent, messages, signal, timeouts, checkUrl);
+  }
+
+  private status(agent: LlmAgentConfig, description: string): LlmChunk {
+    return { type: 'status', description, agentId: agent.id, model: agent.model };
+  }
+}

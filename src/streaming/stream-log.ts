@@ -1,0 +1,117 @@
+import { Observable } from 'rxjs';
+import { StreamEvent } from 'src/streaming/stream-event';
+
+/** A position in a stream: the (offset, seq) of an event id `${offset}-${seq}` (see `parseEventId`). */
+export interface StreamCursor {
+  offset: number;
+  seq: number;
+}
+
+export interface ReadOptions {
+  /** At most this many events (default: all that are held). */
+  limit?: number;
+}
+
+export interface ReadResult {
+  /** The held events after the cursor, oldest first. */
+  events: StreamEvent[];
+  /** The producer called `finish()` (its terminal event is the last event of the stream). */
+  finished: boolean;
+  /** The log holds the stream. When false, serve it from the database. */
+  known: boolean;
+  /**
+   * Events right after the cursor were dropped by the per-stream cap: `events` starts later than asked.
+   * Serve the gap from the database up to `events[0]` (ids carry the content offset).
+   */
+  truncated: boolean;
+  /** `limit` cut the answer short; read again after the last event. */
+  hasMore: boolean;
+}
+
+export interface FollowOptions {
+  /**
+   * Flow control from the consumer (the SSE writer feeds it from `res.write()`/`'drain'`). While it is
+   * true, events wait in this subscriber's buffer; once more than `queueMax` wait, the follow errors with
+   * `SlowConsumerError` carrying the last id delivered.
+   */
+  paused?: Observable<boolean>;
+  /** Bound of the subscriber's buffer (default `config.chat.subscriberQueueMax`). */
+  queueMax?: number;
+}
+
+/** A control message for the producer of a stream (e.g. `{ type: 'cancel' }`). JSON-serialisable. */
+export interface ControlMessage {
+  type: 'cancel' | (string & {});
+  [field: string]: unknown;
+}
+
+export type ControlHandler = (key: string, message: ControlMessage) => void;
+
+export interface StreamLogStats {
+  backend: 'memory' | 'redis';
+  /** Streams held by the log (for Redis: in the whole Redis, not only this process). */
+  streamsHeld: number;
+  /** Events held (for Redis, with many streams: estimated from a sample). */
+  eventsHeld: number;
+  /** Approximate memory the held events take (for Redis: `MEMORY USAGE`, estimated from a sample). */
+  approxBytes: number;
+  /** Followers subscribed in this process. */
+  activeFollowers: number;
+  /** Followers of this process dropped for falling `queueMax` events behind, since start. */
+  droppedSlowConsumers: number;
+  /** Events waiting in the buffers of this process's followers, in all and in the fullest one. */
+  queuedEvents: number;
+  maxQueueDepth: number;
+  /** Followers in this process per stream key. */
+  followersByKey: Record<string, number>;
+}
+
+/**
+ * The stream log: typed events for opaque stream keys, replayable after any id and followable live on any
+ * instance. The injection token for the implementation chosen by `StreamingModule` (Redis Streams when
+ * `REDIS_URL` is set, in-process otherwise). It knows nothing of chats or research.
+ *
+ * Ids are `${offset}-${seq}` (src/streaming/stream-event.ts): `seq` counts from 1 per stream, `offset` is the
+ * producer's content cursor, non-decreasing. Event data must be JSON-serialisable and not mutated after
+ * `append`.
+ */
+export abstract class StreamLog {
+  /**
+   * Registers a stream before its first event, so a follower that arrives early waits for events instead
+   * of getting `StreamUnknownError`. Idempotent; `append` opens the stream too.
+   */
+  abstract open(key: string): Promise<void>;
+
+  /**
+   * Appends an event with the next `seq`. `offset` defaults to the previous event's offset and may not go
+   * below it (`StreamOffsetError`). Refused with `StreamFinishedError` after `finish()`.
+   */
+  abstract append<T>(key: string, type: string, data: T, offset?: number): Promise<StreamEvent<T>>;
+
+  /**
+   * Marks the stream finished (the producer appended its terminal event): followers complete after the last
+   * event, the stream expires `config.chat.streamRetentionSec` later. Idempotent.
+   */
+  abstract finish(key: string): Promise<void>;
+
+  /** Replay only: the held events after `after` (null: from the start). */
+  abstract read(key: string, after: StreamCursor | null, options?: ReadOptions): Promise<ReadResult>;
+
+  /**
+   * Replays the events after `after`, then emits live events, and completes after the last event of a
+   * finished stream. No event is emitted twice and none is skipped, including events appended while the
+   * replay is in flight. Errors with `StreamUnknownError` (no such stream: use the database),
+   * `StreamTruncatedError` (the cap dropped events after `after`), `SlowConsumerError` (see
+   * `FollowOptions.paused`) or `StreamLogClosedError` (shutdown). Unsubscribing never affects the producer.
+   */
+  abstract follow(key: string, after: StreamCursor | null, options?: FollowOptions): Observable<StreamEvent>;
+
+  /** Sends a control message to whoever handles `key`, on any instance (Redis: pub/sub). */
+  abstract publishControl(key: string, message: ControlMessage): Promise<void>;
+
+  /** Receives every control message of every stream; returns the unsubscribe function. */
+  abstract onControl(handler: ControlHandler): () => void;
+
+  /** Figures for Monitoring. */
+  abstract stats(): Promise<StreamLogStats>;
+}

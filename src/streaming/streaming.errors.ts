@@ -1,0 +1,65 @@
+/**
+ * Errors of the stream log. They are signals for the services that use the log (fall back to the
+ * database, let the client reconnect), not client-facing domain errors: a service catches them and decides
+ * what the client sees. Each carries `lastId`, the id of the last event the subscriber received (null when
+ * it received none), so the caller can resume exactly from there.
+ */
+export abstract class StreamLogError extends Error {
+  protected constructor(
+    message: string,
+    readonly key: string,
+    readonly lastId: string | null,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** The log has no such stream (never opened, expired, or its process died): serve it from the database. */
+export class StreamUnknownError extends StreamLogError {
+  constructor(key: string, lastId: string | null = null) {
+    super(`stream ${key} is not in the log`, key, lastId);
+  }
+}
+
+/**
+ * Events after the requested id were dropped by the per-stream cap; `firstAvailableId` is the oldest event
+ * still held. The caller serves the gap from the database (the id carries the content offset).
+ */
+export class StreamTruncatedError extends StreamLogError {
+  constructor(
+    key: string,
+    lastId: string | null,
+    readonly firstAvailableId: string,
+  ) {
+    super(`stream ${key} no longer holds the events after ${lastId ?? 'its start'}`, key, lastId);
+  }
+}
+
+/** The subscriber fell `queueMax` events behind; it should reconnect from `lastId`. */
+export class SlowConsumerError extends StreamLogError {
+  constructor(key: string, lastId: string | null, readonly queueMax: number) {
+    super(`subscriber of stream ${key} fell more than ${queueMax} events behind`, key, lastId);
+  }
+}
+
+/** An append after `finish()`: the producer has already written its terminal event. */
+export class StreamFinishedError extends StreamLogError {
+  constructor(key: string) {
+    super(`stream ${key} is finished; appends are refused`, key, null);
+  }
+}
+
+/** An append whose offset is below the stream's current offset (offsets never go back). */
+export class StreamOffsetError extends StreamLogError {
+  constructor(key: string, readonly offset: number, readonly previous: number) {
+    super(`offset ${offset} of stream ${key} is below the previous offset ${previous}`, key, null);
+  }
+}
+
+/** The log is shutting down; live followers end with this so their clients reconnect elsewhere. */
+export class StreamLogClosedError extends StreamLogError {
+  constructor(key: string, lastId: string | null) {
+    super(`stream log closed while following ${key}`, key, lastId);
+  }
+}
