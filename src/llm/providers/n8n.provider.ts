@@ -75,9 +75,9 @@ async function* readNdjsonOrJson(lines: AsyncIterable<string>, contentType: stri
       }
     }
     const obj = parseJson(line);
-    if (isObject(obj) && obj.type === 'end') return;
     if (isObject(obj) && obj.type === 'begin') continue;
     yield* chunksOf(obj, 'stream');
+    if (isObject(obj) && obj.type === 'end') return;
   }
   if (mode === 'whole') yield* wholeBody(whole.join('\n'), contentType);
 }

@@ -1,3 +1,5 @@
+import { AppError } from 'src/common/errors/app-error';
+import { ErrorCode } from 'src/common/errors/error-code';
 import { LoggerService } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { BreakerRegistry } from 'src/common/circuit/breaker-registry.service';
@@ -91,3 +93,10 @@ export const USER_MESSAGES = [
   { role: 'assistant' as const, content: 'Paris.' },
   { role: 'user' as const, content: 'And of Italy?' },
 ];
+
+/** Asserts `err` is an AppError with this code and returns it typed. */
+export function expectAppError(err: unknown, code: ErrorCode): AppError {
+  expect(err).toBeInstanceOf(AppError);
+  expect((err as AppError).code).toBe(code);
+  return err as AppError;
+}

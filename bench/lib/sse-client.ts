@@ -1,0 +1,85 @@
+import http from 'node:http';
+
+export interface StreamTiming {
+  /** ms from sending the request to the first content delta. */
+  ttft: number;
+  /** Largest gap between two consecutive content deltas, ms. */
+  maxGap: number;
+  deltas: number;
+  ok: boolean;
+  error?: string;
+}
+
+export interface SseRequest {
+  url: string;
+  method?: 'GET' | 'POST';
+  headers?: Record<string, string>;
+  body?: unknown;
+  /** Which SSE frames are content deltas: the service's `event: message`, or OpenAI's `data:` chunks. */
+  isDelta: (eventName: string | null, data: string) => boolean;
+  /** Stop (and resolve) once this data line is seen. */
+  isEnd: (eventName: string | null, data: string) => boolean;
+  agent?: http.Agent;
+}
+
+/** A minimal SSE client that timestamps each delta as it arrives on the socket. */
+export function timeStream(r: SseRequest): Promise<StreamTiming> {
+  return new Promise((resolve) => {
+    const started = performance.now();
+    let first = NaN;
+    let last = NaN;
+    let maxGap = 0;
+    let deltas = 0;
+    let buf = '';
+    let eventName: string | null = null;
+    const done = (ok: boolean, error?: string) => resolve({ ttft: first - started, maxGap, deltas, ok, error });
+    const payload = r.body === undefined ? undefined : JSON.stringify(r.body);
+    const req = http.request(
+      r.url,
+      {
+        method: r.method ?? 'GET',
+        agent: r.agent,
+        headers: { Accept: 'text/event-stream', ...(payload ? { 'Content-Type': 'application/json' } : {}), ...r.headers },
+      },
+      (res) => {
+        if ((res.statusCode ?? 0) >= 300) {
+          res.resume();
+          return done(false, `HTTP ${res.statusCode}`);
+        }
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          buf += chunk;
+          let i: number;
+          while ((i = buf.indexOf('\n')) >= 0) {
+            const line = buf.slice(0, i).replace(/\r$/, '');
+            buf = buf.slice(i + 1);
+            if (line === '') {
+              eventName = null;
+              continue;
+            }
+            if (line.startsWith('event:')) eventName = line.slice(6).trim();
+            else if (line.startsWith('data:')) {
+              const data = line.slice(5).trim();
+              if (r.isDelta(eventName, data)) {
+                const now = performance.now();
+                if (deltas === 0) first = now;
+                else maxGap = Math.max(maxGap, now - last);
+                last = now;
+                deltas++;
+              }
+              if (r.isEnd(eventName, data)) {
+                req.destroy();
+                return done(true);
+              }
+            }
+          }
+        });
+        res.on('end', () => done(deltas > 0));
+        res.on('error', (e) => done(false, e.message));
+      },
+    );
+    req.on('error', (e) => done(false, e.message));
+    if (payload) req.write(payload);
+    req.end();
+  });
+}

@@ -1,0 +1,214 @@
+import http from 'node:http';
+import { FakeOpenAiServer } from 'test/fakes/fake-openai-server';
+import { startRelay } from 'bench/lib/relay';
+import { startIdleSseBaseline, startService, ServiceProcess } from 'bench/lib/server';
+import { timeStream, StreamTiming } from 'bench/lib/sse-client';
+import { ms, percentile, table } from 'bench/lib/stats';
+
+/**
+ * Chat streaming benchmark (issue 5). Everything is compared, in the same run, with calling the fake
+ * upstream directly and with a minimal node:http relay of it. Prints tables; asserts nothing.
+ *   npm run bench                 # embedded PGlite
+ *   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench BENCH_REDIS_URL=redis://127.0.0.1:6379 npm run bench
+ * Options: BENCH_LEVELS=1,10,50,200  BENCH_STALL_LEVELS=128,256,512,768,1024  BENCH_IDLE=10000
+ */
+const DELTAS = 64;
+const DELTA_MS = 20;
+const STALL_MS = 200;
+const list = (v: string | undefined, d: number[]) => (v ? v.split(',').map(Number) : d);
+const LEVELS = list(process.env.BENCH_LEVELS, [1, 10, 50, 200]);
+const STALL_LEVELS = list(process.env.BENCH_STALL_LEVELS, [128, 256, 512, 768, 1024]);
+const IDLE = Number(process.env.BENCH_IDLE ?? 10000);
+
+const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
+const isOpenAiDelta = (_e: string | null, d: string) => d.startsWith('{') && d.includes('"content":"') && !d.includes('"content":""');
+const isDone = (_e: string | null, d: string) => d === '[DONE]';
+const upstreamBody = { model: 'bench', stream: true, messages: [{ role: 'user', content: 'hi' }] };
+
+async function api<T>(base: string, path: string, init: { method?: string; token?: string; body?: unknown } = {}): Promise<T> {
+  const r = await fetch(`${base}${path}`, {
+    method: init.method ?? 'GET',
+    headers: { 'content-type': 'application/json', ...(init.token ? { authorization: `Bearer ${init.token}` } : {}) },
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+  });
+  const text = await r.text();
+  if (!r.ok) throw new Error(`${init.method ?? 'GET'} ${path} → ${r.status} ${text.slice(0, 300)}`);
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+interface Ctx {
+  svc: ServiceProcess;
+  token: string;
+  agentId: string;
+}
+
+async function setup(svc: ServiceProcess, upstream: string): Promise<Ctx> {
+  const email = `bench-${Date.now()}@example.com`;
+  const password = 'bench-Passw0rd-long';
+  await api(svc.url, '/api/auth/register', { method: 'POST', body: { email, password, teamName: `Bench ${Date.now()}` } });
+  const login = await api<{ accessToken: string }>(svc.url, '/api/auth/login', { method: 'POST', body: { email, password } });
+  const a = await api<{ id: string }>(svc.url, '/api/agents', {
+    method: 'POST',
+    token: login.accessToken,
+    body: { name: 'bench', provider: 'openai', model: 'bench', baseUrl: `${upstream}/v1`, apiKey: 'bench-key' },
+  });
+  return { svc, token: login.accessToken, agentId: a.id };
+}
+
+async function newChats(ctx: Ctx, n: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) {
+    ids.push((await api<{ id: string }>(ctx.svc.url, '/api/chats', { method: 'POST', token: ctx.token, body: { agentId: ctx.agentId, title: `b${i}` } })).id);
+  }
+  return ids;
+}
+
+const viaService = (ctx: Ctx, chatId: string) =>
+  timeStream({
+    url: `${ctx.svc.url}/api/chats/${chatId}/messages`,
+    method: 'POST',
+    headers: { authorization: `Bearer ${ctx.token}` },
+    body: { content: 'hi' },
+    isDelta: (e) => e === 'message',
+    isEnd: (e) => e === 'done' || e === 'error',
+    agent,
+  });
+
+const viaUrl = (url: string) => timeStream({ url, method: 'POST', body: upstreamBody, isDelta: isOpenAiDelta, isEnd: isDone, agent });
+
+function summarise(label: string, n: number, runs: StreamTiming[], direct?: StreamTiming[]) {
+  const ok = runs.filter((r) => r.ok);
+  const t = ok.map((r) => r.ttft);
+  const d = direct?.filter((r) => r.ok).map((r) => r.ttft) ?? [];
+  const p50 = percentile(t, 50);
+  const p99 = percentile(t, 99);
+  return {
+    path: label,
+    streams: n,
+    ok: `${ok.length}/${runs.length}`,
+    'TTFT p50': ms(p50),
+    'TTFT p99': ms(p99),
+    'added p50': direct ? ms(p50 - percentile(d, 50)) : '-',
+    'added p99': direct ? ms(p99 - percentile(d, 99)) : '-',
+    stalls: ok.filter((r) => r.maxGap > STALL_MS).length,
+  };
+}
+
+async function main(): Promise<void> {
+  const upstream = new FakeOpenAiServer();
+  const upstreamUrl = await upstream.start();
+  const deltas = Array.from({ length: DELTAS }, (_, i) => `tok${i} `);
+  upstream.setDefault({ deltas, delayMs: DELTA_MS, firstDeltaDelayMs: DELTA_MS });
+  const relay = await startRelay(upstreamUrl);
+  const env: Record<string, string> = {
+    THROTTLE_LIMIT: '100000000',
+    CHAT_MESSAGES_PER_MINUTE: '100000000',
+    CHAT_MAX_CONCURRENT_GENERATIONS: '100000',
+    AUTH_LOGIN_RATE_LIMIT: '1000',
+    AUTH_REGISTER_RATE_LIMIT: '1000',
+    SSE_SUBSCRIBER_QUEUE_MAX: '100000',
+    DB_POOL_MAX: process.env.BENCH_DB_POOL_MAX ?? '20',
+    ...(process.env.BENCH_DATABASE_URL ? { DATABASE_URL: process.env.BENCH_DATABASE_URL } : {}),
+    ...(process.env.BENCH_REDIS_URL ? { REDIS_URL: process.env.BENCH_REDIS_URL } : {}),
+  };
+  const svc = await startService(env);
+  const ctx = await setup(svc, upstreamUrl);
+  const out: string[] = [];
+  const say = (s: string) => {
+    out.push(s);
+    process.stdout.write(`${s}\n`);
+  };
+  say(`# Chat streaming benchmark (${process.env.BENCH_DATABASE_URL ? 'PostgreSQL' : 'PGlite'}, ${process.env.BENCH_REDIS_URL ? 'Redis' : 'in-process'} stream log)`);
+  say(`upstream: ${DELTAS} deltas, ${DELTA_MS} ms apart; stall = a gap over ${STALL_MS} ms between deltas\n`);
+
+  // 1. Time to first delta added by the service and by a bare relay, against the upstream itself.
+  upstream.reset().setDefault({ deltas, delayMs: DELTA_MS, firstDeltaDelayMs: DELTA_MS });
+  const rows = [];
+  for (const n of LEVELS) {
+    const chats = await newChats(ctx, n);
+    const direct = await Promise.all(Array.from({ length: n }, () => viaUrl(`${upstreamUrl}/v1/chat/completions`)));
+    const relayed = await Promise.all(Array.from({ length: n }, () => viaUrl(relay.url)));
+    const service = await Promise.all(chats.map((c) => viaService(ctx, c)));
+    rows.push(summarise('direct', n, direct), summarise('node:http relay', n, relayed, direct), summarise('service', n, service, direct));
+    upstream.reset().setDefault({ deltas, delayMs: DELTA_MS, firstDeltaDelayMs: DELTA_MS });
+  }
+  say('## Time to first delta\n');
+  say(table(rows));
+
+  // 2. Highest concurrency without stalls.
+  say('\n## Concurrent streams without stalls\n');
+  const stallRows = [];
+  let best = 0;
+  for (const n of STALL_LEVELS) {
+    const chats = await newChats(ctx, n);
+    const [service, relayed] = [await Promise.all(chats.map((c) => viaService(ctx, c))), await Promise.all(Array.from({ length: n }, () => viaUrl(relay.url)))];
+    upstream.reset().setDefault({ deltas, delayMs: DELTA_MS, firstDeltaDelayMs: DELTA_MS });
+    const s = summarise('service', n, service);
+    stallRows.push(s, summarise('node:http relay', n, relayed));
+    const clean = s.stalls === 0 && service.every((r) => r.ok);
+    if (clean) best = n;
+    else break;
+  }
+  say(table(stallRows));
+  say(`\nhighest level tried without a stall: ${best} streams`);
+
+  // 3. Memory per idle open stream: IDLE subscribers following one reply whose upstream holds before its first token.
+  say(`\n## Memory per idle open stream (${IDLE} subscribers)\n`);
+  upstream.reset().setDefault({ deltas: ['late'], holdMs: 10 * 60 * 1000 });
+  const [chatId] = await newChats(ctx, 1);
+  const sent = await fetch(`${svc.url}/api/chats/${chatId}/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${ctx.token}` },
+    body: JSON.stringify({ content: 'hold' }),
+  });
+  const { streamUrl } = (await sent.json()) as { streamUrl: string };
+  const idle = await idleCost(svc, `${svc.url}${streamUrl}`, { authorization: `Bearer ${ctx.token}` });
+  const base = await startIdleSseBaseline();
+  const baseCost = await idleCost(base, base.url, {});
+  await base.stop();
+  say(
+    table([
+      { server: 'service', subscribers: idle.opened, 'RSS before': `${idle.before} KB`, 'RSS after': `${idle.after} KB`, 'per stream': `${idle.perStream.toFixed(1)} KB` },
+      { server: 'node:http idle SSE', subscribers: baseCost.opened, 'RSS before': `${baseCost.before} KB`, 'RSS after': `${baseCost.after} KB`, 'per stream': `${baseCost.perStream.toFixed(1)} KB` },
+    ]),
+  );
+
+  await svc.stop();
+  await relay.close();
+  await upstream.stop();
+  agent.destroy();
+}
+
+async function idleCost(server: ServiceProcess, url: string, headers: Record<string, string>) {
+  const keep = new http.Agent({ keepAlive: true, maxSockets: Infinity });
+  global.gc?.();
+  await new Promise((r) => setTimeout(r, 500));
+  const before = server.rssKb();
+  const reqs: http.ClientRequest[] = [];
+  let opened = 0;
+  for (let i = 0; i < IDLE; i += 500) {
+    await Promise.all(
+      Array.from({ length: Math.min(500, IDLE - i) }, () => {
+        return new Promise<void>((resolve) => {
+          const req = http.get(url, { agent: keep, headers: { accept: 'text/event-stream', ...headers } }, (res) => {
+            if (res.statusCode === 200) opened++;
+            res.once('data', () => resolve());
+            res.once('end', () => resolve());
+          });
+          req.on('error', () => resolve());
+          reqs.push(req);
+        });
+      }),
+    );
+  }
+  await new Promise((r) => setTimeout(r, 2000));
+  const after = server.rssKb();
+  for (const r of reqs) r.destroy();
+  keep.destroy();
+  return { opened, before, after, perStream: (after - before) / Math.max(1, opened) };
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

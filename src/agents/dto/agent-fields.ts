@@ -1,0 +1,99 @@
+import { Type } from 'class-transformer';
+import {
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsObject,
+  IsOptional,
+  IsString,
+  Max,
+  MaxLength,
+  Min,
+  registerDecorator,
+  ValidateIf,
+  ValidateNested,
+  ValidationArguments,
+} from 'class-validator';
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { validateUpstreamUrlSyntax } from 'src/llm/url-safety';
+
+export const PROVIDERS = ['gemini', 'openai', 'n8n', 'mock'] as const;
+export const MOCK_ERRORS = ['server', 'rate_limit', 'auth', 'bad_request', 'connection', 'malformed', 'timeout'] as const;
+
+/** The field is optional, but when present it must be valid: `null` is refused (non-nullable fields). */
+export const Present = () => ValidateIf((_o: object, v: unknown) => v !== undefined);
+
+/**
+ * An http(s) URL acceptable as an upstream: the always-refused cases of src/llm/url-safety.ts (scheme,
+ * credentials, metadata, link-local). Private/loopback hosts are judged by the service against
+ * ALLOW_PRIVATE_UPSTREAMS, and llm re-checks resolved addresses at call time.
+ */
+export function IsUpstreamUrl(): PropertyDecorator {
+  return (target: object, propertyName: string | symbol) =>
+    registerDecorator({
+      name: 'isUpstreamUrl',
+      target: target.constructor,
+      propertyName: String(propertyName),
+      validator: {
+        validate: (v: unknown) => typeof v === 'string' && v.length <= 2000 && validateUpstreamUrlSyntax(v, true) === null,
+        defaultMessage: (a?: ValidationArguments) => {
+          const v = a?.value;
+          if (typeof v !== 'string') return `${a?.property} must be an http(s) URL`;
+          if (v.length > 2000) return `${a?.property} must be at most 2000 characters`;
+          return `${a?.property} must be an http(s) URL: ${validateUpstreamUrlSyntax(v, true)}`;
+        },
+      },
+    });
+}
+
+/**
+ * `config`: known keys only (unknown keys are refused by the global whitelist). In PATCH a key set to
+ * `null` is removed. The `mock*` keys drive the built-in mock provider (src/llm/providers/mock.provider.ts)
+ * and are accepted for provider `mock` only.
+ */
+export class AgentConfigDto {
+  @ApiPropertyOptional({ minimum: 0, maximum: 2, example: 0.7 })
+  @IsOptional() @IsNumber({ allowNaN: false, allowInfinity: false }) @Min(0) @Max(2)
+  temperature?: number | null;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 200000, example: 1024 })
+  @IsOptional() @IsInt() @Min(1) @Max(200000)
+  maxTokens?: number | null;
+
+  @ApiPropertyOptional({ minimum: 0, maximum: 1 })
+  @IsOptional() @IsNumber({ allowNaN: false, allowInfinity: false }) @Min(0) @Max(1)
+  topP?: number | null;
+
+  @ApiPropertyOptional({ description: 'mock only: deltas per reply' })
+  @IsOptional() @IsInt() @Min(1) @Max(100000)
+  mockDeltas?: number | null;
+
+  @ApiPropertyOptional({ description: 'mock only: pause between deltas (ms)' })
+  @IsOptional() @IsInt() @Min(0) @Max(60000)
+  mockDelayMs?: number | null;
+
+  @ApiPropertyOptional({ description: 'mock only: delay before the first delta (ms)' })
+  @IsOptional() @IsInt() @Min(0) @Max(600000)
+  mockFirstTokenDelayMs?: number | null;
+
+  @ApiPropertyOptional({ description: 'mock only: reply exactly this text' })
+  @IsOptional() @IsString() @MaxLength(100000)
+  mockContent?: string | null;
+
+  @ApiPropertyOptional({ enum: MOCK_ERRORS, description: 'mock only: fail before the first delta' })
+  @IsOptional() @IsIn(MOCK_ERRORS)
+  mockError?: (typeof MOCK_ERRORS)[number] | null;
+
+  @ApiPropertyOptional({ description: 'mock only' }) @IsOptional() @IsInt() @Min(0) @Max(600000) mockRetryAfterMs?: number | null;
+  @ApiPropertyOptional({ description: 'mock only' }) @IsOptional() @IsInt() @Min(0) @Max(100000) mockErrorTimes?: number | null;
+  @ApiPropertyOptional({ description: 'mock only' }) @IsOptional() @IsInt() @Min(0) @Max(100000) mockFailAfter?: number | null;
+  @ApiPropertyOptional({ description: 'mock only' }) @IsOptional() @IsInt() @Min(0) @Max(100000) mockStallAfter?: number | null;
+}
+
+/** Decorators of the nested `config` object (shared by create/replace and patch). */
+export const ConfigField = () => (target: object, key: string) => {
+  IsOptional()(target, key);
+  IsObject()(target, key);
+  ValidateNested()(target, key);
+  Type(() => AgentConfigDto)(target, key);
+};

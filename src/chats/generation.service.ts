@@ -1,0 +1,230 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { AgentsService } from 'src/agents/agents.service';
+import { ChatLimitsService } from 'src/chats/chat-limits.service';
+import { chatStreamKey, DoneEventData, ErrorEventData, INTERRUPTED, StatusEventData } from 'src/chats/chat-stream-events';
+import { MessageUsage } from 'src/chats/entities/message.entity';
+import { FinalState, MessageRepository } from 'src/chats/message.repository';
+import { AppError } from 'src/common/errors/app-error';
+import { APP_CONFIG, AppConfig } from 'src/config/env';
+import { LlmService } from 'src/llm/llm.service';
+import { LlmMessage } from 'src/llm/llm.types';
+import { StreamLog } from 'src/streaming/stream-log';
+
+export interface GenerationJob {
+  teamId: string;
+  chatId: string;
+  messageId: string;
+  userMessageId: string | null;
+  agentId: string;
+  /** The conversation up to (and including) the user message this replies to. */
+  history: LlmMessage[];
+}
+
+/** Why a job's AbortController was aborted. */
+const CANCELLED = 'cancelled';
+const SHUTDOWN = 'shutdown';
+
+const WRITE_COUNTS_KEPT = 2000;
+const SHUTDOWN_WAIT_MS = 5000;
+
+interface RunningJob {
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+/**
+ * The generation engine. A job runs in this process independently of any HTTP request: it streams the
+ * agent chain's reply through `LlmService`, appends each delta to the stream log (event offset = content
+ * length so far), persists the accumulated content in batches (every `persistIntervalMs` or
+ * `persistChars` new characters, never per delta) together with its lease, and finally writes status,
+ * usage and model, then appends the terminal event. Cancel arrives through the log's control channel, so
+ * it reaches the job on whichever instance runs it. A client disconnect never reaches a job.
+ */
+@Injectable()
+export class GenerationService implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger(GenerationService.name);
+  /** Identifies this process in leases. */
+  readonly instanceId = `gen-${randomUUID()}`;
+  private readonly jobs = new Map<string, RunningJob>();
+  private readonly writes = new Map<string, number>();
+  private unsubscribeControl: (() => void) | null = null;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly log: StreamLog,
+    private readonly llm: LlmService,
+    private readonly agents: AgentsService,
+    private readonly messages: MessageRepository,
+    private readonly limits: ChatLimitsService,
+  ) {}
+
+  onModuleInit(): void {
+    this.unsubscribeControl = this.log.onControl((key, message) => {
+      if (message.type !== 'cancel' || !key.startsWith('chat:')) return;
+      this.jobs.get(key.slice('chat:'.length))?.controller.abort(CANCELLED);
+    });
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.unsubscribeControl?.();
+    const running = [...this.jobs.values()];
+    for (const job of running) job.controller.abort(SHUTDOWN);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled(running.map((j) => j.done)),
+      new Promise((resolve) => (timer = setTimeout(resolve, SHUTDOWN_WAIT_MS))),
+    ]);
+    clearTimeout(timer);
+  }
+
+  /** Opens the message's stream in the log and starts the job; returns once followers can subscribe. */
+  async start(job: GenerationJob): Promise<void> {
+    const controller = new AbortController();
+    const entry: RunningJob = { controller, done: Promise.resolve() };
+    this.jobs.set(job.messageId, entry);
+    try {
+      await this.log.open(chatStreamKey(job.messageId));
+    } catch (err) {
+      this.jobs.delete(job.messageId);
+      await this.messages.finish(job.teamId, job.messageId, { status: 'error', content: '', errorCode: 'STREAM_UNAVAILABLE', errorMessage: 'The stream log is unavailable' });
+      throw err;
+    }
+    entry.done = this.run(job, controller.signal)
+      .catch((err: unknown) => this.logger.error(`job ${job.messageId} failed: ${(err as Error).message}`))
+      .finally(() => this.jobs.delete(job.messageId));
+  }
+
+  /** Asks whichever instance runs the job to stop it (the job persists its partial content). */
+  async requestCancel(messageId: string): Promise<void> {
+    const local = this.jobs.get(messageId);
+    if (local) local.controller.abort(CANCELLED);
+    else await this.log.publishControl(chatStreamKey(messageId), { type: 'cancel' });
+  }
+
+  isRunningHere(messageId: string): boolean {
+    return this.jobs.has(messageId);
+  }
+
+  runningCount(): number {
+    return this.jobs.size;
+  }
+
+  /** Database writes made for one message by its job (progress batches, lease renewals and the final write). */
+  dbWrites(messageId: string): number {
+    return this.writes.get(messageId) ?? 0;
+  }
+
+  private countWrite(messageId: string): void {
+    this.writes.set(messageId, (this.writes.get(messageId) ?? 0) + 1);
+    if (this.writes.size > WRITE_COUNTS_KEPT) this.writes.delete(this.writes.keys().next().value as string);
+  }
+
+  private async run(job: GenerationJob, signal: AbortSignal): Promise<void> {
+    const key = chatStreamKey(job.messageId);
+    const { persistIntervalMs, persistChars, leaseMs } = this.config.chat;
+    let content = '';
+    let persistedLength = 0;
+    let lastWriteAt = Date.now();
+    let model: string | null = null;
+    let usage: MessageUsage | null = null;
+    let writing: Promise<void> = Promise.resolve();
+
+    const write = (what: () => Promise<void>) => {
+      lastWriteAt = Date.now();
+      writing = writing.then(what).then(
+        () => this.countWrite(job.messageId),
+        (err: Error) => this.logger.warn(`job ${job.messageId}: progress write failed: ${err.message}`),
+      );
+    };
+    const persist = () => {
+      const snapshot = content;
+      persistedLength = snapshot.length;
+      write(() => this.messages.saveProgress(job.teamId, job.messageId, snapshot, leaseMs));
+    };
+    const tick = setInterval(
+      () => {
+        const idle = Date.now() - lastWriteAt;
+        if (content.length > persistedLength && idle >= persistIntervalMs) persist();
+        else if (idle >= leaseMs / 3) write(() => this.messages.renewLease(job.teamId, job.messageId, leaseMs));
+      },
+      Math.max(10, Math.min(persistIntervalMs, Math.floor(leaseMs / 3))),
+    );
+    tick.unref();
+
+    let final: FinalState;
+    try {
+      await this.log.append<StatusEventData>(key, 'status', {
+        description: 'Sending request...',
+        level: 'info',
+        done: false,
+        userMessageId: job.userMessageId,
+        assistantMessageId: job.messageId,
+      });
+      const chain = await this.agents.resolveChain(job.teamId, job.agentId);
+      for await (const chunk of this.llm.stream(chain, job.history, signal)) {
+        if (chunk.type === 'delta') {
+          if (!chunk.content) continue;
+          content += chunk.content;
+          await this.log.append(key, 'message', { content: chunk.content }, content.length);
+          if (content.length - persistedLength >= persistChars) persist();
+        } else if (chunk.type === 'usage') {
+          usage = chunk.usage;
+        } else {
+          if (!content) model = chunk.model;
+          await this.log.append<StatusEventData>(key, 'status', { description: chunk.description, level: 'info', done: false, agentId: chunk.agentId, model: chunk.model });
+        }
+      }
+      final = { status: 'complete', content, model, usage };
+    } catch (err) {
+      final = this.failure(err, signal, content, model);
+    } finally {
+      clearInterval(tick);
+    }
+
+    await writing;
+    const charged = final.usage ?? this.estimateUsage(job.history, final.content);
+    const stored = await this.messages.finish(job.teamId, job.messageId, final).catch((err: Error) => {
+      this.logger.error(`job ${job.messageId}: final write failed: ${err.message}`);
+      return false;
+    });
+    if (stored) this.countWrite(job.messageId);
+    await this.limits.record(job.teamId, charged).catch((err: Error) => this.logger.warn(`usage not recorded: ${err.message}`));
+    await this.appendTerminal(key, job.messageId, final);
+  }
+
+  private failure(err: unknown, signal: AbortSignal, content: string, model: string | null): FinalState {
+    if (signal.aborted && signal.reason === CANCELLED) return { status: 'cancelled', content, model };
+    if (signal.aborted && signal.reason === SHUTDOWN) {
+      return { status: 'error', content, model, errorCode: INTERRUPTED, errorMessage: 'The server stopped during generation' };
+    }
+    if (err instanceof AppError) return { status: 'error', content, model, errorCode: err.code, errorMessage: err.message };
+    this.logger.error(`generation failed: ${(err as Error)?.message ?? String(err)}`);
+    return { status: 'error', content, model, errorCode: 'INTERNAL', errorMessage: 'Generation failed' };
+  }
+
+  private async appendTerminal(key: string, messageId: string, final: FinalState): Promise<void> {
+    try {
+      if (final.status === 'error') {
+        await this.log.append<ErrorEventData>(key, 'error', { code: final.errorCode ?? 'INTERNAL', message: final.errorMessage ?? 'Generation failed', messageId }, final.content.length);
+      } else {
+        const cancelled = final.status === 'cancelled';
+        await this.log.append<DoneEventData>(
+          key,
+          'done',
+          { message: cancelled ? 'Stream cancelled' : 'Stream completed', messageId, status: cancelled ? 'cancelled' : 'complete', usage: final.usage ?? null },
+          final.content.length,
+        );
+      }
+      await this.log.finish(key);
+    } catch (err) {
+      // Followers fall back to the database, which already holds the final state.
+      this.logger.warn(`job ${messageId}: terminal event not appended: ${(err as Error).message}`);
+    }
+  }
+
+  private estimateUsage(history: LlmMessage[], content: string): MessageUsage {
+    const prompt = history.reduce((n, m) => n + m.content.length, 0);
+    return { promptTokens: Math.ceil(prompt / 4), completionTokens: Math.ceil(content.length / 4) };
+  }
+}

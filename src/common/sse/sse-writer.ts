@@ -1,0 +1,192 @@
+import { Logger } from '@nestjs/common';
+import type { ServerResponse } from 'node:http';
+import { BehaviorSubject, Observable, Subscription } from 'rxjs';
+import { AppConfig } from 'src/config/env';
+import { formatSseComment, formatSseFrame, formatSseRetry, SseFrame } from 'src/common/sse/sse-format';
+
+/**
+ * Decision (docs/decisions-streaming.md): every endpoint that streams from the stream log (GET .../stream,
+ * POST messages, regenerate, research) answers through `writeSse` with `@Res()`, not `@Sse()`:
+ * - POST messages negotiates SSE or JSON on `Accept`; an `@Sse()` route always streams.
+ * - the writer hands `res.write()` backpressure to the log's follower (`flow.paused`), so a slow client
+ *   counts against `subscriberQueueMax`, is dropped with `SlowConsumerError` and shows in `stats()`; Nest's
+ *   `@Sse()` queues for it in its own buffer instead (4M characters by default), invisible to Monitoring;
+ * - the `retry:` hint and the headers go out at once, before the first event (the first token may be slow).
+ * `@Sse()` with `toSseMessages()` (sse-message.ts) stays fine for in-process feeds such as Monitoring.
+ */
+
+/** Flow control the writer hands to the source; pass it to `StreamLog.follow(key, after, flow)`. */
+export interface SseFlowControl {
+  /** True while the response's buffer is full (`res.write()` returned false and no `'drain'` yet). */
+  readonly paused: Observable<boolean>;
+}
+
+/**
+ * What to stream: an Observable, or a factory that gets the flow control. A factory may be async and may
+ * throw (access checks, 404): that happens before any header is written, so the exception filter answers.
+ */
+export type SseSource =
+  | Observable<SseFrame>
+  | ((flow: SseFlowControl) => Observable<SseFrame> | Promise<Observable<SseFrame>>);
+
+export interface SseWriterOptions {
+  /** A `: ping` comment goes out this often (the contract: at least every 15 s). */
+  heartbeatMs: number;
+  /** The `retry:` hint sent first (default 3000 ms). */
+  retryMs?: number;
+  /**
+   * Events written while the response buffer stays full before the client is dropped (default 1000). A
+   * source that honours `flow.paused` stops long before; this bounds sources that do not.
+   */
+  maxPendingEvents?: number;
+  /** Status of the response (default 200). */
+  status?: number;
+  /**
+   * A last frame to write when the source errors (e.g. `{ type: 'error', data: { code, message } }`).
+   * Default: none: the response just ends and an EventSource reconnects with its Last-Event-ID.
+   */
+  errorFrame?: (err: unknown) => SseFrame | null;
+}
+
+export type SseCloseReason = 'complete' | 'error' | 'client-closed' | 'slow-consumer';
+
+export interface SseCloseInfo {
+  reason: SseCloseReason;
+  /** The id of the last event written to the response. */
+  lastEventId: string | null;
+  error?: unknown;
+}
+
+export interface SseConnection {
+  /** Resolves (never rejects) when the response is over, with why. */
+  readonly closed: Promise<SseCloseInfo>;
+}
+
+/** Writer options from the validated config. */
+export function sseWriterOptions(config: AppConfig): SseWriterOptions {
+  return { heartbeatMs: config.chat.heartbeatMs, maxPendingEvents: config.chat.subscriberQueueMax };
+}
+
+/**
+ * Streams `source` as text/event-stream on a Node/Express response: resolves the source (errors propagate,
+ * nothing written yet), then sets the headers and flushes them at once, writes the `retry:` hint, then one
+ * `id:/event:/data:` block per frame and a `: ping` comment every `heartbeatMs`. Ends the response when the
+ * source completes or errors; unsubscribes when the client disconnects (the producer is not touched: the
+ * source is a follower of the log, not the job). Resolves once streaming has started.
+ */
+export async function writeSse(res: ServerResponse, source: SseSource, options: SseWriterOptions): Promise<SseConnection> {
+  const flow = new BehaviorSubject<boolean>(false);
+  const frames = typeof source === 'function' ? await source({ paused: flow.asObservable() }) : source;
+  return new SseWriter(res, frames, flow, options).start();
+}
+
+class SseWriter {
+  private readonly logger = new Logger(SseWriter.name);
+  private subscription?: Subscription;
+  private heartbeat?: NodeJS.Timeout;
+  private lastEventId: string | null = null;
+  private pending = 0;
+  private done = false;
+  private resolveClosed!: (info: SseCloseInfo) => void;
+  private readonly closed = new Promise<SseCloseInfo>((resolve) => (this.resolveClosed = resolve));
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly frames: Observable<SseFrame>,
+    private readonly flow: BehaviorSubject<boolean>,
+    private readonly options: SseWriterOptions,
+  ) {}
+
+  start(): SseConnection {
+    const { res } = this;
+    if (res.destroyed || res.writableEnded) {
+      this.close('client-closed');
+      return { closed: this.closed };
+    }
+    res.statusCode = this.options.status ?? 200;
+    res.setHeader('Content-Type', 'text/event-stream');
+    res.setHeader('Cache-Control', 'no-cache, no-transform');
+    if ((res.req?.httpVersionMajor ?? 1) < 2) res.setHeader('Connection', 'keep-alive');
+    res.setHeader('X-Accel-Buffering', 'no');
+    res.socket?.setNoDelay(true);
+    res.flushHeaders();
+    res.on('close', this.onClose);
+    res.on('drain', this.onDrain);
+    res.on('error', this.onError);
+    this.write(formatSseRetry(this.options.retryMs ?? 3000));
+    this.heartbeat = setInterval(() => {
+      if (!res.writableNeedDrain) this.write(formatSseComment('ping'));
+    }, this.options.heartbeatMs);
+    this.heartbeat.unref();
+    this.subscription = this.frames.subscribe({
+      next: (frame) => this.onFrame(frame),
+      error: (err: unknown) => this.onSourceError(err),
+      complete: () => this.close('complete'),
+    });
+    // The source may have ended (or the client left) synchronously, before `subscription` was assigned.
+    if (this.done) this.subscription.unsubscribe();
+    return { closed: this.closed };
+  }
+
+  private onFrame(frame: SseFrame): void {
+    if (this.done) return;
+    let chunk: string;
+    try {
+      chunk = formatSseFrame(frame);
+    } catch (err) {
+      return this.onSourceError(err);
+    }
+    const ok = this.write(chunk);
+    if (frame.id !== undefined) this.lastEventId = frame.id;
+    if (ok) return;
+    this.pending++;
+    if (!this.flow.value) this.flow.next(true);
+    if (this.pending > (this.options.maxPendingEvents ?? 1000)) this.close('slow-consumer');
+  }
+
+  private onSourceError(err: unknown): void {
+    if (this.done) return;
+    const frame = this.options.errorFrame?.(err);
+    if (frame) this.write(formatSseFrame(frame));
+    const e = err as Error;
+    this.logger.warn(`stream ended by ${e?.name ?? 'error'}: ${e?.message ?? String(err)}`);
+    this.close(e?.name === 'SlowConsumerError' ? 'slow-consumer' : 'error', err);
+  }
+
+  private readonly onDrain = (): void => {
+    this.pending = 0;
+    if (this.flow.value) this.flow.next(false);
+  };
+
+  private readonly onClose = (): void => this.close('client-closed');
+
+  private readonly onError = (err: Error): void => {
+    this.logger.debug(`response error: ${err.message}`);
+  };
+
+  private write(chunk: string): boolean {
+    if (this.res.destroyed || this.res.writableEnded) return false;
+    return this.res.write(chunk);
+  }
+
+  private close(reason: SseCloseReason, error?: unknown): void {
+    if (this.done) return;
+    this.done = true;
+    clearInterval(this.heartbeat);
+    this.subscription?.unsubscribe();
+    this.flow.complete();
+    this.res.off('drain', this.onDrain);
+    this.res.off('close', this.onClose);
+    if (!this.res.writableEnded && !this.res.destroyed) {
+      const stuck = this.res.writableNeedDrain;
+      this.res.end();
+      // A client that stopped reading would hold the socket until it reads: give it one heartbeat.
+      if (stuck) {
+        setTimeout(() => {
+          if (!this.res.writableFinished) this.res.destroy();
+        }, this.options.heartbeatMs).unref();
+      }
+    }
+    this.resolveClosed({ reason, lastEventId: this.lastEventId, error });
+  }
+}

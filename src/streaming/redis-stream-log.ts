@@ -1,0 +1,313 @@
+import { Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import { Observable } from 'rxjs';
+import { AppConfig } from 'src/config/env';
+import { formatEventId, StreamEvent } from 'src/streaming/stream-event';
+import { FollowerTracker, followStream, FollowSource, LiveHandle } from 'src/streaming/stream-follower';
+import {
+  ControlHandler,
+  ControlMessage,
+  FollowOptions,
+  ReadOptions,
+  ReadResult,
+  StreamCursor,
+  StreamLog,
+  StreamLogStats,
+} from 'src/streaming/stream-log';
+import { RedisStreamPoller } from 'src/streaming/redis-stream-poller';
+import { APPEND_LUA, decodeEntry, FINISH_LUA, OPEN_LUA, RawEntry } from 'src/streaming/redis-stream-scripts';
+import {
+  StreamFinishedError,
+  StreamLogClosedError,
+  StreamOffsetError,
+} from 'src/streaming/streaming.errors';
+
+export interface RedisStreamLogOptions {
+  /** Prefix of every key and of the control channel (tests use a random one). Default `stream-log:`. */
+  keyPrefix?: string;
+  /** `XADD MAXLEN ~` cap per stream (default 10 000). */
+  maxLen?: number;
+  /** TTL of an unfinished stream, refreshed by every append (default 6 h): a producer that died. */
+  idleTtlSec?: number;
+  /** Events per replay read and per key per XREAD (default 500). */
+  pageSize?: number;
+  /** Streams followed per blocking reader connection; more streams open more readers (default 1000). */
+  keysPerReader?: number;
+  /** Longest block of one XREAD in ms (default 5000). */
+  blockMs?: number;
+  /** Streams sampled by `stats()` to estimate events and bytes (default 200). */
+  statsSample?: number;
+}
+
+type ScriptedRedis = Redis & {
+  streamLogAppend(e: string, m: string, type: string, data: string, off: string, maxLen: number, ttl: number): Promise<[number, string]>;
+  streamLogFinish(e: string, m: string, ttl: number): Promise<number>;
+  streamLogOpen(m: string, ttl: number): Promise<number>;
+};
+
+/**
+ * The stream log on Redis Streams (`REDIS_URL`), shared by every instance. Per stream: a Redis stream of
+ * events with explicit ids `${offset}-${seq}` (XADD with `MAXLEN ~`), a meta hash (seq counter, offset,
+ * finished) updated with the XADD in one Lua script, and a finish marker entry so that readers see the end
+ * in the same stream. Replay is `XRANGE (<after> +`; live followers of this process share blocking readers
+ * (`RedisStreamPoller`, one connection per `keysPerReader` streams), not a connection each. Control messages
+ * go through one pub/sub channel so a cancel reaches the instance that runs the job.
+ */
+export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger(RedisStreamLog.name);
+  private readonly redis: ScriptedRedis;
+  private readonly sub: Redis;
+  private readonly pollers: RedisStreamPoller[] = [];
+  private readonly pollerOf = new Map<string, RedisStreamPoller>();
+  private readonly controlHandlers = new Set<ControlHandler>();
+  private readonly tracker = new FollowerTracker();
+  private readonly prefix: string;
+  private readonly opts: Required<Omit<RedisStreamLogOptions, 'keyPrefix'>>;
+  private subscribed?: Promise<void>;
+  private closing = false;
+
+  constructor(
+    private readonly config: AppConfig,
+    options: RedisStreamLogOptions = {},
+  ) {
+    super();
+    if (!config.redisUrl) throw new Error('RedisStreamLog needs REDIS_URL');
+    this.prefix = options.keyPrefix ?? 'stream-log:';
+    this.opts = {
+      maxLen: options.maxLen ?? 10_000,
+      idleTtlSec: options.idleTtlSec ?? 6 * 3600,
+      pageSize: options.pageSize ?? 500,
+      keysPerReader: options.keysPerReader ?? 1000,
+      blockMs: options.blockMs ?? 5000,
+      statsSample: options.statsSample ?? 200,
+    };
+    const redis = new Redis(config.redisUrl, { connectionName: 'stream-log' });
+    redis.defineCommand('streamLogAppend', { numberOfKeys: 2, lua: APPEND_LUA });
+    redis.defineCommand('streamLogFinish', { numberOfKeys: 2, lua: FINISH_LUA });
+    redis.defineCommand('streamLogOpen', { numberOfKeys: 1, lua: OPEN_LUA });
+    redis.on('error', (e: Error) => this.logger.warn(`redis: ${e.message}`));
+    this.redis = redis as ScriptedRedis;
+    this.sub = redis.duplicate({ connectionName: 'stream-log-control' });
+    this.sub.on('error', (e: Error) => this.logger.warn(`redis control subscriber: ${e.message}`));
+    this.sub.on('message', (_channel: string, payload: string) => this.deliverControl(payload));
+  }
+
+  /** Subscribes to the control channel before the app serves, so no cancel is missed. */
+  async onModuleInit(): Promise<void> {
+    await this.ensureSubscribed();
+  }
+
+  async open(key: string): Promise<void> {
+    await this.redis.streamLogOpen(this.metaKey(key), this.opts.idleTtlSec);
+    this.index(key, this.opts.idleTtlSec);
+  }
+
+  async append<T>(key: string, type: string, data: T, offset?: number): Promise<StreamEvent<T>> {
+    if (offset !== undefined && (!Number.isSafeInteger(offset) || offset < 0)) {
+      throw new RangeError(`offset must be a non-negative integer (got ${offset})`);
+    }
+    const value = (data === undefined ? null : data) as T;
+    let seq: number;
+    let offs: string;
+    try {
+      [seq, offs] = await this.redis.streamLogAppend(
+        this.eventsKey(key),
+        this.metaKey(key),
+        type,
+        JSON.stringify(value),
+        offset === undefined ? '' : String(offset),
+        this.opts.maxLen,
+        this.opts.idleTtlSec,
+      );
+    } catch (e) {
+      const msg = (e as Error).message ?? '';
+      if (msg.includes('STREAM_FINISHED')) throw new StreamFinishedError(key);
+      const m = /STREAM_OFFSET (\d+)/.exec(msg);
+      if (m) throw new StreamOffsetError(key, offset as number, Number(m[1]));
+      throw e;
+    }
+    if (seq === 1) this.index(key, this.opts.idleTtlSec);
+    return { id: formatEventId(Number(offs), seq), seq, offset: Number(offs), type, data: value };
+  }
+
+  async finish(key: string): Promise<void> {
+    const ttl = this.config.chat.streamRetentionSec;
+    if ((await this.redis.streamLogFinish(this.eventsKey(key), this.metaKey(key), ttl)) === 1) this.index(key, ttl);
+  }
+
+  async read(key: string, after: StreamCursor | null, options: ReadOptions = {}): Promise<ReadResult> {
+    const start = after ? `(${formatEventId(after.offset, after.seq)}` : '-';
+    const limit = options.limit;
+    const tx = this.redis.multi().hget(this.metaKey(key), 'fin').exists(this.metaKey(key), this.eventsKey(key));
+    if (limit !== undefined && Number.isFinite(limit)) tx.xrange(this.eventsKey(key), start, '+', 'COUNT', limit + 1);
+    else tx.xrange(this.eventsKey(key), start, '+');
+    const res = await tx.exec();
+    if (!res) throw new Error('stream log read transaction aborted');
+    for (const [err] of res) if (err) throw err;
+    const fin = res[0][1] as string | null;
+    const exists = res[1][1] as number;
+    const raw = res[2][1] as RawEntry[];
+    if (exists === 0) return { events: [], finished: false, known: false, truncated: false, hasMore: false };
+    const events: StreamEvent[] = [];
+    for (const item of raw) {
+      const d = decodeEntry(item);
+      if (!d.marker) events.push(d.event);
+    }
+    const hasMore = limit !== undefined && events.length > limit;
+    if (hasMore) events.length = limit;
+    const truncated = events.length > 0 && events[0].seq > (after?.seq ?? 0) + 1;
+    return { events, finished: fin === '1', known: true, truncated, hasMore };
+  }
+
+  follow(key: string, after: StreamCursor | null, options: FollowOptions = {}): Observable<StreamEvent> {
+    return followStream({
+      source: this,
+      tracker: this.tracker,
+      key,
+      after,
+      options,
+      queueMax: options.queueMax ?? this.config.chat.subscriberQueueMax,
+      pageSize: this.opts.pageSize,
+    });
+  }
+
+  live(key: string): LiveHandle {
+    if (this.closing) throw new StreamLogClosedError(key, null);
+    const sk = this.eventsKey(key);
+    let poller = this.pollerOf.get(sk);
+    if (!poller) {
+      poller = this.pollers.find((p) => p.size < this.opts.keysPerReader) ?? this.newPoller();
+      this.pollerOf.set(sk, poller);
+    }
+    const p = poller;
+    const handle = p.register(sk);
+    return {
+      signals: handle.signals,
+      ready: handle.ready,
+      release: () => {
+        handle.release();
+        if (!p.has(sk) && this.pollerOf.get(sk) === p) this.pollerOf.delete(sk);
+      },
+    };
+  }
+
+  closedError(key: string, lastId: string | null): StreamLogClosedError {
+    return new StreamLogClosedError(key, lastId);
+  }
+
+  /** Blocking reader connections open (one per `keysPerReader` followed streams). */
+  get readerCount(): number {
+    return this.pollers.length;
+  }
+
+  async publishControl(key: string, message: ControlMessage): Promise<void> {
+    await this.redis.publish(this.controlChannel, JSON.stringify({ key, message }));
+  }
+
+  onControl(handler: ControlHandler): () => void {
+    this.ensureSubscribed().catch((e: unknown) => this.logger.error(`control subscribe failed: ${(e as Error).message}`));
+    const h: ControlHandler = (k, m) => handler(k, m);
+    this.controlHandlers.add(h);
+    return () => void this.controlHandlers.delete(h);
+  }
+
+  async stats(): Promise<StreamLogStats> {
+    const indexKey = this.indexKey;
+    await this.redis.zremrangebyscore(indexKey, '-inf', Date.now());
+    const streamsHeld = await this.redis.zcard(indexKey);
+    let eventsHeld = 0;
+    let approxBytes = 0;
+    if (streamsHeld > 0) {
+      const sample =
+        streamsHeld <= this.opts.statsSample
+          ? await this.redis.zrange(indexKey, 0, -1)
+          : await this.redis.zrandmember(indexKey, this.opts.statsSample);
+      const pipe = this.redis.pipeline();
+      for (const k of sample) {
+        pipe.xlen(this.eventsKey(k));
+        pipe.call('MEMORY', 'USAGE', this.eventsKey(k));
+        pipe.call('MEMORY', 'USAGE', this.metaKey(k));
+      }
+      const res = (await pipe.exec()) ?? [];
+      let events = 0;
+      let bytes = 0;
+      res.forEach(([err, v], i) => {
+        if (err || typeof v !== 'number') return;
+        if (i % 3 === 0) events += v;
+        else bytes += v;
+      });
+      const scale = sample.length ? streamsHeld / sample.length : 0;
+      eventsHeld = Math.round(events * scale);
+      approxBytes = Math.round(bytes * scale);
+    }
+    return { backend: 'redis', streamsHeld, eventsHeld, approxBytes, ...this.tracker.snapshot() };
+  }
+
+  /** Stops the readers (their followers end with `StreamLogClosedError`) and quits the connections. */
+  async onModuleDestroy(): Promise<void> {
+    this.closing = true;
+    await Promise.all(this.pollers.map((p) => p.stop()));
+    this.controlHandlers.clear();
+    await Promise.all([this.quit(this.sub), this.quit(this.redis)]);
+  }
+
+  private newPoller(): RedisStreamPoller {
+    const reader = this.redis.duplicate({ connectionName: `stream-log-reader-${this.pollers.length + 1}` });
+    const poller = new RedisStreamPoller(reader, this.redis, { blockMs: this.opts.blockMs, count: this.opts.pageSize });
+    this.pollers.push(poller);
+    return poller;
+  }
+
+  private ensureSubscribed(): Promise<void> {
+    this.subscribed ??= this.sub.subscribe(this.controlChannel).then(() => undefined);
+    return this.subscribed;
+  }
+
+  private deliverControl(payload: string): void {
+    let parsed: { key: string; message: ControlMessage };
+    try {
+      parsed = JSON.parse(payload) as { key: string; message: ControlMessage };
+    } catch {
+      this.logger.warn('ignoring a malformed control message');
+      return;
+    }
+    for (const handler of [...this.controlHandlers]) {
+      try {
+        handler(parsed.key, parsed.message);
+      } catch (e) {
+        this.logger.error(`control handler failed for ${parsed.key}: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  /** Best effort: the index only feeds `stats()`, it never decides what a read sees. */
+  private index(key: string, ttlSec: number): void {
+    this.redis.zadd(this.indexKey, Date.now() + ttlSec * 1000, key).catch((e: unknown) => {
+      this.logger.warn(`stream index update failed: ${(e as Error).message}`);
+    });
+  }
+
+  private async quit(conn: Redis): Promise<void> {
+    try {
+      await conn.quit();
+    } catch {
+      conn.disconnect();
+    }
+  }
+
+  private eventsKey(key: string): string {
+    return `${this.prefix}{${key}}:events`;
+  }
+
+  private metaKey(key: string): string {
+    return `${this.prefix}{${key}}:meta`;
+  }
+
+  private get indexKey(): string {
+    return `${this.prefix}index`;
+  }
+
+  private get controlChannel(): string {
+    return `${this.prefix}control`;
+  }
+}
