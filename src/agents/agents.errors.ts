@@ -1,0 +1,28 @@
+import { AppError, FieldError } from 'src/common/errors/app-error';
+import { ErrorCode } from 'src/common/errors/error-code';
+
+/** Domain errors of the agents feature. */
+export const AgentErrors = {
+  notFound: () => AppError.notFound('Agent'),
+  invalid: (fieldErrors: FieldError[]) =>
+    new AppError(ErrorCode.VALIDATION_FAILED, `Validation failed: ${[...new Set(fieldErrors.map((f) => f.field))].join(', ')}`, {
+      fieldErrors,
+    }),
+  noActiveAgent: (name: string) =>
+    new AppError(ErrorCode.CONFLICT, `Agent "${name}" is inactive and has no active fallback`, {
+      suggestion: 'Activate the agent or give it an active fallback agent.',
+    }),
+  secretUnreadable: () =>
+    new AppError(ErrorCode.INTERNAL, 'The agent secret could not be decrypted', {
+      suggestion: 'An administrator must re-enter the agent secret (or restore the encryption key).',
+    }),
+  avatarMissing: () => AppError.notFound('Avatar'),
+  avatarFileMissing: () =>
+    new AppError(ErrorCode.VALIDATION_FAILED, 'Validation failed: file', {
+      fieldErrors: [{ field: 'file', message: 'file is required (multipart/form-data field "file")' }],
+    }),
+  avatarType: () =>
+    new AppError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, 'Avatar must be a PNG, JPEG, WebP or GIF image (judged by its content, not its name)', {
+      suggestion: 'Upload a PNG, JPEG, WebP or GIF image; SVG and other formats are refused.',
+    }),
+};
