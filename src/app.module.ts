@@ -2,13 +2,21 @@ import { DynamicModule, MiddlewareConsumer, Module, NestModule, Type } from '@ne
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
 import type Redis from 'ioredis';
+import { AgentsModule } from 'src/agents/agents.module';
+import { AuthModule } from 'src/auth/auth.module';
+import { JwtAuthGuard } from 'src/auth/jwt-auth.guard';
+import { RolesGuard } from 'src/auth/roles.guard';
+import { ChatsModule } from 'src/chats/chats.module';
 import { AuditMiddleware } from 'src/common/audit/audit.middleware';
 import { AuditModule } from 'src/common/audit/audit.module';
 import { CircuitModule } from 'src/common/circuit/circuit.module';
+import { DrainModule } from 'src/common/drain/drain.module';
 import { AllExceptionsFilter } from 'src/common/filters/all-exceptions.filter';
 import { AppThrottlerGuard } from 'src/common/guards/app-throttler.guard';
 import { RedisThrottlerStorage } from 'src/common/guards/throttler-redis.storage';
 import { CircuitBreakerInterceptor } from 'src/common/interceptors/circuit-breaker.interceptor';
+import { HttpMetricsMiddleware } from 'src/common/metrics/http-metrics.middleware';
+import { MetricsModule } from 'src/common/metrics/metrics.module';
 import { CorrelationIdMiddleware } from 'src/common/middleware/correlation-id.middleware';
 import { createValidationPipe } from 'src/common/pipes/validation.pipe';
 import { REDIS_CLIENT, RedisModule } from 'src/common/redis/redis.module';
@@ -16,6 +24,8 @@ import { ConfigModule } from 'src/config/config.module';
 import { APP_CONFIG, AppConfig } from 'src/config/env';
 import { DatabaseModule } from 'src/database/database.module';
 import { HealthModule } from 'src/health/health.module';
+import { MonitoringModule } from 'src/monitoring/monitoring.module';
+import { ResearchModule } from 'src/research/research.module';
 
 /**
  * Wiring only. The request pipeline (filter, pipe, guards, interceptor, middleware) is registered here so
@@ -33,6 +43,8 @@ export class AppModule implements NestModule {
         DatabaseModule,
         CircuitModule,
         AuditModule,
+        MetricsModule,
+        DrainModule,
         ThrottlerModule.forRootAsync({
           inject: [APP_CONFIG, REDIS_CLIENT],
           useFactory: (cfg: AppConfig, redis: Redis | null) => ({
@@ -41,18 +53,25 @@ export class AppModule implements NestModule {
           }),
         }),
         HealthModule,
+        AuthModule,
+        MonitoringModule,
+        AgentsModule,
+        ChatsModule,
+        ResearchModule,
         ...extraImports,
       ],
       providers: [
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
         { provide: APP_PIPE, useFactory: createValidationPipe },
         { provide: APP_GUARD, useClass: AppThrottlerGuard },
+        { provide: APP_GUARD, useClass: JwtAuthGuard },
+        { provide: APP_GUARD, useClass: RolesGuard },
         { provide: APP_INTERCEPTOR, useClass: CircuitBreakerInterceptor },
       ],
     };
   }
 
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(CorrelationIdMiddleware, AuditMiddleware).forRoutes('*path');
+    consumer.apply(CorrelationIdMiddleware, HttpMetricsMiddleware, AuditMiddleware).forRoutes('*path');
   }
 }

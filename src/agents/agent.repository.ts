@@ -85,18 +85,29 @@ export class AgentRepository {
   }
 
   /**
+   * Runs `fn` in a transaction holding the team's agent-write lock, with a repository bound to that
+   * transaction (use only it inside `fn`). Serialises changes of a team's fallback graph, so two concurrent
+   * updates cannot build a cycle together.
+   */
+  inTeamLock<T>(teamId: string, fn: (repo: AgentRepository) => Promise<T>): Promise<T> {
+    return this.repo.manager.transaction(async (m) => {
+      await m.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`agents:${teamId}`]);
+      return fn(new AgentRepository(m.getRepository(Agent)));
+    });
+  }
+
+  /**
    * Soft delete: the row stays (chats keep their agent_id) but leaves every read; its secret and avatar
    * are wiped, and agents that fell back to it no longer do. Returns false when there was nothing to delete.
    */
-  async softDelete(teamId: string, id: string): Promise<boolean> {
-    return this.repo.manager.transaction(async (m) => {
-      const r = await m.update(
-        Agent,
+  softDelete(teamId: string, id: string): Promise<boolean> {
+    return this.inTeamLock(teamId, async (tx) => {
+      const r = await tx.repo.update(
         { teamId, id, deletedAt: IsNull() },
         { deletedAt: () => 'now()', isActive: false, secretEnc: null, fallbackAgentId: null, avatarData: null, avatarContentType: null, avatarSha256: null } as never,
       );
       if (!r.affected) return false;
-      await m.update(Agent, { teamId, fallbackAgentId: id }, { fallbackAgentId: null } as never);
+      await tx.repo.update({ teamId, fallbackAgentId: id }, { fallbackAgentId: null });
       return true;
     });
   }

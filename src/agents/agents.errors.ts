@@ -21,6 +21,8 @@ export const AgentErrors = {
     new AppError(ErrorCode.VALIDATION_FAILED, 'Validation failed: file', {
       fieldErrors: [{ field: 'file', message: 'file is required (multipart/form-data field "file")' }],
     }),
+  avatarTooLarge: () =>
+    new AppError(ErrorCode.PAYLOAD_TOO_LARGE, 'Avatar must be at most 2 MiB', { suggestion: 'Upload a smaller image (at most 2 MiB).' }),
   avatarType: () =>
     new AppError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, 'Avatar must be a PNG, JPEG, WebP or GIF image (judged by its content, not its name)', {
       suggestion: 'Upload a PNG, JPEG, WebP or GIF image; SVG and other formats are refused.',

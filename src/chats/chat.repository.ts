@@ -58,7 +58,8 @@ export class ChatRepository {
   }
 
   async update(teamId: string, ownerId: string, id: string, patch: Partial<Pick<Chat, 'title' | 'metadata' | 'isArchived'>>): Promise<void> {
-    await this.repo.update({ id, teamId, ownerId }, patch);
+    const values = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as Parameters<Repository<Chat>['update']>[1];
+    if (Object.keys(values).length) await this.repo.update({ id, teamId, ownerId }, values);
   }
 
   async touch(teamId: string, id: string): Promise<void> {

@@ -3,6 +3,7 @@ import { chatStreamKey, contentWithEvents, ErrorEventData, INTERRUPTED } from 's
 import { GenerationService } from 'src/chats/generation.service';
 import { MessageRepository } from 'src/chats/message.repository';
 import { APP_CONFIG, AppConfig } from 'src/config/env';
+import { formatEventId } from 'src/streaming/stream-event';
 import { StreamLog } from 'src/streaming/stream-log';
 
 const BATCH = 100;
@@ -58,12 +59,14 @@ export class GenerationSweeperService implements OnApplicationBootstrap, OnModul
     const replay = await this.log.read(key, null).catch(() => null);
     const content = replay?.known ? contentWithEvents(dbContent, replay.events) : dbContent;
     const interrupted = status === 'error';
+    const lastSeq = replay?.known && !replay.finished ? (replay.events[replay.events.length - 1]?.seq ?? 0) : null;
+    const finalEventId = lastSeq !== null && !replay?.truncated ? formatEventId(content.length, lastSeq + 1) : null;
     const done = await this.messages.finish(
       teamId,
       messageId,
       interrupted
-        ? { status: 'error', content, errorCode: INTERRUPTED, errorMessage: 'The generation was interrupted' }
-        : { status: 'cancelled', content },
+        ? { status: 'error', content, errorCode: INTERRUPTED, errorMessage: 'The generation was interrupted', finalEventId }
+        : { status: 'cancelled', content, finalEventId },
       true,
     );
     if (!done || !replay?.known || replay.finished) return done;

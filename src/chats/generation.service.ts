@@ -1,14 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { AgentsService } from 'src/agents/agents.service';
 import { ChatLimitsService } from 'src/chats/chat-limits.service';
 import { chatStreamKey, DoneEventData, ErrorEventData, INTERRUPTED, StatusEventData } from 'src/chats/chat-stream-events';
 import { MessageUsage } from 'src/chats/entities/message.entity';
 import { FinalState, MessageRepository } from 'src/chats/message.repository';
+import { ProgressWriter } from 'src/chats/progress-writer';
 import { AppError } from 'src/common/errors/app-error';
 import { APP_CONFIG, AppConfig } from 'src/config/env';
 import { LlmService } from 'src/llm/llm.service';
-import { LlmMessage } from 'src/llm/llm.types';
+import { LlmAgentConfig, LlmMessage } from 'src/llm/llm.types';
+import { formatEventId } from 'src/streaming/stream-event';
 import { StreamLog } from 'src/streaming/stream-log';
 
 export interface GenerationJob {
@@ -16,7 +17,8 @@ export interface GenerationJob {
   chatId: string;
   messageId: string;
   userMessageId: string | null;
-  agentId: string;
+  /** The agent chain (primary then fallbacks), resolved when the request was accepted. */
+  chain: LlmAgentConfig[];
   /** The conversation up to (and including) the user message this replies to. */
   history: LlmMessage[];
 }
@@ -54,7 +56,6 @@ export class GenerationService implements OnModuleInit, OnModuleDestroy {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly log: StreamLog,
     private readonly llm: LlmService,
-    private readonly agents: AgentsService,
     private readonly messages: MessageRepository,
     private readonly limits: ChatLimitsService,
   ) {}
@@ -124,65 +125,49 @@ export class GenerationService implements OnModuleInit, OnModuleDestroy {
     const key = chatStreamKey(job.messageId);
     const { persistIntervalMs, persistChars, leaseMs } = this.config.chat;
     let content = '';
-    let persistedLength = 0;
-    let lastWriteAt = Date.now();
     let model: string | null = null;
     let usage: MessageUsage | null = null;
-    let writing: Promise<void> = Promise.resolve();
-
-    const write = (what: () => Promise<void>) => {
-      lastWriteAt = Date.now();
-      writing = writing.then(what).then(
-        () => this.countWrite(job.messageId),
-        (err: Error) => this.logger.warn(`job ${job.messageId}: progress write failed: ${err.message}`),
-      );
-    };
-    const persist = () => {
-      const snapshot = content;
-      persistedLength = snapshot.length;
-      write(() => this.messages.saveProgress(job.teamId, job.messageId, snapshot, leaseMs));
-    };
-    const tick = setInterval(
-      () => {
-        const idle = Date.now() - lastWriteAt;
-        if (content.length > persistedLength && idle >= persistIntervalMs) persist();
-        else if (idle >= leaseMs / 3) write(() => this.messages.renewLease(job.teamId, job.messageId, leaseMs));
-      },
-      Math.max(10, Math.min(persistIntervalMs, Math.floor(leaseMs / 3))),
-    );
-    tick.unref();
+    let lastSeq = 0;
+    const progress = new ProgressWriter(this.messages, {
+      teamId: job.teamId,
+      messageId: job.messageId,
+      persistIntervalMs,
+      persistChars,
+      leaseMs,
+      onWrite: () => this.countWrite(job.messageId),
+    });
 
     let final: FinalState;
     try {
-      await this.log.append<StatusEventData>(key, 'status', {
+      lastSeq = (await this.log.append<StatusEventData>(key, 'status', {
         description: 'Sending request...',
         level: 'info',
         done: false,
         userMessageId: job.userMessageId,
         assistantMessageId: job.messageId,
-      });
-      const chain = await this.agents.resolveChain(job.teamId, job.agentId);
-      for await (const chunk of this.llm.stream(chain, job.history, signal)) {
+      })).seq;
+      for await (const chunk of this.llm.stream(job.chain, job.history, signal)) {
         if (chunk.type === 'delta') {
           if (!chunk.content) continue;
           content += chunk.content;
-          await this.log.append(key, 'message', { content: chunk.content }, content.length);
-          if (content.length - persistedLength >= persistChars) persist();
+          lastSeq = (await this.log.append(key, 'message', { content: chunk.content }, content.length)).seq;
+          progress.update(content);
         } else if (chunk.type === 'usage') {
           usage = chunk.usage;
         } else {
           if (!content) model = chunk.model;
-          await this.log.append<StatusEventData>(key, 'status', { description: chunk.description, level: 'info', done: false, agentId: chunk.agentId, model: chunk.model });
+          lastSeq = (await this.log.append<StatusEventData>(key, 'status', { description: chunk.description, level: 'info', done: false, agentId: chunk.agentId, model: chunk.model })).seq;
         }
       }
       final = { status: 'complete', content, model, usage };
     } catch (err) {
       final = this.failure(err, signal, content, model);
-    } finally {
-      clearInterval(tick);
     }
 
-    await writing;
+    const persisted = await progress.stop();
+    if (persisted > 0 && final.content.length >= persisted) final.persistedLength = persisted;
+    // The terminal event will be the next one: the database records its id so a resume from it matches the log.
+    final.finalEventId = formatEventId(final.content.length, lastSeq + 1);
     const charged = final.usage ?? this.estimateUsage(job.history, final.content);
     const stored = await this.messages.finish(job.teamId, job.messageId, final).catch((err: Error) => {
       this.logger.error(`job ${job.messageId}: final write failed: ${err.message}`);

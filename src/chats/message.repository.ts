@@ -22,9 +22,10 @@ export interface FinalState {
   errorMessage?: string | null;
   model?: string | null;
   usage?: MessageUsage | null;
+  finalEventId?: string | null;
+  /** The first `persistedLength` code units of `content` are already stored: append only the rest. */
+  persistedLength?: number;
 }
-
-const UNIQUE_VIOLATION = '23505';
 
 /** Messages of a chat. Every method is scoped by team (and chat where it reads a chat's messages). */
 @Injectable()
@@ -59,36 +60,43 @@ export class MessageRepository {
    * transaction. Returns null when the client message id already exists (a concurrent duplicate).
    */
   async insertExchange(x: NewExchange): Promise<{ user: Message | null; assistant: Message } | null> {
-    try {
-      return await this.repo.manager.transaction(async (m) => {
-        const r = m.getRepository(Message);
-        let user: Message | null = null;
-        if (x.user) {
-          user = await r.save(
-            r.create({ teamId: x.teamId, chatId: x.chatId, parentId: x.user.parentId, role: 'user', content: x.user.content, status: 'complete', clientMessageId: x.user.clientMessageId }),
-          );
-        }
-        const assistant = await r.save(
-          r.create({
-            teamId: x.teamId,
-            chatId: x.chatId,
-            parentId: user ? user.id : (x.assistantParentId ?? null),
-            role: 'assistant',
-            content: '',
-            status: 'streaming',
-            agentId: x.agentId,
-            leaseOwner: x.leaseOwner,
-            leaseExpiresAt: new Date(Date.now() + x.leaseMs),
-          }),
-        );
-        // Children are created after their parent even inside one transaction (same now()).
-        if (user) await r.update({ id: assistant.id }, { createdAt: new Date(user.createdAt.getTime() + 1) });
-        return { user, assistant: { ...assistant, createdAt: user ? new Date(user.createdAt.getTime() + 1) : assistant.createdAt } };
-      });
-    } catch (err) {
-      if ((err as { code?: string }).code === UNIQUE_VIOLATION) return null;
-      throw err;
-    }
+    return this.repo.manager.transaction(async (m) => {
+      const r = m.getRepository(Message);
+      let user: Message | null = null;
+      if (x.user) {
+        // ON CONFLICT DO NOTHING: a concurrent duplicate of the same clientMessageId inserts nothing.
+        const inserted = await r
+          .createQueryBuilder()
+          .insert()
+          .values({ teamId: x.teamId, chatId: x.chatId, parentId: x.user.parentId, role: 'user', content: x.user.content, status: 'complete', clientMessageId: x.user.clientMessageId })
+          .orIgnore()
+          .returning(['id'])
+          .execute();
+        const id = (inserted.raw as { id: string }[])[0]?.id;
+        if (!id) return null;
+        user = await r.findOneOrFail({ where: { id } });
+      }
+      const createdAt = user ? new Date(user.createdAt.getTime() + 1) : undefined;
+      const assistant = await r.save(
+        r.create({
+          teamId: x.teamId,
+          chatId: x.chatId,
+          parentId: user ? user.id : (x.assistantParentId ?? null),
+          role: 'assistant',
+          content: '',
+          status: 'streaming',
+          agentId: x.agentId,
+          leaseOwner: x.leaseOwner,
+          leaseExpiresAt: new Date(Date.now() + x.leaseMs),
+        }),
+      );
+      // A reply sorts after its question even though both rows share the transaction's now().
+      if (createdAt) {
+        await r.update({ id: assistant.id }, { createdAt });
+        assistant.createdAt = createdAt;
+      }
+      return { user, assistant };
+    });
   }
 
   /** Persists accumulated content of a generating message and extends its lease (only while it streams). */
@@ -97,6 +105,15 @@ export class MessageRepository {
       `UPDATE messages SET content = $3, lease_expires_at = now() + ($4 || ' milliseconds')::interval, updated_at = now()
         WHERE id = $1 AND team_id = $2 AND status = 'streaming'`,
       [id, teamId, content, String(leaseMs)],
+    );
+  }
+
+  /** Appends a batch of new content (the writer rewrites everything after a failed append). */
+  async appendProgress(teamId: string, id: string, part: string, leaseMs: number): Promise<void> {
+    await this.repo.query(
+      `UPDATE messages SET content = content || $3, lease_expires_at = now() + ($4 || ' milliseconds')::interval, updated_at = now()
+        WHERE id = $1 AND team_id = $2 AND status = 'streaming'`,
+      [id, teamId, part, String(leaseMs)],
     );
   }
 
@@ -111,12 +128,12 @@ export class MessageRepository {
   async finish(teamId: string, id: string, s: FinalState, onlyIfLeaseExpired = false): Promise<boolean> {
     const res: [unknown[], number] = await this.repo.query(
       `UPDATE messages
-          SET status = $3, content = $4, error_code = $5, error_message = $6, model = COALESCE($7, model), usage = $8::jsonb,
-              lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+          SET status = $3, content = CASE WHEN $10::boolean THEN content || $4 ELSE $4 END, error_code = $5, error_message = $6, model = COALESCE($7, model), usage = $8::jsonb,
+              final_event_id = $9, lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
         WHERE id = $1 AND team_id = $2 AND status = 'streaming'
           ${onlyIfLeaseExpired ? 'AND (lease_expires_at IS NULL OR lease_expires_at < now())' : ''}
         RETURNING id`,
-      [id, teamId, s.status, s.content, s.errorCode ?? null, s.errorMessage?.slice(0, 500) ?? null, s.model ?? null, s.usage ? JSON.stringify(s.usage) : null],
+      [id, teamId, s.status, s.persistedLength ? s.content.slice(s.persistedLength) : s.content, s.errorCode ?? null, s.errorMessage?.slice(0, 500) ?? null, s.model ?? null, s.usage ? JSON.stringify(s.usage) : null, s.finalEventId ?? null, Boolean(s.persistedLength)],
     );
     return res[1] > 0;
   }

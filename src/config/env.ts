@@ -47,6 +47,15 @@ export interface AppConfig {
     bootstrapAdminPassword?: string;
     bootstrapTeamName: string;
     cookieSecure: boolean;
+    /** Progressive lock-out per account: failures → lock seconds, ascending (`AUTH_LOCKOUT_STEPS=5:60,10:900,20:86400`). */
+    lockoutSteps: { failures: number; seconds: number }[];
+    /** The same per client IP (`AUTH_IP_LOCKOUT_STEPS`). */
+    ipLockoutSteps: { failures: number; seconds: number }[];
+    /** Failures are forgotten after this long without a new one. */
+    lockoutWindowSec: number;
+    /** Callers waiting for a hashing slot beyond this are refused with 503 + Retry-After. */
+    hashQueueMax: number;
+    inviteTtlSec: number;
   };
   crypto: {
     /** key id → 32-byte key; `activeKeyId` encrypts, all decrypt. */
@@ -199,6 +208,21 @@ function parseKeys(r: Reader, fallback?: string): { keys: Record<string, Buffer>
   return { keys, activeKeyId: entries[0]?.[0] ?? 'k1' };
 }
 
+/** `failures:seconds,...` with strictly increasing failures (lock-out steps). */
+function parseSteps(r: Reader, name: string, def: string): { failures: number; seconds: number }[] {
+  const steps: { failures: number; seconds: number }[] = [];
+  for (const item of (r.raw(name) ?? def).split(',').map((x) => x.trim()).filter(Boolean)) {
+    const m = /^(\d+):(\d+)$/.exec(item);
+    const last = steps[steps.length - 1];
+    if (!m || Number(m[1]) < 1 || Number(m[2]) < 1 || (last && Number(m[1]) <= last.failures)) {
+      r.errors.push(`${name} must look like 5:60,10:900 (failures:seconds, failures increasing; got "${item}")`);
+      continue;
+    }
+    steps.push({ failures: Number(m[1]), seconds: Number(m[2]) });
+  }
+  return steps;
+}
+
 function parseTrustProxy(v: string): boolean | number | string {
   if (v === 'true') return true;
   if (v === 'false') return false;
@@ -278,6 +302,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
       bootstrapAdminPassword: r.raw('BOOTSTRAP_ADMIN_PASSWORD'),
       bootstrapTeamName: r.str('BOOTSTRAP_TEAM_NAME', 'Default'),
       cookieSecure: r.bool('COOKIE_SECURE', isProduction),
+      lockoutSteps: parseSteps(r, 'AUTH_LOCKOUT_STEPS', '5:60,10:900,20:86400'),
+      ipLockoutSteps: parseSteps(r, 'AUTH_IP_LOCKOUT_STEPS', '20:60,50:900,100:86400'),
+      lockoutWindowSec: r.int('AUTH_LOCKOUT_WINDOW_SEC', 24 * 3600, 1),
+      hashQueueMax: r.int('AUTH_HASH_QUEUE_MAX', 64, 0, 100000),
+      inviteTtlSec: r.int('AUTH_INVITE_TTL_SEC', 7 * 24 * 3600, 60),
     },
     crypto,
     llm: {

@@ -4,6 +4,7 @@ import { HealthCheck, HealthCheckResult, HealthCheckService, HealthIndicatorFunc
 import type Redis from 'ioredis';
 import { BreakerRegistry } from 'src/common/circuit/breaker-registry.service';
 import { Public } from 'src/common/decorators/public.decorator';
+import { DRAIN_RETRY_AFTER_SEC, DrainService } from 'src/common/drain/drain.service';
 import { AppError } from 'src/common/errors/app-error';
 import { ErrorCode } from 'src/common/errors/error-code';
 import { ErrorBodyDto } from 'src/common/filters/error-body';
@@ -20,6 +21,7 @@ export class HealthController {
     private readonly indicators: HealthIndicatorService,
     private readonly breakers: BreakerRegistry,
     @Inject(REDIS_CLIENT) private readonly redis: Redis | null,
+    private readonly drain: DrainService,
   ) {}
 
   @Get()
@@ -42,6 +44,9 @@ export class HealthController {
   @ApiOperation({ summary: 'Readiness: database, Redis (when configured), LLM provider circuit states' })
   @ApiServiceUnavailableResponse({ type: ErrorBodyDto })
   async ready(): Promise<HealthCheckResult> {
+    if (this.drain.isDraining()) {
+      throw new AppError(ErrorCode.SERVICE_UNAVAILABLE, 'Instance is shutting down', { retryAfter: DRAIN_RETRY_AFTER_SEC, details: { draining: true } });
+    }
     const checks: HealthIndicatorFunction[] = [() => this.db.pingCheck('database').withTimeout(3000)];
     const redis = this.redis;
     if (redis) checks.push(() => this.indicators.check('redis').attempt(async () => void (await redis.ping())).withTimeout(2000));

@@ -58,9 +58,9 @@ export class AttemptFailure extends Error {
  * (upstream error bodies can echo API keys).
  */
 export function summarizeError(err: unknown): string {
-  if (!(err instanceof Error)) return typeof err;
-  const e = err as Error & { kind?: string; status?: number };
-  const parts: (string | number | undefined)[] = [e.name, e.kind, e.status, errorCode(err)];
+  if (typeof err !== 'object' || err === null) return typeof err;
+  const e = err as { kind?: string; status?: number };
+  const parts: (string | number | undefined)[] = [nameOf(err), e.kind, e.status, errorCode(err)];
   return parts.filter((p) => p !== undefined && p !== '').join(' ');
 }
 
@@ -72,10 +72,26 @@ export class CallerAbort extends Error {
   }
 }
 
+/**
+ * The error's `name`. Checked by name rather than `instanceof` because errors raised by Node's built-in
+ * fetch (undici) come from another realm under jest, and DOMException is not an Error subclass there.
+ */
+function nameOf(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const name = (err as { name?: unknown }).name;
+  return typeof name === 'string' ? name : undefined;
+}
+
+function messageOf(err: unknown): string {
+  const m = typeof err === 'object' && err !== null ? (err as { message?: unknown }).message : undefined;
+  return typeof m === 'string' ? m : '';
+}
+
 /** True for the errors an aborted fetch/SDK call throws (DOMException AbortError, APIUserAbortError). */
 export function isAbortError(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
-  return err.name === 'AbortError' || err.name === 'APIUserAbortError' || err.constructor?.name === 'APIUserAbortError';
+  if (typeof err !== 'object' || err === null) return false;
+  const name = nameOf(err);
+  return name === 'AbortError' || name === 'APIUserAbortError' || err.constructor?.name === 'APIUserAbortError';
 }
 
 const TIMEOUT_MESSAGES: Record<TimeoutPhase, string> = {
@@ -150,7 +166,7 @@ function isConnectionError(err: unknown): boolean {
   const code = errorCode(err);
   if (code && CONNECTION_CODES.has(code)) return true;
   // undici: "fetch failed" (could not connect) and "terminated" (the body was cut off).
-  return err instanceof TypeError && /fetch failed|terminated|other side closed|socket/i.test(err.message);
+  return nameOf(err) === 'TypeError' && /fetch failed|terminated|other side closed|socket/i.test(messageOf(err));
 }
 
 /**
@@ -184,10 +200,10 @@ function classify(err: unknown, agent: LlmAgentConfig): AttemptFailure {
     }
   }
   if (isConnectionError(err)) return connectionFailure(agent);
-  if (isAbortError(err) || (err instanceof Error && err.name === 'TimeoutError')) {
+  if (isAbortError(err) || nameOf(err) === 'TimeoutError') {
     return new AttemptFailure(new AppError(ErrorCode.UPSTREAM_TIMEOUT, 'The AI provider timed out.', { details: details(agent) }), true);
   }
-  if (err instanceof SyntaxError) return protocolFailure(agent);
+  if (nameOf(err) === 'SyntaxError') return protocolFailure(agent);
   return new AttemptFailure(new AppError(ErrorCode.UPSTREAM_FAILED, 'The AI provider call failed unexpectedly.', { details: details(agent) }), false);
 }
 

@@ -4,8 +4,8 @@ import { AppError } from 'src/common/errors/app-error';
 import { APP_CONFIG, AppConfig } from 'src/config/env';
 import { abortableSleep } from 'src/llm/abortable-sleep';
 import { AgentBreakers } from 'src/llm/agent-breakers';
-import { AttemptFailure, CallerAbort, circuitOpenError, classifyError, noAgentError } from 'src/llm/llm.errors';
-import { LlmAgentConfig, LlmChunk, LlmCompletion, LlmMessage, LlmUsage } from 'src/llm/llm.types';
+import { AttemptFailure, CallerAbort, circuitOpenError, classifyError, noAgentError, UpstreamError } from 'src/llm/llm.errors';
+import { LlmAgentConfig, LlmChunk, LlmCompletion, LlmMessage, LlmProvider, LlmUsage } from 'src/llm/llm.types';
 import { LlmProviderRegistry } from 'src/llm/provider-registry';
 import { UpstreamAttempt } from 'src/llm/upstream-attempt';
 import { assertSafeUpstreamUrl } from 'src/llm/url-safety';
@@ -24,6 +24,13 @@ type OpenResult = { attempt: UpstreamAttempt; chunks: LlmChunk[]; ended: boolean
  *   retried with backoff retryBaseMs × 1, 2, 4… up to maxAttempts (a 429's Retry-After replaces the
  *   backoff); then the next agent is tried. After the first delta nothing is retried or failed over:
  *   errors are thrown (as AppError) and the caller keeps the partial output.
+ * - Timeouts (each aborts the upstream request): connect = until response headers (n8n: until the
+ *   request is sent); first token = from the start of the attempt to the first delta; idle = the longest
+ *   allowed gap between chunks after the first delta (time the consumer spends between reads is not counted).
+ * - Breaker: each attempt is one call through the agent's breaker, recorded as a success at the first
+ *   delta (or a clean end without any). A breaker that opens during the retries ends them.
+ * - Outbound URLs (n8n webhook, gemini/openai baseUrl when set) pass assertSafeUpstreamUrl before
+ *   every attempt; a refusal fails over without retry and without counting against the breaker.
  * - When every agent failed, the last agent's error is thrown (CIRCUIT_OPEN if it was skipped).
  * - The caller's abort cancels the upstream request and is rethrown as `signal.reason` (an AbortError
  *   unless the caller gave another reason); it never counts against a breaker.
@@ -81,10 +88,12 @@ export class LlmService {
   /** Attempts one agent until a first delta (or a clean end), retrying what may be retried. */
   private async *open(agent: LlmAgentConfig, messages: LlmMessage[], signal: AbortSignal): AsyncGenerator<LlmChunk, OpenResult> {
     const { maxAttempts, retryBaseMs } = this.config.llm;
+    const provider = this.providers.get(agent.provider);
+    if (!provider) return { error: classifyError(new UpstreamError('config', 'unknown provider'), agent).error };
     const policy = this.breakers.policy(agent);
     let last: AttemptFailure | null = null;
     for (let n = 1; ; n++) {
-      const attempt = this.newAttempt(agent, messages, signal);
+      const attempt = this.newAttempt(provider, agent, messages, signal);
       try {
         const first = await policy.execute(() => attempt.open());
         return { attempt, ...first };
@@ -126,14 +135,14 @@ export class LlmService {
     }
   }
 
-  private newAttempt(agent: LlmAgentConfig, messages: LlmMessage[], signal: AbortSignal): UpstreamAttempt {
+  private newAttempt(provider: LlmProvider, agent: LlmAgentConfig, messages: LlmMessage[], signal: AbortSignal): UpstreamAttempt {
     const { connectTimeoutMs, firstTokenTimeoutMs, idleTimeoutMs, allowPrivateUpstreams } = this.config.llm;
     const url = agent.provider === 'n8n' ? agent.webhookUrl : agent.provider === 'mock' ? null : agent.baseUrl;
     const checkUrl = async (): Promise<void> => {
       if (url) await assertSafeUpstreamUrl(url, allowPrivateUpstreams);
     };
     const timeouts = { connectMs: connectTimeoutMs, firstTokenMs: firstTokenTimeoutMs, idleMs: idleTimeoutMs };
-    return new UpstreamAttempt(this.providers.get(agent.provider), agent, messages, signal, timeouts, checkUrl);
+    return new UpstreamAttempt(provider, agent, messages, signal, timeouts, checkUrl);
   }
 
   private status(agent: LlmAgentConfig, description: string): LlmChunk {

@@ -14,9 +14,8 @@ export class LlmProviderRegistry {
     this.byName = { gemini, openai, n8n, mock };
   }
 
-  get(name: LlmProviderName): LlmProvider {
-    const provider = this.byName[name];
-    if (!provider) throw new Error(`Unknown LLM provider "${String(name)}"`);
-    return provider;
+  /** undefined for a name that is not a known provider (bad data must not crash the caller). */
+  get(name: LlmProviderName): LlmProvider | undefined {
+    return Object.hasOwn(this.byName, name) ? this.byName[name] : undefined;
   }
 }

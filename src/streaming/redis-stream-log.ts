@@ -252,7 +252,12 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
   }
 
   private newPoller(): RedisStreamPoller {
-    const reader = this.redis.duplicate({ connectionName: `stream-log-reader-${this.pollers.length + 1}` });
+    // No ready check: the reader only blocks on XREAD, and a ready check cut short by a quick shutdown
+    // leaves ioredis waiting on a disconnect timer.
+    const reader = this.redis.duplicate({
+      connectionName: `stream-log-reader-${this.pollers.length + 1}`,
+      enableReadyCheck: false,
+    });
     const poller = new RedisStreamPoller(reader, this.redis, { blockMs: this.opts.blockMs, count: this.opts.pageSize });
     this.pollers.push(poller);
     return poller;
@@ -280,11 +285,20 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
     }
   }
 
-  /** Best effort: the index only feeds `stats()`, it never decides what a read sees. */
+  /**
+   * Best effort: the index (stream key → expiry time) only feeds `stats()`, it never decides what a read
+   * sees. Expired members are trimmed here too, and the index itself expires with its longest-lived member.
+   */
   private index(key: string, ttlSec: number): void {
-    this.redis.zadd(this.indexKey, Date.now() + ttlSec * 1000, key).catch((e: unknown) => {
-      this.logger.warn(`stream index update failed: ${(e as Error).message}`);
-    });
+    const now = Date.now();
+    const keepSec = Math.max(this.opts.idleTtlSec, this.config.chat.streamRetentionSec);
+    this.redis
+      .pipeline()
+      .zadd(this.indexKey, now + ttlSec * 1000, key)
+      .zremrangebyscore(this.indexKey, '-inf', now)
+      .expire(this.indexKey, keepSec)
+      .exec()
+      .catch((e: unknown) => this.logger.warn(`stream index update failed: ${(e as Error).message}`));
   }
 
   private async quit(conn: Redis): Promise<void> {

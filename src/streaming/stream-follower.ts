@@ -96,6 +96,9 @@ class Follower implements TrackedFollower {
   private cursor: StreamCursor | null;
   private lastSeq: number;
   private lastEmittedId: string | null;
+  private lastEmittedSeq: number;
+  /** New events signalled since the consumer paused; past `queueMax` it is dropped as slow. */
+  private behindWhilePaused = 0;
   private readonly queue: StreamEvent[] = [];
   private mode: 'catchup' | 'live' = 'catchup';
   private reading = false;
@@ -118,6 +121,7 @@ class Follower implements TrackedFollower {
     this.cursor = p.after;
     this.lastSeq = p.after?.seq ?? 0;
     this.lastEmittedId = p.after ? formatEventId(p.after.offset, p.after.seq) : null;
+    this.lastEmittedSeq = this.lastSeq;
   }
 
   queueLength(): number {
@@ -133,7 +137,10 @@ class Follower implements TrackedFollower {
         this.subs.add(
           this.p.options.paused.subscribe((paused) => {
             this.paused = paused;
-            if (!paused) this.drain();
+            if (!paused) {
+              this.behindWhilePaused = 0;
+              this.drain();
+            }
           }),
         );
       }
@@ -152,6 +159,13 @@ class Follower implements TrackedFollower {
     try {
       if (s.kind === 'gone') return this.fail(new StreamUnknownError(this.key, this.lastEmittedId));
       if (s.kind === 'closed') return this.fail(this.p.source.closedError(this.key, this.lastEmittedId));
+      if (s.kind === 'event' && this.paused && s.event.seq > this.lastEmittedSeq) {
+        // Counted in both modes: in catch-up the log holds the events, but the consumer is as far behind.
+        if (++this.behindWhilePaused > this.p.queueMax) {
+          this.p.tracker.countDropped();
+          return this.fail(new SlowConsumerError(this.key, this.lastEmittedId, this.p.queueMax));
+        }
+      }
       if (this.mode === 'catchup') {
         if (s.kind === 'event') this.signalledSeq = Math.max(this.signalledSeq, s.event.seq);
         else this.signalledFinish = true;
@@ -168,10 +182,6 @@ class Follower implements TrackedFollower {
       if (seq <= this.lastSeq) return;
       if (seq > this.lastSeq + 1) return this.resumeCatchUp(seq, false);
       this.take([s.event]);
-      if (this.queue.length > this.p.queueMax) {
-        this.p.tracker.countDropped();
-        return this.fail(new SlowConsumerError(this.key, this.lastEmittedId, this.p.queueMax));
-      }
       this.drain();
     } catch (e) {
       this.fail(e);
@@ -234,6 +244,7 @@ class Follower implements TrackedFollower {
       while (i < this.queue.length && !this.paused && !this.closed) {
         const e = this.queue[i++];
         this.lastEmittedId = e.id;
+        this.lastEmittedSeq = e.seq;
         this.subscriber.next(e);
       }
       this.queue.splice(0, i);

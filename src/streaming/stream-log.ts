@@ -31,8 +31,9 @@ export interface ReadResult {
 export interface FollowOptions {
   /**
    * Flow control from the consumer (the SSE writer feeds it from `res.write()`/`'drain'`). While it is
-   * true, events wait in this subscriber's buffer; once more than `queueMax` wait, the follow errors with
-   * `SlowConsumerError` carrying the last id delivered.
+   * true nothing is emitted: replay stops reading pages and live events wait in this subscriber's buffer
+   * (at most one page plus `queueMax` events). Once more than `queueMax` new events arrive during one
+   * pause, the follow errors with `SlowConsumerError` carrying the last id delivered.
    */
   paused?: Observable<boolean>;
   /** Bound of the subscriber's buffer (default `config.chat.subscriberQueueMax`). */

@@ -200,7 +200,11 @@ export abstract class ScriptedHttpServer {
     }
     res.writeHead(status, { 'content-type': enc.contentType, 'cache-control': 'no-cache', ...reply.headers });
     res.flushHeaders();
-    if (enc.start) res.write(enc.start());
+    let flushed: Promise<void> = Promise.resolve();
+    const write = (data: string): void => {
+      flushed = new Promise((resolve) => res.write(data, () => resolve()));
+    };
+    if (enc.start) write(enc.start());
     for (let i = 0; i <= deltas.length; i++) {
       if (i === reply.stallAfter) return;
       if (i === reply.malformedAfter) {
@@ -208,6 +212,8 @@ export abstract class ScriptedHttpServer {
         return;
       }
       if (i === reply.destroyAfter) {
+        // Let what was written reach the client first, then cut the connection without ending the body.
+        await flushed;
         this.cutByServer.add(res);
         res.socket?.destroy();
         return;
@@ -216,7 +222,7 @@ export abstract class ScriptedHttpServer {
       const delay = i === 0 ? (reply.firstDeltaDelayMs ?? reply.delayMs) : reply.delayMs;
       if (delay) await this.wait(delay, rec);
       if (rec.clientClosed || !this.server) return;
-      res.write(enc.delta(deltas[i], i));
+      write(enc.delta(deltas[i], i));
     }
     res.end(enc.end(usage));
   }

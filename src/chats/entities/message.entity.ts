@@ -35,6 +35,9 @@ export class Message {
   @Column({ name: 'lease_owner', type: 'varchar', length: 100, nullable: true, select: false }) leaseOwner?: string | null;
   @Column({ name: 'lease_expires_at', type: 'timestamptz', nullable: true, select: false }) leaseExpiresAt?: Date | null;
 
+  /** The id of the stream's terminal event, so a resume from the database uses the very same id. */
+  @Column({ name: 'final_event_id', type: 'varchar', length: 40, nullable: true }) finalEventId: string | null;
+
   @Index('idx_messages_search', { synchronize: false })
   @Column({
     type: 'tsvector',
@@ -42,7 +45,7 @@ export class Message {
     insert: false,
     update: false,
     generatedType: 'STORED',
-    asExpression: `to_tsvector('english'::regconfig, coalesce("content", ''))`,
+    asExpression: `to_tsvector('english'::regconfig, left(coalesce("content", ''), 100000))`,
   })
   search?: string;
 

@@ -1,10 +1,11 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Inject, Logger, Optional } from '@nestjs/common';
 import { ThrottlerException } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
 import { AppError } from 'src/common/errors/app-error';
 import { ErrorCode } from 'src/common/errors/error-code';
 import type { ErrorBodyDto } from 'src/common/filters/error-body';
 import { currentCorrelationId } from 'src/common/logging/request-context';
+import { ERROR_SINK, type ErrorSink } from 'src/common/metrics/error-sink';
 
 /** Status → code for errors that do not come as AppError (framework, body parser, multer). */
 const CODE_BY_STATUS: Record<number, ErrorCode> = {
@@ -54,6 +55,9 @@ interface Normalised {
 export class AllExceptionsFilter implements ExceptionFilter {
   private readonly logger = new Logger('ExceptionFilter');
 
+  /** `errorSink`: the error log admins read (Monitoring provides it); 5xx of authenticated requests go there. */
+  constructor(@Optional() @Inject(ERROR_SINK) private readonly errorSink?: ErrorSink) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
     const res = ctx.getResponse<Response>();
@@ -64,6 +68,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     if (n.status >= 500 && n.code === ErrorCode.INTERNAL) {
       this.logger.error({ err: exception, method: req?.method, path: req?.originalUrl }, 'Unhandled error');
     }
+    if (n.status >= 500) this.recordError(exception, n, req, correlationId);
     if (res.headersSent) {
       // A stream already under way: the body is not ours to replace. End it so the client can resume.
       res.end();
@@ -80,6 +85,24 @@ export class AllExceptionsFilter implements ExceptionFilter {
       correlationId,
     };
     res.status(n.status).json(body);
+  }
+
+  private recordError(exception: unknown, n: Normalised, req: Request | undefined, correlationId: string): void {
+    const user = (req as (Request & { user?: { id?: string; teamId?: string } }) | undefined)?.user;
+    // Refusals (drain, open breaker) are consequences, not failures: the metrics count them.
+    if (!this.errorSink || !user?.teamId || n.code === ErrorCode.SERVICE_UNAVAILABLE || n.code === ErrorCode.CIRCUIT_OPEN) return;
+    const route = req?.route?.path ? `${req.baseUrl ?? ''}${req.route.path as string}` : null;
+    const errorName = exception instanceof Error ? exception.name : typeof exception;
+    this.errorSink.record({
+      teamId: user.teamId,
+      userId: user.id ?? null,
+      source: 'http',
+      code: n.code,
+      message: n.message,
+      statusCode: n.status,
+      correlationId,
+      metadata: { method: req?.method, route, errorName },
+    });
   }
 
   private normalise(e: unknown): Normalised {

@@ -1,8 +1,8 @@
 import { Logger } from '@nestjs/common';
-import type { ServerResponse } from 'node:http';
-import { BehaviorSubject, Observable, Subscription } from 'rxjs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { BehaviorSubject, isObservable, Observable, Subscription } from 'rxjs';
 import { AppConfig } from 'src/config/env';
-import { formatSseComment, formatSseFrame, formatSseRetry, SseFrame } from 'src/common/sse/sse-format';
+import { formatSseComment, formatSseFrame, formatSseRetry, prefersEventStream, SseFrame } from 'src/common/sse/sse-format';
 
 /**
  * Decision (docs/decisions-streaming.md): every endpoint that streams from the stream log (GET .../stream,
@@ -39,6 +39,11 @@ export interface SseWriterOptions {
    * source that honours `flow.paused` stops long before; this bounds sources that do not.
    */
   maxPendingEvents?: number;
+  /**
+   * A response whose buffer stays full this long is dropped as a slow consumer (default 30 s). This also
+   * bounds a client stuck during a replay, where the follower reads nothing more and so grows nothing.
+   */
+  stallTimeoutMs?: number;
   /** Status of the response (default 200). */
   status?: number;
   /**
@@ -77,13 +82,34 @@ export function sseWriterOptions(config: AppConfig): SseWriterOptions {
 export async function writeSse(res: ServerResponse, source: SseSource, options: SseWriterOptions): Promise<SseConnection> {
   const flow = new BehaviorSubject<boolean>(false);
   const frames = typeof source === 'function' ? await source({ paused: flow.asObservable() }) : source;
+  if (!isObservable(frames)) throw new TypeError('writeSse: the source must be an Observable of frames');
   return new SseWriter(res, frames, flow, options).start();
+}
+
+/**
+ * For endpoints that stream or answer JSON (POST messages, regenerate): with `Accept: application/json`
+ * writes `json` (e.g. 202 with the created messages and the stream URL) and resolves null; otherwise streams
+ * `source` like `writeSse`. The caller has already done the work (access, idempotency, starting the job).
+ */
+export async function writeSseOrJson(
+  req: IncomingMessage,
+  res: ServerResponse,
+  json: { status: number; body: unknown },
+  source: SseSource,
+  options: SseWriterOptions,
+): Promise<SseConnection | null> {
+  if (prefersEventStream(req.headers.accept)) return writeSse(res, source, options);
+  res.statusCode = json.status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.end(JSON.stringify(json.body));
+  return null;
 }
 
 class SseWriter {
   private readonly logger = new Logger(SseWriter.name);
   private subscription?: Subscription;
   private heartbeat?: NodeJS.Timeout;
+  private stall?: NodeJS.Timeout;
   private lastEventId: string | null = null;
   private pending = 0;
   private done = false;
@@ -99,7 +125,8 @@ class SseWriter {
 
   start(): SseConnection {
     const { res } = this;
-    if (res.destroyed || res.writableEnded) {
+    // The client may have left while the source was being prepared ('close' has been emitted already).
+    if (res.destroyed || res.writableEnded || res.socket?.destroyed === true) {
       this.close('client-closed');
       return { closed: this.closed };
     }
@@ -141,6 +168,7 @@ class SseWriter {
     if (ok) return;
     this.pending++;
     if (!this.flow.value) this.flow.next(true);
+    this.stall ??= setTimeout(() => this.close('slow-consumer'), this.options.stallTimeoutMs ?? 30_000).unref();
     if (this.pending > (this.options.maxPendingEvents ?? 1000)) this.close('slow-consumer');
   }
 
@@ -155,6 +183,8 @@ class SseWriter {
 
   private readonly onDrain = (): void => {
     this.pending = 0;
+    clearTimeout(this.stall);
+    this.stall = undefined;
     if (this.flow.value) this.flow.next(false);
   };
 
@@ -173,6 +203,7 @@ class SseWriter {
     if (this.done) return;
     this.done = true;
     clearInterval(this.heartbeat);
+    clearTimeout(this.stall);
     this.subscription?.unsubscribe();
     this.flow.complete();
     this.res.off('drain', this.onDrain);

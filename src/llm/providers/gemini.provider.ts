@@ -87,12 +87,13 @@ function usageOf(chunk: GenerateContentResponse): LlmUsage | null {
 }
 
 function mapGeminiError(err: unknown, headers: Headers | undefined): unknown {
-  if (!(err instanceof Error)) return err;
-  if (err.name === 'ApiError') {
-    const status = (err as Error & { status?: number }).status;
+  if (typeof err !== 'object' || err === null) return err;
+  const e = err as { name?: string; message?: string; status?: number };
+  if (e.name === 'ApiError') {
+    const status = e.status;
     return new UpstreamError('http', `gemini: HTTP ${status}`, { status, retryAfterMs: parseRetryAfterMs(headers), cause: err });
   }
-  if (/exception parsing stream chunk|Incomplete JSON segment/i.test(err.message)) {
+  if (typeof e.message === 'string' && /exception parsing stream chunk|Incomplete JSON segment/i.test(e.message)) {
     return new UpstreamError('protocol', 'gemini: malformed stream chunk', { cause: err });
   }
   return err;

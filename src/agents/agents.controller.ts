@@ -1,0 +1,121 @@
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Put, Query, Res, UploadedFile, UseInterceptors } from '@nestjs/common';
+import { FileInterceptor } from '@nestjs/platform-express';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiBody,
+  ApiConsumes,
+  ApiCookieAuth,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiPayloadTooLargeResponse,
+  ApiProduces,
+  ApiTags,
+  ApiUnauthorizedResponse,
+  ApiUnsupportedMediaTypeResponse,
+} from '@nestjs/swagger';
+import type { Response } from 'express';
+import { memoryStorage } from 'multer';
+import { AgentAvatarsService, AVATAR_MAX_BYTES } from 'src/agents/agent-avatars.service';
+import { AgentsService } from 'src/agents/agents.service';
+import { AvatarTooLargeInterceptor } from 'src/agents/avatar-upload.interceptor';
+import { AgentListDto, AgentResponseDto } from 'src/agents/dto/agent-response.dto';
+import { CreateAgentDto } from 'src/agents/dto/create-agent.dto';
+import { ListAgentsQueryDto } from 'src/agents/dto/list-agents.dto';
+import { UpdateAgentDto } from 'src/agents/dto/update-agent.dto';
+import type { AuthUser } from 'src/common/auth-user';
+import { CurrentUser } from 'src/common/decorators/current-user.decorator';
+import { Roles } from 'src/common/decorators/roles.decorator';
+import { ErrorBodyDto } from 'src/common/filters/error-body';
+
+const avatarUpload = FileInterceptor('file', { storage: memoryStorage(), limits: { fileSize: AVATAR_MAX_BYTES, files: 1, fields: 5 } });
+
+/** Agents of the caller's team: reads for every member, writes for admins. */
+@ApiTags('agents')
+@ApiBearerAuth('bearer')
+@ApiCookieAuth('cookie')
+@ApiUnauthorizedResponse({ type: ErrorBodyDto })
+@ApiNotFoundResponse({ type: ErrorBodyDto, description: 'No such agent in your team' })
+@Controller('api/agents')
+export class AgentsController {
+  constructor(
+    private readonly agents: AgentsService,
+    private readonly avatars: AgentAvatarsService,
+  ) {}
+
+  @Get()
+  @ApiOkResponse({ type: AgentListDto })
+  list(@CurrentUser() user: AuthUser, @Query() q: ListAgentsQueryDto): Promise<AgentListDto> {
+    return this.agents.list(user.teamId, q);
+  }
+
+  @Post()
+  @Roles('admin')
+  @ApiCreatedResponse({ type: AgentResponseDto })
+  @ApiBadRequestResponse({ type: ErrorBodyDto })
+  create(@CurrentUser() user: AuthUser, @Body() dto: CreateAgentDto): Promise<AgentResponseDto> {
+    return this.agents.create(user, dto);
+  }
+
+  @Get(':id')
+  @ApiOkResponse({ type: AgentResponseDto })
+  get(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<AgentResponseDto> {
+    return this.agents.get(user.teamId, id);
+  }
+
+  @Put(':id')
+  @Roles('admin')
+  @ApiOkResponse({ type: AgentResponseDto, description: 'Replaces the agent; the secret is kept unless sent (or null)' })
+  @ApiBadRequestResponse({ type: ErrorBodyDto })
+  replace(@CurrentUser() user: AuthUser, @Param('id') id: string, @Body() dto: CreateAgentDto): Promise<AgentResponseDto> {
+    return this.agents.replace(user, id, dto);
+  }
+
+  @Patch(':id')
+  @Roles('admin')
+  @ApiOkResponse({ type: AgentResponseDto })
+  @ApiBadRequestResponse({ type: ErrorBodyDto })
+  update(@CurrentUser() user: AuthUser, @Param('id') id: string, @Body() dto: UpdateAgentDto): Promise<AgentResponseDto> {
+    return this.agents.update(user, id, dto);
+  }
+
+  @Delete(':id')
+  @Roles('admin')
+  @HttpCode(204)
+  @ApiNoContentResponse({ description: 'Soft-deleted; agents using it as fallback lose that fallback' })
+  delete(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<void> {
+    return this.agents.delete(user, id);
+  }
+
+  @Post(':id/avatar')
+  @Roles('admin')
+  @HttpCode(200)
+  @UseInterceptors(AvatarTooLargeInterceptor, avatarUpload)
+  @ApiConsumes('multipart/form-data')
+  @ApiBody({ schema: { type: 'object', required: ['file'], properties: { file: { type: 'string', format: 'binary' } } } })
+  @ApiOkResponse({ type: AgentResponseDto })
+  @ApiPayloadTooLargeResponse({ type: ErrorBodyDto, description: 'More than 2 MiB' })
+  @ApiUnsupportedMediaTypeResponse({ type: ErrorBodyDto, description: 'Not a PNG, JPEG, WebP or GIF (by content)' })
+  uploadAvatar(
+    @CurrentUser() user: AuthUser,
+    @Param('id') id: string,
+    @UploadedFile() file: Express.Multer.File | undefined,
+  ): Promise<AgentResponseDto> {
+    return this.avatars.upload(user, id, file);
+  }
+
+  @Get(':id/avatar')
+  @ApiProduces('image/png', 'image/jpeg', 'image/webp', 'image/gif')
+  @ApiOkResponse({ description: 'The image, with a strong ETag; If-None-Match → 304' })
+  async avatar(
+    @CurrentUser() user: AuthUser,
+    @Param('id') id: string,
+    @Headers('if-none-match') ifNoneMatch: string | undefined,
+    @Res() res: Response,
+  ): Promise<void> {
+    const reply = await this.avatars.read(user.teamId, id, ifNoneMatch);
+    res.status(reply.status).set(reply.headers).end(reply.body);
+  }
+}

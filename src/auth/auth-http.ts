@@ -1,0 +1,62 @@
+import type { CookieOptions, Request, Response } from 'express';
+import type { AppConfig } from 'src/config/env';
+
+export const ACCESS_COOKIE = 'access_token';
+export const REFRESH_COOKIE = 'refresh_token';
+/** The refresh cookie is only ever sent to the auth routes. */
+export const REFRESH_COOKIE_PATH = '/api/auth';
+const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+export type AuthSource = 'bearer' | 'cookie';
+export type AuthRequest = Request & { authSource?: AuthSource };
+
+/** `Authorization: Bearer` wins over the cookie (a header cannot be attached cross-site by a browser). */
+export function extractAccessToken(req: AuthRequest): string | null {
+  const header = req.headers.authorization;
+  if (typeof header === 'string' && /^Bearer\s+\S+/i.test(header)) {
+    req.authSource = 'bearer';
+    return header.replace(/^Bearer\s+/i, '').trim();
+  }
+  const cookie = (req.cookies as Record<string, unknown> | undefined)?.[ACCESS_COOKIE];
+  if (typeof cookie === 'string' && cookie) {
+    req.authSource = 'cookie';
+    return cookie;
+  }
+  return null;
+}
+
+export function refreshCookie(req: Request): string | undefined {
+  const v = (req.cookies as Record<string, unknown> | undefined)?.[REFRESH_COOKIE];
+  return typeof v === 'string' && v ? v : undefined;
+}
+
+export const isUnsafeMethod = (req: Request): boolean => UNSAFE_METHODS.has(req.method.toUpperCase());
+
+/** CSRF defence for cookie-authenticated state changes: the Origin header must be in CORS_ORIGINS. */
+export function hasAllowedOrigin(req: Request, config: AppConfig): boolean {
+  const origin = req.headers.origin;
+  return typeof origin === 'string' && config.corsOrigins.includes(origin);
+}
+
+function baseCookie(config: AppConfig): CookieOptions {
+  return { httpOnly: true, sameSite: 'strict', secure: config.auth.cookieSecure };
+}
+
+export function setAuthCookies(res: Response, config: AppConfig, access: string, refresh: string): void {
+  res.cookie(ACCESS_COOKIE, access, { ...baseCookie(config), path: '/', maxAge: config.auth.accessTtlSec * 1000 });
+  res.cookie(REFRESH_COOKIE, refresh, { ...baseCookie(config), path: REFRESH_COOKIE_PATH, maxAge: config.auth.refreshTtlSec * 1000 });
+}
+
+export function clearAuthCookies(res: Response, config: AppConfig): void {
+  res.clearCookie(ACCESS_COOKIE, { ...baseCookie(config), path: '/' });
+  res.clearCookie(REFRESH_COOKIE, { ...baseCookie(config), path: REFRESH_COOKIE_PATH });
+}
+
+/** The client address as Express resolved it (honouring TRUST_PROXY). */
+export function clientIp(req: Request): string {
+  return req.ip ?? req.socket.remoteAddress ?? 'unknown';
+}
+
+export function userAgent(req: Request): string | null {
+  return req.get('user-agent')?.slice(0, 500) ?? null;
+}

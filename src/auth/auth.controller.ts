@@ -1,0 +1,90 @@
+import { Body, Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiConflictResponse,
+  ApiCookieAuth,
+  ApiCreatedResponse,
+  ApiForbiddenResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { AuthService } from 'src/auth/auth.service';
+import { LoginDto, MeResponseDto, TokenResponseDto } from 'src/auth/dto/login.dto';
+import { RefreshDto } from 'src/auth/dto/refresh.dto';
+import { RegisterDto, RegisterResponseDto } from 'src/auth/dto/register.dto';
+import type { AuthUser } from 'src/common/auth-user';
+import { CurrentUser } from 'src/common/decorators/current-user.decorator';
+import { Public } from 'src/common/decorators/public.decorator';
+import { ErrorBodyDto } from 'src/common/filters/error-body';
+
+@ApiTags('auth')
+@Controller('api/auth')
+export class AuthController {
+  constructor(private readonly auth: AuthService) {}
+
+  @Public()
+  @Post('register')
+  @HttpCode(201)
+  @ApiOperation({ summary: 'Create an account: a new team (teamName), an invite (inviteToken) or an open team (teamId); exactly one' })
+  @ApiCreatedResponse({ type: RegisterResponseDto })
+  @ApiBadRequestResponse({ type: ErrorBodyDto, description: 'Invalid fields, weak password, not exactly one of teamName/inviteToken/teamId' })
+  @ApiConflictResponse({ type: ErrorBodyDto, description: 'Email already exists in that team' })
+  @ApiTooManyRequestsResponse({ type: ErrorBodyDto })
+  register(@Body() dto: RegisterDto, @Req() req: Request): Promise<RegisterResponseDto> {
+    return this.auth.register(dto, req);
+  }
+
+  @Public()
+  @Post('login')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Log in; sets the httpOnly access_token and refresh_token cookies' })
+  @ApiOkResponse({ type: TokenResponseDto })
+  @ApiBadRequestResponse({ type: ErrorBodyDto, description: 'The email exists in several teams and `team` is missing' })
+  @ApiUnauthorizedResponse({ type: ErrorBodyDto })
+  @ApiTooManyRequestsResponse({ type: ErrorBodyDto, description: 'Rate limited or locked out (Retry-After)' })
+  @ApiServiceUnavailableResponse({ type: ErrorBodyDto, description: 'Password hashing saturated (Retry-After)' })
+  login(@Body() dto: LoginDto, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<TokenResponseDto> {
+    return this.auth.login(dto, req, res);
+  }
+
+  @Public()
+  @Post('refresh')
+  @HttpCode(200)
+  @ApiCookieAuth('cookie')
+  @ApiOperation({ summary: 'Rotate the refresh token (cookie or body) for a new pair; re-use of a rotated token revokes the session' })
+  @ApiOkResponse({ type: TokenResponseDto })
+  @ApiUnauthorizedResponse({ type: ErrorBodyDto })
+  @ApiForbiddenResponse({ type: ErrorBodyDto, description: 'Cookie used from a disallowed Origin' })
+  refresh(@Body() dto: RefreshDto, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<TokenResponseDto> {
+    return this.auth.refresh(dto, req, res);
+  }
+
+  @Public()
+  @Post('logout')
+  @HttpCode(204)
+  @ApiBearerAuth('bearer')
+  @ApiCookieAuth('cookie')
+  @ApiOperation({ summary: 'Revoke the session (refresh family) and the current access token; clear the cookies' })
+  @ApiNoContentResponse()
+  @ApiForbiddenResponse({ type: ErrorBodyDto, description: 'Cookie used from a disallowed Origin' })
+  logout(@Body() dto: RefreshDto, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<void> {
+    return this.auth.logout(dto, req, res);
+  }
+
+  @Get('me')
+  @ApiBearerAuth('bearer')
+  @ApiCookieAuth('cookie')
+  @ApiOperation({ summary: 'The caller and their team' })
+  @ApiOkResponse({ type: MeResponseDto })
+  @ApiUnauthorizedResponse({ type: ErrorBodyDto })
+  me(@CurrentUser() user: AuthUser): Promise<MeResponseDto> {
+    return this.auth.me(user);
+  }
+}

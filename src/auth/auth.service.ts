@@ -1,0 +1,215 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { AccessDenylistService } from 'src/auth/access-denylist.service';
+import { AccessTokenService } from 'src/auth/access-token.service';
+import { AuthErrors } from 'src/auth/auth.errors';
+import {
+  AuthRequest,
+  clearAuthCookies,
+  clientIp,
+  extractAccessToken,
+  hasAllowedOrigin,
+  refreshCookie,
+  setAuthCookies,
+  userAgent,
+} from 'src/auth/auth-http';
+import { AttemptContext, BruteForceService } from 'src/auth/brute-force.service';
+import { LoginDto, MeResponseDto, TokenResponseDto } from 'src/auth/dto/login.dto';
+import { RefreshDto } from 'src/auth/dto/refresh.dto';
+import { RegisterDto, RegisterResponseDto } from 'src/auth/dto/register.dto';
+import { PasswordHasher } from 'src/auth/password-hasher.service';
+import { checkPassword } from 'src/auth/password-policy';
+import { RefreshTokenRepository } from 'src/auth/refresh-token.repository';
+import type { AuthUser } from 'src/common/auth-user';
+import { AuditService } from 'src/common/audit/audit.service';
+import { APP_CONFIG, AppConfig } from 'src/config/env';
+import { UserResponseDto } from 'src/teams/dto/user-response.dto';
+import { User } from 'src/teams/entities/user.entity';
+import { TeamsService } from 'src/teams/teams.service';
+import { randomToken, sha256Hex } from 'src/teams/token-hash';
+import { UsersService } from 'src/teams/users.service';
+
+const normaliseEmail = (email: string): string => email.trim().toLowerCase();
+
+/** Registration, login, refresh-token rotation, logout and `me`. */
+@Injectable()
+export class AuthService {
+  constructor(
+    private readonly users: UsersService,
+    private readonly teams: TeamsService,
+    private readonly hasher: PasswordHasher,
+    private readonly access: AccessTokenService,
+    private readonly refreshTokens: RefreshTokenRepository,
+    private readonly denylist: AccessDenylistService,
+    private readonly bruteForce: BruteForceService,
+    private readonly audit: AuditService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async register(dto: RegisterDto, req: Request): Promise<RegisterResponseDto> {
+    await this.bruteForce.checkRegister(clientIp(req));
+    const modes = [dto.teamName, dto.inviteToken, dto.teamId].filter((v) => v !== undefined).length;
+    if (modes !== 1) throw AuthErrors.exactlyOneJoin();
+    const email = normaliseEmail(dto.email);
+    const problems = checkPassword(dto.password, email);
+    if (problems.length) throw AuthErrors.weakPassword(problems);
+    const team = dto.teamId ? await this.teams.findTeam(dto.teamId) : null;
+    if (dto.teamId && (!team || !team.isActive || !team.allowOpenSignup)) throw AuthErrors.teamClosed();
+
+    const member = { email, passwordHash: await this.hasher.hash(dto.password), displayName: dto.displayName?.trim() || email.split('@')[0] };
+    let user: User;
+    if (dto.teamName !== undefined) {
+      user = (await this.users.createTeamWithAdmin(dto.teamName.trim(), member)).user;
+    } else if (dto.inviteToken !== undefined) {
+      const joined = await this.users.joinWithInvite(dto.inviteToken, member);
+      if (!joined.ok) {
+        throw joined.reason === 'duplicate'
+          ? AuthErrors.emailTaken()
+          : joined.reason === 'email_mismatch'
+            ? AuthErrors.inviteEmailMismatch()
+            : AuthErrors.invalidInvite();
+      }
+      user = joined.user;
+    } else {
+      const created = await this.users.createInTeam(team!.id, member, 'user');
+      if (!created) throw AuthErrors.emailTaken();
+      user = created;
+    }
+    void this.audit.record({
+      action: 'auth.register',
+      teamId: user.teamId,
+      userId: user.id,
+      ip: clientIp(req),
+      userAgent: userAgent(req),
+      metadata: { via: dto.teamName !== undefined ? 'teamName' : dto.inviteToken !== undefined ? 'invite' : 'openSignup', role: user.role },
+    });
+    const joined = await this.teams.getTeam(user.teamId);
+    return { user: UserResponseDto.from(user), team: { id: joined.id, name: joined.name, slug: joined.slug } };
+  }
+
+  /**
+   * Constant work whether or not the account exists (a dummy hash is verified when it does not). When the
+   * email exists in several teams and no `team` is given, the password is checked against each; only a
+   * caller who knows one of them learns that the team must be named.
+   */
+  async login(dto: LoginDto, req: Request, res: Response): Promise<TokenResponseDto> {
+    const ctx: AttemptContext = { ip: clientIp(req), email: normaliseEmail(dto.email), userAgent: userAgent(req) };
+    await this.bruteForce.checkLogin(ctx);
+    let candidates: User[] = [];
+    if (dto.team !== undefined) {
+      const team = await this.teams.findBySlug(dto.team.trim());
+      if (team) candidates = await this.users.findLoginCandidates(ctx.email, team.id);
+    } else {
+      candidates = await this.users.findLoginCandidates(ctx.email);
+    }
+
+    let matched: User | null = null;
+    if (candidates.length <= 1) {
+      if (await this.hasher.verify(candidates[0]?.passwordHash, dto.password)) matched = candidates[0];
+    } else {
+      const results = await Promise.all(candidates.map((c) => this.hasher.verify(c.passwordHash, dto.password)));
+      if (results.some(Boolean)) throw AuthErrors.ambiguousTeam();
+    }
+    const active = matched ? await this.users.findActiveMember(matched.teamId, matched.id) : null;
+    if (!active) {
+      const known = candidates.length === 1 ? candidates[0] : null;
+      void this.audit.record({
+        action: 'auth.login_failed',
+        teamId: known?.teamId ?? null,
+        userId: known?.id ?? null,
+        ip: ctx.ip,
+        userAgent: ctx.userAgent,
+        metadata: { email: ctx.email, reason: matched ? 'inactive' : known ? 'bad_password' : 'unknown_account' },
+      });
+      const remaining = await this.bruteForce.onFailure(ctx, known?.teamId ?? null, known?.id ?? null);
+      throw AuthErrors.invalidCredentials(remaining);
+    }
+
+    await this.bruteForce.onSuccess(ctx.email);
+    active.lastLoginAt = await this.users.recordLogin(active.teamId, active.id);
+    const refreshRaw = randomToken();
+    const first = await this.refreshTokens.createFamily(active.teamId, active.id, sha256Hex(refreshRaw), this.issueMeta(req));
+    void this.audit.record({
+      action: 'auth.login',
+      teamId: active.teamId,
+      userId: active.id,
+      ip: ctx.ip,
+      userAgent: ctx.userAgent,
+      metadata: { familyId: first.familyId },
+    });
+    return this.respondWithTokens(res, active, first.familyId, refreshRaw);
+  }
+
+  /** Rotation: every refresh token works once. Presenting a rotated one revokes its whole family. */
+  async refresh(dto: RefreshDto, req: Request, res: Response): Promise<TokenResponseDto> {
+    const fromCookie = dto.refreshToken === undefined;
+    const raw = dto.refreshToken ?? refreshCookie(req);
+    if (!raw) throw AuthErrors.invalidRefresh();
+    if (fromCookie && !hasAllowedOrigin(req, this.config)) throw AuthErrors.forbiddenOrigin();
+    const childRaw = randomToken();
+    const result = await this.refreshTokens.rotate(sha256Hex(raw), sha256Hex(childRaw), this.issueMeta(req));
+    if (result.kind === 'reused') {
+      await this.refreshTokens.revokeFamily(result.token.teamId, result.token.familyId, 'reuse');
+      await this.audit.record({
+        action: 'auth.refresh_reuse',
+        teamId: result.token.teamId,
+        userId: result.token.userId,
+        ip: clientIp(req),
+        userAgent: userAgent(req),
+        metadata: { familyId: result.token.familyId, tokenId: result.token.id },
+      });
+      clearAuthCookies(res, this.config);
+      throw AuthErrors.refreshReuse();
+    }
+    if (result.kind !== 'rotated') {
+      clearAuthCookies(res, this.config);
+      throw AuthErrors.invalidRefresh();
+    }
+    const user = await this.users.findActiveMember(result.token.teamId, result.token.userId);
+    if (!user) {
+      await this.refreshTokens.revokeFamily(result.token.teamId, result.token.familyId, 'inactive');
+      clearAuthCookies(res, this.config);
+      throw AuthErrors.invalidRefresh();
+    }
+    return this.respondWithTokens(res, user, result.child.familyId, childRaw);
+  }
+
+  /** Revokes the session (refresh family) and denylists the presented access token; always 204. */
+  async logout(dto: RefreshDto, req: Request, res: Response): Promise<void> {
+    const accessRaw = extractAccessToken(req as AuthRequest);
+    const refreshRaw = dto.refreshToken ?? refreshCookie(req);
+    const cookieOnly = (req as AuthRequest).authSource !== 'bearer' && dto.refreshToken === undefined;
+    if (cookieOnly && (accessRaw || refreshRaw) && !hasAllowedOrigin(req, this.config)) throw AuthErrors.forbiddenOrigin();
+    const claims = accessRaw ? this.access.verify(accessRaw) : null;
+    const token = refreshRaw ? await this.refreshTokens.findByHash(sha256Hex(refreshRaw)) : null;
+    if (token) await this.refreshTokens.revokeFamily(token.teamId, token.familyId, 'logout');
+    if (claims?.sid && claims.sid !== token?.familyId) await this.refreshTokens.revokeFamily(claims.teamId, claims.sid, 'logout');
+    if (claims) await this.denylist.revoke(claims.jti, claims.exp, claims.teamId, claims.sub);
+    clearAuthCookies(res, this.config);
+    const userId = claims?.sub ?? token?.userId;
+    if (userId) {
+      void this.audit.record({ action: 'auth.logout', teamId: claims?.teamId ?? token?.teamId ?? null, userId, ip: clientIp(req), userAgent: userAgent(req) });
+    }
+  }
+
+  async me(user: AuthUser): Promise<MeResponseDto> {
+    const [u, team] = await Promise.all([this.users.getUser(user.teamId, user.id), this.teams.getTeam(user.teamId)]);
+    return { id: u.id, email: u.email, displayName: u.displayName, role: u.role, team: { id: team.id, name: team.name, slug: team.slug } };
+  }
+
+  private issueMeta(req: Request) {
+    return { ip: clientIp(req).slice(0, 64), userAgent: userAgent(req), expiresAt: new Date(Date.now() + this.config.auth.refreshTtlSec * 1000) };
+  }
+
+  private respondWithTokens(res: Response, user: User, familyId: string, refreshRaw: string): TokenResponseDto {
+    const access = this.access.sign(user, familyId);
+    setAuthCookies(res, this.config, access.token, refreshRaw);
+    return {
+      accessToken: access.token,
+      expiresIn: access.expiresIn,
+      refreshToken: refreshRaw,
+      refreshExpiresIn: this.config.auth.refreshTtlSec,
+      user: UserResponseDto.from(user),
+    };
+  }
+}

@@ -1,0 +1,43 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { PassportStrategy } from '@nestjs/passport';
+import { Strategy } from 'passport-jwt';
+import { AccessDenylistService } from 'src/auth/access-denylist.service';
+import { AccessClaims, JWT_ALGORITHM } from 'src/auth/access-token.service';
+import { AuthErrors } from 'src/auth/auth.errors';
+import { extractAccessToken } from 'src/auth/auth-http';
+import type { AuthUser } from 'src/common/auth-user';
+import { APP_CONFIG, AppConfig } from 'src/config/env';
+import { UsersService } from 'src/teams/users.service';
+
+/**
+ * passport-jwt with the algorithm, issuer and audience fixed by the server (HS256 only: `none` and any
+ * algorithm named by the token are refused). Then, per request: the token must be an access token, its
+ * `jti` not denylisted, and the user and team still active. The role comes from the database, so a
+ * demotion takes effect on the next request.
+ */
+@Injectable()
+export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly denylist: AccessDenylistService,
+    private readonly users: UsersService,
+  ) {
+    super({
+      jwtFromRequest: extractAccessToken,
+      secretOrKey: config.auth.jwtSecret,
+      algorithms: [JWT_ALGORITHM],
+      issuer: config.auth.jwtIssuer,
+      audience: config.auth.jwtAudience,
+      ignoreExpiration: false,
+      jsonWebTokenOptions: { clockTolerance: 0 },
+    });
+  }
+
+  async validate(claims: AccessClaims): Promise<AuthUser> {
+    if (claims.typ !== 'access' || !claims.jti || !claims.sub || !claims.teamId) throw AuthErrors.unauthorized('Invalid access token');
+    if (await this.denylist.isRevoked(claims.jti)) throw AuthErrors.unauthorized('Access token has been revoked');
+    const user = await this.users.findActiveMember(claims.teamId, claims.sub);
+    if (!user) throw AuthErrors.unauthorized('Account is not active');
+    return { id: user.id, teamId: user.teamId, role: user.role, email: user.email, jti: claims.jti, exp: claims.exp };
+  }
+}

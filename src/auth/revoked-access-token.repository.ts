@@ -1,0 +1,22 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { LessThan, MoreThan, Repository } from 'typeorm';
+import { RevokedAccessToken } from 'src/auth/entities/revoked-access-token.entity';
+
+/** The only place that touches `revoked_access_tokens` (the denylist when Redis is not configured). */
+@Injectable()
+export class RevokedAccessTokenRepository {
+  constructor(@InjectRepository(RevokedAccessToken) private readonly repo: Repository<RevokedAccessToken>) {}
+
+  async add(jti: string, teamId: string | null, userId: string | null, expiresAt: Date): Promise<void> {
+    await this.repo.createQueryBuilder().insert().values({ jti, teamId, userId, expiresAt }).orIgnore().execute();
+  }
+
+  async isRevoked(jti: string): Promise<boolean> {
+    return (await this.repo.count({ where: { jti, expiresAt: MoreThan(new Date()) } })) > 0;
+  }
+
+  async deleteExpired(): Promise<number> {
+    return (await this.repo.delete({ expiresAt: LessThan(new Date()) })).affected ?? 0;
+  }
+}

@@ -1,0 +1,22 @@
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { AuthErrors } from 'src/auth/auth.errors';
+import type { AuthUser, Role } from 'src/common/auth-user';
+import { ROLES_KEY } from 'src/common/decorators/roles.decorator';
+import { AppError } from 'src/common/errors/app-error';
+import { ErrorCode } from 'src/common/errors/error-code';
+
+/** Honours `@Roles(...)` (after JwtAuthGuard): a caller without one of the roles gets 403 FORBIDDEN. */
+@Injectable()
+export class RolesGuard implements CanActivate {
+  constructor(private readonly reflector: Reflector) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, [context.getHandler(), context.getClass()]);
+    if (!roles?.length) return true;
+    const user = context.switchToHttp().getRequest<{ user?: AuthUser }>().user;
+    if (!user) throw AuthErrors.unauthorized();
+    if (!roles.includes(user.role)) throw new AppError(ErrorCode.FORBIDDEN, `This action requires the ${roles.join(' or ')} role`);
+    return true;
+  }
+}

@@ -1,0 +1,179 @@
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, ParseUUIDPipe, Patch, Post, Put, Query, Res } from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiCookieAuth,
+  ApiCreatedResponse,
+  ApiHeader,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+} from '@nestjs/swagger';
+import type { Response } from 'express';
+import { chatNotFound } from 'src/chats/chats.errors';
+import { ChatsService } from 'src/chats/chats.service';
+import {
+  CreateChatDto,
+  ExportChatQueryDto,
+  GetChatQueryDto,
+  ListChatsQueryDto,
+  SearchChatsQueryDto,
+  SendMessageDto,
+  StreamQueryDto,
+  UpdateChatDto,
+} from 'src/chats/dto/chat-requests.dto';
+import {
+  ChatDetailDto,
+  ChatListDto,
+  ChatResponseDto,
+  ChatTreeDto,
+  MessageResponseDto,
+  SearchResultDto,
+  SendMessageResultDto,
+} from 'src/chats/dto/chat-responses.dto';
+import { MessagesService } from 'src/chats/messages.service';
+import type { AuthUser } from 'src/common/auth-user';
+import { CurrentUser } from 'src/common/decorators/current-user.decorator';
+import { ErrorBodyDto } from 'src/common/filters/error-body';
+import { SkipCircuitBreaker } from 'src/common/interceptors/circuit-breaker.interceptor';
+
+/** A malformed id cannot name an existing chat or message: 404 like any other unknown id. */
+const Id = (name: string) => Param(name, new ParseUUIDPipe({ exceptionFactory: () => chatNotFound(name === 'id' ? 'Chat' : 'Message') }));
+
+const STREAM_DOC =
+  'text/event-stream: `id: <offset>-<seq>`, `event: status|message|done|error`, `data: {"type","data"}`; `: ping` heartbeats; ends after done/error.';
+
+/** The caller's own chats (another user's chat is a 404), their messages and reply streams. */
+@ApiTags('chats')
+@ApiBearerAuth('bearer')
+@ApiCookieAuth('cookie')
+@ApiNotFoundResponse({ type: ErrorBodyDto, description: 'No such chat (or message) of yours' })
+@ApiBadRequestResponse({ type: ErrorBodyDto })
+@Controller('api/chats')
+export class ChatsController {
+  constructor(
+    private readonly chats: ChatsService,
+    private readonly messages: MessagesService,
+  ) {}
+
+  @Get()
+  @ApiOkResponse({ type: ChatListDto })
+  list(@CurrentUser() user: AuthUser, @Query() q: ListChatsQueryDto): Promise<ChatListDto> {
+    return this.chats.list(user, q);
+  }
+
+  @Post()
+  @ApiCreatedResponse({ type: ChatResponseDto })
+  create(@CurrentUser() user: AuthUser, @Body() dto: CreateChatDto): Promise<ChatResponseDto> {
+    return this.chats.create(user, dto);
+  }
+
+  @Get('search')
+  @ApiOperation({ summary: 'Ranked full-text search over your messages and chat titles, with <mark> snippets' })
+  @ApiOkResponse({ type: SearchResultDto })
+  search(@CurrentUser() user: AuthUser, @Query() q: SearchChatsQueryDto): Promise<SearchResultDto> {
+    return this.chats.search(user, q);
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'The chat with the messages of its current branch (or of the branch through ?leafId=), oldest first' })
+  @ApiOkResponse({ type: ChatDetailDto })
+  get(@CurrentUser() user: AuthUser, @Id('id') id: string, @Query() q: GetChatQueryDto): Promise<ChatDetailDto> {
+    return this.chats.get(user, id, q.leafId);
+  }
+
+  @Get(':id/tree')
+  @ApiOperation({ summary: 'Every message of the chat (all branches), parents before children' })
+  @ApiOkResponse({ type: ChatTreeDto })
+  tree(@CurrentUser() user: AuthUser, @Id('id') id: string): Promise<ChatTreeDto> {
+    return this.chats.tree(user, id);
+  }
+
+  @Put(':id')
+  @ApiOkResponse({ type: ChatResponseDto })
+  replace(@CurrentUser() user: AuthUser, @Id('id') id: string, @Body() dto: UpdateChatDto): Promise<ChatResponseDto> {
+    return this.chats.update(user, id, dto);
+  }
+
+  @Patch(':id')
+  @ApiOkResponse({ type: ChatResponseDto })
+  update(@CurrentUser() user: AuthUser, @Id('id') id: string, @Body() dto: UpdateChatDto): Promise<ChatResponseDto> {
+    return this.chats.update(user, id, dto);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiNoContentResponse()
+  delete(@CurrentUser() user: AuthUser, @Id('id') id: string): Promise<void> {
+    return this.chats.delete(user, id);
+  }
+
+  @Get(':id/export')
+  @ApiOperation({ summary: 'Download the current branch as Markdown (default) or JSON' })
+  @ApiProduces('text/markdown', 'application/json')
+  @ApiOkResponse({ description: 'The file, with Content-Disposition: attachment; filename=…' })
+  async export(@CurrentUser() user: AuthUser, @Id('id') id: string, @Query() q: ExportChatQueryDto, @Res() res: Response): Promise<void> {
+    const file = await this.chats.export(user, id, q);
+    res.setHeader('Content-Disposition', `attachment; filename="${file.fileName}"`);
+    res.type(file.contentType).send(file.body);
+  }
+
+  @Post(':id/messages')
+  @SkipCircuitBreaker()
+  @ApiOperation({ summary: 'Send a message. Accept: text/event-stream (default): the response is the reply stream. Accept: application/json: 202.' })
+  @ApiProduces('text/event-stream', 'application/json')
+  @ApiOkResponse({ description: STREAM_DOC })
+  @ApiAcceptedResponse({ type: SendMessageResultDto })
+  @ApiTooManyRequestsResponse({ type: ErrorBodyDto, description: 'RATE_LIMITED or BUDGET_EXCEEDED, with Retry-After' })
+  async send(@CurrentUser() user: AuthUser, @Id('id') id: string, @Body() dto: SendMessageDto, @Headers('accept') accept: string | undefined, @Res() res: Response): Promise<void> {
+    await this.messages.respond(res, accept, await this.messages.send(user, id, dto), user);
+  }
+
+  @Get(':id/messages/:messageId/stream')
+  @SkipCircuitBreaker()
+  @ApiOperation({ summary: 'Follow a reply: replay after Last-Event-ID (header) or ?lastEventId=, then live. 204 when nothing is left.' })
+  @ApiHeader({ name: 'Last-Event-ID', required: false })
+  @ApiProduces('text/event-stream')
+  @ApiOkResponse({ description: STREAM_DOC })
+  @ApiNoContentResponse({ description: 'The client already has the terminal event: an EventSource stops reconnecting' })
+  async stream(
+    @CurrentUser() user: AuthUser,
+    @Id('id') id: string,
+    @Id('messageId') messageId: string,
+    @Query() q: StreamQueryDto,
+    @Headers('last-event-id') lastEventId: string | undefined,
+    @Res() res: Response,
+  ): Promise<void> {
+    await this.messages.writeStream(res, user, id, messageId, lastEventId ?? q.lastEventId ?? null);
+  }
+
+  @Post(':id/messages/:messageId/cancel')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Stop generating (on whichever instance runs it); the message keeps its partial content as cancelled' })
+  @ApiOkResponse({ type: MessageResponseDto })
+  cancel(@CurrentUser() user: AuthUser, @Id('id') id: string, @Id('messageId') messageId: string): Promise<MessageResponseDto> {
+    return this.messages.cancel(user, id, messageId);
+  }
+
+  @Post(':id/messages/:messageId/regenerate')
+  @SkipCircuitBreaker()
+  @ApiOperation({ summary: 'A new assistant sibling (branch) of this reply; streams like POST messages' })
+  @ApiProduces('text/event-stream', 'application/json')
+  @ApiOkResponse({ description: STREAM_DOC })
+  @ApiAcceptedResponse({ type: SendMessageResultDto })
+  @ApiTooManyRequestsResponse({ type: ErrorBodyDto })
+  async regenerate(
+    @CurrentUser() user: AuthUser,
+    @Id('id') id: string,
+    @Id('messageId') messageId: string,
+    @Headers('accept') accept: string | undefined,
+    @Res() res: Response,
+  ): Promise<void> {
+    await this.messages.respond(res, accept, await this.messages.regenerate(user, id, messageId), user);
+  }
+}

@@ -1,0 +1,41 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AgentsModule } from 'src/agents/agents.module';
+import { ChatLimitsService } from 'src/chats/chat-limits.service';
+import { ChatStreamService } from 'src/chats/chat-stream.service';
+import { ChatRepository } from 'src/chats/chat.repository';
+import { ChatsController } from 'src/chats/chats.controller';
+import { ChatsService } from 'src/chats/chats.service';
+import { Chat } from 'src/chats/entities/chat.entity';
+import { Message } from 'src/chats/entities/message.entity';
+import { TeamTokenUsage } from 'src/chats/entities/team-token-usage.entity';
+import { GenerationSweeperService } from 'src/chats/generation-sweeper.service';
+import { GenerationService } from 'src/chats/generation.service';
+import { MessageRepository } from 'src/chats/message.repository';
+import { MessagesService } from 'src/chats/messages.service';
+import { UsageController } from 'src/chats/usage.controller';
+import { UsageRepository } from 'src/chats/usage.repository';
+import { LlmModule } from 'src/llm/llm.module';
+import { StreamingModule } from 'src/streaming/streaming.module';
+
+/**
+ * Chats, message trees, the generation engine and reply streams, limits and the team usage ledger.
+ * Exports GenerationService (running jobs, DB-write counters) and ChatLimitsService (usage figures).
+ */
+@Module({
+  imports: [TypeOrmModule.forFeature([Chat, Message, TeamTokenUsage]), AgentsModule, LlmModule, StreamingModule],
+  controllers: [ChatsController, UsageController],
+  providers: [
+    ChatRepository,
+    MessageRepository,
+    UsageRepository,
+    ChatLimitsService,
+    ChatsService,
+    MessagesService,
+    ChatStreamService,
+    GenerationService,
+    GenerationSweeperService,
+  ],
+  exports: [GenerationService, GenerationSweeperService, ChatLimitsService],
+})
+export class ChatsModule {}

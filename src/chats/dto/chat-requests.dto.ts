@@ -1,0 +1,84 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform, Type } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, IsUUID, Max, MaxLength, Min, MinLength } from 'class-validator';
+
+const toBool = ({ value }: { value: unknown }) => (value === 'true' || value === true ? true : value === 'false' || value === false ? false : value);
+
+export class CreateChatDto {
+  @ApiProperty({ format: 'uuid' }) @IsUUID() agentId: string;
+
+  @ApiPropertyOptional({ maxLength: 200, example: 'Quarterly planning' })
+  @IsOptional() @IsString() @MinLength(1) @MaxLength(200)
+  title?: string;
+
+  @ApiPropertyOptional({ type: Object, example: { tags: ['work'], priority: 'high' } })
+  @IsOptional() @IsObject()
+  metadata?: Record<string, unknown>;
+}
+
+export class UpdateChatDto {
+  @ApiPropertyOptional({ maxLength: 200 }) @IsOptional() @IsString() @MinLength(1) @MaxLength(200) title?: string;
+  @ApiPropertyOptional({ type: Object }) @IsOptional() @IsObject() metadata?: Record<string, unknown>;
+  @ApiPropertyOptional() @IsOptional() @IsBoolean() isArchived?: boolean;
+}
+
+export class ListChatsQueryDto {
+  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(100)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'Opaque: the nextCursor of the previous page' })
+  @IsOptional() @IsString() @MaxLength(300)
+  cursor?: string;
+
+  @ApiPropertyOptional({ description: 'true: only archived chats; false: only active ones; absent: both' })
+  @IsOptional() @Transform(toBool) @IsBoolean()
+  archived?: boolean;
+
+  @ApiPropertyOptional({ description: 'Case-insensitive substring of the title', maxLength: 200 })
+  @IsOptional() @IsString() @MaxLength(200)
+  q?: string;
+}
+
+export class GetChatQueryDto {
+  @ApiPropertyOptional({ format: 'uuid', description: 'Show the branch ending at this message (default: the most recent leaf)' })
+  @IsOptional() @IsUUID()
+  leafId?: string;
+}
+
+export class SendMessageDto {
+  @ApiProperty({ minLength: 1, maxLength: 32000 }) @IsString() @MinLength(1) @MaxLength(32000) content: string;
+
+  @ApiPropertyOptional({ maxLength: 200, description: 'Client-chosen id: sending the same one again returns the first exchange' })
+  @IsOptional() @IsString() @MinLength(1) @MaxLength(200)
+  clientMessageId?: string;
+
+  @ApiPropertyOptional({
+    format: 'uuid',
+    nullable: true,
+    type: String,
+    description: 'Reply under this message (an earlier one edits by branching); null starts a new root (edits the first message). Absent: the current leaf.',
+  })
+  @IsOptional() @IsUUID()
+  parentId?: string | null;
+}
+
+export class StreamQueryDto {
+  @ApiPropertyOptional({ description: 'Resume after this event id (the Last-Event-ID header wins)' })
+  @IsOptional() @IsString() @MaxLength(64)
+  lastEventId?: string;
+}
+
+export class SearchChatsQueryDto {
+  @ApiProperty({ minLength: 1, maxLength: 200, description: 'Words; quotes for phrases, - to exclude (websearch syntax)' })
+  @IsString() @MinLength(1) @MaxLength(200)
+  q: string;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(100)
+  limit?: number;
+}
+
+export class ExportChatQueryDto {
+  @ApiPropertyOptional({ enum: ['md', 'json'], default: 'md' }) @IsOptional() @IsIn(['md', 'json']) format?: 'md' | 'json';
+}

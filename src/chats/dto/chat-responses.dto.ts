@@ -1,0 +1,74 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+
+export class UsageDto {
+  @ApiProperty() promptTokens: number;
+  @ApiProperty() completionTokens: number;
+}
+
+export class ChatResponseDto {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ format: 'uuid' }) agentId: string;
+  @ApiProperty() title: string;
+  @ApiProperty({ type: Object, example: { tags: ['work'], priority: 'high' } }) metadata: Record<string, unknown>;
+  @ApiProperty() isArchived: boolean;
+  @ApiProperty() createdAt: string;
+  @ApiProperty() updatedAt: string;
+}
+
+export class MessageResponseDto {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ format: 'uuid' }) chatId: string;
+  @ApiProperty({ format: 'uuid', nullable: true, type: String }) parentId: string | null;
+  @ApiProperty({ enum: ['user', 'assistant', 'system'] }) role: string;
+  @ApiProperty() content: string;
+  @ApiProperty({ enum: ['complete', 'streaming', 'cancelled', 'error'] }) status: string;
+  @ApiPropertyOptional({ type: Object, example: { code: 'UPSTREAM_FAILED', message: '…' } }) error?: { code: string; message: string };
+  @ApiPropertyOptional() model?: string;
+  @ApiPropertyOptional({ type: UsageDto }) usage?: UsageDto;
+  @ApiPropertyOptional({ description: 'The id given by the client when it sent the message' }) clientMessageId?: string;
+  @ApiProperty() createdAt: string;
+}
+
+export class ChatDetailDto extends ChatResponseDto {
+  @ApiProperty({ type: [MessageResponseDto], description: 'The current branch, oldest first' }) messages: MessageResponseDto[];
+}
+
+export class ChatListDto {
+  @ApiProperty({ type: [ChatResponseDto] }) items: ChatResponseDto[];
+  @ApiProperty({ type: String, nullable: true }) nextCursor: string | null;
+}
+
+export class ChatTreeDto {
+  @ApiProperty({ format: 'uuid' }) chatId: string;
+  @ApiProperty({ type: String, nullable: true, description: 'Leaf of the current branch (the most recent leaf)' }) currentLeafId: string | null;
+  @ApiProperty({ type: [MessageResponseDto], description: 'Every message, parents before children, siblings oldest first' })
+  items: MessageResponseDto[];
+}
+
+export class SendMessageResultDto {
+  @ApiProperty({ type: MessageResponseDto, nullable: true }) userMessage: MessageResponseDto | null;
+  @ApiProperty({ type: MessageResponseDto }) assistantMessage: MessageResponseDto;
+  @ApiProperty({ example: '/api/chats/…/messages/…/stream' }) streamUrl: string;
+}
+
+export class SearchHitDto {
+  @ApiProperty({ format: 'uuid' }) chatId: string;
+  @ApiProperty({ format: 'uuid', nullable: true, type: String, description: 'null when the chat title matched' }) messageId: string | null;
+  @ApiProperty({ description: 'Matched words wrapped in <mark>…</mark>' }) snippet: string;
+  @ApiProperty() rank: number;
+}
+
+export class SearchResultDto {
+  @ApiProperty({ type: [SearchHitDto] }) items: SearchHitDto[];
+}
+
+export class TeamUsageDto {
+  @ApiProperty({ example: '2026-11' }) period: string;
+  @ApiProperty() periodStart: string;
+  @ApiProperty() periodEnd: string;
+  @ApiProperty() promptTokens: number;
+  @ApiProperty() completionTokens: number;
+  @ApiProperty() totalTokens: number;
+  @ApiProperty({ type: Number, nullable: true, description: 'null: unlimited' }) budget: number | null;
+  @ApiProperty({ type: Number, nullable: true }) remaining: number | null;
+}

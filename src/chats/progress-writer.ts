@@ -1,0 +1,97 @@
+import { Logger } from '@nestjs/common';
+import { MessageRepository } from 'src/chats/message.repository';
+
+export interface ProgressWriterOptions {
+  teamId: string;
+  messageId: string;
+  persistIntervalMs: number;
+  persistChars: number;
+  leaseMs: number;
+  /** Called after every database write that succeeded. */
+  onWrite: () => void;
+}
+
+/**
+ * Persists a generating message's content in batches: when `persistChars` new characters are waiting, or
+ * every `persistIntervalMs` when some are; otherwise it renews the lease every `leaseMs / 3`. At most one
+ * write is in flight (bursts coalesce into the next write), and a write appends only the new part
+ * (`content || part`), so the bytes written grow with the reply's length, not with its number of deltas.
+ * After a failed write the next one rewrites the whole content, so a lost append never leaves a gap.
+ */
+export class ProgressWriter {
+  private readonly logger = new Logger(ProgressWriter.name);
+  private content = '';
+  private persisted = 0;
+  private needFull = false;
+  private inFlight: Promise<void> | null = null;
+  private lastWriteAt = Date.now();
+  private readonly timer: NodeJS.Timeout;
+  private stopped = false;
+
+  constructor(
+    private readonly messages: MessageRepository,
+    private readonly o: ProgressWriterOptions,
+  ) {
+    this.timer = setInterval(() => this.tick(), Math.max(10, Math.min(o.persistIntervalMs, Math.floor(o.leaseMs / 3))));
+    this.timer.unref();
+  }
+
+  /** The accumulated content grew. */
+  update(content: string): void {
+    this.content = content;
+    if (content.length - this.persisted >= this.o.persistChars) this.persist();
+  }
+
+  /**
+   * Stops the timer and waits for the write in flight. Returns how much of the content is surely stored
+   * (0 after a failed write), so the final write appends only the rest.
+   */
+  async stop(): Promise<number> {
+    clearInterval(this.timer);
+    this.stopped = true;
+    while (this.inFlight) await this.inFlight;
+    return this.needFull ? 0 : this.persisted;
+  }
+
+  private tick(): void {
+    if (this.inFlight) return;
+    const idle = Date.now() - this.lastWriteAt;
+    if (this.content.length > this.persisted && idle >= this.o.persistIntervalMs) this.persist();
+    else if (idle >= this.o.leaseMs / 3) this.run(() => this.messages.renewLease(this.o.teamId, this.o.messageId, this.o.leaseMs), () => undefined);
+  }
+
+  private persist(): void {
+    if (this.inFlight) return; // the write in flight is followed by another if enough is waiting
+    const { teamId, messageId, leaseMs } = this.o;
+    const to = this.content.length;
+    const full = this.needFull;
+    const part = this.content.slice(this.persisted);
+    const snapshot = this.content;
+    this.run(
+      () => (full ? this.messages.saveProgress(teamId, messageId, snapshot, leaseMs) : this.messages.appendProgress(teamId, messageId, part, leaseMs)),
+      () => {
+        this.persisted = to;
+        this.needFull = false;
+      },
+    );
+  }
+
+  private run(write: () => Promise<void>, onDone: () => void): void {
+    this.lastWriteAt = Date.now();
+    this.inFlight = write()
+      .then(
+        () => {
+          onDone();
+          this.o.onWrite();
+        },
+        (err: Error) => {
+          this.needFull = true;
+          this.logger.warn(`message ${this.o.messageId}: progress write failed: ${err.message}`);
+        },
+      )
+      .finally(() => {
+        this.inFlight = null;
+        if (!this.stopped && this.content.length - this.persisted >= this.o.persistChars) this.persist();
+      });
+  }
+}

@@ -1,0 +1,41 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsISO8601, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
+
+class PageQueryDto {
+  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(100)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'Opaque: the nextCursor of the previous page' })
+  @IsOptional() @IsString() @MaxLength(200)
+  cursor?: string;
+
+  @ApiPropertyOptional({ description: 'Entries at or after this instant (ISO-8601)', example: '2026-01-01T00:00:00Z' })
+  @IsOptional() @IsISO8601({ strict: true })
+  from?: string;
+
+  @ApiPropertyOptional({ description: 'Entries at or before this instant (ISO-8601)', example: '2026-12-31T23:59:59Z' })
+  @IsOptional() @IsISO8601({ strict: true })
+  to?: string;
+}
+
+export class ListAuditLogsQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({ description: 'Exact action, e.g. auth.login, auth.login_failed, agent.update, http.request' })
+  @IsOptional() @IsString() @MaxLength(100)
+  action?: string;
+
+  @ApiPropertyOptional({ format: 'uuid', description: 'Entries of this member of your team' })
+  @IsOptional() @IsUUID()
+  userId?: string;
+}
+
+export class ListErrorLogsQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({ description: 'Where the failure happened: http, llm, research…' })
+  @IsOptional() @IsString() @MaxLength(32)
+  source?: string;
+
+  @ApiPropertyOptional({ description: 'Error code, e.g. INTERNAL, UPSTREAM_FAILED' })
+  @IsOptional() @IsString() @MaxLength(64)
+  code?: string;
+}

@@ -1,0 +1,34 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
+import { Repository } from 'typeorm';
+import { ResearchMessage, ResearchMessageRole } from 'src/research/entities/research-message.entity';
+
+/** The only place that touches `research_messages`. */
+@Injectable()
+export class ResearchMessageRepository {
+  constructor(@InjectRepository(ResearchMessage) private readonly repo: Repository<ResearchMessage>) {}
+
+  /** Oldest first. */
+  listForSession(teamId: string, sessionId: string): Promise<ResearchMessage[]> {
+    return this.repo.find({ where: { teamId, sessionId }, order: { sentAt: 'ASC', createdAt: 'ASC' } });
+  }
+
+  /** Stores the message unless the session already has one with this `messageId`; returns the stored one. */
+  async addOnce(
+    teamId: string,
+    userId: string,
+    sessionId: string,
+    values: { messageId: string; role: ResearchMessageRole; content: string; metadata: Record<string, unknown>; sentAt: Date },
+  ): Promise<{ message: ResearchMessage; created: boolean }> {
+    const result = await this.repo
+      .createQueryBuilder()
+      .insert()
+      .into(ResearchMessage)
+      .values({ ...values, teamId, userId, sessionId } as QueryDeepPartialEntity<ResearchMessage>)
+      .orIgnore()
+      .execute();
+    const message = await this.repo.findOneOrFail({ where: { teamId, sessionId, messageId: values.messageId } });
+    return { message, created: (result.identifiers?.filter(Boolean).length ?? 0) > 0 };
+  }
+}

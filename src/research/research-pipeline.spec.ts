@@ -1,0 +1,105 @@
+import { AppError } from 'src/common/errors/app-error';
+import { ErrorCode } from 'src/common/errors/error-code';
+import { LlmAgentConfig, LlmCompletion, LlmMessage } from 'src/llm/llm.types';
+import { PipelineDeps, ResearchPipeline } from 'src/research/research-pipeline';
+
+const agent = (provider: 'openai' | 'mock'): LlmAgentConfig => ({ id: provider, name: provider, provider, model: 'm', config: {} });
+const roleOf = (messages: LlmMessage[]) => /\[research:([a-z_]+)\]/.exec(messages[0].content)![1];
+
+/** A pipeline whose LLM answers with `answer(role, user)` after `delayMs`; records concurrency and events. */
+function harness(answer: (role: string, user: string) => string | Error, opts: { maxParallel?: number; delayMs?: number; provider?: 'openai' | 'mock' } = {}) {
+  const events: Array<{ type: string; data: Record<string, unknown> }> = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const calls: string[] = [];
+  const deps: PipelineDeps = {
+    chains: { worker: [agent(opts.provider ?? 'openai')], critic: [agent(opts.provider ?? 'openai')] },
+    maxParallel: opts.maxParallel ?? 2,
+    emit: (type, data) => events.push({ type, data }),
+    progress: () => undefined,
+    complete: async (_chain, messages, signal): Promise<LlmCompletion> => {
+      const role = roleOf(messages);
+      calls.push(role);
+      if (role === 'researcher') maxInFlight = Math.max(maxInFlight, ++inFlight);
+      try {
+        await new Promise((r) => setTimeout(r, opts.delayMs ?? 2));
+        signal.throwIfAborted();
+        const out = answer(role, messages[1].content);
+        if (out instanceof Error) throw out;
+        return { content: out, usage: null, agentId: 'a', model: 'm' };
+      } finally {
+        if (role === 'researcher') inFlight--;
+      }
+    },
+  };
+  const controller = new AbortController();
+  const pipeline = new ResearchPipeline('How do heat pumps work?', deps, controller.signal);
+  return { pipeline, events, calls, controller, maxInFlight: () => maxInFlight };
+}
+
+const sections = '1. One\n2. Two\n3. Three\n4. Four\n5. Five';
+const upstreamError = () => new AppError(ErrorCode.UPSTREAM_FAILED, 'boom');
+
+describe('ResearchPipeline', () => {
+  it('never runs more researchers at once than the bound, and does run them in parallel', async () => {
+    const h = harness((role) => (role === 'section_planner' ? sections : 'text'), { maxParallel: 3, delayMs: 15 });
+    await h.pipeline.run();
+    expect(h.calls.filter((c) => c === 'researcher')).toHaveLength(5);
+    expect(h.maxInFlight()).toBe(3);
+  });
+
+  it('keeps progress monotonic and pairs every agent_start with an agent_complete', async () => {
+    const h = harness((role) => (role === 'section_planner' ? sections : 'text'));
+    await h.pipeline.run();
+    h.pipeline.finish();
+    const values = h.events.filter((e) => e.type === 'research_progress').map((e) => e.data.progress as number);
+    values.forEach((v, i) => i && expect(v).toBeGreaterThanOrEqual(values[i - 1]));
+    expect(values[values.length - 1]).toBe(1);
+    const starts = h.events.filter((e) => e.type === 'agent_start').length;
+    expect(h.events.filter((e) => e.type === 'agent_complete')).toHaveLength(starts);
+  });
+
+  it('sends a weak section back for one revision only, keeping the first findings if the revision fails', async () => {
+    let researcherCalls = 0;
+    const h = harness((role, user) => {
+      if (role === 'section_planner') return '1. One\n2. Two';
+      if (role === 'evaluator') return '1. SCORE: 2 - weak\n2. SCORE: 9 - good';
+      if (role === 'researcher') return ++researcherCalls > 2 && user.includes('revision') ? upstreamError() : `first findings ${researcherCalls}`;
+      return 'text';
+    });
+    const report = await h.pipeline.run();
+    expect(h.calls.filter((c) => c === 'evaluator')).toHaveLength(1);
+    expect(researcherCalls).toBe(4); // 2 sections + a revision tried twice (retry once)
+    expect(report).toMatch(/## 1\. One\n\nfirst findings \d/);
+    expect(report).toContain('1 section was sent back once for revision (0 revised)');
+  });
+
+  it('goes on without the evaluation when the evaluator fails, and says so', async () => {
+    const h = harness((role) => (role === 'evaluator' ? upstreamError() : role === 'section_planner' ? '1. A\n2. B' : 'text'));
+    const report = await h.pipeline.run();
+    expect(report).toContain('- The sections were not evaluated: boom.');
+  });
+
+  it('fails the run when a planning agent fails', async () => {
+    const h = harness((role) => (role === 'team_leader' ? upstreamError() : 'text'));
+    await expect(h.pipeline.run()).rejects.toThrow('team_leader failed: boom');
+    expect(h.events.filter((e) => e.type === 'agent_complete').map((e) => e.data.status)).toEqual(['failed']);
+  });
+
+  it('composes the mock provider\'s content from the query while still calling the LLM for every agent', async () => {
+    const h = harness(() => 'generic mock text', { provider: 'mock' });
+    const report = await h.pipeline.run();
+    expect(h.calls).toEqual(['team_leader', 'plan_generator', 'section_planner', 'researcher', 'researcher', 'researcher', 'researcher', 'evaluator', 'report_writer']);
+    expect(report).not.toContain('generic mock text');
+    expect(report).toContain('## 3. Key factors and challenges');
+  });
+
+  it('stops at once when aborted and reports the running agents as cancelled', async () => {
+    const h = harness((role) => (role === 'section_planner' ? sections : 'text'), { delayMs: 30 });
+    const running = h.pipeline.run();
+    setTimeout(() => h.controller.abort(new Error('cancel')), 10);
+    await expect(running).rejects.toBeDefined();
+    expect(h.events.filter((e) => e.type === 'agent_complete').map((e) => e.data.status)).toEqual(['cancelled']);
+    expect(h.calls).toEqual(['team_leader']);
+  });
+});

@@ -1,0 +1,114 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { AuthUser } from 'src/common/auth-user';
+import { CreateFeedbackDto, FeedbackResponseDto } from 'src/research/dto/feedback.dto';
+import {
+  AddSessionMessageDto,
+  ListSessionsQueryDto,
+  ResearchSessionDto,
+  ResearchSessionListDto,
+  ResearchSessionSummaryDto,
+  SessionMessageDto,
+  UpdateSessionDto,
+} from 'src/research/dto/research-session.dto';
+import { ResearchMessage } from 'src/research/entities/research-message.entity';
+import { ResearchSession } from 'src/research/entities/research-session.entity';
+import { ResearchErrors } from 'src/research/research.errors';
+import { ResearchFeedbackRepository } from 'src/research/research-feedback.repository';
+import { ResearchMessageRepository } from 'src/research/research-message.repository';
+import { ResearchSessionRepository } from 'src/research/research-session.repository';
+import { SESSION_ID_PATTERN } from 'src/research/session-id.pipe';
+
+/** Research sessions of the caller (another user's or team's session is a 404), their messages, feedback. */
+@Injectable()
+export class ResearchSessionsService {
+  constructor(
+    private readonly sessions: ResearchSessionRepository,
+    private readonly messages: ResearchMessageRepository,
+    private readonly feedback: ResearchFeedbackRepository,
+  ) {}
+
+  async list(user: AuthUser, q: ListSessionsQueryDto): Promise<ResearchSessionListDto> {
+    const limit = q.limit ?? 20;
+    const rows = await this.sessions.listOwned(user.teamId, user.id, limit + 1, q.cursor ? decodeCursor(q.cursor) : null);
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map(toSummary),
+      nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null,
+    };
+  }
+
+  async get(user: AuthUser, sessionId: string): Promise<ResearchSessionDto> {
+    const session = await this.requireOwned(user, sessionId);
+    const messages = await this.messages.listForSession(user.teamId, sessionId);
+    return { ...toSummary(session), finalReport: session.finalReport, preferences: session.preferences, messages: messages.map(toMessage) };
+  }
+
+  async update(user: AuthUser, sessionId: string, dto: UpdateSessionDto): Promise<ResearchSessionDto> {
+    await this.requireOwned(user, sessionId);
+    await this.sessions.updateOwned(user.teamId, user.id, sessionId, { title: dto.title, metadata: dto.metadata });
+    return this.get(user, sessionId);
+  }
+
+  /** Stores a message once per client id; returns it and whether it was new (201 vs 200). */
+  async addMessage(user: AuthUser, sessionId: string, dto: AddSessionMessageDto): Promise<{ message: SessionMessageDto; created: boolean }> {
+    await this.requireOwned(user, sessionId);
+    const { message, created } = await this.messages.addOnce(user.teamId, user.id, sessionId, {
+      messageId: dto.id ?? randomUUID(),
+      role: dto.role,
+      content: dto.content,
+      metadata: dto.metadata ?? {},
+      sentAt: dto.timestamp ? new Date(dto.timestamp) : new Date(),
+    });
+    return { message: toMessage(message), created };
+  }
+
+  /** Feedback on one of the caller's sessions (and optionally one of its messages), or general feedback. */
+  async createFeedback(user: AuthUser, dto: CreateFeedbackDto): Promise<FeedbackResponseDto> {
+    if (dto.sessionId) await this.requireOwned(user, dto.sessionId);
+    const row = await this.feedback.create(user.teamId, user.id, {
+      sessionId: dto.sessionId ?? null,
+      messageId: dto.messageId ?? null,
+      rating: dto.rating,
+      comment: dto.comment ?? null,
+    });
+    return { success: true, id: row.id, sessionId: row.sessionId, messageId: row.messageId, rating: row.rating, createdAt: row.createdAt.toISOString() };
+  }
+
+  /** The access check of every method that takes a session id. */
+  async requireOwned(user: AuthUser, sessionId: string): Promise<ResearchSession> {
+    const session = SESSION_ID_PATTERN.test(sessionId) ? await this.sessions.findOwned(user.teamId, user.id, sessionId) : null;
+    if (!session) throw ResearchErrors.sessionNotFound();
+    return session;
+  }
+}
+
+function toSummary(s: ResearchSession): ResearchSessionSummaryDto {
+  return {
+    id: s.id,
+    status: s.status,
+    title: s.title,
+    query: s.query,
+    progress: s.progress,
+    currentPhase: s.currentPhase,
+    error: s.error,
+    metadata: s.metadata,
+    createdAt: s.createdAt.toISOString(),
+    updatedAt: s.updatedAt.toISOString(),
+  };
+}
+
+function toMessage(m: ResearchMessage): SessionMessageDto {
+  return { id: m.messageId, role: m.role, content: m.content, timestamp: m.sentAt.toISOString(), metadata: m.metadata };
+}
+
+function encodeCursor(id: string): string {
+  return Buffer.from(id).toString('base64url');
+}
+
+function decodeCursor(raw: string): string {
+  const id = Buffer.from(raw, 'base64url').toString('utf8');
+  if (!SESSION_ID_PATTERN.test(id)) throw ResearchErrors.invalidCursor();
+  return id;
+}

@@ -1,0 +1,170 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { catchError, concat, defer, EMPTY, from, interval, last, map, merge, mergeMap, Observable, of, share, takeUntil } from 'rxjs';
+import type { ServerResponse } from 'node:http';
+import { AuthUser } from 'src/common/auth-user';
+import { SseFlowControl, sseWriterOptions, writeSse } from 'src/common/sse/sse-writer';
+import { SseFrame } from 'src/common/sse/sse-format';
+import { APP_CONFIG, AppConfig } from 'src/config/env';
+import { StreamEvent, parseEventId } from 'src/streaming/stream-event';
+import { StreamLog, StreamCursor } from 'src/streaming/stream-log';
+import { StreamTruncatedError, StreamUnknownError } from 'src/streaming/streaming.errors';
+import { AgentHistoryListDto, AgentHistoryQueryDto } from 'src/research/dto/agent-history.dto';
+import { ResearchEvent } from 'src/research/entities/research-event.entity';
+import { ResearchSession } from 'src/research/entities/research-session.entity';
+import { TERMINAL_EVENTS } from 'src/research/research-agents';
+import { runStreamKey } from 'src/research/research-event-sink';
+import { ResearchEventRepository } from 'src/research/research-event.repository';
+import { ResearchSessionsService } from 'src/research/research-sessions.service';
+
+const AGENT_EVENTS = new Set(['agent_start', 'agent_complete']);
+
+/**
+ * The SSE feeds of research: the run stream (replay after Last-Event-ID, then live, from the stream log or,
+ * once the log no longer holds the run, from `research_events`), the agent-network stream, the history.
+ */
+@Injectable()
+export class ResearchStreamsService {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly sessions: ResearchSessionsService,
+    private readonly events: ResearchEventRepository,
+    private readonly log: StreamLog,
+  ) {}
+
+  /** Writes the run stream as SSE (errors before the first byte go to the exception filter). */
+  async writeRun(res: ServerResponse, user: AuthUser, sessionId: string, lastEventId: string | undefined): Promise<void> {
+    await writeSse(res, (flow) => this.run(user, sessionId, lastEventId, flow), this.writerOptions());
+  }
+
+  async writeNetwork(res: ServerResponse, user: AuthUser, sessionId: string): Promise<void> {
+    await writeSse(res, (flow) => this.network(user, sessionId, flow), this.writerOptions());
+  }
+
+  /** No error frame on a broken follow (slow consumer, shutdown): the stream just ends and the client resumes. */
+  private writerOptions() {
+    return sseWriterOptions(this.config);
+  }
+
+  /**
+   * `connection` (no id: it is about this connection, not the run), then the current run's events after
+   * `lastEventId` (an id of an older run replays the current run from its start), `heartbeat` events
+   * (no id) while it is open; ends after `research_complete` / `error`.
+   */
+  async run(user: AuthUser, sessionId: string, lastEventId: string | undefined, flow: SseFlowControl): Promise<Observable<SseFrame>> {
+    const session = await this.sessions.requireOwned(user, sessionId);
+    const connection: SseFrame = {
+      type: 'connection',
+      data: { status: 'connected', sessionId, runNo: session.runNo, sessionStatus: session.status, timestamp: new Date().toISOString() },
+    };
+    if (session.runNo === 0) return of(connection);
+    const parsed = parseEventId(lastEventId);
+    const after = parsed && parsed.offset === session.runNo ? parsed : null;
+    const events = this.runEvents(session, after, flow).pipe(share());
+    const heartbeats = interval(this.config.chat.heartbeatMs).pipe(
+      map((): SseFrame => ({ type: 'heartbeat', data: { sessionId, timestamp: new Date().toISOString() } })),
+      takeUntil(events.pipe(last(undefined, null))),
+    );
+    return concat(of(connection), merge(events, heartbeats));
+  }
+
+  /**
+   * `agent_network_connection`, `agent_network_snapshot` (every agent's state now), then `agent_start`,
+   * `agent_complete` and `agent_network_update` (from each progress event) live; ends with the run.
+   */
+  async network(user: AuthUser, sessionId: string, flow: SseFlowControl): Promise<Observable<SseFrame>> {
+    const session = await this.sessions.requireOwned(user, sessionId);
+    const stored = session.runNo ? await this.events.listRun(user.teamId, sessionId, session.runNo, 0) : [];
+    const latest = [...stored].reverse().find((e) => Array.isArray(e.data.agents));
+    const now = () => new Date().toISOString();
+    const head: SseFrame[] = [
+      { type: 'agent_network_connection', data: { status: 'connected', sessionId, timestamp: now() } },
+      {
+        type: 'agent_network_snapshot',
+        data: {
+          sessionId,
+          status: session.status,
+          phase: session.currentPhase,
+          progress: session.progress,
+          agents: latest?.data.agents ?? [],
+          timestamp: now(),
+        },
+      },
+    ];
+    const lastStored = stored[stored.length - 1];
+    if (!session.runNo || session.status !== 'running' || (lastStored && TERMINAL_EVENTS.has(lastStored.type))) return from(head);
+    const cursor = lastStored ? { offset: session.runNo, seq: lastStored.seq } : null;
+    const live = this.log.follow(runStreamKey(sessionId, session.runNo), cursor, { paused: flow.paused }).pipe(
+      catchError(() => EMPTY),
+      mergeMap((e) => networkFrames(e)),
+    );
+    return concat(from(head), live);
+  }
+
+  async history(user: AuthUser, q: AgentHistoryQueryDto): Promise<AgentHistoryListDto> {
+    const limit = q.limit ?? 20;
+    const rows = await this.events.listAgentHistory(user.teamId, user.id, limit + 1, q.cursor ?? null);
+    const page = rows.slice(0, limit);
+    return {
+      items: page.map((e) => ({
+        type: e.type,
+        sessionId: e.sessionId,
+        agentId: e.agentId as string,
+        agentType: e.agentType as string,
+        data: e.data,
+        timestamp: e.createdAt.toISOString(),
+      })),
+      nextCursor: rows.length > limit ? String(page[page.length - 1].id) : null,
+    };
+  }
+
+  /** The run's events after `after`: from the log; from the database where the log no longer has them. */
+  private runEvents(session: ResearchSession, after: StreamCursor | null, flow: SseFlowControl): Observable<SseFrame> {
+    const key = runStreamKey(session.id, session.runNo);
+    return this.log.follow(key, after, { paused: flow.paused }).pipe(
+      map(toFrame),
+      catchError((err: unknown) => {
+        if (!(err instanceof StreamUnknownError) && !(err instanceof StreamTruncatedError)) throw err;
+        const from = parseEventId(err.lastId) ?? after;
+        return this.fromDatabase(session, from?.seq ?? 0, flow);
+      }),
+    );
+  }
+
+  /** Stored events after `afterSeq`; if the run is still going on (truncated log), follow the log again. */
+  private fromDatabase(session: ResearchSession, afterSeq: number, flow: SseFlowControl): Observable<SseFrame> {
+    return defer(async () => this.events.listRun(session.teamId, session.id, session.runNo, afterSeq)).pipe(
+      mergeMap((rows: ResearchEvent[]) => {
+        const frames = rows.map((e) => toFrame({ id: `${e.runNo}-${e.seq}`, seq: e.seq, offset: e.runNo, type: e.type, data: e.data }));
+        const lastRow = rows[rows.length - 1];
+        if (lastRow && TERMINAL_EVENTS.has(lastRow.type)) return from(frames);
+        const lastSeq = lastRow?.seq ?? afterSeq;
+        const more = this.log
+          .follow(runStreamKey(session.id, session.runNo), { offset: session.runNo, seq: lastSeq }, { paused: flow.paused })
+          .pipe(map(toFrame), catchError(() => EMPTY));
+        return concat(from(frames), more);
+      }),
+    );
+  }
+}
+
+/** The SSE writer puts `{"type", "data"}` on the data line, as Vana's parsers read it. */
+function toFrame(e: StreamEvent): SseFrame {
+  return { id: e.id, type: e.type, data: e.data };
+}
+
+function networkFrames(e: StreamEvent): SseFrame[] {
+  const data = e.data as Record<string, unknown>;
+  if (AGENT_EVENTS.has(e.type)) return [toFrame(e)];
+  if (e.type === 'research_progress' || TERMINAL_EVENTS.has(e.type)) {
+    const update = {
+      sessionId: data.sessionId,
+      phase: data.phase ?? data.status,
+      progress: data.progress,
+      status: TERMINAL_EVENTS.has(e.type) ? data.status : 'running',
+      agents: data.agents,
+      timestamp: data.timestamp,
+    };
+    return [{ id: e.id, type: 'agent_network_update', data: update }];
+  }
+  return [];
+}

@@ -1,0 +1,13 @@
+import { AppError } from 'src/common/errors/app-error';
+import { ErrorCode } from 'src/common/errors/error-code';
+
+export const TeamErrors = {
+  teamNotFound: () => AppError.notFound('Team'),
+  memberNotFound: () => AppError.notFound('Member'),
+  lastAdmin: () =>
+    new AppError(ErrorCode.CONFLICT, 'The last active admin of a team cannot be demoted or deactivated', {
+      suggestion: 'Promote another member to admin first.',
+    }),
+  badCursor: () =>
+    new AppError(ErrorCode.VALIDATION_FAILED, 'Invalid cursor', { fieldErrors: [{ field: 'cursor', message: 'cursor is not valid' }] }),
+};

@@ -1,0 +1,97 @@
+import { Injectable } from '@nestjs/common';
+import type { AuthUser, Role } from 'src/common/auth-user';
+import { AuditService } from 'src/common/audit/audit.service';
+import { ListMembersQueryDto } from 'src/teams/dto/list-members-query.dto';
+import { MemberListDto, MemberResponseDto } from 'src/teams/dto/user-response.dto';
+import { UpdateMemberDto } from 'src/teams/dto/update-member.dto';
+import { Team } from 'src/teams/entities/team.entity';
+import { User } from 'src/teams/entities/user.entity';
+import { TeamRepository } from 'src/teams/team.repository';
+import { TeamErrors } from 'src/teams/teams.errors';
+import { sha256Hex } from 'src/teams/token-hash';
+import { InviteJoinResult, MemberCursor, NewMember, UserRepository } from 'src/teams/user.repository';
+
+const encodeCursor = (u: User): string =>
+  Buffer.from(JSON.stringify({ c: u.createdAt.toISOString(), i: u.id })).toString('base64url');
+
+function decodeCursor(cursor: string): MemberCursor {
+  try {
+    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { c?: unknown; i?: unknown };
+    if (typeof v.c !== 'string' || typeof v.i !== 'string' || Number.isNaN(Date.parse(v.c))) throw new Error('shape');
+    if (!/^[0-9a-f-]{36}$/i.test(v.i)) throw new Error('id');
+    return { createdAt: v.c, id: v.i };
+  } catch {
+    throw TeamErrors.badCursor();
+  }
+}
+
+/**
+ * Users (members of teams). Lookups other modules may use: `getUser(teamId, userId)`, `findUser(teamId, userId)`.
+ * Account creation takes an already computed password hash (hashing belongs to auth).
+ */
+@Injectable()
+export class UsersService {
+  constructor(
+    private readonly users: UserRepository,
+    private readonly teams: TeamRepository,
+    private readonly audit: AuditService,
+  ) {}
+
+  /** A user of the team, or 404 (another team's user is indistinguishable from a missing one). */
+  async getUser(teamId: string, userId: string): Promise<User> {
+    const user = await this.users.findById(teamId, userId);
+    if (!user) throw TeamErrors.memberNotFound();
+    return user;
+  }
+
+  findUser(teamId: string, userId: string): Promise<User | null> {
+    return this.users.findById(teamId, userId);
+  }
+
+  /** The member when the account and its team are both active, else null (authentication). */
+  findActiveMember(teamId: string, userId: string): Promise<User | null> {
+    return this.users.findActiveForAuth(teamId, userId);
+  }
+
+  /** Accounts a login may refer to (with password hashes): in one team when its slug is given, else every team. */
+  findLoginCandidates(email: string, teamId?: string): Promise<User[]> {
+    if (teamId) return this.users.findWithHashByEmail(teamId, email).then((u) => (u ? [u] : []));
+    return this.users.findAllWithHashByEmail(email);
+  }
+
+  createTeamWithAdmin(teamName: string, member: NewMember): Promise<{ team: Team; user: User }> {
+    return this.teams.createWithAdmin(teamName, member);
+  }
+
+  /** Returns null when the email is already taken in that team. */
+  createInTeam(teamId: string, member: NewMember, role: Role): Promise<User | null> {
+    return this.users.create(teamId, member, role);
+  }
+
+  joinWithInvite(inviteToken: string, member: NewMember): Promise<InviteJoinResult> {
+    return this.users.createFromInvite(sha256Hex(inviteToken), member);
+  }
+
+  recordLogin(teamId: string, userId: string): Promise<Date> {
+    return this.users.touchLastLogin(teamId, userId);
+  }
+
+  async listMembers(user: AuthUser, q: ListMembersQueryDto): Promise<MemberListDto> {
+    const limit = q.limit ?? 20;
+    const rows = await this.users.listForTeam(user.teamId, limit + 1, q.cursor ? decodeCursor(q.cursor) : undefined);
+    const page = rows.slice(0, limit);
+    return { items: page.map((u) => MemberResponseDto.fromMember(u)), nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]) : null };
+  }
+
+  async updateMember(user: AuthUser, userId: string, dto: UpdateMemberDto): Promise<MemberResponseDto> {
+    const result = await this.users.updateMember(user.teamId, userId, dto);
+    if (!result.ok) throw result.reason === 'last_admin' ? TeamErrors.lastAdmin() : TeamErrors.memberNotFound();
+    void this.audit.record({
+      action: 'team.member_update',
+      teamId: user.teamId,
+      userId: user.id,
+      metadata: { targetUserId: userId, ...dto },
+    });
+    return MemberResponseDto.fromMember(result.user);
+  }
+}

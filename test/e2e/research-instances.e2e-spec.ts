@@ -1,0 +1,50 @@
+import { randomUUID } from 'node:crypto';
+import { Session, registerTeam } from 'test/factories/auth.factory';
+import { readSse, ResearchUpstream, waitFor } from 'test/e2e/research-support';
+import { createTestApp, TestApp } from 'test/utils/test-app';
+
+/**
+ * Two instances of the app on the same PostgreSQL database and Redis (only in the PostgreSQL+Redis run:
+ * the embedded database and the in-process stream log are single-instance by design).
+ */
+const multiInstance = process.env.TEST_DATABASE_URL && process.env.TEST_REDIS_URL ? describe : describe.skip;
+
+multiInstance('Research across two instances', () => {
+  let a: TestApp;
+  let b: TestApp;
+  let admin: Session;
+  const upstream = new ResearchUpstream((role, user) =>
+    role === 'researcher' ? { text: `Findings.\nSource: ${user.length}`, delayMs: 4000 } : { text: role === 'section_planner' ? '1. One\n2. Two' : 'ok' },
+  );
+
+  beforeAll(async () => {
+    await upstream.start();
+    const env = { ALLOW_PRIVATE_UPSTREAMS: 'true', LLM_MAX_ATTEMPTS: '1', LLM_FIRST_TOKEN_TIMEOUT_MS: '20000' };
+    a = await createTestApp({ env });
+    b = await createTestApp({ env: { ...env, DATABASE_URL: a.config.db.url as string, REDIS_KEY_PREFIX: a.config.redisKeyPrefix } });
+    admin = await registerTeam(a);
+    const agent = await a.http().post('/api/agents').set(admin.bearer).send({ name: 'Up', provider: 'openai', model: 'gpt-fake', baseUrl: upstream.url, apiKey: 'sk-test' }).expect(201);
+    await a.http().put('/api/research/settings').set(admin.bearer).send({ workerAgentId: agent.body.id }).expect(200);
+  });
+  afterAll(async () => {
+    await new Promise((r) => setTimeout(r, 200));
+    await b?.close(); // drops only the unused database created for B
+    await a?.close();
+    await upstream.stop();
+  });
+
+  it('follows on instance B a run started on instance A, and cancels it from B', async () => {
+    const id = randomUUID();
+    await a.http().post(`/api/run_sse/${id}`).set(admin.bearer).send({ query: 'Across instances' }).expect(200);
+    const watching = readSse(`${b.url}/api/run_sse/${id}`, { headers: admin.bearer });
+    await waitFor(async () => upstream.callsOf('researcher').length === 2);
+    await b.http().post(`/api/run_sse/${id}/cancel`).set(admin.bearer).expect(200);
+    const { events } = await watching;
+    expect(events[0].event).toBe('connection');
+    expect(events.find((e) => e.id)?.event).toBe('research_started');
+    expect(events[events.length - 1]).toMatchObject({ event: 'error', data: { data: { code: 'CANCELLED' } } });
+    await waitFor(async () => upstream.callsOf('researcher').every((c) => c.clientClosed));
+    const s = await b.http().get(`/api/sessions/${id}`).set(admin.bearer).expect(200);
+    expect(s.body.status).toBe('cancelled');
+  });
+});
