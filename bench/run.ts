@@ -91,6 +91,7 @@ function summarise(label: string, n: number, runs: StreamTiming[], direct?: Stre
     'added p50': direct ? ms(p50 - percentile(d, 50)) : '-',
     'added p99': direct ? ms(p99 - percentile(d, 99)) : '-',
     stalls: ok.filter((r) => r.maxGap > STALL_MS).length,
+    errors: [...new Set(runs.filter((r) => !r.ok).map((r) => r.error ?? 'ended early'))].join('; ') || '-',
   };
 }
 

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createApp } from 'src/app.factory';
+import { DrainService } from 'src/common/drain/drain.service';
 import { ConfigError, loadConfig } from 'src/config/env';
 
 /** Bootstrap only: config, app, listen, bounded graceful shutdown. */
@@ -38,8 +39,12 @@ async function bootstrap(): Promise<void> {
       process.exit(1);
     }, config.shutdownTimeoutMs);
     force.unref();
+    // Drain first (readiness 503, SSE clients told to reconnect, tracked work awaited), then close:
+    // Nest would otherwise destroy modules before any beforeApplicationShutdown hook runs.
     app
-      .close()
+      .get(DrainService)
+      .begin()
+      .then(() => app.close())
       .then(() => process.exit(0))
       .catch((err: unknown) => {
         logger.error({ err }, 'Shutdown failed');

@@ -1,7 +1,8 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { catchError, defer, filter, map, Observable, throwError } from 'rxjs';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { catchError, defer, filter, map, Observable, tap, throwError } from 'rxjs';
 import { chatStreamKey, terminalEventFor, unseenContent } from 'src/chats/chat-stream-events';
 import { MessageRepository } from 'src/chats/message.repository';
+import { MetricsService } from 'src/common/metrics/metrics.service';
 import { APP_CONFIG, AppConfig } from 'src/config/env';
 import { formatEventId, parseEventId, StreamEvent } from 'src/streaming/stream-event';
 import { FollowOptions, StreamLog } from 'src/streaming/stream-log';
@@ -25,6 +26,7 @@ export class ChatStreamService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly log: StreamLog,
     private readonly messages: MessageRepository,
+    @Optional() private readonly metrics?: MetricsService,
   ) {}
 
   /** The caller has already checked access to the message (it is in one of the caller's chats). */
@@ -32,12 +34,22 @@ export class ChatStreamService {
     return defer(() => {
       const cursor = parseEventId(lastEventId);
       const state: FollowState = { delivered: cursor?.offset ?? 0, seq: cursor?.seq ?? 0 };
+      // A resume (Last-Event-ID) counts once, by the source that served it.
+      let resumeCounted = lastEventId === null;
+      const countResume = (source: 'log' | 'database'): void => {
+        if (resumeCounted) return;
+        resumeCounted = true;
+        this.metrics?.streamResumed('chat', source);
+      };
       return this.log.follow(chatStreamKey(messageId), cursor, options).pipe(
+        tap({ next: () => countResume('log'), complete: () => countResume('log') }),
         map((e) => this.exact(e, state)),
         filter((e): e is StreamEvent => e !== null),
-        catchError((err: unknown) =>
-          err instanceof StreamUnknownError || err instanceof StreamTruncatedError ? this.fromDatabase(teamId, messageId, state) : throwError(() => err),
-        ),
+        catchError((err: unknown) => {
+          if (!(err instanceof StreamUnknownError || err instanceof StreamTruncatedError)) return throwError(() => err);
+          countResume('database');
+          return this.fromDatabase(teamId, messageId, state);
+        }),
       );
     });
   }

@@ -39,6 +39,7 @@ import {
 import { MessagesService } from 'src/chats/messages.service';
 import type { AuthUser } from 'src/common/auth-user';
 import { CurrentUser } from 'src/common/decorators/current-user.decorator';
+import { StreamingRoute } from 'src/common/drain/drain.guard';
 import { ErrorBodyDto } from 'src/common/filters/error-body';
 import { SkipCircuitBreaker } from 'src/common/interceptors/circuit-breaker.interceptor';
 
@@ -125,6 +126,7 @@ export class ChatsController {
 
   @Post(':id/messages')
   @SkipCircuitBreaker()
+  @StreamingRoute()
   @ApiOperation({ summary: 'Send a message. Accept: text/event-stream (default): the response is the reply stream. Accept: application/json: 202.' })
   @ApiProduces('text/event-stream', 'application/json')
   @ApiOkResponse({ description: STREAM_DOC })
@@ -162,6 +164,7 @@ export class ChatsController {
 
   @Post(':id/messages/:messageId/regenerate')
   @SkipCircuitBreaker()
+  @StreamingRoute()
   @ApiOperation({ summary: 'A new assistant sibling (branch) of this reply; streams like POST messages' })
   @ApiProduces('text/event-stream', 'application/json')
   @ApiOkResponse({ description: STREAM_DOC })

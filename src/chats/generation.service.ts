@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit, Optional } from '@nestjs/common';
 import { ChatLimitsService } from 'src/chats/chat-limits.service';
 import { chatStreamKey, DoneEventData, ErrorEventData, INTERRUPTED, StatusEventData } from 'src/chats/chat-stream-events';
 import { MessageUsage } from 'src/chats/entities/message.entity';
 import { FinalState, MessageRepository } from 'src/chats/message.repository';
 import { ProgressWriter } from 'src/chats/progress-writer';
+import { DrainService } from 'src/common/drain/drain.service';
 import { AppError } from 'src/common/errors/app-error';
+import { MetricsService } from 'src/common/metrics/metrics.service';
 import { APP_CONFIG, AppConfig } from 'src/config/env';
 import { LlmService } from 'src/llm/llm.service';
 import { LlmAgentConfig, LlmMessage } from 'src/llm/llm.types';
@@ -58,6 +60,8 @@ export class GenerationService implements OnModuleInit, OnModuleDestroy {
     private readonly llm: LlmService,
     private readonly messages: MessageRepository,
     private readonly limits: ChatLimitsService,
+    @Optional() private readonly metrics?: MetricsService,
+    @Optional() private readonly drain?: DrainService,
   ) {}
 
   onModuleInit(): void {
@@ -91,9 +95,15 @@ export class GenerationService implements OnModuleInit, OnModuleDestroy {
       await this.messages.finish(job.teamId, job.messageId, { status: 'error', content: '', errorCode: 'STREAM_UNAVAILABLE', errorMessage: 'The stream log is unavailable' });
       throw err;
     }
+    this.metrics?.sseStreamStarted('chat');
     entry.done = this.run(job, controller.signal)
       .catch((err: unknown) => this.logger.error(`job ${job.messageId} failed: ${(err as Error).message}`))
-      .finally(() => this.jobs.delete(job.messageId));
+      .finally(() => {
+        this.jobs.delete(job.messageId);
+        this.metrics?.sseStreamEnded('chat');
+      });
+    // A drain waits for the job's final write (its partial content is persisted when it is stopped).
+    this.drain?.track(entry.done);
   }
 
   /** Asks whichever instance runs the job to stop it (the job persists its partial content). */

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { Response } from 'express';
 import { map, Observable } from 'rxjs';
 import { AgentsService } from 'src/agents/agents.service';
@@ -15,6 +15,8 @@ import { GenerationSweeperService } from 'src/chats/generation-sweeper.service';
 import { GenerationService } from 'src/chats/generation.service';
 import { MessageRepository } from 'src/chats/message.repository';
 import { AuthUser } from 'src/common/auth-user';
+import { DrainService } from 'src/common/drain/drain.service';
+import { MetricsService } from 'src/common/metrics/metrics.service';
 import { SseFrame, prefersEventStream } from 'src/common/sse/sse-format';
 import { SseFlowControl, sseWriterOptions, writeSse } from 'src/common/sse/sse-writer';
 import { APP_CONFIG, AppConfig } from 'src/config/env';
@@ -40,6 +42,8 @@ export class MessagesService {
     private readonly generation: GenerationService,
     private readonly sweeper: GenerationSweeperService,
     private readonly streams: ChatStreamService,
+    @Optional() private readonly metrics?: MetricsService,
+    @Optional() private readonly drain?: DrainService,
   ) {}
 
   /** Stores the user message and starts the reply; a repeated clientMessageId returns the first exchange. */
@@ -102,6 +106,7 @@ export class MessagesService {
     await this.chatsService.requireOwned(user, chatId);
     const m = await this.requireAssistant(user, chatId, messageId);
     if (m.status !== 'streaming') return toMessageResponse(m);
+    this.metrics?.streamCancelled('chat');
     // A job that died (expired lease) cannot hear the signal: finish it here.
     if (!(await this.sweeper.interrupt(user.teamId, m.id, m.content, 'cancelled'))) {
       await this.generation.requestCancel(m.id);
@@ -142,7 +147,7 @@ export class MessagesService {
         res.status(204).end();
         return new Observable<SseFrame>((s) => s.complete());
       },
-      sseWriterOptions(this.config),
+      this.writerOptions(),
     ).catch((err: unknown) => {
       if (!finished) throw err;
     });
@@ -157,8 +162,12 @@ export class MessagesService {
     await writeSse(
       res,
       (flow) => this.streams.follow(user.teamId, result.assistantMessage.id, null, { paused: flow.paused }).pipe(map((e) => ({ id: e.id, type: e.type, data: e.data }))),
-      sseWriterOptions(this.config),
+      this.writerOptions(),
     );
+  }
+
+  private writerOptions() {
+    return sseWriterOptions(this.config, { drain: this.drain, metrics: this.metrics, kind: 'chat' });
   }
 
   private async requireAssistant(user: AuthUser, chatId: string, messageId: string): Promise<Message> {

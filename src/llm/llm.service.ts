@@ -1,6 +1,7 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { BrokenCircuitError, IsolatedCircuitError } from 'cockatiel';
 import { AppError } from 'src/common/errors/app-error';
+import { MetricsService } from 'src/common/metrics/metrics.service';
 import { APP_CONFIG, AppConfig } from 'src/config/env';
 import { abortableSleep } from 'src/llm/abortable-sleep';
 import { AgentBreakers } from 'src/llm/agent-breakers';
@@ -13,7 +14,10 @@ import { assertSafeUpstreamUrl } from 'src/llm/url-safety';
 /** A Retry-After longer than this is not waited for: the agent fails over (or the error surfaces). */
 const MAX_RETRY_WAIT_MS = 30_000;
 
-type OpenResult = { attempt: UpstreamAttempt; chunks: LlmChunk[]; ended: boolean } | { error: AppError };
+type Opened = { attempt: UpstreamAttempt; chunks: LlmChunk[]; ended: boolean; startedAt: number };
+type OpenResult = Opened | { error: AppError };
+
+const secondsSince = (start: number): number => (performance.now() - start) / 1000;
 
 /**
  * Streams a reply from an agent chain: chain[0] is the primary, the rest its fallbacks in order.
@@ -43,23 +47,29 @@ export class LlmService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly providers: LlmProviderRegistry,
     private readonly breakers: AgentBreakers,
+    @Optional() private readonly metrics?: MetricsService,
   ) {}
 
   async *stream(chain: LlmAgentConfig[], messages: LlmMessage[], signal: AbortSignal): AsyncGenerator<LlmChunk> {
     let lastError: AppError = noAgentError();
+    let failedProvider: string | null = null;
     for (const [index, agent] of chain.entries()) {
       signal.throwIfAborted();
       if (this.breakers.isOpen(agent)) {
         this.logger.warn(`agent ${agent.id}: circuit open, skipped`);
         lastError = circuitOpenError(agent, this.breakers.retryAfterSec(agent));
+        failedProvider ??= agent.provider;
         continue;
       }
+      if (failedProvider !== null) this.metrics?.llmFallback(failedProvider);
+      failedProvider = null;
       const verb = index === 0 ? 'Asking' : 'Falling back to';
       yield this.status(agent, `${verb} ${agent.name} (${agent.model})`);
 
       const opened = yield* this.open(agent, messages, signal);
       if ('error' in opened) {
         lastError = opened.error;
+        failedProvider = agent.provider;
         continue;
       }
       yield* this.relay(opened, agent);
@@ -94,17 +104,24 @@ export class LlmService {
     let last: AttemptFailure | null = null;
     for (let n = 1; ; n++) {
       const attempt = this.newAttempt(provider, agent, messages, signal);
+      const startedAt = performance.now();
       try {
         const first = await policy.execute(() => attempt.open());
-        return { attempt, ...first };
+        if (!first.ended) this.metrics?.llmFirstToken(agent.provider, secondsSince(startedAt));
+        return { attempt, ...first, startedAt };
       } catch (err) {
         attempt.close();
-        if (err instanceof CallerAbort) throw err.reason;
+        if (err instanceof CallerAbort) {
+          this.metrics?.llmDuration(agent.provider, secondsSince(startedAt), 'cancelled');
+          throw err.reason;
+        }
         if (err instanceof BrokenCircuitError || err instanceof IsolatedCircuitError) {
           this.logger.warn(`agent ${agent.id}: circuit opened during retries`);
           return { error: last?.error ?? circuitOpenError(agent, this.breakers.retryAfterSec(agent)) };
         }
         last = classifyError(err, agent);
+        this.metrics?.llmError(agent.provider, last.error.code);
+        this.metrics?.llmDuration(agent.provider, secondsSince(startedAt), 'error');
         this.logger.warn(`agent ${agent.id}: attempt ${n}/${maxAttempts} failed: ${last.error.code} (${last.summary})`);
         const delay = last.retryAfterMs ?? retryBaseMs * 2 ** (n - 1);
         if (!last.retryable || n >= maxAttempts || delay > MAX_RETRY_WAIT_MS) return { error: last.error };
@@ -115,24 +132,36 @@ export class LlmService {
   }
 
   /** Passes the opened stream on; after the first delta every failure is final. */
-  private async *relay(opened: { attempt: UpstreamAttempt; chunks: LlmChunk[]; ended: boolean }, agent: LlmAgentConfig): AsyncGenerator<LlmChunk> {
+  private async *relay(opened: Opened, agent: LlmAgentConfig): AsyncGenerator<LlmChunk> {
     const { attempt } = opened;
+    // 'cancelled' unless the stream ends or fails: a consumer that stops reading (return()) cancels it.
+    let outcome: 'ok' | 'error' | 'cancelled' = 'cancelled';
     try {
-      for (const chunk of opened.chunks) yield chunk;
-      if (opened.ended) return;
-      for (;;) {
-        const r = await attempt.next();
-        if (r.done) return;
-        yield r.value;
+      for (const chunk of opened.chunks) yield this.observe(chunk, agent);
+      if (!opened.ended) {
+        for (;;) {
+          const r = await attempt.next();
+          if (r.done) break;
+          yield this.observe(r.value, agent);
+        }
       }
+      outcome = 'ok';
     } catch (err) {
       if (err instanceof CallerAbort) throw err.reason;
       const failure = classifyError(err, agent);
+      outcome = 'error';
+      this.metrics?.llmError(agent.provider, failure.error.code);
       this.logger.warn(`agent ${agent.id}: stream failed after the first delta: ${failure.error.code} (${failure.summary})`);
       throw failure.error;
     } finally {
       attempt.close();
+      this.metrics?.llmDuration(agent.provider, secondsSince(opened.startedAt), outcome);
     }
+  }
+
+  private observe(chunk: LlmChunk, agent: LlmAgentConfig): LlmChunk {
+    if (chunk.type === 'usage') this.metrics?.llmUsage(agent.provider, chunk.usage);
+    return chunk;
   }
 
   private newAttempt(provider: LlmProvider, agent: LlmAgentConfig, messages: LlmMessage[], signal: AbortSignal): UpstreamAttempt {

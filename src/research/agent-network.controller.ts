@@ -4,6 +4,7 @@ import type { Response } from 'express';
 import type { AuthUser } from 'src/common/auth-user';
 import { CurrentUser } from 'src/common/decorators/current-user.decorator';
 import { ErrorBodyDto } from 'src/common/filters/error-body';
+import { StreamingRoute } from 'src/common/drain/drain.guard';
 import { SkipCircuitBreaker } from 'src/common/interceptors/circuit-breaker.interceptor';
 import { AgentHistoryListDto, AgentHistoryQueryDto } from 'src/research/dto/agent-history.dto';
 import { ResearchStreamsService } from 'src/research/research-streams.service';
@@ -18,6 +19,7 @@ export class AgentNetworkController {
 
   @Get('agent_network_sse/:sessionId')
   @SkipCircuitBreaker()
+  @StreamingRoute()
   @ApiOperation({ summary: 'Agent network of a session: connection, snapshot, then agent_start / agent_complete / agent_network_update live' })
   @ApiProduces('text/event-stream')
   @ApiOkResponse({ description: 'text/event-stream: `agent_network_connection`, `agent_network_snapshot`, then `agent_network_update`, `agent_start`, `agent_complete`' })

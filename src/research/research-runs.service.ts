@@ -1,7 +1,9 @@
-import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit, Optional } from '@nestjs/common';
 import { AuthUser } from 'src/common/auth-user';
+import { DrainService } from 'src/common/drain/drain.service';
 import { AppError } from 'src/common/errors/app-error';
 import { ErrorCode } from 'src/common/errors/error-code';
+import { MetricsService } from 'src/common/metrics/metrics.service';
 import { APP_CONFIG, AppConfig } from 'src/config/env';
 import { LlmService } from 'src/llm/llm.service';
 import { StreamLog } from 'src/streaming/stream-log';
@@ -42,6 +44,8 @@ export class ResearchRunsService implements OnModuleInit, OnModuleDestroy {
     private readonly settings: ResearchSettingsService,
     private readonly llm: LlmService,
     private readonly log: StreamLog,
+    @Optional() private readonly metrics?: MetricsService,
+    @Optional() private readonly drain?: DrainService,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -105,7 +109,8 @@ export class ResearchRunsService implements OnModuleInit, OnModuleDestroy {
     );
     sink.emit('research_started', { query: dto.query, title, runNo, status: 'running', agents: pipeline.agentStates });
 
-    void (async () => {
+    this.metrics?.sseStreamStarted('research');
+    const done = (async () => {
       try {
         const report = await pipeline.run();
         pipeline.finish();
@@ -122,7 +127,11 @@ export class ResearchRunsService implements OnModuleInit, OnModuleDestroy {
         this.runs.delete(sink.key);
         await sink.finish();
       }
-    })().catch((err: unknown) => this.logger.error(`research run ${sessionId}#${runNo} crashed: ${errorMessage(err)}`));
+    })()
+      .catch((err: unknown) => this.logger.error(`research run ${sessionId}#${runNo} crashed: ${errorMessage(err)}`))
+      .finally(() => this.metrics?.sseStreamEnded('research'));
+    // A drain waits for the run's final writes (a run stopped by the shutdown still records its outcome).
+    void this.drain?.track(done);
 
     return { success: true, session_id: sessionId, message: 'Research started', timestamp: new Date().toISOString() };
   }
@@ -134,6 +143,7 @@ export class ResearchRunsService implements OnModuleInit, OnModuleDestroy {
     if (session.status !== 'running') {
       return { success: false, session_id: sessionId, message: `Research is not running (status ${session.status})`, timestamp: new Date().toISOString() };
     }
+    this.metrics?.streamCancelled('research');
     const key = runStreamKey(sessionId, session.runNo);
     const local = this.runs.get(key);
     if (local) local.stop('cancelled');

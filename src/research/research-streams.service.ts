@@ -1,7 +1,9 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { catchError, concat, defer, EMPTY, from, interval, last, map, merge, mergeMap, Observable, of, share, takeUntil } from 'rxjs';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { catchError, concat, defer, EMPTY, from, interval, last, map, merge, mergeMap, Observable, of, share, takeUntil, tap } from 'rxjs';
 import type { ServerResponse } from 'node:http';
 import { AuthUser } from 'src/common/auth-user';
+import { DrainService } from 'src/common/drain/drain.service';
+import { MetricsService } from 'src/common/metrics/metrics.service';
 import { SseFlowControl, sseWriterOptions, writeSse } from 'src/common/sse/sse-writer';
 import { SseFrame } from 'src/common/sse/sse-format';
 import { APP_CONFIG, AppConfig } from 'src/config/env';
@@ -29,6 +31,8 @@ export class ResearchStreamsService {
     private readonly sessions: ResearchSessionsService,
     private readonly events: ResearchEventRepository,
     private readonly log: StreamLog,
+    @Optional() private readonly metrics?: MetricsService,
+    @Optional() private readonly drain?: DrainService,
   ) {}
 
   /** Writes the run stream as SSE (errors before the first byte go to the exception filter). */
@@ -42,7 +46,7 @@ export class ResearchStreamsService {
 
   /** No error frame on a broken follow (slow consumer, shutdown): the stream just ends and the client resumes. */
   private writerOptions() {
-    return sseWriterOptions(this.config);
+    return sseWriterOptions(this.config, { drain: this.drain, metrics: this.metrics, kind: 'research' });
   }
 
   /**
@@ -120,10 +124,19 @@ export class ResearchStreamsService {
   /** The run's events after `after`: from the log; from the database where the log no longer has them. */
   private runEvents(session: ResearchSession, after: StreamCursor | null, flow: SseFlowControl): Observable<SseFrame> {
     const key = runStreamKey(session.id, session.runNo);
+    // A resume (Last-Event-ID of the current run) counts once, by the source that served it.
+    let resumeCounted = after === null;
+    const countResume = (source: 'log' | 'database'): void => {
+      if (resumeCounted) return;
+      resumeCounted = true;
+      this.metrics?.streamResumed('research', source);
+    };
     return this.log.follow(key, after, { paused: flow.paused }).pipe(
+      tap({ next: () => countResume('log'), complete: () => countResume('log') }),
       map(toFrame),
       catchError((err: unknown) => {
         if (!(err instanceof StreamUnknownError) && !(err instanceof StreamTruncatedError)) throw err;
+        countResume('database');
         const from = parseEventId(err.lastId) ?? after;
         return this.fromDatabase(session, from?.seq ?? 0, flow);
       }),

@@ -15,6 +15,7 @@ import type { Response } from 'express';
 import type { AuthUser } from 'src/common/auth-user';
 import { CurrentUser } from 'src/common/decorators/current-user.decorator';
 import { ErrorBodyDto } from 'src/common/filters/error-body';
+import { StreamingRoute } from 'src/common/drain/drain.guard';
 import { SkipCircuitBreaker } from 'src/common/interceptors/circuit-breaker.interceptor';
 import { CreateFeedbackDto, FeedbackResponseDto } from 'src/research/dto/feedback.dto';
 import { RunResearchDto, RunResearchResponseDto } from 'src/research/dto/run-research.dto';
@@ -54,6 +55,7 @@ export class ResearchController {
 
   @Get('api/run_sse/:sessionId')
   @SkipCircuitBreaker()
+  @StreamingRoute()
   @ApiOperation({ summary: 'Follow the session\'s current run: replay after Last-Event-ID, then live' })
   @ApiHeader({ name: 'Last-Event-ID', required: false })
   @ApiProduces('text/event-stream')

@@ -17,5 +17,5 @@ export class AuditLog {
   @Column({ name: 'user_agent', type: 'varchar', length: 500, nullable: true }) userAgent: string | null;
   @Column({ name: 'correlation_id', type: 'varchar', length: 128, nullable: true }) correlationId: string | null;
   @Column({ type: 'jsonb', default: () => "'{}'" }) metadata: Record<string, unknown>;
-  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz', precision: 3 }) createdAt: Date;
 }

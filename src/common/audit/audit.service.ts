@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { AuditRepository, NewAuditLog } from 'src/common/audit/audit.repository';
 import { currentCorrelationId } from 'src/common/logging/request-context';
 
@@ -7,7 +7,7 @@ import { currentCorrelationId } from 'src/common/logging/request-context';
  * Security events (`auth.*`) are recorded by the features that detect them.
  */
 @Injectable()
-export class AuditService {
+export class AuditService implements OnModuleDestroy {
   private readonly logger = new Logger(AuditService.name);
   private readonly pending = new Set<Promise<void>>();
 
@@ -26,4 +26,9 @@ export class AuditService {
   }
 
   constructor(private readonly repo: AuditRepository) {}
+
+  /** Writes in flight finish before the database closes. */
+  async onModuleDestroy(): Promise<void> {
+    await this.flush();
+  }
 }

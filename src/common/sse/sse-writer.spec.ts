@@ -4,6 +4,7 @@ import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Subject } from 'rxjs';
+import { DrainService } from 'src/common/drain/drain.service';
 import { SseFrame } from 'src/common/sse/sse-format';
 import { SseCloseInfo, SseConnection, writeSse, writeSseOrJson } from 'src/common/sse/sse-writer';
 import { loadConfig } from 'src/config/env';
@@ -104,6 +105,28 @@ describe('writeSse over a real HTTP server', () => {
     await log.append('k', 'done', {});
     await log.finish('k');
     expect(other.map((e) => e.id)).toEqual(['1-1', '2-2', '2-3']);
+  });
+
+  it('tells an open client to reconnect (retry: 1000) and ends when the drain begins, counting the subscriber and its events', async () => {
+    await log.append('k', 'message', { content: 'a' }, 1);
+    const drain = new DrainService(config);
+    const metrics = { sseSubscriberOpened: jest.fn(), sseSubscriberClosed: jest.fn(), sseEventSent: jest.fn() };
+    let closed: Promise<SseCloseInfo> | undefined;
+    const s = await serve((req, res) => {
+      closed = writeSse(res, (flow) => log.follow('k', null, flow), { heartbeatMs: 1000, drain, metrics, kind: 'chat' }).then((c) => c.closed);
+    });
+    server = s.server;
+    const res = await open(`${s.url}/stream`);
+    const text = body(res);
+    await new Promise((r) => setTimeout(r, 50));
+    await drain.begin();
+    const out = await text;
+    expect(out.endsWith('retry: 1000\n\n')).toBe(true);
+    expect((await closed)?.reason).toBe('complete');
+    expect((await log.stats()).followersByKey.k ?? 0).toBe(0);
+    expect(metrics.sseSubscriberOpened).toHaveBeenCalledWith('chat');
+    expect(metrics.sseSubscriberClosed).toHaveBeenCalledTimes(1);
+    expect(metrics.sseEventSent).toHaveBeenCalledWith('chat', 'message');
   });
 
   it('writes nothing when the source factory throws, so the error can still be answered as JSON', async () => {

@@ -1,6 +1,8 @@
 import { Logger } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BehaviorSubject, isObservable, Observable, Subscription } from 'rxjs';
+import { DRAIN_RETRY_MS, type DrainService } from 'src/common/drain/drain.service';
+import type { MetricsService } from 'src/common/metrics/metrics.service';
 import { AppConfig } from 'src/config/env';
 import { formatSseComment, formatSseFrame, formatSseRetry, prefersEventStream, SseFrame } from 'src/common/sse/sse-format';
 
@@ -51,7 +53,14 @@ export interface SseWriterOptions {
    * Default: none: the response just ends and an EventSource reconnects with its Last-Event-ID.
    */
   errorFrame?: (err: unknown) => SseFrame | null;
+  /** When the drain begins, an open response gets a `retry:` hint (DRAIN_RETRY_MS) and ends (clients reconnect elsewhere). */
+  drain?: Pick<DrainService, 'onDrain'>;
+  /** Counts subscribers and events (needs `kind`). */
+  metrics?: Pick<MetricsService, 'sseSubscriberOpened' | 'sseSubscriberClosed' | 'sseEventSent'>;
+  /** Kind of the stream for the metrics ('chat', 'research'…). */
+  kind?: string;
 }
+
 
 export type SseCloseReason = 'complete' | 'error' | 'client-closed' | 'slow-consumer';
 
@@ -68,8 +77,8 @@ export interface SseConnection {
 }
 
 /** Writer options from the validated config. */
-export function sseWriterOptions(config: AppConfig): SseWriterOptions {
-  return { heartbeatMs: config.chat.heartbeatMs, maxPendingEvents: config.chat.subscriberQueueMax };
+export function sseWriterOptions(config: AppConfig, extra: Pick<SseWriterOptions, 'drain' | 'metrics' | 'kind'> = {}): SseWriterOptions {
+  return { heartbeatMs: config.chat.heartbeatMs, maxPendingEvents: config.chat.subscriberQueueMax, ...extra };
 }
 
 /**
@@ -113,6 +122,8 @@ class SseWriter {
   private lastEventId: string | null = null;
   private pending = 0;
   private done = false;
+  private counted = false;
+  private offDrain?: () => void;
   private resolveClosed!: (info: SseCloseInfo) => void;
   private readonly closed = new Promise<SseCloseInfo>((resolve) => (this.resolveClosed = resolve));
 
@@ -141,6 +152,10 @@ class SseWriter {
     res.on('drain', this.onDrain);
     res.on('error', this.onError);
     this.write(formatSseRetry(this.options.retryMs ?? 3000));
+    if (this.options.metrics && this.options.kind) {
+      this.options.metrics.sseSubscriberOpened(this.options.kind);
+      this.counted = true;
+    }
     this.heartbeat = setInterval(() => {
       if (!res.writableNeedDrain) this.write(formatSseComment('ping'));
     }, this.options.heartbeatMs);
@@ -152,6 +167,12 @@ class SseWriter {
     });
     // The source may have ended (or the client left) synchronously, before `subscription` was assigned.
     if (this.done) this.subscription.unsubscribe();
+    else if (this.options.drain) {
+      const offDrain = this.options.drain.onDrain(this.onDrainBegin);
+      // onDrain runs the callback at once when the drain has begun already (then `done` is set).
+      if (this.done) offDrain();
+      else this.offDrain = offDrain;
+    }
     return { closed: this.closed };
   }
 
@@ -164,6 +185,7 @@ class SseWriter {
       return this.onSourceError(err);
     }
     const ok = this.write(chunk);
+    if (this.counted) this.options.metrics?.sseEventSent(this.options.kind, frame.type);
     if (frame.id !== undefined) this.lastEventId = frame.id;
     if (ok) return;
     this.pending++;
@@ -190,6 +212,13 @@ class SseWriter {
 
   private readonly onClose = (): void => this.close('client-closed');
 
+  /** The instance drains: tell the client to reconnect soon (to another instance) and end. */
+  private readonly onDrainBegin = (): void => {
+    if (this.done) return;
+    this.write(formatSseRetry(DRAIN_RETRY_MS));
+    this.close('complete');
+  };
+
   private readonly onError = (err: Error): void => {
     this.logger.debug(`response error: ${err.message}`);
   };
@@ -202,6 +231,8 @@ class SseWriter {
   private close(reason: SseCloseReason, error?: unknown): void {
     if (this.done) return;
     this.done = true;
+    this.offDrain?.();
+    if (this.counted) this.options.metrics?.sseSubscriberClosed(this.options.kind);
     clearInterval(this.heartbeat);
     clearTimeout(this.stall);
     this.subscription?.unsubscribe();

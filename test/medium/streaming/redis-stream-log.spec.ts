@@ -12,7 +12,15 @@ import { RedisStreamLog, RedisStreamLogOptions } from 'src/streaming/redis-strea
 import { StreamLogClosedError } from 'src/streaming/streaming.errors';
 import { collect, describeStreamLogBehaviour, waitFor } from 'test/medium/streaming/stream-log.behaviour';
 
-const REDIS_URL = 'redis://127.0.0.1:6379';
+// Needs a real Redis: CI's second pass sets TEST_REDIS_URL. Without it (the README's `npm test` on a machine
+// with only Node and npm) the suite is skipped with a visible placeholder, never silently.
+const REDIS_URL = process.env.TEST_REDIS_URL ?? '';
+const describeRedis = REDIS_URL ? describe : describe.skip;
+if (!REDIS_URL) {
+  describe('RedisStreamLog', () => {
+    it.skip('needs TEST_REDIS_URL (run by .ci/run against the real Redis)', () => undefined);
+  });
+}
 const prefix = `test-stream-log-${randomUUID()}:`;
 const dataDir = mkdtempSync(join(tmpdir(), 'stream-log-redis-'));
 const config = (env: Record<string, string> = {}) => loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir, REDIS_URL, ...env });
@@ -24,6 +32,7 @@ async function instance(env?: Record<string, string>, options: RedisStreamLogOpt
 }
 
 afterAll(async () => {
+  if (!REDIS_URL) return;
   const redis = new Redis(REDIS_URL);
   let cursor = '0';
   do {
@@ -34,7 +43,7 @@ afterAll(async () => {
   await redis.quit();
 });
 
-describeStreamLogBehaviour(
+if (REDIS_URL) describeStreamLogBehaviour(
   'redis, producer and consumer in two instances',
   async (o = {}) => {
     const producer = await instance(o.env, { maxLen: o.cap });
@@ -50,7 +59,7 @@ describeStreamLogBehaviour(
   { trials: 20 },
 );
 
-describe('RedisStreamLog', () => {
+describeRedis('RedisStreamLog', () => {
   it('follows many streams through shared reader connections, one per keysPerReader streams', async () => {
     const producer = await instance();
     const consumer = await instance({}, { keysPerReader: 2 });
