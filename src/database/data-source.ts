@@ -53,7 +53,15 @@ export async function createDataSource(
   runMigrations = config.db.migrationsRun,
 ): Promise<DataSource> {
   const handle = await openDatabase(config);
-  const ds = new DataSource({ ...dataSourceOptions(config, handle.url), ...options } as DataSourceOptions);
+  const merged = { ...dataSourceOptions(config, handle.url), ...options } as DataSourceOptions & { extra?: Record<string, unknown> };
+  if (handle.embedded) {
+    // PGlite has ONE backend, and its socket server interleaves the extended-protocol messages
+    // (Parse/Bind/Execute) of concurrent connections: queries then run with another query's
+    // parameters or fail ("unnamed prepared statement does not exist"). One pooled connection
+    // serialises them, which costs nothing since the backend is single anyway (docs/decisions.md).
+    merged.extra = { ...merged.extra, max: 1 };
+  }
+  const ds = new DataSource(merged);
   try {
     await ds.initialize();
     if (runMigrations) await ds.runMigrations({ transaction: 'each' });
