@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, IsUUID, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { Transform } from 'class-transformer';
+import { IsBoolean, IsIn, IsObject, IsOptional, IsString, IsUUID, MaxLength, MinLength } from 'class-validator';
+import { LimitQueryDto } from 'src/common/dto/limit-query.dto';
 
 const toBool = ({ value }: { value: unknown }) => (value === 'true' || value === true ? true : value === 'false' || value === false ? false : value);
 
@@ -22,11 +23,7 @@ export class UpdateChatDto {
   @ApiPropertyOptional() @IsOptional() @IsBoolean() isArchived?: boolean;
 }
 
-export class ListChatsQueryDto {
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(100)
-  limit?: number;
-
+export class ListChatsQueryDto extends LimitQueryDto {
   @ApiPropertyOptional({ description: 'Opaque: the nextCursor of the previous page' })
   @IsOptional() @IsString() @MaxLength(300)
   cursor?: string;
@@ -69,14 +66,11 @@ export class StreamQueryDto {
   lastEventId?: string;
 }
 
-export class SearchChatsQueryDto {
+export class SearchChatsQueryDto extends LimitQueryDto {
   @ApiProperty({ minLength: 1, maxLength: 200, description: 'Words; quotes for phrases, - to exclude (websearch syntax)' })
   @IsString() @MinLength(1) @MaxLength(200)
   q: string;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(100)
-  limit?: number;
 }
 
 export class ExportChatQueryDto {

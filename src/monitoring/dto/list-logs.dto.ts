@@ -1,12 +1,8 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsISO8601, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
+import { IsISO8601, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
+import { LimitQueryDto } from 'src/common/dto/limit-query.dto';
 
-class PageQueryDto {
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(100)
-  limit?: number;
-
+class PageQueryDto extends LimitQueryDto {
   @ApiPropertyOptional({ description: 'Opaque: the nextCursor of the previous page' })
   @IsOptional() @IsString() @MaxLength(200)
   cursor?: string;

@@ -1,12 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { IsOptional, IsString, Matches } from 'class-validator';
+import { LimitQueryDto } from 'src/common/dto/limit-query.dto';
 
-export class AgentHistoryQueryDto {
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(100)
-  limit?: number;
-
+export class AgentHistoryQueryDto extends LimitQueryDto {
   @ApiPropertyOptional({ description: 'Opaque: the nextCursor of the previous page' })
   @IsOptional() @IsString() @Matches(/^\d{1,18}$/, { message: 'cursor is not valid' })
   cursor?: string;

@@ -1,14 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsISO8601, IsObject, IsOptional, IsString, Length, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsISO8601, IsObject, IsOptional, IsString, Length, Matches, MaxLength } from 'class-validator';
 import type { ResearchStatus } from 'src/research/entities/research-session.entity';
 import type { ResearchMessageRole } from 'src/research/entities/research-message.entity';
+import { LimitQueryDto } from 'src/common/dto/limit-query.dto';
 
-export class ListSessionsQueryDto {
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(100)
-  limit?: number;
-
+export class ListSessionsQueryDto extends LimitQueryDto {
   @ApiPropertyOptional({ description: 'Opaque: the nextCursor of the previous page' })
   @IsOptional() @IsString() @MaxLength(300)
   cursor?: string;
