@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { FakeOpenAiServer } from 'test/fakes/fake-openai-server';
+import { histogramTotals, HistogramTotals } from 'bench/lib/metrics';
 import { startRelay } from 'bench/lib/relay';
 import { startIdleSseBaseline, startService, ServiceProcess } from 'bench/lib/server';
 import { timeStream, StreamTiming } from 'bench/lib/sse-client';
@@ -11,6 +13,10 @@ import { ms, percentile, table } from 'bench/lib/stats';
  *   npm run bench                 # embedded PGlite
  *   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench BENCH_REDIS_URL=redis://127.0.0.1:6379 npm run bench
  * Options: BENCH_LEVELS=1,10,50,200  BENCH_STALL_LEVELS=128,256,512,768,1024  BENCH_IDLE=10000
+ *          BENCH_MIN_SAMPLES=20 (time to first delta: each level runs ceil(this / level) rounds, so that a
+ *          low level still gives enough samples for a percentile)
+ * Database writes per reply come from the service's `chat_backend_chat_reply_db_writes` histogram
+ * (`/metrics`, read with the METRICS_TOKEN the bench gives the service).
  */
 const DELTAS = 64;
 const DELTA_MS = 20;
@@ -19,6 +25,14 @@ const list = (v: string | undefined, d: number[]) => (v ? v.split(',').map(Numbe
 const LEVELS = list(process.env.BENCH_LEVELS, [1, 10, 50, 200]);
 const STALL_LEVELS = list(process.env.BENCH_STALL_LEVELS, [128, 256, 512, 768, 1024]);
 const IDLE = Number(process.env.BENCH_IDLE ?? 10000);
+const MIN_SAMPLES = Number(process.env.BENCH_MIN_SAMPLES ?? 20);
+/** Replies of the database-writes section: deltas and the gap between them. */
+const WRITE_CASES = [
+  { deltas: 10, delayMs: DELTA_MS },
+  { deltas: 1000, delayMs: 2 },
+];
+const DB_WRITES_METRIC = 'chat_backend_chat_reply_db_writes';
+const METRICS_TOKEN = randomBytes(18).toString('base64url');
 
 const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
 const isOpenAiDelta = (_e: string | null, d: string) => d.startsWith('{') && d.includes('"content":"') && !d.includes('"content":""');
@@ -76,15 +90,20 @@ const viaService = (ctx: Ctx, chatId: string) =>
 
 const viaUrl = (url: string) => timeStream({ url, method: 'POST', body: upstreamBody, isDelta: isOpenAiDelta, isEnd: isDone, agent });
 
-function summarise(label: string, n: number, runs: StreamTiming[], direct?: StreamTiming[]) {
+const ttfts = (runs: StreamTiming[]): number[] => runs.filter((r) => r.ok && Number.isFinite(r.ttft)).map((r) => r.ttft);
+
+/** `runs` pools every round of a level; `samples` is the number of first-delta times behind the percentiles. */
+function summarise(label: string, n: number, runs: StreamTiming[], direct?: StreamTiming[], rounds = 1) {
   const ok = runs.filter((r) => r.ok);
-  const t = ok.map((r) => r.ttft);
-  const d = direct?.filter((r) => r.ok).map((r) => r.ttft) ?? [];
+  const t = ttfts(runs);
+  const d = direct ? ttfts(direct) : [];
   const p50 = percentile(t, 50);
   const p99 = percentile(t, 99);
   return {
     path: label,
     streams: n,
+    rounds,
+    samples: t.length,
     ok: `${ok.length}/${runs.length}`,
     'TTFT p50': ms(p50),
     'TTFT p99': ms(p99),
@@ -108,6 +127,7 @@ async function main(): Promise<void> {
     AUTH_LOGIN_RATE_LIMIT: '1000',
     AUTH_REGISTER_RATE_LIMIT: '1000',
     SSE_SUBSCRIBER_QUEUE_MAX: '100000',
+    METRICS_TOKEN,
     DB_POOL_MAX: process.env.BENCH_DB_POOL_MAX ?? '20',
     ...(process.env.BENCH_DATABASE_URL ? { DATABASE_URL: process.env.BENCH_DATABASE_URL } : {}),
     ...(process.env.BENCH_REDIS_URL ? { REDIS_URL: process.env.BENCH_REDIS_URL } : {}),
@@ -122,21 +142,44 @@ async function main(): Promise<void> {
   say(`# Chat streaming benchmark (${process.env.BENCH_DATABASE_URL ? 'PostgreSQL' : 'PGlite'}, ${process.env.BENCH_REDIS_URL ? 'Redis' : 'in-process'} stream log)`);
   say(`upstream: ${DELTAS} deltas, ${DELTA_MS} ms apart; stall = a gap over ${STALL_MS} ms between deltas\n`);
 
-  // 1. Time to first delta added by the service and by a bare relay, against the upstream itself.
+  // 1. Time to first delta added by the service and by a bare relay, against the upstream itself. A level
+  // of n streams runs ceil(MIN_SAMPLES / n) rounds one after the other (fresh chats each round), so one
+  // stream is not reported as a percentile of one sample.
   upstream.reset().setDefault({ deltas, delayMs: DELTA_MS, firstDeltaDelayMs: DELTA_MS });
   const rows = [];
   for (const n of LEVELS) {
-    const chats = await newChats(ctx, n);
-    const direct = await Promise.all(Array.from({ length: n }, () => viaUrl(`${upstreamUrl}/v1/chat/completions`)));
-    const relayed = await Promise.all(Array.from({ length: n }, () => viaUrl(relay.url)));
-    const service = await Promise.all(chats.map((c) => viaService(ctx, c)));
-    rows.push(summarise('direct', n, direct), summarise('node:http relay', n, relayed, direct), summarise('service', n, service, direct));
-    upstream.reset().setDefault({ deltas, delayMs: DELTA_MS, firstDeltaDelayMs: DELTA_MS });
+    const rounds = Math.max(1, Math.ceil(MIN_SAMPLES / n));
+    const direct: StreamTiming[] = [];
+    const relayed: StreamTiming[] = [];
+    const service: StreamTiming[] = [];
+    for (let round = 0; round < rounds; round++) {
+      const chats = await newChats(ctx, n);
+      direct.push(...(await Promise.all(Array.from({ length: n }, () => viaUrl(`${upstreamUrl}/v1/chat/completions`)))));
+      relayed.push(...(await Promise.all(Array.from({ length: n }, () => viaUrl(relay.url)))));
+      service.push(...(await Promise.all(chats.map((c) => viaService(ctx, c)))));
+      upstream.reset().setDefault({ deltas, delayMs: DELTA_MS, firstDeltaDelayMs: DELTA_MS });
+    }
+    rows.push(
+      summarise('direct', n, direct, undefined, rounds),
+      summarise('node:http relay', n, relayed, direct, rounds),
+      summarise('service', n, service, direct, rounds),
+    );
   }
-  say('## Time to first delta\n');
+  say(`## Time to first delta (at least ${MIN_SAMPLES} samples per level)\n`);
   say(table(rows));
 
-  // 2. Highest concurrency without stalls.
+  // 2. Database writes per reply: one reply of few deltas, one of many; the writes should not follow the deltas.
+  say('\n## Database writes per reply\n');
+  const writeRows = [];
+  for (const c of WRITE_CASES) {
+    upstream.reset().setDefault({ deltas: Array.from({ length: c.deltas }, (_, i) => `tok${i} `), delayMs: c.delayMs, firstDeltaDelayMs: c.delayMs });
+    writeRows.push(await dbWritesPerReply(ctx, c.deltas, c.delayMs));
+  }
+  upstream.reset().setDefault({ deltas, delayMs: DELTA_MS, firstDeltaDelayMs: DELTA_MS });
+  say(table(writeRows));
+  say(`\nfrom \`${DB_WRITES_METRIC}\` (sum and count before and after each reply); "no observations": the service did not record it`);
+
+  // 3. Highest concurrency without stalls.
   say('\n## Concurrent streams without stalls\n');
   const stallRows = [];
   let best = 0;
@@ -153,7 +196,7 @@ async function main(): Promise<void> {
   say(table(stallRows));
   say(`\nhighest level tried without a stall: ${best} streams`);
 
-  // 3. Memory per idle open stream: IDLE subscribers following one reply whose upstream holds before its first token.
+  // 4. Memory per idle open stream: IDLE subscribers following one reply whose upstream holds before its first token.
   say(`\n## Memory per idle open stream (${IDLE} subscribers)\n`);
   upstream.reset().setDefault({ deltas: ['late'], holdMs: 10 * 60 * 1000 });
   const [chatId] = await newChats(ctx, 1);
@@ -178,6 +221,37 @@ async function main(): Promise<void> {
   await relay.close();
   await upstream.stop();
   agent.destroy();
+}
+
+/**
+ * Sends one reply and reads the writes histogram before and after it. The job records its writes when it
+ * ends, around the `done` event, so the count is awaited briefly; a service that records nothing shows
+ * "no observations" instead of a division by zero.
+ */
+async function dbWritesPerReply(ctx: Ctx, deltaCount: number, delayMs: number) {
+  const [chatId] = await newChats(ctx, 1);
+  const totals = () => histogramTotals(ctx.svc.url, DB_WRITES_METRIC, METRICS_TOKEN);
+  const before = await totals();
+  const started = performance.now();
+  const run = await viaService(ctx, chatId);
+  const elapsed = performance.now() - started;
+  let after: HistogramTotals = await totals();
+  for (let i = 0; i < 40 && after.count <= before.count; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    after = await totals();
+  }
+  const observations = after.count - before.count;
+  const writes = after.sum - before.sum;
+  const perReply = observations > 0 ? writes / observations : NaN;
+  return {
+    deltas: deltaCount,
+    'delta gap': `${delayMs} ms`,
+    reply: run.ok ? ms(elapsed) : `failed: ${run.error ?? 'ended early'}`,
+    'deltas received': run.deltas,
+    observations,
+    'writes per reply': observations > 0 ? perReply.toFixed(1) : 'no observations',
+    'deltas per write': observations > 0 && perReply > 0 ? (deltaCount / perReply).toFixed(1) : '-',
+  };
 }
 
 async function idleCost(server: ServiceProcess, url: string, headers: Record<string, string>) {

@@ -20,6 +20,7 @@ import { MetricsModule } from 'src/common/metrics/metrics.module';
 import { CorrelationIdMiddleware } from 'src/common/middleware/correlation-id.middleware';
 import { createValidationPipe } from 'src/common/pipes/validation.pipe';
 import { REDIS_CLIENT, RedisModule } from 'src/common/redis/redis.module';
+import { CacheModule } from 'src/common/cache/cache.module';
 import { ConfigModule } from 'src/config/config.module';
 import { APP_CONFIG, AppConfig } from 'src/config/env';
 import { DatabaseModule } from 'src/database/database.module';
@@ -40,6 +41,7 @@ export class AppModule implements NestModule {
       imports: [
         ConfigModule.forRoot(config),
         RedisModule,
+        CacheModule,
         DatabaseModule,
         CircuitModule,
         AuditModule,

@@ -10,6 +10,7 @@ import type { UpdateAgentDto } from 'src/agents/dto/update-agent.dto';
 import type { Agent } from 'src/agents/entities/agent.entity';
 import { AuditService } from 'src/common/audit/audit.service';
 import type { AuthUser } from 'src/common/auth-user';
+import { StampedCache, VersionStamps } from 'src/common/cache/version-stamps';
 import { SecretBox } from 'src/common/crypto/secret-box.service';
 import type { FieldError } from 'src/common/errors/app-error';
 import { APP_CONFIG, AppConfig } from 'src/config/env';
@@ -27,11 +28,15 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export class AgentsService {
   private readonly logger = new Logger(AgentsService.name);
 
+  /** Resolved chains (secrets decrypted), valid while the team's agents stamp is unchanged. */
+  private readonly chains = new StampedCache<LlmAgentConfig[]>();
+
   constructor(
     private readonly repo: AgentRepository,
     private readonly box: SecretBox,
     private readonly audit: AuditService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly stamps: VersionStamps,
   ) {}
 
   /** The agent as the API shows it; 404 when it is not a live agent of `teamId`. */
@@ -51,6 +56,7 @@ export class AgentsService {
     const agent = await this.repo.inTeamLock(user.teamId, async (tx) =>
       tx.create(user.teamId, user.id, await this.validated(tx, user.teamId, null, draftFromFull(dto), dto)),
     );
+    await this.stamps.bump(agentsScope(user.teamId));
     this.logger.log({ agentId: agent.id, provider: agent.provider }, 'agent created');
     await this.record(user, 'agent.create', agent, { fields: sentFields(dto) });
     return toAgentResponse(agent);
@@ -72,6 +78,7 @@ export class AgentsService {
   async delete(user: AuthUser, agentId: string): Promise<void> {
     const prev = await this.requireLive(user.teamId, agentId);
     if (!(await this.repo.softDelete(user.teamId, prev.id))) throw AgentErrors.notFound();
+    await this.stamps.bump(agentsScope(user.teamId));
     this.logger.log({ agentId: prev.id }, 'agent deleted');
     await this.record(user, 'agent.delete', prev, {});
   }
@@ -83,6 +90,12 @@ export class AgentsService {
    * of the chain is active.
    */
   async resolveChain(teamId: string, agentId: string): Promise<LlmAgentConfig[]> {
+    // Every send resolves its chain: cached, so that it costs no database round trip (VersionStamps).
+    const stamp = await this.stamps.current(agentsScope(teamId));
+    return this.chains.get(`${teamId}:${agentId}`, stamp, () => this.loadChain(teamId, agentId));
+  }
+
+  private async loadChain(teamId: string, agentId: string): Promise<LlmAgentConfig[]> {
     const first = await this.requireLive(teamId, agentId);
     const links = await this.repo.fallbackLinks(teamId);
     const ids: string[] = [];
@@ -137,6 +150,7 @@ export class AgentsService {
       if (!agent) throw AgentErrors.notFound();
       return { prev, write, agent };
     });
+    await this.stamps.bump(agentsScope(user.teamId));
     const secret = write.secretEnc === undefined ? 'kept' : write.secretEnc === null ? (prev.secretEnc ? 'cleared' : 'none') : 'set';
     this.logger.log({ agentId: agent.id, mode }, 'agent updated');
     await this.record(user, 'agent.update', agent, { mode, fields: sentFields(dto), secret });
@@ -213,3 +227,6 @@ function decodeCursor(cursor: string): string {
   if (!UUID.test(id)) throw AgentErrors.invalid([{ field: 'cursor', message: 'cursor is not a valid page cursor' }]);
   return id;
 }
+
+/** The version-stamp scope of a team's agents: bumped after every agent write of the team. */
+const agentsScope = (teamId: string) => `agents:${teamId}`;

@@ -1,13 +1,19 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { RevokedAccessTokenRepository } from 'src/auth/revoked-access-token.repository';
 import { REDIS_CLIENT } from 'src/common/redis/redis.module';
 import { APP_CONFIG, AppConfig } from 'src/config/env';
 
-/** Revoked access tokens by `jti`, kept until they would have expired: Redis when configured, else the database. */
+/**
+ * Revoked access tokens by `jti`, kept until they would have expired: Redis when configured, else the
+ * database. Every authenticated request asks, so with the embedded database (one process) the list is
+ * also held in memory (loaded at start, small: access tokens live minutes) and asking costs no query.
+ */
 @Injectable()
-export class AccessDenylistService {
+export class AccessDenylistService implements OnModuleInit {
   private readonly prefix: string;
+  /** jti → expiry (ms), embedded database only. */
+  private readonly local: Map<string, number> | null;
 
   constructor(
     @Inject(REDIS_CLIENT) private readonly redis: Redis | null,
@@ -15,18 +21,32 @@ export class AccessDenylistService {
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.prefix = `${config.redisKeyPrefix}auth:deny:`;
+    this.local = !redis && !config.db.url ? new Map() : null;
+  }
+
+  async onModuleInit(): Promise<void> {
+    if (!this.local) return;
+    for (const r of await this.db.listUnexpired()) this.local.set(r.jti, r.expiresAt.getTime());
   }
 
   /** `exp`: the token's expiry in seconds since epoch. */
   async revoke(jti: string, exp: number, teamId: string | null, userId: string | null): Promise<void> {
     const ttl = Math.ceil(exp - Date.now() / 1000);
     if (ttl <= 0) return;
-    if (this.redis) await this.redis.set(`${this.prefix}${jti}`, '1', 'EX', ttl);
-    else await this.db.add(jti, teamId, userId, new Date(exp * 1000));
+    if (this.redis) return void (await this.redis.set(`${this.prefix}${jti}`, '1', 'EX', ttl));
+    await this.db.add(jti, teamId, userId, new Date(exp * 1000));
+    if (!this.local) return;
+    this.local.set(jti, exp * 1000);
+    if (this.local.size % 1000 === 0) for (const [k, e] of this.local) if (e <= Date.now()) this.local.delete(k);
   }
 
   async isRevoked(jti: string): Promise<boolean> {
     if (this.redis) return (await this.redis.exists(`${this.prefix}${jti}`)) === 1;
-    return this.db.isRevoked(jti);
+    if (!this.local) return this.db.isRevoked(jti);
+    const exp = this.local.get(jti);
+    if (exp === undefined) return false;
+    if (exp > Date.now()) return true;
+    this.local.delete(jti);
+    return false;
   }
 }

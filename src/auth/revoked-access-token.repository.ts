@@ -16,6 +16,10 @@ export class RevokedAccessTokenRepository {
     return (await this.repo.count({ where: { jti, expiresAt: MoreThan(new Date()) } })) > 0;
   }
 
+  listUnexpired(): Promise<{ jti: string; expiresAt: Date }[]> {
+    return this.repo.find({ select: { jti: true, expiresAt: true }, where: { expiresAt: MoreThan(new Date()) } });
+  }
+
   async deleteExpired(): Promise<number> {
     return (await this.repo.delete({ expiresAt: LessThan(new Date()) })).affected ?? 0;
   }

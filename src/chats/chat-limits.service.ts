@@ -2,12 +2,13 @@ import { Inject, Injectable } from '@nestjs/common';
 import { AuthUser } from 'src/common/auth-user';
 import { AppError } from 'src/common/errors/app-error';
 import { ErrorCode } from 'src/common/errors/error-code';
-import { MessageRepository } from 'src/chats/message.repository';
+import { GenerationLimiter, GenerationSlot } from 'src/chats/generation-limiter';
 import { UsageRepository } from 'src/chats/usage.repository';
 import { APP_CONFIG, AppConfig } from 'src/config/env';
 import { LlmUsage } from 'src/llm/llm.types';
 
-const MINUTE_MS = 60_000;
+/** How long a team's spend, as read from the database, is trusted by the budget check (see below). */
+const SPEND_FRESH_MS = 5_000;
 
 export interface UsagePeriod {
   /** First day of the month, YYYY-MM-DD (UTC). */
@@ -35,41 +36,85 @@ export function usagePeriod(now = new Date()): UsagePeriod {
 }
 
 /**
- * Limits checked before a generation starts, all backed by the database so they hold across instances:
- * the per-user message rate (generations started in the last minute), concurrent generations per user,
- * and the team's monthly token budget.
+ * Limits checked before a generation starts: the per-user message rate and concurrent generations
+ * (`GenerationLimiter`: atomic, in Redis or in this process) and the team's monthly token budget.
+ *
+ * The budget check reads the team's spend from the database at most every 5 s per team and adds what
+ * this process charged since, so a send does not wait for the database. Another instance's spend is
+ * seen within those 5 s; like the generations already running when the budget runs out, that can
+ * overshoot the budget slightly, never by more than a few replies. Without a budget nothing is read.
  */
 @Injectable()
 export class ChatLimitsService {
+  private readonly spend = new Map<string, { period: string; tokens: number; readAt: number; reading?: Promise<number> }>();
+
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly messages: MessageRepository,
+    private readonly limiter: GenerationLimiter,
     private readonly usage: UsageRepository,
   ) {}
 
-  async assertCanGenerate(user: AuthUser): Promise<void> {
-    const { messagesPerMinute, maxConcurrentGenerations } = this.config.chat;
-    const recent = await this.messages.recentUserMessageTimes(user.teamId, user.id, MINUTE_MS);
-    if (recent.length >= messagesPerMinute) {
-      const oldest = recent[recent.length - messagesPerMinute];
-      const retryAfter = Math.max(1, Math.ceil((oldest.getTime() + MINUTE_MS - Date.now()) / 1000));
-      throw new AppError(ErrorCode.RATE_LIMITED, `At most ${messagesPerMinute} messages per minute`, { retryAfter });
+  /**
+   * Refuses (429) or reserves a generation slot for `slot.messageId`; the caller releases it with
+   * `release` when the generation ends, or `abandon` when it never started.
+   */
+  async reserve(user: AuthUser, slot: GenerationSlot): Promise<void> {
+    await this.assertBudget(user.teamId);
+    const r = await this.limiter.reserve(slot);
+    if (r.ok) return;
+    if (r.reason === 'rate') {
+      const { messagesPerMinute } = this.config.chat;
+      throw new AppError(ErrorCode.RATE_LIMITED, `At most ${messagesPerMinute} messages per minute`, { retryAfter: Math.max(1, Math.ceil(r.retryAfterMs / 1000)) });
     }
-    const active = await this.messages.countActiveForOwner(user.teamId, user.id);
-    if (active >= maxConcurrentGenerations) {
-      throw new AppError(ErrorCode.RATE_LIMITED, `At most ${maxConcurrentGenerations} replies can be generated at the same time`, {
-        retryAfter: 1,
-        suggestion: 'Wait for a reply to finish or cancel one.',
-      });
-    }
-    const usage = await this.teamUsage(user.teamId);
-    if (usage.remaining !== null && usage.remaining <= 0) {
-      const retryAfter = Math.max(1, Math.ceil((Date.parse(usage.periodEnd) - Date.now()) / 1000));
-      throw new AppError(ErrorCode.BUDGET_EXCEEDED, 'The team has used its monthly token budget', {
-        retryAfter,
-        details: { budget: usage.budget, used: usage.totalTokens, periodEnd: usage.periodEnd },
-      });
-    }
+    const { maxConcurrentGenerations } = this.config.chat;
+    throw new AppError(ErrorCode.RATE_LIMITED, `At most ${maxConcurrentGenerations} replies can be generated at the same time`, {
+      retryAfter: 1,
+      suggestion: 'Wait for a reply to finish or cancel one.',
+    });
+  }
+
+  renew(slot: GenerationSlot): Promise<void> {
+    return this.limiter.renew(slot);
+  }
+
+  release(slot: GenerationSlot): Promise<void> {
+    return this.limiter.release(slot);
+  }
+
+  abandon(slot: GenerationSlot): Promise<void> {
+    return this.limiter.abandon(slot);
+  }
+
+  private async assertBudget(teamId: string): Promise<void> {
+    const budget = this.config.chat.monthlyTokenBudget;
+    if (!budget) return;
+    const p = usagePeriod();
+    if ((await this.spent(teamId, p.period)) < budget) return;
+    const usage = await this.teamUsage(teamId); // exact figures for the error, only when refusing
+    if (usage.remaining !== null && usage.remaining > 0) return;
+    const retryAfter = Math.max(1, Math.ceil((Date.parse(usage.periodEnd) - Date.now()) / 1000));
+    throw new AppError(ErrorCode.BUDGET_EXCEEDED, 'The team has used its monthly token budget', {
+      retryAfter,
+      details: { budget: usage.budget, used: usage.totalTokens, periodEnd: usage.periodEnd },
+    });
+  }
+
+  /** The team's spend this period: read at most every SPEND_FRESH_MS, plus this process's charges since. */
+  private async spent(teamId: string, period: string): Promise<number> {
+    const cached = this.spend.get(teamId);
+    if (cached && cached.period === period && Date.now() - cached.readAt < SPEND_FRESH_MS) return cached.tokens;
+    if (cached?.reading) return cached.reading;
+    const entry = cached && cached.period === period ? cached : { period, tokens: 0, readAt: 0 };
+    this.spend.set(teamId, entry);
+    entry.reading = this.usage
+      .get(teamId, period)
+      .then((u) => {
+        entry.tokens = u.promptTokens + u.completionTokens;
+        entry.readAt = Date.now();
+        return entry.tokens;
+      })
+      .finally(() => (entry.reading = undefined));
+    return entry.reading;
   }
 
   async teamUsage(teamId: string): Promise<TeamUsage> {
@@ -92,6 +137,8 @@ export class ChatLimitsService {
   /** Charges a finished (or stopped) generation to the team's current month. */
   async record(teamId: string, usage: LlmUsage): Promise<void> {
     if (!usage.promptTokens && !usage.completionTokens) return;
+    const cached = this.spend.get(teamId);
+    if (cached && cached.period === usagePeriod().period) cached.tokens += usage.promptTokens + usage.completionTokens;
     await this.usage.add(teamId, usagePeriod().period, usage.promptTokens, usage.completionTokens);
   }
 }

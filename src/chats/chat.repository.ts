@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Brackets, Repository } from 'typeorm';
 import { Chat, ChatMetadata } from 'src/chats/entities/chat.entity';
+import { Message } from 'src/chats/entities/message.entity';
 
 export interface ChatListQuery {
   archived?: boolean;
@@ -30,6 +31,21 @@ export class ChatRepository {
 
   findOwned(teamId: string, ownerId: string, id: string): Promise<Chat | null> {
     return this.repo.findOne({ where: { id, teamId, ownerId } });
+  }
+
+  /** The owned chat with every message, oldest first, in one round trip (the send path reads both). */
+  async findOwnedWithMessages(teamId: string, ownerId: string, id: string): Promise<{ chat: Chat; messages: Message[] } | null> {
+    const chat = (await this.repo
+      .createQueryBuilder('c')
+      .leftJoinAndMapMany('c.messages', Message, 'm', 'm.chat_id = c.id AND m.team_id = c.team_id')
+      .where('c.id = :id AND c.team_id = :teamId AND c.owner_id = :ownerId', { id, teamId, ownerId })
+      .orderBy('m.createdAt', 'ASC')
+      .addOrderBy('m.id', 'ASC')
+      .getOne()) as (Chat & { messages?: Message[] }) | null;
+    if (!chat) return null;
+    const messages = chat.messages ?? [];
+    delete chat.messages;
+    return { chat, messages };
   }
 
   async listForOwner(teamId: string, ownerId: string, q: ChatListQuery): Promise<ChatPage> {

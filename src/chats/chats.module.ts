@@ -9,6 +9,7 @@ import { ChatsService } from 'src/chats/chats.service';
 import { Chat } from 'src/chats/entities/chat.entity';
 import { Message } from 'src/chats/entities/message.entity';
 import { TeamTokenUsage } from 'src/chats/entities/team-token-usage.entity';
+import { GenerationLimiter } from 'src/chats/generation-limiter';
 import { GenerationSweeperService } from 'src/chats/generation-sweeper.service';
 import { GenerationService } from 'src/chats/generation.service';
 import { MessageRepository } from 'src/chats/message.repository';
@@ -29,6 +30,7 @@ import { StreamingModule } from 'src/streaming/streaming.module';
     ChatRepository,
     MessageRepository,
     UsageRepository,
+    GenerationLimiter,
     ChatLimitsService,
     ChatsService,
     MessagesService,

@@ -5,6 +5,7 @@ import { chatStreamKey, DoneEventData, ErrorEventData, INTERRUPTED, StatusEventD
 import { MessageUsage } from 'src/chats/entities/message.entity';
 import { FinalState, MessageRepository } from 'src/chats/message.repository';
 import { ProgressWriter } from 'src/chats/progress-writer';
+import { pullAhead } from 'src/chats/pull-ahead';
 import { DrainService } from 'src/common/drain/drain.service';
 import { AppError } from 'src/common/errors/app-error';
 import { MetricsService } from 'src/common/metrics/metrics.service';
@@ -16,9 +17,17 @@ import { StreamLog } from 'src/streaming/stream-log';
 
 export interface GenerationJob {
   teamId: string;
+  /** The chat's owner, whose generation slot (`ChatLimitsService.reserve`) the job releases when it ends. */
+  ownerId: string;
   chatId: string;
   messageId: string;
   userMessageId: string | null;
+  /**
+   * Resolves true once the job's messages are stored, false if they never will be (a concurrent
+   * duplicate, a deleted chat, a failed insert). The job starts before that, so the upstream's latency
+   * hides the insert's; it writes nothing to the database and is abandoned without a trace unless true.
+   */
+  stored: Promise<boolean>;
   /** The agent chain (primary then fallbacks), resolved when the request was accepted. */
   chain: LlmAgentConfig[];
   /** The conversation up to (and including) the user message this replies to. */
@@ -28,6 +37,8 @@ export interface GenerationJob {
 /** Why a job's AbortController was aborted. */
 const CANCELLED = 'cancelled';
 const SHUTDOWN = 'shutdown';
+const ABANDONED = 'abandoned';
+const STREAM_UNAVAILABLE = 'STREAM_UNAVAILABLE';
 
 const WRITE_COUNTS_KEPT = 2000;
 const SHUTDOWN_WAIT_MS = 5000;
@@ -83,20 +94,18 @@ export class GenerationService implements OnModuleInit, OnModuleDestroy {
     clearTimeout(timer);
   }
 
-  /** Opens the message's stream in the log and starts the job; returns once followers can subscribe. */
-  async start(job: GenerationJob): Promise<void> {
+  /**
+   * Starts the job at once (its upstream call begins now) and opens the message's stream in the log. The
+   * returned promise settles once followers can subscribe; it rejects when the log is unavailable, and the
+   * job then stops and finishes the message as `error` (STREAM_UNAVAILABLE).
+   */
+  start(job: GenerationJob): Promise<void> {
     const controller = new AbortController();
+    const opened = this.log.open(chatStreamKey(job.messageId));
     const entry: RunningJob = { controller, done: Promise.resolve() };
     this.jobs.set(job.messageId, entry);
-    try {
-      await this.log.open(chatStreamKey(job.messageId));
-    } catch (err) {
-      this.jobs.delete(job.messageId);
-      await this.messages.finish(job.teamId, job.messageId, { status: 'error', content: '', errorCode: 'STREAM_UNAVAILABLE', errorMessage: 'The stream log is unavailable' });
-      throw err;
-    }
     this.metrics?.sseStreamStarted('chat');
-    entry.done = this.run(job, controller.signal)
+    entry.done = this.run(job, controller, opened)
       .catch((err: unknown) => this.logger.error(`job ${job.messageId} failed: ${(err as Error).message}`))
       .finally(() => {
         this.jobs.delete(job.messageId);
@@ -104,6 +113,7 @@ export class GenerationService implements OnModuleInit, OnModuleDestroy {
       });
     // A drain waits for the job's final write (its partial content is persisted when it is stopped).
     this.drain?.track(entry.done);
+    return opened;
   }
 
   /** Asks whichever instance runs the job to stop it (the job persists its partial content). */
@@ -131,24 +141,55 @@ export class GenerationService implements OnModuleInit, OnModuleDestroy {
     if (this.writes.size > WRITE_COUNTS_KEPT) this.writes.delete(this.writes.keys().next().value as string);
   }
 
-  private async run(job: GenerationJob, signal: AbortSignal): Promise<void> {
+  private async run(job: GenerationJob, controller: AbortController, opened: Promise<void>): Promise<void> {
+    const signal = controller.signal;
     const key = chatStreamKey(job.messageId);
+    const slot = { teamId: job.teamId, userId: job.ownerId, messageId: job.messageId };
     const { persistIntervalMs, persistChars, leaseMs } = this.config.chat;
     let content = '';
     let model: string | null = null;
     let usage: MessageUsage | null = null;
     let lastSeq = 0;
-    const progress = new ProgressWriter(this.messages, {
-      teamId: job.teamId,
-      messageId: job.messageId,
-      persistIntervalMs,
-      persistChars,
-      leaseMs,
-      onWrite: () => this.countWrite(job.messageId),
-    });
+    let lastRenew = Date.now();
+    // Created once the messages are stored: nothing is written for a message that does not exist yet.
+    let progress: ProgressWriter | null = null;
+    const stored = job.stored.then(
+      (ok) => {
+        if (!ok) return false;
+        progress = new ProgressWriter(this.messages, {
+          teamId: job.teamId,
+          messageId: job.messageId,
+          persistIntervalMs,
+          persistChars,
+          leaseMs,
+          onWrite: () => {
+            this.countWrite(job.messageId);
+            // The generation slot's lease (Redis) follows the message's database lease.
+            if (Date.now() - lastRenew >= leaseMs / 3) {
+              lastRenew = Date.now();
+              this.limits.renew(slot).catch((err: Error) => this.logger.warn(`job ${job.messageId}: slot not renewed: ${err.message}`));
+            }
+          },
+        });
+        progress.update(content);
+        return true;
+      },
+      () => false,
+    );
+    void stored.then((ok) => ok || controller.abort(ABANDONED));
 
     let final: FinalState;
+    // The upstream call starts now, while the log opens and the messages are stored; its chunks are
+    // appended only after the status event, so the log's order is the same as if it had started later.
+    const chunks = pullAhead(this.llm.stream(job.chain, job.history, signal));
     try {
+      await opened;
+    } catch (err) {
+      this.logger.error(`job ${job.messageId}: stream log unavailable: ${(err as Error).message}`);
+      controller.abort(STREAM_UNAVAILABLE);
+    }
+    try {
+      if (signal.reason === STREAM_UNAVAILABLE) throw signal.reason;
       lastSeq = (await this.log.append<StatusEventData>(key, 'status', {
         description: 'Sending request...',
         level: 'info',
@@ -156,12 +197,12 @@ export class GenerationService implements OnModuleInit, OnModuleDestroy {
         userMessageId: job.userMessageId,
         assistantMessageId: job.messageId,
       })).seq;
-      for await (const chunk of this.llm.stream(job.chain, job.history, signal)) {
+      for await (const chunk of chunks) {
         if (chunk.type === 'delta') {
           if (!chunk.content) continue;
           content += chunk.content;
           lastSeq = (await this.log.append(key, 'message', { content: chunk.content }, content.length)).seq;
-          progress.update(content);
+          (progress as ProgressWriter | null)?.update(content);
         } else if (chunk.type === 'usage') {
           usage = chunk.usage;
         } else {
@@ -174,21 +215,34 @@ export class GenerationService implements OnModuleInit, OnModuleDestroy {
       final = this.failure(err, signal, content, model);
     }
 
-    const persisted = await progress.stop();
+    if (!(await stored)) {
+      // Nobody follows this stream (the request that started it got an answer without it).
+      await this.limits.abandon(slot).catch((err: Error) => this.logger.warn(`job ${job.messageId}: slot not released: ${err.message}`));
+      await this.log.finish(key).catch(() => undefined);
+      return;
+    }
+    const persisted = await (progress as ProgressWriter | null)!.stop();
     if (persisted > 0 && final.content.length >= persisted) final.persistedLength = persisted;
     // The terminal event will be the next one: the database records its id so a resume from it matches the log.
     final.finalEventId = formatEventId(final.content.length, lastSeq + 1);
     const charged = final.usage ?? this.estimateUsage(job.history, final.content);
-    const stored = await this.messages.finish(job.teamId, job.messageId, final).catch((err: Error) => {
+    // Charged and released before the final write: whoever sees the final status also sees both.
+    const recorded = this.limits.record(job.teamId, charged).catch((err: Error) => this.logger.warn(`usage not recorded: ${err.message}`));
+    await this.limits.release(slot).catch((err: Error) => this.logger.warn(`job ${job.messageId}: slot not released: ${err.message}`));
+    const written = await this.messages.finish(job.teamId, job.messageId, final).catch((err: Error) => {
       this.logger.error(`job ${job.messageId}: final write failed: ${err.message}`);
       return false;
     });
-    if (stored) this.countWrite(job.messageId);
-    await this.limits.record(job.teamId, charged).catch((err: Error) => this.logger.warn(`usage not recorded: ${err.message}`));
+    if (written) this.countWrite(job.messageId);
+    this.metrics?.chatReplyDbWrites(this.dbWrites(job.messageId));
+    await recorded;
     await this.appendTerminal(key, job.messageId, final);
   }
 
   private failure(err: unknown, signal: AbortSignal, content: string, model: string | null): FinalState {
+    if (signal.aborted && signal.reason === STREAM_UNAVAILABLE) {
+      return { status: 'error', content, model, errorCode: STREAM_UNAVAILABLE, errorMessage: 'The stream log is unavailable' };
+    }
     if (signal.aborted && signal.reason === CANCELLED) return { status: 'cancelled', content, model };
     if (signal.aborted && signal.reason === SHUTDOWN) {
       return { status: 'error', content, model, errorCode: INTERRUPTED, errorMessage: 'The server stopped during generation' };

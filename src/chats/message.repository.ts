@@ -6,14 +6,23 @@ import { Message, MessageStatus, MessageUsage } from 'src/chats/entities/message
 export interface NewExchange {
   teamId: string;
   chatId: string;
+  /** Ids are chosen by the caller, so that the reply's job can start while the rows are being stored. */
+  assistantId: string;
   /** The user message to store first (absent for regenerate). */
-  user?: { parentId: string | null; content: string; clientMessageId: string | null };
+  user?: { id: string; parentId: string | null; content: string; clientMessageId: string | null };
   /** Parent of the assistant message when there is no user message (regenerate). */
   assistantParentId?: string | null;
   agentId: string;
   leaseOwner: string;
   leaseMs: number;
 }
+
+export type StoredExchange =
+  | { kind: 'stored'; user: Message | null; assistant: Message }
+  /** The client message id exists already (a concurrent duplicate): nothing was stored. */
+  | { kind: 'duplicate' }
+  /** The chat was deleted meanwhile: nothing was stored. */
+  | { kind: 'chat-gone' };
 
 export interface FinalState {
   status: Exclude<MessageStatus, 'streaming'>;
@@ -56,47 +65,81 @@ export class MessageRepository {
   }
 
   /**
-   * Stores the user message (if any) and an empty `streaming` assistant message holding a lease, in one
-   * transaction. Returns null when the client message id already exists (a concurrent duplicate).
+   * Stores the user message (if any) and an empty `streaming` assistant message holding a lease, and
+   * touches the chat, in one statement (atomic, one round trip). The reply sorts after its question:
+   * it is created 1 ms after it, though both share the statement's now(). (The chat update runs although
+   * the final SELECT does not read it: PostgreSQL runs every data-modifying WITH to completion.)
    */
-  async insertExchange(x: NewExchange): Promise<{ user: Message | null; assistant: Message } | null> {
-    return this.repo.manager.transaction(async (m) => {
-      const r = m.getRepository(Message);
-      let user: Message | null = null;
+  async insertExchange(x: NewExchange): Promise<StoredExchange> {
+    try {
       if (x.user) {
-        // ON CONFLICT DO NOTHING: a concurrent duplicate of the same clientMessageId inserts nothing.
-        const inserted = await r
-          .createQueryBuilder()
-          .insert()
-          .values({ teamId: x.teamId, chatId: x.chatId, parentId: x.user.parentId, role: 'user', content: x.user.content, status: 'complete', clientMessageId: x.user.clientMessageId })
-          .orIgnore()
-          .returning(['id'])
-          .execute();
-        const id = (inserted.raw as { id: string }[])[0]?.id;
-        if (!id) return null;
-        user = await r.findOneOrFail({ where: { id } });
-      }
-      const createdAt = user ? new Date(user.createdAt.getTime() + 1) : undefined;
-      const assistant = await r.save(
-        r.create({
+        const rows: { userCreatedAt: Date; createdAt: Date; updatedAt: Date }[] = await this.repo.query(
+          `WITH u AS (
+             INSERT INTO messages (id, team_id, chat_id, parent_id, role, content, status, client_message_id)
+             VALUES ($1, $2, $3, $4, 'user', $5, 'complete', $6)
+             ON CONFLICT DO NOTHING
+             RETURNING id, created_at
+           ), a AS (
+             INSERT INTO messages (id, team_id, chat_id, parent_id, role, content, status, agent_id, lease_owner, lease_expires_at, created_at, updated_at)
+             SELECT $7, $2, $3, u.id, 'assistant', '', 'streaming', $8, $9, now() + ($10 || ' milliseconds')::interval, u.created_at + interval '1 millisecond', now()
+               FROM u
+             RETURNING created_at, updated_at
+           ), t AS (
+             UPDATE chats SET updated_at = now() WHERE id = $3 AND team_id = $2 AND EXISTS (SELECT 1 FROM a) RETURNING id
+           )
+           SELECT u.created_at AS "userCreatedAt", a.created_at AS "createdAt", a.updated_at AS "updatedAt" FROM u, a`,
+          [x.user.id, x.teamId, x.chatId, x.user.parentId, x.user.content, x.user.clientMessageId, x.assistantId, x.agentId, x.leaseOwner, String(x.leaseMs)],
+        );
+        if (!rows.length) return { kind: 'duplicate' };
+        const { userCreatedAt, createdAt, updatedAt } = rows[0];
+        const user = this.repo.create({
+          id: x.user.id,
           teamId: x.teamId,
           chatId: x.chatId,
-          parentId: user ? user.id : (x.assistantParentId ?? null),
-          role: 'assistant',
-          content: '',
-          status: 'streaming',
-          agentId: x.agentId,
-          leaseOwner: x.leaseOwner,
-          leaseExpiresAt: new Date(Date.now() + x.leaseMs),
-        }),
-      );
-      // A reply sorts after its question even though both rows share the transaction's now().
-      if (createdAt) {
-        await r.update({ id: assistant.id }, { createdAt });
-        assistant.createdAt = createdAt;
+          parentId: x.user.parentId,
+          role: 'user',
+          content: x.user.content,
+          status: 'complete',
+          clientMessageId: x.user.clientMessageId,
+          createdAt: new Date(userCreatedAt),
+          updatedAt: new Date(userCreatedAt),
+        });
+        return { kind: 'stored', user: withDefaults(user), assistant: this.newAssistant(x, x.user.id, createdAt, updatedAt) };
       }
-      return { user, assistant };
-    });
+      const rows: { createdAt: Date; updatedAt: Date }[] = await this.repo.query(
+        `WITH a AS (
+           INSERT INTO messages (id, team_id, chat_id, parent_id, role, content, status, agent_id, lease_owner, lease_expires_at)
+           VALUES ($1, $2, $3, $4, 'assistant', '', 'streaming', $5, $6, now() + ($7 || ' milliseconds')::interval)
+           RETURNING created_at, updated_at
+         ), t AS (
+           UPDATE chats SET updated_at = now() WHERE id = $3 AND team_id = $2 RETURNING id
+         )
+         SELECT a.created_at AS "createdAt", a.updated_at AS "updatedAt" FROM a`,
+        [x.assistantId, x.teamId, x.chatId, x.assistantParentId ?? null, x.agentId, x.leaseOwner, String(x.leaseMs)],
+      );
+      return { kind: 'stored', user: null, assistant: this.newAssistant(x, x.assistantParentId ?? null, rows[0].createdAt, rows[0].updatedAt) };
+    } catch (err) {
+      // The chat (or the parent message) was deleted between the read and this insert.
+      if ((err as { driverError?: { code?: string } }).driverError?.code === '23503') return { kind: 'chat-gone' };
+      throw err;
+    }
+  }
+
+  private newAssistant(x: NewExchange, parentId: string | null, createdAt: Date, updatedAt: Date): Message {
+    return withDefaults(
+      this.repo.create({
+        id: x.assistantId,
+        teamId: x.teamId,
+        chatId: x.chatId,
+        parentId,
+        role: 'assistant',
+        content: '',
+        status: 'streaming',
+        agentId: x.agentId,
+        createdAt: new Date(createdAt),
+        updatedAt: new Date(updatedAt),
+      }),
+    );
   }
 
   /** Persists accumulated content of a generating message and extends its lease (only while it streams). */
@@ -148,26 +191,16 @@ export class MessageRepository {
     );
   }
 
-  /** Generations of one user that are running (streaming with a live lease). */
-  async countActiveForOwner(teamId: string, ownerId: string): Promise<number> {
-    const rows: { n: number }[] = await this.repo.query(
-      `SELECT count(*)::int AS n FROM messages m JOIN chats c ON c.id = m.chat_id
-        WHERE m.team_id = $1 AND c.team_id = $1 AND c.owner_id = $2 AND m.status = 'streaming' AND m.lease_expires_at > now()`,
-      [teamId, ownerId],
-    );
-    return rows[0]?.n ?? 0;
-  }
-
-  /** Creation times of the user's messages in the last `windowMs` (oldest first), for the rate limit. */
-  async recentUserMessageTimes(teamId: string, ownerId: string, windowMs: number): Promise<Date[]> {
-    const rows: { t: Date }[] = await this.repo.query(
-      `SELECT m.created_at AS t FROM messages m JOIN chats c ON c.id = m.chat_id
+  /** The user's generations started in the last `windowMs` (assistant messages, oldest first): seeds the rate limit. */
+  async recentGenerationStarts(teamId: string, ownerId: string, windowMs: number): Promise<{ id: string; at: Date }[]> {
+    const rows: { id: string; at: Date }[] = await this.repo.query(
+      `SELECT m.id, m.created_at AS at FROM messages m JOIN chats c ON c.id = m.chat_id
         WHERE m.team_id = $1 AND c.team_id = $1 AND c.owner_id = $2 AND m.role = 'assistant'
           AND m.created_at > now() - ($3 || ' milliseconds')::interval
         ORDER BY m.created_at ASC`,
       [teamId, ownerId, String(windowMs)],
     );
-    return rows.map((r) => new Date(r.t));
+    return rows.map((r) => ({ id: r.id, at: new Date(r.at) }));
   }
 
   /** Ranked full-text matches over the owner's messages, with highlighted snippets. */
@@ -191,4 +224,16 @@ export class MessageRepository {
     const rows = await this.repo.find({ select: { id: true }, where: { teamId, chatId, id: In(ids) } });
     return new Set(rows.map((r) => r.id));
   }
+}
+
+/** Columns the database fills with their defaults, for a message built from an insert's parameters. */
+function withDefaults(m: Message): Message {
+  m.errorCode ??= null;
+  m.errorMessage ??= null;
+  m.model ??= null;
+  m.agentId ??= null;
+  m.usage ??= null;
+  m.clientMessageId ??= null;
+  m.finalEventId ??= null;
+  return m;
 }

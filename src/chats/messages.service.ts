@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { Response } from 'express';
 import { map, Observable } from 'rxjs';
@@ -10,10 +11,11 @@ import { chatNotFound, invalidParent, notAnAssistantMessage } from 'src/chats/ch
 import { ChatsService } from 'src/chats/chats.service';
 import { SendMessageDto } from 'src/chats/dto/chat-requests.dto';
 import { MessageResponseDto, SendMessageResultDto } from 'src/chats/dto/chat-responses.dto';
+import { Chat } from 'src/chats/entities/chat.entity';
 import { Message } from 'src/chats/entities/message.entity';
 import { GenerationSweeperService } from 'src/chats/generation-sweeper.service';
 import { GenerationService } from 'src/chats/generation.service';
-import { MessageRepository } from 'src/chats/message.repository';
+import { MessageRepository, NewExchange } from 'src/chats/message.repository';
 import { AuthUser } from 'src/common/auth-user';
 import { DrainService } from 'src/common/drain/drain.service';
 import { MetricsService } from 'src/common/metrics/metrics.service';
@@ -48,57 +50,82 @@ export class MessagesService {
 
   /** Stores the user message and starts the reply; a repeated clientMessageId returns the first exchange. */
   async send(user: AuthUser, chatId: string, dto: SendMessageDto): Promise<SendMessageResultDto> {
-    const chat = await this.chatsService.requireOwned(user, chatId);
+    const { chat, messages: all } = await this.requireOwnedWithMessages(user, chatId);
     if (dto.clientMessageId) {
-      const previous = await this.previousExchange(user, chatId, dto.clientMessageId);
+      const previous = this.previousExchangeIn(chatId, all, dto.clientMessageId);
       if (previous) return previous;
     }
-    const all = await this.messages.listForChat(user.teamId, chatId);
     // parentId: absent → under the current leaf; null → a new root (editing the first message); an id → that branch.
     const parentId = dto.parentId === null ? null : (dto.parentId ?? latestLeaf(all)?.id ?? null);
     if (dto.parentId && !all.some((m) => m.id === dto.parentId)) throw invalidParent();
-    await this.limits.assertCanGenerate(user);
-    const chain = await this.agents.resolveChain(user.teamId, chat.agentId);
-
     const history = [...toLlmHistory(branchTo(all, parentId)), { role: 'user' as const, content: dto.content }];
-    const created = await this.messages.insertExchange({
-      teamId: user.teamId,
-      chatId,
-      user: { parentId, content: dto.content, clientMessageId: dto.clientMessageId ?? null },
-      agentId: chat.agentId,
-      leaseOwner: this.generation.instanceId,
-      leaseMs: this.config.chat.leaseMs,
-    });
-    if (!created) {
+    const userMessage = { id: randomUUID(), parentId, content: dto.content, clientMessageId: dto.clientMessageId ?? null };
+    return this.begin(user, chat, history, { user: userMessage }, async () => {
+      // A concurrent send with the same clientMessageId stored its exchange first: answer with that one.
       const previous = dto.clientMessageId ? await this.previousExchange(user, chatId, dto.clientMessageId) : null;
       if (previous) return previous;
       throw new Error('message insert conflicted without a client message id');
-    }
-    await this.chats.touch(user.teamId, chatId);
-    await this.generation.start({ teamId: user.teamId, chatId, messageId: created.assistant.id, userMessageId: created.user?.id ?? null, chain, history });
-    return this.result(chatId, created.user, created.assistant);
+    });
   }
 
   /** A new assistant sibling of `messageId` (a new branch), generated from the same conversation. */
   async regenerate(user: AuthUser, chatId: string, messageId: string): Promise<SendMessageResultDto> {
-    const chat = await this.chatsService.requireOwned(user, chatId);
-    const target = await this.requireAssistant(user, chatId, messageId);
-    const all = await this.messages.listForChat(user.teamId, chatId);
-    await this.limits.assertCanGenerate(user);
+    const { chat, messages: all } = await this.requireOwnedWithMessages(user, chatId);
+    const target = all.find((m) => m.id === messageId);
+    if (!target) throw chatNotFound('Message');
+    if (target.role !== 'assistant') throw notAnAssistantMessage();
+    const history = toLlmHistory(branchTo(all, target.parentId));
+    return this.begin(user, chat, history, { assistantParentId: target.parentId }, () => {
+      throw new Error('regenerate insert conflicted');
+    });
+  }
+
+  /**
+   * The critical path of a reply, kept short because its every millisecond is added to the time to the
+   * first token: reserve a generation slot (Redis or memory, no database), start the job with ids chosen
+   * here, and store the messages (one statement) while the upstream is already being called. The
+   * response waits for the insert, so nobody follows a reply whose messages are not stored; if the
+   * insert stores nothing, the job is abandoned without a database write.
+   */
+  private async begin(
+    user: AuthUser,
+    chat: Chat,
+    history: LlmMessage[],
+    exchange: Pick<NewExchange, 'user' | 'assistantParentId'>,
+    onDuplicate: () => Promise<SendMessageResultDto>,
+  ): Promise<SendMessageResultDto> {
+    const assistantId = randomUUID();
+    const slot = { teamId: user.teamId, userId: user.id, messageId: assistantId };
     const chain = await this.agents.resolveChain(user.teamId, chat.agentId);
-    const created = await this.messages.insertExchange({
+    await this.limits.reserve(user, slot);
+    const insert = this.messages.insertExchange({
       teamId: user.teamId,
-      chatId,
-      assistantParentId: target.parentId,
+      chatId: chat.id,
+      assistantId,
+      ...exchange,
       agentId: chat.agentId,
       leaseOwner: this.generation.instanceId,
       leaseMs: this.config.chat.leaseMs,
     });
-    if (!created) throw new Error('regenerate insert conflicted');
-    await this.chats.touch(user.teamId, chatId);
-    const history = toLlmHistory(branchTo(all, target.parentId));
-    await this.generation.start({ teamId: user.teamId, chatId, messageId: created.assistant.id, userMessageId: target.parentId, chain, history });
-    return this.result(chatId, null, created.assistant);
+    const stored = insert.then(
+      (r) => r.kind === 'stored',
+      () => false,
+    );
+    const started = this.generation.start({
+      teamId: user.teamId,
+      ownerId: user.id,
+      chatId: chat.id,
+      messageId: assistantId,
+      userMessageId: exchange.user?.id ?? exchange.assistantParentId ?? null,
+      chain,
+      history,
+      stored,
+    });
+    // Whatever fails, the job finishes what was stored and frees the slot; the request only reports it.
+    const [r] = await Promise.all([insert, started]);
+    if (r.kind === 'chat-gone') throw chatNotFound();
+    if (r.kind === 'duplicate') return onDuplicate();
+    return this.result(chat.id, r.user, r.assistant);
   }
 
   /** Stops the reply wherever it is generated; the message keeps its partial content as `cancelled`. */
@@ -175,6 +202,19 @@ export class MessagesService {
     if (!m) throw chatNotFound('Message');
     if (m.role !== 'assistant') throw notAnAssistantMessage();
     return m;
+  }
+
+  private async requireOwnedWithMessages(user: AuthUser, chatId: string): Promise<{ chat: Chat; messages: Message[] }> {
+    const found = await this.chats.findOwnedWithMessages(user.teamId, user.id, chatId);
+    if (!found) throw chatNotFound();
+    return found;
+  }
+
+  /** The exchange stored for `clientMessageId`, found among the chat's messages (oldest first). */
+  private previousExchangeIn(chatId: string, all: Message[], clientMessageId: string): SendMessageResultDto | null {
+    const userMessage = all.find((m) => m.role === 'user' && m.clientMessageId === clientMessageId);
+    const reply = userMessage && all.find((m) => m.parentId === userMessage.id && m.role === 'assistant');
+    return userMessage && reply ? this.result(chatId, userMessage, reply) : null;
   }
 
   private async previousExchange(user: AuthUser, chatId: string, clientMessageId: string): Promise<SendMessageResultDto | null> {

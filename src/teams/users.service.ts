@@ -9,6 +9,7 @@ import { User } from 'src/teams/entities/user.entity';
 import { TeamRepository } from 'src/teams/team.repository';
 import { TeamErrors } from 'src/teams/teams.errors';
 import { sha256Hex } from 'src/teams/token-hash';
+import { StampedCache, VersionStamps } from 'src/common/cache/version-stamps';
 import { InviteJoinResult, MemberCursor, NewMember, UserRepository } from 'src/teams/user.repository';
 
 const encodeCursor = (u: User): string =>
@@ -31,10 +32,14 @@ function decodeCursor(cursor: string): MemberCursor {
  */
 @Injectable()
 export class UsersService {
+  /** Active members as authentication reads them on every request, valid while the member's stamp holds. */
+  private readonly activeMembers = new StampedCache<User | null>();
+
   constructor(
     private readonly users: UserRepository,
     private readonly teams: TeamRepository,
     private readonly audit: AuditService,
+    private readonly stamps: VersionStamps,
   ) {}
 
   /** A user of the team, or 404 (another team's user is indistinguishable from a missing one). */
@@ -48,9 +53,16 @@ export class UsersService {
     return this.users.findById(teamId, userId);
   }
 
-  /** The member when the account and its team are both active, else null (authentication). */
-  findActiveMember(teamId: string, userId: string): Promise<User | null> {
-    return this.users.findActiveForAuth(teamId, userId);
+  /**
+   * The member when the account and its team are both active, else null (authentication, every request).
+   * Cached under the member's version stamp, which every change of role or activity bumps, so a
+   * demotion or a deactivation holds from the next request on, on every instance (VersionStamps).
+   */
+  async findActiveMember(teamId: string, userId: string): Promise<User | null> {
+    const key = `${teamId}:${userId}`;
+    const user = await this.activeMembers.get(key, await this.stamps.current(memberScope(teamId, userId)), () => this.users.findActiveForAuth(teamId, userId));
+    if (!user) this.activeMembers.forget(key);
+    return user;
   }
 
   /** Accounts a login may refer to (with password hashes): in one team when its slug is given, else every team. */
@@ -85,6 +97,7 @@ export class UsersService {
 
   async updateMember(user: AuthUser, userId: string, dto: UpdateMemberDto): Promise<MemberResponseDto> {
     const result = await this.users.updateMember(user.teamId, userId, dto);
+    await this.stamps.bump(memberScope(user.teamId, userId));
     if (!result.ok) throw result.reason === 'last_admin' ? TeamErrors.lastAdmin() : TeamErrors.memberNotFound();
     void this.audit.record({
       action: 'team.member_update',
@@ -95,3 +108,6 @@ export class UsersService {
     return MemberResponseDto.fromMember(result.user);
   }
 }
+
+/** The version-stamp scope of one member's role and activity. */
+const memberScope = (teamId: string, userId: string) => `member:${teamId}:${userId}`;

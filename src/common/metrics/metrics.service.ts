@@ -17,6 +17,8 @@ const BREAKER_VALUE: Record<BreakerStateName, number> = { closed: 0, half_open: 
 const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 /** LLM buckets (seconds): first tokens take from tens of milliseconds to a minute, whole replies longer. */
 const LLM_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300];
+/** Database writes per reply: a few batches whatever the number of deltas. */
+const DB_WRITES_BUCKETS = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64];
 
 interface PgPoolLike {
   totalCount: number;
@@ -113,6 +115,12 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
     name: `${METRIC_PREFIX}llm_fallbacks_total`,
     help: 'Generations moved to a fallback agent, by the provider that failed',
     labelNames: ['provider'] as const,
+    registers: [this.registry],
+  });
+  private readonly replyDbWrites = new Histogram({
+    name: `${METRIC_PREFIX}chat_reply_db_writes`,
+    help: 'Database writes the generation job made for one finished reply (progress batches, lease renewals, the final write)',
+    buckets: DB_WRITES_BUCKETS,
     registers: [this.registry],
   });
   private readonly breakerState = new Gauge({
@@ -235,6 +243,13 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
   /** `provider` is the provider that failed and handed over to the fallback agent. */
   llmFallback(provider: string): void {
     this.llmFallbacksTotal.inc({ provider });
+  }
+
+  // ---- chats --------------------------------------------------------------------------------------------
+
+  /** One finished reply: `n` database writes made for it by its generation job. */
+  chatReplyDbWrites(n: number): void {
+    this.replyDbWrites.observe(n);
   }
 
   // ---- error log ----------------------------------------------------------------------------------------

@@ -110,7 +110,7 @@ describe('writeSse over a real HTTP server', () => {
   it('tells an open client to reconnect (retry: 1000) and ends when the drain begins, counting the subscriber and its events', async () => {
     await log.append('k', 'message', { content: 'a' }, 1);
     const drain = new DrainService(config);
-    const metrics = { sseSubscriberOpened: jest.fn(), sseSubscriberClosed: jest.fn(), sseEventSent: jest.fn() };
+    const metrics = { sseSubscriberOpened: jest.fn(), sseSubscriberClosed: jest.fn(), sseEventSent: jest.fn(), sseSlowConsumerDropped: jest.fn() };
     let closed: Promise<SseCloseInfo> | undefined;
     const s = await serve((req, res) => {
       closed = writeSse(res, (flow) => log.follow('k', null, flow), { heartbeatMs: 1000, drain, metrics, kind: 'chat' }).then((c) => c.closed);
@@ -127,6 +127,7 @@ describe('writeSse over a real HTTP server', () => {
     expect(metrics.sseSubscriberOpened).toHaveBeenCalledWith('chat');
     expect(metrics.sseSubscriberClosed).toHaveBeenCalledTimes(1);
     expect(metrics.sseEventSent).toHaveBeenCalledWith('chat', 'message');
+    expect(metrics.sseSlowConsumerDropped).not.toHaveBeenCalled();
   });
 
   it('writes nothing when the source factory throws, so the error can still be answered as JSON', async () => {
@@ -162,8 +163,9 @@ describe('writeSse over a real HTTP server', () => {
     const big = 'x'.repeat(64 * 1024);
     await log.open('k');
     let connection: SseConnection | undefined;
+    const metrics = { sseSubscriberOpened: jest.fn(), sseSubscriberClosed: jest.fn(), sseEventSent: jest.fn(), sseSlowConsumerDropped: jest.fn() };
     const s = await serve((req, res) => {
-      void writeSse(res, (flow) => log.follow('k', null, { ...flow, queueMax: 20 }), { heartbeatMs: 10_000 }).then(
+      void writeSse(res, (flow) => log.follow('k', null, { ...flow, queueMax: 20 }), { heartbeatMs: 10_000, metrics, kind: 'chat' }).then(
         (c) => (connection = c),
       );
     });
@@ -184,6 +186,8 @@ describe('writeSse over a real HTTP server', () => {
     expect(received[received.length - 1]).toBe(info?.lastEventId);
     expect(received).toEqual(produced.slice(0, received.length).map((e) => e.id));
     expect((await log.stats()).droppedSlowConsumers).toBe(1);
+    expect(metrics.sseSlowConsumerDropped).toHaveBeenCalledTimes(1);
+    expect(metrics.sseSlowConsumerDropped).toHaveBeenCalledWith('chat');
 
     await log.finish('k');
     const rest: StreamEvent[] = [];

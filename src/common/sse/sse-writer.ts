@@ -55,8 +55,8 @@ export interface SseWriterOptions {
   errorFrame?: (err: unknown) => SseFrame | null;
   /** When the drain begins, an open response gets a `retry:` hint (DRAIN_RETRY_MS) and ends (clients reconnect elsewhere). */
   drain?: Pick<DrainService, 'onDrain'>;
-  /** Counts subscribers and events (needs `kind`). */
-  metrics?: Pick<MetricsService, 'sseSubscriberOpened' | 'sseSubscriberClosed' | 'sseEventSent'>;
+  /** Counts subscribers, events and slow consumers dropped (needs `kind`). */
+  metrics?: Pick<MetricsService, 'sseSubscriberOpened' | 'sseSubscriberClosed' | 'sseEventSent' | 'sseSlowConsumerDropped'>;
   /** Kind of the stream for the metrics ('chat', 'research'…). */
   kind?: string;
 }
@@ -233,6 +233,7 @@ class SseWriter {
     this.done = true;
     this.offDrain?.();
     if (this.counted) this.options.metrics?.sseSubscriberClosed(this.options.kind);
+    if (this.counted && reason === 'slow-consumer') this.options.metrics?.sseSlowConsumerDropped(this.options.kind);
     clearInterval(this.heartbeat);
     clearTimeout(this.stall);
     this.subscription?.unsubscribe();

@@ -1,0 +1,57 @@
+import { StampedCache, VersionStamps } from 'src/common/cache/version-stamps';
+import { AppConfig } from 'src/config/env';
+
+const config = (url?: string) => ({ redisKeyPrefix: 't:', db: { url } }) as unknown as AppConfig;
+
+describe('VersionStamps without Redis', () => {
+  it('keeps stamps in memory with the embedded database, and a bump changes the stamp', async () => {
+    const s = new VersionStamps(null, config());
+    expect(s.mode).toBe('local');
+    const a = await s.current('x');
+    expect(await s.current('x')).toBe(a);
+    await s.bump('x');
+    expect(await s.current('x')).not.toBe(a);
+    expect(await s.current('y')).not.toBe(a);
+  });
+
+  it('turns caching off on a shared PostgreSQL without Redis (other instances could not tell it about writes)', async () => {
+    const s = new VersionStamps(null, config('postgres://db/x'));
+    expect(s.mode).toBe('off');
+    expect(await s.current('x')).toBeNull();
+  });
+});
+
+describe('StampedCache', () => {
+  it('loads once per stamp, reloads after the stamp changed, and never caches without a stamp', async () => {
+    const cache = new StampedCache<number>();
+    let loads = 0;
+    const load = () => Promise.resolve(++loads);
+    expect(await cache.get('k', 's1', load)).toBe(1);
+    expect(await cache.get('k', 's1', load)).toBe(1);
+    expect(await cache.get('k', 's2', load)).toBe(2);
+    expect(await cache.get('k', null, load)).toBe(3);
+    expect(await cache.get('k', 's2', load)).toBe(2);
+  });
+
+  it('shares one load between concurrent misses and forgets failed loads', async () => {
+    const cache = new StampedCache<number>();
+    let loads = 0;
+    const slow = () => new Promise<number>((r) => setTimeout(() => r(++loads), 5));
+    const [a, b] = await Promise.all([cache.get('k', 's', slow), cache.get('k', 's', slow)]);
+    expect([a, b, loads]).toEqual([1, 1, 1]);
+    await expect(cache.get('f', 's', () => Promise.reject(new Error('db down')))).rejects.toThrow('db down');
+    await new Promise((r) => setImmediate(r));
+    expect(await cache.get('f', 's', () => Promise.resolve(7))).toBe(7);
+  });
+
+  it('is bounded: the oldest key goes first', async () => {
+    const cache = new StampedCache<string>(2);
+    let loads = 0;
+    const load = (v: string) => () => Promise.resolve(`${v}${++loads}`);
+    await cache.get('a', 's', load('a'));
+    await cache.get('b', 's', load('b'));
+    await cache.get('c', 's', load('c'));
+    expect(await cache.get('a', 's', load('a'))).toBe('a4');
+    expect(await cache.get('c', 's', load('c'))).toBe('c3');
+  });
+});
