@@ -28,8 +28,11 @@ const IDLE = Number(process.env.BENCH_IDLE ?? 10000);
 const MIN_SAMPLES = Number(process.env.BENCH_MIN_SAMPLES ?? 20);
 /** Replies of the database-writes section: deltas and the gap between them. */
 const WRITE_CASES = [
-  { deltas: 10, delayMs: DELTA_MS },
-  { deltas: 1000, delayMs: 2 },
+  // Same duration (~2.5 s), 100× the deltas: the writes follow time and size, not the number of deltas.
+  { deltas: 10, delayMs: 250 },
+  { deltas: 1000, delayMs: 2.5 },
+  // A short reply: only the final write.
+  { deltas: 10, delayMs: 20 },
 ];
 const DB_WRITES_METRIC = 'chat_backend_chat_reply_db_writes';
 const METRICS_TOKEN = randomBytes(18).toString('base64url');
