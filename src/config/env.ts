@@ -85,7 +85,14 @@ export interface AppConfig {
     heartbeatMs: number;
     subscriberQueueMax: number;
   };
-  research: { maxParallelResearchers: number; timeLimitMs: number };
+  research: {
+    maxParallelResearchers: number;
+    timeLimitMs: number;
+    /** Run lease: renewed by the running instance every third of it; an expired lease means the run died. */
+    leaseMs: number;
+    /** Stored events of sessions finished longer ago than this are deleted (the session row is kept). */
+    eventsRetentionDays: number;
+  };
   metricsToken?: string;
   auditRetentionDays: number;
   /** Secrets were generated for development and stored in the data directory. */
@@ -335,6 +342,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     research: {
       maxParallelResearchers: r.int('RESEARCH_MAX_PARALLEL', 3, 1, 32),
       timeLimitMs: r.int('RESEARCH_TIME_LIMIT_MS', 10 * 60 * 1000, 1000),
+      leaseMs: r.int('RESEARCH_LEASE_MS', 30000, 1000),
+      eventsRetentionDays: r.int('RESEARCH_EVENTS_RETENTION_DAYS', 7, 1),
     },
     metricsToken: r.raw('METRICS_TOKEN'),
     auditRetentionDays: r.int('AUDIT_RETENTION_DAYS', 90, 1),

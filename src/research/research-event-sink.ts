@@ -9,12 +9,15 @@ export const runStreamKey = (sessionId: string, runNo: number): string => `resea
 /**
  * Writes the events of one run in order: first to `research_events` (the durable copy a resume falls back
  * to), then to the stream log (live followers, Last-Event-ID replay on any instance). Emission is
- * fire-and-forget for the pipeline; `flush()` waits for everything queued.
+ * fire-and-forget for the pipeline; `flush()` waits for everything queued. After the terminal event
+ * (`end`), or once the run turned out to be ended elsewhere (`seal`, or a write refused because the session
+ * no longer runs this run), nothing more is written.
  */
 export class ResearchEventSink {
   private readonly logger = new Logger(ResearchEventSink.name);
   private tail: Promise<void> = Promise.resolve();
   private seq = 0;
+  private sealed = false;
   readonly key: string;
 
   constructor(
@@ -26,22 +29,39 @@ export class ResearchEventSink {
   }
 
   emit(type: string, data: Record<string, unknown>, agent?: { id: string; type: AgentType }): void {
+    if (this.sealed) return;
     const seq = ++this.seq;
-    const payload = { ...data, sessionId: this.run.sessionId, timestamp: new Date().toISOString() };
-    this.enqueue(async () => {
-      await this.events.add(this.run.teamId, {
-        sessionId: this.run.sessionId,
-        userId: this.run.userId,
-        runNo: this.run.runNo,
-        seq,
-        type,
-        agentId: agent?.id ?? null,
-        agentType: agent?.type ?? null,
-        data: payload,
-      });
-      const written = await this.log.append(this.key, type, payload, this.run.runNo);
-      if (written.seq !== seq) this.logger.warn(`stream ${this.key}: log seq ${written.seq} differs from stored seq ${seq}`);
-    });
+    this.write(seq, type, data, agent, false);
+  }
+
+  /**
+   * The terminal event. Waits for everything queued, then `persist(eventId)` records the outcome in the
+   * session row (so a client that reads the session after the event sees the final state), then writes the
+   * event. When `persist` answers false (the run was ended elsewhere) nothing is written. Returns whether
+   * the event was written.
+   */
+  async end(type: string, data: Record<string, unknown>, persist: (eventId: string) => Promise<boolean>): Promise<boolean> {
+    if (this.sealed) return false;
+    this.sealed = true;
+    const seq = ++this.seq;
+    await this.flush();
+    let owned: boolean;
+    try {
+      owned = await persist(`${this.run.runNo}-${seq}`);
+    } catch (err) {
+      this.sealed = false; // nothing was emitted meanwhile: the seq can be given back
+      this.seq--;
+      throw err;
+    }
+    if (!owned) return false;
+    this.write(seq, type, data, undefined, true);
+    await this.flush();
+    return true;
+  }
+
+  /** Stops writing (the run lost its lease: whoever ended it wrote the terminal event). */
+  seal(): void {
+    this.sealed = true;
   }
 
   /** Runs `job` after everything queued so far (e.g. a session-row update that must keep its place). */
@@ -56,5 +76,30 @@ export class ResearchEventSink {
   async finish(): Promise<void> {
     await this.flush();
     await this.log.finish(this.key).catch((err: unknown) => this.logger.error(`finish ${this.key}: ${(err as Error).message}`));
+  }
+
+  private write(seq: number, type: string, data: Record<string, unknown>, agent: { id: string; type: AgentType } | undefined, terminal: boolean): void {
+    const payload = { ...data, sessionId: this.run.sessionId, timestamp: new Date().toISOString() };
+    this.enqueue(async () => {
+      const row = {
+        sessionId: this.run.sessionId,
+        userId: this.run.userId,
+        runNo: this.run.runNo,
+        seq,
+        type,
+        agentId: agent?.id ?? null,
+        agentType: agent?.type ?? null,
+        data: payload,
+      };
+      // The terminal event follows the session row's final update; every other one needs the run still running.
+      const stored = terminal ? await this.events.add(this.run.teamId, row) : await this.events.addWhileRunning(this.run.teamId, row);
+      if (!stored) {
+        if (!this.sealed) this.logger.warn(`stream ${this.key}: the run was ended elsewhere; event ${seq} and later ones are dropped`);
+        this.sealed = true;
+        return;
+      }
+      const written = await this.log.append(this.key, type, payload, this.run.runNo);
+      if (written.seq !== seq) this.logger.warn(`stream ${this.key}: log seq ${written.seq} differs from stored seq ${seq}`);
+    });
   }
 }

@@ -14,6 +14,20 @@ export class ResearchMessageRepository {
     return this.repo.find({ where: { teamId, sessionId }, order: { sentAt: 'ASC', createdAt: 'ASC' } });
   }
 
+  /**
+   * The sessions holding a message with this client id, among the owner's sessions (or only `sessionId`,
+   * one of theirs); at most `limit`.
+   */
+  async sessionsHolding(teamId: string, userId: string, messageId: string, sessionId: string | null, limit: number): Promise<string[]> {
+    const rows = await this.repo.find({
+      select: { sessionId: true },
+      where: sessionId ? { teamId, userId, sessionId, messageId } : { teamId, userId, messageId },
+      order: { sessionId: 'ASC' },
+      take: limit,
+    });
+    return rows.map((r) => r.sessionId);
+  }
+
   /** Stores the message unless the session already has one with this `messageId`; returns the stored one. */
   async addOnce(
     teamId: string,

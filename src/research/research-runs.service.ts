@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit, Optional } from '@nestjs/common';
 import { AuthUser } from 'src/common/auth-user';
 import { DrainService } from 'src/common/drain/drain.service';
@@ -13,11 +14,13 @@ import { ResearchEventSink, runStreamKey } from 'src/research/research-event-sin
 import { ResearchEventRepository } from 'src/research/research-event.repository';
 import { errorMessage, ResearchPipeline } from 'src/research/research-pipeline';
 import { topicOf } from 'src/research/research-report';
+import { ResearchRunRecoveryService } from 'src/research/research-run-recovery.service';
 import { ResearchSessionRepository } from 'src/research/research-session.repository';
 import { ResearchSettingsService } from 'src/research/research-settings.service';
 import { ResearchErrorInfo, ResearchStatus } from 'src/research/entities/research-session.entity';
 
-type StopReason = 'cancelled' | 'timeout' | 'shutdown';
+/** `lease_lost`: the run's lease was taken over (it had expired and a sweep ended the run elsewhere). */
+type StopReason = 'cancelled' | 'timeout' | 'shutdown' | 'lease_lost';
 
 interface LiveRun {
   teamId: string;
@@ -27,13 +30,17 @@ interface LiveRun {
 }
 
 /**
- * Starts, runs and stops research runs. A run lives in the process that started it; cancel reaches it on
- * any instance through the stream log's control channel. Every run has an AbortController (cancel, time
- * limit, shutdown) that every agent call of the pipeline honours.
+ * Starts, runs and stops research runs. A run lives in the process that started it and holds a lease on its
+ * session row, renewed every third of `RESEARCH_LEASE_MS`; when the process dies the lease expires and
+ * ResearchRunSweeperService finishes the run as INTERRUPTED. Cancel reaches a run on any instance through
+ * the stream log's control channel. Every run has an AbortController (cancel, time limit, shutdown, lost
+ * lease) that every agent call of the pipeline honours.
  */
 @Injectable()
 export class ResearchRunsService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(ResearchRunsService.name);
+  /** Identifies this process in leases. */
+  readonly instanceId = `research-${randomUUID()}`;
   private readonly runs = new Map<string, LiveRun>();
   private unsubscribe?: () => void;
 
@@ -42,26 +49,27 @@ export class ResearchRunsService implements OnModuleInit, OnModuleDestroy {
     private readonly sessions: ResearchSessionRepository,
     private readonly events: ResearchEventRepository,
     private readonly settings: ResearchSettingsService,
+    private readonly recovery: ResearchRunRecoveryService,
     private readonly llm: LlmService,
     private readonly log: StreamLog,
     @Optional() private readonly metrics?: MetricsService,
     @Optional() private readonly drain?: DrainService,
   ) {}
 
-  async onModuleInit(): Promise<void> {
+  onModuleInit(): void {
     this.unsubscribe = this.log.onControl((key, message) => {
       if (message.type === 'cancel') this.runs.get(key)?.stop('cancelled');
     });
-    // Without Redis this process is the only instance: a session still "running" lost its process.
-    if (!this.config.redisUrl) {
-      const n = await this.sessions.failOrphanedRuns({ code: 'SERVICE_UNAVAILABLE', message: 'The server restarted during the research; start it again' });
-      if (n) this.logger.warn(`${n} research run(s) interrupted by a restart were marked failed`);
-    }
   }
 
   onModuleDestroy(): void {
     this.unsubscribe?.();
     for (const run of this.runs.values()) run.stop('shutdown');
+  }
+
+  /** The run `runNo` of the session is going on in this process (its lease is renewed here). */
+  isRunningHere(sessionId: string, runNo: number): boolean {
+    return this.runs.has(runStreamKey(sessionId, runNo));
   }
 
   /** Creates the session (client-chosen id) or restarts it, and starts the pipeline in the background. */
@@ -70,14 +78,26 @@ export class ResearchRunsService implements OnModuleInit, OnModuleDestroy {
     const session = await this.sessions.createIfAbsent(user.teamId, user.id, sessionId, title);
     if (!session) throw ResearchErrors.sessionNotFound();
     const chains = await this.settings.resolveChains(user.teamId);
-    const runNo = await this.sessions.startRun(user.teamId, user.id, sessionId, { query: dto.query, title, preferences: dto.preferences ?? {} });
+    const { leaseMs } = this.config.research;
+    const runNo = await this.sessions.startRun(user.teamId, user.id, sessionId, {
+      query: dto.query,
+      title,
+      preferences: dto.preferences ?? {},
+      leaseOwner: this.instanceId,
+      leaseMs,
+    });
     if (runNo === null) throw ResearchErrors.alreadyRunning();
 
     const sink = new ResearchEventSink(this.log, this.events, { teamId: user.teamId, userId: user.id, sessionId, runNo });
     try {
       await this.log.open(sink.key);
     } catch (err) {
-      await this.sessions.finishRun(user.teamId, sessionId, runNo, { status: 'failed', phase: 'failed', error: { code: ErrorCode.SERVICE_UNAVAILABLE, message: 'The event stream could not be opened' } });
+      await this.sessions.finishRun(user.teamId, sessionId, runNo, {
+        status: 'failed',
+        phase: 'failed',
+        error: { code: ErrorCode.SERVICE_UNAVAILABLE, message: 'The event stream could not be opened' },
+        finalEventId: null,
+      });
       throw err;
     }
     const controller = new AbortController();
@@ -95,6 +115,19 @@ export class ResearchRunsService implements OnModuleInit, OnModuleDestroy {
     this.runs.set(sink.key, run);
     const timer = setTimeout(() => run.stop('timeout'), this.config.research.timeLimitMs);
     timer.unref();
+    const lease = setInterval(() => {
+      this.sessions
+        .renewLease(user.teamId, sessionId, runNo, this.instanceId, leaseMs)
+        .then((held) => {
+          if (held || !this.runs.has(sink.key)) return;
+          // Our lease had expired and a sweep ended the run: write nothing more, stop every agent call.
+          this.logger.warn(`research run ${sessionId}#${runNo} lost its lease; stopping it`);
+          sink.seal();
+          run.stop('lease_lost');
+        })
+        .catch((err: unknown) => this.logger.warn(`research run ${sessionId}#${runNo}: lease not renewed: ${errorMessage(err)}`));
+    }, Math.max(10, Math.floor(leaseMs / 3)));
+    lease.unref();
 
     const pipeline = new ResearchPipeline(
       dto.query,
@@ -114,16 +147,21 @@ export class ResearchRunsService implements OnModuleInit, OnModuleDestroy {
       try {
         const report = await pipeline.run();
         pipeline.finish();
-        await sink.flush();
-        await this.sessions.finishRun(user.teamId, sessionId, runNo, { status: 'completed', progress: 1, phase: 'completed', finalReport: report });
-        sink.emit('research_complete', { status: 'completed', progress: 1, final_report: report });
+        clearInterval(lease);
+        await sink.end('research_complete', { status: 'completed', progress: 1, final_report: report }, (finalEventId) =>
+          this.sessions.finishRun(user.teamId, sessionId, runNo, { status: 'completed', progress: 1, phase: 'completed', finalReport: report, finalEventId }),
+        );
       } catch (err) {
+        clearInterval(lease);
+        if (reason === 'lease_lost') return;
         const outcome = this.failure(reason, err);
-        await sink.flush();
-        await this.sessions.finishRun(user.teamId, sessionId, runNo, { status: outcome.status, phase: outcome.status, error: outcome.error });
-        sink.emit('error', { status: outcome.status, code: outcome.error.code, message: outcome.error.message, agents: pipeline.settle(outcome.status === 'cancelled' ? 'cancelled' : 'failed') });
+        const agents = pipeline.settle(outcome.status === 'cancelled' ? 'cancelled' : 'failed');
+        await sink.end('error', { status: outcome.status, code: outcome.error.code, message: outcome.error.message, agents }, (finalEventId) =>
+          this.sessions.finishRun(user.teamId, sessionId, runNo, { status: outcome.status, phase: outcome.status, error: outcome.error, finalEventId }),
+        );
       } finally {
         clearTimeout(timer);
+        clearInterval(lease);
         this.runs.delete(sink.key);
         await sink.finish();
       }
@@ -144,13 +182,12 @@ export class ResearchRunsService implements OnModuleInit, OnModuleDestroy {
       return { success: false, session_id: sessionId, message: `Research is not running (status ${session.status})`, timestamp: new Date().toISOString() };
     }
     this.metrics?.streamCancelled('research');
-    const key = runStreamKey(sessionId, session.runNo);
-    const local = this.runs.get(key);
+    const local = this.runs.get(runStreamKey(sessionId, session.runNo));
     if (local) local.stop('cancelled');
-    else if ((await this.log.read(key, null, { limit: 1 })).known) await this.log.publishControl(key, { type: 'cancel' });
-    else {
-      // Nobody holds the run (its process died): close it here so it does not stay "running" forever.
-      await this.sessions.finishRun(user.teamId, sessionId, session.runNo, { status: 'cancelled', phase: 'cancelled', error: { code: 'CANCELLED', message: 'Research cancelled' } });
+    else if (!(await this.recovery.interrupt(session, 'cancelled'))) {
+      // The run's lease is live: its instance stops it (a run whose process died, with an expired lease,
+      // cannot hear the signal and was finished just above).
+      await this.log.publishControl(runStreamKey(sessionId, session.runNo), { type: 'cancel' });
     }
     return { success: true, session_id: sessionId, message: 'Research cancellation requested', timestamp: new Date().toISOString() };
   }

@@ -64,16 +64,30 @@ export class ResearchSessionsService {
     return { message: toMessage(message), created };
   }
 
-  /** Feedback on one of the caller's sessions (and optionally one of its messages), or general feedback. */
+  /**
+   * Feedback on one of the caller's sessions, one of the messages stored in one of them, or general
+   * feedback. A session or message that is not the caller's (missing, another user's or team's) is a 404.
+   * A `messageId` without `sessionId` is looked up in all the caller's sessions (400 when several hold it).
+   */
   async createFeedback(user: AuthUser, dto: CreateFeedbackDto): Promise<FeedbackResponseDto> {
-    if (dto.sessionId) await this.requireOwned(user, dto.sessionId);
+    let sessionId = dto.sessionId ?? null;
+    if (sessionId) await this.requireOwned(user, sessionId);
+    if (dto.messageId) sessionId = await this.requireMessage(user, sessionId, dto.messageId);
     const row = await this.feedback.create(user.teamId, user.id, {
-      sessionId: dto.sessionId ?? null,
+      sessionId,
       messageId: dto.messageId ?? null,
       rating: dto.rating,
       comment: dto.comment ?? null,
     });
     return { success: true, id: row.id, sessionId: row.sessionId, messageId: row.messageId, rating: row.rating, createdAt: row.createdAt.toISOString() };
+  }
+
+  /** The session of the caller's message `messageId` (in `sessionId` when given). */
+  private async requireMessage(user: AuthUser, sessionId: string | null, messageId: string): Promise<string> {
+    const holders = await this.messages.sessionsHolding(user.teamId, user.id, messageId, sessionId, 2);
+    if (!holders.length) throw ResearchErrors.messageNotFound();
+    if (holders.length > 1) throw ResearchErrors.ambiguousMessage();
+    return holders[0];
   }
 
   /** The access check of every method that takes a session id. */

@@ -35,9 +35,26 @@ export class ResearchStreamsService {
     @Optional() private readonly drain?: DrainService,
   ) {}
 
-  /** Writes the run stream as SSE (errors before the first byte go to the exception filter). */
+  /**
+   * Writes the run stream as SSE (errors before the first byte go to the exception filter), or 204 when the
+   * client already has the run's terminal event (as for chats: an EventSource then stops reconnecting).
+   */
   async writeRun(res: ServerResponse, user: AuthUser, sessionId: string, lastEventId: string | undefined): Promise<void> {
-    await writeSse(res, (flow) => this.run(user, sessionId, lastEventId, flow), this.writerOptions());
+    let finished = false;
+    await writeSse(
+      res,
+      async (flow) => {
+        const frames = await this.run(user, sessionId, lastEventId, flow);
+        if (frames) return frames;
+        finished = true;
+        res.statusCode = 204;
+        res.end();
+        return new Observable<SseFrame>((s) => s.complete());
+      },
+      this.writerOptions(),
+    ).catch((err: unknown) => {
+      if (!finished) throw err;
+    });
   }
 
   async writeNetwork(res: ServerResponse, user: AuthUser, sessionId: string): Promise<void> {
@@ -52,10 +69,14 @@ export class ResearchStreamsService {
   /**
    * `connection` (no id: it is about this connection, not the run), then the current run's events after
    * `lastEventId` (an id of an older run replays the current run from its start), `heartbeat` events
-   * (no id) while it is open; ends after `research_complete` / `error`.
+   * (no id) while it is open; ends after `research_complete` / `error`. Null when `lastEventId` is at or
+   * after the terminal event of the current run, which has ended (nothing more will ever come: 204).
    */
-  async run(user: AuthUser, sessionId: string, lastEventId: string | undefined, flow: SseFlowControl): Promise<Observable<SseFrame>> {
+  async run(user: AuthUser, sessionId: string, lastEventId: string | undefined, flow: SseFlowControl): Promise<Observable<SseFrame> | null> {
     const session = await this.sessions.requireOwned(user, sessionId);
+    const final = parseEventId(session.finalEventId);
+    const cursor = parseEventId(lastEventId);
+    if (session.status !== 'running' && final && cursor && cursor.offset === final.offset && cursor.seq >= final.seq) return null;
     const connection: SseFrame = {
       type: 'connection',
       data: { status: 'connected', sessionId, runNo: session.runNo, sessionStatus: session.status, timestamp: new Date().toISOString() },
@@ -143,14 +164,23 @@ export class ResearchStreamsService {
     );
   }
 
-  /** Stored events after `afterSeq`; if the run is still going on (truncated log), follow the log again. */
+  /**
+   * Stored events after `afterSeq` up to the terminal one; if the run is still going on (truncated log),
+   * follow the log again. A run that has ended but whose events are gone (retention deleted them, or a run
+   * from before terminal events were stored) ends with its terminal event rebuilt from the session row.
+   */
   private fromDatabase(session: ResearchSession, afterSeq: number, flow: SseFlowControl): Observable<SseFrame> {
     return defer(async () => this.events.listRun(session.teamId, session.id, session.runNo, afterSeq)).pipe(
       mergeMap((rows: ResearchEvent[]) => {
-        const frames = rows.map((e) => toFrame({ id: `${e.runNo}-${e.seq}`, seq: e.seq, offset: e.runNo, type: e.type, data: e.data }));
-        const lastRow = rows[rows.length - 1];
-        if (lastRow && TERMINAL_EVENTS.has(lastRow.type)) return from(frames);
-        const lastSeq = lastRow?.seq ?? afterSeq;
+        const end = rows.findIndex((e) => TERMINAL_EVENTS.has(e.type));
+        const kept = end >= 0 ? rows.slice(0, end + 1) : rows;
+        const frames = kept.map((e) => toFrame({ id: `${e.runNo}-${e.seq}`, seq: e.seq, offset: e.runNo, type: e.type, data: e.data }));
+        if (end >= 0) return from(frames);
+        const lastSeq = kept[kept.length - 1]?.seq ?? afterSeq;
+        if (session.status !== 'running') {
+          const terminal = terminalFromSession(session, lastSeq);
+          return from(terminal ? [...frames, terminal] : frames);
+        }
         const more = this.log
           .follow(runStreamKey(session.id, session.runNo), { offset: session.runNo, seq: lastSeq }, { paused: flow.paused })
           .pipe(map(toFrame), catchError(() => EMPTY));
@@ -158,6 +188,23 @@ export class ResearchStreamsService {
       }),
     );
   }
+}
+
+/**
+ * The terminal event of the session's ended run, rebuilt from the session row (status, report, error) with
+ * the id it had (`final_event_id`); null when the client is past it. `agents` is empty: the agent states
+ * lived in the deleted events.
+ */
+export function terminalFromSession(session: ResearchSession, afterSeq: number): SseFrame | null {
+  const final = parseEventId(session.finalEventId);
+  const id = final && final.offset === session.runNo ? (session.finalEventId as string) : undefined;
+  if (id && final && final.seq <= afterSeq) return null;
+  const common = { sessionId: session.id, timestamp: (session.completedAt ?? session.updatedAt).toISOString() };
+  if (session.status === 'completed') {
+    return { id, type: 'research_complete', data: { status: 'completed', progress: 1, final_report: session.finalReport ?? '', ...common } };
+  }
+  const error = session.error ?? { code: 'INTERRUPTED', message: 'The research ended without a result' };
+  return { id, type: 'error', data: { status: session.status, code: error.code, message: error.message, agents: [], ...common } };
 }
 
 /** The SSE writer puts `{"type", "data"}` on the data line, as Vana's parsers read it. */

@@ -4,7 +4,9 @@ import {
   ApiBearerAuth,
   ApiConflictResponse,
   ApiCookieAuth,
+  ApiCreatedResponse,
   ApiHeader,
+  ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
@@ -60,6 +62,7 @@ export class ResearchController {
   @ApiHeader({ name: 'Last-Event-ID', required: false })
   @ApiProduces('text/event-stream')
   @ApiOkResponse({ description: RUN_STREAM_DOC })
+  @ApiNoContentResponse({ description: 'Last-Event-ID is the terminal event of the run, which has ended: nothing more will come' })
   async stream(
     @CurrentUser() user: AuthUser,
     @Param('sessionId') sessionId: string,
@@ -78,9 +81,10 @@ export class ResearchController {
   }
 
   @Post('feedback')
-  @ApiOperation({ summary: 'Rate a research session or one of its messages (-1..1 thumbs or 1..5 stars)' })
-  @ApiOkResponse({ type: FeedbackResponseDto })
+  @ApiOperation({ summary: 'Rate a research session or one of its stored messages (-1..1 thumbs or 1..5 stars); 404 for a session or message that is not yours' })
+  @ApiCreatedResponse({ type: FeedbackResponseDto })
   @ApiBadRequestResponse({ type: ErrorBodyDto })
+  @ApiNotFoundResponse({ type: ErrorBodyDto, description: 'No such research session, or no such stored message, of yours' })
   feedback(@CurrentUser() user: AuthUser, @Body() dto: CreateFeedbackDto): Promise<FeedbackResponseDto> {
     return this.sessions.createFeedback(user, dto);
   }

@@ -13,6 +13,9 @@ import { ResearchController } from 'src/research/research.controller';
 import { ResearchEventRepository } from 'src/research/research-event.repository';
 import { ResearchFeedbackRepository } from 'src/research/research-feedback.repository';
 import { ResearchMessageRepository } from 'src/research/research-message.repository';
+import { ResearchRetentionService } from 'src/research/research-retention.service';
+import { ResearchRunRecoveryService } from 'src/research/research-run-recovery.service';
+import { ResearchRunSweeperService } from 'src/research/research-run-sweeper.service';
 import { ResearchRunsService } from 'src/research/research-runs.service';
 import { ResearchSessionRepository } from 'src/research/research-session.repository';
 import { ResearchSessionsController } from 'src/research/research-sessions.controller';
@@ -39,7 +42,10 @@ import { ResearchStreamsService } from 'src/research/research-streams.service';
     ResearchSettingsRepository,
     ResearchSettingsService,
     ResearchSessionsService,
+    ResearchRunRecoveryService,
     ResearchRunsService,
+    ResearchRunSweeperService,
+    ResearchRetentionService,
     ResearchStreamsService,
   ],
 })

@@ -1,5 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { ResearchRunSweeperService } from 'src/research/research-run-sweeper.service';
+import { StreamLog } from 'src/streaming/stream-log';
+import { DataSource } from 'typeorm';
 import { Session, registerTeam } from 'test/factories/auth.factory';
+import { insertRun, sessionRow, storedEvents } from 'test/factories/research.factory';
 import { readSse, ResearchUpstream, waitFor } from 'test/e2e/research-support';
 import { createTestApp, TestApp } from 'test/utils/test-app';
 
@@ -46,5 +50,29 @@ multiInstance('Research across two instances', () => {
     await waitFor(async () => upstream.callsOf('researcher').every((c) => c.clientClosed));
     const s = await b.http().get(`/api/sessions/${id}`).set(admin.bearer).expect(200);
     expect(s.body.status).toBe('cancelled');
+  });
+
+  it('finishes a run whose instance died exactly once, whichever instances sweep, and ends its followers on every instance', async () => {
+    const other = await registerTeam(b);
+    const owner = { id: admin.userId, teamId: admin.teamId };
+    const ds = a.app.get(DataSource);
+    const dead = await insertRun(ds, a.app.get(StreamLog), { user: owner, inLog: 2 });
+    const alive = await insertRun(ds, a.app.get(StreamLog), { user: { id: other.userId, teamId: other.teamId }, inLog: 3, leaseOwner: 'research-alive', leaseInSec: 300 });
+    const onA = readSse(`${a.url}/api/run_sse/${dead}`, { headers: admin.bearer });
+    const onB = readSse(`${b.url}/api/run_sse/${dead}`, { headers: { ...admin.bearer, 'last-event-id': '1-2' } });
+    await new Promise((r) => setTimeout(r, 300));
+
+    const swept = await Promise.all([a.app.get(ResearchRunSweeperService).sweep(), b.app.get(ResearchRunSweeperService).sweep()]);
+    expect(swept[0] + swept[1]).toBe(1);
+
+    const [fromA, fromB] = [(await onA).events, (await onB).events];
+    expect(fromA.filter((e) => e.id).map((e) => e.id)).toEqual(['1-1', '1-2', '1-3', '1-4']);
+    expect(fromB.filter((e) => e.id).map((e) => e.id)).toEqual(['1-3', '1-4']);
+    for (const events of [fromA, fromB]) expect(events[events.length - 1]).toMatchObject({ event: 'error', data: { data: { code: 'INTERRUPTED', status: 'failed' } } });
+    expect((await storedEvents(ds, dead)).filter((e) => e.type === 'error')).toHaveLength(1);
+    const s = await b.http().get(`/api/sessions/${dead}`).set(admin.bearer).expect(200);
+    expect(s.body).toMatchObject({ status: 'failed', error: { code: 'INTERRUPTED' } });
+    expect(await sessionRow(ds, alive)).toMatchObject({ status: 'running', lease_owner: 'research-alive' });
+    await ds.query(`DELETE FROM research_sessions WHERE id = $1`, [alive]);
   });
 });

@@ -213,6 +213,7 @@ describe('Research with the mock provider (Vana-compatible routes)', () => {
   it('stores feedback with a validated rating', async () => {
     const id = randomUUID();
     await start(user, id).expect(200);
+    await t.http().post(`/api/sessions/${id}/messages`).set(user.bearer).send({ id: 'msg-1', role: 'assistant', content: 'the report' }).expect(201);
     for (const rating of [-1, 0, 1, 5]) {
       const res = await t.http().post('/feedback').set(user.bearer).send({ sessionId: id, messageId: 'msg-1', rating, comment: 'useful' });
       expect(res.status).toBe(201);
@@ -238,6 +239,59 @@ describe('Research with the mock provider (Vana-compatible routes)', () => {
     await t.http().get('/agent_network_history?limit=0').set(user.bearer).expect(400);
     const none = await t.http().get('/agent_network_history').set(outsider.bearer).expect(200);
     expect(none.body.items).toEqual([]);
+  });
+
+  it('accepts feedback on a message only when it is stored in one of the caller\'s sessions', async () => {
+    const [mine, other, theirs] = [randomUUID(), randomUUID(), randomUUID()];
+    for (const [s, id] of [[user, mine], [user, other], [outsider, theirs]] as const) {
+      await start(s, id).expect(200);
+      await finished(s, id);
+    }
+    const post = (s: Session, id: string, msgId: string) => t.http().post(`/api/sessions/${id}/messages`).set(s.bearer).send({ id: msgId, role: 'assistant', content: 'x' });
+    await post(user, mine, 'm-mine').expect(201);
+    await post(user, other, 'm-other').expect(201);
+    await post(outsider, theirs, 'm-theirs').expect(201);
+    // The same client id in two of the caller's sessions.
+    await post(user, mine, 'm-twice').expect(201);
+    await post(user, other, 'm-twice').expect(201);
+    const feedback = (s: Session, body: Record<string, unknown>) => t.http().post('/feedback').set(s.bearer).send({ rating: 1, ...body });
+
+    const ok = await feedback(user, { sessionId: mine, messageId: 'm-mine' }).expect(201);
+    expect(ok.body).toMatchObject({ success: true, sessionId: mine, messageId: 'm-mine' });
+    // Without sessionId the message is found in the caller's sessions and the feedback records its session.
+    const found = await feedback(user, { messageId: 'm-other' }).expect(201);
+    expect(found.body).toMatchObject({ sessionId: other, messageId: 'm-other' });
+
+    const notFound = async (s: Session, body: Record<string, unknown>) => {
+      const res = await feedback(s, body).expect(404);
+      expect(res.body).toEqual({
+        statusCode: 404,
+        error: 'NOT_FOUND',
+        message: expect.any(String),
+        details: expect.any(Object),
+        timestamp: expect.any(String),
+        correlationId: expect.any(String),
+      });
+    };
+    // Unknown, or stored in another session of the caller.
+    await notFound(user, { sessionId: mine, messageId: 'm-unknown' });
+    await notFound(user, { messageId: 'm-unknown' });
+    await notFound(user, { sessionId: mine, messageId: 'm-other' });
+    // Another user of the same team: neither the session nor the message is theirs.
+    await notFound(admin, { messageId: 'm-mine' });
+    await notFound(admin, { sessionId: mine, messageId: 'm-mine' });
+    // Another team: the same, and their own message cannot be pinned onto our session either.
+    await notFound(outsider, { messageId: 'm-mine' });
+    await notFound(outsider, { sessionId: mine, messageId: 'm-mine' });
+    await notFound(outsider, { sessionId: mine, messageId: 'm-theirs' });
+    await notFound(user, { messageId: 'm-theirs' });
+    await notFound(user, { sessionId: theirs, messageId: 'm-theirs' });
+    await feedback(outsider, { sessionId: theirs, messageId: 'm-theirs' }).expect(201);
+
+    const ambiguous = await feedback(user, { messageId: 'm-twice' }).expect(400);
+    expect(ambiguous.body).toMatchObject({ error: 'VALIDATION_FAILED', details: { fieldErrors: [{ field: 'sessionId', message: expect.any(String) }] } });
+    await feedback(user, { sessionId: other, messageId: 'm-twice' }).expect(201);
+    await feedback(user, { sessionId: mine, messageId: 'not a valid id!' }).expect(400);
   });
 
   it('answers 404 on every route for another user\'s and another team\'s session', async () => {

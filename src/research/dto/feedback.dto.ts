@@ -2,11 +2,15 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 
 export class CreateFeedbackDto {
-  @ApiPropertyOptional({ description: 'A research session of the caller' })
+  @ApiPropertyOptional({ description: 'A research session of the caller (404 otherwise)' })
   @IsOptional() @IsString() @MaxLength(100)
   sessionId?: string;
 
-  @ApiPropertyOptional({ description: 'A message id of that session (as stored by POST /api/sessions/:id/messages)' })
+  @ApiPropertyOptional({
+    description:
+      'The id of a message stored with POST /api/sessions/:id/messages in that session, or (without sessionId) in one of the ' +
+      'caller\'s sessions; 404 when the caller has no such message, 400 when several of their sessions hold it and no sessionId is given',
+  })
   @IsOptional() @IsString() @Matches(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/)
   messageId?: string;
 

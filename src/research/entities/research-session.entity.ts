@@ -28,6 +28,14 @@ export class ResearchSession {
   @Column({ type: 'jsonb', nullable: true }) error: ResearchErrorInfo | null;
   /** Which run of the session the stream belongs to (a POST restarts the session: run_no + 1). */
   @Column({ name: 'run_no', type: 'integer', default: 0 }) runNo: number;
+  /**
+   * The instance running the current run and until when its lease holds (renewed while it runs). A
+   * `running` session whose lease expired lost its process: the sweeper finishes it as INTERRUPTED.
+   */
+  @Column({ name: 'lease_owner', type: 'varchar', length: 100, nullable: true }) leaseOwner: string | null;
+  @Column({ name: 'lease_expires_at', type: 'timestamptz', nullable: true }) leaseExpiresAt: Date | null;
+  /** The id (`<runNo>-<seq>`) of the current run's terminal event, once it ended. */
+  @Column({ name: 'final_event_id', type: 'varchar', length: 40, nullable: true }) finalEventId: string | null;
   @Column({ name: 'started_at', type: 'timestamptz', nullable: true }) startedAt: Date | null;
   @Column({ name: 'completed_at', type: 'timestamptz', nullable: true }) completedAt: Date | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
