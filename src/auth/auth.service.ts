@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { AccessDenylistService } from 'src/auth/access-denylist.service';
 import { AccessTokenService } from 'src/auth/access-token.service';
@@ -33,7 +33,11 @@ const normaliseEmail = (email: string): string => email.trim().toLowerCase();
 
 /** Registration, login, refresh-token rotation, logout and `me`. */
 @Injectable()
-export class AuthService {
+export class AuthService implements OnModuleDestroy {
+  private readonly logger = new Logger(AuthService.name);
+  /** Password rehashes running after their login has answered (see `upgradeHash`). */
+  private readonly rehashes = new Set<Promise<void>>();
+
   constructor(
     private readonly users: UsersService,
     private readonly teams: TeamsService,
@@ -90,7 +94,8 @@ export class AuthService {
   /**
    * Constant work whether or not the account exists (a dummy hash is verified when it does not). When the
    * email exists in several teams and no `team` is given, the password is checked against each; only a
-   * caller who knows one of them learns that the team must be named.
+   * caller who knows one of them learns that the team must be named. A successful login whose stored hash
+   * uses older scrypt parameters upgrades it in the background (`upgradeHash`).
    */
   async login(dto: LoginDto, req: Request, res: Response): Promise<TokenResponseDto> {
     const ctx: AttemptContext = { ip: clientIp(req), email: normaliseEmail(dto.email), userAgent: userAgent(req) };
@@ -125,6 +130,7 @@ export class AuthService {
       throw AuthErrors.invalidCredentials(remaining);
     }
 
+    if (matched) this.upgradeHash(matched, dto.password);
     await this.bruteForce.onSuccess(ctx.email);
     active.lastLoginAt = await this.users.recordLogin(active.teamId, active.id);
     const refreshRaw = randomToken();
@@ -192,9 +198,39 @@ export class AuthService {
     }
   }
 
+  /** Waits for the password rehashes in flight (tests and graceful shutdown). */
+  async settleRehashes(): Promise<void> {
+    await Promise.all([...this.rehashes]);
+  }
+
+  /** Rehashes in flight finish before the database closes. */
+  async onModuleDestroy(): Promise<void> {
+    await this.settleRehashes();
+  }
+
   async me(user: AuthUser): Promise<MeResponseDto> {
     const [u, team] = await Promise.all([this.users.getUser(user.teamId, user.id), this.teams.getTeam(user.teamId)]);
     return { id: u.id, email: u.email, displayName: u.displayName, role: u.role, team: { id: team.id, name: team.name, slug: team.slug } };
+  }
+
+  /**
+   * Rehash on login: when `user`'s stored hash was made with other parameters than the current ones, hashes
+   * the just-verified password again and stores it with a compare-and-set on the old hash (a password changed
+   * meanwhile is never overwritten). Not awaited, so the login does not pay the ~200 ms of a second scrypt;
+   * it never fails the login either: any error (a saturated hash pool included) is logged and the old hash,
+   * which still verifies, stays until a later login.
+   */
+  private upgradeHash(user: User, password: string): void {
+    const { teamId, id: userId, passwordHash: stored } = user;
+    const p = (async () => {
+      if (!stored || !this.hasher.needsRehash(stored)) return;
+      const next = await this.hasher.hash(password);
+      const written = await this.users.replacePasswordHash(teamId, userId, stored, next);
+      if (!written) this.logger.debug({ teamId, userId }, 'password rehash skipped: the stored hash changed meanwhile');
+    })()
+      .catch((err: unknown) => this.logger.warn({ err, teamId, userId }, 'password rehash on login failed; the old hash stays'))
+      .finally(() => this.rehashes.delete(p));
+    this.rehashes.add(p);
   }
 
   private issueMeta(req: Request) {

@@ -129,6 +129,15 @@ export class UserRepository {
     });
   }
 
+  /**
+   * Compare-and-set of the password hash (rehash on login): writes `newHash` only while the stored hash is
+   * still `expectedOldHash`, so a password changed in the meantime is never overwritten. True when written.
+   */
+  async updatePasswordHash(teamId: string, userId: string, expectedOldHash: string, newHash: string): Promise<boolean> {
+    const r = await this.repo.update({ id: userId, teamId, passwordHash: expectedOldHash }, { passwordHash: newHash });
+    return (r.affected ?? 0) > 0;
+  }
+
   async touchLastLogin(teamId: string, userId: string): Promise<Date> {
     const now = new Date();
     await this.repo.update({ id: userId, teamId }, { lastLoginAt: now });

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { AuthUser, Role } from 'src/common/auth-user';
 import { AuditService } from 'src/common/audit/audit.service';
 import { ListMembersQueryDto } from 'src/teams/dto/list-members-query.dto';
@@ -10,6 +10,7 @@ import { TeamRepository } from 'src/teams/team.repository';
 import { TeamErrors } from 'src/teams/teams.errors';
 import { sha256Hex } from 'src/teams/token-hash';
 import { StampedCache, VersionStamps } from 'src/common/cache/version-stamps';
+import { APP_CONFIG, AppConfig } from 'src/config/env';
 import { InviteJoinResult, MemberCursor, NewMember, UserRepository } from 'src/teams/user.repository';
 
 const encodeCursor = (u: User): string =>
@@ -32,15 +33,18 @@ function decodeCursor(cursor: string): MemberCursor {
  */
 @Injectable()
 export class UsersService {
-  /** Active members as authentication reads them on every request, valid while the member's stamp holds. */
-  private readonly activeMembers = new StampedCache<User | null>();
+  /** Active members as authentication reads them on every request, valid while the member's stamp holds (at most CACHE_TTL_MS). */
+  private readonly activeMembers: StampedCache<User | null>;
 
   constructor(
     private readonly users: UserRepository,
     private readonly teams: TeamRepository,
     private readonly audit: AuditService,
     private readonly stamps: VersionStamps,
-  ) {}
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.activeMembers = new StampedCache<User | null>({ ttlMs: config.cacheTtlMs });
+  }
 
   /** A user of the team, or 404 (another team's user is indistinguishable from a missing one). */
   async getUser(teamId: string, userId: string): Promise<User> {
@@ -86,6 +90,11 @@ export class UsersService {
 
   recordLogin(teamId: string, userId: string): Promise<Date> {
     return this.users.touchLastLogin(teamId, userId);
+  }
+
+  /** Stores a re-computed hash only if the stored one is still `expectedOldHash` (see UserRepository). */
+  replacePasswordHash(teamId: string, userId: string, expectedOldHash: string, newHash: string): Promise<boolean> {
+    return this.users.updatePasswordHash(teamId, userId, expectedOldHash, newHash);
   }
 
   async listMembers(user: AuthUser, q: ListMembersQueryDto): Promise<MemberListDto> {

@@ -9,7 +9,7 @@ export class User {
   @Index('idx_users_team') @Column({ name: 'team_id', type: 'uuid' }) teamId: string;
   /** Stored lower-cased; unique per team (`uq_users_team_email` on lower(email)). */
   @Column({ type: 'varchar', length: 254 }) email: string;
-  /** Argon2id PHC string; never leaves the service layer. */
+  /** scrypt hash in PHC-like form (`$scrypt$ln=…`, see src/auth password hashing); never leaves the service layer. */
   @Column({ name: 'password_hash', type: 'varchar', length: 255, select: false }) passwordHash: string;
   @Column({ name: 'display_name', type: 'varchar', length: 100, default: '' }) displayName: string;
   @Column({ type: 'varchar', length: 16, default: 'user' }) role: Role;
