@@ -28,8 +28,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export class AgentsService {
   private readonly logger = new Logger(AgentsService.name);
 
-  /** Resolved chains (secrets decrypted), valid while the team's agents stamp is unchanged. */
-  private readonly chains = new StampedCache<LlmAgentConfig[]>();
+  /** Resolved chains (secrets decrypted), valid while the team's agents stamp is unchanged (at most CACHE_TTL_MS). */
+  private readonly chains: StampedCache<LlmAgentConfig[]>;
 
   constructor(
     private readonly repo: AgentRepository,
@@ -37,7 +37,9 @@ export class AgentsService {
     private readonly audit: AuditService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly stamps: VersionStamps,
-  ) {}
+  ) {
+    this.chains = new StampedCache<LlmAgentConfig[]>({ ttlMs: config.cacheTtlMs });
+  }
 
   /** The agent as the API shows it; 404 when it is not a live agent of `teamId`. */
   async get(teamId: string, agentId: string): Promise<AgentResponse> {

@@ -31,7 +31,8 @@ interface Backend {
  * With Redis (several instances): one Lua script over two sorted sets per user, the rate window (member =
  * message, score = start time) and the running set (score = lease expiry, renewed with the message's
  * database lease, so a generation whose instance died stops counting when its lease runs out). The clock is
- * Redis's own (`TIME`), the same for every instance.
+ * Redis's own (`TIME`), the same for every instance. A key's TTL is only ever extended (see KEEP), so
+ * instances with different lease lengths can share the keys.
  *
  * Without Redis the service is one instance (README), and the same state lives in this process: exact,
  * since a generation runs in the process that counts it. After a restart the rate window of a user is
@@ -141,10 +142,30 @@ class MemoryBackend implements Backend {
 }
 
 /**
+ * Key expiry shared by the scripts. Instances of one deployment may run with different CHAT_LEASE_MS (or
+ * window) values while they share these keys, so a key's TTL is only ever extended, never shortened: a
+ * plain `PEXPIRE key leaseMs` from an instance with a short lease would let the whole running set expire
+ * while longer leases in it are still live, and the concurrency cap would be lost.
+ * - `keepFor(key, ms)`: the key lives at least `ms` more (PTTL compare; `PEXPIRE … GT` needs Redis 7, this
+ *   works on Redis 6 too). A key without a TTL (PTTL -1) gets one.
+ * - `keepRunning(key, now)`: the running set lives until its latest lease expiry (its highest score, Redis
+ *   clock), whoever granted that lease.
+ */
+const KEEP = `
+local function keepFor(key, ms)
+  if redis.call('PTTL', key) < ms then redis.call('PEXPIRE', key, ms) end
+end
+local function keepRunning(key, now)
+  local last = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
+  if last[2] then keepFor(key, math.ceil(tonumber(last[2]) - now)) end
+end
+`;
+
+/**
  * KEYS: rate window, running set. ARGV: member, rate max, concurrency max, lease ms, window ms.
  * Returns {0} (reserved), {1, retryAfterMs} (rate) or {2} (concurrency).
  */
-const RESERVE = `
+const RESERVE = `${KEEP}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local window = tonumber(ARGV[5])
@@ -159,17 +180,17 @@ end
 if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[3]) then return {2} end
 redis.call('ZADD', KEYS[1], now, ARGV[1])
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[4]), ARGV[1])
-redis.call('PEXPIRE', KEYS[1], window)
-redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[4]))
+keepFor(KEYS[1], window)
+keepRunning(KEYS[2], now)
 return {0}
 `;
 
 /** KEYS: running set. ARGV: member, lease ms. Extends the member's expiry if it is still there. */
-const RENEW = `
+const RENEW = `${KEEP}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 if redis.call('ZADD', KEYS[1], 'XX', 'CH', now + tonumber(ARGV[2]), ARGV[1]) == 1 then
-  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
+  keepRunning(KEYS[1], now)
 end
 return 0
 `;

@@ -32,6 +32,11 @@ export interface AppConfig {
   /** Prefix of every Redis key and channel this instance uses (instances of one deployment share it). */
   redisKeyPrefix: string;
   throttle: { limit: number; ttlMs: number };
+  /**
+   * Longest time an in-process cache (StampedCache: agent chains, active members) keeps a value, whatever
+   * its version stamp says: bounds how stale a value can get when a stamp bump after a commit failed.
+   */
+  cacheTtlMs: number;
   breaker: { failureThreshold: number; resetTimeoutMs: number; requestTimeoutMs: number };
   auth: {
     jwtSecret: string;
@@ -290,6 +295,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     redisUrl,
     redisKeyPrefix: r.str('REDIS_KEY_PREFIX', 'cb:'),
     throttle: { limit: r.int('THROTTLE_LIMIT', 100, 1), ttlMs: r.int('THROTTLE_TTL_MS', 60000, 1000) },
+    cacheTtlMs: r.int('CACHE_TTL_MS', 30000, 10),
     breaker: {
       failureThreshold: r.int('BREAKER_FAILURE_THRESHOLD', 5, 1),
       resetTimeoutMs: r.int('BREAKER_RESET_TIMEOUT_MS', 30000, 100),

@@ -1,4 +1,5 @@
 import { registerTeam } from 'test/factories/auth.factory';
+import { authenticateWith } from 'test/utils/passport-instances';
 import { createTestApp, TestApp } from 'test/utils/test-app';
 
 /**
@@ -32,10 +33,16 @@ shared('Auth across two instances', () => {
 
   it('honours a logout (denylisted access token) and a refresh rotation made on the other instance', async () => {
     const s = await registerTeam(a);
+    // One process, two apps: passport's 'jwt' strategy is global (the last app created wins), so each
+    // request carrying the access token is authenticated by the instance it goes to (see the helper).
+    // Login, register and refresh do not use the strategy.
+    authenticateWith(b.app);
     await b.http().get('/api/auth/me').set(s.bearer).expect(200);
     const rotated = await b.http().post('/api/auth/refresh').send({ refreshToken: s.refreshToken }).expect(200);
     await a.http().post('/api/auth/refresh').send({ refreshToken: s.refreshToken }).expect(401); // reuse
+    authenticateWith(a.app);
     await a.http().post('/api/auth/logout').set(s.bearer).expect(204);
+    authenticateWith(b.app);
     await b.http().get('/api/auth/me').set(s.bearer).expect(401);
     await b.http().post('/api/auth/refresh').send({ refreshToken: rotated.body.refreshToken }).expect(401);
   });

@@ -1,14 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import passport from 'passport';
 import request from 'supertest';
 import TestAgent from 'supertest/lib/agent';
 import { createApp } from 'src/app.factory';
-import { JwtStrategy } from 'src/auth/jwt.strategy';
 import { loadConfig } from 'src/config/env';
 import { addMember, login, Session, teamMatrix } from 'test/factories/auth.factory';
 import { TEST_TMP } from 'test/utils/global-setup';
+import { authenticateWith } from 'test/utils/passport-instances';
 import { baseTestEnv, createTestApp, TestApp } from 'test/utils/test-app';
 
 /**
@@ -201,18 +200,6 @@ const SKIP_REASON = 'needs TEST_DATABASE_URL and TEST_REDIS_URL: two instances c
 if (!shared) process.stderr.write(`[cache-coherence] two-instance part SKIPPED: ${SKIP_REASON}\n`);
 const describeShared = shared ? describe : describe.skip;
 
-/**
- * Both instances run in this one test process, and @nestjs/passport registers every JwtStrategy in the
- * global `passport` singleton under the same name ('jwt'): the last one constructed authenticates the
- * requests of every app of the process. Separate processes (production) each have their own. So before
- * a direction runs, the reader's own strategy is put back, and checked: otherwise a reader would
- * authenticate with the writer's caches and the authentication scenarios would prove nothing.
- */
-function authenticateWith(app: NestExpressApplication): void {
-  passport.use('jwt', app.get(JwtStrategy));
-  expect((passport as unknown as { _strategy(name: string): unknown })._strategy('jwt')).toBe(app.get(JwtStrategy));
-}
-
 describeShared(`Cache coherence, two instances sharing PostgreSQL and Redis${shared ? '' : ` (skipped: ${SKIP_REASON})`}`, () => {
   let a: TestApp;
   let b: { app: NestExpressApplication; http: () => TestAgent; close(): Promise<void> };
@@ -239,6 +226,9 @@ describeShared(`Cache coherence, two instances sharing PostgreSQL and Redis${sha
     await a?.close();
   });
 
+  // Both instances share passport's global 'jwt' strategy in this process: the reader's own is put back
+  // before each direction (test/utils/passport-instances.ts), or the reader would authenticate with the
+  // writer's caches and the authentication scenarios would prove nothing.
   describe('changes on A, next request on B', () => {
     beforeAll(() => authenticateWith(b.app));
     coherenceScenarios(() => ({ write: a.http, read: b.http }));

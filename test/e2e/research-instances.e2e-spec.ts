@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { Session, registerTeam } from 'test/factories/auth.factory';
 import { insertRun, sessionRow, storedEvents } from 'test/factories/research.factory';
 import { readSse, ResearchUpstream, waitFor } from 'test/e2e/research-support';
+import { authenticateWith } from 'test/utils/passport-instances';
 import { createTestApp, TestApp } from 'test/utils/test-app';
 
 /**
@@ -27,6 +28,9 @@ multiInstance('Research across two instances', () => {
     a = await createTestApp({ env });
     b = await createTestApp({ env: { ...env, DATABASE_URL: a.config.db.url as string, REDIS_KEY_PREFIX: a.config.redisKeyPrefix } });
     admin = await registerTeam(a);
+    // One process, two apps: passport's 'jwt' strategy is global (B, created last, would authenticate A's
+    // requests too), so each request is authenticated by the instance it goes to (see the helper).
+    authenticateWith(a.app);
     const agent = await a.http().post('/api/agents').set(admin.bearer).send({ name: 'Up', provider: 'openai', model: 'gpt-fake', baseUrl: upstream.url, apiKey: 'sk-test' }).expect(201);
     await a.http().put('/api/research/settings').set(admin.bearer).send({ workerAgentId: agent.body.id }).expect(200);
   });
@@ -39,7 +43,9 @@ multiInstance('Research across two instances', () => {
 
   it('follows on instance B a run started on instance A, and cancels it from B', async () => {
     const id = randomUUID();
+    authenticateWith(a.app);
     await a.http().post(`/api/run_sse/${id}`).set(admin.bearer).send({ query: 'Across instances' }).expect(200);
+    authenticateWith(b.app); // A's POST was answered: it is authenticated
     const watching = readSse(`${b.url}/api/run_sse/${id}`, { headers: admin.bearer });
     await waitFor(async () => upstream.callsOf('researcher').length === 2);
     await b.http().post(`/api/run_sse/${id}/cancel`).set(admin.bearer).expect(200);
@@ -58,7 +64,12 @@ multiInstance('Research across two instances', () => {
     const ds = a.app.get(DataSource);
     const dead = await insertRun(ds, a.app.get(StreamLog), { user: owner, inLog: 2 });
     const alive = await insertRun(ds, a.app.get(StreamLog), { user: { id: other.userId, teamId: other.teamId }, inLog: 3, leaseOwner: 'research-alive', leaseInSec: 300 });
-    const onA = readSse(`${a.url}/api/run_sse/${dead}`, { headers: admin.bearer });
+    authenticateWith(a.app);
+    let openedA!: () => void;
+    const aOpen = new Promise<void>((resolve) => (openedA = resolve));
+    const onA = readSse(`${a.url}/api/run_sse/${dead}`, { headers: admin.bearer, onOpen: () => openedA() });
+    await Promise.race([aOpen, onA]); // A's follower got past authentication before B's strategy is put back
+    authenticateWith(b.app);
     const onB = readSse(`${b.url}/api/run_sse/${dead}`, { headers: { ...admin.bearer, 'last-event-id': '1-2' } });
     await new Promise((r) => setTimeout(r, 300));
 

@@ -13,6 +13,8 @@ export interface ReadSseOptions {
   /** Stop (disconnect) once this returns true for the events so far. */
   until?: (events: SseEvent[]) => boolean;
   timeoutMs?: number;
+  /** Called once the response headers arrived (the request got past authentication), with the status. */
+  onOpen?: (status: number) => void;
 }
 
 /** Reads an SSE response with fetch until it ends, `until` holds, or the timeout; returns the status too. */
@@ -22,6 +24,7 @@ export async function readSse(url: string, options: ReadSseOptions = {}): Promis
   const events: SseEvent[] = [];
   try {
     const res = await fetch(url, { headers: { accept: 'text/event-stream', ...options.headers }, signal: controller.signal });
+    options.onOpen?.(res.status);
     if (res.status !== 200 || !res.body) return { status: res.status, events };
     const decoder = new TextDecoder();
     let buffer = '';

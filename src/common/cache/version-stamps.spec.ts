@@ -23,7 +23,7 @@ describe('VersionStamps without Redis', () => {
 
 describe('StampedCache', () => {
   it('loads once per stamp, reloads after the stamp changed, and never caches without a stamp', async () => {
-    const cache = new StampedCache<number>();
+    const cache = new StampedCache<number>({ ttlMs: 60_000 });
     let loads = 0;
     const load = () => Promise.resolve(++loads);
     expect(await cache.get('k', 's1', load)).toBe(1);
@@ -34,7 +34,7 @@ describe('StampedCache', () => {
   });
 
   it('shares one load between concurrent misses and forgets failed loads', async () => {
-    const cache = new StampedCache<number>();
+    const cache = new StampedCache<number>({ ttlMs: 60_000 });
     let loads = 0;
     const slow = () => new Promise<number>((r) => setTimeout(() => r(++loads), 5));
     const [a, b] = await Promise.all([cache.get('k', 's', slow), cache.get('k', 's', slow)]);
@@ -44,8 +44,21 @@ describe('StampedCache', () => {
     expect(await cache.get('f', 's', () => Promise.resolve(7))).toBe(7);
   });
 
+  it('reloads a value older than its TTL even under the same stamp (bounds staleness after a lost bump)', async () => {
+    const cache = new StampedCache<number>({ ttlMs: 20 });
+    let loads = 0;
+    const load = () => Promise.resolve(++loads);
+    const start = Date.now();
+    expect(await cache.get('k', 's', load)).toBe(1);
+    const second = await cache.get('k', 's', load);
+    if (Date.now() < start + 20) expect(second).toBe(1); // judged only when certainly within the TTL
+    await new Promise((r) => setTimeout(r, 25));
+    expect(await cache.get('k', 's', load)).toBe(loads);
+    expect(loads).toBeGreaterThanOrEqual(2);
+  });
+
   it('is bounded: the oldest key goes first', async () => {
-    const cache = new StampedCache<string>(2);
+    const cache = new StampedCache<string>({ ttlMs: 60_000, maxEntries: 2 });
     let loads = 0;
     const load = (v: string) => () => Promise.resolve(`${v}${++loads}`);
     await cache.get('a', 's', load('a'));

@@ -143,6 +143,12 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
     labelNames: ['source', 'code'] as const,
     registers: [this.registry],
   });
+  private readonly stampBumpFailures = new Counter({
+    name: `${METRIC_PREFIX}cache_stamp_bump_failures_total`,
+    help: 'Version stamp bumps that failed after their write committed (caches of the scope stale until their TTL)',
+    labelNames: ['scope'] as const,
+    registers: [this.registry],
+  });
 
   constructor(
     @Optional() private readonly breakers?: BreakerRegistry,
@@ -256,6 +262,13 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
 
   errorLogged(source: string, code: string): void {
     this.errorsRecorded.inc({ source, code });
+  }
+
+  // ---- caches -------------------------------------------------------------------------------------------
+
+  /** `scope` is the kind of stamp scope (`agents`, `member`), never an id. */
+  stampBumpFailed(scope: string): void {
+    this.stampBumpFailures.inc({ scope });
   }
 
   // ---- collected on scrape ------------------------------------------------------------------------------

@@ -220,6 +220,33 @@ describe('GenerationLimiter (medium: real backends, real database)', () => {
           expect(b).toEqual(REFUSED_CONCURRENCY); // `kept` and the new one count
         }
       });
+
+      it('instances with different CHAT_LEASE_MS sharing the keys: a short lease never cuts the TTL of the running set below a longer live lease', async () => {
+        // Two instances of one deployment (same key prefix), one with a lease of 60 s, one of 300 ms.
+        const longLease = 60_000;
+        const shortLease = 300;
+        const long = limiter(backend, { maxConcurrentGenerations: 2, messagesPerMinute: 1000, leaseMs: longLease });
+        const short = limiter(backend, { maxConcurrentGenerations: 2, messagesPerMinute: 1000, leaseMs: shortLease });
+        const redisNow = async () => {
+          const [s, us] = await redis!.time();
+          return Number(s) * 1000 + Math.floor(Number(us) / 1000);
+        };
+        const user = newUser();
+        const runningKey = `${prefix}chat:limit:{${user.teamId}:${user.userId}}:running`;
+        const kept = slotOf(user);
+        const shortOne = slotOf(user);
+        expect(await long.reserve(kept)).toEqual(OK); // live for a minute, never renewed nor released
+        expect(await short.reserve(shortOne)).toEqual(OK);
+        await short.renew(shortOne); // renewing with the short lease must not shorten the key either
+        // The key lives at least as long as the long lease (it was granted less than a minute ago).
+        expect(await redis!.pttl(runningKey)).toBeGreaterThan(shortLease);
+        // Once the short lease ran out (Redis clock), the long one still counts: one place is left, not two.
+        const granted = await redisNow();
+        await eventually(async () => (await redisNow()) > granted + shortLease, 'the short lease to run out');
+        expect(await redis!.zscore(runningKey, kept.messageId)).not.toBeNull();
+        expect(await long.reserve(slotOf(user))).toEqual(OK);
+        expect(await short.reserve(slotOf(user))).toEqual(REFUSED_CONCURRENCY);
+      });
     }
 
     if (backend === 'memory') {
