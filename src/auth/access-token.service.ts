@@ -3,6 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import type { Role } from 'src/common/auth-user';
 import { APP_CONFIG, AppConfig } from 'src/config/env';
+import { jwtKeyOption } from 'src/auth/jwt-key';
 
 /** The access token's claims. The algorithm is fixed by the server (HS256), never read from the token. */
 export interface AccessClaims {
@@ -36,7 +37,7 @@ export class AccessTokenService {
       { teamId: user.teamId, role: user.role, sid, typ: 'access' },
       {
         algorithm: JWT_ALGORITHM,
-        secret: this.config.auth.jwtSecret,
+        secret: jwtKeyOption(this.config.auth.jwtSecret),
         expiresIn,
         issuer: this.config.auth.jwtIssuer,
         audience: this.config.auth.jwtAudience,
@@ -52,7 +53,7 @@ export class AccessTokenService {
     try {
       const claims = this.jwt.verify<AccessClaims>(token, {
         algorithms: [JWT_ALGORITHM],
-        secret: this.config.auth.jwtSecret,
+        secret: jwtKeyOption(this.config.auth.jwtSecret),
         issuer: this.config.auth.jwtIssuer,
         audience: this.config.auth.jwtAudience,
       });

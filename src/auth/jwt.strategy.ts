@@ -5,6 +5,7 @@ import { AccessDenylistService } from 'src/auth/access-denylist.service';
 import { AccessClaims, JWT_ALGORITHM } from 'src/auth/access-token.service';
 import { AuthErrors } from 'src/auth/auth.errors';
 import { extractAccessToken } from 'src/auth/auth-http';
+import { jwtKeyOption } from 'src/auth/jwt-key';
 import type { AuthUser } from 'src/common/auth-user';
 import { APP_CONFIG, AppConfig } from 'src/config/env';
 import { UsersService } from 'src/teams/users.service';
@@ -24,7 +25,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   ) {
     super({
       jwtFromRequest: extractAccessToken,
-      secretOrKey: config.auth.jwtSecret,
+      secretOrKey: jwtKeyOption(config.auth.jwtSecret),
       algorithms: [JWT_ALGORITHM],
       issuer: config.auth.jwtIssuer,
       audience: config.auth.jwtAudience,
