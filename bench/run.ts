@@ -15,6 +15,7 @@ import { ms, percentile, table } from 'bench/lib/stats';
  * Options: BENCH_LEVELS=1,10,50,200  BENCH_STALL_LEVELS=128,256,512,768,1024  BENCH_IDLE=10000
  *          BENCH_MIN_SAMPLES=20 (time to first delta: each level runs ceil(this / level) rounds, so that a
  *          low level still gives enough samples for a percentile)
+ *          BENCH_SECTIONS=ttft,writes,stall,idle (run only some sections)
  * Database writes per reply come from the service's `chat_backend_chat_reply_db_writes` histogram
  * (`/metrics`, read with the METRICS_TOKEN the bench gives the service).
  */
@@ -26,6 +27,8 @@ const LEVELS = list(process.env.BENCH_LEVELS, [1, 10, 50, 200]);
 const STALL_LEVELS = list(process.env.BENCH_STALL_LEVELS, [128, 256, 512, 768, 1024]);
 const IDLE = Number(process.env.BENCH_IDLE ?? 10000);
 const MIN_SAMPLES = Number(process.env.BENCH_MIN_SAMPLES ?? 20);
+/** Sections to run (default all): ttft, writes, stall, idle. */
+const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? 'ttft,writes,stall,idle').split(',').map((x) => x.trim()));
 /** Replies of the database-writes section: deltas and the gap between them. */
 const WRITE_CASES = [
   // Same duration (~2.5 s), 100× the deltas: the writes follow time and size, not the number of deltas.
@@ -117,6 +120,23 @@ function summarise(label: string, n: number, runs: StreamTiming[], direct?: Stre
   };
 }
 
+/**
+ * Where the stalls of a level were: the largest gap of each stalled stream, and the window of the bench's
+ * clock they fall in (from the level's start). Gaps of many streams inside one short window mean the
+ * process paused as a whole (a long task, a GC) rather than streams starving one another.
+ */
+function stallWindow(label: string, n: number, runs: StreamTiming[], t0: number): string | null {
+  const stalled = runs.filter((r) => r.ok && r.maxGap > STALL_MS);
+  if (stalled.length === 0) return null;
+  const gaps = stalled.map((r) => r.maxGap).sort((a, b) => a - b);
+  const starts = stalled.map((r) => r.maxGapEnd - r.maxGap - t0);
+  const ends = stalled.map((r) => r.maxGapEnd - t0);
+  return (
+    `${label} at ${n}: ${stalled.length} stalled; largest gap per stalled stream p50 ${ms(percentile(gaps, 50))}, max ${ms(gaps[gaps.length - 1])}; ` +
+    `the gaps lie between t=${ms(Math.min(...starts))} and t=${ms(Math.max(...ends))} after the level started`
+  );
+}
+
 async function main(): Promise<void> {
   const upstream = new FakeOpenAiServer();
   const upstreamUrl = await upstream.start();
@@ -150,7 +170,7 @@ async function main(): Promise<void> {
   // stream is not reported as a percentile of one sample.
   upstream.reset().setDefault({ deltas, delayMs: DELTA_MS, firstDeltaDelayMs: DELTA_MS });
   const rows = [];
-  for (const n of LEVELS) {
+  for (const n of SECTIONS.has('ttft') ? LEVELS : []) {
     const rounds = Math.max(1, Math.ceil(MIN_SAMPLES / n));
     const direct: StreamTiming[] = [];
     const relayed: StreamTiming[] = [];
@@ -168,10 +188,14 @@ async function main(): Promise<void> {
       summarise('service', n, service, direct, rounds),
     );
   }
-  say(`## Time to first delta (at least ${MIN_SAMPLES} samples per level)\n`);
-  say(table(rows));
+  if (SECTIONS.has('ttft')) {
+    say(`## Time to first delta (at least ${MIN_SAMPLES} samples per level)\n`);
+    say(table(rows));
+  }
 
   // 2. Database writes per reply: one reply of few deltas, one of many; the writes should not follow the deltas.
+  if (SECTIONS.has('writes')) await writesSection();
+  async function writesSection() {
   say('\n## Database writes per reply\n');
   const writeRows = [];
   for (const c of WRITE_CASES) {
@@ -181,25 +205,36 @@ async function main(): Promise<void> {
   upstream.reset().setDefault({ deltas, delayMs: DELTA_MS, firstDeltaDelayMs: DELTA_MS });
   say(table(writeRows));
   say(`\nfrom \`${DB_WRITES_METRIC}\` (sum and count before and after each reply); "no observations": the service did not record it`);
+  }
 
   // 3. Highest concurrency without stalls.
+  if (SECTIONS.has('stall')) await stallSection();
+  async function stallSection() {
   say('\n## Concurrent streams without stalls\n');
   const stallRows = [];
+  const stallNotes: string[] = [];
   let best = 0;
   for (const n of STALL_LEVELS) {
     const chats = await newChats(ctx, n);
+    const t0 = performance.now();
     const [service, relayed] = [await Promise.all(chats.map((c) => viaService(ctx, c))), await Promise.all(Array.from({ length: n }, () => viaUrl(relay.url)))];
     upstream.reset().setDefault({ deltas, delayMs: DELTA_MS, firstDeltaDelayMs: DELTA_MS });
     const s = summarise('service', n, service);
     stallRows.push(s, summarise('node:http relay', n, relayed));
+    const where = stallWindow('service', n, service, t0);
+    if (where) stallNotes.push(where);
     const clean = s.stalls === 0 && service.every((r) => r.ok);
     if (clean) best = n;
     else break;
   }
   say(table(stallRows));
   say(`\nhighest level tried without a stall: ${best} streams`);
+  for (const note of stallNotes) say(`\n${note}`);
+  }
 
   // 4. Memory per idle open stream: IDLE subscribers following one reply whose upstream holds before its first token.
+  if (SECTIONS.has('idle')) await idleSection();
+  async function idleSection() {
   say(`\n## Memory per idle open stream (${IDLE} subscribers)\n`);
   upstream.reset().setDefault({ deltas: ['late'], holdMs: 10 * 60 * 1000 });
   const [chatId] = await newChats(ctx, 1);
@@ -219,6 +254,7 @@ async function main(): Promise<void> {
       { server: 'node:http idle SSE', subscribers: baseCost.opened, 'RSS before': `${baseCost.before} KB`, 'RSS after': `${baseCost.after} KB`, 'per stream': `${baseCost.perStream.toFixed(1)} KB` },
     ]),
   );
+  }
 
   await svc.stop();
   await relay.close();

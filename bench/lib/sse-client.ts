@@ -5,6 +5,8 @@ export interface StreamTiming {
   ttft: number;
   /** Largest gap between two consecutive content deltas, ms. */
   maxGap: number;
+  /** performance.now() (bench process clock) at the end of the largest gap. */
+  maxGapEnd: number;
   deltas: number;
   ok: boolean;
   error?: string;
@@ -29,10 +31,11 @@ export function timeStream(r: SseRequest): Promise<StreamTiming> {
     let first = NaN;
     let last = NaN;
     let maxGap = 0;
+    let maxGapEnd = NaN;
     let deltas = 0;
     let buf = '';
     let eventName: string | null = null;
-    const done = (ok: boolean, error?: string) => resolve({ ttft: first - started, maxGap, deltas, ok, error });
+    const done = (ok: boolean, error?: string) => resolve({ ttft: first - started, maxGap, maxGapEnd, deltas, ok, error });
     const payload = r.body === undefined ? undefined : JSON.stringify(r.body);
     const req = http.request(
       r.url,
@@ -63,7 +66,10 @@ export function timeStream(r: SseRequest): Promise<StreamTiming> {
               if (r.isDelta(eventName, data)) {
                 const now = performance.now();
                 if (deltas === 0) first = now;
-                else maxGap = Math.max(maxGap, now - last);
+                else if (now - last > maxGap) {
+                  maxGap = now - last;
+                  maxGapEnd = now;
+                }
                 last = now;
                 deltas++;
               }

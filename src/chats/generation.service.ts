@@ -42,6 +42,8 @@ const STREAM_UNAVAILABLE = 'STREAM_UNAVAILABLE';
 
 const WRITE_COUNTS_KEPT = 2000;
 const SHUTDOWN_WAIT_MS = 5000;
+/** Largest message event made of deltas that queued up behind a slow append (characters). */
+const MAX_COALESCED_CHARS = 16_384;
 
 interface RunningJob {
   controller: AbortController;
@@ -197,18 +199,32 @@ export class GenerationService implements OnModuleInit, OnModuleDestroy {
         userMessageId: job.userMessageId,
         assistantMessageId: job.messageId,
       })).seq;
-      for await (const chunk of chunks) {
-        if (chunk.type === 'delta') {
-          if (!chunk.content) continue;
-          content += chunk.content;
-          lastSeq = (await this.log.append(key, 'message', { content: chunk.content }, content.length)).seq;
-          (progress as ProgressWriter | null)?.update(content);
-        } else if (chunk.type === 'usage') {
-          usage = chunk.usage;
-        } else {
-          if (!content) model = chunk.model;
-          lastSeq = (await this.log.append<StatusEventData>(key, 'status', { description: chunk.description, level: 'info', done: false, agentId: chunk.agentId, model: chunk.model })).seq;
+      // Deltas that arrived while the previous append was in flight go out as one event (at most
+      // MAX_COALESCED_CHARS): under load the log gets fewer, larger appends; ids still encode the offset.
+      let pending = '';
+      const flush = async (): Promise<void> => {
+        if (!pending) return;
+        content += pending;
+        const text = pending;
+        pending = '';
+        lastSeq = (await this.log.append(key, 'message', { content: text }, content.length)).seq;
+        (progress as ProgressWriter | null)?.update(content);
+      };
+      for await (const batch of chunks) {
+        for (const chunk of batch) {
+          if (chunk.type === 'delta') {
+            if (!chunk.content) continue;
+            pending += chunk.content;
+            if (pending.length >= MAX_COALESCED_CHARS) await flush();
+          } else if (chunk.type === 'usage') {
+            usage = chunk.usage;
+          } else {
+            await flush();
+            if (!content) model = chunk.model;
+            lastSeq = (await this.log.append<StatusEventData>(key, 'status', { description: chunk.description, level: 'info', done: false, agentId: chunk.agentId, model: chunk.model })).seq;
+          }
         }
+        await flush();
       }
       final = { status: 'complete', content, model, usage };
     } catch (err) {

@@ -12,9 +12,10 @@ describe('pullAhead', () => {
     const it = pullAhead(source());
     await new Promise((r) => setImmediate(r));
     expect(pulled).toEqual([0, 1, 2]); // nobody has called next() yet
-    const got: number[] = [];
-    for await (const x of it) got.push(x);
-    expect(got).toEqual([0, 1, 2]);
+    const batches: number[][] = [];
+    for await (const b of it) batches.push(b);
+    // All three were buffered before the first step: one batch.
+    expect(batches).toEqual([[0, 1, 2]]);
   });
 
   it('delivers the items produced before a failure, then the failure', async () => {
@@ -26,7 +27,7 @@ describe('pullAhead', () => {
     const got: string[] = [];
     await expect(
       (async () => {
-        for await (const x of pullAhead(source())) got.push(x);
+        for await (const b of pullAhead(source())) got.push(...b);
       })(),
     ).rejects.toThrow('upstream broke');
     expect(got).toEqual(['a', 'b']);
@@ -39,8 +40,25 @@ describe('pullAhead', () => {
         yield i;
       }
     }
-    const got: number[] = [];
-    for await (const x of pullAhead(source())) got.push(x);
-    expect(got).toEqual([0, 1, 2]);
+    const batches: number[][] = [];
+    for await (const b of pullAhead(source())) batches.push(b);
+    // The consumer keeps up: one item per batch, never an empty batch.
+    expect(batches).toEqual([[0], [1], [2]]);
+  });
+
+  it('hands a consumer that fell behind everything buffered meanwhile, in order', async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    async function* source() {
+      yield 1;
+      await gate;
+      for (let i = 2; i <= 5; i++) yield i;
+    }
+    const it = pullAhead(source());
+    expect((await it.next()).value).toEqual([1]);
+    release();
+    await new Promise((r) => setTimeout(r, 10)); // the consumer is busy; the pump buffers 2..5
+    expect((await it.next()).value).toEqual([2, 3, 4, 5]);
+    expect((await it.next()).done).toBe(true);
   });
 });

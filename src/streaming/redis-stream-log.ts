@@ -14,7 +14,7 @@ import {
   StreamLog,
   StreamLogStats,
 } from 'src/streaming/stream-log';
-import { RedisStreamPoller } from 'src/streaming/redis-stream-poller';
+import { RedisLiveHub } from 'src/streaming/redis-live-hub';
 import { APPEND_LUA, decodeEntry, FINISH_LUA, OPEN_LUA, RawEntry } from 'src/streaming/redis-stream-scripts';
 import {
   StreamFinishedError,
@@ -29,19 +29,15 @@ export interface RedisStreamLogOptions {
   maxLen?: number;
   /** TTL of an unfinished stream, refreshed by every append (default 6 h): a producer that died. */
   idleTtlSec?: number;
-  /** Events per replay read and per key per XREAD (default 500). */
+  /** Events per replay read (default 500). */
   pageSize?: number;
-  /** Streams followed per blocking reader connection; more streams open more readers (default 1000). */
-  keysPerReader?: number;
-  /** Longest block of one XREAD in ms (default 5000). */
-  blockMs?: number;
   /** Streams sampled by `stats()` to estimate events and bytes (default 200). */
   statsSample?: number;
 }
 
 type ScriptedRedis = Redis & {
-  streamLogAppend(e: string, m: string, type: string, data: string, off: string, maxLen: number, ttl: number): Promise<[number, string]>;
-  streamLogFinish(e: string, m: string, ttl: number): Promise<number>;
+  streamLogAppend(e: string, m: string, type: string, data: string, off: string, maxLen: number, ttl: number, channel: string): Promise<[number, string]>;
+  streamLogFinish(e: string, m: string, ttl: number, channel: string): Promise<number>;
   streamLogOpen(m: string, ttl: number): Promise<number>;
 };
 
@@ -49,16 +45,16 @@ type ScriptedRedis = Redis & {
  * The stream log on Redis Streams (`REDIS_URL`), shared by every instance. Per stream: a Redis stream of
  * events with explicit ids `${offset}-${seq}` (XADD with `MAXLEN ~`), a meta hash (seq counter, offset,
  * finished) updated with the XADD in one Lua script, and a finish marker entry so that readers see the end
- * in the same stream. Replay is `XRANGE (<after> +`; live followers of this process share blocking readers
- * (`RedisStreamPoller`, one connection per `keysPerReader` streams), not a connection each. Control messages
- * go through one pub/sub channel so a cancel reaches the instance that runs the job.
+ * in the same stream. Replay is `XRANGE (<after> +`; live followers get the entries the scripts PUBLISH on
+ * the stream's channel (`RedisLiveHub`: one subscriber connection per process, one subscription per followed
+ * stream). Control messages go through one pub/sub channel so a cancel reaches the instance that runs the
+ * job.
  */
 export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(RedisStreamLog.name);
   private readonly redis: ScriptedRedis;
   private readonly sub: Redis;
-  private readonly pollers: RedisStreamPoller[] = [];
-  private readonly pollerOf = new Map<string, RedisStreamPoller>();
+  private readonly hub: RedisLiveHub;
   private readonly controlHandlers = new Set<ControlHandler>();
   private readonly tracker = new FollowerTracker();
   private readonly prefix: string;
@@ -77,8 +73,6 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
       maxLen: options.maxLen ?? 10_000,
       idleTtlSec: options.idleTtlSec ?? 6 * 3600,
       pageSize: options.pageSize ?? 500,
-      keysPerReader: options.keysPerReader ?? 1000,
-      blockMs: options.blockMs ?? 5000,
       statsSample: options.statsSample ?? 200,
     };
     const redis = new Redis(config.redisUrl, { connectionName: 'stream-log' });
@@ -87,9 +81,13 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
     redis.defineCommand('streamLogOpen', { numberOfKeys: 1, lua: OPEN_LUA });
     redis.on('error', (e: Error) => this.logger.warn(`redis: ${e.message}`));
     this.redis = redis as ScriptedRedis;
-    this.sub = redis.duplicate({ connectionName: 'stream-log-control' });
-    this.sub.on('error', (e: Error) => this.logger.warn(`redis control subscriber: ${e.message}`));
-    this.sub.on('message', (_channel: string, payload: string) => this.deliverControl(payload));
+    this.sub = redis.duplicate({ connectionName: 'stream-log-subscriber' });
+    this.sub.on('error', (e: Error) => this.logger.warn(`redis subscriber: ${e.message}`));
+    this.hub = new RedisLiveHub(this.sub);
+    this.sub.on('message', (channel: string, payload: string) => {
+      if (channel === this.controlChannel) this.deliverControl(payload);
+      else this.hub.deliver(channel, payload);
+    });
   }
 
   /** Subscribes to the control channel before the app serves, so no cancel is missed. */
@@ -118,6 +116,7 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
         offset === undefined ? '' : String(offset),
         this.opts.maxLen,
         this.opts.idleTtlSec,
+        this.liveChannel(key),
       );
     } catch (e) {
       const msg = (e as Error).message ?? '';
@@ -132,7 +131,7 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
 
   async finish(key: string): Promise<void> {
     const ttl = this.config.chat.streamRetentionSec;
-    if ((await this.redis.streamLogFinish(this.eventsKey(key), this.metaKey(key), ttl)) === 1) this.index(key, ttl);
+    if ((await this.redis.streamLogFinish(this.eventsKey(key), this.metaKey(key), ttl, this.liveChannel(key))) === 1) this.index(key, ttl);
   }
 
   async read(key: string, after: StreamCursor | null, options: ReadOptions = {}): Promise<ReadResult> {
@@ -173,31 +172,16 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
 
   live(key: string): LiveHandle {
     if (this.closing) throw new StreamLogClosedError(key, null);
-    const sk = this.eventsKey(key);
-    let poller = this.pollerOf.get(sk);
-    if (!poller) {
-      poller = this.pollers.find((p) => p.size < this.opts.keysPerReader) ?? this.newPoller();
-      this.pollerOf.set(sk, poller);
-    }
-    const p = poller;
-    const handle = p.register(sk);
-    return {
-      signals: handle.signals,
-      ready: handle.ready,
-      release: () => {
-        handle.release();
-        if (!p.has(sk) && this.pollerOf.get(sk) === p) this.pollerOf.delete(sk);
-      },
-    };
+    return this.hub.register(this.liveChannel(key));
   }
 
   closedError(key: string, lastId: string | null): StreamLogClosedError {
     return new StreamLogClosedError(key, lastId);
   }
 
-  /** Blocking reader connections open (one per `keysPerReader` followed streams). */
-  get readerCount(): number {
-    return this.pollers.length;
+  /** Streams this process follows live (one subscription each, on one connection). */
+  get liveSubscriptions(): number {
+    return this.hub.size;
   }
 
   async publishControl(key: string, message: ControlMessage): Promise<void> {
@@ -243,24 +227,12 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
     return { backend: 'redis', streamsHeld, eventsHeld, approxBytes, ...this.tracker.snapshot() };
   }
 
-  /** Stops the readers (their followers end with `StreamLogClosedError`) and quits the connections. */
+  /** Ends the live followers (with `StreamLogClosedError`) and quits the connections. */
   async onModuleDestroy(): Promise<void> {
     this.closing = true;
-    await Promise.all(this.pollers.map((p) => p.stop()));
+    this.hub.stop();
     this.controlHandlers.clear();
     await Promise.all([this.quit(this.sub), this.quit(this.redis)]);
-  }
-
-  private newPoller(): RedisStreamPoller {
-    // No ready check: the reader only blocks on XREAD, and a ready check cut short by a quick shutdown
-    // leaves ioredis waiting on a disconnect timer.
-    const reader = this.redis.duplicate({
-      connectionName: `stream-log-reader-${this.pollers.length + 1}`,
-      enableReadyCheck: false,
-    });
-    const poller = new RedisStreamPoller(reader, this.redis, { blockMs: this.opts.blockMs, count: this.opts.pageSize });
-    this.pollers.push(poller);
-    return poller;
   }
 
   private ensureSubscribed(): Promise<void> {
@@ -315,6 +287,11 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
 
   private metaKey(key: string): string {
     return `${this.prefix}{${key}}:meta`;
+  }
+
+  /** The pub/sub channel the scripts publish the stream's entries on (same hash tag as its keys). */
+  private liveChannel(key: string): string {
+    return `${this.prefix}{${key}}:live`;
   }
 
   private get indexKey(): string {

@@ -16,7 +16,9 @@ export type LiveSignal =
   /** The stream left the log (expired before it finished). */
   | { kind: 'gone' }
   /** The log is shutting down. */
-  | { kind: 'closed' };
+  | { kind: 'closed' }
+  /** Signals may have been lost (a reconnect): read the log from the cursor before following again. */
+  | { kind: 'resync' };
 
 export interface LiveHandle {
   signals: Observable<LiveSignal>;
@@ -106,6 +108,8 @@ class Follower implements TrackedFollower {
   /** The highest seq (and whether a finish) signalled since the current read began. */
   private signalledSeq = 0;
   private signalledFinish = false;
+  /** A `resync` arrived: one more read of the log is due before following live. */
+  private resyncDue = false;
   /** Every event up to the stream's end has been taken: complete once the queue is empty. */
   private logDone = false;
   private paused = false;
@@ -159,6 +163,14 @@ class Follower implements TrackedFollower {
     try {
       if (s.kind === 'gone') return this.fail(new StreamUnknownError(this.key, this.lastEmittedId));
       if (s.kind === 'closed') return this.fail(this.p.source.closedError(this.key, this.lastEmittedId));
+      if (s.kind === 'resync') {
+        this.resyncDue = true;
+        if (this.mode === 'live') {
+          this.mode = 'catchup';
+          void this.catchUp();
+        }
+        return;
+      }
       if (s.kind === 'event' && this.paused && s.event.seq > this.lastEmittedSeq) {
         // Counted in both modes: in catch-up the log holds the events, but the consumer is as far behind.
         if (++this.behindWhilePaused > this.p.queueMax) {
@@ -207,6 +219,7 @@ class Follower implements TrackedFollower {
         const sawFinish = this.signalledFinish;
         this.signalledSeq = 0;
         this.signalledFinish = false;
+        this.resyncDue = false;
         const page = await this.p.source.read(this.key, this.cursor, { limit: this.p.pageSize });
         if (this.closed) return;
         if (!page.known) throw new StreamUnknownError(this.key, this.lastEmittedId);
@@ -216,7 +229,7 @@ class Follower implements TrackedFollower {
         this.signalledSeq = Math.max(this.signalledSeq, page.hasMore ? sawSeq : 0);
         this.signalledFinish ||= page.hasMore && sawFinish;
         if (page.finished && !page.hasMore) this.logDone = true;
-        else if (!page.hasMore && this.signalledSeq <= this.lastSeq && !this.signalledFinish) this.mode = 'live';
+        else if (!page.hasMore && this.signalledSeq <= this.lastSeq && !this.signalledFinish && !this.resyncDue) this.mode = 'live';
         this.drain();
       }
     } catch (e) {

@@ -51,7 +51,10 @@ describe('Generation engine (medium: real services, real database)', () => {
       const chatId = await createChat(chats, admin, agentId);
       const sent = await messages.send(admin, chatId, { content: 'count the writes please' });
       const frames = await allFrames(messages, admin, chatId, sent.assistantMessage.id, null);
-      expect(frames.filter((f) => f.type === 'message')).toHaveLength(deltas);
+      // Deltas that queue up behind an append are coalesced: at most one event per delta.
+      const messageEvents = frames.filter((f) => f.type === 'message').length;
+      expect(messageEvents).toBeGreaterThan(0);
+      expect(messageEvents).toBeLessThanOrEqual(deltas);
       const row = await waitFinished(ds, sent.assistantMessage.id);
       expect(row.content).toBe(contentOf(frames));
       counts[deltas] = generation.dbWrites(sent.assistantMessage.id);
