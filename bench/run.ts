@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { FakeOpenAiServer } from 'test/fakes/fake-openai-server';
-import { histogramTotals, HistogramTotals } from 'bench/lib/metrics';
+import { histogramTotals, HistogramTotals, sampleValue, scrape } from 'bench/lib/metrics';
 import { startRelay } from 'bench/lib/relay';
 import { startIdleSseBaseline, startService, ServiceProcess } from 'bench/lib/server';
 import { timeStream, StreamTiming } from 'bench/lib/sse-client';
@@ -244,16 +244,19 @@ async function main(): Promise<void> {
     body: JSON.stringify({ content: 'hold' }),
   });
   const { streamUrl } = (await sent.json()) as { streamUrl: string };
-  const idle = await idleCost(svc, `${svc.url}${streamUrl}`, { authorization: `Bearer ${ctx.token}` });
+  const heapUsed = async () => (sampleValue(await scrape(svc.url, METRICS_TOKEN), 'chat_backend_nodejs_heap_size_used_bytes') ?? NaN) / 1024;
+  const idle = await idleCost(svc, `${svc.url}${streamUrl}`, { authorization: `Bearer ${ctx.token}` }, heapUsed);
   const base = await startIdleSseBaseline();
   const baseCost = await idleCost(base, base.url, {});
   await base.stop();
+  const kb = (v: number) => (Number.isFinite(v) ? `${v.toFixed(1)} KB` : '-');
   say(
     table([
-      { server: 'service', subscribers: idle.opened, 'RSS before': `${idle.before} KB`, 'RSS after': `${idle.after} KB`, 'per stream': `${idle.perStream.toFixed(1)} KB` },
-      { server: 'node:http idle SSE', subscribers: baseCost.opened, 'RSS before': `${baseCost.before} KB`, 'RSS after': `${baseCost.after} KB`, 'per stream': `${baseCost.perStream.toFixed(1)} KB` },
+      { server: 'service', subscribers: idle.opened, 'RSS before': `${idle.before} KB`, 'RSS after': `${idle.after} KB`, 'per stream': kb(idle.perStream), 'per stream before the GC': kb(idle.perStreamNoGc), 'JS heap per stream': kb(idle.heapPerStream) },
+      { server: 'node:http idle SSE', subscribers: baseCost.opened, 'RSS before': `${baseCost.before} KB`, 'RSS after': `${baseCost.after} KB`, 'per stream': kb(baseCost.perStream), 'per stream before the GC': kb(baseCost.perStreamNoGc), 'JS heap per stream': '-' },
     ]),
   );
+  say('\nRSS of the process, each figure read after a full GC (SIGUSR2 to a preload, bench/lib/gc-on-signal.ts) and also, as before, without it. JS heap: heap used from /metrics after the GC.');
   }
 
   await svc.stop();
@@ -293,11 +296,11 @@ async function dbWritesPerReply(ctx: Ctx, deltaCount: number, delayMs: number) {
   };
 }
 
-async function idleCost(server: ServiceProcess, url: string, headers: Record<string, string>) {
+async function idleCost(server: ServiceProcess, url: string, headers: Record<string, string>, heapUsed?: () => Promise<number>) {
   const keep = new http.Agent({ keepAlive: true, maxSockets: Infinity });
-  global.gc?.();
-  await new Promise((r) => setTimeout(r, 500));
+  await server.collectGarbage();
   const before = server.rssKb();
+  const heapBefore = heapUsed ? await heapUsed() : NaN;
   const reqs: http.ClientRequest[] = [];
   let opened = 0;
   for (let i = 0; i < IDLE; i += 500) {
@@ -316,10 +319,14 @@ async function idleCost(server: ServiceProcess, url: string, headers: Record<str
     );
   }
   await new Promise((r) => setTimeout(r, 2000));
+  const afterNoGc = server.rssKb();
+  await server.collectGarbage();
   const after = server.rssKb();
+  const heapAfter = heapUsed ? await heapUsed() : NaN;
   for (const r of reqs) r.destroy();
   keep.destroy();
-  return { opened, before, after, perStream: (after - before) / Math.max(1, opened) };
+  const per = (a: number, b: number) => (a - b) / Math.max(1, opened);
+  return { opened, before, after, afterNoGc, perStream: per(after, before), perStreamNoGc: per(afterNoGc, before), heapPerStream: per(heapAfter, heapBefore) };
 }
 
 main().catch((err: unknown) => {

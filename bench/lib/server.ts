@@ -18,8 +18,17 @@ export interface ServiceProcess {
   url: string;
   pid: number;
   rssKb(): number;
+  /** A full GC in the process (SIGUSR2, see gc-on-signal.ts), then a short settle. */
+  collectGarbage(): Promise<void>;
   stop(): Promise<void>;
 }
+
+const GC_PRELOAD = ['--expose-gc', '--require', join(__dirname, 'gc-on-signal.js')];
+const rssOf = (pid: number | undefined) => () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
+const gcOf = (child: ChildProcess) => async () => {
+  child.kill('SIGUSR2');
+  await new Promise((r) => setTimeout(r, 1000));
+};
 
 /** Extra node flags for the service, e.g. BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it. */
 const nodeArgs = (): string[] => (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
@@ -28,7 +37,7 @@ const nodeArgs = (): string[] => (process.env.BENCH_NODE_ARGS ?? '').split(' ').
 export async function startService(env: Record<string, string>): Promise<ServiceProcess> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-data-'));
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs(), join(__dirname, '..', '..', 'src', 'main.js')], {
+  const child: ChildProcess = spawn(process.execPath, [...GC_PRELOAD, ...nodeArgs(), join(__dirname, '..', '..', 'src', 'main.js')], {
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'development', DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -45,7 +54,8 @@ export async function startService(env: Record<string, string>): Promise<Service
   return {
     url,
     pid: child.pid ?? 0,
-    rssKb: () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? NaN),
+    rssKb: rssOf(child.pid),
+    collectGarbage: gcOf(child),
     stop: async () => {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
@@ -58,12 +68,13 @@ export async function startService(env: Record<string, string>): Promise<Service
 export async function startIdleSseBaseline(): Promise<ServiceProcess> {
   const port = await freePort();
   const code = `require('node:http').createServer((q,s)=>{s.writeHead(200,{'content-type':'text/event-stream'});s.flushHeaders();s.write(': ok\\n\\n');}).listen(${port},'127.0.0.1')`;
-  const child = spawn(process.execPath, ['-e', code], { stdio: 'ignore' });
+  const child = spawn(process.execPath, [...GC_PRELOAD, '-e', code], { stdio: 'ignore' });
   await new Promise((r) => setTimeout(r, 500));
   return {
     url: `http://127.0.0.1:${port}`,
     pid: child.pid ?? 0,
-    rssKb: () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? NaN),
+    rssKb: rssOf(child.pid),
+    collectGarbage: gcOf(child),
     stop: async () => {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));

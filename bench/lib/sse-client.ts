@@ -22,6 +22,8 @@ export interface SseRequest {
   /** Stop (and resolve) once this data line is seen. */
   isEnd: (eventName: string | null, data: string) => boolean;
   agent?: http.Agent;
+  /** Gives up (ok: false, error 'timed out') after this long; a bench never hangs on one stream. Default 60 s. */
+  timeoutMs?: number;
 }
 
 /** A minimal SSE client that timestamps each delta as it arrives on the socket. */
@@ -35,7 +37,17 @@ export function timeStream(r: SseRequest): Promise<StreamTiming> {
     let deltas = 0;
     let buf = '';
     let eventName: string | null = null;
-    const done = (ok: boolean, error?: string) => resolve({ ttft: first - started, maxGap, maxGapEnd, deltas, ok, error });
+    let settled = false;
+    const done = (ok: boolean, error?: string) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve({ ttft: first - started, maxGap, maxGapEnd, deltas, ok, error });
+    };
+    const timer = setTimeout(() => {
+      req.destroy();
+      done(false, `timed out after ${deltas} deltas`);
+    }, r.timeoutMs ?? 60_000);
     const payload = r.body === undefined ? undefined : JSON.stringify(r.body);
     const req = http.request(
       r.url,
