@@ -35,8 +35,16 @@ export interface RedisStreamLogOptions {
   statsSample?: number;
 }
 
+type AppendArgs = [events: string, meta: string, type: string, data: string, offset: string, maxLen: number, ttl: number, channel: string];
+
+interface PendingAppend {
+  args: AppendArgs;
+  resolve: (r: [number, string]) => void;
+  reject: (e: unknown) => void;
+}
+
 type ScriptedRedis = Redis & {
-  streamLogAppend(e: string, m: string, type: string, data: string, off: string, maxLen: number, ttl: number, channel: string): Promise<[number, string]>;
+  streamLogAppend(...args: AppendArgs): Promise<[number, string]>;
   streamLogFinish(e: string, m: string, ttl: number, channel: string): Promise<number>;
   streamLogOpen(m: string, ttl: number): Promise<number>;
 };
@@ -55,6 +63,8 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
   private readonly redis: ScriptedRedis;
   private readonly sub: Redis;
   private readonly hub: RedisLiveHub;
+  /** Appends issued since the last flush (see `batchedAppend`). */
+  private appendBatch: PendingAppend[] = [];
   private readonly controlHandlers = new Set<ControlHandler>();
   private readonly tracker = new FollowerTracker();
   private readonly prefix: string;
@@ -108,7 +118,7 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
     let seq: number;
     let offs: string;
     try {
-      [seq, offs] = await this.redis.streamLogAppend(
+      [seq, offs] = await this.batchedAppend([
         this.eventsKey(key),
         this.metaKey(key),
         type,
@@ -117,7 +127,7 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
         this.opts.maxLen,
         this.opts.idleTtlSec,
         this.liveChannel(key),
-      );
+      ]);
     } catch (e) {
       const msg = (e as Error).message ?? '';
       if (msg.includes('STREAM_FINISHED')) throw new StreamFinishedError(key);
@@ -233,6 +243,42 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
     this.hub.stop();
     this.controlHandlers.clear();
     await Promise.all([this.quit(this.sub), this.quit(this.redis)]);
+  }
+
+  /**
+   * Appends of one turn of the event loop (every job whose upstream sent a delta in it) leave as one
+   * pipeline: one socket write instead of one per append, the largest cost of an append in a profile (a
+   * system call is expensive here). Unlike ioredis auto-pipelining, which keeps one pipeline in flight per
+   * connection and was measured slower under load, batches do not wait for one another. A batch of one is
+   * a plain call. Order within a stream is kept: a job awaits each append before the next.
+   */
+  private batchedAppend(args: AppendArgs): Promise<[number, string]> {
+    return new Promise((resolve, reject) => {
+      this.appendBatch.push({ args, resolve, reject });
+      if (this.appendBatch.length === 1) setImmediate(() => this.flushAppends());
+    });
+  }
+
+  private flushAppends(): void {
+    const batch = this.appendBatch;
+    this.appendBatch = [];
+    if (batch.length === 1) {
+      const [one] = batch;
+      this.redis.streamLogAppend(...one.args).then(one.resolve, one.reject);
+      return;
+    }
+    const pipe = this.redis.pipeline() as unknown as { streamLogAppend(...a: AppendArgs): unknown; exec(): Promise<[Error | null, unknown][] | null> };
+    for (const b of batch) pipe.streamLogAppend(...b.args);
+    pipe.exec().then(
+      (results) => {
+        batch.forEach((b, i) => {
+          const [err, value] = results?.[i] ?? [new Error('stream log append: no reply in the pipeline'), null];
+          if (err) b.reject(err);
+          else b.resolve(value as [number, string]);
+        });
+      },
+      (err: unknown) => batch.forEach((b) => b.reject(err)),
+    );
   }
 
   private ensureSubscribed(): Promise<void> {

@@ -9,7 +9,7 @@ import { StreamLog } from 'src/streaming/stream-log';
 import { StreamingModule } from 'src/streaming/streaming.module';
 import { loadConfig } from 'src/config/env';
 import { RedisStreamLog, RedisStreamLogOptions } from 'src/streaming/redis-stream-log';
-import { StreamLogClosedError } from 'src/streaming/streaming.errors';
+import { StreamFinishedError, StreamLogClosedError, StreamOffsetError } from 'src/streaming/streaming.errors';
 import { collect, describeStreamLogBehaviour, waitFor } from 'test/medium/streaming/stream-log.behaviour';
 
 // Needs a real Redis: CI's second pass sets TEST_REDIS_URL. Without it (the README's `npm test` on a machine
@@ -130,6 +130,31 @@ describeRedis('RedisStreamLog', () => {
     } finally {
       await listener.quit();
       await producer.onModuleDestroy();
+    }
+  });
+
+  it('appends issued together (one pipeline) each get their own result or error, in order per stream', async () => {
+    const log = await instance();
+    try {
+      const keys = Array.from({ length: 12 }, (_, i) => `batch-${randomUUID()}-${i}`);
+      for (const k of keys) await log.open(k);
+      await log.finish(keys[3]);
+      const results = await Promise.allSettled(keys.flatMap((k) => [log.append(k, 'message', { k, n: 1 }, 1), log.append(k, 'message', { k, n: 2 }, 0)]));
+      keys.forEach((k, i) => {
+        const [first, second] = [results[2 * i], results[2 * i + 1]];
+        if (i === 3) {
+          expect(first).toMatchObject({ status: 'rejected', reason: expect.any(StreamFinishedError) });
+          expect(second).toMatchObject({ status: 'rejected', reason: expect.any(StreamFinishedError) });
+          return;
+        }
+        expect(first).toMatchObject({ status: 'fulfilled', value: { id: '1-1', seq: 1 } });
+        // Issued in the same turn after the first: an offset below it is refused by the script.
+        expect(second).toMatchObject({ status: 'rejected', reason: expect.any(StreamOffsetError) });
+      });
+      const read = await log.read(keys[0], null);
+      expect(read.events.map((e) => e.data)).toEqual([{ k: keys[0], n: 1 }]);
+    } finally {
+      await log.onModuleDestroy();
     }
   });
 
