@@ -29,6 +29,7 @@ export class VersionStamps {
   private readonly logger = new Logger(VersionStamps.name);
   private readonly local = new Map<string, string>();
   private readonly prefix: string;
+  private lastReadWarning = 0;
 
   constructor(
     @Inject(REDIS_CLIENT) private readonly redis: Redis | null,
@@ -39,8 +40,26 @@ export class VersionStamps {
     this.prefix = `${config.redisKeyPrefix}stamp:`;
   }
 
-  /** The scope's current stamp, or null when values must not be cached. */
+  /**
+   * The scope's current stamp, or null when values must not be cached. Never rejects: when Redis cannot be
+   * read the caller loads from the database without caching (logged at most every 10 s, counted as
+   * `cache_stamp_read_failures_total`), so authentication and the agent chain keep working without Redis.
+   */
   async current(scope: string): Promise<string | null> {
+    try {
+      return await this.read(scope);
+    } catch (err) {
+      const kind = scopeKind(scope);
+      this.metrics?.stampReadFailed(kind);
+      if (Date.now() - this.lastReadWarning > 10_000) {
+        this.lastReadWarning = Date.now();
+        this.logger.warn({ scope: kind, reason: (err as Error).message }, 'version stamp read failed: loading from the database without caching');
+      }
+      return null;
+    }
+  }
+
+  private async read(scope: string): Promise<string | null> {
     if (this.mode === 'off') return null;
     if (this.mode === 'local') {
       let v = this.local.get(scope);

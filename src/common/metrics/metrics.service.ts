@@ -149,6 +149,12 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
     labelNames: ['scope'] as const,
     registers: [this.registry],
   });
+  private readonly stampReadFailures = new Counter({
+    name: `${METRIC_PREFIX}cache_stamp_read_failures_total`,
+    help: 'Version stamp reads that failed (Redis unreachable): the value was loaded from the database, not cached',
+    labelNames: ['scope'] as const,
+    registers: [this.registry],
+  });
 
   constructor(
     @Optional() private readonly breakers?: BreakerRegistry,
@@ -269,6 +275,10 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
   /** `scope` is the kind of stamp scope (`agents`, `member`), never an id. */
   stampBumpFailed(scope: string): void {
     this.stampBumpFailures.inc({ scope });
+  }
+
+  stampReadFailed(scope: string): void {
+    this.stampReadFailures.inc({ scope });
   }
 
   // ---- collected on scrape ------------------------------------------------------------------------------

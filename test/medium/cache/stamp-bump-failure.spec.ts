@@ -64,12 +64,17 @@ describe('Version stamp bump failing after commit (medium: real database)', () =
   const agentsOver = (stamps: VersionStamps) => new AgentsService(t.app.get(AgentRepository), t.app.get(SecretBox), t.app.get(AuditService), t.config, stamps);
   const usersOver = (stamps: VersionStamps) => new UsersService(t.app.get(UserRepository), t.app.get(TeamRepository), t.app.get(AuditService), stamps, t.config);
 
+  async function stampReadFailures(scope: string): Promise<number> {
+    const m = (await metrics.render()).match(new RegExp(`^chat_backend_cache_stamp_read_failures_total\\{scope="${scope}"\\} (\\d+)$`, 'm'));
+    return m ? Number(m[1]) : 0;
+  }
+
   async function bumpFailures(scope: string): Promise<number> {
     const m = (await metrics.render()).match(new RegExp(`^chat_backend_cache_stamp_bump_failures_total\\{scope="${scope}"\\} (\\d+)$`, 'm'));
     return m ? Number(m[1]) : 0;
   }
 
-  it('Redis unreachable: agent create/update/delete and a member update still succeed; the failed bumps are counted', async () => {
+  it('Redis unreachable: agent create/update/delete and a member update still succeed, stamped reads fall back to the database; the failures are counted', async () => {
     const dead = createRedis(`redis://127.0.0.1:${await deadPort()}`, 'stamps-dead');
     clients.push(dead);
     const stamps = new VersionStamps(dead, t.config, metrics);
@@ -81,6 +86,10 @@ describe('Version stamp bump failing after commit (medium: real database)', () =
     const u = adminOf();
     const created = await agents.create(u, { name: 'Committed', provider: 'mock', model: 'mock-1' });
     expect((await agents.get(u.teamId, created.id)).name).toBe('Committed');
+    // Reads that check a stamp load from the database instead of failing, and are counted.
+    const readFailures = await stampReadFailures('agents');
+    expect((await agents.resolveChain(u.teamId, created.id))[0].id).toBe(created.id);
+    expect(await stampReadFailures('agents')).toBe(readFailures + 1);
     const updated = await agents.update(u, created.id, { name: 'Renamed' });
     expect(updated.name).toBe('Renamed');
     expect((await agents.get(u.teamId, created.id)).name).toBe('Renamed');
@@ -92,6 +101,7 @@ describe('Version stamp bump failing after commit (medium: real database)', () =
     const res = await users.updateMember(adminOf(team.teamId, team.userId), member.userId, { role: 'admin' });
     expect(res.role).toBe('admin');
     expect((await users.getUser(team.teamId, member.userId)).role).toBe('admin');
+    expect((await users.findActiveMember(team.teamId, member.userId))?.role).toBe('admin');
 
     expect(await bumpFailures('agents')).toBe(agentFailures + 3);
     expect(await bumpFailures('member')).toBe(memberFailures + 1);
