@@ -33,6 +33,22 @@ export class ChatRepository {
     return this.repo.findOne({ where: { id, teamId, ownerId } });
   }
 
+  /**
+   * The owned chat and one of its messages in one round trip (opening a stream, cancel): null when the chat
+   * is not the caller's, `message` null when the chat has no such message.
+   */
+  async findOwnedWithMessage(teamId: string, ownerId: string, id: string, messageId: string): Promise<{ chat: Chat; message: Message | null } | null> {
+    const chat = (await this.repo
+      .createQueryBuilder('c')
+      .leftJoinAndMapOne('c.message', Message, 'm', 'm.id = :messageId AND m.chat_id = c.id AND m.team_id = c.team_id', { messageId })
+      .where('c.id = :id AND c.team_id = :teamId AND c.owner_id = :ownerId', { id, teamId, ownerId })
+      .getOne()) as (Chat & { message?: Message }) | null;
+    if (!chat) return null;
+    const message = chat.message ?? null;
+    delete chat.message;
+    return { chat, message };
+  }
+
   /** The owned chat with every message, oldest first, in one round trip (the send path reads both). */
   async findOwnedWithMessages(teamId: string, ownerId: string, id: string): Promise<{ chat: Chat; messages: Message[] } | null> {
     const chat = (await this.repo

@@ -8,7 +8,6 @@ import { branchTo, latestLeaf, toMessageResponse } from 'src/chats/chat.mapper';
 import { ChatStreamService } from 'src/chats/chat-stream.service';
 import { ChatRepository } from 'src/chats/chat.repository';
 import { chatNotFound, invalidParent, notAnAssistantMessage } from 'src/chats/chats.errors';
-import { ChatsService } from 'src/chats/chats.service';
 import { SendMessageDto } from 'src/chats/dto/chat-requests.dto';
 import { MessageResponseDto, SendMessageResultDto } from 'src/chats/dto/chat-responses.dto';
 import { Chat } from 'src/chats/entities/chat.entity';
@@ -36,7 +35,6 @@ const CANCEL_POLL_MS = 25;
 export class MessagesService {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly chatsService: ChatsService,
     private readonly chats: ChatRepository,
     private readonly messages: MessageRepository,
     private readonly agents: AgentsService,
@@ -130,8 +128,7 @@ export class MessagesService {
 
   /** Stops the reply wherever it is generated; the message keeps its partial content as `cancelled`. */
   async cancel(user: AuthUser, chatId: string, messageId: string): Promise<MessageResponseDto> {
-    await this.chatsService.requireOwned(user, chatId);
-    const m = await this.requireAssistant(user, chatId, messageId);
+    const m = await this.requireOwnedAssistant(user, chatId, messageId);
     if (m.status !== 'streaming') return toMessageResponse(m);
     this.metrics?.streamCancelled('chat');
     // A job that died (expired lease) cannot hear the signal: finish it here.
@@ -152,8 +149,7 @@ export class MessagesService {
    * the terminal event (answered with 204 so that an EventSource stops reconnecting).
    */
   async openStream(user: AuthUser, chatId: string, messageId: string, lastEventId: string | null, flow?: SseFlowControl): Promise<Observable<SseFrame> | null> {
-    await this.chatsService.requireOwned(user, chatId);
-    const m = await this.requireAssistant(user, chatId, messageId);
+    const m = await this.requireOwnedAssistant(user, chatId, messageId);
     const cursor = parseEventId(lastEventId);
     const final = parseEventId(m.finalEventId);
     if (m.status !== 'streaming' && cursor && final && (cursor.offset > final.offset || (cursor.offset === final.offset && cursor.seq >= final.seq))) {
@@ -195,6 +191,15 @@ export class MessagesService {
 
   private writerOptions() {
     return sseWriterOptions(this.config, { drain: this.drain, metrics: this.metrics, kind: 'chat' });
+  }
+
+  /** The caller's chat and its assistant message, read together (one round trip); the same errors as apart. */
+  private async requireOwnedAssistant(user: AuthUser, chatId: string, messageId: string): Promise<Message> {
+    const found = await this.chats.findOwnedWithMessage(user.teamId, user.id, chatId, messageId);
+    if (!found) throw chatNotFound();
+    if (!found.message) throw chatNotFound('Message');
+    if (found.message.role !== 'assistant') throw notAnAssistantMessage();
+    return found.message;
   }
 
   private async requireAssistant(user: AuthUser, chatId: string, messageId: string): Promise<Message> {
