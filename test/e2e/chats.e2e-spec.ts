@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Session, teamMatrix } from 'test/factories/auth.factory';
 import { contentOf, readSse } from 'test/e2e/chats-sse';
 import { createTestApp, TestApp } from 'test/utils/test-app';
@@ -261,6 +262,21 @@ describe('Chats API', () => {
       await t.http().get('/api/chats/not-a-uuid').set(user.bearer).expect(404);
       const other = await createChat(user).expect(201);
       await t.http().get(`/api/chats/${other.body.id}/messages/${messageId}/stream`).set(user.bearer).expect(404);
+      await t.http().post(`/api/chats/${other.body.id}/messages/${messageId}/cancel`).set(user.bearer).expect(404);
+    });
+
+    it('tells a missing message (404) from a user message (400) in the caller\'s own chat, on stream and cancel', async () => {
+      const tree = await t.http().get(`/api/chats/${chatId}/tree`).set(user.bearer).expect(200);
+      const userMessage = tree.body.items.find((x: Msg) => x.role === 'user') as Msg | undefined;
+      expect(userMessage).toBeDefined();
+      for (const path of [`/api/chats/${chatId}/messages/${userMessage!.id}/stream`, `/api/chats/${chatId}/messages/${userMessage!.id}/cancel`]) {
+        const req = path.endsWith('/stream') ? t.http().get(path) : t.http().post(path);
+        const res = await req.set(user.bearer).set('Accept', 'application/json');
+        expect([path, res.status, res.body.error]).toEqual([path, 400, 'VALIDATION_FAILED']);
+      }
+      const missing = randomUUID();
+      const res = await t.http().get(`/api/chats/${chatId}/messages/${missing}/stream`).set(user.bearer).set('Accept', 'application/json');
+      expect([res.status, res.body.error, res.body.message]).toEqual([404, 'NOT_FOUND', expect.stringMatching(/^Message/)]);
     });
 
     it('requires authentication', async () => {
