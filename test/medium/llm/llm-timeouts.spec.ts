@@ -40,6 +40,8 @@ describe('LlmService timeouts and broken streams', () => {
     const { error } = await run();
     const e = expectAppError(error, ErrorCode.UPSTREAM_TIMEOUT);
     expect(e.options.details).toMatchObject({ phase: 'connect' });
+    // The fake records a request once it has read the body, on this same event loop: it can trail the error.
+    await openaiFake.waitForRequests(2);
     expect(openaiFake.requests).toHaveLength(2);
     for (const req of openaiFake.requests) {
       await openaiFake.waitForFinish(req);
@@ -52,6 +54,8 @@ describe('LlmService timeouts and broken streams', () => {
     const { chunks, error } = await run(gemini());
     expect(expectAppError(error, ErrorCode.UPSTREAM_TIMEOUT).options.details).toMatchObject({ phase: 'first_token' });
     expect(deltasOf(chunks)).toEqual([]);
+    // The fake records a request once it has read the body, on this same event loop: it can trail the error.
+    await geminiFake.waitForRequests(2);
     expect(geminiFake.requests).toHaveLength(2);
     await geminiFake.waitForFinish(geminiFake.requests[1]);
     expect(geminiFake.requests[1].clientClosed).toBe(true);
@@ -72,6 +76,8 @@ describe('LlmService timeouts and broken streams', () => {
     const { chunks, error } = await run(agent());
     expect(deltasOf(chunks)).toEqual(['one', ' two']);
     expect(expectAppError(error, ErrorCode.UPSTREAM_TIMEOUT).options.details).toMatchObject({ phase: 'idle' });
+    // The fake records a request once it has read the body, on this same event loop: it can trail the error.
+    await fake.waitForRequests(1);
     expect(fake.requests).toHaveLength(1);
     await fake.waitForFinish(fake.requests[0]);
     expect(fake.requests[0].clientClosed).toBe(true);
@@ -93,6 +99,8 @@ describe('LlmService timeouts and broken streams', () => {
     const { chunks, error } = await run(agent());
     expect(deltasOf(chunks)).toEqual(['good', ' still good']);
     expect(expectAppError(error, ErrorCode.UPSTREAM_FAILED).message).toBe('The AI provider sent a response that could not be understood.');
+    // The fake records a request once it has read the body, on this same event loop: it can trail the error.
+    await fake.waitForRequests(1);
     expect(fake.requests).toHaveLength(1);
   });
 
@@ -100,6 +108,8 @@ describe('LlmService timeouts and broken streams', () => {
     openaiFake.setDefault({ malformedAfter: 0 });
     const { error } = await run();
     expect(expectAppError(error, ErrorCode.UPSTREAM_FAILED).message).toBe('The AI provider sent a response that could not be understood.');
+    // The fake records a request once it has read the body, on this same event loop: it can trail the error.
+    await openaiFake.waitForRequests(1);
     expect(openaiFake.requests).toHaveLength(1);
   });
 
@@ -112,6 +122,8 @@ describe('LlmService timeouts and broken streams', () => {
     const { chunks, error } = await run(agent());
     expect(deltasOf(chunks)).toEqual(['alpha', ' beta']);
     expectAppError(error, ErrorCode.UPSTREAM_FAILED);
+    // The fake records a request once it has read the body, on this same event loop: it can trail the error.
+    await fake.waitForRequests(1);
     expect(fake.requests).toHaveLength(1);
   });
 
@@ -120,6 +132,8 @@ describe('LlmService timeouts and broken streams', () => {
     const { text, error } = await run();
     expect(error).toBeNull();
     expect(text).toBe('recovered');
+    // The fake records a request once it has read the body, on this same event loop: it can trail the error.
+    await openaiFake.waitForRequests(2);
     expect(openaiFake.requests).toHaveLength(2);
   });
 });
