@@ -51,7 +51,11 @@ describe('Chat streams: resume, heartbeat, cancel, slow consumers', () => {
     const status = r.events[0].data.data as { userMessageId: string; assistantMessageId: string };
     expect(status).toEqual(expect.objectContaining({ description: expect.any(String), level: 'info', done: false, userMessageId: expect.any(String), assistantMessageId: expect.any(String) }));
     for (const e of r.events) expect(e.data.type).toBe(e.event);
-    expect(r.events.filter((e) => e.event === 'message')).toHaveLength(40);
+    // 40 deltas upstream; deltas that queue behind an append are coalesced into one event, so at most 40
+    // (the whole text is checked against the stored message below).
+    const messages = r.events.filter((e) => e.event === 'message').length;
+    expect(messages).toBeGreaterThan(0);
+    expect(messages).toBeLessThanOrEqual(40);
     const last = r.events[r.events.length - 1];
     expect(last.event).toBe('done');
     expect(last.data.data).toEqual(expect.objectContaining({ message: 'Stream completed', messageId: status.assistantMessageId, status: 'complete', usage: expect.any(Object) }));
@@ -123,7 +127,9 @@ describe('Chat streams: resume, heartbeat, cancel, slow consumers', () => {
     expect(stored.status).toBe('complete');
     const again = await readSse(streamUrl(messageId), { headers: user.bearer });
     expect(contentOf(again.events)).toBe(stored.content);
-    expect(again.events.filter((e) => e.event === 'message')).toHaveLength(40);
+    const messages = again.events.filter((e) => e.event === 'message').length;
+    expect(messages).toBeGreaterThan(0);
+    expect(messages).toBeLessThanOrEqual(40); // coalesced deltas: see the first test
   });
 
   // The slow-consumer drop (bounded per-subscriber queue) is proven in test/medium/chats/generation.spec.ts,
