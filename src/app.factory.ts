@@ -15,7 +15,7 @@ import type { AppConfig } from 'src/config/env';
 export function buildOpenApi(app: INestApplication): OpenAPIObject {
   const doc = new DocumentBuilder()
     .setTitle('Chat backend API')
-    .setDescription('Streaming chat with LLM agents and multi-agent research. Contract: ../shared/API.md')
+    .setDescription('Streaming chat with LLM agents and multi-agent research. Contract: docs/api.md')
     .setVersion('1.0.0')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, 'bearer')
     .addCookieAuth('access_token', { type: 'apiKey', in: 'cookie', name: 'access_token' }, 'cookie')

@@ -1,5 +1,5 @@
 /**
- * Every stable error code of the contract (../shared/API.md) and its HTTP status.
+ * Every stable error code of the contract (docs/api.md) and its HTTP status.
  * The map is a Record over the enum, so adding a code without a status does not compile.
  */
 export enum ErrorCode {

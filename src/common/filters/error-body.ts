@@ -11,7 +11,7 @@ export class ErrorDetailsDto {
   @ApiPropertyOptional({ example: 'Check the request body against the API documentation.' }) suggestion?: string;
 }
 
-/** The contract's error body (../shared/API.md), produced only by the global exception filter. */
+/** The contract's error body (docs/api.md), produced only by the global exception filter. */
 export class ErrorBodyDto {
   @ApiProperty({ example: 400 }) statusCode: number;
   @ApiProperty({ enum: ErrorCode, example: ErrorCode.VALIDATION_FAILED }) error: ErrorCode;
