@@ -7,6 +7,8 @@ import express, { NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
 import { AppModule } from 'src/app.module';
 import { AllExceptionsFilter } from 'src/common/filters/all-exceptions.filter';
+import { ErrorBodyDto } from 'src/common/filters/error-body';
+import { applyOpenApiConventions, operationId } from 'src/common/openapi/openapi-conventions';
 import { assignCorrelationId } from 'src/common/middleware/correlation-id.middleware';
 import { AppLogger, createPino } from 'src/common/logging/logger';
 import type { AppConfig } from 'src/config/env';
@@ -17,10 +19,15 @@ export function buildOpenApi(app: INestApplication): OpenAPIObject {
     .setTitle('Chat backend API')
     .setDescription('Streaming chat with LLM agents and multi-agent research. Contract: docs/api.md')
     .setVersion('1.0.0')
+    .addServer('/', 'The server that serves this document (a client passes its own base URL)')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, 'bearer')
     .addCookieAuth('access_token', { type: 'apiKey', in: 'cookie', name: 'access_token' }, 'cookie')
+    .addSecurityRequirements('bearer')
+    .addSecurityRequirements('cookie')
     .build();
-  return SwaggerModule.createDocument(app, doc);
+  // package.json: "UNLICENSED" (proprietary): a license name with no URL to point at.
+  doc.info.license = { name: 'UNLICENSED (proprietary)' };
+  return applyOpenApiConventions(SwaggerModule.createDocument(app, doc, { operationIdFactory: operationId, extraModels: [ErrorBodyDto] }));
 }
 
 /**

@@ -10,8 +10,9 @@ import {
   ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
+  ApiOperation,
   ApiPayloadTooLargeResponse,
-  ApiProduces,
+  ApiResponse,
   ApiTags,
   ApiUnauthorizedResponse,
   ApiUnsupportedMediaTypeResponse,
@@ -46,12 +47,14 @@ export class AgentsController {
   ) {}
 
   @Get()
+  @ApiOperation({ summary: 'List the team\'s agents, newest first (paginated)' })
   @ApiOkResponse({ type: AgentListDto })
   list(@CurrentUser() user: AuthUser, @Query() q: ListAgentsQueryDto): Promise<AgentListDto> {
     return this.agents.list(user.teamId, q);
   }
 
   @Post()
+  @ApiOperation({ summary: 'Create an agent (admin)' })
   @Roles('admin')
   @ApiCreatedResponse({ type: AgentResponseDto })
   @ApiBadRequestResponse({ type: ErrorBodyDto })
@@ -60,12 +63,14 @@ export class AgentsController {
   }
 
   @Get(':id')
+  @ApiOperation({ summary: 'Get one agent of the team' })
   @ApiOkResponse({ type: AgentResponseDto })
   get(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<AgentResponseDto> {
     return this.agents.get(user.teamId, id);
   }
 
   @Put(':id')
+  @ApiOperation({ summary: 'Replace an agent: omitted optional fields go back to their defaults (admin)' })
   @Roles('admin')
   @ApiOkResponse({ type: AgentResponseDto, description: 'Replaces the agent; the secret is kept unless sent (or null)' })
   @ApiBadRequestResponse({ type: ErrorBodyDto })
@@ -74,6 +79,7 @@ export class AgentsController {
   }
 
   @Patch(':id')
+  @ApiOperation({ summary: 'Change some fields of an agent; null clears a nullable field (admin)' })
   @Roles('admin')
   @ApiOkResponse({ type: AgentResponseDto })
   @ApiBadRequestResponse({ type: ErrorBodyDto })
@@ -82,6 +88,7 @@ export class AgentsController {
   }
 
   @Delete(':id')
+  @ApiOperation({ summary: 'Delete an agent (admin)' })
   @Roles('admin')
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Soft-deleted; agents using it as fallback lose that fallback' })
@@ -90,6 +97,7 @@ export class AgentsController {
   }
 
   @Post(':id/avatar')
+  @ApiOperation({ summary: 'Upload the agent\'s avatar image (multipart field `file`, at most 2 MiB; admin)' })
   @Roles('admin')
   @HttpCode(200)
   @UseInterceptors(AvatarTooLargeInterceptor, avatarUpload)
@@ -107,8 +115,12 @@ export class AgentsController {
   }
 
   @Get(':id/avatar')
-  @ApiProduces('image/png', 'image/jpeg', 'image/webp', 'image/gif')
-  @ApiOkResponse({ description: 'The image, with a strong ETag; If-None-Match → 304' })
+  @ApiOperation({ summary: 'Download the agent\'s avatar image' })
+  @ApiOkResponse({
+    description: 'The image, with a strong ETag; If-None-Match → 304',
+    content: Object.fromEntries(['image/png', 'image/jpeg', 'image/webp', 'image/gif'].map((t) => [t, { schema: { type: 'string', format: 'binary' } }])),
+  })
+  @ApiResponse({ status: 304, description: 'Not modified (If-None-Match matched the ETag)' })
   async avatar(
     @CurrentUser() user: AuthUser,
     @Param('id') id: string,

@@ -10,10 +10,11 @@ import {
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
-  ApiProduces,
   ApiTags,
   ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
+import { ApiEventStream } from 'src/common/openapi/api-event-stream.decorator';
+import { CHAT_STREAM_DOC, CHAT_STREAM_EVENTS } from 'src/chats/dto/chat-stream-events.dto';
 import type { Response } from 'express';
 import { chatNotFound } from 'src/chats/chats.errors';
 import { ChatsService } from 'src/chats/chats.service';
@@ -46,9 +47,6 @@ import { SkipCircuitBreaker } from 'src/common/interceptors/circuit-breaker.inte
 /** A malformed id cannot name an existing chat or message: 404 like any other unknown id. */
 const Id = (name: string) => Param(name, new ParseUUIDPipe({ exceptionFactory: () => chatNotFound(name === 'id' ? 'Chat' : 'Message') }));
 
-const STREAM_DOC =
-  'text/event-stream: `id: <offset>-<seq>`, `event: status|message|done|error`, `data: {"type","data"}`; `: ping` heartbeats; ends after done/error.';
-
 /** The caller's own chats (another user's chat is a 404), their messages and reply streams. */
 @ApiTags('chats')
 @ApiBearerAuth('bearer')
@@ -63,12 +61,14 @@ export class ChatsController {
   ) {}
 
   @Get()
+  @ApiOperation({ summary: 'List your chats, newest first (paginated; ?archived=, ?q= title filter)' })
   @ApiOkResponse({ type: ChatListDto })
   list(@CurrentUser() user: AuthUser, @Query() q: ListChatsQueryDto): Promise<ChatListDto> {
     return this.chats.list(user, q);
   }
 
   @Post()
+  @ApiOperation({ summary: 'Create a chat with an agent of your team' })
   @ApiCreatedResponse({ type: ChatResponseDto })
   create(@CurrentUser() user: AuthUser, @Body() dto: CreateChatDto): Promise<ChatResponseDto> {
     return this.chats.create(user, dto);
@@ -96,18 +96,21 @@ export class ChatsController {
   }
 
   @Put(':id')
+  @ApiOperation({ summary: 'Replace the chat\'s title, metadata and archived flag' })
   @ApiOkResponse({ type: ChatResponseDto })
   replace(@CurrentUser() user: AuthUser, @Id('id') id: string, @Body() dto: UpdateChatDto): Promise<ChatResponseDto> {
     return this.chats.update(user, id, dto);
   }
 
   @Patch(':id')
+  @ApiOperation({ summary: 'Change the chat\'s title, metadata or archived flag' })
   @ApiOkResponse({ type: ChatResponseDto })
   update(@CurrentUser() user: AuthUser, @Id('id') id: string, @Body() dto: UpdateChatDto): Promise<ChatResponseDto> {
     return this.chats.update(user, id, dto);
   }
 
   @Delete(':id')
+  @ApiOperation({ summary: 'Delete the chat and its messages' })
   @HttpCode(204)
   @ApiNoContentResponse()
   delete(@CurrentUser() user: AuthUser, @Id('id') id: string): Promise<void> {
@@ -116,8 +119,10 @@ export class ChatsController {
 
   @Get(':id/export')
   @ApiOperation({ summary: 'Download the current branch as Markdown (default) or JSON' })
-  @ApiProduces('text/markdown', 'application/json')
-  @ApiOkResponse({ description: 'The file, with Content-Disposition: attachment; filename=…' })
+  @ApiOkResponse({
+    description: 'The file, with Content-Disposition: attachment; filename=…',
+    content: { 'text/markdown': { schema: { type: 'string' } }, 'application/json': { schema: { type: 'object', additionalProperties: true } } },
+  })
   async export(@CurrentUser() user: AuthUser, @Id('id') id: string, @Query() q: ExportChatQueryDto, @Res() res: Response): Promise<void> {
     const file = await this.chats.export(user, id, q);
     res.setHeader('Content-Disposition', `attachment; filename="${file.fileName}"`);
@@ -128,8 +133,7 @@ export class ChatsController {
   @SkipCircuitBreaker()
   @StreamingRoute()
   @ApiOperation({ summary: 'Send a message. Accept: text/event-stream (default): the response is the reply stream. Accept: application/json: 202.' })
-  @ApiProduces('text/event-stream', 'application/json')
-  @ApiOkResponse({ description: STREAM_DOC })
+  @ApiEventStream('Chat', CHAT_STREAM_EVENTS, CHAT_STREAM_DOC)
   @ApiAcceptedResponse({ type: SendMessageResultDto })
   @ApiTooManyRequestsResponse({ type: ErrorBodyDto, description: 'RATE_LIMITED or BUDGET_EXCEEDED, with Retry-After' })
   async send(@CurrentUser() user: AuthUser, @Id('id') id: string, @Body() dto: SendMessageDto, @Headers('accept') accept: string | undefined, @Res() res: Response): Promise<void> {
@@ -140,8 +144,7 @@ export class ChatsController {
   @SkipCircuitBreaker()
   @ApiOperation({ summary: 'Follow a reply: replay after Last-Event-ID (header) or ?lastEventId=, then live. 204 when nothing is left.' })
   @ApiHeader({ name: 'Last-Event-ID', required: false })
-  @ApiProduces('text/event-stream')
-  @ApiOkResponse({ description: STREAM_DOC })
+  @ApiEventStream('Chat', CHAT_STREAM_EVENTS, CHAT_STREAM_DOC)
   @ApiNoContentResponse({ description: 'The client already has the terminal event: an EventSource stops reconnecting' })
   async stream(
     @CurrentUser() user: AuthUser,
@@ -166,8 +169,7 @@ export class ChatsController {
   @SkipCircuitBreaker()
   @StreamingRoute()
   @ApiOperation({ summary: 'A new assistant sibling (branch) of this reply; streams like POST messages' })
-  @ApiProduces('text/event-stream', 'application/json')
-  @ApiOkResponse({ description: STREAM_DOC })
+  @ApiEventStream('Chat', CHAT_STREAM_EVENTS, CHAT_STREAM_DOC)
   @ApiAcceptedResponse({ type: SendMessageResultDto })
   @ApiTooManyRequestsResponse({ type: ErrorBodyDto })
   async regenerate(

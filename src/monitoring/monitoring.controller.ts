@@ -1,5 +1,7 @@
+import { ApiEventStream } from 'src/common/openapi/api-event-stream.decorator';
+import { MONITORING_STREAM_EVENTS } from 'src/monitoring/dto/monitoring-stream-events.dto';
 import { Controller, Get, MessageEvent, Query, Sse } from '@nestjs/common';
-import { ApiBearerAuth, ApiCookieAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiServiceUnavailableResponse, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCookieAuth, ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import { Observable } from 'rxjs';
 import type { AuthUser } from 'src/common/auth-user';
 import { CurrentUser } from 'src/common/decorators/current-user.decorator';
@@ -37,8 +39,7 @@ export class MonitoringController {
   @ApiOperation({
     summary: 'SSE: a `connections` event (same body as /connections) every 5 s; `reconnect` with a retry hint when the instance drains',
   })
-  @ApiProduces('text/event-stream')
-  @ApiOkResponse({ description: 'text/event-stream of `connections` events' })
+  @ApiEventStream('Monitoring', MONITORING_STREAM_EVENTS, 'text/event-stream of `connections` events (`id:` lines, `: ping` comments)')
   @ApiServiceUnavailableResponse({ type: ErrorBodyDto, description: 'The instance is draining; reconnect (Retry-After)' })
   stream(@CurrentUser() user: AuthUser): Observable<MessageEvent> {
     return this.monitoring.stream(user);

@@ -1,5 +1,7 @@
 import { Controller, Get, Param, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiCookieAuth, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCookieAuth, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiEventStream } from 'src/common/openapi/api-event-stream.decorator';
+import { AGENT_NETWORK_EVENTS } from 'src/research/dto/research-stream-events.dto';
 import type { Response } from 'express';
 import type { AuthUser } from 'src/common/auth-user';
 import { CurrentUser } from 'src/common/decorators/current-user.decorator';
@@ -21,8 +23,7 @@ export class AgentNetworkController {
   @SkipCircuitBreaker()
   @StreamingRoute()
   @ApiOperation({ summary: 'Agent network of a session: connection, snapshot, then agent_start / agent_complete / agent_network_update live' })
-  @ApiProduces('text/event-stream')
-  @ApiOkResponse({ description: 'text/event-stream: `agent_network_connection`, `agent_network_snapshot`, then `agent_network_update`, `agent_start`, `agent_complete`' })
+  @ApiEventStream('AgentNetwork', AGENT_NETWORK_EVENTS, 'text/event-stream: `agent_network_connection`, `agent_network_snapshot`, then `agent_network_update`, `agent_start`, `agent_complete` live; ends with the run')
   @ApiNotFoundResponse({ type: ErrorBodyDto, description: 'No such research session of yours' })
   async stream(@CurrentUser() user: AuthUser, @Param('sessionId') sessionId: string, @Res() res: Response): Promise<void> {
     await this.streams.writeNetwork(res, user, sessionId);

@@ -24,12 +24,14 @@ export class ResearchSessionsController {
   constructor(private readonly sessions: ResearchSessionsService) {}
 
   @Get()
+  @ApiOperation({ summary: 'List your research sessions, newest first (paginated)' })
   @ApiOkResponse({ type: ResearchSessionListDto })
   list(@CurrentUser() user: AuthUser, @Query() q: ListSessionsQueryDto): Promise<ResearchSessionListDto> {
     return this.sessions.list(user, q);
   }
 
   @Get(':sessionId')
+  @ApiOperation({ summary: 'Get a research session with its stored messages' })
   @ApiOkResponse({ type: ResearchSessionDto })
   get(@CurrentUser() user: AuthUser, @Param('sessionId') sessionId: string): Promise<ResearchSessionDto> {
     return this.sessions.get(user, sessionId);

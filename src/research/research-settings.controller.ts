@@ -16,6 +16,7 @@ export class ResearchSettingsController {
   constructor(private readonly settings: ResearchSettingsService) {}
 
   @Get()
+  @ApiOperation({ summary: 'The team\'s research agents (worker and critic) and the agents a run would use now' })
   @ApiOkResponse({ type: ResearchSettingsDto })
   get(@CurrentUser() user: AuthUser): Promise<ResearchSettingsDto> {
     return this.settings.get(user);

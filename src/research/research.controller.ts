@@ -10,9 +10,10 @@ import {
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
-  ApiProduces,
   ApiTags,
 } from '@nestjs/swagger';
+import { ApiEventStream } from 'src/common/openapi/api-event-stream.decorator';
+import { RESEARCH_RUN_EVENTS } from 'src/research/dto/research-stream-events.dto';
 import type { Response } from 'express';
 import type { AuthUser } from 'src/common/auth-user';
 import { CurrentUser } from 'src/common/decorators/current-user.decorator';
@@ -60,8 +61,7 @@ export class ResearchController {
   @StreamingRoute()
   @ApiOperation({ summary: 'Follow the session\'s current run: replay after Last-Event-ID, then live' })
   @ApiHeader({ name: 'Last-Event-ID', required: false })
-  @ApiProduces('text/event-stream')
-  @ApiOkResponse({ description: RUN_STREAM_DOC })
+  @ApiEventStream('Research', RESEARCH_RUN_EVENTS, RUN_STREAM_DOC)
   @ApiNoContentResponse({ description: 'Last-Event-ID is the terminal event of the run, which has ended: nothing more will come' })
   async stream(
     @CurrentUser() user: AuthUser,

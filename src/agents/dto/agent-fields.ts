@@ -52,42 +52,42 @@ export function IsUpstreamUrl(): PropertyDecorator {
  * and are accepted for provider `mock` only.
  */
 export class AgentConfigDto {
-  @ApiPropertyOptional({ minimum: 0, maximum: 2, example: 0.7 })
+  @ApiPropertyOptional({ type: Number, nullable: true, minimum: 0, maximum: 2, example: 0.7 })
   @IsOptional() @IsNumber({ allowNaN: false, allowInfinity: false }) @Min(0) @Max(2)
   temperature?: number | null;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 200000, example: 1024 })
+  @ApiPropertyOptional({ type: 'integer', nullable: true, minimum: 1, maximum: 200000, example: 1024 })
   @IsOptional() @IsInt() @Min(1) @Max(200000)
   maxTokens?: number | null;
 
-  @ApiPropertyOptional({ minimum: 0, maximum: 1 })
+  @ApiPropertyOptional({ type: Number, nullable: true, minimum: 0, maximum: 1 })
   @IsOptional() @IsNumber({ allowNaN: false, allowInfinity: false }) @Min(0) @Max(1)
   topP?: number | null;
 
-  @ApiPropertyOptional({ description: 'mock only: deltas per reply' })
+  @ApiPropertyOptional({ type: 'integer', nullable: true, minimum: 1, maximum: 100000, description: 'mock only: deltas per reply' })
   @IsOptional() @IsInt() @Min(1) @Max(100000)
   mockDeltas?: number | null;
 
-  @ApiPropertyOptional({ description: 'mock only: pause between deltas (ms)' })
+  @ApiPropertyOptional({ type: 'integer', nullable: true, minimum: 0, maximum: 60000, description: 'mock only: pause between deltas (ms)' })
   @IsOptional() @IsInt() @Min(0) @Max(60000)
   mockDelayMs?: number | null;
 
-  @ApiPropertyOptional({ description: 'mock only: delay before the first delta (ms)' })
+  @ApiPropertyOptional({ type: 'integer', nullable: true, minimum: 0, maximum: 600000, description: 'mock only: delay before the first delta (ms)' })
   @IsOptional() @IsInt() @Min(0) @Max(600000)
   mockFirstTokenDelayMs?: number | null;
 
-  @ApiPropertyOptional({ description: 'mock only: reply exactly this text' })
+  @ApiPropertyOptional({ type: String, nullable: true, maxLength: 100000, description: 'mock only: reply exactly this text' })
   @IsOptional() @IsString() @MaxLength(100000)
   mockContent?: string | null;
 
-  @ApiPropertyOptional({ enum: MOCK_ERRORS, description: 'mock only: fail before the first delta' })
+  @ApiPropertyOptional({ enum: MOCK_ERRORS, nullable: true, description: 'mock only: fail before the first delta' })
   @IsOptional() @IsIn(MOCK_ERRORS)
   mockError?: (typeof MOCK_ERRORS)[number] | null;
 
-  @ApiPropertyOptional({ description: 'mock only' }) @IsOptional() @IsInt() @Min(0) @Max(600000) mockRetryAfterMs?: number | null;
-  @ApiPropertyOptional({ description: 'mock only' }) @IsOptional() @IsInt() @Min(0) @Max(100000) mockErrorTimes?: number | null;
-  @ApiPropertyOptional({ description: 'mock only' }) @IsOptional() @IsInt() @Min(0) @Max(100000) mockFailAfter?: number | null;
-  @ApiPropertyOptional({ description: 'mock only' }) @IsOptional() @IsInt() @Min(0) @Max(100000) mockStallAfter?: number | null;
+  @ApiPropertyOptional({ type: 'integer', nullable: true, minimum: 0, maximum: 600000, description: 'mock only: Retry-After of a rate_limit error (ms)' }) @IsOptional() @IsInt() @Min(0) @Max(600000) mockRetryAfterMs?: number | null;
+  @ApiPropertyOptional({ type: 'integer', nullable: true, minimum: 0, maximum: 100000, description: 'mock only: fail this many calls, then succeed' }) @IsOptional() @IsInt() @Min(0) @Max(100000) mockErrorTimes?: number | null;
+  @ApiPropertyOptional({ type: 'integer', nullable: true, minimum: 0, maximum: 100000, description: 'mock only: fail after this many deltas' }) @IsOptional() @IsInt() @Min(0) @Max(100000) mockFailAfter?: number | null;
+  @ApiPropertyOptional({ type: 'integer', nullable: true, minimum: 0, maximum: 100000, description: 'mock only: stop sending after this many deltas' }) @IsOptional() @IsInt() @Min(0) @Max(100000) mockStallAfter?: number | null;
 }
 
 /** Decorators of the nested `config` object (shared by create/replace and patch). */

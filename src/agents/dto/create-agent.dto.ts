@@ -13,7 +13,7 @@ export class CreateAgentDto {
   @IsString() @Length(1, 100)
   name: string;
 
-  @ApiPropertyOptional({ maxLength: 1000, default: '' })
+  @ApiPropertyOptional({ type: String, nullable: true, maxLength: 1000, default: '' })
   @IsOptional() @IsString() @MaxLength(1000)
   description?: string | null;
 
@@ -21,39 +21,39 @@ export class CreateAgentDto {
   @IsIn(PROVIDERS, { message: `provider must be one of: ${PROVIDERS.join(', ')}` })
   provider: LlmProviderName;
 
-  @ApiPropertyOptional({ minLength: 1, maxLength: 200, description: "Required except for mock (default 'mock-1')", example: 'gemini-2.5-flash' })
+  @ApiPropertyOptional({ type: String, nullable: true, minLength: 1, maxLength: 200, description: "Required except for mock (default 'mock-1')", example: 'gemini-2.5-flash' })
   @IsOptional() @IsString() @Length(1, 200)
   model?: string | null;
 
-  @ApiPropertyOptional({ description: 'gemini/openai only: API base URL override', nullable: true, example: 'https://openrouter.ai/api/v1' })
+  @ApiPropertyOptional({ type: String, format: 'uri', maxLength: 2000, description: 'gemini/openai only: API base URL override', nullable: true, example: 'https://openrouter.ai/api/v1' })
   @IsOptional() @IsUpstreamUrl()
   baseUrl?: string | null;
 
-  @ApiPropertyOptional({ description: 'n8n only (required for n8n): the webhook to POST to', nullable: true })
+  @ApiPropertyOptional({ type: String, format: 'uri', maxLength: 2000, description: 'n8n only (required for n8n): the webhook to POST to', nullable: true })
   @IsOptional() @IsUpstreamUrl()
   webhookUrl?: string | null;
 
-  @ApiPropertyOptional({ description: 'gemini/openai only. Write-only; null clears it.', nullable: true, writeOnly: true })
+  @ApiPropertyOptional({ type: String, minLength: 1, maxLength: 4000, description: 'gemini/openai only. Write-only; null clears it.', nullable: true, writeOnly: true })
   @IsOptional() @IsString() @Length(1, 4000)
   apiKey?: string | null;
 
-  @ApiPropertyOptional({ description: 'n8n only. Write-only; null clears it.', nullable: true, writeOnly: true })
+  @ApiPropertyOptional({ type: String, minLength: 1, maxLength: 4000, description: 'n8n only. Write-only; null clears it.', nullable: true, writeOnly: true })
   @IsOptional() @IsString() @Length(1, 4000)
   webhookToken?: string | null;
 
-  @ApiPropertyOptional({ maxLength: 20000, default: '' })
+  @ApiPropertyOptional({ type: String, nullable: true, maxLength: 20000, default: '' })
   @IsOptional() @IsString() @MaxLength(20000)
   systemPrompt?: string | null;
 
-  @ApiPropertyOptional({ type: AgentConfigDto })
+  @ApiPropertyOptional({ type: AgentConfigDto, nullable: true })
   @ConfigField()
   config?: AgentConfigDto | null;
 
-  @ApiPropertyOptional({ format: 'uuid', nullable: true, description: 'Another agent of the same team; no cycles' })
+  @ApiPropertyOptional({ type: String, format: 'uuid', nullable: true, description: 'Another agent of the same team; no cycles' })
   @IsOptional() @IsUUID()
   fallbackAgentId?: string | null;
 
-  @ApiPropertyOptional({ default: true })
+  @ApiPropertyOptional({ type: Boolean, nullable: true, default: true })
   @IsOptional() @IsBoolean()
   isActive?: boolean | null;
 }

@@ -13,7 +13,7 @@ export class UpdateAgentDto {
   @Present() @IsString() @Length(1, 100)
   name?: string;
 
-  @ApiPropertyOptional({ maxLength: 1000, nullable: true })
+  @ApiPropertyOptional({ type: String, maxLength: 1000, nullable: true })
   @IsOptional() @IsString() @MaxLength(1000)
   description?: string | null;
 
@@ -25,21 +25,21 @@ export class UpdateAgentDto {
   @Present() @IsString() @Length(1, 200)
   model?: string;
 
-  @ApiPropertyOptional({ nullable: true }) @IsOptional() @IsUpstreamUrl() baseUrl?: string | null;
-  @ApiPropertyOptional({ nullable: true }) @IsOptional() @IsUpstreamUrl() webhookUrl?: string | null;
+  @ApiPropertyOptional({ type: String, format: 'uri', maxLength: 2000, nullable: true }) @IsOptional() @IsUpstreamUrl() baseUrl?: string | null;
+  @ApiPropertyOptional({ type: String, format: 'uri', maxLength: 2000, nullable: true }) @IsOptional() @IsUpstreamUrl() webhookUrl?: string | null;
 
-  @ApiPropertyOptional({ nullable: true, writeOnly: true }) @IsOptional() @IsString() @Length(1, 4000) apiKey?: string | null;
-  @ApiPropertyOptional({ nullable: true, writeOnly: true }) @IsOptional() @IsString() @Length(1, 4000) webhookToken?: string | null;
+  @ApiPropertyOptional({ type: String, minLength: 1, maxLength: 4000, nullable: true, writeOnly: true }) @IsOptional() @IsString() @Length(1, 4000) apiKey?: string | null;
+  @ApiPropertyOptional({ type: String, minLength: 1, maxLength: 4000, nullable: true, writeOnly: true }) @IsOptional() @IsString() @Length(1, 4000) webhookToken?: string | null;
 
-  @ApiPropertyOptional({ maxLength: 20000, nullable: true })
+  @ApiPropertyOptional({ type: String, maxLength: 20000, nullable: true })
   @IsOptional() @IsString() @MaxLength(20000)
   systemPrompt?: string | null;
 
-  @ApiPropertyOptional({ type: AgentConfigDto, description: 'Merged into the current config; a key set to null is removed' })
+  @ApiPropertyOptional({ type: AgentConfigDto, nullable: true, description: 'Merged into the current config; a key set to null is removed' })
   @ConfigField()
   config?: AgentConfigDto | null;
 
-  @ApiPropertyOptional({ format: 'uuid', nullable: true }) @IsOptional() @IsUUID() fallbackAgentId?: string | null;
+  @ApiPropertyOptional({ type: String, format: 'uuid', nullable: true }) @IsOptional() @IsUUID() fallbackAgentId?: string | null;
 
   @ApiPropertyOptional() @Present() @IsBoolean() isActive?: boolean;
 }

@@ -12,14 +12,14 @@ export class CreateChatDto {
   @IsOptional() @IsString() @MinLength(1) @MaxLength(200)
   title?: string;
 
-  @ApiPropertyOptional({ type: Object, example: { tags: ['work'], priority: 'high' } })
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, example: { tags: ['work'], priority: 'high' } })
   @IsOptional() @IsObject()
   metadata?: Record<string, unknown>;
 }
 
 export class UpdateChatDto {
   @ApiPropertyOptional({ maxLength: 200 }) @IsOptional() @IsString() @MinLength(1) @MaxLength(200) title?: string;
-  @ApiPropertyOptional({ type: Object }) @IsOptional() @IsObject() metadata?: Record<string, unknown>;
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true }) @IsOptional() @IsObject() metadata?: Record<string, unknown>;
   @ApiPropertyOptional() @IsOptional() @IsBoolean() isArchived?: boolean;
 }
 

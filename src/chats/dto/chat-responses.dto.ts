@@ -5,11 +5,16 @@ export class UsageDto {
   @ApiProperty() completionTokens: number;
 }
 
+export class MessageErrorDto {
+  @ApiProperty({ example: 'UPSTREAM_FAILED' }) code: string;
+  @ApiProperty() message: string;
+}
+
 export class ChatResponseDto {
   @ApiProperty({ format: 'uuid' }) id: string;
   @ApiProperty({ format: 'uuid' }) agentId: string;
   @ApiProperty() title: string;
-  @ApiProperty({ type: Object, example: { tags: ['work'], priority: 'high' } }) metadata: Record<string, unknown>;
+  @ApiProperty({ type: 'object', additionalProperties: true, example: { tags: ['work'], priority: 'high' } }) metadata: Record<string, unknown>;
   @ApiProperty() isArchived: boolean;
   @ApiProperty() createdAt: string;
   @ApiProperty() updatedAt: string;
@@ -22,7 +27,7 @@ export class MessageResponseDto {
   @ApiProperty({ enum: ['user', 'assistant', 'system'] }) role: string;
   @ApiProperty() content: string;
   @ApiProperty({ enum: ['complete', 'streaming', 'cancelled', 'error'] }) status: string;
-  @ApiPropertyOptional({ type: Object, example: { code: 'UPSTREAM_FAILED', message: '…' } }) error?: { code: string; message: string };
+  @ApiPropertyOptional({ type: MessageErrorDto }) error?: { code: string; message: string };
   @ApiPropertyOptional() model?: string;
   @ApiPropertyOptional({ type: UsageDto }) usage?: UsageDto;
   @ApiPropertyOptional({ description: 'The id given by the client when it sent the message' }) clientMessageId?: string;

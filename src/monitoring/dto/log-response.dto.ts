@@ -11,7 +11,7 @@ export class AuditLogDto {
   @ApiProperty({ nullable: true, type: String }) ip: string | null;
   @ApiProperty({ nullable: true, type: String }) userAgent: string | null;
   @ApiProperty({ nullable: true, type: String }) correlationId: string | null;
-  @ApiProperty({ type: Object }) metadata: Record<string, unknown>;
+  @ApiProperty({ type: 'object', additionalProperties: true }) metadata: Record<string, unknown>;
   @ApiProperty({ example: '2026-01-01T00:00:00.000Z' }) createdAt: string;
 }
 
@@ -28,7 +28,7 @@ export class ErrorLogDto {
   @ApiProperty({ nullable: true, type: Number, example: 500 }) statusCode: number | null;
   @ApiProperty({ format: 'uuid', nullable: true, type: String }) userId: string | null;
   @ApiProperty({ nullable: true, type: String }) correlationId: string | null;
-  @ApiProperty({ type: Object }) metadata: Record<string, unknown>;
+  @ApiProperty({ type: 'object', additionalProperties: true }) metadata: Record<string, unknown>;
   @ApiProperty({ example: '2026-01-01T00:00:00.000Z' }) createdAt: string;
 }
 

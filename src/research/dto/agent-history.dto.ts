@@ -13,7 +13,7 @@ export class AgentHistoryItemDto {
   @ApiProperty() sessionId: string;
   @ApiProperty() agentId: string;
   @ApiProperty() agentType: string;
-  @ApiProperty({ type: Object }) data: Record<string, unknown>;
+  @ApiProperty({ type: 'object', additionalProperties: true }) data: Record<string, unknown>;
   @ApiProperty({ format: 'date-time' }) timestamp: string;
 }
 

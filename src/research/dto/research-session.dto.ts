@@ -15,7 +15,7 @@ export class UpdateSessionDto {
   @IsOptional() @IsString() @Length(1, 200)
   title?: string;
 
-  @ApiPropertyOptional({ type: Object, description: 'Replaces the session metadata' })
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, description: 'Replaces the session metadata' })
   @IsOptional() @IsObject()
   metadata?: Record<string, unknown>;
 }
@@ -37,7 +37,7 @@ export class AddSessionMessageDto {
   @IsOptional() @IsISO8601()
   timestamp?: string;
 
-  @ApiPropertyOptional({ type: Object })
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true })
   @IsOptional() @IsObject()
   metadata?: Record<string, unknown>;
 }
@@ -47,7 +47,7 @@ export class SessionMessageDto {
   @ApiProperty({ enum: ['user', 'assistant', 'system'] }) role: ResearchMessageRole;
   @ApiProperty() content: string;
   @ApiProperty({ format: 'date-time' }) timestamp: string;
-  @ApiProperty({ type: Object }) metadata: Record<string, unknown>;
+  @ApiProperty({ type: 'object', additionalProperties: true }) metadata: Record<string, unknown>;
 }
 
 export class ResearchErrorDto {
@@ -63,14 +63,14 @@ export class ResearchSessionSummaryDto {
   @ApiProperty({ minimum: 0, maximum: 1 }) progress: number;
   @ApiProperty({ nullable: true, type: String }) currentPhase: string | null;
   @ApiProperty({ nullable: true, type: ResearchErrorDto }) error: ResearchErrorDto | null;
-  @ApiProperty({ type: Object }) metadata: Record<string, unknown>;
+  @ApiProperty({ type: 'object', additionalProperties: true }) metadata: Record<string, unknown>;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
   @ApiProperty({ format: 'date-time' }) updatedAt: string;
 }
 
 export class ResearchSessionDto extends ResearchSessionSummaryDto {
   @ApiProperty({ nullable: true, type: String, description: 'Markdown' }) finalReport: string | null;
-  @ApiProperty({ type: Object }) preferences: Record<string, unknown>;
+  @ApiProperty({ type: 'object', additionalProperties: true }) preferences: Record<string, unknown>;
   @ApiProperty({ type: [SessionMessageDto] }) messages: SessionMessageDto[];
 }
 

@@ -2,11 +2,11 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsUUID, ValidateIf } from 'class-validator';
 
 export class UpdateResearchSettingsDto {
-  @ApiPropertyOptional({ nullable: true, format: 'uuid', description: 'Agent for plan_generator, section_planner, researcher, report_writer; null: default' })
+  @ApiPropertyOptional({ type: String, nullable: true, format: 'uuid', description: 'Agent for plan_generator, section_planner, researcher, report_writer; null: default' })
   @IsOptional() @ValidateIf((_, v) => v !== null) @IsUUID()
   workerAgentId?: string | null;
 
-  @ApiPropertyOptional({ nullable: true, format: 'uuid', description: 'Agent for team_leader and evaluator; null: same as the worker' })
+  @ApiPropertyOptional({ type: String, nullable: true, format: 'uuid', description: 'Agent for team_leader and evaluator; null: same as the worker' })
   @IsOptional() @ValidateIf((_, v) => v !== null) @IsUUID()
   criticAgentId?: string | null;
 }

@@ -6,7 +6,7 @@ export class RunResearchDto {
   @IsString() @Length(1, 2000)
   query: string;
 
-  @ApiPropertyOptional({ type: Object, description: 'Free-form preferences, stored with the session' })
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, description: 'Free-form preferences, stored with the session' })
   @IsOptional() @IsObject()
   preferences?: Record<string, unknown>;
 

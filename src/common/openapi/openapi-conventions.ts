@@ -1,0 +1,71 @@
+import type { OpenAPIObject } from '@nestjs/swagger';
+import { getSchemaPath } from '@nestjs/swagger';
+import { ErrorBodyDto } from 'src/common/filters/error-body';
+
+/** Marks an operation as reachable without a token (set by `@Public()`); turned into `security: []`. */
+export const PUBLIC_EXTENSION = 'x-public';
+
+const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
+
+/** `ChatsController` + `create` → `chats_create` (what a generated client shows). */
+export function operationId(controllerKey: string, methodKey: string): string {
+  const base = controllerKey.replace(/Controller$/, '');
+  return `${base.charAt(0).toLowerCase()}${base.slice(1)}_${methodKey}`;
+}
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const errorContent = (): Json => ({ 'application/json': { schema: { $ref: getSchemaPath(ErrorBodyDto) } } });
+
+const DEFAULT_DESCRIPTIONS: Record<string, string> = {
+  '400': 'VALIDATION_FAILED: details.fieldErrors names each bad field',
+  '401': 'UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie)',
+  '403': 'FORBIDDEN',
+  '404': 'NOT_FOUND',
+  '409': 'CONFLICT',
+  '429': 'RATE_LIMITED, with Retry-After',
+  '503': 'SERVICE_UNAVAILABLE, with Retry-After',
+};
+
+/**
+ * Conventions every route gets without decorating for them, applied to the generated document:
+ * - `@Public()` routes: `security: []` (unless the route documents its own scheme, as /metrics does);
+ *   every other route: a 401 with the contract body (the global JWT guard answers it);
+ * - every route: a 429 with Retry-After (the global rate limit);
+ * - every 4xx/5xx response is `application/json` with the contract's error body (docs/api.md), unless the
+ *   route documents its own JSON error shape (compat surfaces): a stream route's errors are never
+ *   `text/event-stream`, whatever `@ApiProduces` says.
+ */
+export function applyOpenApiConventions(doc: OpenAPIObject): OpenAPIObject {
+  for (const item of Object.values(doc.paths) as Json[]) {
+    for (const method of METHODS) {
+      const op = item[method] as Json | undefined;
+      if (!op) continue;
+      const isPublic = op[PUBLIC_EXTENSION] === true;
+      delete op[PUBLIC_EXTENSION];
+      if (isPublic) {
+        if (!op.security?.length) op.security = [];
+      } else {
+        op.security ??= doc.security;
+        op.responses['401'] ??= { description: DEFAULT_DESCRIPTIONS['401'] };
+      }
+      // The global rate limit (AppThrottlerGuard) applies to every route.
+      op.responses['429'] ??= { description: DEFAULT_DESCRIPTIONS['429'] };
+      op.responses['429'].headers ??= { 'Retry-After': { description: 'Seconds to wait', schema: { type: 'integer' } } };
+      for (const [status, response] of Object.entries(op.responses as Record<string, Json>)) {
+        if (!/^[45]\d\d$/.test(status)) continue;
+        if (!response.description) response.description = DEFAULT_DESCRIPTIONS[status] ?? 'Error';
+        const json = response.content?.['application/json'];
+        response.content = json?.schema && !isErrorBody(json.schema) ? { 'application/json': json } : errorContent();
+      }
+      op.responses = sortResponses(op.responses);
+    }
+  }
+  return doc;
+}
+
+const isErrorBody = (schema: Json): boolean => schema.$ref === getSchemaPath(ErrorBodyDto);
+
+function sortResponses(responses: Record<string, Json>): Record<string, Json> {
+  return Object.fromEntries(Object.entries(responses).sort(([a], [b]) => a.localeCompare(b)));
+}
