@@ -4,6 +4,11 @@ import { ErrorCode } from 'src/common/errors/error-code';
 /** Domain errors of the agents feature. */
 export const AgentErrors = {
   notFound: () => AppError.notFound('Agent'),
+  /** An agent named by a field of another request (a chat's agentId, research settings): the 404 names the field. */
+  referencedNotFound: (field: string) =>
+    new AppError(ErrorCode.NOT_FOUND, 'Agent not found', {
+      fieldErrors: [{ field, message: `${field} must be an agent of your team (no such agent)` }],
+    }),
   invalid: (fieldErrors: FieldError[]) =>
     new AppError(ErrorCode.VALIDATION_FAILED, `Validation failed: ${[...new Set(fieldErrors.map((f) => f.field))].join(', ')}`, {
       fieldErrors,

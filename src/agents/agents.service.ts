@@ -129,6 +129,12 @@ export class AgentsService {
     }
   }
 
+  /** An agent named by another request's field (chat.agentId, research settings): 404 naming `field`. */
+  async requireReferenced(teamId: string, agentId: string, field: string): Promise<void> {
+    const agent = UUID.test(agentId) ? await this.repo.findLive(teamId, agentId) : null;
+    if (!agent) throw AgentErrors.referencedNotFound(field);
+  }
+
   /** Access check used by every method that takes an id (and by the avatar service). */
   async requireLive(teamId: string, agentId: string): Promise<Agent> {
     const agent = UUID.test(agentId) ? await this.repo.findLive(teamId, agentId) : null;

@@ -4,6 +4,10 @@ import { ErrorCode } from 'src/common/errors/error-code';
 /** Errors of the chats feature (all through the one AppError model). */
 export const chatNotFound = (what = 'Chat'): AppError => AppError.notFound(what);
 
+/** A message named by a query or body field (`leafId`) that is not in the chat: 404 naming the field. */
+export const messageRefNotFound = (field: string): AppError =>
+  new AppError(ErrorCode.NOT_FOUND, 'Message not found', { fieldErrors: [{ field, message: `${field} must be a message of this chat` }] });
+
 export const invalidCursor = (): AppError =>
   new AppError(ErrorCode.VALIDATION_FAILED, 'Invalid cursor', { fieldErrors: [{ field: 'cursor', message: 'cursor must be a nextCursor returned by this endpoint' }] });
 

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { AgentsService } from 'src/agents/agents.service';
 import { branchTo, latestLeaf, latestLeafUnder, toChatResponse, toMessageResponse, treeOrder } from 'src/chats/chat.mapper';
 import { ChatRepository } from 'src/chats/chat.repository';
-import { assertValidMetadata, chatNotFound, invalidCursor } from 'src/chats/chats.errors';
+import { assertValidMetadata, chatNotFound, invalidCursor, messageRefNotFound } from 'src/chats/chats.errors';
 import { CreateChatDto, ExportChatQueryDto, ListChatsQueryDto, SearchChatsQueryDto, UpdateChatDto } from 'src/chats/dto/chat-requests.dto';
 import { ChatDetailDto, ChatListDto, ChatResponseDto, ChatTreeDto, SearchResultDto } from 'src/chats/dto/chat-responses.dto';
 import { Chat } from 'src/chats/entities/chat.entity';
@@ -35,7 +35,7 @@ export class ChatsService {
 
   async create(user: AuthUser, dto: CreateChatDto): Promise<ChatResponseDto> {
     assertValidMetadata(dto.metadata);
-    await this.agents.get(user.teamId, dto.agentId);
+    await this.agents.requireReferenced(user.teamId, dto.agentId, 'agentId');
     const chat = await this.chats.create(user.teamId, user.id, { agentId: dto.agentId, title: dto.title ?? 'New chat', metadata: dto.metadata ?? {} });
     return toChatResponse(chat);
   }
@@ -53,7 +53,7 @@ export class ChatsService {
   async get(user: AuthUser, chatId: string, leafId?: string): Promise<ChatDetailDto> {
     const chat = await this.requireOwned(user, chatId);
     const all = await this.messages.listForChat(user.teamId, chatId);
-    if (leafId && !all.some((m) => m.id === leafId)) throw chatNotFound('Message');
+    if (leafId && !all.some((m) => m.id === leafId)) throw messageRefNotFound('leafId');
     const leaf = leafId ? latestLeafUnder(all, leafId) : (latestLeaf(all)?.id ?? null);
     return { ...toChatResponse(chat), messages: branchTo(all, leaf).map(toMessageResponse) };
   }

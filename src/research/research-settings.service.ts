@@ -55,6 +55,8 @@ export class ResearchSettingsService {
 
   async update(user: AuthUser, dto: UpdateResearchSettingsDto): Promise<ResearchSettingsView> {
     // resolveChain is the access check: 404 for an agent that is not a live agent of the caller's team.
+    if (dto.workerAgentId) await this.agents.requireReferenced(user.teamId, dto.workerAgentId, 'workerAgentId');
+    if (dto.criticAgentId) await this.agents.requireReferenced(user.teamId, dto.criticAgentId, 'criticAgentId');
     if (dto.workerAgentId) await this.agents.resolveChain(user.teamId, dto.workerAgentId);
     if (dto.criticAgentId) await this.agents.resolveChain(user.teamId, dto.criticAgentId);
     await this.repo.upsert(user.teamId, user.id, { workerAgentId: dto.workerAgentId ?? null, criticAgentId: dto.criticAgentId ?? null });

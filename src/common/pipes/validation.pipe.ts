@@ -2,20 +2,49 @@ import { ValidationError, ValidationPipe } from '@nestjs/common';
 import { AppError, FieldError } from 'src/common/errors/app-error';
 import { ErrorCode } from 'src/common/errors/error-code';
 
+/**
+ * Constraints that say what a value must BE, checked first: when one fails, the length, range and format
+ * rules below it are noise ("q must be shorter than…" about an absent q), so only its message is kept.
+ */
+const TYPE_CONSTRAINTS = [
+  'whitelistValidation',
+  'isDefined',
+  'isString',
+  'isInt',
+  'isNumber',
+  'isBoolean',
+  'isObject',
+  'isArray',
+  'isEnum',
+  'isIn',
+  'nestedValidation',
+];
+
+/** One message per field: "x is required" when absent, else the type rule's message, else the first rule's. */
+function messageOf(e: ValidationError, field: string): string | null {
+  const constraints = e.constraints ?? {};
+  const names = Object.keys(constraints);
+  if (!names.length) return null;
+  if (names.includes('whitelistValidation')) return `${field} is not allowed`;
+  if (e.value === undefined) return `${field} is required`;
+  const first = TYPE_CONSTRAINTS.find((n) => n in constraints) ?? names[0];
+  const message = constraints[first];
+  // Nested properties: class-validator names the leaf property; the field says where it is.
+  return field.includes('.') && !message.startsWith(field) ? `${field}: ${message}` : message;
+}
+
 function flatten(errors: ValidationError[], parent = ''): FieldError[] {
   const out: FieldError[] = [];
   for (const e of errors) {
     const field = parent ? `${parent}.${e.property}` : e.property;
-    for (const message of Object.values(e.constraints ?? {})) {
-      // class-validator's whitelist message names the property; make it read as a sentence.
-      out.push({ field, message: message.startsWith('property ') ? `${field} is not allowed` : message });
-    }
+    const message = messageOf(e, field);
+    if (message) out.push({ field, message });
     if (e.children?.length) out.push(...flatten(e.children, field));
   }
   return out;
 }
 
-/** Global validation: whitelist, refuse unknown properties, transform; errors list every field. */
+/** Global validation: whitelist, refuse unknown properties, transform; errors list every bad field once. */
 export function createValidationPipe(): ValidationPipe {
   return new ValidationPipe({
     whitelist: true,
