@@ -9,11 +9,12 @@ import TestAgent from 'supertest/lib/agent';
 import { createApp } from 'src/app.factory';
 import { AppConfig, loadConfig } from 'src/config/env';
 import { PGLITE_TEMPLATE, TEST_TMP } from 'test/utils/global-setup';
+import { responseValidator } from 'test/utils/openapi-responses';
 
 export interface TestApp {
   app: NestExpressApplication;
   config: AppConfig;
-  /** supertest bound to the app's HTTP server. */
+  /** supertest bound to the app's HTTP server; every response is checked against openapi.json (test/utils/openapi-responses.ts). */
   http: () => TestAgent;
   /** Base URL of the app listening on a loopback port (for real HTTP clients such as EventSource). */
   url: string;
@@ -87,11 +88,36 @@ export async function createTestApp(options: { env?: Record<string, string | und
     app,
     config,
     url: url.replace('[::1]', '127.0.0.1'),
-    http: () => request(server),
+    http: () => withResponseValidation(request(server)),
     async close() {
       await app.close();
       await db.drop();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+const HTTP_METHODS = new Set(['get', 'post', 'put', 'patch', 'delete', 'head', 'options']);
+
+/**
+ * Adds to every request of a supertest agent an assertion that the response is what openapi.json documents
+ * (status, and JSON body against the operation's schema): a test fails on any undocumented response.
+ */
+export function withResponseValidation(agent: TestAgent): TestAgent {
+  const validator = responseValidator();
+  if (!validator) return agent;
+  return new Proxy(agent, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof prop !== 'string' || !HTTP_METHODS.has(prop) || typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        const test = (value as (...a: unknown[]) => request.Test).apply(target, args);
+        return test.expect((res: request.Response) => {
+          const req = (res as unknown as { request: { method: string; url: string } }).request;
+          const problem = validator.check(req.method, req.url, res.status, res.headers['content-type'] as string | undefined, res.body);
+          if (problem) throw new Error(`OpenAPI response validation: ${problem}`);
+        });
+      };
+    },
+  });
 }

@@ -13,7 +13,7 @@ export class CreateAgentDto {
   @IsString() @Length(1, 100)
   name: string;
 
-  @ApiPropertyOptional({ type: String, nullable: true, maxLength: 1000, default: '' })
+  @ApiPropertyOptional({ type: String, nullable: true, maxLength: 1000, description: 'Absent or null: empty' })
   @IsOptional() @IsString() @MaxLength(1000)
   description?: string | null;
 
@@ -41,7 +41,7 @@ export class CreateAgentDto {
   @IsOptional() @IsString() @Length(1, 4000)
   webhookToken?: string | null;
 
-  @ApiPropertyOptional({ type: String, nullable: true, maxLength: 20000, default: '' })
+  @ApiPropertyOptional({ type: String, nullable: true, maxLength: 20000, description: 'Absent or null: empty' })
   @IsOptional() @IsString() @MaxLength(20000)
   systemPrompt?: string | null;
 
@@ -53,7 +53,7 @@ export class CreateAgentDto {
   @IsOptional() @IsUUID()
   fallbackAgentId?: string | null;
 
-  @ApiPropertyOptional({ type: Boolean, nullable: true, default: true })
+  @ApiPropertyOptional({ type: Boolean, nullable: true, description: 'Absent or null: true' })
   @IsOptional() @IsBoolean()
   isActive?: boolean | null;
 }

@@ -36,8 +36,9 @@ export class ResearchStartedDataDto extends ResearchEventBaseDto {
 }
 
 export class ResearchFindingDto {
-  @ApiPropertyOptional() title?: string;
-  @ApiPropertyOptional() content?: string;
+  @ApiProperty() section: string;
+  @ApiProperty() summary: string;
+  @ApiProperty({ enum: ['researched', 'revised', 'missing'] }) status: string;
 }
 
 export class ResearchPartialResultsDto {
