@@ -1414,8 +1414,10 @@ export interface components {
             data: components["schemas"]["ResearchResearchStartedEventPayload"];
         };
         ResearchFindingDto: {
-            title?: string;
-            content?: string;
+            section: string;
+            summary: string;
+            /** @enum {string} */
+            status: "researched" | "revised" | "missing";
         };
         ResearchPartialResultsDto: {
             findings: components["schemas"]["ResearchFindingDto"][];
