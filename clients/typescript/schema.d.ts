@@ -999,7 +999,9 @@ export interface components {
             hasSecret: boolean;
             /** @example /api/agents/0b6e…/avatar?v=3f2a… */
             avatarUrl: string | null;
+            /** Format: date-time */
             createdAt: string;
+            /** Format: date-time */
             updatedAt: string;
         };
         AgentListDto: {
@@ -1081,7 +1083,9 @@ export interface components {
                 [key: string]: unknown;
             };
             isArchived: boolean;
+            /** Format: date-time */
             createdAt: string;
+            /** Format: date-time */
             updatedAt: string;
         };
         ChatListDto: {
@@ -1146,6 +1150,7 @@ export interface components {
             usage?: components["schemas"]["UsageDto"];
             /** @description The id given by the client when it sent the message */
             clientMessageId?: string;
+            /** Format: date-time */
             createdAt: string;
         };
         ChatDetailDto: {
@@ -1166,7 +1171,9 @@ export interface components {
                 [key: string]: unknown;
             };
             isArchived: boolean;
+            /** Format: date-time */
             createdAt: string;
+            /** Format: date-time */
             updatedAt: string;
             /** @description The current branch, oldest first */
             messages: components["schemas"]["MessageResponseDto"][];
@@ -1315,7 +1322,9 @@ export interface components {
         TeamUsageDto: {
             /** @example 2026-11 */
             period: string;
+            /** Format: date-time */
             periodStart: string;
+            /** Format: date-time */
             periodEnd: string;
             promptTokens: number;
             completionTokens: number;

@@ -17,8 +17,8 @@ export class AgentResponseDto {
   @ApiProperty() isActive: boolean;
   @ApiProperty({ description: 'An apiKey / webhookToken is stored (never returned)' }) hasSecret: boolean;
   @ApiProperty({ type: String, nullable: true, example: '/api/agents/0b6e…/avatar?v=3f2a…' }) avatarUrl: string | null;
-  @ApiProperty() createdAt: string;
-  @ApiProperty() updatedAt: string;
+  @ApiProperty({ format: 'date-time' }) createdAt: string;
+  @ApiProperty({ format: 'date-time' }) updatedAt: string;
 }
 
 /** What other modules receive from AgentsService.get. */

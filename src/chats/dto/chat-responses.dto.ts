@@ -16,8 +16,8 @@ export class ChatResponseDto {
   @ApiProperty() title: string;
   @ApiProperty({ type: 'object', additionalProperties: true, example: { tags: ['work'], priority: 'high' } }) metadata: Record<string, unknown>;
   @ApiProperty() isArchived: boolean;
-  @ApiProperty() createdAt: string;
-  @ApiProperty() updatedAt: string;
+  @ApiProperty({ format: 'date-time' }) createdAt: string;
+  @ApiProperty({ format: 'date-time' }) updatedAt: string;
 }
 
 export class MessageResponseDto {
@@ -31,7 +31,7 @@ export class MessageResponseDto {
   @ApiPropertyOptional() model?: string;
   @ApiPropertyOptional({ type: UsageDto }) usage?: UsageDto;
   @ApiPropertyOptional({ description: 'The id given by the client when it sent the message' }) clientMessageId?: string;
-  @ApiProperty() createdAt: string;
+  @ApiProperty({ format: 'date-time' }) createdAt: string;
 }
 
 export class ChatDetailDto extends ChatResponseDto {
@@ -69,8 +69,8 @@ export class SearchResultDto {
 
 export class TeamUsageDto {
   @ApiProperty({ example: '2026-11' }) period: string;
-  @ApiProperty() periodStart: string;
-  @ApiProperty() periodEnd: string;
+  @ApiProperty({ format: 'date-time' }) periodStart: string;
+  @ApiProperty({ format: 'date-time' }) periodEnd: string;
   @ApiProperty() promptTokens: number;
   @ApiProperty() completionTokens: number;
   @ApiProperty() totalTokens: number;
