@@ -738,6 +738,8 @@ export interface components {
             fieldErrors?: components["schemas"]["FieldErrorDto"][];
             /** @example Check the request body against the API documentation. */
             suggestion?: string;
+        } & {
+            [key: string]: unknown;
         };
         ErrorBodyDto: {
             /** @example 400 */
@@ -2430,6 +2432,15 @@ export interface operations {
                     "application/json": components["schemas"]["TokenResponseDto"];
                 };
             };
+            /** @description VALIDATION_FAILED: details.fieldErrors names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
             /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
             401: {
                 headers: {
@@ -2479,6 +2490,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description VALIDATION_FAILED: details.fieldErrors names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
             };
             /** @description Cookie used from a disallowed Origin */
             403: {
@@ -2716,6 +2736,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorLogPageDto"];
                 };
             };
+            /** @description VALIDATION_FAILED: details.fieldErrors names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
             /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
             401: {
                 headers: {
@@ -2835,6 +2864,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AgentListDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED: details.fieldErrors names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
             /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
@@ -3276,6 +3314,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AgentResponseDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED: details.fieldErrors names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
             /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
@@ -4520,6 +4567,15 @@ export interface operations {
                     "application/json": components["schemas"]["AgentHistoryListDto"];
                 };
             };
+            /** @description VALIDATION_FAILED: details.fieldErrors names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
             /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
             401: {
                 headers: {
@@ -4561,6 +4617,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ResearchSessionListDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED: details.fieldErrors names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
             /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
@@ -4948,6 +5013,15 @@ export interface operations {
                     "application/json": components["schemas"]["TeamResponseDto"];
                 };
             };
+            /** @description VALIDATION_FAILED: details.fieldErrors names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
             /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
             401: {
                 headers: {
@@ -5000,6 +5074,15 @@ export interface operations {
                     "application/json": components["schemas"]["MemberListDto"];
                 };
             };
+            /** @description VALIDATION_FAILED: details.fieldErrors names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
             /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
             401: {
                 headers: {
@@ -5043,6 +5126,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MemberResponseDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED: details.fieldErrors names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
             /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
@@ -5113,6 +5205,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["InviteResponseDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED: details.fieldErrors names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
             /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */

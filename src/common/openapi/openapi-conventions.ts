@@ -31,12 +31,17 @@ const DEFAULT_DESCRIPTIONS: Record<string, string> = {
  * Conventions every route gets without decorating for them, applied to the generated document:
  * - `@Public()` routes: `security: []` (unless the route documents its own scheme, as /metrics does);
  *   every other route: a 401 with the contract body (the global JWT guard answers it);
+ * - every route with a body or query parameters: a 400 (the global ValidationPipe);
  * - every route: a 429 with Retry-After (the global rate limit);
  * - every 4xx/5xx response is `application/json` with the contract's error body (docs/api.md), unless the
  *   route documents its own JSON error shape (compat surfaces): a stream route's errors are never
  *   `text/event-stream`, whatever `@ApiProduces` says.
  */
 export function applyOpenApiConventions(doc: OpenAPIObject): OpenAPIObject {
+  // `details` carries feature-specific facts beside fieldErrors/suggestion (budget, attemptsBeforeLockout,
+  // the upstream agent…): an open object (decorators cannot say so of a class).
+  const details = doc.components?.schemas?.ErrorDetailsDto as Json | undefined;
+  if (details) details.additionalProperties = true;
   for (const item of Object.values(doc.paths) as Json[]) {
     for (const method of METHODS) {
       const op = item[method] as Json | undefined;
@@ -48,6 +53,10 @@ export function applyOpenApiConventions(doc: OpenAPIObject): OpenAPIObject {
       } else {
         op.security ??= doc.security;
         op.responses['401'] ??= { description: DEFAULT_DESCRIPTIONS['401'] };
+      }
+      // The global ValidationPipe checks every body and query: VALIDATION_FAILED with fieldErrors.
+      if (op.requestBody || (op.parameters as Json[] | undefined)?.some((p) => p.in === 'query')) {
+        op.responses['400'] ??= { description: DEFAULT_DESCRIPTIONS['400'] };
       }
       // The global rate limit (AppThrottlerGuard) applies to every route.
       op.responses['429'] ??= { description: DEFAULT_DESCRIPTIONS['429'] };
