@@ -8,7 +8,7 @@ const toBool = ({ value }: { value: unknown }) => (value === 'true' || value ===
 export class CreateChatDto {
   @ApiProperty({ format: 'uuid' }) @IsUUID() agentId: string;
 
-  @ApiPropertyOptional({ maxLength: 200, example: 'Quarterly planning' })
+  @ApiPropertyOptional({ minLength: 1, maxLength: 200, example: 'Quarterly planning' })
   @IsOptional() @IsString() @MinLength(1) @MaxLength(200)
   title?: string;
 
@@ -18,13 +18,13 @@ export class CreateChatDto {
 }
 
 export class UpdateChatDto {
-  @ApiPropertyOptional({ maxLength: 200 }) @IsOptional() @IsString() @MinLength(1) @MaxLength(200) title?: string;
+  @ApiPropertyOptional({ minLength: 1, maxLength: 200 }) @IsOptional() @IsString() @MinLength(1) @MaxLength(200) title?: string;
   @ApiPropertyOptional({ type: 'object', additionalProperties: true }) @IsOptional() @IsObject() metadata?: Record<string, unknown>;
   @ApiPropertyOptional() @IsOptional() @IsBoolean() isArchived?: boolean;
 }
 
 export class ListChatsQueryDto extends LimitQueryDto {
-  @ApiPropertyOptional({ description: 'Opaque: the nextCursor of the previous page' })
+  @ApiPropertyOptional({ maxLength: 300, description: 'Opaque: the nextCursor of the previous page' })
   @IsOptional() @IsString() @MaxLength(300)
   cursor?: string;
 
@@ -46,7 +46,7 @@ export class GetChatQueryDto {
 export class SendMessageDto {
   @ApiProperty({ minLength: 1, maxLength: 32000 }) @IsString() @MinLength(1) @MaxLength(32000) content: string;
 
-  @ApiPropertyOptional({ maxLength: 200, description: 'Client-chosen id: sending the same one again returns the first exchange' })
+  @ApiPropertyOptional({ minLength: 1, maxLength: 200, description: 'Client-chosen id: sending the same one again returns the first exchange' })
   @IsOptional() @IsString() @MinLength(1) @MaxLength(200)
   clientMessageId?: string;
 
@@ -61,7 +61,7 @@ export class SendMessageDto {
 }
 
 export class StreamQueryDto {
-  @ApiPropertyOptional({ description: 'Resume after this event id (the Last-Event-ID header wins)' })
+  @ApiPropertyOptional({ maxLength: 64, description: 'Resume after this event id (the Last-Event-ID header wins)' })
   @IsOptional() @IsString() @MaxLength(64)
   lastEventId?: string;
 }

@@ -1,8 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 
 export class UsageDto {
-  @ApiProperty() promptTokens: number;
-  @ApiProperty() completionTokens: number;
+  @ApiProperty({ type: 'integer', minimum: 0 }) promptTokens: number;
+  @ApiProperty({ type: 'integer', minimum: 0 }) completionTokens: number;
 }
 
 export class MessageErrorDto {
@@ -71,9 +71,9 @@ export class TeamUsageDto {
   @ApiProperty({ example: '2026-11' }) period: string;
   @ApiProperty({ format: 'date-time' }) periodStart: string;
   @ApiProperty({ format: 'date-time' }) periodEnd: string;
-  @ApiProperty() promptTokens: number;
-  @ApiProperty() completionTokens: number;
-  @ApiProperty() totalTokens: number;
+  @ApiProperty({ type: 'integer', minimum: 0 }) promptTokens: number;
+  @ApiProperty({ type: 'integer', minimum: 0 }) completionTokens: number;
+  @ApiProperty({ type: 'integer', minimum: 0 }) totalTokens: number;
   @ApiProperty({ type: Number, nullable: true, description: 'null: unlimited' }) budget: number | null;
   @ApiProperty({ type: Number, nullable: true }) remaining: number | null;
 }

@@ -14,11 +14,11 @@ export class TeamConnectionsDto {
 }
 
 export class MemoryFiguresDto {
-  @ApiProperty() rssBytes: number;
-  @ApiProperty() heapUsedBytes: number;
-  @ApiProperty() heapTotalBytes: number;
-  @ApiProperty() externalBytes: number;
-  @ApiProperty() arrayBuffersBytes: number;
+  @ApiProperty({ type: 'integer', minimum: 0 }) rssBytes: number;
+  @ApiProperty({ type: 'integer', minimum: 0 }) heapUsedBytes: number;
+  @ApiProperty({ type: 'integer', minimum: 0 }) heapTotalBytes: number;
+  @ApiProperty({ type: 'integer', minimum: 0 }) externalBytes: number;
+  @ApiProperty({ type: 'integer', minimum: 0 }) arrayBuffersBytes: number;
 }
 
 export class StreamLogFiguresDto {
@@ -35,7 +35,7 @@ export class ProcessConnectionsDto {
   @ApiProperty({ description: 'Subscribers dropped for falling behind, since start' }) droppedSlowConsumers: number;
   @ApiProperty({ type: StreamLogFiguresDto }) streamLog: StreamLogFiguresDto;
   @ApiProperty({ type: MemoryFiguresDto }) memory: MemoryFiguresDto;
-  @ApiProperty() uptimeSec: number;
+  @ApiProperty({ type: 'integer', minimum: 0 }) uptimeSec: number;
   @ApiProperty({ description: 'The instance is shutting down and refuses new streams' }) draining: boolean;
 }
 

@@ -30,7 +30,7 @@ export class ResearchConnectionDataDto extends ResearchEventBaseDto {
 export class ResearchStartedDataDto extends ResearchEventBaseDto {
   @ApiProperty() query: string;
   @ApiProperty() title: string;
-  @ApiProperty() runNo: number;
+  @ApiProperty({ type: 'integer', minimum: 0 }) runNo: number;
   @ApiProperty({ enum: ['running'] }) status: string;
   @ApiProperty({ type: [ResearchAgentStateDto] }) agents: ResearchAgentStateDto[];
 }
