@@ -2328,6 +2328,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
+            /** @description teamId names no team that allows open sign-up (details.fieldErrors names teamId) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
             /** @description Email already exists in that team */
             409: {
                 headers: {

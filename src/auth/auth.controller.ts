@@ -7,6 +7,7 @@ import {
   ApiCreatedResponse,
   ApiForbiddenResponse,
   ApiNoContentResponse,
+  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiServiceUnavailableResponse,
@@ -36,6 +37,7 @@ export class AuthController {
   @ApiCreatedResponse({ type: RegisterResponseDto })
   @ApiBadRequestResponse({ type: ErrorBodyDto, description: 'Invalid fields, weak password, not exactly one of teamName/inviteToken/teamId' })
   @ApiConflictResponse({ type: ErrorBodyDto, description: 'Email already exists in that team' })
+  @ApiNotFoundResponse({ type: ErrorBodyDto, description: 'teamId names no team that allows open sign-up (details.fieldErrors names teamId)' })
   @ApiTooManyRequestsResponse({ type: ErrorBodyDto })
   register(@Body() dto: RegisterDto, @Req() req: Request): Promise<RegisterResponseDto> {
     return this.auth.register(dto, req);

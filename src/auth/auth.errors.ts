@@ -35,7 +35,10 @@ export const AuthErrors = {
     new AppError(ErrorCode.VALIDATION_FAILED, 'This invite is for another email address', {
       fieldErrors: [{ field: 'email', message: 'email does not match the invite' }],
     }),
-  teamClosed: () => new AppError(ErrorCode.NOT_FOUND, 'Team not found or not open for sign-up'),
+  teamClosed: () =>
+    new AppError(ErrorCode.NOT_FOUND, 'Team not found or not open for sign-up', {
+      fieldErrors: [{ field: 'teamId', message: 'teamId must be a team that allows open sign-up' }],
+    }),
   emailTaken: () => new AppError(ErrorCode.CONFLICT, 'An account with this email already exists in this team'),
   forbiddenOrigin: () =>
     new AppError(ErrorCode.FORBIDDEN, 'Cookie-authenticated requests that change state must come from an allowed Origin', {

@@ -289,7 +289,8 @@ describe('Auth: register, login, refresh, logout, me', () => {
     it('joins a team by id only when it allows open sign-up', async () => {
       const admin = await registerTeam(t);
       const body = () => ({ email: uniqueEmail('open'), password: strongPassword(), teamId: admin.teamId });
-      await t.http().post('/api/auth/register').send(body()).expect(404);
+      const closed = await t.http().post('/api/auth/register').send(body()).expect(404);
+      expect(closed.body.details.fieldErrors).toEqual([{ field: 'teamId', message: 'teamId must be a team that allows open sign-up' }]);
       await t.http().patch('/api/teams/current').set(admin.bearer).send({ allowOpenSignup: true }).expect(200);
       const res = await t.http().post('/api/auth/register').send(body()).expect(201);
       expect(res.body.user).toEqual(expect.objectContaining({ teamId: admin.teamId, role: 'user' }));
