@@ -2,6 +2,7 @@ import { Body, Controller, Delete, Get, Headers, HttpCode, Param, ParseUUIDPipe,
 import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
+  ApiConflictResponse,
   ApiBearerAuth,
   ApiCookieAuth,
   ApiCreatedResponse,
@@ -135,6 +136,7 @@ export class ChatsController {
   @ApiOperation({ summary: 'Send a message. Accept: text/event-stream (default): the response is the reply stream. Accept: application/json: 202.' })
   @ApiEventStream('Chat', CHAT_STREAM_EVENTS, CHAT_STREAM_DOC)
   @ApiAcceptedResponse({ type: SendMessageResultDto })
+  @ApiConflictResponse({ type: ErrorBodyDto, description: 'The agent is inactive and has no active fallback' })
   @ApiTooManyRequestsResponse({ type: ErrorBodyDto, description: 'RATE_LIMITED or BUDGET_EXCEEDED, with Retry-After' })
   async send(@CurrentUser() user: AuthUser, @Id('id') id: string, @Body() dto: SendMessageDto, @Headers('accept') accept: string | undefined, @Res() res: Response): Promise<void> {
     await this.messages.respond(res, accept, await this.messages.send(user, id, dto), user);
@@ -171,6 +173,7 @@ export class ChatsController {
   @ApiOperation({ summary: 'A new assistant sibling (branch) of this reply; streams like POST messages' })
   @ApiEventStream('Chat', CHAT_STREAM_EVENTS, CHAT_STREAM_DOC)
   @ApiAcceptedResponse({ type: SendMessageResultDto })
+  @ApiConflictResponse({ type: ErrorBodyDto, description: 'The agent is inactive and has no active fallback' })
   @ApiTooManyRequestsResponse({ type: ErrorBodyDto })
   async regenerate(
     @CurrentUser() user: AuthUser,

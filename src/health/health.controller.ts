@@ -25,9 +25,10 @@ export class HealthController {
   ) {}
 
   @Get()
-  @HealthCheck()
   @ApiOperation({ summary: 'Liveness plus readiness summary (terminus format)' })
+  // Above @HealthCheck(): the 503 is the contract's error body, not terminus's (the filter writes it).
   @ApiServiceUnavailableResponse({ type: ErrorBodyDto })
+  @HealthCheck()
   check(): Promise<HealthCheckResult> {
     return this.ready();
   }
@@ -40,9 +41,10 @@ export class HealthController {
   }
 
   @Get('ready')
-  @HealthCheck()
   @ApiOperation({ summary: 'Readiness: database, Redis (when configured), LLM provider circuit states' })
+  // Above @HealthCheck(): the 503 is the contract's error body, not terminus's (the filter writes it).
   @ApiServiceUnavailableResponse({ type: ErrorBodyDto })
+  @HealthCheck()
   async ready(): Promise<HealthCheckResult> {
     if (this.drain.isDraining()) {
       throw new AppError(ErrorCode.SERVICE_UNAVAILABLE, 'Instance is shutting down', { retryAfter: DRAIN_RETRY_AFTER_SEC, details: { draining: true } });
