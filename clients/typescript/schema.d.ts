@@ -684,6 +684,35 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        FieldErrorDto: {
+            /** @example email */
+            field: string;
+            /** @example email must be an email */
+            message: string;
+        };
+        ErrorDetailsDto: {
+            fieldErrors?: components["schemas"]["FieldErrorDto"][];
+            /** @example Check the request body against the API documentation. */
+            suggestion?: string;
+        } & {
+            [key: string]: unknown;
+        };
+        ErrorBodyDto: {
+            /** @example 400 */
+            statusCode: number;
+            /**
+             * @example VALIDATION_FAILED
+             * @enum {string}
+             */
+            error: "VALIDATION_FAILED" | "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "BUDGET_EXCEEDED" | "CIRCUIT_OPEN" | "UPSTREAM_FAILED" | "UPSTREAM_TIMEOUT" | "UPSTREAM_RATE_LIMITED" | "UPSTREAM_AUTH_FAILED" | "SERVICE_UNAVAILABLE" | "INTERNAL";
+            /** @example Validation failed */
+            message: string;
+            details: components["schemas"]["ErrorDetailsDto"];
+            /** @example 2026-01-01T00:00:00.000Z */
+            timestamp: string;
+            /** @example b3f1c0de-… */
+            correlationId: string;
+        };
         RegisterDto: {
             /** @example ada@example.com */
             email: string;
@@ -727,35 +756,6 @@ export interface components {
             user: components["schemas"]["UserResponseDto"];
             /** @description The team joined or created */
             team: components["schemas"]["RegisteredTeamDto"];
-        };
-        FieldErrorDto: {
-            /** @example email */
-            field: string;
-            /** @example email must be an email */
-            message: string;
-        };
-        ErrorDetailsDto: {
-            fieldErrors?: components["schemas"]["FieldErrorDto"][];
-            /** @example Check the request body against the API documentation. */
-            suggestion?: string;
-        } & {
-            [key: string]: unknown;
-        };
-        ErrorBodyDto: {
-            /** @example 400 */
-            statusCode: number;
-            /**
-             * @example VALIDATION_FAILED
-             * @enum {string}
-             */
-            error: "VALIDATION_FAILED" | "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "BUDGET_EXCEEDED" | "CIRCUIT_OPEN" | "UPSTREAM_FAILED" | "UPSTREAM_TIMEOUT" | "UPSTREAM_RATE_LIMITED" | "UPSTREAM_AUTH_FAILED" | "SERVICE_UNAVAILABLE" | "INTERNAL";
-            /** @example Validation failed */
-            message: string;
-            details: components["schemas"]["ErrorDetailsDto"];
-            /** @example 2026-01-01T00:00:00.000Z */
-            timestamp: string;
-            /** @example b3f1c0de-… */
-            correlationId: string;
         };
         LoginDto: {
             /** @example ada@example.com */
@@ -2038,73 +2038,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @example error
-                         * @enum {string}
-                         */
-                        status?: "error" | "shutting_down";
-                        /**
-                         * @example {
-                         *       "database": {
-                         *         "status": "up",
-                         *         "responseTime": 12
-                         *       }
-                         *     }
-                         */
-                        info?: {
-                            [key: string]: {
-                                /** @enum {string} */
-                                status: "up" | "degraded" | "down";
-                                /** @description Time the health indicator took to respond, in ms */
-                                responseTime?: number;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                        } | null;
-                        /**
-                         * @example {
-                         *       "redis": {
-                         *         "status": "down",
-                         *         "message": "Could not connect",
-                         *         "responseTime": 3005
-                         *       }
-                         *     }
-                         */
-                        error?: {
-                            [key: string]: {
-                                /** @enum {string} */
-                                status: "up" | "degraded" | "down";
-                                /** @description Time the health indicator took to respond, in ms */
-                                responseTime?: number;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                        } | null;
-                        /**
-                         * @example {
-                         *       "database": {
-                         *         "status": "up",
-                         *         "responseTime": 12
-                         *       },
-                         *       "redis": {
-                         *         "status": "down",
-                         *         "message": "Could not connect",
-                         *         "responseTime": 3005
-                         *       }
-                         *     }
-                         */
-                        details?: {
-                            [key: string]: {
-                                /** @enum {string} */
-                                status: "up" | "degraded" | "down";
-                                /** @description Time the health indicator took to respond, in ms */
-                                responseTime?: number;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
         };
@@ -2227,73 +2161,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @example error
-                         * @enum {string}
-                         */
-                        status?: "error" | "shutting_down";
-                        /**
-                         * @example {
-                         *       "database": {
-                         *         "status": "up",
-                         *         "responseTime": 12
-                         *       }
-                         *     }
-                         */
-                        info?: {
-                            [key: string]: {
-                                /** @enum {string} */
-                                status: "up" | "degraded" | "down";
-                                /** @description Time the health indicator took to respond, in ms */
-                                responseTime?: number;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                        } | null;
-                        /**
-                         * @example {
-                         *       "redis": {
-                         *         "status": "down",
-                         *         "message": "Could not connect",
-                         *         "responseTime": 3005
-                         *       }
-                         *     }
-                         */
-                        error?: {
-                            [key: string]: {
-                                /** @enum {string} */
-                                status: "up" | "degraded" | "down";
-                                /** @description Time the health indicator took to respond, in ms */
-                                responseTime?: number;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                        } | null;
-                        /**
-                         * @example {
-                         *       "database": {
-                         *         "status": "up",
-                         *         "responseTime": 12
-                         *       },
-                         *       "redis": {
-                         *         "status": "down",
-                         *         "message": "Could not connect",
-                         *         "responseTime": 3005
-                         *       }
-                         *     }
-                         */
-                        details?: {
-                            [key: string]: {
-                                /** @enum {string} */
-                                status: "up" | "degraded" | "down";
-                                /** @description Time the health indicator took to respond, in ms */
-                                responseTime?: number;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
         };
@@ -4007,6 +3875,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
+            /** @description The agent is inactive and has no active fallback */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
             /** @description RATE_LIMITED or BUDGET_EXCEEDED, with Retry-After */
             429: {
                 headers: {
@@ -4202,6 +4079,15 @@ export interface operations {
             };
             /** @description No such chat (or message) of yours */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description The agent is inactive and has no active fallback */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

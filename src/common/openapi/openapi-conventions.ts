@@ -64,6 +64,7 @@ export function applyOpenApiConventions(doc: OpenAPIObject): OpenAPIObject {
       for (const [status, response] of Object.entries(op.responses as Record<string, Json>)) {
         if (!/^[45]\d\d$/.test(status)) continue;
         if (!response.description) response.description = DEFAULT_DESCRIPTIONS[status] ?? 'Error';
+        delete response.schema; // a Swagger 2 leftover some libraries write (terminus's @HealthCheck 503)
         const json = response.content?.['application/json'];
         response.content = json?.schema && !isErrorBody(json.schema) ? { 'application/json': json } : errorContent();
       }
