@@ -26,7 +26,7 @@ async function bootstrap(): Promise<void> {
   const url = await app.getUrl();
   logger.log(
     `Listening on ${url} (database: ${config.db.url ? 'PostgreSQL' : 'embedded PGlite'}, event bus: ${config.redisUrl ? 'Redis' : 'in-process'}) ` +
-      `ready in ${Date.now() - started} ms; API docs at ${url}/docs`,
+      `ready in ${Date.now() - started} ms; ${config.docsEnabled ? `API docs at ${url}/docs` : 'API docs off (DOCS_ENABLED=false)'}`,
   );
 
   let stopping = false;
