@@ -38,7 +38,13 @@ export async function createApp(config: AppConfig, extraImports: Type[] = []): P
     abortOnError: false,
   });
   configureApp(app, config);
-  await app.init();
+  try {
+    await app.init();
+  } catch (err) {
+    // A refusal at boot (a module's init failed): release what already started (database pool, Redis).
+    await app.close().catch(() => undefined);
+    throw err;
+  }
   return app;
 }
 
