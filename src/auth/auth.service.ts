@@ -13,7 +13,7 @@ import {
   setAuthCookies,
   userAgent,
 } from 'src/auth/auth-http';
-import { AttemptContext, BruteForceService } from 'src/auth/brute-force.service';
+import { AccountRef, AttemptContext, BruteForceService, NO_ACCOUNT } from 'src/auth/brute-force.service';
 import { LoginDto, MeResponseDto, TokenResponseDto } from 'src/auth/dto/login.dto';
 import { RefreshDto } from 'src/auth/dto/refresh.dto';
 import { RegisterDto, RegisterResponseDto } from 'src/auth/dto/register.dto';
@@ -117,16 +117,13 @@ export class AuthService implements OnModuleDestroy {
     }
     const active = matched ? await this.users.findActiveMember(matched.teamId, matched.id) : null;
     if (!active) {
-      const known = candidates.length === 1 ? candidates[0] : null;
-      void this.audit.record({
-        action: 'auth.login_failed',
-        teamId: known?.teamId ?? null,
-        userId: known?.id ?? null,
-        ip: ctx.ip,
-        userAgent: ctx.userAgent,
-        metadata: { email: ctx.email, reason: matched ? 'inactive' : known ? 'bad_password' : 'unknown_account' },
-      });
-      const remaining = await this.bruteForce.onFailure(ctx, known?.teamId ?? null, known?.id ?? null);
+      // The accounts the attempt was against: each of their teams sees it (an email in several teams: all).
+      const accounts: AccountRef[] = (matched ? [matched] : candidates).map((u) => ({ teamId: u.teamId, userId: u.id }));
+      const reason = matched ? 'inactive' : accounts.length ? 'bad_password' : 'unknown_account';
+      for (const account of accounts.length ? accounts : [NO_ACCOUNT]) {
+        void this.audit.record({ action: 'auth.login_failed', ...account, ip: ctx.ip, userAgent: ctx.userAgent, metadata: { email: ctx.email, reason } });
+      }
+      const remaining = await this.bruteForce.onFailure(ctx, accounts);
       throw AuthErrors.invalidCredentials(remaining);
     }
 
