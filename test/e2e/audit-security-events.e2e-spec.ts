@@ -23,7 +23,7 @@ describe('Audit trail: security events for the team admins', () => {
   });
 
   /** Every row of the admin's trail with this action (newest first), after the writes in flight. */
-  const trail = async (admin: Session, action: string): Promise<AuditItem[]> => {
+  const trail = async (admin: Pick<Session, 'bearer'>, action: string): Promise<AuditItem[]> => {
     await t.app.get(AuditService).flush();
     const res = await t.http().get(`/api/audit-logs?action=${action}&limit=100`).set(admin.bearer).expect(200);
     return res.body.items as AuditItem[];

@@ -1,4 +1,5 @@
 import { login, registerTeam } from 'test/factories/auth.factory';
+import { authenticateWith } from 'test/utils/passport-instances';
 import { createTestApp, TestApp } from 'test/utils/test-app';
 
 /**
@@ -45,5 +46,32 @@ describe('Auth sessions: a revoked refresh family ends its access tokens at once
     const rotated = await t.http().post('/api/auth/refresh').send({ refreshToken: s.refreshToken }).expect(200);
     await t.http().post('/api/auth/logout').set('Authorization', `Bearer ${rotated.body.accessToken}`).expect(204);
     await me(s.accessToken).expect(401);
+  });
+});
+
+/** Two instances on one database (and one Redis when configured): needs a real server (TEST_DATABASE_URL). */
+const shared = process.env.TEST_DATABASE_URL ? describe : describe.skip;
+
+shared('Auth sessions across two instances', () => {
+  let a: TestApp;
+  let b: TestApp;
+
+  beforeAll(async () => {
+    a = await createTestApp();
+    b = await createTestApp({ env: { DATABASE_URL: a.config.db.url, REDIS_KEY_PREFIX: a.config.redisKeyPrefix } });
+  });
+  afterAll(async () => {
+    await b?.close();
+    await a?.close();
+  });
+
+  it('a reuse detected on one instance ends the family access tokens on the other at once', async () => {
+    const s = await registerTeam(a);
+    const rotated = await a.http().post('/api/auth/refresh').send({ refreshToken: s.refreshToken }).expect(200);
+    authenticateWith(b.app);
+    await b.http().get('/api/auth/me').set('Authorization', `Bearer ${rotated.body.accessToken}`).expect(200);
+    await a.http().post('/api/auth/refresh').send({ refreshToken: s.refreshToken }).expect(401); // reuse, on A
+    await b.http().get('/api/auth/me').set('Authorization', `Bearer ${rotated.body.accessToken}`).expect(401);
+    await b.http().get('/api/auth/me').set(s.bearer).expect(401);
   });
 });
