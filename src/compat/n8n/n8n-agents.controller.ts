@@ -1,7 +1,10 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, UploadedFile, UseInterceptors } from '@nestjs/common';
+import { AgentAvatarsService } from 'src/agents/agent-avatars.service';
+import { avatarUpload } from 'src/agents/agents.controller';
 import { AgentsService } from 'src/agents/agents.service';
 import { CreateAgentDto } from 'src/agents/dto/create-agent.dto';
 import { UpdateAgentDto } from 'src/agents/dto/update-agent.dto';
+import { AvatarTooLargeInterceptor } from 'src/agents/avatar-upload.interceptor';
 import type { AuthUser } from 'src/common/auth-user';
 import { CurrentUser } from 'src/common/decorators/current-user.decorator';
 import { Roles } from 'src/common/decorators/roles.decorator';
@@ -14,7 +17,10 @@ import { allPages, N8nAgent, toCreateAgent, toN8nAgent, toUpdateAgent } from 'sr
 @N8nCompatController()
 @Controller(`${N8N_PREFIX}/api/agents`)
 export class N8nAgentsController {
-  constructor(private readonly agents: AgentsService) {}
+  constructor(
+    private readonly agents: AgentsService,
+    private readonly avatars: AgentAvatarsService,
+  ) {}
 
   @Get()
   async list(@CurrentUser() user: AuthUser): Promise<N8nAgent[]> {
@@ -46,5 +52,14 @@ export class N8nAgentsController {
   @HttpCode(204)
   delete(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<void> {
     return this.agents.delete(user, id);
+  }
+
+  /** multipart/form-data, field `file`: PNG, JPEG, WebP or GIF up to 2 MiB (the canonical avatar rules). */
+  @Post(':id/avatar')
+  @Roles('admin')
+  @HttpCode(200)
+  @UseInterceptors(AvatarTooLargeInterceptor, avatarUpload)
+  async uploadAvatar(@CurrentUser() user: AuthUser, @Param('id') id: string, @UploadedFile() file: Express.Multer.File | undefined): Promise<N8nAgent> {
+    return toN8nAgent(await this.avatars.upload(user, id, file), user);
   }
 }

@@ -1,4 +1,4 @@
-import { concatMap, from, OperatorFunction } from 'rxjs';
+import { concatMap, defer, from, OperatorFunction } from 'rxjs';
 import type { AgentResponseDto } from 'src/agents/dto/agent-response.dto';
 import type { LoginDto, MeResponseDto } from 'src/auth/dto/login.dto';
 import type { RegisterDto } from 'src/auth/dto/register.dto';
@@ -186,20 +186,34 @@ export function toN8nChat(c: ChatResponseDto | ChatDetailDto, user: AuthUser): N
 // ---- the reply stream (seed 003, "SSE Event Format") ----
 
 /**
- * Canonical reply events → the seed's: `status` and `message` keep their type with the seed's fields only;
- * the terminal `done` becomes the closing `status` `{description, level, done: true}` followed by
- * `done {message}`; an `error` becomes a closing `status` at level `error` followed by `error {message, code}`.
- * Ids are kept (the seed's reader ignores them; they let an EventSource-like client resume).
+ * Canonical reply events → the seed's: the opening `status`, then `message` chunks, then the closing `status`
+ * `{description, level, done: true}` and `done {message}` (seed 003, "SSE Event Format"). Each keeps the
+ * seed's fields only. The canonical per-agent status (`Asking <agent>`) of the first agent is not part of
+ * the seed's sequence and is left out; a later one (a fallback agent took over) is passed on as a `warning`.
+ * An `error` becomes a closing `status` at level `error` followed by `error {message, code}`. Ids are kept
+ * (the seed's reader ignores them; an EventSource-like client could resume with them).
  */
 export function toN8nEvents(): OperatorFunction<SseFrame, SseFrame> {
-  return concatMap((f) => from(n8nFrames(f)));
+  return (source) =>
+    defer(() => {
+      let agents = 0;
+      return source.pipe(
+        concatMap((f) => {
+          const agentStatus = f.type === 'status' && (f.data as StatusEventData).agentId !== undefined;
+          return from(n8nFrames(f, agentStatus ? agents++ === 0 : false));
+        }),
+      );
+    });
 }
 
-export function n8nFrames(f: SseFrame): SseFrame[] {
+/** One canonical frame as the seed's frames; `skip`: the first agent's status (see toN8nEvents). */
+export function n8nFrames(f: SseFrame, skip = false): SseFrame[] {
   switch (f.type) {
     case 'status': {
+      if (skip) return [];
       const d = f.data as StatusEventData;
-      return [{ id: f.id, type: 'status', data: { description: d.description, level: d.level, done: d.done } }];
+      const level = d.agentId !== undefined ? 'warning' : d.level;
+      return [{ id: f.id, type: 'status', data: { description: d.description, level, done: d.done } }];
     }
     case 'message':
       return [{ id: f.id, type: 'message', data: { content: (f.data as MessageEventData).content } }];

@@ -1,4 +1,4 @@
-import { Allow } from 'class-validator';
+import { Allow, IsDefined } from 'class-validator';
 import { LenientDto } from 'src/common/pipes/validation.pipe';
 
 /**
@@ -11,7 +11,8 @@ import { LenientDto } from 'src/common/pipes/validation.pipe';
 export class N8nRegisterDto {
   @Allow() email: unknown;
   @Allow() password: unknown;
-  @Allow() team_id: unknown;
+  /** The seed's only way in (its register requires it); the canonical open sign-up checks the rest. */
+  @IsDefined({ message: 'team_id is required' }) team_id: unknown;
   @Allow() full_name?: unknown;
 }
 
