@@ -28,7 +28,7 @@ export class N8nBrowser {
   ) {}
 
   /** `fetch(base + path, {credentials: 'include', …})`. */
-  async fetch(path: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Response> {
+  async fetch(path: string, init: { method?: string; body?: unknown; form?: FormData; headers?: Record<string, string> } = {}): Promise<Response> {
     const url = new URL(this.base + path);
     const headers: Record<string, string> = { ...(init.headers ?? {}) };
     if (init.body !== undefined) headers['Content-Type'] = 'application/json';
@@ -38,12 +38,13 @@ export class N8nBrowser {
       .map(([name, c]) => `${name}=${c.value}`)
       .join('; ');
     if (cookie) headers.Cookie = cookie;
-    const res = await fetch(url, { method: init.method ?? 'GET', headers, body: init.body === undefined ? undefined : JSON.stringify(init.body) });
+    const body = init.form ?? (init.body === undefined ? undefined : JSON.stringify(init.body));
+    const res = await fetch(url, { method: init.method ?? 'GET', headers, body });
     this.store(res.headers.getSetCookie());
     return res;
   }
 
-  async json<T = any>(path: string, init: { method?: string; body?: unknown } = {}): Promise<JsonResponse<T>> {
+  async json<T = any>(path: string, init: { method?: string; body?: unknown; form?: FormData } = {}): Promise<JsonResponse<T>> {
     const res = await this.fetch(path, init);
     const text = await res.text();
     return { status: res.status, body: text ? (JSON.parse(text) as T) : (undefined as T), headers: res.headers };

@@ -1,7 +1,19 @@
+import { AuditService } from 'src/common/audit/audit.service';
 import { registerTeam, Session, strongPassword, uniqueEmail } from 'test/factories/auth.factory';
 import { N8nBrowser, readLikeSeedFrontend, SeedEvent } from 'test/e2e/compat-n8n-client';
 import { FakeN8nServer } from 'test/fakes/fake-n8n-server';
 import { createTestApp, TestApp } from 'test/utils/test-app';
+
+const png = () => {
+  const b = Buffer.alloc(64, 0x11);
+  Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).copy(b);
+  return b;
+};
+const avatarForm = (buf: Buffer) => {
+  const form = new FormData();
+  form.append('file', new Blob([buf]), 'avatar.png');
+  return form;
+};
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 
@@ -27,6 +39,7 @@ describe('compat/n8n: the n8n chat frontend against /compat/n8n', () => {
     await t.http().patch('/api/teams/current').set(teamAdmin.bearer).send({ allowOpenSignup: true }).expect(200);
   });
   afterAll(async () => {
+    await t?.app.get(AuditService).flush(); // the audit middleware writes after the last response
     await t?.close();
     await n8n?.stop();
   });
@@ -210,6 +223,12 @@ describe('compat/n8n: the n8n chat frontend against /compat/n8n', () => {
     expect(renamed.status).toBe(200);
     expect(renamed.body).toEqual(expect.objectContaining({ name: 'Renamed', is_active: false, system_prompt: 'Be brief.', config: { model: 'gpt-4o' } }));
     expect((await b.json(`/api/agents/${agent.id}`)).body.name).toBe('Renamed');
+    const avatar = await admin.json(`/api/agents/${agent.id}/avatar`, { method: 'POST', form: avatarForm(png()) });
+    expect(avatar.status).toBe(200);
+    expect(avatar.body.avatar_url).toMatch(new RegExp(`^/api/agents/${agent.id}/avatar\\?v=[0-9a-f]{16}$`));
+    const notImage = await admin.json(`/api/agents/${agent.id}/avatar`, { method: 'POST', form: avatarForm(Buffer.from('<svg/>')) });
+    expect(notImage.status).toBe(415);
+    expect(notImage.body).toEqual({ detail: expect.any(String) });
 
     const chat = (await b.json('/api/chats', { method: 'POST', body: { agent_id: agent.id } })).body;
     const put = await b.json(`/api/chats/${chat.id}`, { method: 'PUT', body: { title: 'Renamed chat', is_archived: true, metadata: { tags: ['x'] } } });
@@ -321,8 +340,9 @@ describe('compat/n8n: the n8n chat frontend against /compat/n8n', () => {
       expect(res.body).toEqual({ detail: expect.any(String) });
     };
 
-    it('agents: get, put, delete and create-chat-with are 404; the list does not show them', async () => {
+    it('agents: get, put, delete, avatar and create-chat-with are 404; the list does not show them', async () => {
       notFound(await outsider.json(`/api/agents/${agentId}`));
+      notFound(await outsider.json(`/api/agents/${agentId}/avatar`, { method: 'POST', form: avatarForm(png()) }));
       notFound(await outsider.json(`/api/agents/${agentId}`, { method: 'PUT', body: { name: 'Taken' } }));
       notFound(await outsider.json(`/api/agents/${agentId}`, { method: 'DELETE' }));
       notFound(await outsider.json('/api/chats', { method: 'POST', body: { agent_id: agentId } }));
