@@ -28,7 +28,7 @@ export class N8nBrowser {
   ) {}
 
   /** `fetch(base + path, {credentials: 'include', …})`. */
-  async fetch(path: string, init: { method?: string; body?: unknown; form?: FormData; headers?: Record<string, string> } = {}): Promise<Response> {
+  async fetch(path: string, init: { method?: string; body?: unknown; form?: FormData; raw?: string; headers?: Record<string, string> } = {}): Promise<Response> {
     const url = new URL(this.base + path);
     const headers: Record<string, string> = { ...(init.headers ?? {}) };
     if (init.body !== undefined) headers['Content-Type'] = 'application/json';
@@ -38,7 +38,7 @@ export class N8nBrowser {
       .map(([name, c]) => `${name}=${c.value}`)
       .join('; ');
     if (cookie) headers.Cookie = cookie;
-    const body = init.form ?? (init.body === undefined ? undefined : JSON.stringify(init.body));
+    const body = init.form ?? init.raw ?? (init.body === undefined ? undefined : JSON.stringify(init.body));
     const res = await fetch(url, { method: init.method ?? 'GET', headers, body });
     this.store(res.headers.getSetCookie());
     return res;

@@ -310,6 +310,20 @@ describe('compat/n8n: the n8n chat frontend against /compat/n8n', () => {
       expect(anonymous.body).toEqual({ detail: expect.any(String) });
     });
 
+    it('malformed JSON and unknown paths under the prefix answer {detail} too', async () => {
+      const b = new N8nBrowser(base);
+      const bad = await b.fetch('/api/auth/login', { method: 'POST', headers: { 'Content-Type': 'application/json' }, raw: '{"email": ' });
+      expect(bad.status).toBe(400);
+      expect(await bad.json()).toEqual({ detail: expect.any(String) });
+      const missing = await b.json('/api/nothing-here');
+      expect(missing.status).toBe(404);
+      expect(missing.body).toEqual({ detail: 'Not Found' });
+      // Outside the prefix the canonical body is unchanged.
+      const canonical = await t.http().get('/api/nothing-here');
+      expect(canonical.status).toBe(404);
+      expect(canonical.body.error).toBe('NOT_FOUND');
+    });
+
     it('the canonical API stays strict: the seed field names are refused there', async () => {
       const res = await t.http().post('/api/chats').set(teamAdmin.bearer).send({ agent_id: '00000000-0000-4000-8000-000000000000' });
       expect(res.status).toBe(400);

@@ -5,6 +5,7 @@ import { ChatsModule } from 'src/chats/chats.module';
 import { N8nAgentsController } from 'src/compat/n8n/n8n-agents.controller';
 import { N8nAuthController } from 'src/compat/n8n/n8n-auth.controller';
 import { N8nChatsController } from 'src/compat/n8n/n8n-chats.controller';
+import { N8nNotFoundController } from 'src/compat/n8n/n8n-not-found.controller';
 
 /**
  * The n8n chat backend's frontend, unchanged, against `<server>/compat/n8n` (docs/compat.md): controllers,
@@ -12,6 +13,7 @@ import { N8nChatsController } from 'src/compat/n8n/n8n-chats.controller';
  */
 @Module({
   imports: [AuthModule, AgentsModule, ChatsModule],
-  controllers: [N8nAuthController, N8nAgentsController, N8nChatsController],
+  // The catch-all last: Express matches routes in the order they are registered.
+  controllers: [N8nAuthController, N8nAgentsController, N8nChatsController, N8nNotFoundController],
 })
 export class N8nCompatModule {}
