@@ -15,47 +15,57 @@ function flatten(errors: ValidationError[], parent = ''): FieldError[] {
   return out;
 }
 
-const LENIENT_DTO = Symbol('lenientDto');
+const LENIENT = Symbol('lenient-dto');
 
 /**
- * Marks a body/query DTO of a compatibility surface (src/compat/*): the global pipe leaves it alone and the
- * surface's own `createLenientValidationPipe()` (controller-scoped) validates it, dropping unknown properties
- * instead of refusing them, because those systems' clients send extras. Never put it on a canonical DTO.
+ * Marks a DTO of a compatibility surface: the global (strict) pipe leaves it alone and the surface's own
+ * pipe (`createLenientValidationPipe`, applied per controller) validates it, dropping unknown fields
+ * instead of refusing them (those clients send extras).
  */
-export const LenientDto = (): ClassDecorator => (target) => Reflect.defineMetadata(LENIENT_DTO, true, target);
+export function LenientDto(): ClassDecorator {
+  return (target) => {
+    Object.defineProperty(target, LENIENT, { value: true });
+  };
+}
 
-const isLenient = (metatype: unknown): boolean => typeof metatype === 'function' && Reflect.getMetadata(LENIENT_DTO, metatype) === true;
+const isLenient = (metatype: unknown): boolean => typeof metatype === 'function' && (metatype as unknown as Record<symbol, unknown>)[LENIENT] === true;
 
-const exceptionFactory = (errors: ValidationError[]): AppError => {
-  const fieldErrors = flatten(errors);
-  const names = [...new Set(fieldErrors.map((f) => f.field))].join(', ');
-  return new AppError(ErrorCode.VALIDATION_FAILED, `Validation failed: ${names}`, { fieldErrors });
-};
-
-const common: ValidationPipeOptions = { whitelist: true, transform: true, transformOptions: { enableImplicitConversion: false }, exceptionFactory };
-
-/** The global pipe: skips `@LenientDto()` classes, which their surface's controller-scoped pipe validates. */
+/** The global pipe: strict for every DTO except those marked `@LenientDto()`. */
 class StrictValidationPipe extends ValidationPipe {
-  protected override toValidate(metadata: ArgumentMetadata): boolean {
+  protected toValidate(metadata: ArgumentMetadata): boolean {
     return !isLenient(metadata.metatype) && super.toValidate(metadata);
   }
 }
 
-/** Only `@LenientDto()` classes: whitelist (unknown properties are dropped, not refused), transform. */
+/** A compat controller's pipe: validates only `@LenientDto()` classes, whitelisting without refusing unknown fields. */
 class LenientValidationPipe extends ValidationPipe {
-  protected override toValidate(metadata: ArgumentMetadata): boolean {
+  protected toValidate(metadata: ArgumentMetadata): boolean {
     return isLenient(metadata.metatype) && super.toValidate(metadata);
   }
 }
 
 /** Global validation: whitelist, refuse unknown properties, transform; errors list every field. */
 export function createValidationPipe(): ValidationPipe {
-  return new StrictValidationPipe({ ...common, forbidNonWhitelisted: true });
+  return new StrictValidationPipe(pipeOptions(true));
 }
 
-/** For compatibility controllers (`@UsePipes(createLenientValidationPipe())`): validates `@LenientDto()` classes only. */
+/** For `@UsePipes()` on compatibility controllers: unknown fields are dropped, not refused. */
 export function createLenientValidationPipe(): ValidationPipe {
-  return new LenientValidationPipe({ ...common, forbidNonWhitelisted: false });
+  return new LenientValidationPipe(pipeOptions(false));
+}
+
+function pipeOptions(forbidNonWhitelisted: boolean): ValidationPipeOptions {
+  return {
+    whitelist: true,
+    forbidNonWhitelisted,
+    transform: true,
+    transformOptions: { enableImplicitConversion: false },
+    exceptionFactory: (errors) => {
+      const fieldErrors = flatten(errors);
+      const names = [...new Set(fieldErrors.map((f) => f.field))].join(', ');
+      return new AppError(ErrorCode.VALIDATION_FAILED, `Validation failed: ${names}`, { fieldErrors });
+    },
+  };
 }
 
 const strict = createValidationPipe();
