@@ -200,6 +200,18 @@ describe('compat/n8n: the n8n chat frontend against /compat/n8n', () => {
     expect(reloaded.body.messages.map((m: { role: string }) => m.role)).toEqual(['user', 'assistant', 'user', 'assistant']);
   });
 
+  it('a webhook answering one JSON document {content} (seed 001, "complete response") streams as the same sequence', async () => {
+    const { browser: b } = await newMember(teamAdmin.teamId);
+    const admin = await loggedIn(teamAdmin.email, teamAdmin.password);
+    const agent = await createAgent(admin, { name: 'JSON bot', webhook_url: `${webhookBase}/webhook/json` });
+    const chat = (await b.json('/api/chats', { method: 'POST', body: { agent_id: agent.id } })).body;
+    n8n.enqueue({ format: 'json', deltas: ['full ', 'response'] });
+    const r = await send(b, chat.id, 'Hello');
+    expect(r.text).toBe('full response');
+    expect(r.events.map((e) => e.type)).toEqual(['status', 'message', 'status', 'done']);
+    expect(r.events[2].data).toEqual({ description: 'Stream completed', level: 'info', done: true });
+  });
+
   it('a failing webhook ends the stream with a closing status at level error and an error event', async () => {
     const { browser: b } = await newMember(teamAdmin.teamId);
     const admin = await loggedIn(teamAdmin.email, teamAdmin.password);
