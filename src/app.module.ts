@@ -21,6 +21,7 @@ import { CorrelationIdMiddleware } from 'src/common/middleware/correlation-id.mi
 import { createValidationPipe } from 'src/common/pipes/validation.pipe';
 import { REDIS_CLIENT, RedisModule } from 'src/common/redis/redis.module';
 import { CacheModule } from 'src/common/cache/cache.module';
+import { N8nCompatModule } from 'src/compat/n8n/n8n-compat.module';
 import { ConfigModule } from 'src/config/config.module';
 import { APP_CONFIG, AppConfig } from 'src/config/env';
 import { DatabaseModule } from 'src/database/database.module';
@@ -60,6 +61,7 @@ export class AppModule implements NestModule {
         AgentsModule,
         ChatsModule,
         ResearchModule,
+        N8nCompatModule,
         ...extraImports,
       ],
       providers: [

@@ -52,6 +52,6 @@ import { TeamsModule } from 'src/teams/teams.module';
     InstanceSecretsCheckRepository,
     InstanceSecretsCheckService,
   ],
-  exports: [PasswordHasher, AccessDenylistService, TeamsModule],
+  exports: [PasswordHasher, AccessDenylistService, TeamsModule, AuthService],
 })
 export class AuthModule {}
