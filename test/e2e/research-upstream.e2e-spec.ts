@@ -138,7 +138,7 @@ describe('Research through a fake OpenAI-compatible upstream', () => {
     const watching = readSse(`${t.url}/api/research/sessions/${id}/events`, { headers: admin.bearer });
     await waitFor(async () => upstream.callsOf('researcher').length === 2);
     const res = await t.http().post(`/api/research/sessions/${id}/cancel`).set(admin.bearer).expect(200);
-    expect(res.body).toMatchObject({ success: true, session_id: id });
+    expect(res.body).toEqual({ id, cancelled: true, status: 'running' });
     const { events } = await watching;
     const last = events[events.length - 1];
     expect(last).toMatchObject({ event: 'error', data: { data: { code: 'CANCELLED', status: 'cancelled' } } });
@@ -150,7 +150,7 @@ describe('Research through a fake OpenAI-compatible upstream', () => {
     const s = await session(id);
     expect(s).toMatchObject({ status: 'cancelled', currentPhase: 'cancelled', error: { code: 'CANCELLED' } });
     const again = await t.http().post(`/api/research/sessions/${id}/cancel`).set(admin.bearer).expect(200);
-    expect(again.body.success).toBe(false);
+    expect(again.body).toEqual({ id, cancelled: false, status: 'cancelled' });
   });
 });
 
