@@ -10,7 +10,9 @@
  * - `VanaChatState`: frontend/src/hooks/chat/sse-event-handlers.ts (research_started, research_progress,
  *   research_complete, error, connection) and message-handlers.ts (sendMessage: local messages, then
  *   startResearch with `{query, message}`), with the store reduced to one session.
- * Only what these tests need; the logic of what is ported is kept as it is there.
+ * The store (store.ts) is reduced to one session's messages, progress and flags. Only what these tests need;
+ * the logic of what is ported is kept as it is there (e.g. a follow-up's progress lands in the first
+ * `assistant-progress` message, as in Vana).
  */
 import { randomUUID } from 'node:crypto';
 
@@ -232,10 +234,11 @@ export class VanaChatState {
     this.shown.push(content);
   }
 
-  /** The store's completeStreamingMessage: the message is no longer the streaming one. */
+  /** store.ts completeStreamingMessage: `metadata.completed`, the session stops streaming. */
   private complete(messageId: string): void {
     const m = this.messages.find((x) => x.id === messageId);
-    if (m) m.metadata = { ...m.metadata, kind: 'assistant-final' };
+    if (m) m.metadata = { ...m.metadata, completed: true };
+    this.isStreaming = false;
   }
 
   formatProgressContent(payload: any): string {
