@@ -387,17 +387,26 @@ describe('Research with the mock provider (canonical API /api/research)', () => 
   it('documents every research route in the OpenAPI document', async () => {
     const doc = (await t.http().get('/docs-json').expect(200)).body;
     for (const path of [
-      '/api/run_sse/{sessionId}',
-      '/api/run_sse/{sessionId}/cancel',
-      '/api/sessions',
-      '/api/sessions/{sessionId}',
-      '/api/sessions/{sessionId}/messages',
-      '/agent_network_sse/{sessionId}',
+      '/api/research/sessions',
+      '/api/research/sessions/{sessionId}',
+      '/api/research/sessions/{sessionId}/runs',
+      '/api/research/sessions/{sessionId}/events',
+      '/api/research/sessions/{sessionId}/cancel',
+      '/api/research/sessions/{sessionId}/feedback',
+      '/api/research/sessions/{sessionId}/messages',
+      '/api/research/sessions/{sessionId}/messages/{messageId}',
+      '/api/research/sessions/{sessionId}/messages/{messageId}/regenerate',
+      '/api/research/sessions/{sessionId}/agents/events',
       '/api/research/agent-history',
-      '/feedback',
+      '/api/research/feedback',
       '/api/research/settings',
     ]) {
       expect(doc.paths[path]).toBeDefined();
+    }
+    // The Vana-shaped routes are no longer part of the canonical API; they live under /compat/vana.
+    for (const path of ['/api/run_sse/{sessionId}', '/api/sessions', '/agent_network_sse/{sessionId}', '/agent_network_history', '/feedback']) {
+      expect(doc.paths[path]).toBeUndefined();
+      expect(doc.paths[`/compat/vana${path}`]).toBeDefined();
     }
   });
 });
