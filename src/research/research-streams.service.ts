@@ -79,6 +79,27 @@ export class ResearchStreamsService {
     await writeSse(res, async (flow) => withMapper(await this.followSession(user, sessionId, lastEventId, flow), mapper) as Observable<SseFrame>, this.writerOptions());
   }
 
+  /** The session stream's agent network view (followSessionNetwork) as SSE. */
+  async writeSessionNetwork(res: ServerResponse, user: AuthUser, sessionId: string, mapper?: FrameMapper): Promise<void> {
+    await writeSse(res, async (flow) => withMapper(await this.followSessionNetwork(user, sessionId, flow), mapper) as Observable<SseFrame>, this.writerOptions());
+  }
+
+  /**
+   * The agent network of the whole session, for clients that keep one stream (Vana): `agent_network_connection`,
+   * then of every run `agent_start`, `agent_complete` and `agent_network_update` (from each progress and the
+   * terminal event), with heartbeats; the same waiting and lifetime as followSession.
+   */
+  async followSessionNetwork(user: AuthUser, sessionId: string, flow: SseFlowControl): Promise<Observable<SseFrame>> {
+    const frames = await this.followSession(user, sessionId, undefined, flow);
+    return frames.pipe(
+      mergeMap((f): SseFrame[] => {
+        if (f.type === 'connection') return [{ type: 'agent_network_connection', data: f.data }];
+        if (f.type === 'heartbeat') return [f];
+        return networkFrames({ id: f.id, type: f.type, data: f.data } as StreamEvent);
+      }),
+    );
+  }
+
   /**
    * A stream of the whole session, for clients that open it once and keep it (Vana): `connection`, then the
    * events of every run of the session as it happens, with `heartbeat` events, until the client leaves.

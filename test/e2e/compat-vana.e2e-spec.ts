@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Session, teamMatrix } from 'test/factories/auth.factory';
 import { waitFor } from 'test/e2e/research-support';
-import { APIError, openVanaStream, VanaApiClient, VanaChatState, VanaStream } from 'test/e2e/vana-client';
+import { AgentNetworkEvent, openVanaStream, VanaApiClient, VanaChatState, VanaStream } from 'test/e2e/vana-client';
 import { createTestApp, TestApp } from 'test/utils/test-app';
 
 const AGENT_STATUSES = new Set(['current', 'waiting', 'completed', 'error']);
@@ -54,6 +54,11 @@ describe('Vana compatibility surface (/compat/vana), driven by Vana\'s own clien
     const client = await loggedIn(user);
     const chats = [0, 40, 120, -1].map(() => new VanaChatState(randomUUID()));
     const opened: VanaStream[] = [];
+    // useAgentNetworkSSE(sessionId) of the first chat, opened before anything exists.
+    const agentEvents: AgentNetworkEvent[] = [];
+    const agentStream = openVanaStream(`${base}/agent_network_sse/${chats[0].sessionId}`, client.accessToken, (e) => agentEvents.push(e));
+    streams.push(agentStream);
+    expect(await agentStream.opened).toBe(200);
     await Promise.all(
       chats.map(async (chat, i) => {
         const delay = [0, 40, 120, -1][i];
@@ -86,6 +91,17 @@ describe('Vana compatibility surface (/compat/vana), driven by Vana\'s own clien
     await waitFor(async () => chat.completions === 2, 30000);
     expect(chat.progress?.final_report).toContain('# Research report: And what about geothermal');
     expect(opened[0].events.filter((e) => e.type === 'connection')).toHaveLength(1);
+    // The agent network stream delivered both runs with Vana's agent statuses, and is still open.
+    const ended = () => agentEvents.filter((e) => e.type === 'agent_network_update' && e.data.status === 'completed');
+    await waitFor(async () => ended().length === 2, 10000);
+    expect(agentEvents[0].type).toBe('agent_network_connection');
+    const updates = agentEvents.filter((e) => e.type === 'agent_network_update');
+    expect(updates.length).toBeGreaterThan(4);
+    const agentStates = updates.flatMap((e) => e.data.agents ?? []);
+    expect(agentStates.length).toBeGreaterThan(0);
+    for (const a of agentStates) expect(AGENT_STATUSES.has(a.status)).toBe(true);
+    expect(agentEvents.some((e) => e.type === 'agent_start')).toBe(true);
+    expect(agentStream.ended).toBe(false);
 
     // Reload: the list and the session, with the queries and reports as messages.
     const list = await client.listSessions();

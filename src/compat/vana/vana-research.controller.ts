@@ -68,9 +68,9 @@ export class VanaResearchController {
   @SkipCircuitBreaker()
   @StreamingRoute()
   @ApiProduces('text/event-stream')
-  @ApiOperation({ summary: 'Agent network of the session\'s current run: connection, snapshot, live updates; ends with the run' })
+  @ApiOperation({ summary: 'Agent network of the session: open before the run exists, stays open across runs; agent_start, agent_complete, agent_network_update' })
   async network(@CurrentUser() user: AuthUser, @Param('sessionId') sessionId: string, @Res() res: Response): Promise<void> {
-    await this.streams.writeNetwork(res, user, sessionId, toVanaFrame);
+    await this.streams.writeSessionNetwork(res, user, sessionId, toVanaFrame);
   }
 
   @Get('agent_network_history')
