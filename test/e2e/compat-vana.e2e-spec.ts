@@ -208,5 +208,9 @@ describe('Vana compatibility surface (/compat/vana), driven by Vana\'s own clien
     }
     const res = await fetch(`${base}/api/sessions/${chat.sessionId}`, { headers: { authorization: `Bearer ${(await loggedIn(outsider)).accessToken}` } });
     expect(await res.json()).toEqual({ detail: 'Research session not found' });
+    // The global guard's refusal in Vana's shape too (the client clears its tokens on a 401).
+    const anonymous = await fetch(`${base}/api/sessions`);
+    expect(anonymous.status).toBe(401);
+    expect(await anonymous.json()).toEqual({ detail: expect.any(String) });
   });
 });
