@@ -7,6 +7,7 @@ import { AuthModule } from 'src/auth/auth.module';
 import { JwtAuthGuard } from 'src/auth/jwt-auth.guard';
 import { RolesGuard } from 'src/auth/roles.guard';
 import { ChatsModule } from 'src/chats/chats.module';
+import { VanaCompatModule } from 'src/compat/vana/vana.module';
 import { AuditMiddleware } from 'src/common/audit/audit.middleware';
 import { AuditModule } from 'src/common/audit/audit.module';
 import { CircuitModule } from 'src/common/circuit/circuit.module';
@@ -62,6 +63,7 @@ export class AppModule implements NestModule {
         ChatsModule,
         ResearchModule,
         N8nCompatModule,
+        VanaCompatModule,
         ...extraImports,
       ],
       providers: [
