@@ -21,7 +21,7 @@ export class AccessDenylistService implements OnModuleInit {
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.prefix = `${config.redisKeyPrefix}auth:deny:`;
-    this.local = !redis && !config.db.url ? new Map() : null;
+    this.local = !redis && config.db.embedded ? new Map() : null;
   }
 
   async onModuleInit(): Promise<void> {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Type } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -8,7 +8,7 @@ import request from 'supertest';
 import TestAgent from 'supertest/lib/agent';
 import { createApp } from 'src/app.factory';
 import { AppConfig, loadConfig } from 'src/config/env';
-import { PGLITE_TEMPLATE, TEST_TMP } from 'test/utils/global-setup';
+import { EMBEDDED_URL_ENV, TEST_TMP } from 'test/utils/global-setup';
 
 export interface TestApp {
   app: NestExpressApplication;
@@ -26,15 +26,12 @@ export interface TestDatabase {
 }
 
 /**
- * A fresh database for one test app: a copy of the PGlite template, or (with TEST_DATABASE_URL, as in CI)
- * a new database on the real PostgreSQL server, dropped afterwards.
+ * A fresh database for one test app, dropped afterwards: on the run's embedded cluster (test/utils/global-setup.ts),
+ * or with TEST_DATABASE_URL (as in CI) on the real PostgreSQL server.
  */
-export async function createTestDatabase(dataDir: string): Promise<TestDatabase> {
-  const adminUrl = process.env.TEST_DATABASE_URL;
-  if (!adminUrl) {
-    cpSync(PGLITE_TEMPLATE, join(dataDir, 'pglite'), { recursive: true });
-    return { env: {}, drop: async () => undefined };
-  }
+export async function createTestDatabase(_dataDir?: string): Promise<TestDatabase> {
+  const adminUrl = process.env.TEST_DATABASE_URL ?? process.env[EMBEDDED_URL_ENV];
+  if (!adminUrl) throw new Error(`no test database: jest's globalSetup did not start the embedded cluster (${EMBEDDED_URL_ENV} unset)`);
   const name = `cb_test_${randomBytes(6).toString('hex')}`;
   const admin = new Client({ connectionString: adminUrl });
   await admin.connect();
@@ -76,9 +73,15 @@ export function baseTestEnv(dataDir: string): Record<string, string> {
  */
 export async function createTestApp(options: { env?: Record<string, string | undefined>; imports?: Type[] } = {}): Promise<TestApp> {
   const dataDir = mkdtempSync(join(TEST_TMP, 'app-'));
-  const db = await createTestDatabase(dataDir);
+  // A test that names its database (a second instance on the first one's) gets exactly that.
+  const db = options.env?.DATABASE_URL ? { env: {}, drop: async () => undefined } : await createTestDatabase(dataDir);
   const env = { ...baseTestEnv(dataDir), ...db.env, ...options.env };
-  const config = loadConfig(env);
+  let config = loadConfig(env);
+  if (!process.env.TEST_DATABASE_URL && !options.env?.DATABASE_URL) {
+    // Embedded tier: the app behaves as a default deployment does (its database belongs to it alone:
+    // in-process caches and deny-list), on its own database in the run's embedded cluster.
+    config = { ...config, db: { ...config.db, url: db.env.DATABASE_URL, embedded: true } };
+  }
   const app = await createApp(config, options.imports);
   await app.listen(0, '127.0.0.1');
   const url = await app.getUrl();
