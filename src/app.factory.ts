@@ -7,6 +7,7 @@ import express, { NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
 import { AppModule } from 'src/app.module';
 import { AllExceptionsFilter } from 'src/common/filters/all-exceptions.filter';
+import { isAllowedOrigin } from 'src/common/http/allowed-origin';
 import { assignCorrelationId } from 'src/common/middleware/correlation-id.middleware';
 import { AppLogger, createPino } from 'src/common/logging/logger';
 import type { AppConfig } from 'src/config/env';
@@ -57,7 +58,7 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): vo
     }),
   );
   app.enableCors({
-    origin: (origin, cb) => cb(null, !origin || config.corsOrigins.includes(origin)),
+    origin: (origin, cb) => cb(null, !origin || isAllowedOrigin(origin, config)),
     credentials: true,
     exposedHeaders: ['X-Correlation-Id', 'Retry-After', 'Content-Disposition'],
   });

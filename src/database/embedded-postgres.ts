@@ -41,9 +41,17 @@ export interface EmbeddedPostgresOptions {
   /** PGDATA: created and initialised (initdb) when it holds no cluster yet. */
   dataDir: string;
   logger?: EmbeddedPostgresLogger;
+  /**
+   * Use a server already running on this directory (left running by a killed service, or the running service
+   * itself) instead of refusing or stopping it; stop() then leaves it running. For the admin CLI.
+   */
+  reuseRunning?: boolean;
   /** Extra server settings (`name → value`), e.g. max_connections for a test cluster. */
   settings?: Record<string, string>;
-  /** initdb without fsync (test clusters, thrown away after the run). */
+  /**
+   * Test clusters, thrown away after the run: initdb never syncs. Otherwise initdb skips its fsync too (seconds
+   * on a busy disk), and the files are synced in the background once the server runs (`initdb --sync-only`).
+   */
   noSync?: boolean;
 }
 
@@ -105,12 +113,17 @@ function socketDirFor(dataDir: string, runAs: RunAs | undefined): string {
   return dir;
 }
 
-/** What runs as `pid`, or undefined when nothing does. */
+/** What runs as `pid`, or undefined when nothing does (a zombie, exited but not yet reaped, runs nothing). */
 function commandLineOf(pid: number): string | undefined {
   try {
     process.kill(pid, 0);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EPERM') return undefined;
+  }
+  try {
+    if (/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))) return undefined;
+  } catch {
+    // no procfs (macOS): ps below
   }
   try {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
@@ -132,13 +145,22 @@ async function waitForExit(pid: number, ms: number): Promise<boolean> {
   return commandLineOf(pid) === undefined;
 }
 
+/** `<dataDir>.owner`: the PID of the process that started the server, to tell an orphan from a live owner. */
+function ownerFile(dataDir: string): string {
+  return `${dataDir}.owner`;
+}
+
 /**
- * A `postmaster.pid` (or socket lock) left by a service killed with SIGKILL: either its postmaster is
- * still running (orphaned: stop it, fast shutdown, so this process owns the server it talks to), or the
- * PID now belongs to an unrelated process (remove the file, or PostgreSQL would refuse to start). A PID that
- * runs nothing is left to PostgreSQL, which removes such a file itself.
+ * A `postmaster.pid` (or socket lock) found before start. Its postmaster may still run:
+ * - its owner (the PID in `<dataDir>.owner`, a Node process) still runs: the directory is in use; with `reuseRunning` (the
+ *   admin CLI next to a running service) that server is used, otherwise start-up is refused;
+ * - its owner is gone (the service was killed with SIGKILL): an orphan. Stop it (fast shutdown) so this
+ *   process owns the server it talks to, or use it with `reuseRunning`.
+ * A PID that now belongs to an unrelated program: remove the file, or PostgreSQL would refuse to start. A PID
+ * that runs nothing is left to PostgreSQL, which replaces such a file itself.
+ * Returns the PID of a running server to use, if any.
  */
-async function clearLeftovers(dataDir: string, socketDir: string, logger: EmbeddedPostgresLogger): Promise<void> {
+async function clearLeftovers(dataDir: string, socketDir: string, logger: EmbeddedPostgresLogger, reuseRunning: boolean): Promise<number | undefined> {
   for (const file of [join(dataDir, 'postmaster.pid'), join(socketDir, `.s.PGSQL.${SOCKET_PORT}.lock`)]) {
     if (!existsSync(file)) continue;
     const pid = Number(readFileSync(file, 'utf8').split('\n')[0]);
@@ -153,6 +175,18 @@ async function clearLeftovers(dataDir: string, socketDir: string, logger: Embedd
       continue;
     }
     if (cmd.includes('postgres')) {
+      const owner = existsSync(ownerFile(dataDir)) ? Number(readFileSync(ownerFile(dataDir), 'utf8').trim()) : NaN;
+      const ownerCmd = Number.isInteger(owner) && owner > 0 && owner !== process.pid ? commandLineOf(owner) : undefined;
+      if (reuseRunning) {
+        logger.log(`using the PostgreSQL server (PID ${pid}) already running on ${dataDir}`);
+        return pid;
+      }
+      if (ownerCmd !== undefined && /node/.test(ownerCmd)) {
+        throw new Error(
+          `embedded PostgreSQL: ${dataDir} is in use by another running process (PID ${owner}: ${ownerCmd.slice(0, 80)}). ` +
+            'Stop it first, or give this process its own DATA_DIR',
+        );
+      }
       logger.warn(`an orphaned PostgreSQL server (PID ${pid}) from a run that did not shut down still holds ${dataDir}: stopping it`);
       process.kill(pid, 'SIGINT');
       if (!(await waitForExit(pid, 15000))) {
@@ -166,9 +200,10 @@ async function clearLeftovers(dataDir: string, socketDir: string, logger: Embedd
     logger.warn(`stale ${file}: PID ${pid} now belongs to another program (${cmd.slice(0, 60)}): removing the file`);
     rmSync(file, { force: true });
   }
+  return undefined;
 }
 
-function runInitdb(bin: string, dataDir: string, password: string, runAs: RunAs | undefined, noSync: boolean): void {
+function runInitdb(bin: string, dataDir: string, password: string, runAs: RunAs | undefined): void {
   const pwDir = mkdtempSync(join(tmpdir(), 'cb-initdb-'));
   const pwFile = join(pwDir, 'pw');
   try {
@@ -186,7 +221,7 @@ function runInitdb(bin: string, dataDir: string, password: string, runAs: RunAs 
         '--auth=scram-sha-256',
         '--encoding=UTF8',
         '--locale=C',
-        ...(noSync ? ['--no-sync'] : []),
+        '--no-sync',
       ],
       { ...runAs, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } },
     );
@@ -220,13 +255,15 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   }
 
   let password: string;
+  let fresh = false;
   if (!existsSync(join(dataDir, 'PG_VERSION'))) {
     // No cluster (or a half-made one from an interrupted initdb): start from an empty directory.
     rmSync(dataDir, { recursive: true, force: true });
     makePrivateDir(dataDir, runAs);
     password = randomBytes(24).toString('base64url');
     const started = Date.now();
-    runInitdb(bin, dataDir, password, runAs, options.noSync ?? false);
+    runInitdb(bin, dataDir, password, runAs);
+    fresh = true;
     writeFileSync(passwordFile(dataDir), password, { mode: 0o600 });
     logger.log(`initialised a new PostgreSQL cluster in ${dataDir} (${Date.now() - started} ms)`);
   } else {
@@ -237,7 +274,11 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   }
 
   const socketDir = socketDirFor(dataDir, runAs);
-  await clearLeftovers(dataDir, socketDir, logger);
+  const urlFor = (database: string) =>
+    `postgres://${USER}:${encodeURIComponent(password)}@${encodeURIComponent(socketDir)}:${SOCKET_PORT}/${encodeURIComponent(database)}`;
+  const common = { url: urlFor('postgres'), urlFor, socketDir, port: SOCKET_PORT, user: USER, password };
+  const runningPid = await clearLeftovers(dataDir, socketDir, logger, options.reuseRunning ?? false);
+  if (runningPid) return { ...common, pid: runningPid, stop: async () => undefined };
 
   const settings: Record<string, string> = {
     listen_addresses: '',
@@ -252,25 +293,26 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     env: { ...process.env, LC_MESSAGES: 'C', LC_ALL: 'C' },
   });
   await waitUntilReady(child, logger);
+  if (fresh && !options.noSync) {
+    // Make the new cluster durable without holding up start-up.
+    const sync = spawn(join(bin, 'initdb'), ['--sync-only', `--pgdata=${dataDir}`], { ...runAs, stdio: 'ignore' });
+    sync.on('error', (err) => logger.warn(`initdb --sync-only failed: ${err.message}`));
+    sync.unref();
+  }
 
   // If this process exits without stop() (process.exit, a fatal error), take the server down with it.
   const onExit = () => child.kill('SIGINT');
   process.on('exit', onExit);
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  writeFileSync(ownerFile(dataDir), String(process.pid), { mode: 0o600 });
   let stopping: Promise<void> | undefined;
-  const urlFor = (database: string) =>
-    `postgres://${USER}:${encodeURIComponent(password)}@${encodeURIComponent(socketDir)}:${SOCKET_PORT}/${encodeURIComponent(database)}`;
   return {
-    url: urlFor('postgres'),
-    urlFor,
-    socketDir,
-    port: SOCKET_PORT,
-    user: USER,
-    password,
+    ...common,
     pid: child.pid!,
     stop() {
       stopping ??= (async () => {
         process.off('exit', onExit);
+        rmSync(ownerFile(dataDir), { force: true });
         if (child.exitCode !== null || child.signalCode !== null) return;
         child.kill('SIGINT');
         const timer = setTimeout(() => child.kill('SIGKILL'), 15000);
