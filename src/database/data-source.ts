@@ -40,11 +40,12 @@ export interface DatabaseHandle {
  * Resolves the database URL: DATABASE_URL, or the embedded PostgreSQL under DATA_DIR/postgres, started here
  * (before any migration) and reached over its private Unix socket.
  */
-export async function openDatabase(config: AppConfig): Promise<DatabaseHandle> {
+export async function openDatabase(config: AppConfig, opts: { reuseRunning?: boolean } = {}): Promise<DatabaseHandle> {
   if (config.db.url) return { url: config.db.url, embedded: null };
   const logger = new Logger('EmbeddedPostgres');
   const embedded = await startEmbeddedPostgres({
     dataDir: join(config.dataDir, 'postgres'),
+    reuseRunning: opts.reuseRunning,
     logger: { log: (m) => logger.log(m), warn: (m) => logger.warn(m) },
   });
   return { url: embedded.url, embedded };
@@ -58,8 +59,10 @@ export async function createDataSource(
   config: AppConfig,
   options: Partial<DataSourceOptions> = {},
   runMigrations = config.db.migrationsRun,
+  /** Use the embedded server of a running service on the same DATA_DIR (the admin CLI). */
+  reuseRunning = false,
 ): Promise<DataSource> {
-  const handle = await openDatabase(config);
+  const handle = await openDatabase(config, { reuseRunning });
   const merged = { ...dataSourceOptions(config, handle.url), ...options } as DataSourceOptions;
   const ds = new DataSource(merged);
   try {

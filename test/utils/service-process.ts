@@ -18,12 +18,12 @@ export interface ServiceProcess {
 }
 
 /**
- * Starts the real service (src/main.ts, compiled on the fly by test/utils/run-ts.js) as a child process
+ * Starts the real service (src/main.ts, compiled on the fly by scripts/run-ts.js) as a child process
  * with exactly `env` (plus PATH), and waits until it logs that it listens. Rejects with the output when
  * it exits first or does not listen within `timeoutMs`.
  */
 export function startServiceProcess(env: Record<string, string>, timeoutMs = 90_000): Promise<ServiceProcess> {
-  const proc = spawn(NODE, [join(ROOT, 'test', 'utils', 'run-ts.js'), join(ROOT, 'src', 'main.ts')], {
+  const proc = spawn(NODE, [join(ROOT, 'scripts', 'run-ts.js'), join(ROOT, 'src', 'main.ts')], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
