@@ -8,6 +8,7 @@ import request from 'supertest';
 import TestAgent from 'supertest/lib/agent';
 import { createApp } from 'src/app.factory';
 import { AppConfig, loadConfig } from 'src/config/env';
+import { createDataSource } from 'src/database/data-source';
 import { EMBEDDED_URL_ENV, TEST_TMP } from 'test/utils/global-setup';
 
 export interface TestApp {
@@ -25,22 +26,60 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
+const TEMPLATE = 'cb_template';
+let templateReady = false;
+
+const databaseUrl = (adminUrl: string, name: string): string => {
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+};
+
+/**
+ * Embedded tier: a database with every migration applied, made once per run (the cluster lives for one run,
+ * so it cannot be stale), which each test database copies (`CREATE DATABASE … TEMPLATE`) instead of running
+ * the migrations again. Built under another name and renamed when complete; an advisory lock serialises
+ * test files that get here together.
+ */
+async function ensureTemplate(adminUrl: string): Promise<void> {
+  if (templateReady) return;
+  const admin = new Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    await admin.query('SELECT pg_advisory_lock(727274)');
+    const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [TEMPLATE]);
+    if (!rowCount) {
+      const building = `${TEMPLATE}_build`;
+      await admin.query(`DROP DATABASE IF EXISTS "${building}" WITH (FORCE)`);
+      await admin.query(`CREATE DATABASE "${building}"`);
+      const ds = await createDataSource(loadConfig({ ...baseTestEnv(TEST_TMP), DATABASE_URL: databaseUrl(adminUrl, building) }), {}, true);
+      await ds.destroy();
+      await admin.query(`ALTER DATABASE "${building}" RENAME TO "${TEMPLATE}"`);
+    }
+    templateReady = true;
+  } finally {
+    await admin.query('SELECT pg_advisory_unlock(727274)').catch(() => undefined);
+    await admin.end();
+  }
+}
+
 /**
  * A fresh database for one test app, dropped afterwards: on the run's embedded cluster (test/utils/global-setup.ts),
- * or with TEST_DATABASE_URL (as in CI) on the real PostgreSQL server.
+ * copied from the migrated template, or with TEST_DATABASE_URL (as in CI) an empty one on the real PostgreSQL
+ * server (shared with other runs, so the app migrates it itself).
  */
 export async function createTestDatabase(_dataDir?: string): Promise<TestDatabase> {
+  const embedded = !process.env.TEST_DATABASE_URL;
   const adminUrl = process.env.TEST_DATABASE_URL ?? process.env[EMBEDDED_URL_ENV];
   if (!adminUrl) throw new Error(`no test database: jest's globalSetup did not start the embedded cluster (${EMBEDDED_URL_ENV} unset)`);
+  if (embedded) await ensureTemplate(adminUrl);
   const name = `cb_test_${randomBytes(6).toString('hex')}`;
   const admin = new Client({ connectionString: adminUrl });
   await admin.connect();
-  await admin.query(`CREATE DATABASE "${name}"`);
+  await admin.query(`CREATE DATABASE "${name}"${embedded ? ` TEMPLATE "${TEMPLATE}"` : ''}`);
   await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
   return {
-    env: { DATABASE_URL: url.toString() },
+    env: { DATABASE_URL: databaseUrl(adminUrl, name) },
     async drop() {
       const c = new Client({ connectionString: adminUrl });
       await c.connect();
