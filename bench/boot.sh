@@ -8,8 +8,8 @@ runs=${1:-3}
 port=${BOOT_PORT:-3977}
 node_bin=$(command -v node)
 ms() { date +%s%3N; }
-boot() { # $1 data dir; prints ms to ready, leaves the server running as $pid
-  local t0 t1
+boot() { # $1 data dir; sets $elapsed (ms to ready) and leaves the server running as $pid
+  local t0
   t0=$(ms)
   DATA_DIR="$1" PORT=$port HOST=127.0.0.1 LOG_LEVEL=warn "$node_bin" dist/src/main.js >>"$1.log" 2>&1 &
   pid=$!
@@ -17,22 +17,22 @@ boot() { # $1 data dir; prints ms to ready, leaves the server running as $pid
     kill -0 "$pid" 2>/dev/null || { echo "server died:"; tail -20 "$1.log"; exit 1; }
     sleep 0.02
   done
-  t1=$(ms)
-  echo $((t1 - t0))
+  elapsed=$(( $(ms) - t0 ))
 }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 echo "node: $("$node_bin" -v)"
 for i in $(seq 1 "$runs"); do
   dir=$(mktemp -d)/data
-  fresh=$(boot "$dir")
+  boot "$dir"; fresh=$elapsed
   sleep 5
   node_rss=$(rss_kb "$pid")
   pg_rss=0
-  for p in $(pgrep -f "postgres -D $dir/postgres" || true) $(pgrep -P "$(pgrep -f "postgres -D $dir/postgres" | head -1)" 2>/dev/null || true); do
+  postmaster=$(head -1 "$dir/postgres/postmaster.pid")
+  for p in "$postmaster" $(pgrep -P "$postmaster" || true); do
     r=$(rss_kb "$p" 2>/dev/null || echo 0); pg_rss=$((pg_rss + r))
   done
   kill -TERM "$pid"; wait "$pid" || true
-  reopened=$(boot "$dir")
+  boot "$dir"; reopened=$elapsed
   kill -TERM "$pid"; wait "$pid" || true
   echo "run $i: fresh ${fresh} ms, reopened ${reopened} ms, idle RSS node $((node_rss / 1024)) MB, postgres processes (sum of RSS, shared memory counted in each) $((pg_rss / 1024)) MB"
   rm -rf "$(dirname "$dir")"
