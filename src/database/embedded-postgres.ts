@@ -95,6 +95,23 @@ function serverUser(): RunAs | undefined {
   }
 }
 
+/**
+ * As root the server runs as `postgres`, which must be able to pass through every parent of the data
+ * directory. A parent it cannot enter (a 0700 temp dir, /root) gets the execute bit for others: entering
+ * only, no listing. Each change is logged.
+ */
+function ensureTraversable(dir: string, runAs: RunAs, logger: EmbeddedPostgresLogger): void {
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    const st = statSync(d);
+    const ok = (st.mode & 0o001) !== 0 || (st.uid === runAs.uid && (st.mode & 0o100) !== 0) || (st.gid === runAs.gid && (st.mode & 0o010) !== 0);
+    if (!ok) {
+      chmodSync(d, (st.mode & 0o7777) | 0o001);
+      logger.warn(`added o+x (enter, not list) to ${d}: the embedded PostgreSQL runs as the OS user postgres and must reach ${dir}`);
+    }
+    if (d === dirname(d)) break;
+  }
+}
+
 function makePrivateDir(path: string, runAs: RunAs | undefined): void {
   mkdirSync(path, { recursive: true, mode: 0o700 });
   chmodSync(path, 0o700);
@@ -245,14 +262,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const bin = postgresBinDir();
   const runAs = serverUser();
   mkdirSync(dirname(dataDir), { recursive: true });
-  if (runAs) {
-    // The server runs as `postgres`: it must be able to pass through DATA_DIR (execute only, not list it).
-    const mode = statSync(dirname(dataDir)).mode;
-    if ((mode & 0o001) === 0) {
-      chmodSync(dirname(dataDir), (mode & 0o7777) | 0o001);
-      logger.log(`added o+x to ${dirname(dataDir)} so that the OS user postgres can reach ${dataDir}`);
-    }
-  }
+  if (runAs) ensureTraversable(dirname(dataDir), runAs, logger);
 
   let password: string;
   let fresh = false;
