@@ -1,7 +1,7 @@
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { TEST_TMP } from 'test/utils/global-setup';
-import { isAlive, ServiceProcess, startServiceProcess } from 'test/utils/service-process';
+import { isAlive, ServiceProcess, startServiceProcess, stopAllServiceProcesses } from 'test/utils/service-process';
 
 /**
  * The real service as a child process (src/main.ts) on its default embedded PostgreSQL under DATA_DIR:
@@ -10,6 +10,8 @@ import { isAlive, ServiceProcess, startServiceProcess } from 'test/utils/service
  * the TEST_DATABASE_URL pass, which does not touch the embedded database).
  */
 const embeddedTier = process.env.TEST_DATABASE_URL ? describe.skip : describe;
+// A child boots from source (SWC on require), and initdb runs on first start: minutes on a loaded machine.
+jest.setTimeout(300_000);
 const ADMIN = { email: 'admin@example.com', password: 'Embedded-Boot-Pass-7', team: 'default' };
 
 function postmasterPid(dataDir: string): number {
@@ -40,9 +42,14 @@ embeddedTier('the service on its embedded PostgreSQL (child process)', () => {
     chmodSync(dataDir, 0o755);
   });
   afterAll(async () => {
-    if (svc && svc.proc.exitCode === null) {
-      svc.proc.kill('SIGTERM');
-      await svc.exited;
+    await stopAllServiceProcesses();
+    // A postmaster left by a child that was killed (a failed test): stop it before removing its directory.
+    try {
+      const pid = postmasterPid(dataDir);
+      if (isAlive(pid)) process.kill(pid, 'SIGINT');
+      for (let i = 0; i < 100 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+    } catch {
+      // no postmaster.pid: nothing runs
     }
     rmSync(dataDir, { recursive: true, force: true });
   });

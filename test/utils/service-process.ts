@@ -22,12 +22,17 @@ export interface ServiceProcess {
  * with exactly `env` (plus PATH), and waits until it logs that it listens. Rejects with the output when
  * it exits first or does not listen within `timeoutMs`.
  */
-export function startServiceProcess(env: Record<string, string>, timeoutMs = 90_000): Promise<ServiceProcess> {
+/** Every child started here, so a test that timed out can still stop what it started (`stopAllServiceProcesses`). */
+const started = new Set<ChildProcess>();
+
+export function startServiceProcess(env: Record<string, string>, timeoutMs = 200_000): Promise<ServiceProcess> {
   const proc = spawn(NODE, [join(ROOT, 'scripts', 'run-ts.js'), join(ROOT, 'src', 'main.ts')], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  started.add(proc);
+  proc.once('exit', () => started.delete(proc));
   let out = '';
   proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   proc.stderr!.on('data', (c: Buffer) => (out += c.toString()));
@@ -65,4 +70,18 @@ export function isAlive(pid: number): boolean {
   } catch {
     return true;
   }
+}
+
+/** SIGTERM to every child still running (graceful: each stops its embedded PostgreSQL), then waits for them. */
+export async function stopAllServiceProcesses(): Promise<void> {
+  await Promise.all(
+    [...started].map(
+      (p) =>
+        new Promise<void>((resolve) => {
+          if (p.exitCode !== null || p.signalCode !== null) return resolve();
+          p.once('exit', () => resolve());
+          p.kill('SIGTERM');
+        }),
+    ),
+  );
 }
