@@ -18,12 +18,15 @@ boot() { # $1 data dir; sets $elapsed (ms to ready) and leaves the server runnin
     sleep 0.02
   done
   elapsed=$(( $(ms) - t0 ))
+  # CPU the service used until ready (user+sys, with reaped children such as initdb), in ms: on a machine
+  # shared with other work this is closer to what an idle machine would show than the wall time.
+  cpu=$(awk -v hz="$(getconf CLK_TCK)" '{print int(($14+$15+$16+$17)*1000/hz)}' "/proc/$pid/stat")
 }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 echo "node: $("$node_bin" -v)"
 for i in $(seq 1 "$runs"); do
   dir=$(mktemp -d)/data
-  boot "$dir"; fresh=$elapsed
+  boot "$dir"; fresh=$elapsed; fresh_cpu=$cpu
   sleep 5
   node_rss=$(rss_kb "$pid")
   pg_rss=0
@@ -32,8 +35,8 @@ for i in $(seq 1 "$runs"); do
     r=$(rss_kb "$p" 2>/dev/null || echo 0); pg_rss=$((pg_rss + r))
   done
   kill -TERM "$pid"; wait "$pid" || true
-  boot "$dir"; reopened=$elapsed
+  boot "$dir"; reopened=$elapsed; reopened_cpu=$cpu
   kill -TERM "$pid"; wait "$pid" || true
-  echo "run $i: fresh ${fresh} ms, reopened ${reopened} ms, idle RSS node $((node_rss / 1024)) MB, postgres processes (sum of RSS, shared memory counted in each) $((pg_rss / 1024)) MB"
+  echo "run $i: fresh ${fresh} ms (service CPU ${fresh_cpu} ms), reopened ${reopened} ms (CPU ${reopened_cpu} ms), load $(cut -d' ' -f1 /proc/loadavg), idle RSS node $((node_rss / 1024)) MB, postgres processes (sum of RSS, shared memory counted in each) $((pg_rss / 1024)) MB"
   rm -rf "$(dirname "$dir")"
 done
