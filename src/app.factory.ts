@@ -9,6 +9,7 @@ import { AppModule } from 'src/app.module';
 import { AppError } from 'src/common/errors/app-error';
 import { ErrorCode } from 'src/common/errors/error-code';
 import { AllExceptionsFilter } from 'src/common/filters/all-exceptions.filter';
+import { isAllowedOrigin } from 'src/common/http/allowed-origin';
 import { N8N_PREFIX } from 'src/compat/n8n/n8n-compat';
 import { N8nExceptionFilter } from 'src/compat/n8n/n8n-exception.filter';
 import { assignCorrelationId } from 'src/common/middleware/correlation-id.middleware';
@@ -68,7 +69,7 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): vo
   );
   app.use(refuseDisallowedPreflight(config));
   app.enableCors({
-    origin: (origin, cb) => cb(null, !origin || config.corsOrigins.includes(origin)),
+    origin: (origin, cb) => cb(null, !origin || isAllowedOrigin(origin, config)),
     credentials: true,
     exposedHeaders: ['X-Correlation-Id', 'Retry-After', 'Content-Disposition'],
   });

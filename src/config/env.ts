@@ -20,8 +20,13 @@ export interface AppConfig {
   bodyLimitBytes: number;
   shutdownTimeoutMs: number;
   db: {
-    /** undefined: embedded PGlite under `dataDir/pglite`. */
+    /** undefined: the embedded PostgreSQL under `dataDir/postgres` (in production only with EMBEDDED_DATABASE=true). */
     url?: string;
+    /**
+     * The database belongs to this process alone (the embedded server): no other instance writes to it, so
+     * in-process caches and deny-lists are exact without Redis. True when DATABASE_URL is unset.
+     */
+    embedded: boolean;
     poolMax: number;
     poolIdleTimeoutMs: number;
     connectTimeoutMs: number;
@@ -280,6 +285,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const crypto = parseKeys(r, encryptionFallback);
 
   const dbUrl = r.url('DATABASE_URL', ['postgres:', 'postgresql:']);
+  if (isProduction && !dbUrl && !r.bool('EMBEDDED_DATABASE', false) && r.raw('DATABASE_URL') === undefined) {
+    r.errors.push(
+      'DATABASE_URL is required in production. To run on the embedded PostgreSQL under DATA_DIR/postgres instead ' +
+        '(one instance, no replicas, backups are yours), set EMBEDDED_DATABASE=true explicitly',
+    );
+  }
   const redisUrl = r.url('REDIS_URL', ['redis:', 'rediss:']);
   const logLevel = r.oneOf(
     'LOG_LEVEL',
@@ -300,6 +311,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     shutdownTimeoutMs: r.int('SHUTDOWN_TIMEOUT_MS', 10000, 0),
     db: {
       url: dbUrl,
+      embedded: !dbUrl,
       poolMax: r.int('DB_POOL_MAX', 10, 1, 500),
       poolIdleTimeoutMs: r.int('DB_POOL_IDLE_TIMEOUT_MS', 30000, 0),
       connectTimeoutMs: r.int('DB_CONNECT_TIMEOUT_MS', 10000, 0),

@@ -1,11 +1,12 @@
 import { FakeReply, FakeUsage, RecordedRequest, ScriptedHttpServer, StreamEncoding } from 'test/fakes/scripted-http-server';
 
 /**
- * Speaks the Gemini API (v1beta) as `@google/genai` 2.x calls it:
- * - `POST /v1beta/models/{model}:streamGenerateContent?alt=sse` → `text/event-stream`, each event
+ * Speaks the Gemini API as `@google/genai` calls it (3.x calls `/v1/...` by default, 2.x called `/v1beta/...`;
+ * both are accepted):
+ * - `POST /v1/models/{model}:streamGenerateContent?alt=sse` → `text/event-stream`, each event
  *   `data: {"candidates":[{"content":{"parts":[{"text":"…"}],"role":"model"},"index":0}],"usageMetadata":{…},"modelVersion":"…"}\r\n\r\n`,
  *   the last one with `"finishReason":"STOP"` and the final usage (Gemini sends no [DONE]);
- * - `POST /v1beta/models/{model}:generateContent` → one GenerateContentResponse JSON;
+ * - `POST /v1/models/{model}:generateContent` → one GenerateContentResponse JSON;
  * - errors: `{"error":{"code":429,"message":"…","status":"RESOURCE_EXHAUSTED"}}`.
  * The API key arrives in the `x-goog-api-key` header; `modelOf(req)` gives the model from the path.
  */
@@ -15,7 +16,7 @@ export class FakeGeminiServer extends ScriptedHttpServer {
   }
 
   protected accepts(method: string, path: string): boolean {
-    return method === 'POST' && /^\/v1beta\/models\/[^/]+:(streamGenerateContent|generateContent)$/.test(path);
+    return method === 'POST' && /^\/v1(beta)?\/models\/[^/]+:(streamGenerateContent|generateContent)$/.test(path);
   }
 
   protected errorBody(status: number): unknown {

@@ -47,7 +47,7 @@ export interface FakeReply {
 
 export interface RecordedRequest {
   method: string;
-  /** Path and query, e.g. `/v1beta/models/m:streamGenerateContent?alt=sse`. */
+  /** Path and query, e.g. `/v1/models/m:streamGenerateContent?alt=sse`. */
   url: string;
   headers: Record<string, string | string[] | undefined>;
   rawBody: string;

@@ -6,8 +6,8 @@ import { LlmAgentConfig, LlmChunk, LlmMessage, LlmProvider, LlmStreamHooks, LlmU
 const DEFAULT_BASE_URL = 'https://generativelanguage.googleapis.com';
 
 /**
- * Gemini through the official SDK (`@google/genai` 2.x): POST
- * `{baseUrl}/v1beta/models/{model}:streamGenerateContent?alt=sse` with the key in `x-goog-api-key`.
+ * Gemini through the official SDK (`@google/genai` 3.x): POST
+ * `{baseUrl}/v1/models/{model}:streamGenerateContent?alt=sse` (the SDK's default API version since 3.0) with the key in `x-goog-api-key`.
  * Every option is passed explicitly so the SDK never falls back to environment variables; the SDK's own
  * retries and automatic continuation stay off (LlmService owns retries). A thin fetch wrapper keeps the
  * last response's headers so a 429's Retry-After can be honoured (the SDK's ApiError drops headers).
