@@ -3,6 +3,7 @@ import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
 import type Redis from 'ioredis';
 import { AgentsModule } from 'src/agents/agents.module';
+import { ApiKeysModule } from 'src/api-keys/api-keys.module';
 import { AuthModule } from 'src/auth/auth.module';
 import { JwtAuthGuard } from 'src/auth/jwt-auth.guard';
 import { RolesGuard } from 'src/auth/roles.guard';
@@ -60,6 +61,7 @@ export class AppModule implements NestModule {
         AgentsModule,
         ChatsModule,
         ResearchModule,
+        ApiKeysModule,
         ...extraImports,
       ],
       providers: [

@@ -218,6 +218,9 @@ export class GenerationService implements OnModuleInit, OnModuleDestroy {
             if (pending.length >= MAX_COALESCED_CHARS) await flush();
           } else if (chunk.type === 'usage') {
             usage = chunk.usage;
+          } else if (chunk.type === 'tool_call' || chunk.type === 'finish') {
+            // Not part of the chat stream yet (issue 16, part 3: a `tool_call` event is not implemented).
+            continue;
           } else {
             await flush();
             if (!content) model = chunk.model;
