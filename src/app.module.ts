@@ -27,6 +27,7 @@ import { APP_CONFIG, AppConfig } from 'src/config/env';
 import { DatabaseModule } from 'src/database/database.module';
 import { HealthModule } from 'src/health/health.module';
 import { MonitoringModule } from 'src/monitoring/monitoring.module';
+import { OpenAiCompatModule } from 'src/openai-compat/openai-compat.module';
 import { ResearchModule } from 'src/research/research.module';
 
 /**
@@ -62,6 +63,7 @@ export class AppModule implements NestModule {
         ChatsModule,
         ResearchModule,
         ApiKeysModule,
+        OpenAiCompatModule,
         ...extraImports,
       ],
       providers: [

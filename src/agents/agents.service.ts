@@ -22,7 +22,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * Agents of a team. Reads are for every member, writes for admins (the controller's @Roles). Every method
  * scopes by the caller's team first: another team's agent is a 404, exactly like a missing one.
  *
- * For other modules: `get`, `resolveChain`, `listActive` (exported from AgentsModule).
+ * For other modules: `get`, `resolveChain`, `listActive`, `listActiveSummaries` (exported from AgentsModule).
  */
 @Injectable()
 export class AgentsService {
@@ -106,6 +106,11 @@ export class AgentsService {
     const chain = ids.map((id) => rows.get(id)).filter((a): a is Agent => !!a && a.isActive);
     if (!chain.length) throw AgentErrors.noActiveAgent(first.name);
     return chain.map((a) => this.toLlmConfig(a));
+  }
+
+  /** Every active agent of the team (oldest first): id, name, description and creation time (no secrets). */
+  async listActiveSummaries(teamId: string): Promise<Array<{ id: string; name: string; description: string; createdAt: Date }>> {
+    return (await this.repo.listActive(teamId)).map((a) => ({ id: a.id, name: a.name, description: a.description, createdAt: a.createdAt }));
   }
 
   /** Every active agent of the team (oldest first) as provider configs, secrets decrypted. */
