@@ -19,6 +19,38 @@ export interface StatusEventData {
 export interface MessageEventData {
   content: string;
 }
+/** A tool call of the model: `arguments` is the JSON text received so far (complete in the call's last event). */
+export interface ToolCallEventData {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
+/**
+ * Assembles OpenAI-style tool-call pieces (first piece: index, id, name; then argument text) into calls.
+ * `add` returns the call as it stands after the piece (what a `tool_call` event carries).
+ */
+export class ToolCallAccumulator {
+  private readonly calls = new Map<number, ToolCallEventData>();
+
+  add(piece: { index: number; id?: string; name?: string; arguments: string }): ToolCallEventData {
+    const prev = this.calls.get(piece.index);
+    const call = prev
+      ? { ...prev, arguments: prev.arguments + piece.arguments }
+      : { id: piece.id ?? `call_${piece.index}`, name: piece.name ?? '', arguments: piece.arguments };
+    this.calls.set(piece.index, call);
+    return call;
+  }
+
+  get size(): number {
+    return this.calls.size;
+  }
+
+  list(): ToolCallEventData[] {
+    return [...this.calls.entries()].sort((a, b) => a[0] - b[0]).map(([, c]) => c);
+  }
+}
+
 export interface DoneEventData {
   message: string;
   messageId: string;

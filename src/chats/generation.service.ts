@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit, Optional } from '@nestjs/common';
 import { ChatLimitsService } from 'src/chats/chat-limits.service';
-import { chatStreamKey, DoneEventData, ErrorEventData, INTERRUPTED, StatusEventData } from 'src/chats/chat-stream-events';
+import { chatStreamKey, DoneEventData, ErrorEventData, INTERRUPTED, StatusEventData, ToolCallAccumulator, ToolCallEventData } from 'src/chats/chat-stream-events';
 import { MessageUsage } from 'src/chats/entities/message.entity';
 import { FinalState, MessageRepository } from 'src/chats/message.repository';
 import { ProgressWriter } from 'src/chats/progress-writer';
@@ -181,6 +181,7 @@ export class GenerationService implements OnModuleInit, OnModuleDestroy {
     void stored.then((ok) => ok || controller.abort(ABANDONED));
 
     let final: FinalState;
+    const toolCalls = new ToolCallAccumulator();
     // The upstream call starts now, while the log opens and the messages are stored; its chunks are
     // appended only after the status event, so the log's order is the same as if it had started later.
     const chunks = pullAhead(this.llm.stream(job.chain, job.history, signal));
@@ -218,8 +219,12 @@ export class GenerationService implements OnModuleInit, OnModuleDestroy {
             if (pending.length >= MAX_COALESCED_CHARS) await flush();
           } else if (chunk.type === 'usage') {
             usage = chunk.usage;
-          } else if (chunk.type === 'tool_call' || chunk.type === 'finish') {
-            // Not part of the chat stream yet (issue 16, part 3: a `tool_call` event is not implemented).
+          } else if (chunk.type === 'tool_call') {
+            await flush();
+            const call = toolCalls.add(chunk);
+            // Each event carries the call's arguments so far: a client keeps the latest per id (a resume is idempotent).
+            lastSeq = (await this.log.append<ToolCallEventData>(key, 'tool_call', call, content.length)).seq;
+          } else if (chunk.type === 'finish') {
             continue;
           } else {
             await flush();
@@ -240,6 +245,7 @@ export class GenerationService implements OnModuleInit, OnModuleDestroy {
       await this.log.finish(key).catch(() => undefined);
       return;
     }
+    if (toolCalls.size) final.toolCalls = toolCalls.list();
     const persisted = await (progress as ProgressWriter | null)!.stop();
     if (persisted > 0 && final.content.length >= persisted) final.persistedLength = persisted;
     // The terminal event will be the next one: the database records its id so a resume from it matches the log.

@@ -31,7 +31,7 @@ describe('team API keys', () => {
     { method: 'get' as const, path: `/v1/models/${agentId}` },
     { method: 'post' as const, path: '/v1/chat/completions', body: { model: agentId, messages: [{ role: 'user', content: 'hi' }] } },
   ];
-  const call = (r: { method: 'get' | 'post'; path: string; body?: unknown }, headers: Record<string, string>) =>
+  const call = (r: { method: 'get' | 'post'; path: string; body?: object }, headers: Record<string, string>) =>
     r.method === 'get' ? t.http().get(r.path).set(headers) : t.http().post(r.path).set(headers).send(r.body);
 
   it('shows the key once as cb_live_…, lists it by prefix without the secret, with name, scopes, creator and dates', async () => {
