@@ -3,6 +3,7 @@ import OpenAI, { NotFoundError } from 'openai';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import { Session, teamMatrix } from 'test/factories/auth.factory';
 import { FakeGeminiServer } from 'test/fakes/fake-gemini-server';
+import { FakeN8nServer } from 'test/fakes/fake-n8n-server';
 import { FakeOpenAiServer } from 'test/fakes/fake-openai-server';
 import { createTestApp, TestApp } from 'test/utils/test-app';
 
@@ -13,6 +14,7 @@ import { createTestApp, TestApp } from 'test/utils/test-app';
 describe('/v1 chat completions with real OpenAI clients', () => {
   const upstream = new FakeOpenAiServer();
   const gemini = new FakeGeminiServer();
+  const n8n = new FakeN8nServer('json');
   let t: TestApp;
   let admin: Session;
   let outsider: Session;
@@ -29,6 +31,7 @@ describe('/v1 chat completions with real OpenAI clients', () => {
   beforeAll(async () => {
     await upstream.start();
     await gemini.start();
+    await n8n.start();
     t = await createTestApp({
       env: { ALLOW_PRIVATE_UPSTREAMS: 'true', LLM_MAX_ATTEMPTS: '2', LLM_RETRY_BASE_MS: '10', LLM_BREAKER_FAILURE_THRESHOLD: '1000' },
     });
@@ -45,6 +48,7 @@ describe('/v1 chat completions with real OpenAI clients', () => {
     await t?.close();
     await upstream.stop();
     await gemini.stop();
+    await n8n.stop();
   });
   beforeEach(() => {
     upstream.reset();
@@ -187,6 +191,17 @@ describe('/v1 chat completions with real OpenAI clients', () => {
     const contents = gemini.lastRequest!.body.contents;
     expect(contents[1].parts[0].functionCall).toEqual(expect.objectContaining({ name: 'get_weather', args: { city: 'Rome' } }));
     expect(contents[2].parts[0].functionResponse).toEqual(expect.objectContaining({ name: 'get_weather', response: { sky: 'rain' } }));
+  });
+
+  it('passes the tool calls an n8n webhook sends through as OpenAI tool_calls, and the tools to the webhook', async () => {
+    const agent = (await t.http().post('/api/agents').set(admin.bearer)
+      .send({ name: 'Flow', provider: 'n8n', model: 'flow', webhookUrl: `${n8n.baseUrl}/webhook/x` }).expect(201)).body.id;
+    n8n.enqueue({ body: { output: 'Looking', tool_calls: [{ id: 'call_n8n', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Lima"}' } }] } });
+    const res = await client.chat.completions.create({ model: agent, messages: [{ role: 'user', content: 'Lima?' }], tools: [weatherTool] });
+    expect(n8n.lastRequest!.body.tools).toEqual([{ name: 'get_weather', description: 'Weather in a city', parameters: weatherTool.function.parameters }]);
+    expect(res.choices[0].finish_reason).toBe('tool_calls');
+    expect(res.choices[0].message.content).toBe('Looking');
+    expect(res.choices[0].message.tool_calls).toEqual([{ id: 'call_n8n', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Lima"}' } }]);
   });
 
   it('runs on the agent\'s fallback chain, and answers OpenAI errors: 503 when every agent failed', async () => {
