@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AgentRepository, AgentWrite } from 'src/agents/agent.repository';
-import { checkDraft, checkFallback, Draft, draftFromFull, draftFromPatch, secretChange } from 'src/agents/agent-rules';
+import { checkDraft, checkFallback, checkRouter, Draft, draftFromFull, draftFromPatch, secretChange } from 'src/agents/agent-rules';
 import { toAgentResponse } from 'src/agents/agent.mapper';
 import { AgentErrors } from 'src/agents/agents.errors';
 import type { AgentListDto, AgentResponse } from 'src/agents/dto/agent-response.dto';
@@ -175,6 +175,7 @@ export class AgentsService {
     const errors: FieldError[] = checkDraft(draft, this.config.llm.allowPrivateUpstreams);
     const change = secretChange(draft.provider, prev?.provider ?? null, dto, errors);
     if (draft.fallbackAgentId) errors.push(...checkFallback(prev?.id ?? null, draft.fallbackAgentId, await tx.fallbackLinks(teamId)));
+    if (draft.config.router) errors.push(...checkRouter(prev?.id ?? null, draft.config.router, await tx.fallbackLinks(teamId)));
     if (errors.length) throw AgentErrors.invalid(errors);
     const write: AgentWrite = { ...draft };
     if (change.kind === 'set') write.secretEnc = this.box.encrypt(change.plain);

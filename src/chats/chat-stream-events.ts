@@ -1,3 +1,4 @@
+import type { LlmRouting } from 'src/llm/llm.types';
 import { Message, MessageUsage } from 'src/chats/entities/message.entity';
 import { StreamEvent } from 'src/streaming/stream-event';
 
@@ -15,6 +16,10 @@ export interface StatusEventData {
   assistantMessageId?: string;
   agentId?: string;
   model?: string;
+  /** A router's decision (issue 16): the agent that answers, why, and the whole decision. */
+  routedTo?: string;
+  reason?: string;
+  routing?: LlmRouting;
 }
 export interface MessageEventData {
   content: string;

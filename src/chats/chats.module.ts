@@ -17,6 +17,7 @@ import { MessagesService } from 'src/chats/messages.service';
 import { UsageController } from 'src/chats/usage.controller';
 import { UsageRepository } from 'src/chats/usage.repository';
 import { LlmModule } from 'src/llm/llm.module';
+import { RoutingModule } from 'src/routing/routing.module';
 import { StreamingModule } from 'src/streaming/streaming.module';
 
 /**
@@ -24,7 +25,7 @@ import { StreamingModule } from 'src/streaming/streaming.module';
  * Exports GenerationService (running jobs, DB-write counters) and ChatLimitsService (usage figures).
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([Chat, Message, TeamTokenUsage]), AgentsModule, LlmModule, StreamingModule],
+  imports: [TypeOrmModule.forFeature([Chat, Message, TeamTokenUsage]), AgentsModule, LlmModule, RoutingModule, StreamingModule],
   controllers: [ChatsController, UsageController],
   providers: [
     ChatRepository,

@@ -82,7 +82,16 @@ export type LlmChunk =
   /** Why the upstream stopped, when it said (adapters; optional). */
   | { type: 'finish'; reason: LlmFinishReason }
   /** Emitted by LlmService (not adapters) before the first delta, e.g. "retrying", "falling back to X". */
-  | { type: 'status'; description: string; agentId: string; model: string };
+  | { type: 'status'; description: string; agentId: string; model: string; routing?: LlmRouting };
+
+/** A router agent's decision (emitted by the routing layer as a status chunk, before the chosen agent's chunks). */
+export interface LlmRouting {
+  routerAgentId: string;
+  routedTo: string;
+  routedToName: string;
+  reason: string;
+  method: 'model' | 'default';
+}
 
 /** Callbacks an adapter gives LlmService about the progress of the upstream request. */
 export interface LlmStreamHooks {

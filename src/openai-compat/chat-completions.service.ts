@@ -4,8 +4,8 @@ import type { ApiKeyPrincipal } from 'src/api-keys/api-key-principal';
 import { ChatLimitsService } from 'src/chats/chat-limits.service';
 import { AppError } from 'src/common/errors/app-error';
 import { ErrorCode } from 'src/common/errors/error-code';
-import { LlmService } from 'src/llm/llm.service';
 import type { LlmAgentConfig, LlmChunk, LlmFinishReason, LlmMessage, LlmToolCall, LlmUsage } from 'src/llm/llm.types';
+import { AgentRouter } from 'src/routing/agent-router.service';
 import { ChatCompletionRequest, parseChatCompletionRequest } from 'src/openai-compat/chat-request';
 import { OpenAiError } from 'src/openai-compat/openai-errors';
 import { chunkObject, completionObject, CompletionIds, newCompletionIds, usageChunk } from 'src/openai-compat/openai-wire';
@@ -15,7 +15,7 @@ export type CompletionReply = { stream: false; body: unknown } | { stream: true;
 
 /**
  * `POST /v1/chat/completions` on the team's agents: the model is an agent id; the call runs through
- * LlmService with the agent's fallback chain, per-agent breakers, retries and metrics, and is charged to
+ * LlmService (through AgentRouter: a router agent picks a candidate first) with the agent's fallback chain, per-agent breakers, retries and metrics, and is charged to
  * the team's monthly token budget (refused with 429 insufficient_quota when it is used up).
  *
  * Streams are opened up to the first output before anything is sent, so a request that fails before its
@@ -28,7 +28,7 @@ export class ChatCompletionsService {
 
   constructor(
     private readonly agents: AgentsService,
-    private readonly llm: LlmService,
+    private readonly router: AgentRouter,
     private readonly limits: ChatLimitsService,
   ) {}
 
@@ -38,7 +38,7 @@ export class ChatCompletionsService {
     await this.limits.assertBudget(key.teamId);
     if (req.user) this.logger.debug({ apiKeyId: key.keyId, endUser: req.user.slice(0, 200) }, 'chat completion');
     const ids = newCompletionIds(req.model);
-    const run = new CompletionRun(this.llm.stream(chain, req.messages, signal, req.options), req.messages);
+    const run = new CompletionRun(this.router.stream(key.teamId, chain, req.messages, signal, req.options), req.messages);
     try {
       await run.open();
     } catch (err) {
