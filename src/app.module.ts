@@ -22,6 +22,7 @@ import { CorrelationIdMiddleware } from 'src/common/middleware/correlation-id.mi
 import { createValidationPipe } from 'src/common/pipes/validation.pipe';
 import { REDIS_CLIENT, RedisModule } from 'src/common/redis/redis.module';
 import { CacheModule } from 'src/common/cache/cache.module';
+import { CanvaloModule } from 'src/compat/canvalo/canvalo.module';
 import { ConfigModule } from 'src/config/config.module';
 import { APP_CONFIG, AppConfig } from 'src/config/env';
 import { DatabaseModule } from 'src/database/database.module';
@@ -64,6 +65,7 @@ export class AppModule implements NestModule {
         ResearchModule,
         ApiKeysModule,
         OpenAiCompatModule,
+        CanvaloModule,
         ...extraImports,
       ],
       providers: [

@@ -51,3 +51,25 @@ function drained(res: Response): Promise<void> {
     res.on('close', done);
   });
 }
+
+/**
+ * A plain `data: <JSON>` stream (compat surfaces without a terminator, e.g. Canvalo): one line per item,
+ * with backpressure; an error after the first byte ends the response (the items carry their own errors).
+ */
+export async function writeDataStream(res: Response, items: AsyncGenerator<unknown>): Promise<void> {
+  res.status(200);
+  res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
+  res.setHeader('Cache-Control', 'no-cache, no-transform');
+  res.setHeader('X-Accel-Buffering', 'no');
+  res.socket?.setNoDelay(true);
+  res.flushHeaders();
+  try {
+    for await (const item of items) {
+      if (res.destroyed) break;
+      if (!res.write(`data: ${JSON.stringify(item)}\n\n`)) await drained(res);
+    }
+  } finally {
+    await items.return(undefined);
+    if (!res.destroyed) res.end();
+  }
+}
