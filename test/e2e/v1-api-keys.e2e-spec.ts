@@ -1,6 +1,13 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import request from 'supertest';
+import { createApp } from 'src/app.factory';
 import { ApiKeysService } from 'src/api-keys/api-keys.service';
-import { Session, teamMatrix } from 'test/factories/auth.factory';
-import { createTestApp, TestApp } from 'test/utils/test-app';
+import { loadConfig } from 'src/config/env';
+import { registerTeam, Session, teamMatrix } from 'test/factories/auth.factory';
+import { TEST_TMP } from 'test/utils/global-setup';
+import { baseTestEnv, createTestApp, TestApp } from 'test/utils/test-app';
 
 /**
  * Team API keys (/api/api-keys) and what a key may reach: shown once as cb_live_…, stored as a hash,
@@ -143,5 +150,40 @@ describe('team API keys', () => {
     await t.app.get(ApiKeysService).flushLastUsed();
     const after = await t.http().get(`/api/api-keys/${k.id}`).set(admin.bearer).expect(200);
     expect(after.body.lastUsedAt).toEqual(expect.any(String));
+  });
+});
+
+const shared = Boolean(process.env.TEST_DATABASE_URL && process.env.TEST_REDIS_URL);
+const describeShared = shared ? describe : describe.skip;
+
+/** Revocation holds at once on another instance that has the key cached (needs shared PostgreSQL and Redis). */
+describeShared('team API keys on two instances sharing PostgreSQL and Redis', () => {
+  let a: TestApp;
+  let b: NestExpressApplication;
+  let bUrl: string;
+  let dir: string;
+
+  beforeAll(async () => {
+    a = await createTestApp();
+    dir = mkdtempSync(join(TEST_TMP, 'app-b-'));
+    const env = { ...baseTestEnv(dir), DATABASE_URL: a.config.db.url!, REDIS_KEY_PREFIX: a.config.redisKeyPrefix, DB_MIGRATIONS_RUN: 'false' };
+    b = await createApp(loadConfig(env));
+    await b.listen(0, '127.0.0.1');
+    bUrl = (await b.getUrl()).replace('[::1]', '127.0.0.1');
+  });
+  afterAll(async () => {
+    await b?.close();
+    rmSync(dir, { recursive: true, force: true });
+    await a?.close();
+  });
+
+  it('refuses a key on instance B on the very next request after it was revoked on instance A', async () => {
+    const admin = await registerTeam(a);
+    const created = (await a.http().post('/api/api-keys').set(admin.bearer).send({ name: 'x', scopes: ['chat'] }).expect(201)).body;
+    const onB = () => request(bUrl).get('/v1/models').set({ Authorization: `Bearer ${created.key}` });
+    await onB().expect(200);
+    await onB().expect(200); // now cached on B under the team's stamp
+    await a.http().delete(`/api/api-keys/${created.id}`).set(admin.bearer).expect(204);
+    await onB().expect(401);
   });
 });
