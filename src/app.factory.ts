@@ -23,6 +23,7 @@ export function buildOpenApi(app: INestApplication): OpenAPIObject {
     .setDescription('Streaming chat with LLM agents and multi-agent research. Contract: docs/api.md')
     .setVersion('1.0.0')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, 'bearer')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'Team API key `cb_live_…` (/v1 and compat surfaces)' }, 'apiKey')
     .addCookieAuth('access_token', { type: 'apiKey', in: 'cookie', name: 'access_token' }, 'cookie')
     .build();
   return SwaggerModule.createDocument(app, doc);

@@ -42,6 +42,10 @@ export interface AppConfig {
    * its version stamp says: bounds how stale a value can get when a stamp bump after a commit failed.
    */
   cacheTtlMs: number;
+  /** Per team API key: at most `limit` requests per `ttlMs` (API_KEY_RATE_LIMIT / API_KEY_RATE_TTL_MS). */
+  apiKeys: { limit: number; ttlMs: number };
+  /** Canvalo compat stream: retries before the first token wait base × 1, 2, 4 (CANVALO_RETRY_BASE_MS, default 1000). */
+  canvalo: { retryBaseMs: number };
   breaker: { failureThreshold: number; resetTimeoutMs: number; requestTimeoutMs: number };
   auth: {
     jwtSecret: string;
@@ -322,6 +326,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     redisKeyPrefix: r.str('REDIS_KEY_PREFIX', 'cb:'),
     throttle: { limit: r.int('THROTTLE_LIMIT', 100, 1), ttlMs: r.int('THROTTLE_TTL_MS', 60000, 1000) },
     cacheTtlMs: r.int('CACHE_TTL_MS', 30000, 10),
+    apiKeys: { limit: r.int('API_KEY_RATE_LIMIT', 120, 1), ttlMs: r.int('API_KEY_RATE_TTL_MS', 60000, 1000) },
+    canvalo: { retryBaseMs: r.int('CANVALO_RETRY_BASE_MS', 1000, 0) },
     breaker: {
       failureThreshold: r.int('BREAKER_FAILURE_THRESHOLD', 5, 1),
       resetTimeoutMs: r.int('BREAKER_RESET_TIMEOUT_MS', 30000, 100),
