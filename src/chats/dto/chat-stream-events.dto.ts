@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { UsageDto } from 'src/chats/dto/chat-responses.dto';
+import { RoutingDto, ToolCallDto, UsageDto } from 'src/chats/dto/chat-responses.dto';
 import type { SseEventSpec } from 'src/common/openapi/api-event-stream.decorator';
 
 /** `data` of a chat stream's events (src/chats/chat-stream-events.ts), for the OpenAPI document. */
@@ -11,6 +11,9 @@ export class ChatStatusEventDataDto {
   @ApiPropertyOptional({ format: 'uuid' }) assistantMessageId?: string;
   @ApiPropertyOptional({ format: 'uuid' }) agentId?: string;
   @ApiPropertyOptional() model?: string;
+  @ApiPropertyOptional({ format: 'uuid', description: 'Router agents: the agent that answers' }) routedTo?: string;
+  @ApiPropertyOptional({ description: 'Router agents: why that agent' }) reason?: string;
+  @ApiPropertyOptional({ type: RoutingDto, description: 'Router agents: the whole decision (stored on the message)' }) routing?: RoutingDto;
 }
 
 export class ChatMessageEventDataDto {
@@ -33,6 +36,7 @@ export class ChatErrorEventDataDto {
 export const CHAT_STREAM_EVENTS: SseEventSpec[] = [
   { event: 'status', data: ChatStatusEventDataDto, description: 'Progress of the request (first event of a stream)' },
   { event: 'message', data: ChatMessageEventDataDto, description: 'A content delta' },
+  { event: 'tool_call', data: ToolCallDto, description: 'A tool call of the model; `arguments` is the JSON text so far (several events per call id, the last one complete)' },
   { event: 'done', data: ChatDoneEventDataDto, description: 'Terminal: the reply is complete (or was cancelled)' },
   { event: 'error', data: ChatErrorEventDataDto, description: 'Terminal: generation failed' },
 ];

@@ -1,8 +1,9 @@
 import { ArgumentMetadata } from '@nestjs/common';
+import { IsString } from 'class-validator';
 import { CreateAgentDto } from 'src/agents/dto/create-agent.dto';
 import { SearchChatsQueryDto } from 'src/chats/dto/chat-requests.dto';
 import { AppError } from 'src/common/errors/app-error';
-import { createValidationPipe } from 'src/common/pipes/validation.pipe';
+import { createLenientValidationPipe, createValidationPipe, LenientDto, validateAs } from 'src/common/pipes/validation.pipe';
 
 async function fieldErrors(metatype: ArgumentMetadata['metatype'], value: unknown, type: ArgumentMetadata['type'] = 'body') {
   try {
@@ -36,5 +37,41 @@ describe('createValidationPipe: one message per missing or invalid field', () =>
       { field: 'provider', message: 'provider must be one of: gemini, openai, n8n, mock' },
       { field: 'config.temperature', message: 'config.temperature: temperature must be a number conforming to the specified constraints' },
     ]);
+  });
+});
+
+class StrictDto {
+  @IsString() name: string;
+}
+
+@LenientDto()
+class CompatDto {
+  @IsString() name: string;
+}
+
+const body = (metatype: new () => object) => ({ type: 'body' as const, metatype });
+
+describe('validation pipes', () => {
+  it('the global pipe refuses unknown properties on canonical DTOs', async () => {
+    await expect(createValidationPipe().transform({ name: 'a', extra: 1 }, body(StrictDto))).rejects.toBeInstanceOf(AppError);
+  });
+
+  it('the global pipe leaves @LenientDto classes to the surface pipe, which drops unknown properties', async () => {
+    const raw = { name: 'a', extra: 1 };
+    expect(await createValidationPipe().transform(raw, body(CompatDto))).toBe(raw);
+    const out = await createLenientValidationPipe().transform(raw, body(CompatDto));
+    expect(out).toBeInstanceOf(CompatDto);
+    expect(out).toEqual({ name: 'a' });
+    await expect(createLenientValidationPipe().transform({ name: 1 }, body(CompatDto))).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+  });
+
+  it('the surface pipe does not touch canonical DTOs (the global pipe has checked them)', async () => {
+    const raw = { name: 'a', extra: 1 };
+    expect(await createLenientValidationPipe().transform(raw, body(StrictDto))).toBe(raw);
+  });
+
+  it('validateAs applies the canonical class exactly as the global pipe does', async () => {
+    expect(await validateAs(StrictDto, { name: 'a' })).toBeInstanceOf(StrictDto);
+    await expect(validateAs(StrictDto, { name: 2 })).rejects.toMatchObject({ code: 'VALIDATION_FAILED', options: { fieldErrors: [{ field: 'name', message: 'name must be a string' }] } });
   });
 });
