@@ -10,7 +10,7 @@ export type { components, paths } from './schema';
 export { followStream, StreamHttpError, type EventOf } from './sse';
 
 export type ChatStreamEvent = EventOf<'/api/chats/{id}/messages/{messageId}/stream'>;
-export type ResearchStreamEvent = EventOf<'/api/run_sse/{sessionId}'>;
+export type ResearchStreamEvent = EventOf<'/api/research/sessions/{sessionId}/events'>;
 export type TokenResponse = components['schemas']['TokenResponseDto'];
 
 export interface ApiClientOptions {
@@ -148,7 +148,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   }
 
   function followResearch(sessionId: string, opts: StreamOptions<ResearchStreamEvent> = {}) {
-    const opener: StreamOpener = (lastEventId) => streamRequest(`/api/run_sse/${encodeURIComponent(sessionId)}`, { method: 'GET', signal: opts.signal }, lastEventId);
+    const opener: StreamOpener = (lastEventId) => streamRequest(`/api/research/sessions/${encodeURIComponent(sessionId)}/events`, { method: 'GET', signal: opts.signal }, lastEventId);
     return followStream<ResearchStreamEvent>(opener, { ...opts, terminal: ['research_complete', 'error'] });
   }
 

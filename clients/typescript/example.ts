@@ -48,7 +48,7 @@ export async function runExample(baseUrl: string, email: string, password: strin
 
   // 5. a research session (the client chooses its id), followed to its report
   const sessionId = randomUUID();
-  const started = await api.POST('/api/run_sse/{sessionId}', { params: { path: { sessionId } }, body: { query: 'What is retrieval-augmented generation?' } });
+  const started = await api.POST('/api/research/sessions', { body: { id: sessionId, query: 'What is retrieval-augmented generation?' } });
   if (!started.data) throw new Error(`research: ${started.error?.message}`);
   let report = '';
   for await (const event of api.followResearch(sessionId)) {

@@ -455,110 +455,25 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/run_sse/{sessionId}": {
+    "/api/research/sessions": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** Follow the session's current run: replay after Last-Event-ID, then live */
-        get: operations["research_stream"];
-        put?: never;
-        /** Create (client-chosen id) or restart a research session and start the six-agent pipeline */
-        post: operations["research_start"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/run_sse/{sessionId}/cancel": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Stop every running agent call of the session (on whichever instance runs it); status becomes cancelled */
-        post: operations["research_cancel"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/feedback": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Rate a research session or one of its stored messages (-1..1 thumbs or 1..5 stars); 404 for a session or message that is not yours */
-        post: operations["research_feedback"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/agent_network_sse/{sessionId}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Agent network of a session: connection, snapshot, then agent_start / agent_complete / agent_network_update live */
-        get: operations["agentNetwork_stream"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/agent_network_history": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Recent agent_start / agent_complete events of the caller's own sessions, newest first */
-        get: operations["agentNetwork_history"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/sessions": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** List your research sessions, newest first (paginated) */
+        /** List your research sessions, newest first (paginated: no report, no messages) */
         get: operations["researchSessions_list"];
         put?: never;
-        post?: never;
+        /** Create a session (the client's id or a UUID) and start its first run of the six-agent pipeline; the query is stored as a user message */
+        post: operations["researchSessions_create"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/sessions/{sessionId}": {
+    "/api/research/sessions/{sessionId}": {
         parameters: {
             query?: never;
             header?: never;
@@ -567,8 +482,94 @@ export interface paths {
         };
         /** Get a research session with its stored messages */
         get: operations["researchSessions_get"];
-        /** Update title and/or metadata */
-        put: operations["researchSessions_update"];
+        put?: never;
+        post?: never;
+        /** Delete the session with its messages, events and feedback (a running run is cancelled first) */
+        delete: operations["researchSessions_delete"];
+        options?: never;
+        head?: never;
+        /** Update title and/or metadata (metadata is replaced) */
+        patch: operations["researchSessions_update"];
+        trace?: never;
+    };
+    "/api/research/sessions/{sessionId}/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A follow-up question: a new run of the session (its query stored as a user message); `id` is ignored */
+        post: operations["researchSessions_ask"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/research/sessions/{sessionId}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Stop every running agent call of the session (on whichever instance runs it); the run ends cancelled */
+        post: operations["researchSessions_cancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/research/sessions/{sessionId}/feedback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Rate the session or one of its messages (-1..1 thumbs or 1..5 stars) */
+        post: operations["researchSessions_sessionFeedback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/research/feedback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** General feedback, or on a message found among all the caller's sessions (-1..1 thumbs or 1..5 stars) */
+        post: operations["researchSessions_feedback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/research/sessions/{sessionId}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Follow the session's current run: replay after Last-Event-ID (header, or ?lastEventId= for clients that cannot set it), then live; ends with the run */
+        get: operations["researchEvents_events"];
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -576,7 +577,41 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/sessions/{sessionId}/messages": {
+    "/api/research/sessions/{sessionId}/agents/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Agent network of a session: connection, snapshot, then agent_start / agent_complete / agent_network_update live; ends with the run */
+        get: operations["researchEvents_agents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/research/agent-history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Recent agent_start / agent_complete events of the caller's own sessions, newest first */
+        get: operations["researchEvents_history"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/research/sessions/{sessionId}/messages": {
         parameters: {
             query?: never;
             header?: never;
@@ -586,7 +621,42 @@ export interface paths {
         get?: never;
         put?: never;
         /** Store a message; the same id twice stores one (201 when new, 200 when it existed) */
-        post: operations["researchSessions_addMessage"];
+        post: operations["researchMessages_add"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/research/sessions/{sessionId}/messages/{messageId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete the message and every message after it */
+        delete: operations["researchMessages_delete"];
+        options?: never;
+        head?: never;
+        /** New content; with regenerate on a user message, the messages after it are deleted and the new content is researched in a new run */
+        patch: operations["researchMessages_edit"];
+        trace?: never;
+    };
+    "/api/research/sessions/{sessionId}/messages/{messageId}/regenerate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A new answer for an assistant message: it and later messages are deleted, the user message before it is researched again */
+        post: operations["researchMessages_regenerate"];
         delete?: never;
         options?: never;
         head?: never;
@@ -605,6 +675,354 @@ export interface paths {
         /** Admin: set the worker and critic agents (null: default) */
         put: operations["researchSettings_update"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The team's API keys (never the keys themselves) */
+        get: operations["apiKeys_list"];
+        put?: never;
+        /** Create a team API key (the key itself is shown only in this response) */
+        post: operations["apiKeys_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/api-keys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One API key of the team */
+        get: operations["apiKeys_get"];
+        put?: never;
+        post?: never;
+        /** Revoke an API key */
+        delete: operations["apiKeys_revoke"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/compat/canvalo/api/chat/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Chat with the agent, streamed (Canvalo's data stream); the conversation keeps the exchange */
+        post: operations["canvalo_stream"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/compat/canvalo/api/conversations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The conversations of a user of the key's team */
+        get: operations["canvalo_list"];
+        put?: never;
+        /** Create a conversation for a user */
+        post: operations["canvalo_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/compat/canvalo/api/conversations/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A conversation with its messages */
+        get: operations["canvalo_get"];
+        put?: never;
+        post?: never;
+        /** Delete a conversation */
+        delete: operations["canvalo_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/compat/vana/api/auth/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Vana login: `{username|email, password}` → `{user, tokens: {access_token, refresh_token, token_type, expires_in}}` */
+        post: operations["vanaAuth_login"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/compat/vana/api/auth/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Vana refresh: `{refresh_token}` → the Token `{access_token, refresh_token, token_type, expires_in}` */
+        post: operations["vanaAuth_refresh"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/compat/vana/api/auth/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Vana's current user */
+        get: operations["vanaAuth_me"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/compat/vana/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Vana logout: `{refresh_token}` → `{message}` */
+        post: operations["vanaAuth_logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/compat/vana/api/run_sse/{sessionId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The session stream: open before the run exists, stays open across runs (follow-up questions), Last-Event-ID resume */
+        get: operations["vanaResearch_stream"];
+        put?: never;
+        /** Start (or, for a session that ran, follow up) research: `{query, message}`; the query is stored as a user message */
+        post: operations["vanaResearch_start"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/compat/vana/api/run_sse/{sessionId}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel the session's running research */
+        post: operations["vanaResearch_cancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/compat/vana/agent_network_sse/{sessionId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Agent network of the session: open before the run exists, stays open across runs; agent_start, agent_complete, agent_network_update */
+        get: operations["vanaResearch_network"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/compat/vana/agent_network_history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Recent agent events of the caller's sessions, newest first */
+        get: operations["vanaResearch_history"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/compat/vana/feedback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Feedback: `{type, message, rating}` (client) or `{score, text, invocation_id}` (backend) */
+        post: operations["vanaResearch_feedback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/compat/vana/api/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's newest 100 sessions: `{sessions, count, timestamp}` */
+        get: operations["vanaSessions_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/compat/vana/api/sessions/{sessionId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A session with its messages (Vana's SessionDetail) */
+        get: operations["vanaSessions_get"];
+        /** `{title?, status?}`: the title is applied, status is accepted and ignored (the server owns it) */
+        put: operations["vanaSessions_update"];
+        post?: never;
+        /** Delete the session with its messages (a running run is cancelled first) */
+        delete: operations["vanaSessions_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/compat/vana/api/sessions/{sessionId}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Store a message (Vana's SessionMessagePayload / ChatMessage; the same id twice stores one) */
+        post: operations["vanaSessions_addMessage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/compat/vana/api/messages/{messageId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Edit; with trigger_regeneration (default true) on a user message, later messages go and a new run researches it */
+        put: operations["vanaSessions_edit"];
+        post?: never;
+        /** Delete the message and every message after it */
+        delete: operations["vanaSessions_deleteMessage"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/compat/vana/api/messages/{messageId}/regenerate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A new answer for an assistant message (a new run of the question before it) */
+        post: operations["vanaSessions_regenerate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/compat/vana/api/messages/{messageId}/feedback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** `{feedback_type: upvote|downvote, reason?}` → rating 1 / -1 on the message */
+        post: operations["vanaSessions_messageFeedback"];
         delete?: never;
         options?: never;
         head?: never;
@@ -954,6 +1372,25 @@ export interface components {
             items: components["schemas"]["AuditLogDto"][];
             nextCursor: string | null;
         };
+        RouterCandidateDto: {
+            /** Format: uuid */
+            agentId: string;
+            /** @example Questions about invoices and payments */
+            description: string;
+        };
+        RouterConfigDto: {
+            candidates: components["schemas"]["RouterCandidateDto"][];
+            /**
+             * Format: uuid
+             * @description One of the candidates: answers when the choice fails
+             */
+            defaultAgentId: string;
+            /**
+             * @description How long the choice may take (ms)
+             * @default 10000
+             */
+            timeoutMs: number;
+        };
         AgentConfigDto: {
             /** @example 0.7 */
             temperature?: number | null;
@@ -981,6 +1418,8 @@ export interface components {
             mockFailAfter?: number | null;
             /** @description mock only: stop sending after this many deltas */
             mockStallAfter?: number | null;
+            /** @description Makes the agent a router (supervisor) over candidate agents */
+            router?: components["schemas"]["RouterConfigDto"] | null;
         };
         AgentResponseDto: {
             /** Format: uuid */
@@ -1135,6 +1574,33 @@ export interface components {
             promptTokens: number;
             completionTokens: number;
         };
+        ToolCallDto: {
+            /** @example call_abc */
+            id: string;
+            /** @example get_weather */
+            name: string;
+            /**
+             * @description The arguments as JSON text
+             * @example {"city":"Paris"}
+             */
+            arguments: string;
+        };
+        RoutingDto: {
+            /** Format: uuid */
+            routerAgentId: string;
+            /**
+             * Format: uuid
+             * @description The agent that answered
+             */
+            routedTo: string;
+            routedToName: string;
+            reason: string;
+            /**
+             * @description model: the router's model chose; default: the fallback candidate
+             * @enum {string}
+             */
+            method: "model" | "default";
+        };
         MessageResponseDto: {
             /** Format: uuid */
             id: string;
@@ -1150,6 +1616,10 @@ export interface components {
             error?: components["schemas"]["MessageErrorDto"];
             model?: string;
             usage?: components["schemas"]["UsageDto"];
+            /** @description Tool calls the model made (assistant messages) */
+            toolCalls?: components["schemas"]["ToolCallDto"][];
+            /** @description When the agent is a router: which agent answered and why */
+            routing?: components["schemas"]["RoutingDto"];
             /** @description The id given by the client when it sent the message */
             clientMessageId?: string;
             /** Format: date-time */
@@ -1208,6 +1678,15 @@ export interface components {
             /** Format: uuid */
             agentId?: string;
             model?: string;
+            /**
+             * Format: uuid
+             * @description Router agents: the agent that answers
+             */
+            routedTo?: string;
+            /** @description Router agents: why that agent */
+            reason?: string;
+            /** @description Router agents: the whole decision (stored on the message) */
+            routing?: components["schemas"]["RoutingDto"];
         };
         ChatStatusEventPayload: {
             /**
@@ -1250,6 +1729,25 @@ export interface components {
             event: "message";
             /** @description The `data:` line, parsed as JSON */
             data: components["schemas"]["ChatMessageEventPayload"];
+        };
+        ChatToolCallEventPayload: {
+            /**
+             * @description Repeats the event type
+             * @enum {string}
+             */
+            type: "tool_call";
+            data: components["schemas"]["ToolCallDto"];
+        };
+        ChatToolCallEvent: {
+            /** @description The `id:` line: resume after it with Last-Event-ID */
+            id: string;
+            /**
+             * @description A tool call of the model; `arguments` is the JSON text so far (several events per call id, the last one complete) (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            event: "tool_call";
+            /** @description The `data:` line, parsed as JSON */
+            data: components["schemas"]["ChatToolCallEventPayload"];
         };
         ChatDoneEventDataDto: {
             /** @example Stream completed */
@@ -1335,24 +1833,116 @@ export interface components {
             budget: number | null;
             remaining: number | null;
         };
-        RunResearchDto: {
+        CreateResearchSessionDto: {
+            /** @description The client's id for a new session: a UUID or 1-100 letters, digits, "-", "_" (default: a UUID). Ignored on /runs. */
+            id?: string;
             /** @example What are the trade-offs of small modular nuclear reactors? */
             query: string;
+            /** @description The client's id for the stored user message holding the query (default msg_<uuid>_user) */
+            messageId?: string;
             /** @description Free-form preferences, stored with the session */
-            preferences?: {
-                [key: string]: unknown;
-            };
-            /** @description Sent by Vana front ends; ignored (the path names the session) */
-            session_id?: string;
-            /** @description Sent by Vana front ends; ignored (the caller is the token's user) */
-            user_id?: string;
+            preferences?: Record<string, never>;
         };
-        RunResearchResponseDto: {
-            success: boolean;
-            session_id: string;
+        ResearchErrorDto: {
+            code: string;
             message: string;
+        };
+        SessionMessageDto: {
+            id: string;
+            /** @enum {string} */
+            role: "user" | "assistant" | "system";
+            content: string;
             /** Format: date-time */
             timestamp: string;
+            metadata: {
+                [key: string]: unknown;
+            };
+        };
+        ResearchSessionDto: {
+            id: string;
+            /** @enum {string} */
+            status: "pending" | "running" | "completed" | "failed" | "cancelled";
+            title: string;
+            query: string;
+            progress: number;
+            currentPhase: string | null;
+            error: components["schemas"]["ResearchErrorDto"] | null;
+            metadata: {
+                [key: string]: unknown;
+            };
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            /** @description Markdown */
+            finalReport: string | null;
+            preferences: {
+                [key: string]: unknown;
+            };
+            messages: components["schemas"]["SessionMessageDto"][];
+        };
+        ResearchSessionSummaryDto: {
+            id: string;
+            /** @enum {string} */
+            status: "pending" | "running" | "completed" | "failed" | "cancelled";
+            title: string;
+            query: string;
+            progress: number;
+            currentPhase: string | null;
+            error: components["schemas"]["ResearchErrorDto"] | null;
+            metadata: {
+                [key: string]: unknown;
+            };
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        ResearchSessionListDto: {
+            items: components["schemas"]["ResearchSessionSummaryDto"][];
+            nextCursor: string | null;
+        };
+        UpdateSessionDto: {
+            title?: string;
+            /** @description Replaces the session metadata */
+            metadata?: {
+                [key: string]: unknown;
+            };
+        };
+        CancelResearchResponseDto: {
+            id: string;
+            /** @description A run was going on and was asked to stop */
+            cancelled: boolean;
+            /**
+             * @description The status when the request was handled
+             * @enum {string}
+             */
+            status: "pending" | "running" | "completed" | "failed" | "cancelled";
+        };
+        SessionFeedbackDto: {
+            /** @description The id of a message of that session, or (without sessionId) of one of the caller's sessions; 404 when the caller has no such message, 400 when several of their sessions hold it and no sessionId is given */
+            messageId?: string;
+            /** @description Integer: -1, 0, 1 (thumbs) or 1..5 (stars) */
+            rating: number;
+            comment?: string;
+        };
+        FeedbackResponseDto: {
+            success: boolean;
+            id: string;
+            sessionId: string | null;
+            messageId: string | null;
+            rating: number;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        CreateFeedbackDto: {
+            /** @description A research session of the caller (404 otherwise) */
+            sessionId?: string;
+            /** @description The id of a message of that session, or (without sessionId) of one of the caller's sessions; 404 when the caller has no such message, 400 when several of their sessions hold it and no sessionId is given */
+            messageId?: string;
+            /** @description Integer: -1, 0, 1 (thumbs) or 1..5 (stars) */
+            rating: number;
+            comment?: string;
         };
         ResearchConnectionDataDto: {
             sessionId?: string;
@@ -1613,24 +2203,6 @@ export interface components {
             /** @description The `data:` line, parsed as JSON */
             data: components["schemas"]["ResearchHeartbeatEventPayload"];
         };
-        CreateFeedbackDto: {
-            /** @description A research session of the caller (404 otherwise) */
-            sessionId?: string;
-            /** @description The id of a message stored with POST /api/sessions/:id/messages in that session, or (without sessionId) in one of the caller's sessions; 404 when the caller has no such message, 400 when several of their sessions hold it and no sessionId is given */
-            messageId?: string;
-            /** @description Integer: -1, 0, 1 (thumbs) or 1..5 (stars) */
-            rating: number;
-            comment?: string;
-        };
-        FeedbackResponseDto: {
-            success: boolean;
-            id: string;
-            sessionId: string | null;
-            messageId: string | null;
-            rating: number;
-            /** Format: date-time */
-            createdAt: string;
-        };
         AgentNetworkConnectionDataDto: {
             /** @enum {string} */
             status: "connected";
@@ -1769,72 +2341,6 @@ export interface components {
             items: components["schemas"]["AgentHistoryItemDto"][];
             nextCursor: string | null;
         };
-        ResearchErrorDto: {
-            code: string;
-            message: string;
-        };
-        ResearchSessionSummaryDto: {
-            id: string;
-            /** @enum {string} */
-            status: "pending" | "running" | "completed" | "failed" | "cancelled";
-            title: string;
-            query: string;
-            progress: number;
-            currentPhase: string | null;
-            error: components["schemas"]["ResearchErrorDto"] | null;
-            metadata: {
-                [key: string]: unknown;
-            };
-            /** Format: date-time */
-            createdAt: string;
-            /** Format: date-time */
-            updatedAt: string;
-        };
-        ResearchSessionListDto: {
-            items: components["schemas"]["ResearchSessionSummaryDto"][];
-            nextCursor: string | null;
-        };
-        SessionMessageDto: {
-            id: string;
-            /** @enum {string} */
-            role: "user" | "assistant" | "system";
-            content: string;
-            /** Format: date-time */
-            timestamp: string;
-            metadata: {
-                [key: string]: unknown;
-            };
-        };
-        ResearchSessionDto: {
-            id: string;
-            /** @enum {string} */
-            status: "pending" | "running" | "completed" | "failed" | "cancelled";
-            title: string;
-            query: string;
-            progress: number;
-            currentPhase: string | null;
-            error: components["schemas"]["ResearchErrorDto"] | null;
-            metadata: {
-                [key: string]: unknown;
-            };
-            /** Format: date-time */
-            createdAt: string;
-            /** Format: date-time */
-            updatedAt: string;
-            /** @description Markdown */
-            finalReport: string | null;
-            preferences: {
-                [key: string]: unknown;
-            };
-            messages: components["schemas"]["SessionMessageDto"][];
-        };
-        UpdateSessionDto: {
-            title?: string;
-            /** @description Replaces the session metadata */
-            metadata?: {
-                [key: string]: unknown;
-            };
-        };
         AddSessionMessageDto: {
             /** @description The client's message id; the same id twice stores one message. Generated when absent. */
             id?: string;
@@ -1849,6 +2355,23 @@ export interface components {
             metadata?: {
                 [key: string]: unknown;
             };
+        };
+        EditMessageDto: {
+            content: string;
+            /** @description For a user message: delete the messages after it and research the new content in a new run (409 while a run is going on). Default false. */
+            regenerate?: boolean;
+        };
+        MessageOperationDto: {
+            sessionId: string;
+            messageId: string;
+            /** @description The edited message (edit only) */
+            message?: components["schemas"]["SessionMessageDto"];
+            /** @description Messages removed: the message and those after it (delete, regenerate), or those after it (edit with regenerate) */
+            deletedMessageIds: string[];
+            /** @description A new run of the session was started (follow it on …/events) */
+            runStarted: boolean;
+            /** @description The new run's number */
+            runNo?: number | null;
         };
         ResearchAgentSummaryDto: {
             id: string;
@@ -1877,6 +2400,321 @@ export interface components {
              * @description Agent for team_leader and evaluator; null: same as the worker
              */
             criticAgentId?: string | null;
+        };
+        CreateApiKeyDto: {
+            /** @example LibreChat */
+            name: string;
+            /**
+             * @example [
+             *       "chat"
+             *     ]
+             */
+            scopes: ("chat" | "research")[];
+            /**
+             * @description ISO 8601; the key stops working at this instant. Omit for no expiry.
+             * @example 2027-01-01T00:00:00Z
+             */
+            expiresAt?: string;
+        };
+        CreatedApiKeyDto: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            /**
+             * @description `cb_live_` and the first 8 characters of the key
+             * @example cb_live_Ab3dEf9h
+             */
+            prefix: string;
+            scopes: ("chat" | "research")[];
+            /**
+             * Format: uuid
+             * @description The admin who created it
+             */
+            createdBy: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description Updated in batches (up to ~15 s late)
+             */
+            lastUsedAt: string | null;
+            /** Format: date-time */
+            expiresAt: string | null;
+            /** Format: date-time */
+            revokedAt: string | null;
+            /**
+             * @description The key. Shown once; store it now.
+             * @example cb_live_Ab3dEf9h…
+             */
+            key: string;
+        };
+        ApiKeyResponseDto: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            /**
+             * @description `cb_live_` and the first 8 characters of the key
+             * @example cb_live_Ab3dEf9h
+             */
+            prefix: string;
+            scopes: ("chat" | "research")[];
+            /**
+             * Format: uuid
+             * @description The admin who created it
+             */
+            createdBy: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description Updated in batches (up to ~15 s late)
+             */
+            lastUsedAt: string | null;
+            /** Format: date-time */
+            expiresAt: string | null;
+            /** Format: date-time */
+            revokedAt: string | null;
+        };
+        ApiKeyListDto: {
+            items: components["schemas"]["ApiKeyResponseDto"][];
+        };
+        CanvaloErrorDto: {
+            /** @example NOT_FOUND */
+            code: string;
+            message: string;
+            /** @description A sentence to show the end user */
+            userMessage: string;
+            suggestedActions: string[];
+            retryable: boolean;
+        };
+        CanvaloErrorBodyDto: {
+            error: components["schemas"]["CanvaloErrorDto"];
+        };
+        CanvaloHistoryMessageDto: {
+            id?: string;
+            content: string;
+            /** @enum {string} */
+            role: "user" | "assistant";
+            timestamp?: string;
+            agent_type?: Record<string, never> | null;
+            metadata?: Record<string, never> | null;
+        };
+        CanvaloChatRequestDto: {
+            message: string;
+            /** @description A conversation id from POST /api/conversations (the exchange is stored there), or any other string (nothing stored) */
+            conversation_id: string;
+            user_id: string;
+            history?: components["schemas"]["CanvaloHistoryMessageDto"][];
+        };
+        CanvaloConversationDto: {
+            id: string;
+            user_id: string;
+            title: string | null;
+            created_at: string;
+            updated_at: string;
+            last_message_at: string | null;
+            message_count: number;
+            metadata: Record<string, never>;
+        };
+        CanvaloConversationCreateDto: {
+            user_id: string;
+            title?: Record<string, never> | null;
+        };
+        CanvaloMessageDto: {
+            id: string;
+            content: string;
+            /** @enum {string} */
+            role: "user" | "assistant";
+            timestamp: string;
+            agent_type: string | null;
+            metadata: Record<string, never> | null;
+        };
+        CanvaloConversationWithMessagesDto: {
+            id: string;
+            user_id: string;
+            title: string | null;
+            created_at: string;
+            updated_at: string;
+            last_message_at: string | null;
+            message_count: number;
+            metadata: Record<string, never>;
+            messages: components["schemas"]["CanvaloMessageDto"][];
+        };
+        VanaErrorBodyDto: {
+            /** @example Research session not found */
+            detail: string;
+        };
+        VanaLoginDto: {
+            /** @description The account email (Vana's "username or email") */
+            username?: string;
+            email?: string;
+            password: string;
+            /** @description Team slug, only when the email exists in several teams (an extension) */
+            team?: string;
+        };
+        VanaRoleDto: {
+            id: number;
+            name: string;
+            description?: string;
+            is_active: boolean;
+            permissions: Record<string, never>[];
+        };
+        VanaUserDto: {
+            /** @description This server's user id (a UUID string, where Vana had an integer) */
+            id: string;
+            email: string;
+            username: string;
+            first_name: string;
+            last_name: string;
+            full_name: string;
+            is_active: boolean;
+            is_verified: boolean;
+            is_superuser: boolean;
+            last_login: string | null;
+            created_at: string;
+            updated_at: string;
+            roles: components["schemas"]["VanaRoleDto"][];
+        };
+        VanaTokenDto: {
+            access_token: string;
+            refresh_token: string;
+            /** @example bearer */
+            token_type: string;
+            /** @description Seconds until the access token expires */
+            expires_in: number;
+        };
+        VanaAuthResponseDto: {
+            user: components["schemas"]["VanaUserDto"];
+            tokens: components["schemas"]["VanaTokenDto"];
+        };
+        VanaRefreshDto: {
+            /** @description Vana sends it; without it the refresh_token cookie is used */
+            refresh_token?: string;
+        };
+        VanaRunDto: {
+            query?: string;
+            /** @description Used when query is absent */
+            message?: string;
+            preferences?: Record<string, never>;
+        };
+        VanaResearchResponseDto: {
+            success: boolean;
+            session_id: string;
+            message: string;
+            timestamp: string;
+        };
+        VanaHistoryDto: {
+            events: Record<string, never>[];
+            authenticated: boolean;
+            user_id: string;
+            timestamp: string;
+        };
+        VanaFeedbackDto: {
+            type?: string;
+            message?: string;
+            rating?: number;
+            score?: number;
+            text?: string;
+            /** @description A session of the caller */
+            invocation_id?: string;
+        };
+        VanaStatusDto: {
+            /** @example success */
+            status: string;
+        };
+        VanaSessionSummaryDto: {
+            id: string;
+            created_at: string;
+            updated_at: string;
+            /** @description pending | running | completed | error (failed) | cancelled */
+            status: string;
+            title: string | null;
+            /** @description This server's user id (a UUID string) */
+            user_id: string;
+            progress: number | null;
+            current_phase: string | null;
+            final_report: string | null;
+            error: string | null;
+        };
+        VanaSessionListDto: {
+            sessions: components["schemas"]["VanaSessionSummaryDto"][];
+            count: number;
+            timestamp: string;
+            authenticated: boolean;
+        };
+        VanaMessageDto: {
+            id: string;
+            /** @enum {string} */
+            role: "user" | "assistant" | "system";
+            content: string;
+            timestamp: string;
+            sessionId: string;
+            metadata: Record<string, never> | null;
+        };
+        VanaSessionDetailDto: {
+            id: string;
+            created_at: string;
+            updated_at: string;
+            /** @description pending | running | completed | error (failed) | cancelled */
+            status: string;
+            title: string | null;
+            /** @description This server's user id (a UUID string) */
+            user_id: string;
+            progress: number | null;
+            current_phase: string | null;
+            final_report: string | null;
+            error: string | null;
+            messages: components["schemas"]["VanaMessageDto"][];
+            authenticated: boolean;
+        };
+        VanaUpdateSessionDto: {
+            title?: string;
+            /** @description Accepted, ignored */
+            status?: string;
+        };
+        VanaDeleteResponseDto: {
+            success: boolean;
+            message: string;
+        };
+        VanaAddMessageDto: {
+            id?: string;
+            /**
+             * @default assistant
+             * @enum {string}
+             */
+            role: "user" | "assistant" | "system";
+            content: string;
+            timestamp?: string;
+            metadata?: Record<string, never>;
+        };
+        VanaEditMessageDto: {
+            content: string;
+            /** @default true */
+            trigger_regeneration: boolean;
+        };
+        VanaMessageOperationDto: {
+            success: boolean;
+            message_id: string;
+            session_id: string;
+            /** @enum {string} */
+            operation: "edit" | "delete" | "regenerate";
+            timestamp: string;
+            data?: Record<string, never>;
+        };
+        VanaRegenerateDto: {
+            context?: string;
+        };
+        VanaMessageFeedbackDto: {
+            /** @enum {string} */
+            feedback_type: "upvote" | "downvote";
+            reason?: string;
+        };
+        VanaMessageFeedbackResponseDto: {
+            success: boolean;
+            feedback_id: string;
+            message_id: string;
+            session_id: string;
+            timestamp: string;
         };
         TeamResponseDto: {
             /** Format: uuid */
@@ -3837,7 +4675,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": components["schemas"]["ChatStatusEvent"] | components["schemas"]["ChatMessageEvent"] | components["schemas"]["ChatDoneEvent"] | components["schemas"]["ChatErrorEvent"];
+                    "text/event-stream": components["schemas"]["ChatStatusEvent"] | components["schemas"]["ChatMessageEvent"] | components["schemas"]["ChatToolCallEvent"] | components["schemas"]["ChatDoneEvent"] | components["schemas"]["ChatErrorEvent"];
                 };
             };
             202: {
@@ -3920,7 +4758,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": components["schemas"]["ChatStatusEvent"] | components["schemas"]["ChatMessageEvent"] | components["schemas"]["ChatDoneEvent"] | components["schemas"]["ChatErrorEvent"];
+                    "text/event-stream": components["schemas"]["ChatStatusEvent"] | components["schemas"]["ChatMessageEvent"] | components["schemas"]["ChatToolCallEvent"] | components["schemas"]["ChatDoneEvent"] | components["schemas"]["ChatErrorEvent"];
                 };
             };
             /** @description The client already has the terminal event: an EventSource stops reconnecting */
@@ -4048,7 +4886,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": components["schemas"]["ChatStatusEvent"] | components["schemas"]["ChatMessageEvent"] | components["schemas"]["ChatDoneEvent"] | components["schemas"]["ChatErrorEvent"];
+                    "text/event-stream": components["schemas"]["ChatStatusEvent"] | components["schemas"]["ChatMessageEvent"] | components["schemas"]["ChatToolCallEvent"] | components["schemas"]["ChatDoneEvent"] | components["schemas"]["ChatErrorEvent"];
                 };
             };
             202: {
@@ -4147,352 +4985,6 @@ export interface operations {
             };
         };
     };
-    research_stream: {
-        parameters: {
-            query?: never;
-            header?: {
-                "Last-Event-ID"?: string;
-            };
-            path: {
-                sessionId: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description text/event-stream. `connection` (no id), then the current run's events with ids `<run>-<seq>`: `research_started`, `research_progress` {phase, progress 0..1 (monotonic), agents[{agent_id, agent_type, name, status, progress, current_task}], partial_results{findings, sources}}, `agent_start`, `agent_complete`, then `research_complete` {final_report} or `error` {code, message, status}; `heartbeat` events (no id) and `: ping` comments while open. Resume with Last-Event-ID. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/event-stream": components["schemas"]["ResearchConnectionEvent"] | components["schemas"]["ResearchResearchStartedEvent"] | components["schemas"]["ResearchResearchProgressEvent"] | components["schemas"]["ResearchAgentStartEvent"] | components["schemas"]["ResearchAgentCompleteEvent"] | components["schemas"]["ResearchResearchCompleteEvent"] | components["schemas"]["ResearchErrorEvent"] | components["schemas"]["ResearchHeartbeatEvent"];
-                };
-            };
-            /** @description Last-Event-ID is the terminal event of the run, which has ended: nothing more will come */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBodyDto"];
-                };
-            };
-            /** @description No such research session of yours */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBodyDto"];
-                };
-            };
-            /** @description RATE_LIMITED, with Retry-After */
-            429: {
-                headers: {
-                    /** @description Seconds to wait */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBodyDto"];
-                };
-            };
-        };
-    };
-    research_start: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                sessionId: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["RunResearchDto"];
-            };
-        };
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["RunResearchResponseDto"];
-                };
-            };
-            /** @description VALIDATION_FAILED: details.fieldErrors names each bad field */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBodyDto"];
-                };
-            };
-            /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBodyDto"];
-                };
-            };
-            /** @description No such research session of yours */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBodyDto"];
-                };
-            };
-            /** @description The session is running already */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBodyDto"];
-                };
-            };
-            /** @description RATE_LIMITED, with Retry-After */
-            429: {
-                headers: {
-                    /** @description Seconds to wait */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBodyDto"];
-                };
-            };
-        };
-    };
-    research_cancel: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                sessionId: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["RunResearchResponseDto"];
-                };
-            };
-            /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBodyDto"];
-                };
-            };
-            /** @description No such research session of yours */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBodyDto"];
-                };
-            };
-            /** @description RATE_LIMITED, with Retry-After */
-            429: {
-                headers: {
-                    /** @description Seconds to wait */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBodyDto"];
-                };
-            };
-        };
-    };
-    research_feedback: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["CreateFeedbackDto"];
-            };
-        };
-        responses: {
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["FeedbackResponseDto"];
-                };
-            };
-            /** @description VALIDATION_FAILED: details.fieldErrors names each bad field */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBodyDto"];
-                };
-            };
-            /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBodyDto"];
-                };
-            };
-            /** @description No such research session, or no such stored message, of yours */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBodyDto"];
-                };
-            };
-            /** @description RATE_LIMITED, with Retry-After */
-            429: {
-                headers: {
-                    /** @description Seconds to wait */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBodyDto"];
-                };
-            };
-        };
-    };
-    agentNetwork_stream: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                sessionId: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description text/event-stream: `agent_network_connection`, `agent_network_snapshot`, then `agent_network_update`, `agent_start`, `agent_complete` live; ends with the run */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/event-stream": components["schemas"]["AgentNetworkAgentNetworkConnectionEvent"] | components["schemas"]["AgentNetworkAgentNetworkSnapshotEvent"] | components["schemas"]["AgentNetworkAgentNetworkUpdateEvent"] | components["schemas"]["AgentNetworkAgentStartEvent"] | components["schemas"]["AgentNetworkAgentCompleteEvent"];
-                };
-            };
-            /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBodyDto"];
-                };
-            };
-            /** @description No such research session of yours */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBodyDto"];
-                };
-            };
-            /** @description RATE_LIMITED, with Retry-After */
-            429: {
-                headers: {
-                    /** @description Seconds to wait */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBodyDto"];
-                };
-            };
-        };
-    };
-    agentNetwork_history: {
-        parameters: {
-            query?: {
-                limit?: number;
-                /** @description Opaque: the nextCursor of the previous page */
-                cursor?: string;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["AgentHistoryListDto"];
-                };
-            };
-            /** @description VALIDATION_FAILED: details.fieldErrors names each bad field */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBodyDto"];
-                };
-            };
-            /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBodyDto"];
-                };
-            };
-            /** @description RATE_LIMITED, with Retry-After */
-            429: {
-                headers: {
-                    /** @description Seconds to wait */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBodyDto"];
-                };
-            };
-        };
-    };
     researchSessions_list: {
         parameters: {
             query?: {
@@ -4554,6 +5046,76 @@ export interface operations {
             };
         };
     };
+    researchSessions_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateResearchSessionDto"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResearchSessionDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED: details.fieldErrors names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description No such research session of yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description A session with this id of yours is running already */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description RATE_LIMITED, with Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+        };
+    };
     researchSessions_get: {
         parameters: {
             query?: never;
@@ -4572,6 +5134,54 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ResearchSessionDto"];
                 };
+            };
+            /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description No such research session of yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description RATE_LIMITED, with Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+        };
+    };
+    researchSessions_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sessionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
             401: {
@@ -4667,7 +5277,437 @@ export interface operations {
             };
         };
     };
-    researchSessions_addMessage: {
+    researchSessions_ask: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sessionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateResearchSessionDto"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResearchSessionDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED: details.fieldErrors names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description No such research session of yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description The session is running already */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description RATE_LIMITED, with Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+        };
+    };
+    researchSessions_cancel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sessionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CancelResearchResponseDto"];
+                };
+            };
+            /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description No such research session of yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description RATE_LIMITED, with Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+        };
+    };
+    researchSessions_sessionFeedback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sessionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SessionFeedbackDto"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FeedbackResponseDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED: details.fieldErrors names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description No such research session of yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description RATE_LIMITED, with Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+        };
+    };
+    researchSessions_feedback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateFeedbackDto"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FeedbackResponseDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED: details.fieldErrors names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description No such research session, or no such message, of yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description RATE_LIMITED, with Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+        };
+    };
+    researchEvents_events: {
+        parameters: {
+            query?: {
+                /** @description Used when the Last-Event-ID header is absent */
+                lastEventId?: unknown;
+            };
+            header?: {
+                "Last-Event-ID"?: string;
+            };
+            path: {
+                sessionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description text/event-stream. `connection` (no id), then the current run's events with ids `<run>-<seq>`: `research_started`, `research_progress` {phase, progress 0..1 (monotonic), agents[{agent_id, agent_type, name, status, progress, current_task}], partial_results{findings, sources}}, `agent_start`, `agent_complete`, then `research_complete` {final_report} or `error` {code, message, status}; `heartbeat` events (no id) and `: ping` comments while open. Resume with Last-Event-ID. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": components["schemas"]["ResearchConnectionEvent"] | components["schemas"]["ResearchResearchStartedEvent"] | components["schemas"]["ResearchResearchProgressEvent"] | components["schemas"]["ResearchAgentStartEvent"] | components["schemas"]["ResearchAgentCompleteEvent"] | components["schemas"]["ResearchResearchCompleteEvent"] | components["schemas"]["ResearchErrorEvent"] | components["schemas"]["ResearchHeartbeatEvent"];
+                };
+            };
+            /** @description Last-Event-ID is the terminal event of the run, which has ended: nothing more will come */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description VALIDATION_FAILED: details.fieldErrors names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description No such research session of yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description RATE_LIMITED, with Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+        };
+    };
+    researchEvents_agents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sessionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description text/event-stream: `agent_network_connection`, `agent_network_snapshot`, then `agent_network_update`, `agent_start`, `agent_complete` live; ends with the run */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": components["schemas"]["AgentNetworkAgentNetworkConnectionEvent"] | components["schemas"]["AgentNetworkAgentNetworkSnapshotEvent"] | components["schemas"]["AgentNetworkAgentNetworkUpdateEvent"] | components["schemas"]["AgentNetworkAgentStartEvent"] | components["schemas"]["AgentNetworkAgentCompleteEvent"];
+                };
+            };
+            /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description No such research session of yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description RATE_LIMITED, with Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+        };
+    };
+    researchEvents_history: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description Opaque: the nextCursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentHistoryListDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED: details.fieldErrors names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description No such research session of yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description RATE_LIMITED, with Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+        };
+    };
+    researchMessages_add: {
         parameters: {
             query?: never;
             header?: never;
@@ -4717,8 +5757,201 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
-            /** @description No such research session of yours */
+            /** @description No such research session, or message, of yours */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description RATE_LIMITED, with Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+        };
+    };
+    researchMessages_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sessionId: string;
+                messageId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageOperationDto"];
+                };
+            };
+            /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description No such research session, or message, of yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description RATE_LIMITED, with Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+        };
+    };
+    researchMessages_edit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sessionId: string;
+                messageId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EditMessageDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageOperationDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED: details.fieldErrors names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description No such research session, or message, of yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description regenerate while a run is going on */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description RATE_LIMITED, with Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+        };
+    };
+    researchMessages_regenerate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sessionId: string;
+                messageId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageOperationDto"];
+                };
+            };
+            /** @description Not an assistant message, or no user message before it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description No such research session, or message, of yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description A run is going on */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4844,6 +6077,1421 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+        };
+    };
+    apiKeys_list: {
+        parameters: {
+            query?: {
+                /** @description Only keys whose shown prefix starts with this (e.g. `cb_live_Ab3`) */
+                prefix?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyListDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED: details.fieldErrors names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description FORBIDDEN: requires role: admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description RATE_LIMITED, with Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+        };
+    };
+    apiKeys_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateApiKeyDto"];
+            };
+        };
+        responses: {
+            /** @description The key is in `key`, shown only this once */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedApiKeyDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED: details.fieldErrors names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description FORBIDDEN: requires role: admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description RATE_LIMITED, with Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+        };
+    };
+    apiKeys_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyResponseDto"];
+                };
+            };
+            /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description FORBIDDEN: requires role: admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description RATE_LIMITED, with Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+        };
+    };
+    apiKeys_revoke: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked (at once, on every instance); revoking twice is a no-op */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description FORBIDDEN: requires role: admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description RATE_LIMITED, with Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+        };
+    };
+    canvalo_stream: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CanvaloChatRequestDto"];
+            };
+        };
+        responses: {
+            /** @description SSE: `data: {"type":"token"|"tool_call"|"complete"|"error","content","tool_call","error","agent_type"}` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid team API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CanvaloErrorBodyDto"];
+                };
+            };
+            /** @description The key lacks the "chat" scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CanvaloErrorBodyDto"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CanvaloErrorBodyDto"];
+                };
+            };
+            /** @description RATE_LIMITED, with Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CanvaloErrorBodyDto"];
+                };
+            };
+        };
+    };
+    canvalo_list: {
+        parameters: {
+            query: {
+                user_id: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CanvaloConversationDto"][];
+                };
+            };
+            /** @description No valid team API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CanvaloErrorBodyDto"];
+                };
+            };
+            /** @description The key lacks the "chat" scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CanvaloErrorBodyDto"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CanvaloErrorBodyDto"];
+                };
+            };
+            /** @description RATE_LIMITED, with Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CanvaloErrorBodyDto"];
+                };
+            };
+        };
+    };
+    canvalo_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CanvaloConversationCreateDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CanvaloConversationDto"];
+                };
+            };
+            /** @description No valid team API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CanvaloErrorBodyDto"];
+                };
+            };
+            /** @description The key lacks the "chat" scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CanvaloErrorBodyDto"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CanvaloErrorBodyDto"];
+                };
+            };
+            /** @description RATE_LIMITED, with Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CanvaloErrorBodyDto"];
+                };
+            };
+        };
+    };
+    canvalo_get: {
+        parameters: {
+            query: {
+                user_id: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CanvaloConversationWithMessagesDto"];
+                };
+            };
+            /** @description No valid team API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CanvaloErrorBodyDto"];
+                };
+            };
+            /** @description The key lacks the "chat" scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CanvaloErrorBodyDto"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CanvaloErrorBodyDto"];
+                };
+            };
+            /** @description RATE_LIMITED, with Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CanvaloErrorBodyDto"];
+                };
+            };
+        };
+    };
+    canvalo_delete: {
+        parameters: {
+            query: {
+                user_id: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description `{"success": true}` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid team API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CanvaloErrorBodyDto"];
+                };
+            };
+            /** @description The key lacks the "chat" scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CanvaloErrorBodyDto"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CanvaloErrorBodyDto"];
+                };
+            };
+            /** @description RATE_LIMITED, with Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CanvaloErrorBodyDto"];
+                };
+            };
+        };
+    };
+    vanaAuth_login: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VanaLoginDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaAuthResponseDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED: details.fieldErrors names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+            /** @description RATE_LIMITED, with Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+        };
+    };
+    vanaAuth_refresh: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VanaRefreshDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaTokenDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED: details.fieldErrors names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+            /** @description RATE_LIMITED, with Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+        };
+    };
+    vanaAuth_me: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaUserDto"];
+                };
+            };
+            /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+            /** @description RATE_LIMITED, with Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+        };
+    };
+    vanaAuth_logout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VanaRefreshDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description VALIDATION_FAILED: details.fieldErrors names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+            /** @description RATE_LIMITED, with Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+        };
+    };
+    vanaResearch_stream: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Last-Event-ID"?: string;
+            };
+            path: {
+                sessionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+            /** @description RATE_LIMITED, with Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+        };
+    };
+    vanaResearch_start: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sessionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VanaRunDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaResearchResponseDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED: details.fieldErrors names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+            /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+            /** @description RATE_LIMITED, with Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+        };
+    };
+    vanaResearch_cancel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sessionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaResearchResponseDto"];
+                };
+            };
+            /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+            /** @description RATE_LIMITED, with Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+        };
+    };
+    vanaResearch_network: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sessionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+            /** @description RATE_LIMITED, with Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+        };
+    };
+    vanaResearch_history: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaHistoryDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED: details.fieldErrors names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+            /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+            /** @description RATE_LIMITED, with Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+        };
+    };
+    vanaResearch_feedback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VanaFeedbackDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaStatusDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED: details.fieldErrors names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+            /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+            /** @description RATE_LIMITED, with Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+        };
+    };
+    vanaSessions_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaSessionListDto"];
+                };
+            };
+            /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+            /** @description RATE_LIMITED, with Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+        };
+    };
+    vanaSessions_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sessionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaSessionDetailDto"];
+                };
+            };
+            /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+            /** @description RATE_LIMITED, with Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+        };
+    };
+    vanaSessions_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sessionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VanaUpdateSessionDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaSessionSummaryDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED: details.fieldErrors names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+            /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+            /** @description RATE_LIMITED, with Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+        };
+    };
+    vanaSessions_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sessionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaDeleteResponseDto"];
+                };
+            };
+            /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+            /** @description RATE_LIMITED, with Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+        };
+    };
+    vanaSessions_addMessage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sessionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VanaAddMessageDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaMessageDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED: details.fieldErrors names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+            /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+            /** @description RATE_LIMITED, with Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+        };
+    };
+    vanaSessions_edit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                messageId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VanaEditMessageDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaMessageOperationDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED: details.fieldErrors names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+            /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+            /** @description RATE_LIMITED, with Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+        };
+    };
+    vanaSessions_deleteMessage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                messageId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaMessageOperationDto"];
+                };
+            };
+            /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+            /** @description RATE_LIMITED, with Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+        };
+    };
+    vanaSessions_regenerate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                messageId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VanaRegenerateDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaMessageOperationDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED: details.fieldErrors names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+            /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+            /** @description RATE_LIMITED, with Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+        };
+    };
+    vanaSessions_messageFeedback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                messageId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VanaMessageFeedbackDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaMessageFeedbackResponseDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED: details.fieldErrors names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+            /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+            /** @description RATE_LIMITED, with Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
                 };
             };
         };

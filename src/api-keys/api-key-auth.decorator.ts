@@ -1,5 +1,5 @@
 import { applyDecorators, createParamDecorator, ExecutionContext, SetMetadata, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiForbiddenResponse } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiForbiddenResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import type { ApiKeyPrincipal } from 'src/api-keys/api-key-principal';
 import { API_KEY_SCOPE, ApiKeyGuard } from 'src/api-keys/api-key.guard';
 import type { ApiKeyScope } from 'src/api-keys/entities/api-key.entity';
@@ -12,6 +12,7 @@ export const ApiKeyAuth = (scope: ApiKeyScope) =>
     SetMetadata(API_KEY_SCOPE, scope),
     UseGuards(ApiKeyGuard),
     ApiBearerAuth('apiKey'),
+    ApiUnauthorizedResponse({ description: 'No valid team API key' }),
     ApiForbiddenResponse({ description: `The key lacks the "${scope}" scope` }),
   );
 

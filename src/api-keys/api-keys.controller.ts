@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiBearerAuth, ApiCookieAuth, ApiCreatedResponse, ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { ApiBadRequestResponse, ApiBearerAuth, ApiCookieAuth, ApiCreatedResponse, ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import { ApiKeysService } from 'src/api-keys/api-keys.service';
 import { ApiKeyListDto, ApiKeyResponseDto, CreatedApiKeyDto } from 'src/api-keys/dto/api-key-response.dto';
 import { CreateApiKeyDto, ListApiKeysQueryDto } from 'src/api-keys/dto/create-api-key.dto';
@@ -19,6 +19,7 @@ export class ApiKeysController {
   constructor(private readonly keys: ApiKeysService) {}
 
   @Post()
+  @ApiOperation({ summary: 'Create a team API key (the key itself is shown only in this response)' })
   @ApiCreatedResponse({ type: CreatedApiKeyDto, description: 'The key is in `key`, shown only this once' })
   @ApiBadRequestResponse({ type: ErrorBodyDto })
   create(@CurrentUser() user: AuthUser, @Body() dto: CreateApiKeyDto): Promise<CreatedApiKeyDto> {
@@ -26,12 +27,14 @@ export class ApiKeysController {
   }
 
   @Get()
+  @ApiOperation({ summary: 'The team\'s API keys (never the keys themselves)' })
   @ApiOkResponse({ type: ApiKeyListDto })
   list(@CurrentUser() user: AuthUser, @Query() q: ListApiKeysQueryDto): Promise<ApiKeyListDto> {
     return this.keys.list(user.teamId, q.prefix);
   }
 
   @Get(':id')
+  @ApiOperation({ summary: 'One API key of the team' })
   @ApiOkResponse({ type: ApiKeyResponseDto })
   @ApiNotFoundResponse({ type: ErrorBodyDto })
   get(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<ApiKeyResponseDto> {
@@ -39,6 +42,7 @@ export class ApiKeysController {
   }
 
   @Delete(':id')
+  @ApiOperation({ summary: 'Revoke an API key' })
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Revoked (at once, on every instance); revoking twice is a no-op' })
   @ApiNotFoundResponse({ type: ErrorBodyDto })

@@ -1,6 +1,7 @@
 import type { OpenAPIObject } from '@nestjs/swagger';
 import { getSchemaPath } from '@nestjs/swagger';
 import { ErrorBodyDto } from 'src/common/filters/error-body';
+import { ERROR_BODY_EXTENSION, VALIDATION_STATUS_EXTENSION } from 'src/common/openapi/api-error-body.decorator';
 
 /** Marks an operation as reachable without a token (set by `@Public()`); turned into `security: []`. */
 export const PUBLIC_EXTENSION = 'x-public';
@@ -15,7 +16,7 @@ export function operationId(controllerKey: string, methodKey: string): string {
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-const errorContent = (): Json => ({ 'application/json': { schema: { $ref: getSchemaPath(ErrorBodyDto) } } });
+const errorContent = (schema: Json = { $ref: getSchemaPath(ErrorBodyDto) }): Json => ({ 'application/json': { schema } });
 
 const DEFAULT_DESCRIPTIONS: Record<string, string> = {
   '400': 'VALIDATION_FAILED: details.fieldErrors names each bad field',
@@ -35,7 +36,8 @@ const DEFAULT_DESCRIPTIONS: Record<string, string> = {
  * - every route: a 429 with Retry-After (the global rate limit);
  * - every 4xx/5xx response is `application/json` with the contract's error body (docs/api.md), unless the
  *   route documents its own JSON error shape (compat surfaces): a stream route's errors are never
- *   `text/event-stream`, whatever `@ApiProduces` says.
+ *   `text/event-stream`, whatever `@ApiProduces` says; a surface with `@ApiErrorBody()` gets its own shape on
+ *   all of them (and its validation status instead of 400).
  */
 export function applyOpenApiConventions(doc: OpenAPIObject): OpenAPIObject {
   // `details` carries feature-specific facts beside fieldErrors/suggestion (budget, attemptsBeforeLockout,
@@ -48,6 +50,11 @@ export function applyOpenApiConventions(doc: OpenAPIObject): OpenAPIObject {
       if (!op) continue;
       const isPublic = op[PUBLIC_EXTENSION] === true;
       delete op[PUBLIC_EXTENSION];
+      // A compat surface's own error body and validation status (`@ApiErrorBody()`).
+      const ownErrorBody = op[ERROR_BODY_EXTENSION] as Json | undefined;
+      const validationStatus = (op[VALIDATION_STATUS_EXTENSION] as string | undefined) ?? '400';
+      delete op[ERROR_BODY_EXTENSION];
+      delete op[VALIDATION_STATUS_EXTENSION];
       if (isPublic) {
         if (!op.security?.length) op.security = [];
       } else {
@@ -56,7 +63,7 @@ export function applyOpenApiConventions(doc: OpenAPIObject): OpenAPIObject {
       }
       // The global ValidationPipe checks every body and query: VALIDATION_FAILED with fieldErrors.
       if (op.requestBody || (op.parameters as Json[] | undefined)?.some((p) => p.in === 'query')) {
-        op.responses['400'] ??= { description: DEFAULT_DESCRIPTIONS['400'] };
+        op.responses[validationStatus] ??= { description: validationStatus === '400' ? DEFAULT_DESCRIPTIONS['400'] : 'Validation failed' };
       }
       // The global rate limit (AppThrottlerGuard) applies to every route.
       op.responses['429'] ??= { description: DEFAULT_DESCRIPTIONS['429'] };
@@ -66,7 +73,8 @@ export function applyOpenApiConventions(doc: OpenAPIObject): OpenAPIObject {
         if (!response.description) response.description = DEFAULT_DESCRIPTIONS[status] ?? 'Error';
         delete response.schema; // a Swagger 2 leftover some libraries write (terminus's @HealthCheck 503)
         const json = response.content?.['application/json'];
-        response.content = json?.schema && !isErrorBody(json.schema) ? { 'application/json': json } : errorContent();
+        if (ownErrorBody) response.content = errorContent(ownErrorBody);
+        else response.content = json?.schema && !isErrorBody(json.schema) ? { 'application/json': json } : errorContent();
       }
       op.responses = sortResponses(op.responses);
     }

@@ -57,3 +57,17 @@ export class CanvaloConversationDto {
 export class CanvaloConversationWithMessagesDto extends CanvaloConversationDto {
   @ApiProperty({ type: [CanvaloMessageDto] }) messages: CanvaloMessageDto[];
 }
+
+/** The inside of Canvalo's error body. */
+export class CanvaloErrorDto {
+  @ApiProperty({ example: 'NOT_FOUND' }) code: string;
+  @ApiProperty() message: string;
+  @ApiProperty({ description: 'A sentence to show the end user' }) userMessage: string;
+  @ApiProperty({ type: [String] }) suggestedActions: string[];
+  @ApiProperty() retryable: boolean;
+}
+
+/** Canvalo's error body (CanvaloExceptionFilter): `{error: {code, message, userMessage, suggestedActions, retryable}}`. */
+export class CanvaloErrorBodyDto {
+  @ApiProperty({ type: CanvaloErrorDto }) error: CanvaloErrorDto;
+}

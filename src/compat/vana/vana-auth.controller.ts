@@ -9,9 +9,12 @@ import { createLenientValidationPipe } from 'src/common/pipes/validation.pipe';
 import { VanaAuthResponseDto, VanaLoginDto, VanaRefreshDto, VanaTokenDto, VanaUserDto } from 'src/compat/vana/dto/vana-auth.dto';
 import { VanaExceptionFilter } from 'src/compat/vana/vana-exception.filter';
 import { toLoginDto, toRefreshDto, toVanaAuth, toVanaMe, toVanaToken } from 'src/compat/vana/vana.mappers';
+import { ApiErrorBody } from 'src/common/openapi/api-error-body.decorator';
+import { VanaErrorBodyDto } from 'src/compat/vana/dto/vana-session.dto';
 
 /** Vana's auth routes as its client calls them (client.ts): login, refresh with `{refresh_token}`, me, logout. */
 @ApiTags('compat: vana')
+@ApiErrorBody(VanaErrorBodyDto)
 @UseFilters(VanaExceptionFilter)
 @UsePipes(createLenientValidationPipe())
 @Controller('compat/vana')
@@ -37,6 +40,7 @@ export class VanaAuthController {
   }
 
   @Get('api/auth/me')
+  @ApiOperation({ summary: 'Vana\'s current user' })
   @ApiBearerAuth('bearer')
   @ApiOkResponse({ type: VanaUserDto })
   me(@CurrentUser() user: AuthUser): Promise<VanaUserDto> {

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res, UseFilters, UsePipes } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiHeader, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import type { AuthUser } from 'src/common/auth-user';
 import { CurrentUser } from 'src/common/decorators/current-user.decorator';
@@ -20,9 +20,13 @@ import {
 } from 'src/compat/vana/dto/vana-research.dto';
 import { VanaExceptionFilter } from 'src/compat/vana/vana-exception.filter';
 import { toFeedback, toRunRequest, toVanaFrame, toVanaHistory, toVanaResearchResponse } from 'src/compat/vana/vana.mappers';
+import { ApiErrorBody } from 'src/common/openapi/api-error-body.decorator';
+import { VanaErrorBodyDto } from 'src/compat/vana/dto/vana-session.dto';
 
 /** Vana's research routes: start a run, the session stream, cancel, the agent network, history, feedback. */
 @ApiTags('compat: vana')
+@ApiErrorBody(VanaErrorBodyDto)
+@ApiNotFoundResponse({ description: 'No such session, message or conversation of yours' })
 @ApiBearerAuth('bearer')
 @UseFilters(VanaExceptionFilter)
 @UsePipes(createLenientValidationPipe())
@@ -58,6 +62,7 @@ export class VanaResearchController {
   }
 
   @Post('api/run_sse/:sessionId/cancel')
+  @ApiOperation({ summary: 'Cancel the session\'s running research' })
   @HttpCode(200)
   @ApiOkResponse({ type: VanaResearchResponseDto })
   cancel(@CurrentUser() user: AuthUser, @Param('sessionId') sessionId: string): Promise<VanaResearchResponseDto> {
@@ -74,6 +79,7 @@ export class VanaResearchController {
   }
 
   @Get('agent_network_history')
+  @ApiOperation({ summary: 'Recent agent events of the caller\'s sessions, newest first' })
   @ApiOkResponse({ type: VanaHistoryDto })
   history(@CurrentUser() user: AuthUser, @Query() q: VanaHistoryQueryDto): Promise<VanaHistoryDto> {
     return this.streams.history(user, { limit: q.limit ?? 50 }).then((list) => toVanaHistory(list, user));

@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, Param, Post, Put, UseFilters, UsePipes } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { AuthUser } from 'src/common/auth-user';
 import { CurrentUser } from 'src/common/decorators/current-user.decorator';
 import { createLenientValidationPipe } from 'src/common/pipes/validation.pipe';
@@ -15,6 +15,7 @@ import {
 } from 'src/compat/vana/dto/vana-research.dto';
 import {
   VanaDeleteResponseDto,
+  VanaErrorBodyDto,
   VanaMessageDto,
   VanaMessageFeedbackResponseDto,
   VanaMessageOperationDto,
@@ -22,6 +23,7 @@ import {
   VanaSessionListDto,
   VanaSessionSummaryDto,
 } from 'src/compat/vana/dto/vana-session.dto';
+import { ApiErrorBody } from 'src/common/openapi/api-error-body.decorator';
 import { VanaExceptionFilter } from 'src/compat/vana/vana-exception.filter';
 import {
   toAddMessage,
@@ -36,6 +38,8 @@ import {
 
 /** Vana's sessions and chat actions (messages by id, found among the caller's sessions). */
 @ApiTags('compat: vana')
+@ApiErrorBody(VanaErrorBodyDto)
+@ApiNotFoundResponse({ description: 'No such session, message or conversation of yours' })
 @ApiBearerAuth('bearer')
 @UseFilters(VanaExceptionFilter)
 @UsePipes(createLenientValidationPipe())
@@ -55,6 +59,7 @@ export class VanaSessionsController {
   }
 
   @Get('sessions/:sessionId')
+  @ApiOperation({ summary: 'A session with its messages (Vana\'s SessionDetail)' })
   @ApiOkResponse({ type: VanaSessionDetailDto })
   get(@CurrentUser() user: AuthUser, @Param('sessionId') sessionId: string): Promise<VanaSessionDetailDto> {
     return this.sessions.get(user, sessionId).then((s) => toVanaDetail(s, user));
@@ -68,6 +73,7 @@ export class VanaSessionsController {
   }
 
   @Delete('sessions/:sessionId')
+  @ApiOperation({ summary: 'Delete the session with its messages (a running run is cancelled first)' })
   @ApiOkResponse({ type: VanaDeleteResponseDto })
   delete(@CurrentUser() user: AuthUser, @Param('sessionId') sessionId: string): Promise<VanaDeleteResponseDto> {
     return this.runs.remove(user, sessionId).then(() => ({ success: true, message: `Session ${sessionId} deleted successfully` }));

@@ -59,3 +59,8 @@ export class VanaMessageFeedbackResponseDto {
   @ApiProperty() session_id: string;
   @ApiProperty() timestamp: string;
 }
+
+/** FastAPI's error body, which Vana's client parses (VanaExceptionFilter): `{detail}`. */
+export class VanaErrorBodyDto {
+  @ApiProperty({ example: 'Research session not found' }) detail: string;
+}
