@@ -1841,7 +1841,9 @@ export interface components {
             /** @description The client's id for the stored user message holding the query (default msg_<uuid>_user) */
             messageId?: string;
             /** @description Free-form preferences, stored with the session */
-            preferences?: Record<string, never>;
+            preferences?: {
+                [key: string]: unknown;
+            };
         };
         ResearchErrorDto: {
             code: string;
@@ -2496,8 +2498,10 @@ export interface components {
             /** @enum {string} */
             role: "user" | "assistant";
             timestamp?: string;
-            agent_type?: Record<string, never> | null;
-            metadata?: Record<string, never> | null;
+            agent_type?: string | null;
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
         };
         CanvaloChatRequestDto: {
             message: string;
@@ -2514,11 +2518,13 @@ export interface components {
             updated_at: string;
             last_message_at: string | null;
             message_count: number;
-            metadata: Record<string, never>;
+            metadata: {
+                [key: string]: unknown;
+            };
         };
         CanvaloConversationCreateDto: {
             user_id: string;
-            title?: Record<string, never> | null;
+            title?: string | null;
         };
         CanvaloMessageDto: {
             id: string;
@@ -2527,7 +2533,9 @@ export interface components {
             role: "user" | "assistant";
             timestamp: string;
             agent_type: string | null;
-            metadata: Record<string, never> | null;
+            metadata: {
+                [key: string]: unknown;
+            } | null;
         };
         CanvaloConversationWithMessagesDto: {
             id: string;
@@ -2537,7 +2545,9 @@ export interface components {
             updated_at: string;
             last_message_at: string | null;
             message_count: number;
-            metadata: Record<string, never>;
+            metadata: {
+                [key: string]: unknown;
+            };
             messages: components["schemas"]["CanvaloMessageDto"][];
         };
         VanaErrorBodyDto: {
@@ -2595,7 +2605,9 @@ export interface components {
             query?: string;
             /** @description Used when query is absent */
             message?: string;
-            preferences?: Record<string, never>;
+            preferences?: {
+                [key: string]: unknown;
+            };
         };
         VanaResearchResponseDto: {
             success: boolean;
@@ -2649,7 +2661,9 @@ export interface components {
             content: string;
             timestamp: string;
             sessionId: string;
-            metadata: Record<string, never> | null;
+            metadata: {
+                [key: string]: unknown;
+            } | null;
         };
         VanaSessionDetailDto: {
             id: string;
@@ -2685,7 +2699,9 @@ export interface components {
             role: "user" | "assistant" | "system";
             content: string;
             timestamp?: string;
-            metadata?: Record<string, never>;
+            metadata?: {
+                [key: string]: unknown;
+            };
         };
         VanaEditMessageDto: {
             content: string;
@@ -2699,7 +2715,9 @@ export interface components {
             /** @enum {string} */
             operation: "edit" | "delete" | "regenerate";
             timestamp: string;
-            data?: Record<string, never>;
+            data?: {
+                [key: string]: unknown;
+            };
         };
         VanaRegenerateDto: {
             context?: string;
@@ -6358,6 +6376,15 @@ export interface operations {
                     "application/json": components["schemas"]["CanvaloErrorBodyDto"];
                 };
             };
+            /** @description No such session, message or conversation of yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CanvaloErrorBodyDto"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -6410,6 +6437,15 @@ export interface operations {
             };
             /** @description The key lacks the "chat" scope */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CanvaloErrorBodyDto"];
+                };
+            };
+            /** @description No such session, message or conversation of yours */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6478,6 +6514,15 @@ export interface operations {
                     "application/json": components["schemas"]["CanvaloErrorBodyDto"];
                 };
             };
+            /** @description No such session, message or conversation of yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CanvaloErrorBodyDto"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -6539,6 +6584,15 @@ export interface operations {
                     "application/json": components["schemas"]["CanvaloErrorBodyDto"];
                 };
             };
+            /** @description No such session, message or conversation of yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CanvaloErrorBodyDto"];
+                };
+            };
             /** @description Validation failed */
             422: {
                 headers: {
@@ -6592,6 +6646,15 @@ export interface operations {
             };
             /** @description The key lacks the "chat" scope */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CanvaloErrorBodyDto"];
+                };
+            };
+            /** @description No such session, message or conversation of yours */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6815,6 +6878,15 @@ export interface operations {
                     "application/json": components["schemas"]["VanaErrorBodyDto"];
                 };
             };
+            /** @description No such session, message or conversation of yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
             /** @description RATE_LIMITED, with Retry-After */
             429: {
                 headers: {
@@ -6869,6 +6941,15 @@ export interface operations {
                     "application/json": components["schemas"]["VanaErrorBodyDto"];
                 };
             };
+            /** @description No such session, message or conversation of yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
             /** @description RATE_LIMITED, with Retry-After */
             429: {
                 headers: {
@@ -6910,6 +6991,15 @@ export interface operations {
                     "application/json": components["schemas"]["VanaErrorBodyDto"];
                 };
             };
+            /** @description No such session, message or conversation of yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
             /** @description RATE_LIMITED, with Retry-After */
             429: {
                 headers: {
@@ -6942,6 +7032,15 @@ export interface operations {
             };
             /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+            /** @description No such session, message or conversation of yours */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6992,6 +7091,15 @@ export interface operations {
             };
             /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+            /** @description No such session, message or conversation of yours */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7051,6 +7159,15 @@ export interface operations {
                     "application/json": components["schemas"]["VanaErrorBodyDto"];
                 };
             };
+            /** @description No such session, message or conversation of yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
             /** @description RATE_LIMITED, with Retry-After */
             429: {
                 headers: {
@@ -7083,6 +7200,15 @@ export interface operations {
             };
             /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+            /** @description No such session, message or conversation of yours */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7124,6 +7250,15 @@ export interface operations {
             };
             /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+            /** @description No such session, message or conversation of yours */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7185,6 +7320,15 @@ export interface operations {
                     "application/json": components["schemas"]["VanaErrorBodyDto"];
                 };
             };
+            /** @description No such session, message or conversation of yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
             /** @description RATE_LIMITED, with Retry-After */
             429: {
                 headers: {
@@ -7219,6 +7363,15 @@ export interface operations {
             };
             /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+            /** @description No such session, message or conversation of yours */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7280,6 +7433,15 @@ export interface operations {
                     "application/json": components["schemas"]["VanaErrorBodyDto"];
                 };
             };
+            /** @description No such session, message or conversation of yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
             /** @description RATE_LIMITED, with Retry-After */
             429: {
                 headers: {
@@ -7334,6 +7496,15 @@ export interface operations {
                     "application/json": components["schemas"]["VanaErrorBodyDto"];
                 };
             };
+            /** @description No such session, message or conversation of yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
             /** @description RATE_LIMITED, with Retry-After */
             429: {
                 headers: {
@@ -7368,6 +7539,15 @@ export interface operations {
             };
             /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+            /** @description No such session, message or conversation of yours */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7429,6 +7609,15 @@ export interface operations {
                     "application/json": components["schemas"]["VanaErrorBodyDto"];
                 };
             };
+            /** @description No such session, message or conversation of yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
             /** @description RATE_LIMITED, with Retry-After */
             429: {
                 headers: {
@@ -7476,6 +7665,15 @@ export interface operations {
             };
             /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+            /** @description No such session, message or conversation of yours */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -8,8 +8,8 @@ export class CanvaloHistoryMessageDto {
   @ApiProperty() @IsString() @MaxLength(100000) content: string;
   @ApiProperty({ enum: ['user', 'assistant'] }) @IsIn(['user', 'assistant']) role: 'user' | 'assistant';
   @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(64) timestamp?: string;
-  @ApiPropertyOptional({ nullable: true }) @IsOptional() @IsString() @MaxLength(100) agent_type?: string | null;
-  @ApiPropertyOptional({ type: Object, nullable: true }) @IsOptional() @IsObject() metadata?: Record<string, unknown> | null;
+  @ApiPropertyOptional({ type: String, nullable: true }) @IsOptional() @IsString() @MaxLength(100) agent_type?: string | null;
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, nullable: true }) @IsOptional() @IsObject() metadata?: Record<string, unknown> | null;
 }
 
 /** Canvalo's `ChatRequest`: POST /compat/canvalo/api/chat/stream. */
@@ -26,7 +26,7 @@ export class CanvaloChatRequestDto {
 /** Canvalo's `ConversationCreate`. */
 export class CanvaloConversationCreateDto {
   @ApiProperty() @IsString() @Length(1, 200) user_id: string;
-  @ApiPropertyOptional({ nullable: true }) @IsOptional() @IsString() @MaxLength(200) title?: string | null;
+  @ApiPropertyOptional({ type: String, nullable: true }) @IsOptional() @IsString() @MaxLength(200) title?: string | null;
 }
 
 /** `?user_id=` of the conversation routes (Canvalo scopes conversations by its end user). */
@@ -40,7 +40,7 @@ export class CanvaloMessageDto {
   @ApiProperty({ enum: ['user', 'assistant'] }) role: 'user' | 'assistant';
   @ApiProperty() timestamp: string;
   @ApiProperty({ type: String, nullable: true }) agent_type: string | null;
-  @ApiProperty({ type: Object, nullable: true }) metadata: Record<string, unknown> | null;
+  @ApiProperty({ type: 'object', additionalProperties: true, nullable: true }) metadata: Record<string, unknown> | null;
 }
 
 export class CanvaloConversationDto {
@@ -51,7 +51,7 @@ export class CanvaloConversationDto {
   @ApiProperty() updated_at: string;
   @ApiProperty({ type: String, nullable: true }) last_message_at: string | null;
   @ApiProperty() message_count: number;
-  @ApiProperty({ type: Object }) metadata: Record<string, unknown>;
+  @ApiProperty({ type: 'object', additionalProperties: true }) metadata: Record<string, unknown>;
 }
 
 export class CanvaloConversationWithMessagesDto extends CanvaloConversationDto {

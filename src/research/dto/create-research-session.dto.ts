@@ -15,7 +15,7 @@ export class CreateResearchSessionDto {
   @IsOptional() @IsString() @Matches(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/, { message: 'messageId must be 1-100 letters, digits or "-_.:"' })
   messageId?: string;
 
-  @ApiPropertyOptional({ type: Object, description: 'Free-form preferences, stored with the session' })
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, description: 'Free-form preferences, stored with the session' })
   @IsOptional() @IsObject()
   preferences?: Record<string, unknown>;
 }

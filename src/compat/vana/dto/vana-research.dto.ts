@@ -8,7 +8,7 @@ import { LenientDto } from 'src/common/pipes/validation.pipe';
 export class VanaRunDto {
   @ApiPropertyOptional({ maxLength: 2000 }) @IsOptional() @IsString() @MaxLength(2000) query?: string;
   @ApiPropertyOptional({ maxLength: 2000, description: 'Used when query is absent' }) @IsOptional() @IsString() @MaxLength(2000) message?: string;
-  @ApiPropertyOptional({ type: Object }) @IsOptional() @IsObject() preferences?: Record<string, unknown>;
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true }) @IsOptional() @IsObject() preferences?: Record<string, unknown>;
 }
 
 export class VanaResearchResponseDto {
@@ -65,7 +65,7 @@ export class VanaAddMessageDto {
   @ApiPropertyOptional({ enum: ['user', 'assistant', 'system'], default: 'assistant' }) @IsOptional() @IsIn(['user', 'assistant', 'system']) role?: 'user' | 'assistant' | 'system';
   @ApiProperty() @IsString() @MaxLength(200000) content: string;
   @ApiPropertyOptional() @IsOptional() @IsISO8601() timestamp?: string;
-  @ApiPropertyOptional({ type: Object }) @IsOptional() @IsObject() metadata?: Record<string, unknown>;
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true }) @IsOptional() @IsObject() metadata?: Record<string, unknown>;
 }
 
 /** PUT /api/messages/:id: Vana's MessageEditRequest. */

@@ -7,7 +7,7 @@ export class VanaMessageDto {
   @ApiProperty() content: string;
   @ApiProperty() timestamp: string;
   @ApiProperty() sessionId: string;
-  @ApiProperty({ type: Object, nullable: true }) metadata: Record<string, unknown> | null;
+  @ApiProperty({ type: 'object', additionalProperties: true, nullable: true }) metadata: Record<string, unknown> | null;
 }
 
 /** Vana's SessionSummary (snake_case). */
@@ -48,7 +48,7 @@ export class VanaMessageOperationDto {
   @ApiProperty() session_id: string;
   @ApiProperty({ enum: ['edit', 'delete', 'regenerate'] }) operation: string;
   @ApiProperty() timestamp: string;
-  @ApiPropertyOptional({ type: Object }) data?: Record<string, unknown>;
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true }) data?: Record<string, unknown>;
 }
 
 /** Vana's MessageFeedbackResponse. */
