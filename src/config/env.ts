@@ -37,7 +37,11 @@ export interface AppConfig {
    * its version stamp says: bounds how stale a value can get when a stamp bump after a commit failed.
    */
   cacheTtlMs: number;
-  breaker: { failureThreshold: number; resetTimeoutMs: number; requestTimeoutMs: number };
+  /**
+   * Route breakers: open when more than `failureRatePercent` % of the requests in the last `windowMs` failed
+   * for a dependency (database/Redis unavailable, timeout), once the window holds `minRequests` requests.
+   */
+  breaker: { failureRatePercent: number; windowMs: number; minRequests: number; resetTimeoutMs: number; requestTimeoutMs: number };
   auth: {
     jwtSecret: string;
     jwtIssuer: string;
@@ -297,8 +301,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
     throttle: { limit: r.int('THROTTLE_LIMIT', 100, 1), ttlMs: r.int('THROTTLE_TTL_MS', 60000, 1000) },
     cacheTtlMs: r.int('CACHE_TTL_MS', 30000, 10),
     breaker: {
-      failureThreshold: r.int('BREAKER_FAILURE_THRESHOLD', 5, 1),
-      resetTimeoutMs: r.int('BREAKER_RESET_TIMEOUT_MS', 30000, 100),
+      failureRatePercent: r.int('BREAKER_FAILURE_RATE_PERCENT', 50, 1, 99),
+      windowMs: r.int('BREAKER_WINDOW_MS', 10000, 1000),
+      minRequests: r.int('BREAKER_MIN_REQUESTS', 20, 1),
+      resetTimeoutMs: r.int('BREAKER_RESET_TIMEOUT_MS', 5000, 100),
       requestTimeoutMs: r.int('BREAKER_REQUEST_TIMEOUT_MS', 30000, 100),
     },
     auth: {
