@@ -36,7 +36,7 @@ describe('Input hygiene at the edge: NUL and lone surrogates are refused with 40
     agentId = agent.body.id;
     const chat = await t.http().post('/api/chats').set(user.bearer).send({ agentId, title: 'ok' }).expect(201);
     chatId = chat.body.id;
-  });
+  }, 180_000);
   afterAll(() => t?.close());
 
   describe('defect 2: the email validator and the route breaker', () => {
