@@ -80,18 +80,25 @@ describeOnServer('Degradation without PostgreSQL', () => {
     expect(Number(ready.headers['retry-after'])).toBeGreaterThanOrEqual(1);
   });
 
-  it('after the database returns, readiness is 200 within 2 s and /api/auth/me recovers once its breaker half-opens', async () => {
-    // Enough failures to open /api/auth/me's breaker (BREAKER_MIN_REQUESTS=3): the outage is a dependency fault.
-    const statuses: string[] = [];
-    for (let i = 0; i < 5; i++) statuses.push((await t.http().get('/api/auth/me').set(admin.bearer)).body.error);
-    expect(statuses).toContain('CIRCUIT_OPEN');
-    expect(statuses.every((s) => s === 'DATABASE_UNAVAILABLE' || s === 'CIRCUIT_OPEN')).toBe(true);
+  it('after the database returns, readiness and /api/auth/me are 200 within 2 s; an opened breaker lets the route back after its reset', async () => {
+    // /api/auth/me fails in the authentication guard, outside the route breaker: 503 each time, never CIRCUIT_OPEN.
+    for (let i = 0; i < 4; i++) expect((await t.http().get('/api/auth/me').set(admin.bearer)).body.error).toBe('DATABASE_UNAVAILABLE');
+    // Login fails in its handler: the outage counts against its breaker (BREAKER_MIN_REQUESTS=3), which opens.
+    const logins: string[] = [];
+    for (let i = 0; i < 5; i++) logins.push((await t.http().post('/api/auth/login').send({ email: admin.email, password: admin.password, team: admin.teamSlug })).body.error);
+    expect(logins).toContain('CIRCUIT_OPEN');
+    expect(logins.every((s) => s === 'DATABASE_UNAVAILABLE' || s === 'CIRCUIT_OPEN')).toBe(true);
 
     await setDatabaseAvailable(dbName, true);
     const readyMs = await waitFor('readiness 200', async () => (await t.http().get('/health/ready')).status === 200, 2000);
     expect(readyMs).toBeLessThan(2000);
-    // BREAKER_RESET_TIMEOUT_MS=1000 here (default 5000): the next request after it is the half-open probe.
-    await waitFor('/api/auth/me 200', async () => (await t.http().get('/api/auth/me').set(admin.bearer)).status === 200, 2500);
+    await waitFor('/api/auth/me 200', async () => (await t.http().get('/api/auth/me').set(admin.bearer)).status === 200, 2000);
+    // BREAKER_RESET_TIMEOUT_MS=1000 here (default 5000): the first login after it is the half-open probe.
+    await waitFor(
+      'login 200',
+      async () => (await t.http().post('/api/auth/login').send({ email: admin.email, password: admin.password, team: admin.teamSlug })).status === 200,
+      4000,
+    );
     await t.http().get('/api/chats').set(admin.bearer).expect(200);
   });
 });
