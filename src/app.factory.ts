@@ -7,6 +7,7 @@ import express, { NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
 import { AppModule } from 'src/app.module';
 import { AllExceptionsFilter } from 'src/common/filters/all-exceptions.filter';
+import { answerClientErrorsWithContractBody } from 'src/common/http/client-error';
 import { assignCorrelationId } from 'src/common/middleware/correlation-id.middleware';
 import { AppLogger, createPino } from 'src/common/logging/logger';
 import type { AppConfig } from 'src/config/env';
@@ -42,6 +43,7 @@ export async function createApp(config: AppConfig, extraImports: Type[] = []): P
 
 export function configureApp(app: NestExpressApplication, config: AppConfig): void {
   app.disable('x-powered-by');
+  answerClientErrorsWithContractBody(app.getHttpServer());
   app.set('trust proxy', config.trustProxy);
   app.use(assignCorrelationId);
   app.use(

@@ -130,18 +130,26 @@ describe('Input hygiene at the edge: NUL and lone surrogates are refused with 40
     });
 
     it('header values', async () => {
-      // Clients refuse to send NUL in a header; a raw socket does. Either layer answers 400, never 500.
-      const status = await new Promise<number>((resolve, reject) => {
+      // Clients refuse to send NUL in a header; a raw socket does. Node's parser refuses it: 400 in the contract's body.
+      const raw = await new Promise<string>((resolve, reject) => {
         const url = new URL(t.url);
         const sock = connect(Number(url.port), url.hostname, () => {
           sock.write(`GET /api/chats HTTP/1.1\r\nHost: x\r\nAuthorization: ${user.bearer.Authorization}\r\nX-Note: a\u0000b\r\nConnection: close\r\n\r\n`, 'latin1');
         });
         let data = '';
         sock.on('data', (d) => (data += d.toString('latin1')));
-        sock.on('end', () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(data)?.[1] ?? 0)));
+        sock.on('end', () => resolve(data));
         sock.on('error', reject);
       });
-      expect(status).toBe(400);
+      expect(raw).toMatch(/^HTTP\/1\.1 400 /);
+      const body = JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4));
+      expect(body).toEqual(expect.objectContaining({ statusCode: 400, error: 'BAD_REQUEST', correlationId: expect.any(String) }));
+    });
+
+    it('a URL over the header size limit gets 431 in the contract body, not a bare 431', async () => {
+      const res = await fetch(`${t.url}/api/chats?q=${'y'.repeat(20_000)}`, { headers: user.bearer });
+      expect(res.status).toBe(431);
+      expect(await res.json()).toEqual(expect.objectContaining({ statusCode: 431, error: 'HEADERS_TOO_LARGE', correlationId: expect.any(String) }));
     });
 
     it('still accepts ordinary non-ASCII text, emoji (surrogate pairs) included', async () => {

@@ -15,7 +15,7 @@ import { createTestApp, TestApp } from 'test/utils/test-app';
  */
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261130);
-const PER_OPERATION = Number(process.env.FUZZ_PER_OPERATION ?? 64);
+const PER_OPERATION = Number(process.env.FUZZ_PER_OPERATION ?? 60);
 const CONCURRENCY = Number(process.env.FUZZ_CONCURRENCY ?? 4);
 const REQUEST_TIMEOUT_MS = Number(process.env.FUZZ_REQUEST_TIMEOUT_MS ?? 15_000);
 const MIN_REQUESTS = 3000;
