@@ -1,76 +1,73 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import { createServer, connect } from 'node:net';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import { Redis } from 'ioredis';
 
-/** A free loopback port (bound then released). */
-export async function freePort(): Promise<number> {
+/** Whether a `redis-server` binary is on the PATH (tests that need their own server skip visibly without it). */
+export const hasRedisServer = (): boolean => spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
+
+/** A free loopback TCP port (the OS picks it; released before the caller binds it). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);
     srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
+      const port = (srv.address() as { port: number }).port;
       srv.close(() => resolve(port));
     });
   });
 }
 
-async function answersPing(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(port, '127.0.0.1');
-    let data = '';
-    const done = (ok: boolean) => {
-      s.destroy();
-      resolve(ok);
-    };
-    s.setTimeout(500, () => done(false));
-    s.on('connect', () => s.write('PING\r\n'));
-    s.on('data', (d) => {
-      data += d.toString();
-      if (data.includes('PONG')) done(true);
-    });
-    s.on('error', () => done(false));
-  });
-}
-
 /**
- * A Redis server of this test only (`redis-server --port <port> --save ''`), so that a test can stop and
- * restart it without touching the machine's shared Redis.
+ * A redis-server of the test's own, without persistence (`--save '' --appendonly no`): a restart comes
+ * back empty, and a FLUSHALL or restart never touches the shared Redis other suites use.
  */
 export class PrivateRedis {
   private proc: ChildProcess | null = null;
-
-  constructor(readonly port: number) {}
-
-  static available(): boolean {
-    try {
-      return require('node:child_process').spawnSync('redis-server', ['--version']).status === 0;
-    } catch {
-      return false;
-    }
-  }
+  port = 0;
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }
 
-  /** Starts the server unless this object already runs one. */
   async start(): Promise<void> {
-    if (this.proc && this.proc.exitCode === null) return;
-    this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    for (let i = 0; i < 100; i++) {
-      if (await answersPing(this.port)) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`redis-server on port ${this.port} did not start`);
+    if (!this.port) this.port = await freePort();
+    this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'], { stdio: 'ignore' });
+    await this.waitUntil(true);
   }
 
-  /** SIGKILL: the connection drops as if the host went away. Waits until the port is closed. */
-  async kill(): Promise<void> {
+  /** SIGKILL, then start again on the same port: the data is gone. */
+  async restart(downMs = 200): Promise<void> {
+    await this.stop();
+    await new Promise((r) => setTimeout(r, downMs));
+    await this.start();
+  }
+
+  async stop(): Promise<void> {
     const p = this.proc;
     this.proc = null;
     if (!p || p.exitCode !== null) return;
-    await new Promise<void>((resolve) => {
-      p.once('exit', () => resolve());
-      p.kill('SIGKILL');
-    });
+    const exited = new Promise((r) => p.once('exit', r));
+    p.kill('SIGKILL');
+    await exited;
+  }
+
+  /** Runs one command on a short-lived connection. */
+  async command<T = unknown>(...args: string[]): Promise<T> {
+    const c = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    try {
+      await c.connect();
+      return (await c.call(args[0], ...args.slice(1))) as T;
+    } finally {
+      c.disconnect();
+    }
+  }
+
+  private async waitUntil(up: boolean): Promise<void> {
+    for (let i = 0; i < 100; i++) {
+      const ok = await this.command('PING').then(() => true, () => false);
+      if (ok === up) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`redis-server on ${this.port} did not ${up ? 'start' : 'stop'}`);
   }
 }
