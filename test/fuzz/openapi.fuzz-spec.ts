@@ -197,13 +197,22 @@ function caseArb(doc: Doc, op: Operation, fx: Fixtures): fc.Arbitrary<Case> {
 
 const CODE = /^[A-Z][A-Z0-9_]*$/;
 
-/** Why this error response is not the contract's body, or undefined when it is. */
-function contractProblem(status: number, headers: Headers, text: string): string | undefined {
+/**
+ * Why this error response is not the contract's body (docs/api.md), or undefined when it is. The
+ * compatibility surfaces (`/compat/...`) answer in their systems' own shape, FastAPI's `{detail}`.
+ */
+function contractProblem(status: number, headers: Headers, text: string, path: string): string | undefined {
   let body: Record<string, unknown>;
   try {
     body = JSON.parse(text) as Record<string, unknown>;
   } catch {
     return `not JSON: ${text.slice(0, 120)}`;
+  }
+  if (path.startsWith('/compat/') && !('statusCode' in body)) {
+    if (typeof body.detail !== 'string' && !Array.isArray(body.detail)) return `compat body without detail: ${text.slice(0, 120)}`;
+    if (/\bat .+\.(ts|js):\d+/.test(text) || /SELECT |INSERT INTO|QueryFailedError/.test(text)) return 'leaks internals';
+    if ((status === 429 || status === 503) && !headers.get('retry-after')) return 'no Retry-After';
+    return undefined;
   }
   if (body.statusCode !== status) return `statusCode ${String(body.statusCode)} != ${status}`;
   if (typeof body.error !== 'string' || !CODE.test(body.error)) return `error code ${String(body.error)}`;
@@ -239,7 +248,7 @@ async function send(base: string, c: Case): Promise<Outcome> {
     return { c, status: res.status, problem: `body not readable: ${(err as Error).message}` };
   }
   if (res.status >= 500) return { c, status: res.status, problem: `5xx: ${text.slice(0, 200)}` };
-  return { c, status: res.status, problem: contractProblem(res.status, res.headers, text) };
+  return { c, status: res.status, problem: contractProblem(res.status, res.headers, text, c.op.path) };
 }
 
 async function pool<T, R>(items: T[], n: number, fn: (x: T) => Promise<R>): Promise<R[]> {
