@@ -106,11 +106,11 @@ describe('Input hygiene at the edge: NUL and lone surrogates are refused with 40
     });
 
     it('feedback comments', async () => {
-      expectRefused((await t.http().post('/feedback').set(user.bearer).send({ rating: 1, comment: `c${NUL}` })) as unknown as Res, 'comment');
+      expectRefused((await t.http().post('/api/research/feedback').set(user.bearer).send({ rating: 1, comment: `c${NUL}` })) as unknown as Res, 'comment');
     });
 
     it('research queries', async () => {
-      const res = await t.http().post(`/api/run_sse/${randomUUID()}`).set(user.bearer).send({ query: `what${NUL}` });
+      const res = await t.http().post('/api/research/sessions').set(user.bearer).send({ id: randomUUID(), query: `what${NUL}` });
       expectRefused(res as unknown as Res, 'query');
     });
 
@@ -126,7 +126,7 @@ describe('Input hygiene at the edge: NUL and lone surrogates are refused with 40
     it('path parameters', async () => {
       expectRefused((await t.http().get('/api/chats/%00').set(user.bearer)) as unknown as Res, 'path.id');
       expectRefused((await t.http().get(`/api/chats/${chatId}/messages/a%00b/stream`).set(user.bearer)) as unknown as Res, 'path.messageId');
-      expectRefused((await t.http().get('/api/sessions/%00').set(user.bearer)) as unknown as Res, 'path.sessionId');
+      expectRefused((await t.http().get('/api/research/sessions/%00').set(user.bearer)) as unknown as Res, 'path.sessionId');
     });
 
     it('header values', async () => {

@@ -283,7 +283,8 @@ describe(`OpenAPI fuzzer (FUZZ_SEED=${SEED})`, () => {
     const chat = await t.http().post('/api/chats').set(user.bearer).send({ agentId: agent.body.id, title: 'fuzz' }).expect(201);
     const sent = await t.http().post(`/api/chats/${chat.body.id}/messages`).set(user.bearer).set('Accept', 'application/json').send({ content: 'hello' }).expect(202);
     const sessionId = randomUUID();
-    await t.http().post(`/api/run_sse/${sessionId}`).set(user.bearer).send({ query: 'fuzzing' }).expect(200);
+    const research = await t.http().post('/api/research/sessions').set(user.bearer).send({ id: sessionId, query: 'fuzzing' });
+    if (research.status >= 300) throw new Error(`research session fixture: ${research.status} ${JSON.stringify(research.body)}`);
     fx = { admin, user, agentId: agent.body.id, chatId: chat.body.id, messageId: sent.body.assistantMessage.id, sessionId };
   }, 180_000);
   afterAll(() => t?.close());
