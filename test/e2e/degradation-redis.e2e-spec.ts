@@ -100,7 +100,7 @@ describeIfRedis('Degradation without Redis (a private redis-server, killed and r
   it('authenticated reads keep working (the access-token denylist falls back to the database)', async () => {
     const { res, ms } = await timed(() => t.http().get('/api/chats').set(admin.bearer));
     expect(res.status).toBe(200);
-    expect(ms).toBeLessThan(1000);
+    expect(ms).toBeLessThan(2500); // no wait on Redis; a loaded machine's database round trips only
   });
 
   it('a request that needs Redis gets 503 SERVICE_UNAVAILABLE with Retry-After within 1 s, never 500', async () => {
