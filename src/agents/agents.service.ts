@@ -61,6 +61,7 @@ export class AgentsService {
     await this.stamps.bump(agentsScope(user.teamId));
     this.logger.log({ agentId: agent.id, provider: agent.provider }, 'agent created');
     await this.record(user, 'agent.create', agent, { fields: sentFields(dto) });
+    if (agent.secretEnc) await this.record(user, 'agent.secret_change', agent, { change: 'set', keyId: this.box.activeKey });
     return toAgentResponse(agent);
   }
 
@@ -123,7 +124,10 @@ export class AgentsService {
       const rows = await this.repo.listSecretsNotUnderKey(this.box.activeKey, batchSize);
       if (!rows.length) return done;
       for (const r of rows) {
-        if (await this.repo.replaceSecret(r.teamId, r.id, r.secretEnc as string, this.box.reencrypt(r.secretEnc as string))) done++;
+        if (await this.repo.replaceSecret(r.teamId, r.id, r.secretEnc as string, this.box.reencrypt(r.secretEnc as string))) {
+          done++;
+          await this.audit.record({ action: 'agent.secret_reencrypt', teamId: r.teamId, userId: null, metadata: { agentId: r.id, keyId: this.box.activeKey } });
+        }
       }
       this.logger.log({ reencrypted: done }, 'agent secrets re-encrypted');
     }
@@ -156,6 +160,8 @@ export class AgentsService {
     const secret = write.secretEnc === undefined ? 'kept' : write.secretEnc === null ? (prev.secretEnc ? 'cleared' : 'none') : 'set';
     this.logger.log({ agentId: agent.id, mode }, 'agent updated');
     await this.record(user, 'agent.update', agent, { mode, fields: sentFields(dto), secret });
+    // A key change is a security event of its own (filterable as one action): set or cleared, never the value.
+    if (secret === 'set' || secret === 'cleared') await this.record(user, 'agent.secret_change', agent, { change: secret, keyId: this.box.activeKey });
     return toAgentResponse(agent);
   }
 

@@ -103,6 +103,20 @@ export interface AppConfig {
     eventsRetentionDays: number;
   };
   metricsToken?: string;
+  /**
+   * Where `/metrics` is served. `port` set: on a separate listener (`host`:`port`) and not on the main port.
+   * `enabled` false (production with neither METRICS_TOKEN nor METRICS_PORT): `/metrics` answers 404 on the
+   * main port, so the figures are never public by accident.
+   */
+  metrics: { enabled: boolean; port?: number; host: string };
+  /** Swagger UI at /docs and the document at /docs-json (DOCS_ENABLED; default: off in production). */
+  docsEnabled: boolean;
+  /**
+   * Boot check that every instance sharing the database uses the same JWT_SECRET and encryption keys
+   * (`instance_secrets_check`). SECRETS_CHECK_RESET=true replaces the stored check values with this
+   * instance's (after a deliberate change of JWT_SECRET, once every instance runs with the new one).
+   */
+  secretsCheckReset: boolean;
   auditRetentionDays: number;
   /** Secrets were generated for development and stored in the data directory. */
   generatedSecrets: boolean;
@@ -358,6 +372,13 @@ export function loadConfig(env: Env = process.env): AppConfig {
       eventsRetentionDays: r.int('RESEARCH_EVENTS_RETENTION_DAYS', 7, 1),
     },
     metricsToken: r.raw('METRICS_TOKEN'),
+    metrics: {
+      enabled: !isProduction || r.raw('METRICS_TOKEN') !== undefined || r.raw('METRICS_PORT') !== undefined,
+      port: r.raw('METRICS_PORT') === undefined ? undefined : r.int('METRICS_PORT', 0, 0, 65535),
+      host: r.str('METRICS_HOST', '127.0.0.1'),
+    },
+    docsEnabled: r.bool('DOCS_ENABLED', !isProduction),
+    secretsCheckReset: r.bool('SECRETS_CHECK_RESET', false),
     auditRetentionDays: r.int('AUDIT_RETENTION_DAYS', 90, 1),
     generatedSecrets,
   };
