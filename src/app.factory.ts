@@ -10,6 +10,7 @@ import { AppError } from 'src/common/errors/app-error';
 import { ErrorCode } from 'src/common/errors/error-code';
 import { AllExceptionsFilter } from 'src/common/filters/all-exceptions.filter';
 import { answerClientErrorsWithContractBody } from 'src/common/http/client-error';
+import { isAllowedOrigin } from 'src/common/http/allowed-origin';
 import { N8N_PREFIX } from 'src/compat/n8n/n8n-compat';
 import { N8nExceptionFilter } from 'src/compat/n8n/n8n-exception.filter';
 import { assignCorrelationId } from 'src/common/middleware/correlation-id.middleware';
@@ -23,6 +24,7 @@ export function buildOpenApi(app: INestApplication): OpenAPIObject {
     .setDescription('Streaming chat with LLM agents and multi-agent research. Contract: docs/api.md')
     .setVersion('1.0.0')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, 'bearer')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'Team API key `cb_live_…` (/v1 and compat surfaces)' }, 'apiKey')
     .addCookieAuth('access_token', { type: 'apiKey', in: 'cookie', name: 'access_token' }, 'cookie')
     .build();
   return SwaggerModule.createDocument(app, doc);
@@ -70,7 +72,7 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): vo
   );
   app.use(refuseDisallowedPreflight(config));
   app.enableCors({
-    origin: (origin, cb) => cb(null, !origin || config.corsOrigins.includes(origin)),
+    origin: (origin, cb) => cb(null, !origin || isAllowedOrigin(origin, config)),
     credentials: true,
     exposedHeaders: ['X-Correlation-Id', 'Retry-After', 'Content-Disposition'],
   });

@@ -38,7 +38,7 @@ async function bootstrap(): Promise<void> {
   await app.listen(config.port, config.host);
   const url = await app.getUrl();
   logger.log(
-    `Listening on ${url} (database: ${config.db.url ? 'PostgreSQL' : 'embedded PGlite'}, event bus: ${config.redisUrl ? 'Redis' : 'in-process'}) ` +
+    `Listening on ${url} (database: ${config.db.url ? 'PostgreSQL' : `embedded PostgreSQL in ${config.dataDir}/postgres`}, event bus: ${config.redisUrl ? 'Redis' : 'in-process'}) ` +
       `ready in ${Date.now() - started} ms; ${config.docsEnabled ? `API docs at ${url}/docs` : 'API docs off (DOCS_ENABLED=false)'}`,
   );
 

@@ -33,7 +33,7 @@ export class AccessDenylistService implements OnModuleInit {
   ) {
     this.prefix = `${config.redisKeyPrefix}auth:deny:`;
     this.sessionTtlSec = config.auth.accessTtlSec + SESSION_SLACK_SEC;
-    this.local = !redis && !config.db.url ? new Map() : null;
+    this.local = !redis && config.db.embedded ? new Map() : null;
   }
 
   async onModuleInit(): Promise<void> {

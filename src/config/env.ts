@@ -20,8 +20,13 @@ export interface AppConfig {
   bodyLimitBytes: number;
   shutdownTimeoutMs: number;
   db: {
-    /** undefined: embedded PGlite under `dataDir/pglite`. */
+    /** undefined: the embedded PostgreSQL under `dataDir/postgres` (in production only with EMBEDDED_DATABASE=true). */
     url?: string;
+    /**
+     * The database belongs to this process alone (the embedded server): no other instance writes to it, so
+     * in-process caches and deny-lists are exact without Redis. True when DATABASE_URL is unset.
+     */
+    embedded: boolean;
     poolMax: number;
     poolIdleTimeoutMs: number;
     connectTimeoutMs: number;
@@ -37,6 +42,10 @@ export interface AppConfig {
    * its version stamp says: bounds how stale a value can get when a stamp bump after a commit failed.
    */
   cacheTtlMs: number;
+  /** Per team API key: at most `limit` requests per `ttlMs` (API_KEY_RATE_LIMIT / API_KEY_RATE_TTL_MS). */
+  apiKeys: { limit: number; ttlMs: number };
+  /** Canvalo compat stream: retries before the first token wait base × 1, 2, 4 (CANVALO_RETRY_BASE_MS, default 1000). */
+  canvalo: { retryBaseMs: number };
   /**
    * Route breakers: open when more than `failureRatePercent` % of the requests in the last `windowMs` failed
    * for a dependency (database/Redis unavailable, timeout), once the window holds `minRequests` requests.
@@ -284,6 +293,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const crypto = parseKeys(r, encryptionFallback);
 
   const dbUrl = r.url('DATABASE_URL', ['postgres:', 'postgresql:']);
+  if (isProduction && !dbUrl && !r.bool('EMBEDDED_DATABASE', false) && r.raw('DATABASE_URL') === undefined) {
+    r.errors.push(
+      'DATABASE_URL is required in production. To run on the embedded PostgreSQL under DATA_DIR/postgres instead ' +
+        '(one instance, no replicas, backups are yours), set EMBEDDED_DATABASE=true explicitly',
+    );
+  }
   const redisUrl = r.url('REDIS_URL', ['redis:', 'rediss:']);
   const logLevel = r.oneOf(
     'LOG_LEVEL',
@@ -304,6 +319,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     shutdownTimeoutMs: r.int('SHUTDOWN_TIMEOUT_MS', 10000, 0),
     db: {
       url: dbUrl,
+      embedded: !dbUrl,
       poolMax: r.int('DB_POOL_MAX', 10, 1, 500),
       poolIdleTimeoutMs: r.int('DB_POOL_IDLE_TIMEOUT_MS', 30000, 0),
       connectTimeoutMs: r.int('DB_CONNECT_TIMEOUT_MS', 10000, 0),
@@ -314,6 +330,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     redisKeyPrefix: r.str('REDIS_KEY_PREFIX', 'cb:'),
     throttle: { limit: r.int('THROTTLE_LIMIT', 100, 1), ttlMs: r.int('THROTTLE_TTL_MS', 60000, 1000) },
     cacheTtlMs: r.int('CACHE_TTL_MS', 30000, 10),
+    apiKeys: { limit: r.int('API_KEY_RATE_LIMIT', 120, 1), ttlMs: r.int('API_KEY_RATE_TTL_MS', 60000, 1000) },
+    canvalo: { retryBaseMs: r.int('CANVALO_RETRY_BASE_MS', 1000, 0) },
     breaker: {
       failureRatePercent: r.int('BREAKER_FAILURE_RATE_PERCENT', 50, 1, 99),
       windowMs: r.int('BREAKER_WINDOW_MS', 10000, 1000),
