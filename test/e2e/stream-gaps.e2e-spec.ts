@@ -48,7 +48,7 @@ describeIf('Streams across a Redis that loses its data (no silent gap)', () => {
     const agent = await t.http().post('/api/agents').set(admin.bearer)
       .send({ name: 'Slow', provider: 'mock', model: 'mock-1', config: { mockDeltas: DELTAS, mockDelayMs: 8 } }).expect(201);
     agentId = agent.body.id;
-  });
+  }, 180_000);
   afterAll(async () => {
     await t?.close();
     await redis.stop();
