@@ -143,6 +143,15 @@ export class Nginx {
     await until('nginx', async () => (await fetch(`${this.url}/health/live`)).status === 200, 20000, 100);
   }
 
+  /** The tail of nginx's error log (upstream failures), for a failing case's message. */
+  errors(lines = 30): string {
+    try {
+      return readFileSync(join(this.dir, 'logs/error.log'), 'utf8').trim().split('\n').slice(-lines).join('\n');
+    } catch {
+      return '';
+    }
+  }
+
   async stop(): Promise<void> {
     const p = this.proc;
     this.proc = null;

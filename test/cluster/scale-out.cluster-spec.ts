@@ -144,10 +144,15 @@ describe('Scale-out behind nginx (two instances, PostgreSQL, Redis)', () => {
       expect(code).toBe(0);
       await sleep(500);
       await inst.start();
-      await sleep(1500);
+      // Ready, and past nginx's fail_timeout (3 s) for it, before the next one stops.
+      await sleep(4000);
     }
     stop = true;
     await load;
+    if (failures.length) {
+      // eslint-disable-next-line no-console
+      console.log(`nginx error log:\n${cluster.nginx.errors()}`);
+    }
     expect(failures).toEqual([]);
     expect(requests).toBeGreaterThan(20);
     let interrupted = 0;
