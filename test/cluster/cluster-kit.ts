@@ -73,7 +73,7 @@ export class Instance {
   }
 
   /** SIGTERM (graceful drain) and wait for the exit, at most `timeoutMs`. */
-  async stop(timeoutMs = 20000): Promise<number | null> {
+  async stop(timeoutMs = 25000): Promise<number | null> {
     if (!this.proc || this.proc.exitCode !== null) return this.proc?.exitCode ?? null;
     this.proc.kill('SIGTERM');
     const code = await Promise.race([this.exit, sleep(timeoutMs).then(() => 'timeout' as const)]);
@@ -212,7 +212,7 @@ export class Cluster {
       // Short leases: a reply whose instance died is finished (INTERRUPTED) by the other within seconds.
       CHAT_LEASE_MS: '2000',
       CHAT_PERSIST_INTERVAL_MS: '100',
-      SHUTDOWN_TIMEOUT_MS: '8000',
+      SHUTDOWN_TIMEOUT_MS: '15000',
       SSE_HEARTBEAT_MS: '2000',
       ...extraEnv,
     };

@@ -15,7 +15,7 @@ import { createTestApp, TestApp } from 'test/utils/test-app';
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 const ROUNDS = Number(process.env.CHURN_ROUNDS ?? 4);
-const CYCLES = Number(process.env.CHURN_CYCLES ?? 500);
+const CYCLES = Number(process.env.CHURN_CYCLES ?? 200);
 const PARALLEL = 8;
 
 function openAndAbort(url: string, headers: Record<string, string>, agent: Agent): Promise<void> {
