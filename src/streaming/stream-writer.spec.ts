@@ -22,6 +22,15 @@ describe('StreamWriter and a log that lost the stream', () => {
     await expect(log.finish('k', { expectSeq: 1 })).rejects.toBeInstanceOf(StreamLostError);
   });
 
+  it('never writes over a stream another writer went on with (the log holds a higher seq)', async () => {
+    const w = new StreamWriter(log, 'k', () => []);
+    await w.append('a', {});
+    await log.append('k', 'b', {}); // e.g. a sweep copying stored events and the terminal one
+    await expect(w.append('c', {})).rejects.toMatchObject({ heldSeq: 2, expectedSeq: 1 });
+    expect(w.reseeds).toBe(0);
+    expect((await log.read('k', null)).events.map((e) => e.type)).toEqual(['a', 'b']);
+  });
+
   it('re-seeds with the seed at the last seq, so the next event keeps its seq and the seed the lost id', async () => {
     let content = '';
     const w = new StreamWriter(log, 'k', () => (content ? [{ type: 'message', data: { content }, offset: content.length }] : []));

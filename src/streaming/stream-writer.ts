@@ -9,8 +9,10 @@ import { StreamLostError } from 'src/streaming/streaming.errors';
  * refuses the append with `StreamLostError` instead of silently starting again at seq 1. The writer then
  * re-seeds the stream with `seed()`, events standing for everything appended before (for a chat reply:
  * one `message` with the whole content so far, at the current offset; for research: nothing, the database
- * holds every event), and appends again. Seq therefore never goes back and followers see either the next event or a jump they
- * resolve (see `FollowOptions.gaps`), never a silent restart.
+ * holds every event), and appends again. Seq therefore never goes back and followers see either the next
+ * event or a jump they resolve (see `FollowOptions.gaps`), never a silent restart. A log holding a higher
+ * seq than the producer's is not a loss but another writer (a sweep that ended the run): the error is
+ * passed on and nothing is written.
  */
 export class StreamWriter {
   private readonly logger = new Logger(StreamWriter.name);
@@ -53,7 +55,9 @@ export class StreamWriter {
     try {
       return await op();
     } catch (err) {
-      if (!(err instanceof StreamLostError)) throw err;
+      // The log holds *more* than this producer wrote: someone else wrote the stream (a sweep that finished
+      // a run whose lease it took over copies the stored events and the terminal one). Never write over it.
+      if (!(err instanceof StreamLostError) || err.heldSeq > err.expectedSeq) throw err;
       this.reseeds++;
       this.onReseed?.();
       this.logger.warn(`${err.message}; re-seeding it`);
