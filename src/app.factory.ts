@@ -7,6 +7,8 @@ import express, { NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
 import { AppModule } from 'src/app.module';
 import { AllExceptionsFilter } from 'src/common/filters/all-exceptions.filter';
+import { N8N_PREFIX } from 'src/compat/n8n/n8n-compat';
+import { N8nExceptionFilter } from 'src/compat/n8n/n8n-exception.filter';
 import { assignCorrelationId } from 'src/common/middleware/correlation-id.middleware';
 import { AppLogger, createPino } from 'src/common/logging/logger';
 import type { AppConfig } from 'src/config/env';
@@ -64,9 +66,12 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): vo
   app.use(cookieParser());
   app.use(express.json({ limit: config.bodyLimitBytes }));
   app.use(express.urlencoded({ extended: false, limit: config.bodyLimitBytes }));
-  // Body-parser errors (413, malformed JSON) happen before Nest's pipeline: answer them with the same filter.
-  const filter = new AllExceptionsFilter();
+  // Body-parser errors (413, malformed JSON) happen before Nest's pipeline: answer them with the same filter
+  // (or, under a compatibility prefix, with that surface's filter, so the body has its system's shape).
+  const canonical = new AllExceptionsFilter();
+  const n8n = new N8nExceptionFilter();
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const filter = req.path.startsWith(`/${N8N_PREFIX}/`) ? n8n : canonical;
     filter.catch(err, {
       switchToHttp: () => ({ getRequest: () => req, getResponse: () => res, getNext: () => _next }),
     } as never);

@@ -7,6 +7,7 @@ import { AuthModule } from 'src/auth/auth.module';
 import { JwtAuthGuard } from 'src/auth/jwt-auth.guard';
 import { RolesGuard } from 'src/auth/roles.guard';
 import { ChatsModule } from 'src/chats/chats.module';
+import { VanaCompatModule } from 'src/compat/vana/vana.module';
 import { AuditMiddleware } from 'src/common/audit/audit.middleware';
 import { AuditModule } from 'src/common/audit/audit.module';
 import { CircuitModule } from 'src/common/circuit/circuit.module';
@@ -21,6 +22,7 @@ import { CorrelationIdMiddleware } from 'src/common/middleware/correlation-id.mi
 import { createValidationPipe } from 'src/common/pipes/validation.pipe';
 import { REDIS_CLIENT, RedisModule } from 'src/common/redis/redis.module';
 import { CacheModule } from 'src/common/cache/cache.module';
+import { N8nCompatModule } from 'src/compat/n8n/n8n-compat.module';
 import { ConfigModule } from 'src/config/config.module';
 import { APP_CONFIG, AppConfig } from 'src/config/env';
 import { DatabaseModule } from 'src/database/database.module';
@@ -60,6 +62,8 @@ export class AppModule implements NestModule {
         AgentsModule,
         ChatsModule,
         ResearchModule,
+        N8nCompatModule,
+        VanaCompatModule,
         ...extraImports,
       ],
       providers: [

@@ -30,7 +30,8 @@ import { CurrentUser } from 'src/common/decorators/current-user.decorator';
 import { Roles } from 'src/common/decorators/roles.decorator';
 import { ErrorBodyDto } from 'src/common/filters/error-body';
 
-const avatarUpload = FileInterceptor('file', { storage: memoryStorage(), limits: { fileSize: AVATAR_MAX_BYTES, files: 1, fields: 5 } });
+/** multer for avatar uploads (multipart field `file`); also used by the n8n compatibility surface. */
+export const avatarUpload = FileInterceptor('file', { storage: memoryStorage(), limits: { fileSize: AVATAR_MAX_BYTES, files: 1, fields: 5 } });
 
 /** Agents of the caller's team: reads for every member, writes for admins. */
 @ApiTags('agents')

@@ -12,6 +12,6 @@ import { CryptoModule } from 'src/common/crypto/crypto.module';
   imports: [TypeOrmModule.forFeature([Agent]), CryptoModule],
   controllers: [AgentsController],
   providers: [AgentRepository, AgentsService, AgentAvatarsService],
-  exports: [AgentsService],
+  exports: [AgentsService, AgentAvatarsService],
 })
 export class AgentsModule {}

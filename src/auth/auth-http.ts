@@ -42,14 +42,25 @@ function baseCookie(config: AppConfig): CookieOptions {
   return { httpOnly: true, sameSite: 'strict', secure: config.auth.cookieSecure };
 }
 
-export function setAuthCookies(res: Response, config: AppConfig, access: string, refresh: string): void {
-  res.cookie(ACCESS_COOKIE, access, { ...baseCookie(config), path: '/', maxAge: config.auth.accessTtlSec * 1000 });
-  res.cookie(REFRESH_COOKIE, refresh, { ...baseCookie(config), path: REFRESH_COOKIE_PATH, maxAge: config.auth.refreshTtlSec * 1000 });
+/**
+ * Where the refresh cookie is sent: `REFRESH_COOKIE_PATH` for the canonical auth routes; a compatibility
+ * surface whose auth routes live under its own prefix (e.g. `/compat/n8n/api/auth`) passes that path, or
+ * the browser would never send the cookie to its refresh route.
+ */
+export interface AuthCookieScope {
+  refreshPath: string;
 }
 
-export function clearAuthCookies(res: Response, config: AppConfig): void {
+export const CANONICAL_COOKIE_SCOPE: AuthCookieScope = { refreshPath: REFRESH_COOKIE_PATH };
+
+export function setAuthCookies(res: Response, config: AppConfig, access: string, refresh: string, scope: AuthCookieScope = CANONICAL_COOKIE_SCOPE): void {
+  res.cookie(ACCESS_COOKIE, access, { ...baseCookie(config), path: '/', maxAge: config.auth.accessTtlSec * 1000 });
+  res.cookie(REFRESH_COOKIE, refresh, { ...baseCookie(config), path: scope.refreshPath, maxAge: config.auth.refreshTtlSec * 1000 });
+}
+
+export function clearAuthCookies(res: Response, config: AppConfig, scope: AuthCookieScope = CANONICAL_COOKIE_SCOPE): void {
   res.clearCookie(ACCESS_COOKIE, { ...baseCookie(config), path: '/' });
-  res.clearCookie(REFRESH_COOKIE, { ...baseCookie(config), path: REFRESH_COOKIE_PATH });
+  res.clearCookie(REFRESH_COOKIE, { ...baseCookie(config), path: scope.refreshPath });
 }
 
 /** The client address as Express resolved it (honouring TRUST_PROXY). */

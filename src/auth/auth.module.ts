@@ -47,6 +47,6 @@ import { TeamsModule } from 'src/teams/teams.module';
     BootstrapService,
     AuthHousekeepingService,
   ],
-  exports: [PasswordHasher, AccessDenylistService, TeamsModule],
+  exports: [PasswordHasher, AccessDenylistService, TeamsModule, AuthService],
 })
 export class AuthModule {}

@@ -4,7 +4,9 @@ import { AccessDenylistService } from 'src/auth/access-denylist.service';
 import { AccessTokenService } from 'src/auth/access-token.service';
 import { AuthErrors } from 'src/auth/auth.errors';
 import {
+  AuthCookieScope,
   AuthRequest,
+  CANONICAL_COOKIE_SCOPE,
   clearAuthCookies,
   clientIp,
   extractAccessToken,
@@ -97,7 +99,7 @@ export class AuthService implements OnModuleDestroy {
    * caller who knows one of them learns that the team must be named. A successful login whose stored hash
    * uses older scrypt parameters upgrades it in the background (`upgradeHash`).
    */
-  async login(dto: LoginDto, req: Request, res: Response): Promise<TokenResponseDto> {
+  async login(dto: LoginDto, req: Request, res: Response, scope: AuthCookieScope = CANONICAL_COOKIE_SCOPE): Promise<TokenResponseDto> {
     const ctx: AttemptContext = { ip: clientIp(req), email: normaliseEmail(dto.email), userAgent: userAgent(req) };
     await this.bruteForce.checkLogin(ctx);
     let candidates: User[] = [];
@@ -143,11 +145,11 @@ export class AuthService implements OnModuleDestroy {
       userAgent: ctx.userAgent,
       metadata: { familyId: first.familyId },
     });
-    return this.respondWithTokens(res, active, first.familyId, refreshRaw);
+    return this.respondWithTokens(res, active, first.familyId, refreshRaw, scope);
   }
 
   /** Rotation: every refresh token works once. Presenting a rotated one revokes its whole family. */
-  async refresh(dto: RefreshDto, req: Request, res: Response): Promise<TokenResponseDto> {
+  async refresh(dto: RefreshDto, req: Request, res: Response, scope: AuthCookieScope = CANONICAL_COOKIE_SCOPE): Promise<TokenResponseDto> {
     const fromCookie = dto.refreshToken === undefined;
     const raw = dto.refreshToken ?? refreshCookie(req);
     if (!raw) throw AuthErrors.invalidRefresh();
@@ -164,24 +166,24 @@ export class AuthService implements OnModuleDestroy {
         userAgent: userAgent(req),
         metadata: { familyId: result.token.familyId, tokenId: result.token.id },
       });
-      clearAuthCookies(res, this.config);
+      clearAuthCookies(res, this.config, scope);
       throw AuthErrors.refreshReuse();
     }
     if (result.kind !== 'rotated') {
-      clearAuthCookies(res, this.config);
+      clearAuthCookies(res, this.config, scope);
       throw AuthErrors.invalidRefresh();
     }
     const user = await this.users.findActiveMember(result.token.teamId, result.token.userId);
     if (!user) {
       await this.refreshTokens.revokeFamily(result.token.teamId, result.token.familyId, 'inactive');
-      clearAuthCookies(res, this.config);
+      clearAuthCookies(res, this.config, scope);
       throw AuthErrors.invalidRefresh();
     }
-    return this.respondWithTokens(res, user, result.child.familyId, childRaw);
+    return this.respondWithTokens(res, user, result.child.familyId, childRaw, scope);
   }
 
   /** Revokes the session (refresh family) and denylists the presented access token; always 204. */
-  async logout(dto: RefreshDto, req: Request, res: Response): Promise<void> {
+  async logout(dto: RefreshDto, req: Request, res: Response, scope: AuthCookieScope = CANONICAL_COOKIE_SCOPE): Promise<void> {
     const accessRaw = extractAccessToken(req as AuthRequest);
     const refreshRaw = dto.refreshToken ?? refreshCookie(req);
     const cookieOnly = (req as AuthRequest).authSource !== 'bearer' && dto.refreshToken === undefined;
@@ -191,7 +193,7 @@ export class AuthService implements OnModuleDestroy {
     if (token) await this.refreshTokens.revokeFamily(token.teamId, token.familyId, 'logout');
     if (claims?.sid && claims.sid !== token?.familyId) await this.refreshTokens.revokeFamily(claims.teamId, claims.sid, 'logout');
     if (claims) await this.denylist.revoke(claims.jti, claims.exp, claims.teamId, claims.sub);
-    clearAuthCookies(res, this.config);
+    clearAuthCookies(res, this.config, scope);
     const userId = claims?.sub ?? token?.userId;
     if (userId) {
       void this.audit.record({ action: 'auth.logout', teamId: claims?.teamId ?? token?.teamId ?? null, userId, ip: clientIp(req), userAgent: userAgent(req) });
@@ -237,9 +239,9 @@ export class AuthService implements OnModuleDestroy {
     return { ip: clientIp(req).slice(0, 64), userAgent: userAgent(req), expiresAt: new Date(Date.now() + this.config.auth.refreshTtlSec * 1000) };
   }
 
-  private respondWithTokens(res: Response, user: User, familyId: string, refreshRaw: string): TokenResponseDto {
+  private respondWithTokens(res: Response, user: User, familyId: string, refreshRaw: string, scope: AuthCookieScope): TokenResponseDto {
     const access = this.access.sign(user, familyId);
-    setAuthCookies(res, this.config, access.token, refreshRaw);
+    setAuthCookies(res, this.config, access.token, refreshRaw, scope);
     return {
       accessToken: access.token,
       expiresIn: access.expiresIn,

@@ -38,6 +38,6 @@ import { StreamingModule } from 'src/streaming/streaming.module';
     GenerationService,
     GenerationSweeperService,
   ],
-  exports: [GenerationService, GenerationSweeperService, ChatLimitsService],
+  exports: [GenerationService, GenerationSweeperService, ChatLimitsService, ChatsService, MessagesService],
 })
 export class ChatsModule {}

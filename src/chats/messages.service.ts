@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { Response } from 'express';
-import { map, Observable } from 'rxjs';
+import { map, Observable, OperatorFunction } from 'rxjs';
 import { AgentsService } from 'src/agents/agents.service';
 import { ChatLimitsService } from 'src/chats/chat-limits.service';
 import { branchTo, latestLeaf, toMessageResponse } from 'src/chats/chat.mapper';
@@ -182,11 +182,19 @@ export class MessagesService {
       res.status(202).location(result.streamUrl).json(result);
       return;
     }
-    await writeSse(
-      res,
-      (flow) => this.streams.follow(user.teamId, result.assistantMessage.id, null, { paused: flow.paused }).pipe(map((e) => ({ id: e.id, type: e.type, data: e.data }))),
-      this.writerOptions(),
-    );
+    await writeSse(res, (flow) => this.followReply(user, result, flow), this.writerOptions());
+  }
+
+  /**
+   * The reply stream of a send as SSE whatever the Accept header, every frame passed through `mapFrames`:
+   * a compatibility surface (src/compat) speaks its own event shapes over the same stream.
+   */
+  async streamReply(res: Response, user: AuthUser, result: SendMessageResultDto, mapFrames: OperatorFunction<SseFrame, SseFrame>): Promise<void> {
+    await writeSse(res, (flow) => this.followReply(user, result, flow).pipe(mapFrames), this.writerOptions());
+  }
+
+  private followReply(user: AuthUser, result: SendMessageResultDto, flow: SseFlowControl): Observable<SseFrame> {
+    return this.streams.follow(user.teamId, result.assistantMessage.id, null, { paused: flow.paused }).pipe(map((e) => ({ id: e.id, type: e.type, data: e.data })));
   }
 
   private writerOptions() {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
-import { Repository } from 'typeorm';
+import { In, Repository } from 'typeorm';
 import { ResearchMessage, ResearchMessageRole } from 'src/research/entities/research-message.entity';
 
 /** The only place that touches `research_messages`. */
@@ -44,5 +44,16 @@ export class ResearchMessageRepository {
       .execute();
     const message = await this.repo.findOneOrFail({ where: { teamId, sessionId, messageId: values.messageId } });
     return { message, created: (result.identifiers?.filter(Boolean).length ?? 0) > 0 };
+  }
+
+  /** Replaces the content of one message of the session. */
+  async updateContent(teamId: string, sessionId: string, messageId: string, content: string): Promise<void> {
+    await this.repo.update({ teamId, sessionId, messageId }, { content });
+  }
+
+  /** Deletes the given messages of the session (ids as the client knows them). */
+  async deleteMany(teamId: string, sessionId: string, messageIds: string[]): Promise<void> {
+    if (!messageIds.length) return;
+    await this.repo.delete({ teamId, sessionId, messageId: In(messageIds) });
   }
 }

@@ -8,16 +8,29 @@ import { MetricsService } from 'src/common/metrics/metrics.service';
 import { APP_CONFIG, AppConfig } from 'src/config/env';
 import { LlmService } from 'src/llm/llm.service';
 import { StreamLog } from 'src/streaming/stream-log';
-import { RunResearchDto, RunResearchResponseDto } from 'src/research/dto/run-research.dto';
+import { RunResearchDto } from 'src/research/dto/run-research.dto';
 import { ResearchErrors } from 'src/research/research.errors';
 import { ResearchEventSink, runStreamKey } from 'src/research/research-event-sink';
 import { ResearchEventRepository } from 'src/research/research-event.repository';
+import { ResearchMessageRepository } from 'src/research/research-message.repository';
 import { errorMessage, ResearchPipeline } from 'src/research/research-pipeline';
 import { topicOf } from 'src/research/research-report';
 import { ResearchRunRecoveryService } from 'src/research/research-run-recovery.service';
 import { ResearchSessionRepository } from 'src/research/research-session.repository';
+import { ResearchSessionsService } from 'src/research/research-sessions.service';
+import { CancelResearchResponseDto, CreateResearchSessionDto } from 'src/research/dto/create-research-session.dto';
+import { ResearchSessionDto } from 'src/research/dto/research-session.dto';
 import { ResearchSettingsService } from 'src/research/research-settings.service';
 import { ResearchErrorInfo, ResearchStatus } from 'src/research/entities/research-session.entity';
+
+/** The control key a session's waiting streams listen on: a run of the session has started (any instance). */
+export const sessionWakeKey = (sessionId: string): string => `research-session:${sessionId}`;
+
+/** How a run is started: the user's query is stored as a session message unless it is one already (regenerate, edit). */
+export interface StartRunOptions {
+  /** The client's id for the user's message (default `msg_<uuid>_user`); false: do not store the query (it is stored). */
+  userMessageId?: string | false;
+}
 
 /** `lease_lost`: the run's lease was taken over (it had expired and a sweep ended the run elsewhere). */
 type StopReason = 'cancelled' | 'timeout' | 'shutdown' | 'lease_lost';
@@ -48,8 +61,10 @@ export class ResearchRunsService implements OnModuleInit, OnModuleDestroy {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly sessions: ResearchSessionRepository,
     private readonly events: ResearchEventRepository,
+    private readonly messages: ResearchMessageRepository,
     private readonly settings: ResearchSettingsService,
     private readonly recovery: ResearchRunRecoveryService,
+    private readonly sessionViews: ResearchSessionsService,
     private readonly llm: LlmService,
     private readonly log: StreamLog,
     @Optional() private readonly metrics?: MetricsService,
@@ -72,8 +87,22 @@ export class ResearchRunsService implements OnModuleInit, OnModuleDestroy {
     return this.runs.has(runStreamKey(sessionId, runNo));
   }
 
+  /** Canonical create: a new session (the client's id or a UUID) with its first run; answers the session. */
+  async create(user: AuthUser, dto: CreateResearchSessionDto): Promise<ResearchSessionDto> {
+    const id = dto.id ?? randomUUID();
+    await this.start(user, id, { query: dto.query, preferences: dto.preferences }, { userMessageId: dto.messageId });
+    return this.sessionViews.get(user, id);
+  }
+
+  /** Canonical follow-up question: a new run of the caller's session (409 while one runs); answers the session. */
+  async ask(user: AuthUser, sessionId: string, dto: CreateResearchSessionDto): Promise<ResearchSessionDto> {
+    await this.sessionViews.requireOwned(user, sessionId);
+    await this.start(user, sessionId, { query: dto.query, preferences: dto.preferences }, { userMessageId: dto.messageId });
+    return this.sessionViews.get(user, sessionId);
+  }
+
   /** Creates the session (client-chosen id) or restarts it, and starts the pipeline in the background. */
-  async start(user: AuthUser, sessionId: string, dto: RunResearchDto): Promise<RunResearchResponseDto> {
+  async start(user: AuthUser, sessionId: string, dto: RunResearchDto, options: StartRunOptions = {}): Promise<{ sessionId: string; runNo: number }> {
     const title = topicOf(dto.query).slice(0, 200) || 'New research';
     const session = await this.sessions.createIfAbsent(user.teamId, user.id, sessionId, title);
     if (!session) throw ResearchErrors.sessionNotFound();
@@ -87,6 +116,15 @@ export class ResearchRunsService implements OnModuleInit, OnModuleDestroy {
       leaseMs,
     });
     if (runNo === null) throw ResearchErrors.alreadyRunning();
+    if (options.userMessageId !== false) {
+      await this.messages.addOnce(user.teamId, user.id, sessionId, {
+        messageId: options.userMessageId ?? `msg_${randomUUID()}_user`,
+        role: 'user',
+        content: dto.query,
+        metadata: { runNo },
+        sentAt: new Date(),
+      });
+    }
 
     const sink = new ResearchEventSink(this.log, this.events, { teamId: user.teamId, userId: user.id, sessionId, runNo });
     try {
@@ -148,9 +186,19 @@ export class ResearchRunsService implements OnModuleInit, OnModuleDestroy {
         const report = await pipeline.run();
         pipeline.finish();
         clearInterval(lease);
-        await sink.end('research_complete', { status: 'completed', progress: 1, final_report: report }, (finalEventId) =>
-          this.sessions.finishRun(user.teamId, sessionId, runNo, { status: 'completed', progress: 1, phase: 'completed', finalReport: report, finalEventId }),
-        );
+        await sink.end('research_complete', { status: 'completed', progress: 1, final_report: report }, async (finalEventId) => {
+          const owned = await this.sessions.finishRun(user.teamId, sessionId, runNo, { status: 'completed', progress: 1, phase: 'completed', finalReport: report, finalEventId });
+          if (!owned) return false;
+          // The report is the assistant's answer in the session's messages (a reload shows it; regenerate targets it).
+          await this.messages.addOnce(user.teamId, user.id, sessionId, {
+            messageId: `msg_${randomUUID()}_assistant`,
+            role: 'assistant',
+            content: report,
+            metadata: { runNo, kind: 'research-report' },
+            sentAt: new Date(),
+          });
+          return true;
+        });
       } catch (err) {
         clearInterval(lease);
         if (reason === 'lease_lost') return;
@@ -170,16 +218,20 @@ export class ResearchRunsService implements OnModuleInit, OnModuleDestroy {
       .finally(() => this.metrics?.sseStreamEnded('research'));
     // A drain waits for the run's final writes (a run stopped by the shutdown still records its outcome).
     void this.drain?.track(done);
+    // Streams that wait for the session's next run (on any instance) wake up now instead of at their next poll.
+    this.log.publishControl(sessionWakeKey(sessionId), { type: 'run_started', runNo }).catch((err: unknown) =>
+      this.logger.warn(`research run ${sessionId}#${runNo}: wake-up not published: ${errorMessage(err)}`),
+    );
 
-    return { success: true, session_id: sessionId, message: 'Research started', timestamp: new Date().toISOString() };
+    return { sessionId, runNo };
   }
 
   /** Stops the caller's running session on whichever instance runs it. */
-  async cancel(user: AuthUser, sessionId: string): Promise<RunResearchResponseDto> {
+  async cancel(user: AuthUser, sessionId: string): Promise<CancelResearchResponseDto> {
     const session = await this.sessions.findOwned(user.teamId, user.id, sessionId);
     if (!session) throw ResearchErrors.sessionNotFound();
     if (session.status !== 'running') {
-      return { success: false, session_id: sessionId, message: `Research is not running (status ${session.status})`, timestamp: new Date().toISOString() };
+      return { id: sessionId, cancelled: false, status: session.status };
     }
     this.metrics?.streamCancelled('research');
     const local = this.runs.get(runStreamKey(sessionId, session.runNo));
@@ -189,7 +241,18 @@ export class ResearchRunsService implements OnModuleInit, OnModuleDestroy {
       // cannot hear the signal and was finished just above).
       await this.log.publishControl(runStreamKey(sessionId, session.runNo), { type: 'cancel' });
     }
-    return { success: true, session_id: sessionId, message: 'Research cancellation requested', timestamp: new Date().toISOString() };
+    return { id: sessionId, cancelled: true, status: session.status };
+  }
+
+  /**
+   * Deletes the caller's session with its messages, events and feedback. A running run is stopped first (on
+   * whichever instance runs it); its remaining writes find no session and are dropped.
+   */
+  async remove(user: AuthUser, sessionId: string): Promise<void> {
+    const session = await this.sessions.findOwned(user.teamId, user.id, sessionId);
+    if (!session) throw ResearchErrors.sessionNotFound();
+    if (session.status === 'running') await this.cancel(user, sessionId);
+    if (!(await this.sessions.deleteOwned(user.teamId, user.id, sessionId))) throw ResearchErrors.sessionNotFound();
   }
 
   private failure(reason: StopReason | null, err: unknown): { status: ResearchStatus; error: ResearchErrorInfo } {

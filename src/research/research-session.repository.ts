@@ -25,6 +25,24 @@ export class ResearchSessionRepository {
     return this.findOwned(teamId, userId, id);
   }
 
+  /**
+   * The id names a session of another user or team (a waiting stream must answer 404 for it, as every route
+   * does). Scoped: it only says whether the row is someone else's, never whose.
+   */
+  async isHeldByOther(teamId: string, userId: string, id: string): Promise<boolean> {
+    const rows: unknown = await this.repo.query(
+      `SELECT 1 FROM "research_sessions" WHERE "id" = $3 AND NOT ("team_id" = $1 AND "user_id" = $2) LIMIT 1`,
+      [teamId, userId, id],
+    );
+    return Array.isArray(rows) && rows.length > 0;
+  }
+
+  /** Deletes the owner's session; its messages, events and feedback go with it (ON DELETE CASCADE). */
+  async deleteOwned(teamId: string, userId: string, id: string): Promise<boolean> {
+    const result = await this.repo.delete({ teamId, userId, id });
+    return (result.affected ?? 0) > 0;
+  }
+
   /** Newest first, keyset after the session `afterId` (one of the owner's). */
   listOwned(teamId: string, userId: string, limit: number, afterId: string | null): Promise<ResearchSession[]> {
     const qb = this.repo.createQueryBuilder('s').where('s.team_id = :teamId AND s.user_id = :userId', { teamId, userId });

@@ -71,6 +71,7 @@ export class ResearchSessionsService {
    */
   async createFeedback(user: AuthUser, dto: CreateFeedbackDto): Promise<FeedbackResponseDto> {
     let sessionId = dto.sessionId ?? null;
+    if (sessionId !== null && !SESSION_ID_PATTERN.test(sessionId)) throw ResearchErrors.sessionNotFound();
     if (sessionId) await this.requireOwned(user, sessionId);
     if (dto.messageId) sessionId = await this.requireMessage(user, sessionId, dto.messageId);
     const row = await this.feedback.create(user.teamId, user.id, {
@@ -80,6 +81,11 @@ export class ResearchSessionsService {
       comment: dto.comment ?? null,
     });
     return { success: true, id: row.id, sessionId: row.sessionId, messageId: row.messageId, rating: row.rating, createdAt: row.createdAt.toISOString() };
+  }
+
+  /** The session of the caller's message `messageId` (in `sessionId` when given); 404 / 400 as for feedback. */
+  sessionOfMessage(user: AuthUser, sessionId: string | null, messageId: string): Promise<string> {
+    return this.requireMessage(user, sessionId, messageId);
   }
 
   /** The session of the caller's message `messageId` (in `sessionId` when given). */
@@ -113,7 +119,7 @@ function toSummary(s: ResearchSession): ResearchSessionSummaryDto {
   };
 }
 
-function toMessage(m: ResearchMessage): SessionMessageDto {
+export function toMessage(m: ResearchMessage): SessionMessageDto {
   return { id: m.messageId, role: m.role, content: m.content, timestamp: m.sentAt.toISOString(), metadata: m.metadata };
 }
 

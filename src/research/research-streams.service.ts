@@ -17,6 +17,18 @@ import { TERMINAL_EVENTS } from 'src/research/research-agents';
 import { runStreamKey } from 'src/research/research-event-sink';
 import { ResearchEventRepository } from 'src/research/research-event.repository';
 import { ResearchSessionsService } from 'src/research/research-sessions.service';
+import { ResearchSessionRepository } from 'src/research/research-session.repository';
+import { sessionWakeKey } from 'src/research/research-runs.service';
+import { ResearchErrors } from 'src/research/research.errors';
+import { SESSION_ID_PATTERN } from 'src/research/session-id.pipe';
+
+/** A frame mapper of a compatibility surface: reshapes a frame, or drops it (null). */
+export type FrameMapper = (frame: SseFrame) => SseFrame | null;
+
+/** A stream waiting for a session's next run looks at the session row this often even without a wake-up. */
+const SESSION_POLL_MS = 2000;
+/** A run whose log is not open yet (the instant after its start) is looked at again after this. */
+const RUN_RETRY_MS = 50;
 
 const AGENT_EVENTS = new Set(['agent_start', 'agent_complete']);
 
@@ -30,6 +42,7 @@ export class ResearchStreamsService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly sessions: ResearchSessionsService,
     private readonly events: ResearchEventRepository,
+    private readonly sessionRows: ResearchSessionRepository,
     private readonly log: StreamLog,
     @Optional() private readonly metrics?: MetricsService,
     @Optional() private readonly drain?: DrainService,
@@ -39,12 +52,12 @@ export class ResearchStreamsService {
    * Writes the run stream as SSE (errors before the first byte go to the exception filter), or 204 when the
    * client already has the run's terminal event (as for chats: an EventSource then stops reconnecting).
    */
-  async writeRun(res: ServerResponse, user: AuthUser, sessionId: string, lastEventId: string | undefined): Promise<void> {
+  async writeRun(res: ServerResponse, user: AuthUser, sessionId: string, lastEventId: string | undefined, mapper?: FrameMapper): Promise<void> {
     let finished = false;
     await writeSse(
       res,
       async (flow) => {
-        const frames = await this.run(user, sessionId, lastEventId, flow);
+        const frames = withMapper(await this.run(user, sessionId, lastEventId, flow), mapper);
         if (frames) return frames;
         finished = true;
         res.statusCode = 204;
@@ -57,8 +70,129 @@ export class ResearchStreamsService {
     });
   }
 
-  async writeNetwork(res: ServerResponse, user: AuthUser, sessionId: string): Promise<void> {
-    await writeSse(res, (flow) => this.network(user, sessionId, flow), this.writerOptions());
+  async writeNetwork(res: ServerResponse, user: AuthUser, sessionId: string, mapper?: FrameMapper): Promise<void> {
+    await writeSse(res, async (flow) => withMapper(await this.network(user, sessionId, flow), mapper) as Observable<SseFrame>, this.writerOptions());
+  }
+
+  /** The session stream (followSession) as SSE; it ends only when the client leaves (or at a drain). */
+  async writeSession(res: ServerResponse, user: AuthUser, sessionId: string, lastEventId: string | undefined, mapper?: FrameMapper): Promise<void> {
+    await writeSse(res, async (flow) => withMapper(await this.followSession(user, sessionId, lastEventId, flow), mapper) as Observable<SseFrame>, this.writerOptions());
+  }
+
+  /** The session stream's agent network view (followSessionNetwork) as SSE. */
+  async writeSessionNetwork(res: ServerResponse, user: AuthUser, sessionId: string, mapper?: FrameMapper): Promise<void> {
+    await writeSse(res, async (flow) => withMapper(await this.followSessionNetwork(user, sessionId, flow), mapper) as Observable<SseFrame>, this.writerOptions());
+  }
+
+  /**
+   * The agent network of the whole session, for clients that keep one stream (Vana): `agent_network_connection`,
+   * then of every run `agent_start`, `agent_complete` and `agent_network_update` (from each progress and the
+   * terminal event), with heartbeats; the same waiting and lifetime as followSession.
+   */
+  async followSessionNetwork(user: AuthUser, sessionId: string, flow: SseFlowControl): Promise<Observable<SseFrame>> {
+    const frames = await this.followSession(user, sessionId, undefined, flow);
+    return frames.pipe(
+      mergeMap((f): SseFrame[] => {
+        if (f.type === 'connection') return [{ type: 'agent_network_connection', data: f.data }];
+        if (f.type === 'heartbeat') return [f];
+        return networkFrames({ id: f.id, type: f.type, data: f.data } as StreamEvent);
+      }),
+    );
+  }
+
+  /**
+   * A stream of the whole session, for clients that open it once and keep it (Vana): `connection`, then the
+   * events of every run of the session as it happens, with `heartbeat` events, until the client leaves.
+   * - Opened before the session or its first run exists (or while pending), it waits and delivers the run
+   *   from its first event once it starts (a wake-up through the control channel, on any instance; a poll
+   *   of the session row every 2 s as a safety net). Only an id that is another user's or team's is a 404.
+   * - After a run's terminal event it stays open and delivers the next run (a follow-up question).
+   * - Without Last-Event-ID, a run that is going on is delivered from its start, one that has ended is not
+   *   (it is in the session: report, messages). A Last-Event-ID of the current run resumes exactly after it
+   *   (nothing is repeated, and at the terminal event it waits for the next run); one of an older run
+   *   delivers the current run from its start.
+   */
+  async followSession(user: AuthUser, sessionId: string, lastEventId: string | undefined, flow: SseFlowControl): Promise<Observable<SseFrame>> {
+    if (!SESSION_ID_PATTERN.test(sessionId) || (await this.sessionRows.isHeldByOther(user.teamId, user.id, sessionId))) {
+      throw ResearchErrors.sessionNotFound();
+    }
+    const connection: SseFrame = { type: 'connection', data: { status: 'connected', sessionId, timestamp: new Date().toISOString() } };
+    const runs = new Observable<SseFrame>((subscriber) => {
+      let delivered = parseEventId(lastEventId);
+      let fresh = delivered === null; // no Last-Event-ID: an ended run is not replayed
+      let stopped = false;
+      let inner: { unsubscribe(): void } | null = null;
+      let wake: (() => void) | null = null;
+      const unsubscribeControl = this.log.onControl((key) => {
+        if (key === sessionWakeKey(sessionId)) wake?.();
+      });
+      const sleep = () =>
+        new Promise<void>((resolve) => {
+          const timer = setTimeout(done, SESSION_POLL_MS);
+          function done() {
+            clearTimeout(timer);
+            resolve();
+          }
+          wake = done;
+        }).finally(() => (wake = null));
+      const loop = async () => {
+        while (!stopped) {
+          const session = await this.sessionRows.findOwned(user.teamId, user.id, sessionId);
+          const final = parseEventId(session?.finalEventId);
+          const ended = session && session.status !== 'running';
+          const seen = delivered && session && delivered.offset === session.runNo ? delivered : null;
+          const pending =
+            session &&
+            session.runNo > 0 &&
+            !(ended && fresh) &&
+            !(ended && seen && final && final.offset === session.runNo && seen.seq >= final.seq) &&
+            !(delivered && session && delivered.offset > session.runNo);
+          if (!session || !pending) {
+            // Between runs: a later Last-Event-ID of the ended run says nothing new; wait for the next run.
+            if (session && ended && fresh && session.runNo > 0) delivered = { offset: session.runNo, seq: Number.MAX_SAFE_INTEGER };
+            fresh = false;
+            await sleep();
+            continue;
+          }
+          fresh = false;
+          let terminal = false;
+          await new Promise<void>((resolve, reject) => {
+            inner = this.runEvents(session, seen, flow).subscribe({
+              next: (frame) => {
+                const id = parseEventId(frame.id);
+                if (id) delivered = id;
+                if (TERMINAL_EVENTS.has(frame.type)) terminal = true;
+                subscriber.next(frame);
+              },
+              error: reject,
+              complete: resolve,
+            });
+          });
+          inner = null;
+          if (terminal) {
+            // The run is over for this stream: the next one (a higher run number) is what comes next.
+            delivered = { offset: session.runNo, seq: Number.MAX_SAFE_INTEGER };
+          } else if (!stopped) {
+            // The run was just started and its log not open yet (or the follow broke): look again shortly,
+            // resuming after what was delivered.
+            await new Promise((r) => setTimeout(r, RUN_RETRY_MS));
+          }
+        }
+      };
+      loop().catch((err: unknown) => {
+        if (!stopped) subscriber.error(err);
+      });
+      return () => {
+        stopped = true;
+        unsubscribeControl();
+        inner?.unsubscribe();
+        wake?.();
+      };
+    });
+    const heartbeats = interval(this.config.chat.heartbeatMs).pipe(
+      map((): SseFrame => ({ type: 'heartbeat', data: { sessionId, timestamp: new Date().toISOString() } })),
+    );
+    return concat(of(connection), merge(runs, heartbeats));
   }
 
   /** No error frame on a broken follow (slow consumer, shutdown): the stream just ends and the client resumes. */
@@ -205,6 +339,14 @@ export function terminalFromSession(session: ResearchSession, afterSeq: number):
   }
   const error = session.error ?? { code: 'INTERRUPTED', message: 'The research ended without a result' };
   return { id, type: 'error', data: { status: session.status, code: error.code, message: error.message, agents: [], ...common } };
+}
+
+function withMapper(frames: Observable<SseFrame> | null, mapper?: FrameMapper): Observable<SseFrame> | null {
+  if (!frames || !mapper) return frames;
+  return frames.pipe(mergeMap((f) => {
+    const mapped = mapper(f);
+    return mapped ? [mapped] : [];
+  }));
 }
 
 /** The SSE writer puts `{"type", "data"}` on the data line, as Vana's parsers read it. */

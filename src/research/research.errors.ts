@@ -6,7 +6,7 @@ export const ResearchErrors = {
   sessionNotFound: () => AppError.notFound('Research session'),
   messageNotFound: () =>
     new AppError(ErrorCode.NOT_FOUND, 'Research message not found', {
-      suggestion: 'messageId must be the id of a message stored with POST /api/sessions/:sessionId/messages in one of your sessions.',
+      suggestion: 'messageId must be the id of a message of one of your sessions (GET /api/research/sessions/:id lists them).',
     }),
   ambiguousMessage: () =>
     new AppError(ErrorCode.VALIDATION_FAILED, 'Validation failed: sessionId', {
@@ -14,12 +14,14 @@ export const ResearchErrors = {
     }),
   alreadyRunning: () =>
     new AppError(ErrorCode.CONFLICT, 'This research session is already running', {
-      suggestion: 'Follow GET /api/run_sse/:sessionId, or cancel it with POST /api/run_sse/:sessionId/cancel before restarting.',
+      suggestion: 'Follow GET /api/research/sessions/:id/events, or cancel it with POST /api/research/sessions/:id/cancel first.',
     }),
   invalidSessionId: () =>
     new AppError(ErrorCode.VALIDATION_FAILED, 'Validation failed: sessionId', {
       fieldErrors: [{ field: 'sessionId', message: 'sessionId must be a UUID or 1-100 characters of letters, digits, "-" and "_"' }],
     }),
+  notRegenerable: (why: string) =>
+    new AppError(ErrorCode.VALIDATION_FAILED, `Validation failed: messageId`, { fieldErrors: [{ field: 'messageId', message: why }] }),
   invalidCursor: () =>
     new AppError(ErrorCode.VALIDATION_FAILED, 'Validation failed: cursor', { fieldErrors: [{ field: 'cursor', message: 'cursor is not valid' }] }),
 };

@@ -3,13 +3,14 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AgentsModule } from 'src/agents/agents.module';
 import { LlmModule } from 'src/llm/llm.module';
 import { StreamingModule } from 'src/streaming/streaming.module';
-import { AgentNetworkController } from 'src/research/agent-network.controller';
 import { ResearchEvent } from 'src/research/entities/research-event.entity';
 import { ResearchFeedback } from 'src/research/entities/research-feedback.entity';
 import { ResearchMessage } from 'src/research/entities/research-message.entity';
 import { ResearchSession } from 'src/research/entities/research-session.entity';
 import { ResearchSettings } from 'src/research/entities/research-settings.entity';
-import { ResearchController } from 'src/research/research.controller';
+import { ResearchEventsController } from 'src/research/research-events.controller';
+import { ResearchMessagesController } from 'src/research/research-messages.controller';
+import { ResearchMessagesService } from 'src/research/research-messages.service';
 import { ResearchEventRepository } from 'src/research/research-event.repository';
 import { ResearchFeedbackRepository } from 'src/research/research-feedback.repository';
 import { ResearchMessageRepository } from 'src/research/research-message.repository';
@@ -25,7 +26,7 @@ import { ResearchSettingsRepository } from 'src/research/research-settings.repos
 import { ResearchSettingsService } from 'src/research/research-settings.service';
 import { ResearchStreamsService } from 'src/research/research-streams.service';
 
-/** The six-agent research pipeline on Vana-compatible routes (docs/research.md). */
+/** The six-agent research pipeline and the canonical research API (docs/research.md); compat surfaces use its exported services. */
 @Module({
   imports: [
     TypeOrmModule.forFeature([ResearchSession, ResearchMessage, ResearchEvent, ResearchFeedback, ResearchSettings]),
@@ -33,7 +34,7 @@ import { ResearchStreamsService } from 'src/research/research-streams.service';
     LlmModule,
     StreamingModule,
   ],
-  controllers: [ResearchController, AgentNetworkController, ResearchSessionsController, ResearchSettingsController],
+  controllers: [ResearchSessionsController, ResearchEventsController, ResearchMessagesController, ResearchSettingsController],
   providers: [
     ResearchSessionRepository,
     ResearchMessageRepository,
@@ -47,6 +48,8 @@ import { ResearchStreamsService } from 'src/research/research-streams.service';
     ResearchRunSweeperService,
     ResearchRetentionService,
     ResearchStreamsService,
+    ResearchMessagesService,
   ],
+  exports: [ResearchRunsService, ResearchSessionsService, ResearchMessagesService, ResearchStreamsService],
 })
 export class ResearchModule {}

@@ -44,17 +44,17 @@ multiInstance('Research across two instances', () => {
   it('follows on instance B a run started on instance A, and cancels it from B', async () => {
     const id = randomUUID();
     authenticateWith(a.app);
-    await a.http().post(`/api/run_sse/${id}`).set(admin.bearer).send({ query: 'Across instances' }).expect(200);
+    await a.http().post('/api/research/sessions').set(admin.bearer).send({ id, query: 'Across instances' }).expect(201);
     authenticateWith(b.app); // A's POST was answered: it is authenticated
-    const watching = readSse(`${b.url}/api/run_sse/${id}`, { headers: admin.bearer });
+    const watching = readSse(`${b.url}/api/research/sessions/${id}/events`, { headers: admin.bearer });
     await waitFor(async () => upstream.callsOf('researcher').length === 2);
-    await b.http().post(`/api/run_sse/${id}/cancel`).set(admin.bearer).expect(200);
+    await b.http().post(`/api/research/sessions/${id}/cancel`).set(admin.bearer).expect(200);
     const { events } = await watching;
     expect(events[0].event).toBe('connection');
     expect(events.find((e) => e.id)?.event).toBe('research_started');
     expect(events[events.length - 1]).toMatchObject({ event: 'error', data: { data: { code: 'CANCELLED' } } });
     await waitFor(async () => upstream.callsOf('researcher').every((c) => c.clientClosed));
-    const s = await b.http().get(`/api/sessions/${id}`).set(admin.bearer).expect(200);
+    const s = await b.http().get(`/api/research/sessions/${id}`).set(admin.bearer).expect(200);
     expect(s.body.status).toBe('cancelled');
   });
 
@@ -67,10 +67,10 @@ multiInstance('Research across two instances', () => {
     authenticateWith(a.app);
     let openedA!: () => void;
     const aOpen = new Promise<void>((resolve) => (openedA = resolve));
-    const onA = readSse(`${a.url}/api/run_sse/${dead}`, { headers: admin.bearer, onOpen: () => openedA() });
+    const onA = readSse(`${a.url}/api/research/sessions/${dead}/events`, { headers: admin.bearer, onOpen: () => openedA() });
     await Promise.race([aOpen, onA]); // A's follower got past authentication before B's strategy is put back
     authenticateWith(b.app);
-    const onB = readSse(`${b.url}/api/run_sse/${dead}`, { headers: { ...admin.bearer, 'last-event-id': '1-2' } });
+    const onB = readSse(`${b.url}/api/research/sessions/${dead}/events`, { headers: { ...admin.bearer, 'last-event-id': '1-2' } });
     await new Promise((r) => setTimeout(r, 300));
 
     const swept = await Promise.all([a.app.get(ResearchRunSweeperService).sweep(), b.app.get(ResearchRunSweeperService).sweep()]);
@@ -81,7 +81,7 @@ multiInstance('Research across two instances', () => {
     expect(fromB.filter((e) => e.id).map((e) => e.id)).toEqual(['1-3', '1-4']);
     for (const events of [fromA, fromB]) expect(events[events.length - 1]).toMatchObject({ event: 'error', data: { data: { code: 'INTERRUPTED', status: 'failed' } } });
     expect((await storedEvents(ds, dead)).filter((e) => e.type === 'error')).toHaveLength(1);
-    const s = await b.http().get(`/api/sessions/${dead}`).set(admin.bearer).expect(200);
+    const s = await b.http().get(`/api/research/sessions/${dead}`).set(admin.bearer).expect(200);
     expect(s.body).toMatchObject({ status: 'failed', error: { code: 'INTERRUPTED' } });
     expect(await sessionRow(ds, alive)).toMatchObject({ status: 'running', lease_owner: 'research-alive' });
     await ds.query(`DELETE FROM research_sessions WHERE id = $1`, [alive]);

@@ -31,14 +31,14 @@ describe('Research: crash recovery and event retention over HTTP', () => {
 
   const owner = (s: Session) => ({ id: s.userId, teamId: s.teamId });
   const stream = (s: Session, id: string, lastEventId?: string) =>
-    readSse(`${t.url}/api/run_sse/${id}`, { headers: { ...s.bearer, ...(lastEventId ? { 'last-event-id': lastEventId } : {}) } });
+    readSse(`${t.url}/api/research/sessions/${id}/events`, { headers: { ...s.bearer, ...(lastEventId ? { 'last-event-id': lastEventId } : {}) } });
 
   it('ends the followers of a run whose process died with error INTERRUPTED once the sweep finds its lease expired', async () => {
     const dead = await insertRun(ds, log, { user: owner(user), inLog: 3 });
     // The outsider's run, in another team, is alive (its lease is renewed elsewhere).
     const alive = await insertRun(ds, log, { user: owner(outsider), inLog: 3, leaseOwner: 'research-alive', leaseInSec: 300 });
     const following = stream(user, dead, '1-1');
-    const watchingAlive = readSse(`${t.url}/api/run_sse/${alive}`, { headers: outsider.bearer, timeoutMs: 1500 });
+    const watchingAlive = readSse(`${t.url}/api/research/sessions/${alive}/events`, { headers: outsider.bearer, timeoutMs: 1500 });
     await new Promise((r) => setTimeout(r, 200));
 
     await t.app.get(ResearchRunSweeperService).sweep();
@@ -46,33 +46,33 @@ describe('Research: crash recovery and event retention over HTTP', () => {
     const { events } = await following;
     expect(idEvents(events).map((e) => [e.id, e.event])).toEqual([['1-2', 'research_progress'], ['1-3', 'agent_start'], ['1-4', 'error']]);
     expect(events[events.length - 1].data).toMatchObject({ type: 'error', data: { status: 'failed', code: 'INTERRUPTED', sessionId: dead } });
-    const s = await t.http().get(`/api/sessions/${dead}`).set(user.bearer).expect(200);
+    const s = await t.http().get(`/api/research/sessions/${dead}`).set(user.bearer).expect(200);
     expect(s.body).toMatchObject({ status: 'failed', progress: 0.4, error: { code: 'INTERRUPTED', message: expect.stringContaining('server stopped') } });
     // Nobody else can read it; a reconnect after the terminal event gets 204.
-    await t.http().get(`/api/sessions/${dead}`).set(outsider.bearer).expect(404);
-    await t.http().get(`/api/sessions/${dead}`).set(admin.bearer).expect(404);
+    await t.http().get(`/api/research/sessions/${dead}`).set(outsider.bearer).expect(404);
+    await t.http().get(`/api/research/sessions/${dead}`).set(admin.bearer).expect(404);
     expect((await stream(user, dead, '1-4')).status).toBe(204);
 
     // The live run of the other team went on: its follower saw no terminal event, its session still runs.
     const aliveEvents = (await watchingAlive).events;
     expect(aliveEvents.map((e) => e.event).filter((e) => e === 'error' || e === 'research_complete')).toEqual([]);
-    const other = await t.http().get(`/api/sessions/${alive}`).set(outsider.bearer).expect(200);
+    const other = await t.http().get(`/api/research/sessions/${alive}`).set(outsider.bearer).expect(200);
     expect(other.body).toMatchObject({ status: 'running', error: null });
     expect(await sessionRow(ds, alive)).toMatchObject({ lease_owner: 'research-alive', final_event_id: null });
     // A cancel reaches the live run's instance (control channel) rather than closing it here.
-    await t.http().post(`/api/run_sse/${alive}/cancel`).set(outsider.bearer).expect(200);
+    await t.http().post(`/api/research/sessions/${alive}/cancel`).set(outsider.bearer).expect(200);
     expect((await sessionRow(ds, alive)).status).toBe('running');
     await ds.query(`DELETE FROM research_sessions WHERE id = $1`, [alive]);
   });
 
   it('after retention deleted a finished run\'s events, a resume still ends with research_complete (same id) and then gets 204', async () => {
     const id = randomUUID();
-    await t.http().post(`/api/run_sse/${id}`).set(user.bearer).send({ query: 'Retention and resume' }).expect(200);
+    await t.http().post('/api/research/sessions').set(user.bearer).send({ id, query: 'Retention and resume' }).expect(201);
     const first = await stream(user, id);
     const ids = idEvents(first.events);
     const terminal = ids[ids.length - 1];
     expect(terminal.event).toBe('research_complete');
-    await waitFor(async () => (await t.http().get(`/api/sessions/${id}`).set(user.bearer)).body.status === 'completed');
+    await waitFor(async () => (await t.http().get(`/api/research/sessions/${id}`).set(user.bearer)).body.status === 'completed');
 
     // Eight days later (the stream log expired long ago).
     await ds.query(`UPDATE research_sessions SET completed_at = completed_at - interval '8 days' WHERE id = $1`, [id]);
@@ -87,10 +87,10 @@ describe('Research: crash recovery and event retention over HTTP', () => {
       expect(again.events[1].data.data.final_report).toBe(terminal.data.data.final_report);
     }
     expect((await stream(user, id, terminal.id)).status).toBe(204);
-    const session = await t.http().get(`/api/sessions/${id}`).set(user.bearer).expect(200);
+    const session = await t.http().get(`/api/research/sessions/${id}`).set(user.bearer).expect(200);
     expect(session.body.finalReport).toBe(terminal.data.data.final_report);
     // The agent history no longer has that run's agent events.
-    const history = await t.http().get('/agent_network_history?limit=100').set(user.bearer).expect(200);
+    const history = await t.http().get('/api/research/agent-history?limit=100').set(user.bearer).expect(200);
     expect(history.body.items.map((i: any) => i.sessionId)).not.toContain(id);
   });
 });

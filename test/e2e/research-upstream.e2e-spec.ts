@@ -74,10 +74,10 @@ describe('Research through a fake OpenAI-compatible upstream', () => {
   });
 
   const run = async (id: string) => {
-    await t.http().post(`/api/run_sse/${id}`).set(admin.bearer).send({ query: 'Should our city build a small modular reactor?' }).expect(200);
-    return readSse(`${t.url}/api/run_sse/${id}`, { headers: admin.bearer });
+    await t.http().post('/api/research/sessions').set(admin.bearer).send({ id, query: 'Should our city build a small modular reactor?' }).expect(201);
+    return readSse(`${t.url}/api/research/sessions/${id}/events`, { headers: admin.bearer });
   };
-  const session = async (id: string) => (await t.http().get(`/api/sessions/${id}`).set(admin.bearer).expect(200)).body;
+  const session = async (id: string) => (await t.http().get(`/api/research/sessions/${id}`).set(admin.bearer).expect(200)).body;
 
   it('runs every agent through the upstream and builds the report from its answers, revising a weak section once', async () => {
     upstream.handler = scripted({ evaluator: () => ({ text: '1. SCORE: 8 - good\n2. SCORE: 3 - too thin, add numbers\n3. SCORE: 9 - good\n4. SCORE: 7 - ok' }) });
@@ -134,11 +134,11 @@ describe('Research through a fake OpenAI-compatible upstream', () => {
   it('cancels mid-run: the running upstream calls are aborted and the session ends cancelled', async () => {
     upstream.handler = scripted({ researcher: (user) => ({ ...scripted()('researcher', user), delayMs: 5000 }) });
     const id = randomUUID();
-    await t.http().post(`/api/run_sse/${id}`).set(admin.bearer).send({ query: 'Cancel me' }).expect(200);
-    const watching = readSse(`${t.url}/api/run_sse/${id}`, { headers: admin.bearer });
+    await t.http().post('/api/research/sessions').set(admin.bearer).send({ id, query: 'Cancel me' }).expect(201);
+    const watching = readSse(`${t.url}/api/research/sessions/${id}/events`, { headers: admin.bearer });
     await waitFor(async () => upstream.callsOf('researcher').length === 2);
-    const res = await t.http().post(`/api/run_sse/${id}/cancel`).set(admin.bearer).expect(200);
-    expect(res.body).toMatchObject({ success: true, session_id: id });
+    const res = await t.http().post(`/api/research/sessions/${id}/cancel`).set(admin.bearer).expect(200);
+    expect(res.body).toEqual({ id, cancelled: true, status: 'running' });
     const { events } = await watching;
     const last = events[events.length - 1];
     expect(last).toMatchObject({ event: 'error', data: { data: { code: 'CANCELLED', status: 'cancelled' } } });
@@ -149,8 +149,8 @@ describe('Research through a fake OpenAI-compatible upstream', () => {
     expect(upstream.callsOf('researcher')).toHaveLength(2);
     const s = await session(id);
     expect(s).toMatchObject({ status: 'cancelled', currentPhase: 'cancelled', error: { code: 'CANCELLED' } });
-    const again = await t.http().post(`/api/run_sse/${id}/cancel`).set(admin.bearer).expect(200);
-    expect(again.body.success).toBe(false);
+    const again = await t.http().post(`/api/research/sessions/${id}/cancel`).set(admin.bearer).expect(200);
+    expect(again.body).toEqual({ id, cancelled: false, status: 'cancelled' });
   });
 });
 
@@ -176,11 +176,11 @@ describe('Research time limit', () => {
 
   it('fails the whole run with a clear error when it exceeds the time limit, aborting the running call', async () => {
     const id = randomUUID();
-    await t.http().post(`/api/run_sse/${id}`).set(admin.bearer).send({ query: 'Too slow' }).expect(200);
-    const { events } = await readSse(`${t.url}/api/run_sse/${id}`, { headers: admin.bearer });
+    await t.http().post('/api/research/sessions').set(admin.bearer).send({ id, query: 'Too slow' }).expect(201);
+    const { events } = await readSse(`${t.url}/api/research/sessions/${id}/events`, { headers: admin.bearer });
     expect(events[events.length - 1]).toMatchObject({ event: 'error', data: { data: { code: 'RESEARCH_TIME_LIMIT', status: 'failed' } } });
     expectPairedAgentEvents(events);
-    const s = (await t.http().get(`/api/sessions/${id}`).set(admin.bearer).expect(200)).body;
+    const s = (await t.http().get(`/api/research/sessions/${id}`).set(admin.bearer).expect(200)).body;
     expect(s).toMatchObject({ status: 'failed', error: { code: 'RESEARCH_TIME_LIMIT', message: expect.stringContaining('time limit') } });
     await waitFor(async () => upstream.callsOf('plan_generator')[0]?.clientClosed);
   });

@@ -39,7 +39,7 @@ interface HttpLikeError {
   message?: string;
 }
 
-interface Normalised {
+export interface Normalised {
   status: number;
   code: ErrorCode;
   message: string;
@@ -75,6 +75,11 @@ export class AllExceptionsFilter implements ExceptionFilter {
       return;
     }
     if (n.retryAfter !== undefined) res.setHeader('Retry-After', String(Math.max(1, Math.ceil(n.retryAfter))));
+    res.status(n.status).json(this.body(n, correlationId));
+  }
+
+  /** The response body; a compatibility surface overrides it with its system's error shape. */
+  protected body(n: Normalised, correlationId: string): unknown {
     const suggestion = SUGGESTIONS[n.code];
     const body: ErrorBodyDto = {
       statusCode: n.status,
@@ -84,7 +89,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
       timestamp: new Date().toISOString(),
       correlationId,
     };
-    res.status(n.status).json(body);
+    return body;
   }
 
   private recordError(exception: unknown, n: Normalised, req: Request | undefined, correlationId: string): void {

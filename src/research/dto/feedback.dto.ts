@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, OmitType } from '@nestjs/swagger';
 import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 
 export class CreateFeedbackDto {
@@ -8,7 +8,7 @@ export class CreateFeedbackDto {
 
   @ApiPropertyOptional({
     description:
-      'The id of a message stored with POST /api/sessions/:id/messages in that session, or (without sessionId) in one of the ' +
+      'The id of a message of that session, or (without sessionId) of one of the ' +
       'caller\'s sessions; 404 when the caller has no such message, 400 when several of their sessions hold it and no sessionId is given',
   })
   @IsOptional() @IsString() @Matches(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/)
@@ -33,3 +33,6 @@ export class FeedbackResponseDto {
   @ApiProperty() rating: number;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
 }
+
+/** Feedback on one session (the path names it). */
+export class SessionFeedbackDto extends OmitType(CreateFeedbackDto, ['sessionId'] as const) {}

@@ -204,7 +204,7 @@ describe('Research crash recovery: run leases and the sweep (medium: real servic
     const user = fakeUser();
     const id = await insertRun(ds, log, { user, inLog: 3 });
     const res = await runs.cancel(user, id);
-    expect(res.success).toBe(true);
+    expect(res.cancelled).toBe(true);
     expect(await sessionRow(ds, id)).toMatchObject({ status: 'cancelled', error: { code: 'CANCELLED' }, final_event_id: '1-4' });
     const frames = (await runFrames(streams, user, id, '1-3'))!;
     expect(frames.map((f) => [f.id, f.type])).toEqual([[undefined, 'connection'], ['1-4', 'error']]);

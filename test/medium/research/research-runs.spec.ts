@@ -69,7 +69,9 @@ describe('Research runs and sessions (medium: real services, real database)', ()
     expect(results.filter((r) => r.created)).toHaveLength(1);
     expect(new Set(results.map((r) => r.message.content)).size).toBe(1);
     const s = await waitDone(user, id);
-    expect(s.messages).toHaveLength(1);
+    // the query (stored at the start), the client's message, the report (stored at the end)
+    expect(s.messages.map((m) => m.role)).toEqual(['user', 'user', 'assistant']);
+    expect(s.messages.filter((m) => m.id === 'same')).toHaveLength(1);
   });
 
   it('uses the team\'s first active agent by default and the configured agents once set', async () => {

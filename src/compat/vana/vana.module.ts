@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { AuthModule } from 'src/auth/auth.module';
+import { ResearchModule } from 'src/research/research.module';
+import { VanaAuthController } from 'src/compat/vana/vana-auth.controller';
+import { VanaResearchController } from 'src/compat/vana/vana-research.controller';
+import { VanaSessionsController } from 'src/compat/vana/vana-sessions.controller';
+
+/**
+ * Vana's API under /compat/vana (docs/compat.md): controllers, DTOs and mappers over the canonical auth and
+ * research services; no rule of its own.
+ */
+@Module({
+  imports: [AuthModule, ResearchModule],
+  controllers: [VanaAuthController, VanaResearchController, VanaSessionsController],
+})
+export class VanaCompatModule {}
