@@ -64,8 +64,8 @@ describeIf('Redis keys under REDIS_KEY_PREFIX', () => {
 
     // Research: a full run, streamed.
     const sessionId = randomUUID();
-    await t.http().post(`/api/run_sse/${sessionId}`).set(admin.bearer).send({ query: 'What limits battery storage?' }).expect(200);
-    const run = await readResearch(`${t.url}/api/run_sse/${sessionId}`, { headers: admin.bearer, timeoutMs: 60000 });
+    await t.http().post('/api/research/sessions').set(admin.bearer).send({ id: sessionId, query: 'What limits battery storage?' }).expect((r) => expect(r.status).toBeLessThan(300));
+    const run = await readResearch(`${t.url}/api/research/sessions/${sessionId}/events`, { headers: admin.bearer, timeoutMs: 60000 });
     expect(run.events[run.events.length - 1].event).toBe('research_complete');
 
     await t.http().post('/api/auth/logout').set(user.bearer).expect((r) => expect(r.status).toBeLessThan(300));
