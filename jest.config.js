@@ -1,11 +1,14 @@
-/** Jest: ts-jest for our TypeScript, @swc/jest to turn the ESM-only NestJS packages into CommonJS (see ../shared/STACK.md). */
+/**
+ * Jest: ts-jest for our TypeScript, @swc/jest to turn the ESM-only NestJS packages into CommonJS. Jest's sandbox
+ * loads ES modules through require() only under --experimental-vm-modules, even on Node 24 (docs/decisions.md).
+ */
 const common = {
   testEnvironment: '<rootDir>/test/utils/node-environment.js',
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json', isolatedModules: true, diagnostics: false }],
     '^.+\\.[mc]?js$': ['@swc/jest', { jsc: { parser: { syntax: 'ecmascript' }, target: 'es2022' }, module: { type: 'commonjs' } }],
   },
-  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|@electric-sql)/)'],
+  transformIgnorePatterns: ['/node_modules/(?!@nestjs/)'],
   moduleNameMapper: { '^src/(.*)$': '<rootDir>/src/$1', '^test/(.*)$': '<rootDir>/test/$1' },
   moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
   rootDir: __dirname,

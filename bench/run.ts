@@ -10,7 +10,7 @@ import { ms, percentile, table } from 'bench/lib/stats';
 /**
  * Chat streaming benchmark (issue 5). Everything is compared, in the same run, with calling the fake
  * upstream directly and with a minimal node:http relay of it. Prints tables; asserts nothing.
- *   npm run bench                 # embedded PGlite
+ *   npm run bench                 # embedded PostgreSQL
  *   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench BENCH_REDIS_URL=redis://127.0.0.1:6379 npm run bench
  * Options: BENCH_LEVELS=1,10,50,200  BENCH_STALL_LEVELS=128,256,512,768,1024  BENCH_IDLE=10000
  *          BENCH_MIN_SAMPLES=20 (time to first delta: each level runs ceil(this / level) rounds, so that a
@@ -162,7 +162,7 @@ async function main(): Promise<void> {
     out.push(s);
     process.stdout.write(`${s}\n`);
   };
-  say(`# Chat streaming benchmark (${process.env.BENCH_DATABASE_URL ? 'PostgreSQL' : 'PGlite'}, ${process.env.BENCH_REDIS_URL ? 'Redis' : 'in-process'} stream log)`);
+  say(`# Chat streaming benchmark (${process.env.BENCH_DATABASE_URL ? 'PostgreSQL' : 'embedded PostgreSQL'}, ${process.env.BENCH_REDIS_URL ? 'Redis' : 'in-process'} stream log)`);
   say(`upstream: ${DELTAS} deltas, ${DELTA_MS} ms apart; stall = a gap over ${STALL_MS} ms between deltas\n`);
 
   // 1. Time to first delta added by the service and by a bare relay, against the upstream itself. A level

@@ -6,7 +6,10 @@ import cookieParser from 'cookie-parser';
 import express, { NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
 import { AppModule } from 'src/app.module';
+import { AppError } from 'src/common/errors/app-error';
+import { ErrorCode } from 'src/common/errors/error-code';
 import { AllExceptionsFilter } from 'src/common/filters/all-exceptions.filter';
+import { isAllowedOrigin } from 'src/common/http/allowed-origin';
 import { N8N_PREFIX } from 'src/compat/n8n/n8n-compat';
 import { N8nExceptionFilter } from 'src/compat/n8n/n8n-exception.filter';
 import { assignCorrelationId } from 'src/common/middleware/correlation-id.middleware';
@@ -20,6 +23,7 @@ export function buildOpenApi(app: INestApplication): OpenAPIObject {
     .setDescription('Streaming chat with LLM agents and multi-agent research. Contract: docs/api.md')
     .setVersion('1.0.0')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, 'bearer')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'Team API key `cb_live_…` (/v1 and compat surfaces)' }, 'apiKey')
     .addCookieAuth('access_token', { type: 'apiKey', in: 'cookie', name: 'access_token' }, 'cookie')
     .build();
   return SwaggerModule.createDocument(app, doc);
@@ -38,7 +42,13 @@ export async function createApp(config: AppConfig, extraImports: Type[] = []): P
     abortOnError: false,
   });
   configureApp(app, config);
-  await app.init();
+  try {
+    await app.init();
+  } catch (err) {
+    // A refusal at boot (a module's init failed): release what already started (database pool, Redis).
+    await app.close().catch(() => undefined);
+    throw err;
+  }
   return app;
 }
 
@@ -58,8 +68,9 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): vo
       crossOriginResourcePolicy: { policy: 'same-site' },
     }),
   );
+  app.use(refuseDisallowedPreflight(config));
   app.enableCors({
-    origin: (origin, cb) => cb(null, !origin || config.corsOrigins.includes(origin)),
+    origin: (origin, cb) => cb(null, !origin || isAllowedOrigin(origin, config)),
     credentials: true,
     exposedHeaders: ['X-Correlation-Id', 'Retry-After', 'Content-Disposition'],
   });
@@ -76,7 +87,25 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): vo
       switchToHttp: () => ({ getRequest: () => req, getResponse: () => res, getNext: () => _next }),
     } as never);
   });
-  const document = buildOpenApi(app);
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', useGlobalPrefix: false });
+  if (config.docsEnabled) {
+    SwaggerModule.setup('docs', app, buildOpenApi(app), { jsonDocumentUrl: 'docs-json', useGlobalPrefix: false });
+  }
   new Logger('Bootstrap').debug('application configured');
+}
+
+/**
+ * A CORS preflight (OPTIONS with Origin and Access-Control-Request-Method) from an origin that is not in
+ * CORS_ORIGINS: 403 FORBIDDEN with the contract body and no CORS headers (the browser then refuses the
+ * request), rather than falling through to the router's 404. Allowed origins are answered by the CORS
+ * middleware (204 with the headers).
+ */
+function refuseDisallowedPreflight(config: AppConfig) {
+  const filter = new AllExceptionsFilter();
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const origin = req.headers.origin;
+    if (req.method !== 'OPTIONS' || !origin || !req.headers['access-control-request-method'] || config.corsOrigins.includes(origin)) return next();
+    res.setHeader('Vary', 'Origin');
+    const err = new AppError(ErrorCode.FORBIDDEN, 'Origin not allowed', { suggestion: 'Call the API from an origin listed in CORS_ORIGINS.' });
+    filter.catch(err, { switchToHttp: () => ({ getRequest: () => req, getResponse: () => res, getNext: () => next }) } as never);
+  };
 }

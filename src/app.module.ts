@@ -3,6 +3,7 @@ import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
 import type Redis from 'ioredis';
 import { AgentsModule } from 'src/agents/agents.module';
+import { ApiKeysModule } from 'src/api-keys/api-keys.module';
 import { AuthModule } from 'src/auth/auth.module';
 import { JwtAuthGuard } from 'src/auth/jwt-auth.guard';
 import { RolesGuard } from 'src/auth/roles.guard';
@@ -22,12 +23,14 @@ import { CorrelationIdMiddleware } from 'src/common/middleware/correlation-id.mi
 import { createValidationPipe } from 'src/common/pipes/validation.pipe';
 import { REDIS_CLIENT, RedisModule } from 'src/common/redis/redis.module';
 import { CacheModule } from 'src/common/cache/cache.module';
+import { CanvaloModule } from 'src/compat/canvalo/canvalo.module';
 import { N8nCompatModule } from 'src/compat/n8n/n8n-compat.module';
 import { ConfigModule } from 'src/config/config.module';
 import { APP_CONFIG, AppConfig } from 'src/config/env';
 import { DatabaseModule } from 'src/database/database.module';
 import { HealthModule } from 'src/health/health.module';
 import { MonitoringModule } from 'src/monitoring/monitoring.module';
+import { OpenAiCompatModule } from 'src/openai-compat/openai-compat.module';
 import { ResearchModule } from 'src/research/research.module';
 
 /**
@@ -62,6 +65,9 @@ export class AppModule implements NestModule {
         AgentsModule,
         ChatsModule,
         ResearchModule,
+        ApiKeysModule,
+        OpenAiCompatModule,
+        CanvaloModule,
         N8nCompatModule,
         VanaCompatModule,
         ...extraImports,

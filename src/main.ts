@@ -17,16 +17,29 @@ async function bootstrap(): Promise<void> {
     throw err;
   }
   const started = Date.now();
-  const app = await createApp(config);
   const logger = new Logger('Bootstrap');
+  let app;
+  try {
+    app = await createApp(config);
+  } catch (err) {
+    // Refusals found at boot (e.g. secrets that differ from the other instances sharing the database).
+    if (err instanceof ConfigError) {
+      logger.error(err.message);
+      process.exit(1);
+    }
+    throw err;
+  }
+  if (!config.metrics.enabled) {
+    logger.warn('/metrics is off: in production set METRICS_TOKEN (scrapers send it as a Bearer token) or METRICS_PORT (a separate listener)');
+  }
   if (config.generatedSecrets) {
     logger.warn(`Development secrets generated and stored in ${config.dataDir}/dev-secrets.json (never use them in production)`);
   }
   await app.listen(config.port, config.host);
   const url = await app.getUrl();
   logger.log(
-    `Listening on ${url} (database: ${config.db.url ? 'PostgreSQL' : 'embedded PGlite'}, event bus: ${config.redisUrl ? 'Redis' : 'in-process'}) ` +
-      `ready in ${Date.now() - started} ms; API docs at ${url}/docs`,
+    `Listening on ${url} (database: ${config.db.url ? 'PostgreSQL' : `embedded PostgreSQL in ${config.dataDir}/postgres`}, event bus: ${config.redisUrl ? 'Redis' : 'in-process'}) ` +
+      `ready in ${Date.now() - started} ms; ${config.docsEnabled ? `API docs at ${url}/docs` : 'API docs off (DOCS_ENABLED=false)'}`,
   );
 
   let stopping = false;

@@ -150,3 +150,21 @@ export function checkFallback(selfId: string | null, fallbackId: string | null, 
   }
   return [];
 }
+
+/**
+ * `config.router`: every candidate is another live agent of the team, listed once, and the default is one
+ * of them. (`links` has every live agent of the team, as for the fallback check.)
+ */
+export function checkRouter(selfId: string | null, router: unknown, links: Map<string, string | null>): FieldError[] {
+  if (!router || typeof router !== 'object') return [];
+  const r = router as { candidates?: Array<{ agentId: string }>; defaultAgentId?: string };
+  const ids = (r.candidates ?? []).map((c) => c.agentId);
+  const errors: FieldError[] = [];
+  ids.forEach((id, i) => {
+    if (id === selfId) errors.push({ field: `config.router.candidates.${i}.agentId`, message: 'a router cannot route to itself' });
+    else if (!links.has(id)) errors.push({ field: `config.router.candidates.${i}.agentId`, message: 'must be an agent of your team (no such agent)' });
+  });
+  if (new Set(ids).size !== ids.length) errors.push({ field: 'config.router.candidates', message: 'each agent may be listed once' });
+  if (r.defaultAgentId && !ids.includes(r.defaultAgentId)) errors.push({ field: 'config.router.defaultAgentId', message: 'defaultAgentId must be one of the candidates' });
+  return errors;
+}

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AgentRepository, AgentWrite } from 'src/agents/agent.repository';
-import { checkDraft, checkFallback, Draft, draftFromFull, draftFromPatch, secretChange } from 'src/agents/agent-rules';
+import { checkDraft, checkFallback, checkRouter, Draft, draftFromFull, draftFromPatch, secretChange } from 'src/agents/agent-rules';
 import { toAgentResponse } from 'src/agents/agent.mapper';
 import { AgentErrors } from 'src/agents/agents.errors';
 import type { AgentListDto, AgentResponse } from 'src/agents/dto/agent-response.dto';
@@ -22,7 +22,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * Agents of a team. Reads are for every member, writes for admins (the controller's @Roles). Every method
  * scopes by the caller's team first: another team's agent is a 404, exactly like a missing one.
  *
- * For other modules: `get`, `resolveChain`, `listActive` (exported from AgentsModule).
+ * For other modules: `get`, `resolveChain`, `listActive`, `listActiveSummaries` (exported from AgentsModule).
  */
 @Injectable()
 export class AgentsService {
@@ -61,6 +61,7 @@ export class AgentsService {
     await this.stamps.bump(agentsScope(user.teamId));
     this.logger.log({ agentId: agent.id, provider: agent.provider }, 'agent created');
     await this.record(user, 'agent.create', agent, { fields: sentFields(dto) });
+    if (agent.secretEnc) await this.record(user, 'agent.secret_change', agent, { change: 'set', keyId: this.box.activeKey });
     return toAgentResponse(agent);
   }
 
@@ -108,6 +109,11 @@ export class AgentsService {
     return chain.map((a) => this.toLlmConfig(a));
   }
 
+  /** Every active agent of the team (oldest first): id, name, description and creation time (no secrets). */
+  async listActiveSummaries(teamId: string): Promise<Array<{ id: string; name: string; description: string; createdAt: Date }>> {
+    return (await this.repo.listActive(teamId)).map((a) => ({ id: a.id, name: a.name, description: a.description, createdAt: a.createdAt }));
+  }
+
   /** Every active agent of the team (oldest first) as provider configs, secrets decrypted. */
   async listActive(teamId: string): Promise<LlmAgentConfig[]> {
     return (await this.repo.listActive(teamId)).map((a) => this.toLlmConfig(a));
@@ -123,7 +129,10 @@ export class AgentsService {
       const rows = await this.repo.listSecretsNotUnderKey(this.box.activeKey, batchSize);
       if (!rows.length) return done;
       for (const r of rows) {
-        if (await this.repo.replaceSecret(r.teamId, r.id, r.secretEnc as string, this.box.reencrypt(r.secretEnc as string))) done++;
+        if (await this.repo.replaceSecret(r.teamId, r.id, r.secretEnc as string, this.box.reencrypt(r.secretEnc as string))) {
+          done++;
+          await this.audit.record({ action: 'agent.secret_reencrypt', teamId: r.teamId, userId: null, metadata: { agentId: r.id, keyId: this.box.activeKey } });
+        }
       }
       this.logger.log({ reencrypted: done }, 'agent secrets re-encrypted');
     }
@@ -156,6 +165,8 @@ export class AgentsService {
     const secret = write.secretEnc === undefined ? 'kept' : write.secretEnc === null ? (prev.secretEnc ? 'cleared' : 'none') : 'set';
     this.logger.log({ agentId: agent.id, mode }, 'agent updated');
     await this.record(user, 'agent.update', agent, { mode, fields: sentFields(dto), secret });
+    // A key change is a security event of its own (filterable as one action): set or cleared, never the value.
+    if (secret === 'set' || secret === 'cleared') await this.record(user, 'agent.secret_change', agent, { change: secret, keyId: this.box.activeKey });
     return toAgentResponse(agent);
   }
 
@@ -170,6 +181,7 @@ export class AgentsService {
     const errors: FieldError[] = checkDraft(draft, this.config.llm.allowPrivateUpstreams);
     const change = secretChange(draft.provider, prev?.provider ?? null, dto, errors);
     if (draft.fallbackAgentId) errors.push(...checkFallback(prev?.id ?? null, draft.fallbackAgentId, await tx.fallbackLinks(teamId)));
+    if (draft.config.router) errors.push(...checkRouter(prev?.id ?? null, draft.config.router, await tx.fallbackLinks(teamId)));
     if (errors.length) throw AgentErrors.invalid(errors);
     const write: AgentWrite = { ...draft };
     if (change.kind === 'set') write.secretEnc = this.box.encrypt(change.plain);

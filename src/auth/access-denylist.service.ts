@@ -4,15 +4,23 @@ import { RevokedAccessTokenRepository } from 'src/auth/revoked-access-token.repo
 import { REDIS_CLIENT } from 'src/common/redis/redis.module';
 import { APP_CONFIG, AppConfig } from 'src/config/env';
 
+/** A revoked session (refresh family) is kept under this key prefix, beside the revoked `jti`s. */
+const SESSION = 'sid:';
+/** Slack added to a session's entry: an access token signed just after the revocation committed (a refresh in flight) is covered too. */
+const SESSION_SLACK_SEC = 60;
+
 /**
- * Revoked access tokens by `jti`, kept until they would have expired: Redis when configured, else the
- * database. Every authenticated request asks, so with the embedded database (one process) the list is
- * also held in memory (loaded at start, small: access tokens live minutes) and asking costs no query.
+ * Revoked access tokens, by `jti` (one token: logout) and by `sid` (every token of a session: refresh
+ * family revoked for reuse, logout), kept until the tokens they cover would have expired: Redis when
+ * configured, else the database. Every authenticated request asks about its `jti` and `sid` together in
+ * one round trip (one EXISTS of two keys, one indexed query), so the session check costs nothing more;
+ * with the embedded database (one process) the list is also held in memory and asking costs no query.
  */
 @Injectable()
 export class AccessDenylistService implements OnModuleInit {
   private readonly prefix: string;
-  /** jti → expiry (ms), embedded database only. */
+  private readonly sessionTtlSec: number;
+  /** key → expiry (ms), embedded database only. */
   private readonly local: Map<string, number> | null;
 
   constructor(
@@ -21,7 +29,8 @@ export class AccessDenylistService implements OnModuleInit {
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.prefix = `${config.redisKeyPrefix}auth:deny:`;
-    this.local = !redis && !config.db.url ? new Map() : null;
+    this.sessionTtlSec = config.auth.accessTtlSec + SESSION_SLACK_SEC;
+    this.local = !redis && config.db.embedded ? new Map() : null;
   }
 
   async onModuleInit(): Promise<void> {
@@ -29,24 +38,42 @@ export class AccessDenylistService implements OnModuleInit {
     for (const r of await this.db.listUnexpired()) this.local.set(r.jti, r.expiresAt.getTime());
   }
 
-  /** `exp`: the token's expiry in seconds since epoch. */
+  /** One access token. `exp`: the token's expiry in seconds since epoch. */
   async revoke(jti: string, exp: number, teamId: string | null, userId: string | null): Promise<void> {
+    await this.add(jti, exp, teamId, userId);
+  }
+
+  /**
+   * Every access token issued in the session `sid` (a refresh family), on every instance: no token of it
+   * outlives the access TTL from now, so the entry lasts that long (plus a minute of slack).
+   */
+  async revokeSession(sid: string, teamId: string | null, userId: string | null): Promise<void> {
+    await this.add(SESSION + sid, Math.ceil(Date.now() / 1000) + this.sessionTtlSec, teamId, userId);
+  }
+
+  /** True when the token `jti` or its session `sid` was revoked. */
+  async isRevoked(jti: string, sid?: string): Promise<boolean> {
+    const keys = sid ? [jti, SESSION + sid] : [jti];
+    if (this.redis) return (await this.redis.exists(...keys.map((k) => this.prefix + k))) > 0;
+    if (!this.local) return this.db.isAnyRevoked(keys);
+    return keys.some((k) => this.localHas(k));
+  }
+
+  private async add(key: string, exp: number, teamId: string | null, userId: string | null): Promise<void> {
     const ttl = Math.ceil(exp - Date.now() / 1000);
     if (ttl <= 0) return;
-    if (this.redis) return void (await this.redis.set(`${this.prefix}${jti}`, '1', 'EX', ttl));
-    await this.db.add(jti, teamId, userId, new Date(exp * 1000));
+    if (this.redis) return void (await this.redis.set(`${this.prefix}${key}`, '1', 'EX', ttl));
+    await this.db.add(key, teamId, userId, new Date(exp * 1000));
     if (!this.local) return;
-    this.local.set(jti, exp * 1000);
+    this.local.set(key, exp * 1000);
     if (this.local.size % 1000 === 0) for (const [k, e] of this.local) if (e <= Date.now()) this.local.delete(k);
   }
 
-  async isRevoked(jti: string): Promise<boolean> {
-    if (this.redis) return (await this.redis.exists(`${this.prefix}${jti}`)) === 1;
-    if (!this.local) return this.db.isRevoked(jti);
-    const exp = this.local.get(jti);
+  private localHas(key: string): boolean {
+    const exp = this.local!.get(key);
     if (exp === undefined) return false;
     if (exp > Date.now()) return true;
-    this.local.delete(jti);
+    this.local!.delete(key);
     return false;
   }
 }

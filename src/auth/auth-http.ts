@@ -1,5 +1,6 @@
 import type { CookieOptions, Request, Response } from 'express';
 import type { AppConfig } from 'src/config/env';
+import { isAllowedOrigin } from 'src/common/http/allowed-origin';
 
 export const ACCESS_COOKIE = 'access_token';
 export const REFRESH_COOKIE = 'refresh_token';
@@ -32,10 +33,10 @@ export function refreshCookie(req: Request): string | undefined {
 
 export const isUnsafeMethod = (req: Request): boolean => UNSAFE_METHODS.has(req.method.toUpperCase());
 
-/** CSRF defence for cookie-authenticated state changes: the Origin header must be in CORS_ORIGINS. */
+/** CSRF defence for cookie-authenticated state changes: the Origin header must be allowed (CORS_ORIGINS; local origins outside production). */
 export function hasAllowedOrigin(req: Request, config: AppConfig): boolean {
   const origin = req.headers.origin;
-  return typeof origin === 'string' && config.corsOrigins.includes(origin);
+  return typeof origin === 'string' && isAllowedOrigin(origin, config);
 }
 
 function baseCookie(config: AppConfig): CookieOptions {

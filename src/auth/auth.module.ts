@@ -12,9 +12,12 @@ import { AuthService } from 'src/auth/auth.service';
 import { BootstrapService } from 'src/auth/bootstrap.service';
 import { BruteForceService } from 'src/auth/brute-force.service';
 import { AuthCounter } from 'src/auth/entities/auth-counter.entity';
+import { InstanceSecretCheck } from 'src/auth/entities/instance-secret-check.entity';
 import { RefreshTokenFamily } from 'src/auth/entities/refresh-token-family.entity';
 import { RefreshToken } from 'src/auth/entities/refresh-token.entity';
 import { RevokedAccessToken } from 'src/auth/entities/revoked-access-token.entity';
+import { InstanceSecretsCheckRepository } from 'src/auth/instance-secrets-check.repository';
+import { InstanceSecretsCheckService } from 'src/auth/instance-secrets-check.service';
 import { JwtStrategy } from 'src/auth/jwt.strategy';
 import { PasswordHasher } from 'src/auth/password-hasher.service';
 import { RefreshTokenRepository } from 'src/auth/refresh-token.repository';
@@ -30,7 +33,7 @@ import { TeamsModule } from 'src/teams/teams.module';
     TeamsModule,
     PassportModule,
     JwtModule.register({}),
-    TypeOrmModule.forFeature([RefreshTokenFamily, RefreshToken, RevokedAccessToken, AuthCounter]),
+    TypeOrmModule.forFeature([RefreshTokenFamily, RefreshToken, RevokedAccessToken, AuthCounter, InstanceSecretCheck]),
   ],
   controllers: [AuthController],
   providers: [
@@ -46,6 +49,8 @@ import { TeamsModule } from 'src/teams/teams.module';
     JwtStrategy,
     BootstrapService,
     AuthHousekeepingService,
+    InstanceSecretsCheckRepository,
+    InstanceSecretsCheckService,
   ],
   exports: [PasswordHasher, AccessDenylistService, TeamsModule, AuthService],
 })

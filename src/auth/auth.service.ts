@@ -15,7 +15,7 @@ import {
   setAuthCookies,
   userAgent,
 } from 'src/auth/auth-http';
-import { AttemptContext, BruteForceService } from 'src/auth/brute-force.service';
+import { AccountRef, AttemptContext, BruteForceService, NO_ACCOUNT } from 'src/auth/brute-force.service';
 import { LoginDto, MeResponseDto, TokenResponseDto } from 'src/auth/dto/login.dto';
 import { RefreshDto } from 'src/auth/dto/refresh.dto';
 import { RegisterDto, RegisterResponseDto } from 'src/auth/dto/register.dto';
@@ -119,16 +119,13 @@ export class AuthService implements OnModuleDestroy {
     }
     const active = matched ? await this.users.findActiveMember(matched.teamId, matched.id) : null;
     if (!active) {
-      const known = candidates.length === 1 ? candidates[0] : null;
-      void this.audit.record({
-        action: 'auth.login_failed',
-        teamId: known?.teamId ?? null,
-        userId: known?.id ?? null,
-        ip: ctx.ip,
-        userAgent: ctx.userAgent,
-        metadata: { email: ctx.email, reason: matched ? 'inactive' : known ? 'bad_password' : 'unknown_account' },
-      });
-      const remaining = await this.bruteForce.onFailure(ctx, known?.teamId ?? null, known?.id ?? null);
+      // The accounts the attempt was against: each of their teams sees it (an email in several teams: all).
+      const accounts: AccountRef[] = (matched ? [matched] : candidates).map((u) => ({ teamId: u.teamId, userId: u.id }));
+      const reason = matched ? 'inactive' : accounts.length ? 'bad_password' : 'unknown_account';
+      for (const account of accounts.length ? accounts : [NO_ACCOUNT]) {
+        void this.audit.record({ action: 'auth.login_failed', ...account, ip: ctx.ip, userAgent: ctx.userAgent, metadata: { email: ctx.email, reason } });
+      }
+      const remaining = await this.bruteForce.onFailure(ctx, accounts);
       throw AuthErrors.invalidCredentials(remaining);
     }
 
@@ -157,7 +154,7 @@ export class AuthService implements OnModuleDestroy {
     const childRaw = randomToken();
     const result = await this.refreshTokens.rotate(sha256Hex(raw), sha256Hex(childRaw), this.issueMeta(req));
     if (result.kind === 'reused') {
-      await this.refreshTokens.revokeFamily(result.token.teamId, result.token.familyId, 'reuse');
+      await this.endSession(result.token.teamId, result.token.userId, result.token.familyId, 'reuse');
       await this.audit.record({
         action: 'auth.refresh_reuse',
         teamId: result.token.teamId,
@@ -175,7 +172,7 @@ export class AuthService implements OnModuleDestroy {
     }
     const user = await this.users.findActiveMember(result.token.teamId, result.token.userId);
     if (!user) {
-      await this.refreshTokens.revokeFamily(result.token.teamId, result.token.familyId, 'inactive');
+      await this.endSession(result.token.teamId, result.token.userId, result.token.familyId, 'inactive');
       clearAuthCookies(res, this.config, scope);
       throw AuthErrors.invalidRefresh();
     }
@@ -190,14 +187,23 @@ export class AuthService implements OnModuleDestroy {
     if (cookieOnly && (accessRaw || refreshRaw) && !hasAllowedOrigin(req, this.config)) throw AuthErrors.forbiddenOrigin();
     const claims = accessRaw ? this.access.verify(accessRaw) : null;
     const token = refreshRaw ? await this.refreshTokens.findByHash(sha256Hex(refreshRaw)) : null;
-    if (token) await this.refreshTokens.revokeFamily(token.teamId, token.familyId, 'logout');
-    if (claims?.sid && claims.sid !== token?.familyId) await this.refreshTokens.revokeFamily(claims.teamId, claims.sid, 'logout');
+    if (token) await this.endSession(token.teamId, token.userId, token.familyId, 'logout');
+    if (claims?.sid && claims.sid !== token?.familyId) await this.endSession(claims.teamId, claims.sub, claims.sid, 'logout');
     if (claims) await this.denylist.revoke(claims.jti, claims.exp, claims.teamId, claims.sub);
     clearAuthCookies(res, this.config, scope);
     const userId = claims?.sub ?? token?.userId;
     if (userId) {
       void this.audit.record({ action: 'auth.logout', teamId: claims?.teamId ?? token?.teamId ?? null, userId, ip: clientIp(req), userAgent: userAgent(req) });
     }
+  }
+
+  /**
+   * Ends a session (refresh family) everywhere: its refresh tokens are revoked in the database and every
+   * access token issued in it (they carry its id as `sid`) is denylisted at once, on every instance.
+   */
+  private async endSession(teamId: string, userId: string, familyId: string, reason: string): Promise<void> {
+    await this.refreshTokens.revokeFamily(teamId, familyId, reason);
+    await this.denylist.revokeSession(familyId, teamId, userId);
   }
 
   /** Waits for the password rehashes in flight (tests and graceful shutdown). */

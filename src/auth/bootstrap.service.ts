@@ -4,6 +4,7 @@ import { PasswordHasher } from 'src/auth/password-hasher.service';
 import { checkPassword } from 'src/auth/password-policy';
 import { APP_CONFIG, AppConfig } from 'src/config/env';
 import { TeamsService } from 'src/teams/teams.service';
+import { UsersService } from 'src/teams/users.service';
 
 /**
  * First start on an empty database: creates the default team and its admin (BOOTSTRAP_ADMIN_EMAIL /
@@ -16,14 +17,15 @@ export class BootstrapService implements OnApplicationBootstrap {
 
   constructor(
     private readonly teams: TeamsService,
+    private readonly users: UsersService,
     private readonly hasher: PasswordHasher,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    if (await this.teams.hasAnyTeam()) return;
     const { bootstrapAdminEmail, bootstrapAdminPassword, bootstrapTeamName } = this.config.auth;
     const email = bootstrapAdminEmail.trim().toLowerCase();
+    if (await this.teams.hasAnyTeam()) return this.reportExisting(email);
     const password = bootstrapAdminPassword ?? randomBytes(15).toString('base64url');
     const problems = checkPassword(password, email);
     if (problems.length) {
@@ -41,5 +43,18 @@ export class BootstrapService implements OnApplicationBootstrap {
         `Log in with email: ${email}  password: ${shown}  team: ${created.team.slug} ====` +
         (bootstrapAdminPassword ? '' : ' (this generated password is shown only once)'),
     );
+  }
+
+  /** Restart: say whether the bootstrap admin exists, and how to get in when its password is lost. */
+  private async reportExisting(email: string): Promise<void> {
+    const accounts = await this.users.findLoginCandidates(email);
+    const reset = `to set a new password without losing data: npm run admin -- reset-password ${email}`;
+    if (accounts.length) {
+      this.logger.log(
+        `Bootstrap admin ${email} exists (created on first start; BOOTSTRAP_ADMIN_PASSWORD is only used then). Password lost? ${reset}`,
+      );
+    } else {
+      this.logger.log(`Teams exist, but no account ${email} (BOOTSTRAP_ADMIN_EMAIL): the bootstrap admin was renamed or removed`);
+    }
   }
 }

@@ -22,6 +22,14 @@ function attemptsBeforeLock(count: number, steps: Step[]): number | undefined {
   return left <= 2 ? left : undefined;
 }
 
+/** An account a login attempt was against (its team's admins see the attempt in their audit trail). */
+export interface AccountRef {
+  teamId: string | null;
+  userId: string | null;
+}
+/** No account has the email: the event belongs to no team (it is in the table and the log, in no team's trail). */
+export const NO_ACCOUNT: AccountRef = { teamId: null, userId: null };
+
 export interface AttemptContext {
   ip: string;
   email: string;
@@ -58,7 +66,7 @@ export class BruteForceService {
    * Counts a failed login. Throws the lock-out (429) when this failure earns one; otherwise returns how many
    * attempts remain before the next lock when it is near (the warning stage).
    */
-  async onFailure(ctx: AttemptContext, teamId: string | null, userId: string | null): Promise<number | undefined> {
+  async onFailure(ctx: AttemptContext, accounts: AccountRef[]): Promise<number | undefined> {
     if (this.allowlisted(ctx.ip)) return undefined;
     const window = this.config.auth.lockoutWindowSec;
     const [accountFailures, ipFailures] = await Promise.all([
@@ -67,8 +75,8 @@ export class BruteForceService {
     ]);
     const accountLock = lockSecondsFor(accountFailures, this.config.auth.lockoutSteps);
     const ipLock = lockSecondsFor(ipFailures, this.config.auth.ipLockoutSteps);
-    if (accountLock) await this.lock('account', accountKey(ctx.email), accountLock, accountFailures, ctx, teamId, userId);
-    if (ipLock) await this.lock('ip', ipKey(ctx.ip), ipLock, ipFailures, ctx, teamId, userId);
+    if (accountLock) await this.lock('account', accountKey(ctx.email), accountLock, accountFailures, ctx, accounts);
+    if (ipLock) await this.lock('ip', ipKey(ctx.ip), ipLock, ipFailures, ctx, accounts);
     if (accountLock || ipLock) throw AuthErrors.lockedOut(Math.max(accountLock, ipLock));
     const a = attemptsBeforeLock(accountFailures, this.config.auth.lockoutSteps);
     const b = attemptsBeforeLock(ipFailures, this.config.auth.ipLockoutSteps);
@@ -96,18 +104,16 @@ export class BruteForceService {
     seconds: number,
     failures: number,
     ctx: AttemptContext,
-    teamId: string | null,
-    userId: string | null,
+    accounts: AccountRef[],
   ): Promise<void> {
     await this.store.lock(key, seconds);
-    await this.audit.record({
-      action: 'auth.lockout',
-      teamId,
-      userId,
-      ip: ctx.ip,
-      userAgent: ctx.userAgent,
-      metadata: { scope, failures, lockSeconds: seconds, email: ctx.email },
-    });
+    // One row per team whose account the failing attempts were against (none known: one row without a team).
+    const metadata = { scope, failures, lockSeconds: seconds, email: ctx.email };
+    await Promise.all(
+      (accounts.length ? accounts : [NO_ACCOUNT]).map((a) =>
+        this.audit.record({ action: 'auth.lockout', ...a, ip: ctx.ip, userAgent: ctx.userAgent, metadata }),
+      ),
+    );
   }
 }
 

@@ -13,8 +13,8 @@ import { UsersService } from 'src/teams/users.service';
 /**
  * passport-jwt with the algorithm, issuer and audience fixed by the server (HS256 only: `none` and any
  * algorithm named by the token are refused). Then, per request: the token must be an access token, its
- * `jti` not denylisted, and the user and team still active. The role comes from the database, so a
- * demotion takes effect on the next request.
+ * `jti` and its session (`sid`, the refresh family) not denylisted, and the user and team still active.
+ * The role comes from the database, so a demotion takes effect on the next request.
  */
 @Injectable()
 export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
@@ -37,7 +37,10 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   async validate(claims: AccessClaims): Promise<AuthUser> {
     if (claims.typ !== 'access' || !claims.jti || !claims.sub || !claims.teamId) throw AuthErrors.unauthorized('Invalid access token');
     // Both are answered from memory or by one Redis round trip together (see their classes).
-    const [revoked, user] = await Promise.all([this.denylist.isRevoked(claims.jti), this.users.findActiveMember(claims.teamId, claims.sub)]);
+    const [revoked, user] = await Promise.all([
+      this.denylist.isRevoked(claims.jti, claims.sid),
+      this.users.findActiveMember(claims.teamId, claims.sub),
+    ]);
     if (revoked) throw AuthErrors.unauthorized('Access token has been revoked');
     if (!user) throw AuthErrors.unauthorized('Account is not active');
     return { id: user.id, teamId: user.teamId, role: user.role, email: user.email, jti: claims.jti, exp: claims.exp };

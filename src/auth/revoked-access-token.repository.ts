@@ -1,9 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { LessThan, MoreThan, Repository } from 'typeorm';
+import { In, LessThan, MoreThan, Repository } from 'typeorm';
 import { RevokedAccessToken } from 'src/auth/entities/revoked-access-token.entity';
 
-/** The only place that touches `revoked_access_tokens` (the denylist when Redis is not configured). */
+/**
+ * The only place that touches `revoked_access_tokens` (the denylist when Redis is not configured). The
+ * `jti` column holds a token's jti or `sid:<refresh family id>` for a whole session.
+ */
 @Injectable()
 export class RevokedAccessTokenRepository {
   constructor(@InjectRepository(RevokedAccessToken) private readonly repo: Repository<RevokedAccessToken>) {}
@@ -12,8 +15,9 @@ export class RevokedAccessTokenRepository {
     await this.repo.createQueryBuilder().insert().values({ jti, teamId, userId, expiresAt }).orIgnore().execute();
   }
 
-  async isRevoked(jti: string): Promise<boolean> {
-    return (await this.repo.count({ where: { jti, expiresAt: MoreThan(new Date()) } })) > 0;
+  /** One indexed query for a token's `jti` and its session's `sid:` entry together. */
+  async isAnyRevoked(keys: string[]): Promise<boolean> {
+    return (await this.repo.count({ where: { jti: In(keys), expiresAt: MoreThan(new Date()) } })) > 0;
   }
 
   listUnexpired(): Promise<{ jti: string; expiresAt: Date }[]> {

@@ -85,7 +85,8 @@ export class ChatLimitsService {
     return this.limiter.abandon(slot);
   }
 
-  private async assertBudget(teamId: string): Promise<void> {
+  /** 429 BUDGET_EXCEEDED when the team has used its monthly token budget (also used by the /v1 API). */
+  async assertBudget(teamId: string): Promise<void> {
     const budget = this.config.chat.monthlyTokenBudget;
     if (!budget) return;
     const p = usagePeriod();

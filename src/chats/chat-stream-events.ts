@@ -1,3 +1,4 @@
+import type { LlmRouting } from 'src/llm/llm.types';
 import { Message, MessageUsage } from 'src/chats/entities/message.entity';
 import { StreamEvent } from 'src/streaming/stream-event';
 
@@ -15,10 +16,46 @@ export interface StatusEventData {
   assistantMessageId?: string;
   agentId?: string;
   model?: string;
+  /** A router's decision (issue 16): the agent that answers, why, and the whole decision. */
+  routedTo?: string;
+  reason?: string;
+  routing?: LlmRouting;
 }
 export interface MessageEventData {
   content: string;
 }
+/** A tool call of the model: `arguments` is the JSON text received so far (complete in the call's last event). */
+export interface ToolCallEventData {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
+/**
+ * Assembles OpenAI-style tool-call pieces (first piece: index, id, name; then argument text) into calls.
+ * `add` returns the call as it stands after the piece (what a `tool_call` event carries).
+ */
+export class ToolCallAccumulator {
+  private readonly calls = new Map<number, ToolCallEventData>();
+
+  add(piece: { index: number; id?: string; name?: string; arguments: string }): ToolCallEventData {
+    const prev = this.calls.get(piece.index);
+    const call = prev
+      ? { ...prev, arguments: prev.arguments + piece.arguments }
+      : { id: piece.id ?? `call_${piece.index}`, name: piece.name ?? '', arguments: piece.arguments };
+    this.calls.set(piece.index, call);
+    return call;
+  }
+
+  get size(): number {
+    return this.calls.size;
+  }
+
+  list(): ToolCallEventData[] {
+    return [...this.calls.entries()].sort((a, b) => a[0] - b[0]).map(([, c]) => c);
+  }
+}
+
 export interface DoneEventData {
   message: string;
   messageId: string;

@@ -83,7 +83,8 @@ export class ChatStreamService {
 
   /**
    * The stream served from the database: what the client lacks as one `message` event, then (polling at
-   * the persist interval while a job on some instance still writes) the rest, then the terminal event.
+   * the persist interval while a job on some instance still writes) the rest, then the stored tool calls
+   * (one `tool_call` event each, complete) and the terminal event.
    */
   private fromDatabase(teamId: string, messageId: string, state: FollowState): Observable<StreamEvent> {
     return new Observable<StreamEvent>((sub) => {
@@ -105,6 +106,8 @@ export class ChatStreamService {
         if (m.status !== 'streaming') {
           const terminal = terminalEventFor(m);
           const final = parseEventId(m.finalEventId);
+          // Tool calls are stored at the end: each goes out whole (clients keep the latest event per id).
+          if (!final || final.seq > state.seq) for (const call of m.toolCalls ?? []) emit('tool_call', call, Math.max(state.delivered, m.content.length));
           if (final && final.seq > state.seq) {
             state.seq = final.seq;
             sub.next({ id: formatEventId(final.offset, final.seq), seq: final.seq, offset: final.offset, type: terminal.type, data: terminal.data });

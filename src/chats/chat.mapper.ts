@@ -27,6 +27,8 @@ export function toMessageResponse(m: Message): MessageResponseDto {
   if (m.errorCode) out.error = { code: m.errorCode, message: m.errorMessage ?? '' };
   if (m.model) out.model = m.model;
   if (m.usage) out.usage = m.usage;
+  if (m.toolCalls?.length) out.toolCalls = m.toolCalls;
+  if (m.routing) out.routing = m.routing;
   if (m.clientMessageId) out.clientMessageId = m.clientMessageId;
   return out;
 }

@@ -7,6 +7,8 @@ import { Message } from 'src/chats/entities/message.entity';
 export interface ChatListQuery {
   archived?: boolean;
   titleContains?: string;
+  /** Only chats whose `metadata[key]` is this string (compat surfaces tag their conversations). */
+  metadataEquals?: { key: string; value: string };
   limit: number;
   /** Position after which to continue: the previous page's last (created_at as text, id). */
   after?: { createdAt: string; id: string } | null;
@@ -73,6 +75,7 @@ export class ChatRepository {
       .addOrderBy('c.id', 'DESC')
       .limit(q.limit + 1);
     if (q.archived !== undefined) qb.andWhere('c.is_archived = :archived', { archived: q.archived });
+    if (q.metadataEquals) qb.andWhere('c.metadata ->> :mk = :mv', { mk: q.metadataEquals.key, mv: q.metadataEquals.value });
     if (q.titleContains) qb.andWhere(`c.title ILIKE :title ESCAPE '\\'`, { title: `%${escapeLike(q.titleContains)}%` });
     if (q.after) {
       const after = q.after;

@@ -17,14 +17,16 @@ import { MessagesService } from 'src/chats/messages.service';
 import { UsageController } from 'src/chats/usage.controller';
 import { UsageRepository } from 'src/chats/usage.repository';
 import { LlmModule } from 'src/llm/llm.module';
+import { RoutingModule } from 'src/routing/routing.module';
 import { StreamingModule } from 'src/streaming/streaming.module';
 
 /**
  * Chats, message trees, the generation engine and reply streams, limits and the team usage ledger.
- * Exports GenerationService (running jobs, DB-write counters) and ChatLimitsService (usage figures).
+ * Exports GenerationService (running jobs, DB-write counters), ChatLimitsService (usage figures), and
+ * ChatsService / MessagesService (compat surfaces: tagged conversations, stored stateless exchanges).
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([Chat, Message, TeamTokenUsage]), AgentsModule, LlmModule, StreamingModule],
+  imports: [TypeOrmModule.forFeature([Chat, Message, TeamTokenUsage]), AgentsModule, LlmModule, RoutingModule, StreamingModule],
   controllers: [ChatsController, UsageController],
   providers: [
     ChatRepository,

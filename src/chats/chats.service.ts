@@ -50,6 +50,19 @@ export class ChatsService {
     return { items: page.items.map(toChatResponse), nextCursor: page.next ? encodeCursor(page.next) : null };
   }
 
+  /** The caller's chats tagged `metadata[key] = value` (newest first, at most `limit`): compat surfaces' conversations. */
+  async listTagged(user: AuthUser, key: string, value: string, limit: number): Promise<ChatResponseDto[]> {
+    const page = await this.chats.listForOwner(user.teamId, user.id, { metadataEquals: { key, value }, limit });
+    return page.items.map(toChatResponse);
+  }
+
+  /** The chat (owned by the caller) if `metadata[key] = value`; 404 otherwise. */
+  async requireTagged(user: AuthUser, chatId: string, key: string, value: string): Promise<Chat> {
+    const chat = await this.requireOwned(user, chatId);
+    if ((chat.metadata as Record<string, unknown>)?.[key] !== value) throw chatNotFound();
+    return chat;
+  }
+
   async get(user: AuthUser, chatId: string, leafId?: string): Promise<ChatDetailDto> {
     const chat = await this.requireOwned(user, chatId);
     const all = await this.messages.listForChat(user.teamId, chatId);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit, Optional } from '@nestjs/common';
 import { ChatLimitsService } from 'src/chats/chat-limits.service';
-import { chatStreamKey, DoneEventData, ErrorEventData, INTERRUPTED, StatusEventData } from 'src/chats/chat-stream-events';
+import { chatStreamKey, DoneEventData, ErrorEventData, INTERRUPTED, StatusEventData, ToolCallAccumulator, ToolCallEventData } from 'src/chats/chat-stream-events';
 import { MessageUsage } from 'src/chats/entities/message.entity';
 import { FinalState, MessageRepository } from 'src/chats/message.repository';
 import { ProgressWriter } from 'src/chats/progress-writer';
@@ -10,8 +10,8 @@ import { DrainService } from 'src/common/drain/drain.service';
 import { AppError } from 'src/common/errors/app-error';
 import { MetricsService } from 'src/common/metrics/metrics.service';
 import { APP_CONFIG, AppConfig } from 'src/config/env';
-import { LlmService } from 'src/llm/llm.service';
-import { LlmAgentConfig, LlmMessage } from 'src/llm/llm.types';
+import { AgentRouter } from 'src/routing/agent-router.service';
+import { LlmAgentConfig, LlmMessage, LlmRouting } from 'src/llm/llm.types';
 import { formatEventId } from 'src/streaming/stream-event';
 import { StreamLog } from 'src/streaming/stream-log';
 import { StreamWriter } from 'src/streaming/stream-writer';
@@ -71,7 +71,7 @@ export class GenerationService implements OnModuleInit, OnModuleDestroy {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly log: StreamLog,
-    private readonly llm: LlmService,
+    private readonly router: AgentRouter,
     private readonly messages: MessageRepository,
     private readonly limits: ChatLimitsService,
     @Optional() private readonly metrics?: MetricsService,
@@ -190,9 +190,11 @@ export class GenerationService implements OnModuleInit, OnModuleDestroy {
     void stored.then((ok) => ok || controller.abort(ABANDONED));
 
     let final: FinalState;
+    const toolCalls = new ToolCallAccumulator();
+    let routing: LlmRouting | null = null;
     // The upstream call starts now, while the log opens and the messages are stored; its chunks are
     // appended only after the status event, so the log's order is the same as if it had started later.
-    const chunks = pullAhead(this.llm.stream(job.chain, job.history, signal));
+    const chunks = pullAhead(this.router.stream(job.teamId, job.chain, job.history, signal));
     try {
       await opened;
     } catch (err) {
@@ -228,10 +230,20 @@ export class GenerationService implements OnModuleInit, OnModuleDestroy {
             if (pending.length >= MAX_COALESCED_CHARS) await flush();
           } else if (chunk.type === 'usage') {
             usage = chunk.usage;
+          } else if (chunk.type === 'tool_call') {
+            await flush();
+            const call = toolCalls.add(chunk);
+            // Each event carries the call's arguments so far: a client keeps the latest per id (a resume is idempotent).
+            lastSeq = (await writer.append<ToolCallEventData>('tool_call', call, content.length)).seq;
+          } else if (chunk.type === 'finish') {
+            continue;
           } else {
             await flush();
             if (!content) model = chunk.model;
-            lastSeq = (await writer.append<StatusEventData>('status', { description: chunk.description, level: 'info', done: false, agentId: chunk.agentId, model: chunk.model })).seq;
+            // A router's decision: `routedTo` and `reason` in the event, and the whole decision on the message.
+            const routed = chunk.routing ? { routedTo: chunk.routing.routedTo, reason: chunk.routing.reason, routing: chunk.routing } : {};
+            if (chunk.routing) routing = chunk.routing;
+            lastSeq = (await writer.append<StatusEventData>('status', { description: chunk.description, level: 'info', done: false, agentId: chunk.agentId, model: chunk.model, ...routed })).seq;
           }
         }
         await flush();
@@ -247,6 +259,8 @@ export class GenerationService implements OnModuleInit, OnModuleDestroy {
       await writer.finish().catch(() => undefined);
       return;
     }
+    if (toolCalls.size) final.toolCalls = toolCalls.list();
+    if (routing) final.routing = routing;
     const persisted = await (progress as ProgressWriter | null)!.stop();
     if (persisted > 0 && final.content.length >= persisted) final.persistedLength = persisted;
     // The terminal event will be the next one: the database records its id so a resume from it matches the log.

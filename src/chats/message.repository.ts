@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { In, Repository } from 'typeorm';
-import { Message, MessageStatus, MessageUsage } from 'src/chats/entities/message.entity';
+import { Message, MessageRouting, MessageStatus, MessageToolCall, MessageUsage } from 'src/chats/entities/message.entity';
 
 export interface NewExchange {
   teamId: string;
@@ -32,6 +32,8 @@ export interface FinalState {
   model?: string | null;
   usage?: MessageUsage | null;
   finalEventId?: string | null;
+  toolCalls?: MessageToolCall[] | null;
+  routing?: MessageRouting | null;
   /** The first `persistedLength` code units of `content` are already stored: append only the rest. */
   persistedLength?: number;
 }
@@ -172,11 +174,11 @@ export class MessageRepository {
     const res: [unknown[], number] = await this.repo.query(
       `UPDATE messages
           SET status = $3, content = CASE WHEN $10::boolean THEN content || $4 ELSE $4 END, error_code = $5, error_message = $6, model = COALESCE($7, model), usage = $8::jsonb,
-              final_event_id = $9, lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+              final_event_id = $9, tool_calls = COALESCE($11::jsonb, tool_calls), routing = COALESCE($12::jsonb, routing), lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
         WHERE id = $1 AND team_id = $2 AND status = 'streaming'
           ${onlyIfLeaseExpired ? 'AND (lease_expires_at IS NULL OR lease_expires_at < now())' : ''}
         RETURNING id`,
-      [id, teamId, s.status, s.persistedLength ? s.content.slice(s.persistedLength) : s.content, s.errorCode ?? null, s.errorMessage?.slice(0, 500) ?? null, s.model ?? null, s.usage ? JSON.stringify(s.usage) : null, s.finalEventId ?? null, Boolean(s.persistedLength)],
+      [id, teamId, s.status, s.persistedLength ? s.content.slice(s.persistedLength) : s.content, s.errorCode ?? null, s.errorMessage?.slice(0, 500) ?? null, s.model ?? null, s.usage ? JSON.stringify(s.usage) : null, s.finalEventId ?? null, Boolean(s.persistedLength), s.toolCalls?.length ? JSON.stringify(s.toolCalls) : null, s.routing ? JSON.stringify(s.routing) : null],
     );
     return res[1] > 0;
   }

@@ -14,7 +14,7 @@ import { Chat } from 'src/chats/entities/chat.entity';
 import { Message } from 'src/chats/entities/message.entity';
 import { GenerationSweeperService } from 'src/chats/generation-sweeper.service';
 import { GenerationService } from 'src/chats/generation.service';
-import { MessageRepository, NewExchange } from 'src/chats/message.repository';
+import { FinalState, MessageRepository, NewExchange } from 'src/chats/message.repository';
 import { AuthUser } from 'src/common/auth-user';
 import { DrainService } from 'src/common/drain/drain.service';
 import { MetricsService } from 'src/common/metrics/metrics.service';
@@ -47,6 +47,26 @@ export class MessagesService {
   ) {}
 
   /** Stores the user message and starts the reply; a repeated clientMessageId returns the first exchange. */
+  /**
+   * Stores an exchange that was generated elsewhere (a stateless compat stream): the user message under the
+   * current leaf and the finished assistant reply, in the owned chat. Not streamed, not charged (the caller did).
+   */
+  async recordExchange(user: AuthUser, chatId: string, userContent: string, reply: FinalState & { agentId: string }): Promise<void> {
+    const { chat, messages: all } = await this.requireOwnedWithMessages(user, chatId);
+    const assistantId = randomUUID();
+    const r = await this.messages.insertExchange({
+      teamId: user.teamId,
+      chatId: chat.id,
+      assistantId,
+      user: { id: randomUUID(), parentId: latestLeaf(all)?.id ?? null, content: userContent, clientMessageId: null },
+      agentId: reply.agentId,
+      leaseOwner: this.generation.instanceId,
+      leaseMs: this.config.chat.leaseMs,
+    });
+    if (r.kind !== 'stored') return;
+    await this.messages.finish(user.teamId, assistantId, reply);
+  }
+
   async send(user: AuthUser, chatId: string, dto: SendMessageDto): Promise<SendMessageResultDto> {
     const { chat, messages: all } = await this.requireOwnedWithMessages(user, chatId);
     if (dto.clientMessageId) {

@@ -20,8 +20,13 @@ export interface AppConfig {
   bodyLimitBytes: number;
   shutdownTimeoutMs: number;
   db: {
-    /** undefined: embedded PGlite under `dataDir/pglite`. */
+    /** undefined: the embedded PostgreSQL under `dataDir/postgres` (in production only with EMBEDDED_DATABASE=true). */
     url?: string;
+    /**
+     * The database belongs to this process alone (the embedded server): no other instance writes to it, so
+     * in-process caches and deny-lists are exact without Redis. True when DATABASE_URL is unset.
+     */
+    embedded: boolean;
     poolMax: number;
     poolIdleTimeoutMs: number;
     connectTimeoutMs: number;
@@ -37,6 +42,10 @@ export interface AppConfig {
    * its version stamp says: bounds how stale a value can get when a stamp bump after a commit failed.
    */
   cacheTtlMs: number;
+  /** Per team API key: at most `limit` requests per `ttlMs` (API_KEY_RATE_LIMIT / API_KEY_RATE_TTL_MS). */
+  apiKeys: { limit: number; ttlMs: number };
+  /** Canvalo compat stream: retries before the first token wait base × 1, 2, 4 (CANVALO_RETRY_BASE_MS, default 1000). */
+  canvalo: { retryBaseMs: number };
   breaker: { failureThreshold: number; resetTimeoutMs: number; requestTimeoutMs: number };
   auth: {
     jwtSecret: string;
@@ -99,6 +108,20 @@ export interface AppConfig {
     eventsRetentionDays: number;
   };
   metricsToken?: string;
+  /**
+   * Where `/metrics` is served. `port` set: on a separate listener (`host`:`port`) and not on the main port.
+   * `enabled` false (production with neither METRICS_TOKEN nor METRICS_PORT): `/metrics` answers 404 on the
+   * main port, so the figures are never public by accident.
+   */
+  metrics: { enabled: boolean; port?: number; host: string };
+  /** Swagger UI at /docs and the document at /docs-json (DOCS_ENABLED; default: off in production). */
+  docsEnabled: boolean;
+  /**
+   * Boot check that every instance sharing the database uses the same JWT_SECRET and encryption keys
+   * (`instance_secrets_check`). SECRETS_CHECK_RESET=true replaces the stored check values with this
+   * instance's (after a deliberate change of JWT_SECRET, once every instance runs with the new one).
+   */
+  secretsCheckReset: boolean;
   auditRetentionDays: number;
   /** Secrets were generated for development and stored in the data directory. */
   generatedSecrets: boolean;
@@ -266,6 +289,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const crypto = parseKeys(r, encryptionFallback);
 
   const dbUrl = r.url('DATABASE_URL', ['postgres:', 'postgresql:']);
+  if (isProduction && !dbUrl && !r.bool('EMBEDDED_DATABASE', false) && r.raw('DATABASE_URL') === undefined) {
+    r.errors.push(
+      'DATABASE_URL is required in production. To run on the embedded PostgreSQL under DATA_DIR/postgres instead ' +
+        '(one instance, no replicas, backups are yours), set EMBEDDED_DATABASE=true explicitly',
+    );
+  }
   const redisUrl = r.url('REDIS_URL', ['redis:', 'rediss:']);
   const logLevel = r.oneOf(
     'LOG_LEVEL',
@@ -286,6 +315,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     shutdownTimeoutMs: r.int('SHUTDOWN_TIMEOUT_MS', 10000, 0),
     db: {
       url: dbUrl,
+      embedded: !dbUrl,
       poolMax: r.int('DB_POOL_MAX', 10, 1, 500),
       poolIdleTimeoutMs: r.int('DB_POOL_IDLE_TIMEOUT_MS', 30000, 0),
       connectTimeoutMs: r.int('DB_CONNECT_TIMEOUT_MS', 10000, 0),
@@ -296,6 +326,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     redisKeyPrefix: r.str('REDIS_KEY_PREFIX', 'cb:'),
     throttle: { limit: r.int('THROTTLE_LIMIT', 100, 1), ttlMs: r.int('THROTTLE_TTL_MS', 60000, 1000) },
     cacheTtlMs: r.int('CACHE_TTL_MS', 30000, 10),
+    apiKeys: { limit: r.int('API_KEY_RATE_LIMIT', 120, 1), ttlMs: r.int('API_KEY_RATE_TTL_MS', 60000, 1000) },
+    canvalo: { retryBaseMs: r.int('CANVALO_RETRY_BASE_MS', 1000, 0) },
     breaker: {
       failureThreshold: r.int('BREAKER_FAILURE_THRESHOLD', 5, 1),
       resetTimeoutMs: r.int('BREAKER_RESET_TIMEOUT_MS', 30000, 100),
@@ -352,6 +384,13 @@ export function loadConfig(env: Env = process.env): AppConfig {
       eventsRetentionDays: r.int('RESEARCH_EVENTS_RETENTION_DAYS', 7, 1),
     },
     metricsToken: r.raw('METRICS_TOKEN'),
+    metrics: {
+      enabled: !isProduction || r.raw('METRICS_TOKEN') !== undefined || r.raw('METRICS_PORT') !== undefined,
+      port: r.raw('METRICS_PORT') === undefined ? undefined : r.int('METRICS_PORT', 0, 0, 65535),
+      host: r.str('METRICS_HOST', '127.0.0.1'),
+    },
+    docsEnabled: r.bool('DOCS_ENABLED', !isProduction),
+    secretsCheckReset: r.bool('SECRETS_CHECK_RESET', false),
     auditRetentionDays: r.int('AUDIT_RETENTION_DAYS', 90, 1),
     generatedSecrets,
   };

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { Logger } from '@nestjs/common';
 import { DataSource, DataSourceOptions } from 'typeorm';
 import type { AppConfig } from 'src/config/env';
 import { EmbeddedPostgres, startEmbeddedPostgres } from 'src/database/embedded-postgres';
@@ -35,32 +36,34 @@ export interface DatabaseHandle {
   embedded: EmbeddedPostgres | null;
 }
 
-/** Resolves the database URL: DATABASE_URL, or an embedded PGlite under DATA_DIR/pglite. */
-export async function openDatabase(config: AppConfig): Promise<DatabaseHandle> {
+/**
+ * Resolves the database URL: DATABASE_URL, or the embedded PostgreSQL under DATA_DIR/postgres, started here
+ * (before any migration) and reached over its private Unix socket.
+ */
+export async function openDatabase(config: AppConfig, opts: { reuseRunning?: boolean } = {}): Promise<DatabaseHandle> {
   if (config.db.url) return { url: config.db.url, embedded: null };
-  // Pool plus the migration runner, health checks and a CLI: keep generous headroom.
-  const embedded = await startEmbeddedPostgres(join(config.dataDir, 'pglite'), config.db.poolMax + 10);
+  const logger = new Logger('EmbeddedPostgres');
+  const embedded = await startEmbeddedPostgres({
+    dataDir: join(config.dataDir, 'postgres'),
+    reuseRunning: opts.reuseRunning,
+    logger: { log: (m) => logger.log(m), warn: (m) => logger.warn(m) },
+  });
   return { url: embedded.url, embedded };
 }
 
 /**
  * Creates and initialises a DataSource (running pending migrations when configured). Destroying it also
- * stops the embedded database, so shutdown order cannot leave PGlite open.
+ * stops the embedded database, so shutdown order cannot leave the embedded server running.
  */
 export async function createDataSource(
   config: AppConfig,
   options: Partial<DataSourceOptions> = {},
   runMigrations = config.db.migrationsRun,
+  /** Use the embedded server of a running service on the same DATA_DIR (the admin CLI). */
+  reuseRunning = false,
 ): Promise<DataSource> {
-  const handle = await openDatabase(config);
-  const merged = { ...dataSourceOptions(config, handle.url), ...options } as DataSourceOptions & { extra?: Record<string, unknown> };
-  if (handle.embedded) {
-    // PGlite has ONE backend, and its socket server interleaves the extended-protocol messages
-    // (Parse/Bind/Execute) of concurrent connections: queries then run with another query's
-    // parameters or fail ("unnamed prepared statement does not exist"). One pooled connection
-    // serialises them, which costs nothing since the backend is single anyway (docs/decisions.md).
-    merged.extra = { ...merged.extra, max: 1 };
-  }
+  const handle = await openDatabase(config, { reuseRunning });
+  const merged = { ...dataSourceOptions(config, handle.url), ...options } as DataSourceOptions;
   const ds = new DataSource(merged);
   try {
     await ds.initialize();

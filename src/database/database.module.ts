@@ -4,7 +4,7 @@ import { APP_CONFIG, AppConfig } from 'src/config/env';
 import { createDataSource } from 'src/database/data-source';
 
 /**
- * TypeORM on PostgreSQL: embedded PGlite by default, a real server when DATABASE_URL is set.
+ * TypeORM on PostgreSQL: the embedded server (DATA_DIR/postgres) by default, a real server when DATABASE_URL is set.
  * Feature modules register their entities with `TypeOrmModule.forFeature([...])` (autoLoadEntities).
  */
 @Module({

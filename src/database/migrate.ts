@@ -6,7 +6,7 @@ import { loadConfig } from 'src/config/env';
 import { createDataSource } from 'src/database/data-source';
 
 /**
- * Migration CLI over the same options as the app (embedded PGlite under DATA_DIR, or DATABASE_URL):
+ * Migration CLI over the same options as the app (the embedded PostgreSQL under DATA_DIR, or DATABASE_URL):
  *   migrate run | revert | generate <PascalName>
  * `generate` diffs the entities against the database and writes a migration to review and commit.
  */

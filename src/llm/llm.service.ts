@@ -6,7 +6,7 @@ import { APP_CONFIG, AppConfig } from 'src/config/env';
 import { abortableSleep } from 'src/llm/abortable-sleep';
 import { AgentBreakers } from 'src/llm/agent-breakers';
 import { AttemptFailure, CallerAbort, circuitOpenError, classifyError, noAgentError, UpstreamError } from 'src/llm/llm.errors';
-import { LlmAgentConfig, LlmChunk, LlmCompletion, LlmMessage, LlmProvider, LlmUsage } from 'src/llm/llm.types';
+import { LlmAgentConfig, LlmChunk, LlmCompletion, LlmMessage, LlmProvider, LlmRequestOptions, LlmUsage } from 'src/llm/llm.types';
 import { LlmProviderRegistry } from 'src/llm/provider-registry';
 import { UpstreamAttempt } from 'src/llm/upstream-attempt';
 import { assertSafeUpstreamUrl } from 'src/llm/url-safety';
@@ -50,7 +50,8 @@ export class LlmService {
     @Optional() private readonly metrics?: MetricsService,
   ) {}
 
-  async *stream(chain: LlmAgentConfig[], messages: LlmMessage[], signal: AbortSignal): AsyncGenerator<LlmChunk> {
+  /** `options`: per-request overrides (temperature, max tokens, stop, tools), given to every agent of the chain. */
+  async *stream(chain: LlmAgentConfig[], messages: LlmMessage[], signal: AbortSignal, options?: LlmRequestOptions): AsyncGenerator<LlmChunk> {
     let lastError: AppError = noAgentError();
     let failedProvider: string | null = null;
     for (const [index, agent] of chain.entries()) {
@@ -66,7 +67,7 @@ export class LlmService {
       const verb = index === 0 ? 'Asking' : 'Falling back to';
       yield this.status(agent, `${verb} ${agent.name} (${agent.model})`);
 
-      const opened = yield* this.open(agent, messages, signal);
+      const opened = yield* this.open(agent, messages, signal, options);
       if ('error' in opened) {
         lastError = opened.error;
         failedProvider = agent.provider;
@@ -87,7 +88,7 @@ export class LlmService {
     for await (const chunk of this.stream(chain, messages, signal)) {
       if (chunk.type === 'delta') content += chunk.content;
       else if (chunk.type === 'usage') usage = chunk.usage;
-      else if (!content) {
+      else if (chunk.type === 'status' && !content) {
         agentId = chunk.agentId;
         model = chunk.model;
       }
@@ -96,14 +97,14 @@ export class LlmService {
   }
 
   /** Attempts one agent until a first delta (or a clean end), retrying what may be retried. */
-  private async *open(agent: LlmAgentConfig, messages: LlmMessage[], signal: AbortSignal): AsyncGenerator<LlmChunk, OpenResult> {
+  private async *open(agent: LlmAgentConfig, messages: LlmMessage[], signal: AbortSignal, options?: LlmRequestOptions): AsyncGenerator<LlmChunk, OpenResult> {
     const { maxAttempts, retryBaseMs } = this.config.llm;
     const provider = this.providers.get(agent.provider);
     if (!provider) return { error: classifyError(new UpstreamError('config', 'unknown provider'), agent).error };
     const policy = this.breakers.policy(agent);
     let last: AttemptFailure | null = null;
     for (let n = 1; ; n++) {
-      const attempt = this.newAttempt(provider, agent, messages, signal);
+      const attempt = this.newAttempt(provider, agent, messages, signal, options);
       const startedAt = performance.now();
       try {
         const first = await policy.execute(() => attempt.open());
@@ -164,14 +165,14 @@ export class LlmService {
     return chunk;
   }
 
-  private newAttempt(provider: LlmProvider, agent: LlmAgentConfig, messages: LlmMessage[], signal: AbortSignal): UpstreamAttempt {
+  private newAttempt(provider: LlmProvider, agent: LlmAgentConfig, messages: LlmMessage[], signal: AbortSignal, options?: LlmRequestOptions): UpstreamAttempt {
     const { connectTimeoutMs, firstTokenTimeoutMs, idleTimeoutMs, allowPrivateUpstreams } = this.config.llm;
     const url = agent.provider === 'n8n' ? agent.webhookUrl : agent.provider === 'mock' ? null : agent.baseUrl;
     const checkUrl = async (): Promise<void> => {
       if (url) await assertSafeUpstreamUrl(url, allowPrivateUpstreams);
     };
     const timeouts = { connectMs: connectTimeoutMs, firstTokenMs: firstTokenTimeoutMs, idleMs: idleTimeoutMs };
-    return new UpstreamAttempt(provider, agent, messages, signal, timeouts, checkUrl);
+    return new UpstreamAttempt(provider, agent, messages, signal, timeouts, checkUrl, options);
   }
 
   private status(agent: LlmAgentConfig, description: string): LlmChunk {

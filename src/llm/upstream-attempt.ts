@@ -1,5 +1,5 @@
 import { AttemptFailure, CallerAbort, classifyError, TimeoutPhase, timeoutFailure } from 'src/llm/llm.errors';
-import { LlmAgentConfig, LlmChunk, LlmMessage, LlmProvider } from 'src/llm/llm.types';
+import { LlmAgentConfig, LlmChunk, LlmMessage, LlmProvider, LlmRequestOptions } from 'src/llm/llm.types';
 
 export interface AttemptTimeouts {
   connectMs: number;
@@ -8,7 +8,7 @@ export interface AttemptTimeouts {
 }
 
 export interface OpenedAttempt {
-  /** Chunks read so far: ends with the first delta, unless the stream ended without any. */
+  /** Chunks read so far: ends with the first delta (or tool call), unless the stream ended without any. */
   chunks: LlmChunk[];
   ended: boolean;
 }
@@ -42,6 +42,7 @@ export class UpstreamAttempt {
     private readonly timeouts: AttemptTimeouts,
     /** Runs first, inside the connect phase (the outbound URL check). */
     private readonly beforeCall: () => Promise<void>,
+    private readonly options?: LlmRequestOptions,
   ) {}
 
   /** Sends the request and reads up to the first delta. */
@@ -53,7 +54,7 @@ export class UpstreamAttempt {
     try {
       await this.guard(this.beforeCall());
       const hooks = { onConnected: () => this.disarm('connect') };
-      this.iterator = this.provider.stream(this.agent, this.messages, this.controller.signal, hooks)[Symbol.asyncIterator]();
+      this.iterator = this.provider.stream(this.agent, this.messages, this.controller.signal, hooks, this.options)[Symbol.asyncIterator]();
       const chunks: LlmChunk[] = [];
       for (;;) {
         const r = await this.guard(this.iterator.next());
@@ -62,7 +63,8 @@ export class UpstreamAttempt {
           return { chunks, ended: true };
         }
         chunks.push(r.value);
-        if (r.value.type === 'delta') return { chunks, ended: false };
+        // The first output: text or a tool call.
+        if (r.value.type === 'delta' || r.value.type === 'tool_call') return { chunks, ended: false };
       }
     } catch (err) {
       throw this.failure(err);

@@ -8,24 +8,48 @@ import { APP_CONFIG, AppConfig } from 'src/config/env';
 const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
 
 /**
- * `/metrics` is open when `METRICS_TOKEN` is unset; otherwise it needs `Authorization: Bearer <token>`,
- * compared in constant time (both sides hashed first, so the length leaks nothing either).
+ * `Authorization: Bearer <METRICS_TOKEN>` check, compared in constant time (both sides hashed first, so the
+ * length leaks nothing either). No token configured: everything passes. Throws 401 with the contract body.
  */
-@Injectable()
-export class MetricsTokenGuard implements CanActivate {
+export class MetricsTokenCheck {
   private readonly expected?: Buffer;
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    this.expected = config.metricsToken ? digest(config.metricsToken) : undefined;
+  constructor(token: string | undefined) {
+    this.expected = token ? digest(token) : undefined;
   }
 
-  canActivate(context: ExecutionContext): boolean {
-    if (!this.expected) return true;
-    const header = context.switchToHttp().getRequest<Request>().headers.authorization ?? '';
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (match && timingSafeEqual(digest(match[1]), this.expected)) return true;
+  assert(authorization: string | undefined): void {
+    if (!this.expected) return;
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
+    if (match && timingSafeEqual(digest(match[1]), this.expected)) return;
     throw new AppError(ErrorCode.UNAUTHORIZED, 'A valid metrics token is required', {
       suggestion: 'Send Authorization: Bearer <METRICS_TOKEN>.',
     });
+  }
+}
+
+/**
+ * `/metrics` on the main port. 404 when it is not served there: on a separate listener (METRICS_PORT), or
+ * in production with neither METRICS_TOKEN nor METRICS_PORT (never public by default). Otherwise open when
+ * `METRICS_TOKEN` is unset (development), else the bearer token is required.
+ */
+@Injectable()
+export class MetricsTokenGuard implements CanActivate {
+  private readonly check: MetricsTokenCheck;
+  private readonly servedHere: boolean;
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    this.check = new MetricsTokenCheck(config.metricsToken);
+    this.servedHere = config.metrics.enabled && config.metrics.port === undefined;
+  }
+
+  canActivate(context: ExecutionContext): boolean {
+    if (!this.servedHere) {
+      throw new AppError(ErrorCode.NOT_FOUND, 'Metrics are not served on this port', {
+        suggestion: 'Scrape the METRICS_HOST:METRICS_PORT listener, or set METRICS_TOKEN (required in production).',
+      });
+    }
+    this.check.assert(context.switchToHttp().getRequest<Request>().headers.authorization);
+    return true;
   }
 }

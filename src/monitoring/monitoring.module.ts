@@ -3,6 +3,7 @@ import { AuditLogsController } from 'src/monitoring/audit-logs.controller';
 import { AuditLogsService } from 'src/monitoring/audit-logs.service';
 import { ErrorLogModule } from 'src/monitoring/error-log.module';
 import { MetricsController } from 'src/monitoring/metrics.controller';
+import { MetricsServer } from 'src/monitoring/metrics-server.service';
 import { MetricsTokenGuard } from 'src/monitoring/metrics-token.guard';
 import { MonitoringController } from 'src/monitoring/monitoring.controller';
 import { MonitoringService } from 'src/monitoring/monitoring.service';
@@ -13,6 +14,6 @@ import { StreamingModule } from 'src/streaming/streaming.module';
 @Module({
   imports: [ErrorLogModule, StreamingModule],
   controllers: [MetricsController, MonitoringController, AuditLogsController],
-  providers: [MetricsTokenGuard, MonitoringService, AuditLogsService, RetentionService],
+  providers: [MetricsTokenGuard, MetricsServer, MonitoringService, AuditLogsService, RetentionService],
 })
 export class MonitoringModule {}

@@ -196,7 +196,7 @@ describe('Cache coherence, one instance (changes hold from the very next request
 });
 
 const shared = Boolean(process.env.TEST_DATABASE_URL && process.env.TEST_REDIS_URL);
-const SKIP_REASON = 'needs TEST_DATABASE_URL and TEST_REDIS_URL: two instances can only share PostgreSQL and Redis, not an embedded PGlite';
+const SKIP_REASON = 'needs TEST_DATABASE_URL and TEST_REDIS_URL: two instances can only share PostgreSQL and Redis, not one embedded database';
 if (!shared) process.stderr.write(`[cache-coherence] two-instance part SKIPPED: ${SKIP_REASON}\n`);
 const describeShared = shared ? describe : describe.skip;
 

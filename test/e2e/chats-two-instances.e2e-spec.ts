@@ -11,7 +11,7 @@ import { authenticateWith } from 'test/utils/passport-instances';
 import { baseTestEnv, createTestApp, TestApp } from 'test/utils/test-app';
 
 const shared = Boolean(process.env.TEST_DATABASE_URL && process.env.TEST_REDIS_URL);
-const SKIP_REASON = 'needs TEST_DATABASE_URL and TEST_REDIS_URL: two instances can only share PostgreSQL and Redis, not an embedded PGlite';
+const SKIP_REASON = 'needs TEST_DATABASE_URL and TEST_REDIS_URL: two instances can only share PostgreSQL and Redis, not one embedded database';
 if (!shared) {
   // Visible in the output, never silent.
   process.stderr.write(`[chats-two-instances] SKIPPED: ${SKIP_REASON}\n`);

@@ -2,8 +2,9 @@ import { registerTeam } from 'test/factories/auth.factory';
 import { createTestApp, TestApp } from 'test/utils/test-app';
 
 /**
- * Regression: PGlite's socket server interleaved the extended-protocol messages of concurrent pool
- * connections, so simultaneous requests ran with each other's parameters (500s, wrong 404/409s).
+ * Regression: the former embedded database (PGlite behind a socket shim) interleaved the extended-protocol
+ * messages of concurrent pool connections, so simultaneous requests ran with each other's parameters (500s,
+ * wrong 404/409s). Kept: the pool now uses its full size on every database.
  */
 describe('Database under concurrent requests', () => {
   let t: TestApp;

@@ -1,11 +1,13 @@
 import { FakeReply, FakeUsage, RecordedRequest, ScriptedHttpServer, StreamEncoding } from 'test/fakes/scripted-http-server';
 
 /**
- * Speaks the Gemini API (v1beta) as `@google/genai` 2.x calls it:
- * - `POST /v1beta/models/{model}:streamGenerateContent?alt=sse` → `text/event-stream`, each event
+ * Speaks the Gemini API as `@google/genai` calls it (3.x calls `/v1/...` by default, 2.x called `/v1beta/...`;
+ * both are accepted):
+ * - `POST /v1/models/{model}:streamGenerateContent?alt=sse` → `text/event-stream`, each event
  *   `data: {"candidates":[{"content":{"parts":[{"text":"…"}],"role":"model"},"index":0}],"usageMetadata":{…},"modelVersion":"…"}\r\n\r\n`,
- *   the last one with `"finishReason":"STOP"` and the final usage (Gemini sends no [DONE]);
- * - `POST /v1beta/models/{model}:generateContent` → one GenerateContentResponse JSON;
+ *   the last one with `"finishReason":"STOP"` and the final usage (Gemini sends no [DONE]); with
+ *   `toolCalls`, the last one carries `{"functionCall":{"name","args"}}` parts instead of text;
+ * - `POST /v1/models/{model}:generateContent` → one GenerateContentResponse JSON;
  * - errors: `{"error":{"code":429,"message":"…","status":"RESOURCE_EXHAUSTED"}}`.
  * The API key arrives in the `x-goog-api-key` header; `modelOf(req)` gives the model from the path.
  */
@@ -15,7 +17,7 @@ export class FakeGeminiServer extends ScriptedHttpServer {
   }
 
   protected accepts(method: string, path: string): boolean {
-    return method === 'POST' && /^\/v1beta\/models\/[^/]+:(streamGenerateContent|generateContent)$/.test(path);
+    return method === 'POST' && /^\/v1(beta)?\/models\/[^/]+:(streamGenerateContent|generateContent)$/.test(path);
   }
 
   protected errorBody(status: number): unknown {
@@ -23,7 +25,7 @@ export class FakeGeminiServer extends ScriptedHttpServer {
     return { error: { code: status, message: `fake gemini error ${status}`, status: names[status] ?? 'INTERNAL' } };
   }
 
-  protected encoding(req: RecordedRequest, _reply: FakeReply): StreamEncoding | null {
+  protected encoding(req: RecordedRequest, reply: FakeReply): StreamEncoding | null {
     if (!req.url.includes(':streamGenerateContent')) return null;
     const model = FakeGeminiServer.modelOf(req);
     const frame = (obj: unknown): string => `data: ${JSON.stringify(obj)}\r\n\r\n`;
@@ -40,8 +42,9 @@ export class FakeGeminiServer extends ScriptedHttpServer {
         });
       },
       end: (usage) =>
+        // Function calls come whole, as `functionCall` parts (with `toolCalls`), in the last chunk.
         frame({
-          candidates: [{ content: { parts: [{ text: '' }], role: 'model' }, finishReason: 'STOP', index: 0 }],
+          candidates: [{ content: { parts: functionCallParts(reply) ?? [{ text: '' }], role: 'model' }, finishReason: 'STOP', index: 0 }],
           usageMetadata: usageMetadata(usage),
           modelVersion: model,
           responseId: 'fake-response',
@@ -58,6 +61,11 @@ export class FakeGeminiServer extends ScriptedHttpServer {
       responseId: 'fake-response',
     };
   }
+}
+
+function functionCallParts(reply: FakeReply): unknown[] | null {
+  if (!reply.toolCalls?.length) return null;
+  return reply.toolCalls.map((c) => ({ functionCall: { name: c.name, args: JSON.parse(c.argumentPieces.join('') || '{}') } }));
 }
 
 function usageMetadata(u: FakeUsage): Record<string, number> {

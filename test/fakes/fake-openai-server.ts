@@ -4,6 +4,7 @@ import { FakeReply, FakeUsage, RecordedRequest, ScriptedHttpServer, StreamEncodi
  * Speaks the OpenAI Chat Completions API (what LiteLLM proxy, OpenRouter, vLLM… also serve):
  * - `POST /v1/chat/completions` with `"stream": true` → `text/event-stream` of `chat.completion.chunk`
  *   objects: a first chunk with `delta.role`, one chunk per delta, a chunk with `finish_reason: "stop"`,
+ *   (with `toolCalls`: `delta.tool_calls` pieces and `finish_reason: "tool_calls"`),
  *   then (when `stream_options.include_usage`) a usage chunk with `"choices": []`, then `data: [DONE]`;
  * - the same without `stream` → one `chat.completion` JSON;
  * - errors: `{"error":{"message":"…","type":"…","param":null,"code":…}}`.
@@ -19,7 +20,7 @@ export class FakeOpenAiServer extends ScriptedHttpServer {
     return { error: { message: `fake openai error ${status}`, type: types[status] ?? 'server_error', param: null, code: status === 401 ? 'invalid_api_key' : null } };
   }
 
-  protected encoding(req: RecordedRequest, _reply: FakeReply): StreamEncoding | null {
+  protected encoding(req: RecordedRequest, reply: FakeReply): StreamEncoding | null {
     if (req.body?.stream !== true) return null;
     const includeUsage = req.body?.stream_options?.include_usage === true;
     const base = { id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: 1700000000, model: String(req.body?.model ?? ''), system_fingerprint: 'fp_fake' };
@@ -30,12 +31,27 @@ export class FakeOpenAiServer extends ScriptedHttpServer {
       start: () => frame([{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }]),
       delta: (text) => frame([{ index: 0, delta: { content: text }, logprobs: null, finish_reason: null }]),
       end: (u) => {
-        let out = frame([{ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }]);
+        const calls = reply.toolCalls ?? [];
+        let out = '';
+        calls.forEach((c, index) => {
+          out += frame([{ index: 0, delta: { tool_calls: [{ index, id: c.id, type: 'function', function: { name: c.name, arguments: '' } }] }, logprobs: null, finish_reason: null }]);
+          for (const piece of c.argumentPieces) out += frame([{ index: 0, delta: { tool_calls: [{ index, function: { arguments: piece } }] }, logprobs: null, finish_reason: null }]);
+        });
+        out += frame([{ index: 0, delta: {}, logprobs: null, finish_reason: calls.length ? 'tool_calls' : 'stop' }]);
         if (includeUsage) out += frame([], openAiUsage(u));
         return `${out}data: [DONE]\n\n`;
       },
       malformed: () => 'data: {"id":"chatcmpl-fake","choices":[{"delta":{"content":"brok\n\n',
     };
+  }
+
+  protected jsonFor(req: RecordedRequest, reply: FakeReply, deltas: string[], usage: FakeUsage): unknown {
+    const body = this.jsonReply(req, deltas.join(''), usage) as { choices: Array<{ message: Record<string, unknown>; finish_reason: string }> };
+    if (reply.toolCalls?.length) {
+      body.choices[0].message.tool_calls = reply.toolCalls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.argumentPieces.join('') } }));
+      body.choices[0].finish_reason = 'tool_calls';
+    }
+    return body;
   }
 
   protected jsonReply(req: RecordedRequest, text: string, usage: FakeUsage): unknown {

@@ -43,11 +43,24 @@ export interface FakeReply {
   destroyAfter?: number;
   /** Usage to report (default: 7 prompt tokens, one completion token per delta). */
   usage?: FakeUsage;
+  /**
+   * Tool calls the model makes after its text, in the provider's wire format (OpenAI: a first
+   * `delta.tool_calls` piece with id and name, then one piece per `argumentPieces` item, and
+   * `finish_reason: "tool_calls"`; Gemini: one `functionCall` part per call, with the parsed arguments).
+   */
+  toolCalls?: FakeToolCall[];
+}
+
+export interface FakeToolCall {
+  id: string;
+  name: string;
+  /** The arguments' JSON text, in the pieces to stream (joined, it must be valid JSON for Gemini). */
+  argumentPieces: string[];
 }
 
 export interface RecordedRequest {
   method: string;
-  /** Path and query, e.g. `/v1beta/models/m:streamGenerateContent?alt=sse`. */
+  /** Path and query, e.g. `/v1/models/m:streamGenerateContent?alt=sse`. */
   url: string;
   headers: Record<string, string | string[] | undefined>;
   rawBody: string;

@@ -1,5 +1,6 @@
-// Jest environment that hands the sandbox Node's undici dispatcher, without which @google/genai
-// throws "Undici globalDispatcher is not available" inside jest (see ../shared/STACK.md).
+// Jest environment that hands the sandbox Node's undici dispatcher, without which the global fetch (as
+// @google/genai calls it) throws "Undici globalDispatcher is not available" inside jest, on Node 20 and
+// still on Node 24 (test/medium/llm/fakes.spec.ts fails without it; docs/decisions.md).
 const { TestEnvironment } = require('jest-environment-node');
 
 class NodeEnvironment extends TestEnvironment {

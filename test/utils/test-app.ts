@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Type } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -8,7 +8,8 @@ import request from 'supertest';
 import TestAgent from 'supertest/lib/agent';
 import { createApp } from 'src/app.factory';
 import { AppConfig, loadConfig } from 'src/config/env';
-import { PGLITE_TEMPLATE, TEST_TMP } from 'test/utils/global-setup';
+import { createDataSource } from 'src/database/data-source';
+import { EMBEDDED_URL_ENV, TEST_TMP } from 'test/utils/global-setup';
 
 export interface TestApp {
   app: NestExpressApplication;
@@ -25,25 +26,60 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
+const TEMPLATE = 'cb_template';
+let templateReady = false;
+
+const databaseUrl = (adminUrl: string, name: string): string => {
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+};
+
 /**
- * A fresh database for one test app: a copy of the PGlite template, or (with TEST_DATABASE_URL, as in CI)
- * a new database on the real PostgreSQL server, dropped afterwards.
+ * Embedded tier: a database with every migration applied, made once per run (the cluster lives for one run,
+ * so it cannot be stale), which each test database copies (`CREATE DATABASE … TEMPLATE`) instead of running
+ * the migrations again. Built under another name and renamed when complete; an advisory lock serialises
+ * test files that get here together.
  */
-export async function createTestDatabase(dataDir: string): Promise<TestDatabase> {
-  const adminUrl = process.env.TEST_DATABASE_URL;
-  if (!adminUrl) {
-    cpSync(PGLITE_TEMPLATE, join(dataDir, 'pglite'), { recursive: true });
-    return { env: {}, drop: async () => undefined };
+async function ensureTemplate(adminUrl: string): Promise<void> {
+  if (templateReady) return;
+  const admin = new Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    await admin.query('SELECT pg_advisory_lock(727274)');
+    const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [TEMPLATE]);
+    if (!rowCount) {
+      const building = `${TEMPLATE}_build`;
+      await admin.query(`DROP DATABASE IF EXISTS "${building}" WITH (FORCE)`);
+      await admin.query(`CREATE DATABASE "${building}"`);
+      const ds = await createDataSource(loadConfig({ ...baseTestEnv(TEST_TMP), DATABASE_URL: databaseUrl(adminUrl, building) }), {}, true);
+      await ds.destroy();
+      await admin.query(`ALTER DATABASE "${building}" RENAME TO "${TEMPLATE}"`);
+    }
+    templateReady = true;
+  } finally {
+    await admin.query('SELECT pg_advisory_unlock(727274)').catch(() => undefined);
+    await admin.end();
   }
+}
+
+/**
+ * A fresh database for one test app, dropped afterwards: on the run's embedded cluster (test/utils/global-setup.ts),
+ * copied from the migrated template, or with TEST_DATABASE_URL (as in CI) an empty one on the real PostgreSQL
+ * server (shared with other runs, so the app migrates it itself).
+ */
+export async function createTestDatabase(_dataDir?: string): Promise<TestDatabase> {
+  const embedded = !process.env.TEST_DATABASE_URL;
+  const adminUrl = process.env.TEST_DATABASE_URL ?? process.env[EMBEDDED_URL_ENV];
+  if (!adminUrl) throw new Error(`no test database: jest's globalSetup did not start the embedded cluster (${EMBEDDED_URL_ENV} unset)`);
+  if (embedded) await ensureTemplate(adminUrl);
   const name = `cb_test_${randomBytes(6).toString('hex')}`;
   const admin = new Client({ connectionString: adminUrl });
   await admin.connect();
-  await admin.query(`CREATE DATABASE "${name}"`);
+  await admin.query(`CREATE DATABASE "${name}"${embedded ? ` TEMPLATE "${TEMPLATE}"` : ''}`);
   await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
   return {
-    env: { DATABASE_URL: url.toString() },
+    env: { DATABASE_URL: databaseUrl(adminUrl, name) },
     async drop() {
       const c = new Client({ connectionString: adminUrl });
       await c.connect();
@@ -76,9 +112,15 @@ export function baseTestEnv(dataDir: string): Record<string, string> {
  */
 export async function createTestApp(options: { env?: Record<string, string | undefined>; imports?: Type[] } = {}): Promise<TestApp> {
   const dataDir = mkdtempSync(join(TEST_TMP, 'app-'));
-  const db = await createTestDatabase(dataDir);
+  // A test that names its database (a second instance on the first one's) gets exactly that.
+  const db = options.env?.DATABASE_URL ? { env: {}, drop: async () => undefined } : await createTestDatabase(dataDir);
   const env = { ...baseTestEnv(dataDir), ...db.env, ...options.env };
-  const config = loadConfig(env);
+  let config = loadConfig(env);
+  if (!process.env.TEST_DATABASE_URL && !options.env?.DATABASE_URL) {
+    // Embedded tier: the app behaves as a default deployment does (its database belongs to it alone:
+    // in-process caches and deny-list), on its own database in the run's embedded cluster.
+    config = { ...config, db: { ...config.db, url: db.env.DATABASE_URL, embedded: true } };
+  }
   const app = await createApp(config, options.imports);
   await app.listen(0, '127.0.0.1');
   const url = await app.getUrl();

@@ -1,6 +1,10 @@
 import { Type } from 'class-transformer';
 import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
   IsIn,
+  IsUUID,
   IsInt,
   IsNumber,
   IsObject,
@@ -14,7 +18,7 @@ import {
   ValidateNested,
   ValidationArguments,
 } from 'class-validator';
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { validateUpstreamUrlSyntax } from 'src/llm/url-safety';
 
 export const PROVIDERS = ['gemini', 'openai', 'n8n', 'mock'] as const;
@@ -44,6 +48,35 @@ export function IsUpstreamUrl(): PropertyDecorator {
         },
       },
     });
+}
+
+/** One agent a router may choose. */
+export class RouterCandidateDto {
+  @ApiProperty({ format: 'uuid' })
+  @IsUUID()
+  agentId: string;
+
+  @ApiProperty({ maxLength: 500, example: 'Questions about invoices and payments' })
+  @IsString() @MaxLength(500)
+  description: string;
+}
+
+/**
+ * `config.router`: makes the agent a supervisor that routes each query to one candidate (docs/agents.md):
+ * its own model chooses (a structured call), or on failure/timeout `defaultAgentId` answers.
+ */
+export class RouterConfigDto {
+  @ApiProperty({ type: [RouterCandidateDto] })
+  @IsArray() @ArrayMinSize(1) @ArrayMaxSize(20) @ValidateNested({ each: true }) @Type(() => RouterCandidateDto)
+  candidates: RouterCandidateDto[];
+
+  @ApiProperty({ format: 'uuid', description: 'One of the candidates: answers when the choice fails' })
+  @IsUUID()
+  defaultAgentId: string;
+
+  @ApiPropertyOptional({ minimum: 100, maximum: 60000, default: 10000, description: 'How long the choice may take (ms)' })
+  @IsOptional() @IsInt() @Min(100) @Max(60000)
+  timeoutMs?: number;
 }
 
 /**
@@ -88,6 +121,10 @@ export class AgentConfigDto {
   @ApiPropertyOptional({ description: 'mock only' }) @IsOptional() @IsInt() @Min(0) @Max(100000) mockErrorTimes?: number | null;
   @ApiPropertyOptional({ description: 'mock only' }) @IsOptional() @IsInt() @Min(0) @Max(100000) mockFailAfter?: number | null;
   @ApiPropertyOptional({ description: 'mock only' }) @IsOptional() @IsInt() @Min(0) @Max(100000) mockStallAfter?: number | null;
+
+  @ApiPropertyOptional({ type: RouterConfigDto, nullable: true, description: 'Makes the agent a router (supervisor) over candidate agents' })
+  @IsOptional() @IsObject() @ValidateNested() @Type(() => RouterConfigDto)
+  router?: RouterConfigDto | null;
 }
 
 /** Decorators of the nested `config` object (shared by create/replace and patch). */

@@ -5,6 +5,20 @@ export class UsageDto {
   @ApiProperty() completionTokens: number;
 }
 
+export class ToolCallDto {
+  @ApiProperty({ example: 'call_abc' }) id: string;
+  @ApiProperty({ example: 'get_weather' }) name: string;
+  @ApiProperty({ example: '{"city":"Paris"}', description: 'The arguments as JSON text' }) arguments: string;
+}
+
+export class RoutingDto {
+  @ApiProperty({ format: 'uuid' }) routerAgentId: string;
+  @ApiProperty({ format: 'uuid', description: 'The agent that answered' }) routedTo: string;
+  @ApiProperty() routedToName: string;
+  @ApiProperty() reason: string;
+  @ApiProperty({ enum: ['model', 'default'], description: "model: the router's model chose; default: the fallback candidate" }) method: 'model' | 'default';
+}
+
 export class ChatResponseDto {
   @ApiProperty({ format: 'uuid' }) id: string;
   @ApiProperty({ format: 'uuid' }) agentId: string;
@@ -25,6 +39,8 @@ export class MessageResponseDto {
   @ApiPropertyOptional({ type: Object, example: { code: 'UPSTREAM_FAILED', message: '…' } }) error?: { code: string; message: string };
   @ApiPropertyOptional() model?: string;
   @ApiPropertyOptional({ type: UsageDto }) usage?: UsageDto;
+  @ApiPropertyOptional({ type: [ToolCallDto], description: 'Tool calls the model made (assistant messages)' }) toolCalls?: ToolCallDto[];
+  @ApiPropertyOptional({ type: RoutingDto, description: 'When the agent is a router: which agent answered and why' }) routing?: RoutingDto;
   @ApiPropertyOptional({ description: 'The id given by the client when it sent the message' }) clientMessageId?: string;
   @ApiProperty() createdAt: string;
 }

@@ -4,6 +4,23 @@ export type MessageRole = 'user' | 'assistant' | 'system';
 export type MessageStatus = 'complete' | 'streaming' | 'cancelled' | 'error';
 export const TERMINAL_STATUSES: readonly MessageStatus[] = ['complete', 'cancelled', 'error'];
 
+/** A tool call of the model, complete (`arguments`: the JSON text). */
+export interface MessageToolCall {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
+/** How a router agent chose the agent that answered (issue 16). */
+export interface MessageRouting {
+  routerAgentId: string;
+  routedTo: string;
+  routedToName: string;
+  reason: string;
+  /** `model`: the router's model chose; `default`: it failed, timed out or chose nothing valid. */
+  method: 'model' | 'default';
+}
+
 export interface MessageUsage {
   promptTokens: number;
   completionTokens: number;
@@ -31,6 +48,8 @@ export class Message {
   @Column({ type: 'varchar', length: 200, nullable: true }) model: string | null;
   @Column({ name: 'agent_id', type: 'uuid', nullable: true }) agentId: string | null;
   @Column({ type: 'jsonb', nullable: true }) usage: MessageUsage | null;
+  @Column({ name: 'tool_calls', type: 'jsonb', nullable: true }) toolCalls: MessageToolCall[] | null;
+  @Column({ type: 'jsonb', nullable: true }) routing: MessageRouting | null;
   @Column({ name: 'client_message_id', type: 'varchar', length: 200, nullable: true }) clientMessageId: string | null;
   @Column({ name: 'lease_owner', type: 'varchar', length: 100, nullable: true, select: false }) leaseOwner?: string | null;
   @Column({ name: 'lease_expires_at', type: 'timestamptz', nullable: true, select: false }) leaseExpiresAt?: Date | null;

@@ -19,6 +19,8 @@ export class AuditMiddleware implements NestMiddleware {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const user = (req as Request & { user?: AuthUser }).user;
+      // Requests made with a team API key (ApiKeyGuard) carry the key instead of a user.
+      const apiKey = (req as Request & { apiKey?: { keyId: string; teamId: string } }).apiKey;
       const route = req.route?.path ? `${req.baseUrl ?? ''}${req.route.path as string}` : null;
       const durationMs = Number((process.hrtime.bigint() - started) / 1_000_000n);
       const fact = {
@@ -29,11 +31,11 @@ export class AuditMiddleware implements NestMiddleware {
         ip: req.ip ?? null,
         userAgent: req.get('user-agent')?.slice(0, 500) ?? null,
         userId: user?.id ?? null,
-        teamId: user?.teamId ?? null,
+        teamId: user?.teamId ?? apiKey?.teamId ?? null,
       };
       this.logger.log({ ...fact, path: route ?? req.path }, `${req.method} ${route ?? req.path} ${res.statusCode} ${durationMs}ms`);
       if (!SAFE_METHODS.has(req.method) && route) {
-        void this.audit.record({ action: 'http.request', ...fact });
+        void this.audit.record({ action: 'http.request', ...fact, ...(apiKey ? { metadata: { apiKeyId: apiKey.keyId } } : {}) });
       }
     });
     next();

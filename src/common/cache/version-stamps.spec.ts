@@ -1,7 +1,7 @@
 import { StampedCache, VersionStamps } from 'src/common/cache/version-stamps';
 import { AppConfig } from 'src/config/env';
 
-const config = (url?: string) => ({ redisKeyPrefix: 't:', db: { url } }) as unknown as AppConfig;
+const config = (url?: string) => ({ redisKeyPrefix: 't:', db: { url, embedded: !url } }) as unknown as AppConfig;
 
 describe('VersionStamps without Redis', () => {
   it('keeps stamps in memory with the embedded database, and a bump changes the stamp', async () => {

@@ -13,7 +13,7 @@ import { APP_CONFIG, AppConfig } from 'src/config/env';
  *
  * - With Redis, stamps live in Redis (one GET per check, ~0.1 ms) and are random, so that a Redis that
  *   lost its data cannot bring an old stamp back.
- * - With the embedded database there is one process (PGlite belongs to it): stamps live in memory.
+ * - With the embedded database there is one process (the database belongs to it): stamps live in memory.
  * - On a shared PostgreSQL without Redis other instances cannot tell this one about their writes:
  *   `current` returns null and callers do not cache.
  *
@@ -36,7 +36,7 @@ export class VersionStamps {
     @Inject(APP_CONFIG) config: AppConfig,
     @Optional() private readonly metrics?: MetricsService,
   ) {
-    this.mode = redis ? 'redis' : config.db.url ? 'off' : 'local';
+    this.mode = redis ? 'redis' : config.db.embedded ? 'local' : 'off';
     this.prefix = `${config.redisKeyPrefix}stamp:`;
   }
 

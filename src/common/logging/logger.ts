@@ -74,14 +74,19 @@ export class AppLogger implements LoggerService {
   private write(level: pino.Level, message: unknown, rest: unknown[]): void {
     const context = typeof rest[rest.length - 1] === 'string' ? (rest.pop() as string) : undefined;
     const obj: Record<string, unknown> = { context };
-    // Nest passes a stack string as the second argument of error().
+    // `logger.log({ ...fields }, 'summary')` (pino's order): the string is the message. Otherwise a string
+    // after the message is the stack Nest passes as the second argument of error().
+    const fields = message && typeof message === 'object' && !(message instanceof Error);
+    let msg: string | undefined;
     for (const extra of rest) {
-      if (typeof extra === 'string') obj.stack = extra;
-      else if (extra instanceof Error) obj.err = extra;
+      if (typeof extra === 'string') {
+        if (fields && msg === undefined) msg = extra;
+        else obj.stack = extra;
+      } else if (extra instanceof Error) obj.err = extra;
       else if (extra && typeof extra === 'object') Object.assign(obj, extra);
     }
     if (message instanceof Error) this.pino[level]({ ...obj, err: message }, message.message);
-    else if (message && typeof message === 'object') this.pino[level]({ ...obj, ...(message as object) });
+    else if (fields) this.pino[level]({ ...obj, ...(message as object) }, msg);
     else this.pino[level](obj, String(message));
   }
 }

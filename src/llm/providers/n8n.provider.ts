@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { parseRetryAfterMs, UpstreamError } from 'src/llm/llm.errors';
-import { LlmAgentConfig, LlmChunk, LlmMessage, LlmProvider, LlmStreamHooks, LlmUsage } from 'src/llm/llm.types';
+import { LlmAgentConfig, LlmChunk, LlmMessage, LlmProvider, LlmRequestOptions, LlmStreamHooks, LlmUsage } from 'src/llm/llm.types';
 import { readLines, readSseEvents, readText } from 'src/llm/stream-readers';
 
 const NDJSON_TYPES = new Set(['begin', 'item', 'end', 'error']);
@@ -19,7 +19,7 @@ const NDJSON_TYPES = new Set(['begin', 'item', 'end', 'error']);
 export class N8nProvider implements LlmProvider {
   readonly name = 'n8n' as const;
 
-  async *stream(agent: LlmAgentConfig, messages: LlmMessage[], signal: AbortSignal, hooks?: LlmStreamHooks): AsyncGenerator<LlmChunk> {
+  async *stream(agent: LlmAgentConfig, messages: LlmMessage[], signal: AbortSignal, hooks?: LlmStreamHooks, options: LlmRequestOptions = {}): AsyncGenerator<LlmChunk> {
     if (!agent.webhookUrl) throw new UpstreamError('config', 'n8n: the agent has no webhook URL');
     const headers: Record<string, string> = {
       'content-type': 'application/json',
@@ -30,6 +30,8 @@ export class N8nProvider implements LlmProvider {
       messages: messages.map((m) => ({ role: m.role, content: m.content })),
       system_prompt: agent.systemPrompt ?? null,
       config: { model: agent.model, ...agent.config },
+      // Only when the caller (the /v1 API) gave tools: the workflow may call them back (see chunksOf).
+      ...(options.tools?.length ? { tools: options.tools } : {}),
     });
 
     hooks?.onConnected?.();
@@ -41,21 +43,27 @@ export class N8nProvider implements LlmProvider {
     if (!res.body) return;
     const contentType = (res.headers.get('content-type') ?? '').toLowerCase();
     const lines = readLines(readText(res.body));
-    if (contentType.includes('text/event-stream')) yield* readSse(lines);
-    else yield* readNdjsonOrJson(lines, contentType);
+    const ctx: ChunkContext = { calls: 0 };
+    if (contentType.includes('text/event-stream')) yield* readSse(lines, ctx);
+    else yield* readNdjsonOrJson(lines, contentType, ctx);
     signal.throwIfAborted();
   }
 }
 
-async function* readSse(lines: AsyncIterable<string>): AsyncGenerator<LlmChunk> {
+/** Numbers the tool calls of one response. */
+interface ChunkContext {
+  calls: number;
+}
+
+async function* readSse(lines: AsyncIterable<string>, ctx: ChunkContext): AsyncGenerator<LlmChunk> {
   for await (const event of readSseEvents(lines)) {
     if (event.data.trim() === '[DONE]') return;
-    yield* chunksOf(parseJson(event.data), 'stream');
+    yield* chunksOf(parseJson(event.data), 'stream', ctx);
   }
 }
 
 /** Decides on the first non-empty line: an n8n streaming object starts NDJSON mode, anything else is one JSON body. */
-async function* readNdjsonOrJson(lines: AsyncIterable<string>, contentType: string): AsyncGenerator<LlmChunk> {
+async function* readNdjsonOrJson(lines: AsyncIterable<string>, contentType: string, ctx: ChunkContext): AsyncGenerator<LlmChunk> {
   let mode: 'unknown' | 'ndjson' | 'whole' = 'unknown';
   const whole: string[] = [];
   for await (const line of lines) {
@@ -76,13 +84,13 @@ async function* readNdjsonOrJson(lines: AsyncIterable<string>, contentType: stri
     }
     const obj = parseJson(line);
     if (isObject(obj) && obj.type === 'begin') continue;
-    yield* chunksOf(obj, 'stream');
+    yield* chunksOf(obj, 'stream', ctx);
     if (isObject(obj) && obj.type === 'end') return;
   }
-  if (mode === 'whole') yield* wholeBody(whole.join('\n'), contentType);
+  if (mode === 'whole') yield* wholeBody(whole.join('\n'), contentType, ctx);
 }
 
-function* wholeBody(text: string, contentType: string): Generator<LlmChunk> {
+function* wholeBody(text: string, contentType: string, ctx: ChunkContext): Generator<LlmChunk> {
   const parsed = tryJson(text);
   if (parsed === undefined) {
     if (contentType.startsWith('text/plain') || contentType === '') {
@@ -91,26 +99,40 @@ function* wholeBody(text: string, contentType: string): Generator<LlmChunk> {
     }
     throw new UpstreamError('protocol', 'n8n: the response is not valid JSON');
   }
-  yield* chunksOf(parsed, 'whole');
+  yield* chunksOf(parsed, 'whole', ctx);
 }
 
 /** Deltas (and usage) carried by one parsed object; `whole` also accepts arrays and bare strings. */
-function* chunksOf(value: unknown, shape: 'stream' | 'whole'): Generator<LlmChunk> {
+function* chunksOf(value: unknown, shape: 'stream' | 'whole', ctx: ChunkContext): Generator<LlmChunk> {
   if (shape === 'whole' && typeof value === 'string') {
     if (value) yield { type: 'delta', content: value };
     return;
   }
   if (shape === 'whole' && Array.isArray(value)) {
-    for (const item of value) yield* chunksOf(item, 'stream');
+    for (const item of value) yield* chunksOf(item, 'stream', ctx);
     return;
   }
   if (!isObject(value)) throw new UpstreamError('protocol', 'n8n: unexpected chunk shape');
   if (value.type === 'error') throw new UpstreamError('http', 'n8n: the workflow reported an error');
   const text = [value.content, value.output, value.text].find((v) => typeof v === 'string') as string | undefined;
   const usage = usageOf(value.usage);
-  if (text === undefined && !usage && shape === 'whole') throw new UpstreamError('protocol', 'n8n: no content in the response');
+  const calls = toolCallsOf(value.tool_calls ?? value.toolCalls);
+  if (text === undefined && !usage && !calls.length && shape === 'whole') throw new UpstreamError('protocol', 'n8n: no content in the response');
   if (text) yield { type: 'delta', content: text };
+  // Tool calls, when the workflow sends them: `tool_calls` / `toolCalls` items, OpenAI-shaped
+  // (`{id, function: {name, arguments}}`) or flat (`{id, name, arguments | args}`); each passes through whole.
+  for (const c of calls) yield { type: 'tool_call', index: ctx.calls++, ...c };
   if (usage) yield { type: 'usage', usage };
+}
+
+function toolCallsOf(v: unknown): Array<{ id: string; name: string; arguments: string }> {
+  if (!Array.isArray(v)) return [];
+  return v.filter(isObject).flatMap((c) => {
+    const fn = isObject(c.function) ? c.function : c;
+    if (typeof fn.name !== 'string') return [];
+    const args = fn.arguments ?? fn.args ?? {};
+    return [{ id: typeof c.id === 'string' ? c.id : `call_${Math.random().toString(36).slice(2, 12)}`, name: fn.name, arguments: typeof args === 'string' ? args : JSON.stringify(args) }];
+  });
 }
 
 function usageOf(u: unknown): LlmUsage | null {

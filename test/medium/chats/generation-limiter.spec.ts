@@ -9,7 +9,7 @@ import { createTestApp, TestApp } from 'test/utils/test-app';
 
 /**
  * GenerationLimiter against its real backends: the memory one (always) and the Redis one (when
- * TEST_REDIS_URL is set, under a key prefix of its own). The database is the test app's (PGlite, or the
+ * TEST_REDIS_URL is set, under a key prefix of its own). The database is the test app's (embedded PostgreSQL, or the
  * real PostgreSQL with TEST_DATABASE_URL), used by the memory backend to seed a user's rate window.
  */
 const REDIS_URL = process.env.TEST_REDIS_URL ?? '';

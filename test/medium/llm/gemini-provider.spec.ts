@@ -35,7 +35,7 @@ describe('Gemini provider (official SDK against the fake server)', () => {
   it('calls streamGenerateContent with alt=sse and the key in x-goog-api-key', async () => {
     await collect(kit.service.stream([gemini()], USER_MESSAGES, new AbortController().signal));
     const req = fake.lastRequest!;
-    expect(req.url).toBe('/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse');
+    expect(req.url).toBe('/v1/models/gemini-2.5-flash:streamGenerateContent?alt=sse');
     expect(req.headers['x-goog-api-key']).toBe('gm-secret-key-123');
     expect(req.headers.authorization).toBeUndefined();
   });
