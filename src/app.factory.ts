@@ -11,6 +11,7 @@ import { ErrorCode } from 'src/common/errors/error-code';
 import { AllExceptionsFilter } from 'src/common/filters/all-exceptions.filter';
 import { ErrorBodyDto } from 'src/common/filters/error-body';
 import { applyOpenApiConventions, operationId } from 'src/common/openapi/openapi-conventions';
+import { answerClientErrorsWithContractBody } from 'src/common/http/client-error';
 import { isAllowedOrigin } from 'src/common/http/allowed-origin';
 import { N8N_PREFIX } from 'src/compat/n8n/n8n-compat';
 import { N8nExceptionFilter } from 'src/compat/n8n/n8n-exception.filter';
@@ -61,6 +62,7 @@ export async function createApp(config: AppConfig, extraImports: Type[] = []): P
 
 export function configureApp(app: NestExpressApplication, config: AppConfig): void {
   app.disable('x-powered-by');
+  answerClientErrorsWithContractBody(app.getHttpServer());
   app.set('trust proxy', config.trustProxy);
   app.use(assignCorrelationId);
   app.use(

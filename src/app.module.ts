@@ -15,12 +15,14 @@ import { CircuitModule } from 'src/common/circuit/circuit.module';
 import { DrainModule } from 'src/common/drain/drain.module';
 import { AllExceptionsFilter } from 'src/common/filters/all-exceptions.filter';
 import { AppThrottlerGuard } from 'src/common/guards/app-throttler.guard';
+import { InputHygieneGuard } from 'src/common/guards/input-hygiene.guard';
 import { RedisThrottlerStorage } from 'src/common/guards/throttler-redis.storage';
 import { CircuitBreakerInterceptor } from 'src/common/interceptors/circuit-breaker.interceptor';
 import { HttpMetricsMiddleware } from 'src/common/metrics/http-metrics.middleware';
 import { MetricsModule } from 'src/common/metrics/metrics.module';
 import { CorrelationIdMiddleware } from 'src/common/middleware/correlation-id.middleware';
 import { createValidationPipe } from 'src/common/pipes/validation.pipe';
+import { RedisFallback } from 'src/common/redis/redis-fallback.service';
 import { REDIS_CLIENT, RedisModule } from 'src/common/redis/redis.module';
 import { CacheModule } from 'src/common/cache/cache.module';
 import { CanvaloModule } from 'src/compat/canvalo/canvalo.module';
@@ -53,10 +55,10 @@ export class AppModule implements NestModule {
         MetricsModule,
         DrainModule,
         ThrottlerModule.forRootAsync({
-          inject: [APP_CONFIG, REDIS_CLIENT],
-          useFactory: (cfg: AppConfig, redis: Redis | null) => ({
+          inject: [APP_CONFIG, REDIS_CLIENT, RedisFallback],
+          useFactory: (cfg: AppConfig, redis: Redis | null, fallback: RedisFallback) => ({
             throttlers: [{ name: 'default', limit: cfg.throttle.limit, ttl: cfg.throttle.ttlMs }],
-            storage: redis ? new RedisThrottlerStorage(redis, `${cfg.redisKeyPrefix}throttle:`) : undefined,
+            storage: redis ? new RedisThrottlerStorage(redis, `${cfg.redisKeyPrefix}throttle:`, fallback) : undefined,
           }),
         }),
         HealthModule,
@@ -75,6 +77,7 @@ export class AppModule implements NestModule {
       providers: [
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
         { provide: APP_PIPE, useFactory: createValidationPipe },
+        { provide: APP_GUARD, useClass: InputHygieneGuard },
         { provide: APP_GUARD, useClass: AppThrottlerGuard },
         { provide: APP_GUARD, useClass: JwtAuthGuard },
         { provide: APP_GUARD, useClass: RolesGuard },

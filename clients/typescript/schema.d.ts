@@ -1122,7 +1122,7 @@ export interface components {
              * @example VALIDATION_FAILED
              * @enum {string}
              */
-            error: "VALIDATION_FAILED" | "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "BUDGET_EXCEEDED" | "CIRCUIT_OPEN" | "UPSTREAM_FAILED" | "UPSTREAM_TIMEOUT" | "UPSTREAM_RATE_LIMITED" | "UPSTREAM_AUTH_FAILED" | "SERVICE_UNAVAILABLE" | "INTERNAL";
+            error: "VALIDATION_FAILED" | "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "HEADERS_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "BUDGET_EXCEEDED" | "CIRCUIT_OPEN" | "UPSTREAM_FAILED" | "UPSTREAM_TIMEOUT" | "UPSTREAM_RATE_LIMITED" | "UPSTREAM_AUTH_FAILED" | "SERVICE_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "INTERNAL";
             /** @example Validation failed */
             message: string;
             details: components["schemas"]["ErrorDetailsDto"];
@@ -2549,6 +2549,10 @@ export interface components {
                 [key: string]: unknown;
             };
             messages: components["schemas"]["CanvaloMessageDto"][];
+        };
+        CanvaloSuccessDto: {
+            /** @enum {boolean} */
+            success: true;
         };
         VanaErrorBodyDto: {
             /** @example Research session not found */
@@ -6628,12 +6632,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description `{"success": true}` */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["CanvaloSuccessDto"];
+                };
             };
             /** @description No valid team API key */
             401: {

@@ -1,6 +1,7 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { RevokedAccessTokenRepository } from 'src/auth/revoked-access-token.repository';
+import { dependencyFailure } from 'src/common/errors/dependency-failure';
 import { REDIS_CLIENT } from 'src/common/redis/redis.module';
 import { APP_CONFIG, AppConfig } from 'src/config/env';
 
@@ -15,6 +16,8 @@ const SESSION_SLACK_SEC = 60;
  * configured, else the database. Every authenticated request asks about its `jti` and `sid` together in
  * one round trip (one EXISTS of two keys, one indexed query), so the session check costs nothing more;
  * with the embedded database (one process) the list is also held in memory and asking costs no query.
+ * With Redis, every revocation is also written to the database, and while Redis is unreachable the
+ * database answers (authentication keeps working, and a revoked token stays refused).
  */
 @Injectable()
 export class AccessDenylistService implements OnModuleInit {
@@ -54,7 +57,17 @@ export class AccessDenylistService implements OnModuleInit {
   /** True when the token `jti` or its session `sid` was revoked. */
   async isRevoked(jti: string, sid?: string): Promise<boolean> {
     const keys = sid ? [jti, SESSION + sid] : [jti];
-    if (this.redis) return (await this.redis.exists(...keys.map((k) => this.prefix + k))) > 0;
+    const redis = this.redis;
+    if (redis) {
+      // While Redis is unreachable the database answers (every revocation is written there too).
+      if (redis.status !== 'ready') return this.db.isAnyRevoked(keys);
+      try {
+        return (await redis.exists(...keys.map((k) => this.prefix + k))) > 0;
+      } catch (err) {
+        if (dependencyFailure(err) !== 'redis') throw err;
+        return this.db.isAnyRevoked(keys);
+      }
+    }
     if (!this.local) return this.db.isAnyRevoked(keys);
     return keys.some((k) => this.localHas(k));
   }
@@ -62,7 +75,13 @@ export class AccessDenylistService implements OnModuleInit {
   private async add(key: string, exp: number, teamId: string | null, userId: string | null): Promise<void> {
     const ttl = Math.ceil(exp - Date.now() / 1000);
     if (ttl <= 0) return;
-    if (this.redis) return void (await this.redis.set(`${this.prefix}${key}`, '1', 'EX', ttl));
+    if (this.redis) {
+      await this.db.add(key, teamId, userId, new Date(exp * 1000));
+      await this.redis.set(`${this.prefix}${key}`, '1', 'EX', ttl).catch((err: unknown) => {
+        if (dependencyFailure(err) !== 'redis') throw err; // the database holds it; lookups fall back there
+      });
+      return;
+    }
     await this.db.add(key, teamId, userId, new Date(exp * 1000));
     if (!this.local) return;
     this.local.set(key, exp * 1000);

@@ -6,7 +6,7 @@ import { MetricsService } from 'src/common/metrics/metrics.service';
 import { APP_CONFIG, AppConfig } from 'src/config/env';
 import { formatEventId, parseEventId, StreamEvent } from 'src/streaming/stream-event';
 import { FollowOptions, StreamLog } from 'src/streaming/stream-log';
-import { StreamTruncatedError, StreamUnknownError } from 'src/streaming/streaming.errors';
+import { StreamGapError, StreamTruncatedError, StreamUnknownError } from 'src/streaming/streaming.errors';
 
 interface FollowState {
   /** Content code units the client has (the offset of its Last-Event-ID, then of every event sent). */
@@ -41,12 +41,16 @@ export class ChatStreamService {
         resumeCounted = true;
         this.metrics?.streamResumed('chat', source);
       };
-      return this.log.follow(chatStreamKey(messageId), cursor, options).pipe(
+      const key = chatStreamKey(messageId);
+      // Jumps in seq are delivered: continuity is checked here, by content offset, which also catches a log
+      // that lost the stream (a re-seed's `message` covers the content from 0, so it closes the jump).
+      return this.log.follow(key, cursor, { ...options, gaps: 'deliver' }).pipe(
         tap({ next: () => countResume('log'), complete: () => countResume('log') }),
-        map((e) => this.exact(e, state)),
+        map((e) => this.exact(key, e, state)),
         filter((e): e is StreamEvent => e !== null),
         catchError((err: unknown) => {
-          if (!(err instanceof StreamUnknownError || err instanceof StreamTruncatedError)) return throwError(() => err);
+          if (!(err instanceof StreamUnknownError || err instanceof StreamTruncatedError || err instanceof StreamGapError)) return throwError(() => err);
+          if (err instanceof StreamGapError) this.metrics?.streamGap('chat', 'filled');
           countResume('database');
           return this.fromDatabase(teamId, messageId, state);
         }),
@@ -54,17 +58,26 @@ export class ChatStreamService {
     });
   }
 
-  /** Drops or trims a `message` event so that content the client has is not sent twice. */
-  private exact(e: StreamEvent, state: FollowState): StreamEvent | null {
+  /**
+   * Drops or trims a `message` event so that content the client has is not sent twice, and refuses one
+   * that would leave a hole: a `message` starting after the content delivered, or any other event (status,
+   * `done`, `error`) at an offset beyond it (`StreamGapError`; the caller serves the rest from the database,
+   * so `done` never follows a gap).
+   */
+  private exact(key: string, e: StreamEvent, state: FollowState): StreamEvent | null {
+    const lastId = formatEventId(state.delivered, state.seq);
     if (e.type === 'message') {
+      const content = (e.data as { content?: string }).content ?? '';
+      const start = e.offset - content.length;
+      if (start > state.delivered) throw new StreamGapError(key, lastId, `event ${e.id} starts at ${start}, the client has ${state.delivered}`);
       const part = unseenContent(e, state.delivered);
       if (part === null) return null;
       state.delivered = e.offset;
       state.seq = e.seq;
       return part.length === (e.data as { content: string }).content.length ? e : { ...e, data: { content: part } };
     }
+    if (e.offset > state.delivered) throw new StreamGapError(key, lastId, `${e.type} event ${e.id} at offset ${e.offset}, the client has ${state.delivered}`);
     state.seq = Math.max(state.seq, e.seq);
-    state.delivered = Math.max(state.delivered, e.offset);
     return e;
   }
 

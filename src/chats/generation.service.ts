@@ -14,6 +14,7 @@ import { AgentRouter } from 'src/routing/agent-router.service';
 import { LlmAgentConfig, LlmMessage, LlmRouting } from 'src/llm/llm.types';
 import { formatEventId } from 'src/streaming/stream-event';
 import { StreamLog } from 'src/streaming/stream-log';
+import { StreamWriter } from 'src/streaming/stream-writer';
 
 export interface GenerationJob {
   teamId: string;
@@ -149,6 +150,14 @@ export class GenerationService implements OnModuleInit, OnModuleDestroy {
     const slot = { teamId: job.teamId, userId: job.ownerId, messageId: job.messageId };
     const { persistIntervalMs, persistChars, leaseMs } = this.config.chat;
     let content = '';
+    // The content the log holds: what a re-seed puts back as one `message` if the log loses the stream.
+    let logged = '';
+    const writer = new StreamWriter(
+      this.log,
+      key,
+      () => (logged ? [{ type: 'message', data: { content: logged }, offset: logged.length }] : []),
+      () => this.metrics?.streamGap('chat', 'reseeded'),
+    );
     let model: string | null = null;
     let usage: MessageUsage | null = null;
     let lastSeq = 0;
@@ -194,7 +203,7 @@ export class GenerationService implements OnModuleInit, OnModuleDestroy {
     }
     try {
       if (signal.reason === STREAM_UNAVAILABLE) throw signal.reason;
-      lastSeq = (await this.log.append<StatusEventData>(key, 'status', {
+      lastSeq = (await writer.append<StatusEventData>('status', {
         description: 'Sending request...',
         level: 'info',
         done: false,
@@ -209,7 +218,8 @@ export class GenerationService implements OnModuleInit, OnModuleDestroy {
         content += pending;
         const text = pending;
         pending = '';
-        lastSeq = (await this.log.append(key, 'message', { content: text }, content.length)).seq;
+        lastSeq = (await writer.append('message', { content: text }, content.length)).seq;
+        logged = content;
         (progress as ProgressWriter | null)?.update(content);
       };
       for await (const batch of chunks) {
@@ -224,7 +234,7 @@ export class GenerationService implements OnModuleInit, OnModuleDestroy {
             await flush();
             const call = toolCalls.add(chunk);
             // Each event carries the call's arguments so far: a client keeps the latest per id (a resume is idempotent).
-            lastSeq = (await this.log.append<ToolCallEventData>(key, 'tool_call', call, content.length)).seq;
+            lastSeq = (await writer.append<ToolCallEventData>('tool_call', call, content.length)).seq;
           } else if (chunk.type === 'finish') {
             continue;
           } else {
@@ -233,7 +243,7 @@ export class GenerationService implements OnModuleInit, OnModuleDestroy {
             // A router's decision: `routedTo` and `reason` in the event, and the whole decision on the message.
             const routed = chunk.routing ? { routedTo: chunk.routing.routedTo, reason: chunk.routing.reason, routing: chunk.routing } : {};
             if (chunk.routing) routing = chunk.routing;
-            lastSeq = (await this.log.append<StatusEventData>(key, 'status', { description: chunk.description, level: 'info', done: false, agentId: chunk.agentId, model: chunk.model, ...routed })).seq;
+            lastSeq = (await writer.append<StatusEventData>('status', { description: chunk.description, level: 'info', done: false, agentId: chunk.agentId, model: chunk.model, ...routed })).seq;
           }
         }
         await flush();
@@ -246,7 +256,7 @@ export class GenerationService implements OnModuleInit, OnModuleDestroy {
     if (!(await stored)) {
       // Nobody follows this stream (the request that started it got an answer without it).
       await this.limits.abandon(slot).catch((err: Error) => this.logger.warn(`job ${job.messageId}: slot not released: ${err.message}`));
-      await this.log.finish(key).catch(() => undefined);
+      await writer.finish().catch(() => undefined);
       return;
     }
     if (toolCalls.size) final.toolCalls = toolCalls.list();
@@ -266,7 +276,7 @@ export class GenerationService implements OnModuleInit, OnModuleDestroy {
     if (written) this.countWrite(job.messageId);
     this.metrics?.chatReplyDbWrites(this.dbWrites(job.messageId));
     await recorded;
-    await this.appendTerminal(key, job.messageId, final);
+    await this.appendTerminal(writer, job.messageId, final);
   }
 
   private failure(err: unknown, signal: AbortSignal, content: string, model: string | null): FinalState {
@@ -282,20 +292,19 @@ export class GenerationService implements OnModuleInit, OnModuleDestroy {
     return { status: 'error', content, model, errorCode: 'INTERNAL', errorMessage: 'Generation failed' };
   }
 
-  private async appendTerminal(key: string, messageId: string, final: FinalState): Promise<void> {
+  private async appendTerminal(writer: StreamWriter, messageId: string, final: FinalState): Promise<void> {
     try {
       if (final.status === 'error') {
-        await this.log.append<ErrorEventData>(key, 'error', { code: final.errorCode ?? 'INTERNAL', message: final.errorMessage ?? 'Generation failed', messageId }, final.content.length);
+        await writer.append<ErrorEventData>('error', { code: final.errorCode ?? 'INTERNAL', message: final.errorMessage ?? 'Generation failed', messageId }, final.content.length);
       } else {
         const cancelled = final.status === 'cancelled';
-        await this.log.append<DoneEventData>(
-          key,
+        await writer.append<DoneEventData>(
           'done',
           { message: cancelled ? 'Stream cancelled' : 'Stream completed', messageId, status: cancelled ? 'cancelled' : 'complete', usage: final.usage ?? null },
           final.content.length,
         );
       }
-      await this.log.finish(key);
+      await writer.finish();
     } catch (err) {
       // Followers fall back to the database, which already holds the final state.
       this.logger.warn(`job ${messageId}: terminal event not appended: ${(err as Error).message}`);

@@ -5,6 +5,7 @@ const production = {
   JWT_SECRET: 'x'.repeat(40),
   ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'),
   CORS_ORIGINS: 'https://app.example.com',
+  DATABASE_URL: 'postgres://app@127.0.0.1:5432/app',
 };
 
 describe('loadConfig: metrics and docs exposure', () => {

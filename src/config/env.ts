@@ -46,7 +46,11 @@ export interface AppConfig {
   apiKeys: { limit: number; ttlMs: number };
   /** Canvalo compat stream: retries before the first token wait base × 1, 2, 4 (CANVALO_RETRY_BASE_MS, default 1000). */
   canvalo: { retryBaseMs: number };
-  breaker: { failureThreshold: number; resetTimeoutMs: number; requestTimeoutMs: number };
+  /**
+   * Route breakers: open when more than `failureRatePercent` % of the requests in the last `windowMs` failed
+   * for a dependency (database/Redis unavailable, timeout), once the window holds `minRequests` requests.
+   */
+  breaker: { failureRatePercent: number; windowMs: number; minRequests: number; resetTimeoutMs: number; requestTimeoutMs: number };
   auth: {
     jwtSecret: string;
     jwtIssuer: string;
@@ -329,8 +333,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
     apiKeys: { limit: r.int('API_KEY_RATE_LIMIT', 120, 1), ttlMs: r.int('API_KEY_RATE_TTL_MS', 60000, 1000) },
     canvalo: { retryBaseMs: r.int('CANVALO_RETRY_BASE_MS', 1000, 0) },
     breaker: {
-      failureThreshold: r.int('BREAKER_FAILURE_THRESHOLD', 5, 1),
-      resetTimeoutMs: r.int('BREAKER_RESET_TIMEOUT_MS', 30000, 100),
+      failureRatePercent: r.int('BREAKER_FAILURE_RATE_PERCENT', 50, 1, 99),
+      windowMs: r.int('BREAKER_WINDOW_MS', 10000, 1000),
+      minRequests: r.int('BREAKER_MIN_REQUESTS', 20, 1),
+      resetTimeoutMs: r.int('BREAKER_RESET_TIMEOUT_MS', 5000, 100),
       requestTimeoutMs: r.int('BREAKER_REQUEST_TIMEOUT_MS', 30000, 100),
     },
     auth: {

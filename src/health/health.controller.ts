@@ -3,16 +3,24 @@ import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } f
 import { HealthCheck, HealthCheckResult, HealthCheckService, HealthIndicatorFunction, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import type Redis from 'ioredis';
 import { BreakerRegistry } from 'src/common/circuit/breaker-registry.service';
+import { SkipThrottle } from '@nestjs/throttler';
 import { Public } from 'src/common/decorators/public.decorator';
 import { DRAIN_RETRY_AFTER_SEC, DrainService } from 'src/common/drain/drain.service';
 import { AppError } from 'src/common/errors/app-error';
 import { ErrorCode } from 'src/common/errors/error-code';
 import { ErrorBodyDto } from 'src/common/filters/error-body';
+import { SkipCircuitBreaker } from 'src/common/interceptors/circuit-breaker.interceptor';
 import { REDIS_CLIENT } from 'src/common/redis/redis.module';
 
-/** Liveness stays cheap; readiness checks the database, Redis when configured, and reports breakers. */
+/**
+ * Liveness touches no dependency (no Redis, no database: not even through the rate limiter); readiness
+ * checks the database and Redis (when configured) with short timeouts and answers 503 naming the one that
+ * is down. Both are outside the route breakers, so readiness reflects a recovery at the next probe.
+ */
 @ApiTags('health')
 @Public()
+@SkipThrottle()
+@SkipCircuitBreaker()
 @Controller('health')
 export class HealthController {
   constructor(
@@ -49,9 +57,21 @@ export class HealthController {
     if (this.drain.isDraining()) {
       throw new AppError(ErrorCode.SERVICE_UNAVAILABLE, 'Instance is shutting down', { retryAfter: DRAIN_RETRY_AFTER_SEC, details: { draining: true } });
     }
-    const checks: HealthIndicatorFunction[] = [() => this.db.pingCheck('database').withTimeout(3000)];
+    const checks: HealthIndicatorFunction[] = [() => this.db.pingCheck('database').withTimeout(1500)];
     const redis = this.redis;
-    if (redis) checks.push(() => this.indicators.check('redis').attempt(async () => void (await redis.ping())).withTimeout(2000));
+    if (redis) {
+      checks.push(async () => {
+        const session = this.indicators.check('redis');
+        // Not connected: down at once (the client fails fast); connected: a PING within its command timeout.
+        if (redis.status !== 'ready') return session.down({ message: `redis ${redis.status}` });
+        try {
+          await redis.ping();
+          return session.up();
+        } catch (err) {
+          return session.down({ message: (err as Error).message });
+        }
+      });
+    }
     checks.push(async () => {
       const agents = this.breakers.snapshot('agent');
       const open = agents.filter((b) => b.state !== 'closed').map((b) => ({ name: b.name, state: b.state }));
@@ -62,9 +82,11 @@ export class HealthController {
       return await this.health.check(checks);
     } catch (err) {
       if (err instanceof ServiceUnavailableException) {
-        throw new AppError(ErrorCode.SERVICE_UNAVAILABLE, 'Service is not ready', {
-          retryAfter: 5,
-          details: { health: err.getResponse() },
+        const health = err.getResponse() as { error?: Record<string, unknown> };
+        const down = Object.keys(health.error ?? {}).filter((k) => k === 'database' || k === 'redis');
+        throw new AppError(ErrorCode.SERVICE_UNAVAILABLE, `Service is not ready: ${down.length ? down.join(', ') + ' unavailable' : 'a check failed'}`, {
+          retryAfter: 1,
+          details: { unavailable: down, health },
         });
       }
       throw err;

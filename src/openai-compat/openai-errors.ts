@@ -66,6 +66,7 @@ function fromAppError(e: AppError): OpenAiError {
     case ErrorCode.CONFLICT:
       return OpenAiError.invalid(e.message);
     case ErrorCode.PAYLOAD_TOO_LARGE:
+    case ErrorCode.HEADERS_TOO_LARGE:
       return new OpenAiError(413, e.message, 'invalid_request_error');
     case ErrorCode.UNSUPPORTED_MEDIA_TYPE:
       return OpenAiError.invalid(e.message);
@@ -79,6 +80,7 @@ function fromAppError(e: AppError): OpenAiError {
     case ErrorCode.UPSTREAM_RATE_LIMITED:
     case ErrorCode.UPSTREAM_AUTH_FAILED:
     case ErrorCode.SERVICE_UNAVAILABLE:
+    case ErrorCode.DATABASE_UNAVAILABLE:
       return new OpenAiError(503, e.message, 'server_error', e.code.toLowerCase(), null, retryAfter ?? 1);
     case ErrorCode.INTERNAL:
       return new OpenAiError(500, 'The server had an error while processing your request.', 'server_error');

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { StreamLog } from 'src/streaming/stream-log';
+import { StreamWriter } from 'src/streaming/stream-writer';
 import { AgentType } from 'src/research/research-agents';
 import { ResearchEventRepository } from 'src/research/research-event.repository';
 
@@ -19,6 +20,8 @@ export class ResearchEventSink {
   private seq = 0;
   private sealed = false;
   readonly key: string;
+  /** Re-seeds with nothing if the log loses the run's stream: followers fill the jump from `research_events`. */
+  private readonly writer: StreamWriter;
 
   constructor(
     private readonly log: StreamLog,
@@ -26,6 +29,7 @@ export class ResearchEventSink {
     private readonly run: { teamId: string; userId: string; sessionId: string; runNo: number },
   ) {
     this.key = runStreamKey(run.sessionId, run.runNo);
+    this.writer = new StreamWriter(log, this.key, () => []);
   }
 
   emit(type: string, data: Record<string, unknown>, agent?: { id: string; type: AgentType }): void {
@@ -75,7 +79,7 @@ export class ResearchEventSink {
 
   async finish(): Promise<void> {
     await this.flush();
-    await this.log.finish(this.key).catch((err: unknown) => this.logger.error(`finish ${this.key}: ${(err as Error).message}`));
+    await this.writer.finish().catch((err: unknown) => this.logger.error(`finish ${this.key}: ${(err as Error).message}`));
   }
 
   private write(seq: number, type: string, data: Record<string, unknown>, agent: { id: string; type: AgentType } | undefined, terminal: boolean): void {
@@ -98,7 +102,8 @@ export class ResearchEventSink {
         this.sealed = true;
         return;
       }
-      const written = await this.log.append(this.key, type, payload, this.run.runNo);
+      this.writer.advanceTo(seq - 1);
+      const written = await this.writer.append(type, payload, this.run.runNo);
       if (written.seq !== seq) this.logger.warn(`stream ${this.key}: log seq ${written.seq} differs from stored seq ${seq}`);
     });
   }

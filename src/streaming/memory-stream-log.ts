@@ -7,13 +7,15 @@ import {
   ControlHandler,
   ControlMessage,
   FollowOptions,
+  AppendOptions,
   ReadOptions,
+  SeedEvent,
   ReadResult,
   StreamCursor,
   StreamLog,
   StreamLogStats,
 } from 'src/streaming/stream-log';
-import { StreamFinishedError, StreamLogClosedError, StreamOffsetError } from 'src/streaming/streaming.errors';
+import { StreamFinishedError, StreamLogClosedError, StreamLostError, StreamOffsetError } from 'src/streaming/streaming.errors';
 
 export interface MemoryStreamLogOptions {
   /** Events held per stream; past it the oldest are dropped (default 10 000). */
@@ -85,12 +87,37 @@ export class MemoryStreamLog extends StreamLog implements FollowSource, OnModule
     this.getOrCreate(key);
   }
 
-  async append<T>(key: string, type: string, data: T, offset?: number): Promise<StreamEvent<T>> {
+  async append<T>(key: string, type: string, data: T, offset?: number, options: AppendOptions = {}): Promise<StreamEvent<T>> {
     const s = this.getOrCreate(key);
     if (s.finished) throw new StreamFinishedError(key);
+    if (options.expectSeq !== undefined && s.seq !== options.expectSeq) throw new StreamLostError(key, options.expectSeq, s.seq);
     const off = offset ?? s.offset;
     if (!Number.isSafeInteger(off) || off < 0) throw new RangeError(`offset must be a non-negative integer (got ${off})`);
     if (off < s.offset) throw new StreamOffsetError(key, off, s.offset);
+    return this.push(key, s, type, data, off);
+  }
+
+  async reseed(key: string, afterSeq: number, events: SeedEvent[]): Promise<{ events: StreamEvent[]; seq: number }> {
+    const s = this.getOrCreate(key);
+    if (s.finished) throw new StreamFinishedError(key);
+    for (const e of events) if (!Number.isSafeInteger(e.offset) || e.offset < 0) throw new RangeError(`offset must be a non-negative integer (got ${e.offset})`);
+    s.seq = Math.max(s.seq, afterSeq);
+    s.lastActivity = Date.now();
+    const written = events.map((e) => this.push(key, s, e.type, e.data, Math.max(s.offset, e.offset)));
+    return { events: written, seq: s.seq };
+  }
+
+  /** Test hook and the only way this log loses a stream besides its idle sweep: forgets it, as Redis restarted empty would. */
+  forget(key: string): void {
+    const s = this.streams.get(key);
+    if (!s) return;
+    clearTimeout(s.expiry);
+    this.streams.delete(key);
+    this.eventsHeld -= s.items.length - s.start;
+    this.bytesHeld -= s.bytes;
+  }
+
+  private push<T>(key: string, s: MemStream, type: string, data: T, off: number): StreamEvent<T> {
     const value = (data === undefined ? null : data) as T;
     const bytes = EVENT_OVERHEAD_BYTES + 2 * (type.length + JSON.stringify(value).length);
     s.seq += 1;
@@ -106,9 +133,10 @@ export class MemoryStreamLog extends StreamLog implements FollowSource, OnModule
     return event;
   }
 
-  async finish(key: string): Promise<void> {
+  async finish(key: string, options: AppendOptions = {}): Promise<void> {
     const s = this.getOrCreate(key);
     if (s.finished) return;
+    if (options.expectSeq !== undefined && s.seq !== options.expectSeq) throw new StreamLostError(key, options.expectSeq, s.seq);
     s.finished = true;
     s.expiry = setTimeout(() => this.drop(key), this.config.chat.streamRetentionSec * 1000);
     s.expiry.unref();

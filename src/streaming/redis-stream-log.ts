@@ -8,22 +8,28 @@ import {
   ControlHandler,
   ControlMessage,
   FollowOptions,
+  AppendOptions,
   ReadOptions,
+  SeedEvent,
   ReadResult,
   StreamCursor,
   StreamLog,
   StreamLogStats,
 } from 'src/streaming/stream-log';
 import { RedisLiveHub } from 'src/streaming/redis-live-hub';
-import { APPEND_LUA, decodeEntry, FINISH_LUA, OPEN_LUA, RawEntry } from 'src/streaming/redis-stream-scripts';
+import { APPEND_LUA, decodeEntry, FINISH_LUA, OPEN_LUA, RawEntry, RESEED_LUA } from 'src/streaming/redis-stream-scripts';
 import {
   StreamFinishedError,
   StreamLogClosedError,
+  StreamLostError,
   StreamOffsetError,
 } from 'src/streaming/streaming.errors';
 
 export interface RedisStreamLogOptions {
-  /** Prefix of every key and of the control channel (tests use a random one). Default `stream-log:`. */
+  /**
+   * Prefix of every key and channel (tests use a random one). Default `${REDIS_KEY_PREFIX}stream-log:`, so
+   * two deployments sharing a Redis with different `REDIS_KEY_PREFIX` never see each other's streams.
+   */
   keyPrefix?: string;
   /** `XADD MAXLEN ~` cap per stream (default 10 000). */
   maxLen?: number;
@@ -35,7 +41,7 @@ export interface RedisStreamLogOptions {
   statsSample?: number;
 }
 
-type AppendArgs = [events: string, meta: string, type: string, data: string, offset: string, maxLen: number, ttl: number, channel: string];
+type AppendArgs = [events: string, meta: string, type: string, data: string, offset: string, maxLen: number, ttl: number, channel: string, expectSeq: string];
 
 interface PendingAppend {
   args: AppendArgs;
@@ -45,7 +51,8 @@ interface PendingAppend {
 
 type ScriptedRedis = Redis & {
   streamLogAppend(...args: AppendArgs): Promise<[number, string]>;
-  streamLogFinish(e: string, m: string, ttl: number, channel: string): Promise<number>;
+  streamLogFinish(e: string, m: string, ttl: number, channel: string, expectSeq: string): Promise<number>;
+  streamLogReseed(e: string, m: string, afterSeq: number, maxLen: number, ttl: number, channel: string, ...seed: string[]): Promise<string[]>;
   streamLogOpen(m: string, ttl: number): Promise<number>;
 };
 
@@ -78,7 +85,7 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
   ) {
     super();
     if (!config.redisUrl) throw new Error('RedisStreamLog needs REDIS_URL');
-    this.prefix = options.keyPrefix ?? 'stream-log:';
+    this.prefix = options.keyPrefix ?? `${config.redisKeyPrefix}stream-log:`;
     this.opts = {
       maxLen: options.maxLen ?? 10_000,
       idleTtlSec: options.idleTtlSec ?? 6 * 3600,
@@ -89,6 +96,7 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
     redis.defineCommand('streamLogAppend', { numberOfKeys: 2, lua: APPEND_LUA });
     redis.defineCommand('streamLogFinish', { numberOfKeys: 2, lua: FINISH_LUA });
     redis.defineCommand('streamLogOpen', { numberOfKeys: 1, lua: OPEN_LUA });
+    redis.defineCommand('streamLogReseed', { numberOfKeys: 2, lua: RESEED_LUA });
     redis.on('error', (e: Error) => this.logger.warn(`redis: ${e.message}`));
     this.redis = redis as ScriptedRedis;
     this.sub = redis.duplicate({ connectionName: 'stream-log-subscriber' });
@@ -110,7 +118,7 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
     this.index(key, this.opts.idleTtlSec);
   }
 
-  async append<T>(key: string, type: string, data: T, offset?: number): Promise<StreamEvent<T>> {
+  async append<T>(key: string, type: string, data: T, offset?: number, options: AppendOptions = {}): Promise<StreamEvent<T>> {
     if (offset !== undefined && (!Number.isSafeInteger(offset) || offset < 0)) {
       throw new RangeError(`offset must be a non-negative integer (got ${offset})`);
     }
@@ -127,10 +135,13 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
         this.opts.maxLen,
         this.opts.idleTtlSec,
         this.liveChannel(key),
+        expectSeqArg(options),
       ]);
     } catch (e) {
       const msg = (e as Error).message ?? '';
       if (msg.includes('STREAM_FINISHED')) throw new StreamFinishedError(key);
+      const lost = /STREAM_LOST (\d+)/.exec(msg);
+      if (lost) throw new StreamLostError(key, options.expectSeq as number, Number(lost[1]));
       const m = /STREAM_OFFSET (\d+)/.exec(msg);
       if (m) throw new StreamOffsetError(key, offset as number, Number(m[1]));
       throw e;
@@ -139,9 +150,40 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
     return { id: formatEventId(Number(offs), seq), seq, offset: Number(offs), type, data: value };
   }
 
-  async finish(key: string): Promise<void> {
+  async finish(key: string, options: AppendOptions = {}): Promise<void> {
     const ttl = this.config.chat.streamRetentionSec;
-    if ((await this.redis.streamLogFinish(this.eventsKey(key), this.metaKey(key), ttl, this.liveChannel(key))) === 1) this.index(key, ttl);
+    let done: number;
+    try {
+      done = await this.redis.streamLogFinish(this.eventsKey(key), this.metaKey(key), ttl, this.liveChannel(key), expectSeqArg(options));
+    } catch (e) {
+      const lost = /STREAM_LOST (\d+)/.exec((e as Error).message ?? '');
+      if (lost) throw new StreamLostError(key, options.expectSeq as number, Number(lost[1]));
+      throw e;
+    }
+    if (done === 1) this.index(key, ttl);
+  }
+
+  async reseed(key: string, afterSeq: number, events: SeedEvent[]): Promise<{ events: StreamEvent[]; seq: number }> {
+    const seed: string[] = [];
+    const values = events.map((e) => (e.data === undefined ? null : e.data));
+    events.forEach((e, i) => {
+      if (!Number.isSafeInteger(e.offset) || e.offset < 0) throw new RangeError(`offset must be a non-negative integer (got ${e.offset})`);
+      seed.push(e.type, JSON.stringify(values[i]), String(e.offset));
+    });
+    let reply: string[];
+    try {
+      reply = await this.redis.streamLogReseed(this.eventsKey(key), this.metaKey(key), afterSeq, this.opts.maxLen, this.opts.idleTtlSec, this.liveChannel(key), ...seed);
+    } catch (e) {
+      if (((e as Error).message ?? '').includes('STREAM_FINISHED')) throw new StreamFinishedError(key);
+      throw e;
+    }
+    this.index(key, this.opts.idleTtlSec);
+    const [seq, ...ids] = reply;
+    const written = ids.map((id, i): StreamEvent => {
+      const dash = id.indexOf('-');
+      return { id, seq: Number(id.slice(dash + 1)), offset: Number(id.slice(0, dash)), type: events[i].type, data: values[i] };
+    });
+    return { events: written, seq: Number(seq) };
   }
 
   async read(key: string, after: StreamCursor | null, options: ReadOptions = {}): Promise<ReadResult> {
@@ -348,3 +390,5 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
     return `${this.prefix}control`;
   }
 }
+
+const expectSeqArg = (o: AppendOptions): string => (o.expectSeq === undefined ? '' : String(o.expectSeq));

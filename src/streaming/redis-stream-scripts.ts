@@ -7,11 +7,17 @@ import { StreamEvent } from 'src/streaming/stream-event';
  */
 
 /**
- * KEYS: events, meta. ARGV: type, data (JSON), offset ('' = keep), maxlen, idle ttl sec, live channel.
- * Returns {seq, offset}. The entry is also PUBLISHed on the stream's live channel (see `decodeLiveMessage`).
+ * KEYS: events, meta. ARGV: type, data (JSON), offset ('' = keep), maxlen, idle ttl sec, live channel,
+ * expected previous seq ('' = unchecked). Returns {seq, offset}. The entry is also PUBLISHed on the
+ * stream's live channel (see `decodeLiveMessage`). When the held seq is not the expected one, the log lost
+ * the stream (Redis restarted empty, flushed, evicted): `STREAM_LOST <held seq>` instead of a seq from 1.
  */
 export const APPEND_LUA = `
 if redis.call('HGET', KEYS[2], 'fin') == '1' then return redis.error_reply('STREAM_FINISHED') end
+if ARGV[7] ~= '' then
+  local held = tonumber(redis.call('HGET', KEYS[2], 'seq') or '0')
+  if held ~= tonumber(ARGV[7]) then return redis.error_reply('STREAM_LOST ' .. string.format('%d', held)) end
+end
 local prev = tonumber(redis.call('HGET', KEYS[2], 'off') or '0')
 local off = prev
 if ARGV[3] ~= '' then off = tonumber(ARGV[3]) end
@@ -28,12 +34,17 @@ return {seq, offs}
 `;
 
 /**
- * KEYS: events, meta. ARGV: retention sec, live channel. Writes (and publishes) the finish marker (an entry with field `f`, the next id),
- * so readers and the live poller see the end in the same stream as the events. Idempotent. Returns 1 when
- * it finished the stream now, 0 when it was finished already.
+ * KEYS: events, meta. ARGV: retention sec, live channel, expected previous seq ('' = unchecked). Writes (and
+ * publishes) the finish marker (an entry with field `f`, the next id), so readers and the live poller see
+ * the end in the same stream as the events. Idempotent. Returns 1 when it finished the stream now, 0 when it
+ * was finished already; `STREAM_LOST <held seq>` as for an append.
  */
 export const FINISH_LUA = `
 if redis.call('HGET', KEYS[2], 'fin') == '1' then return 0 end
+if ARGV[3] ~= '' then
+  local held = tonumber(redis.call('HGET', KEYS[2], 'seq') or '0')
+  if held ~= tonumber(ARGV[3]) then return redis.error_reply('STREAM_LOST ' .. string.format('%d', held)) end
+end
 local seq = redis.call('HINCRBY', KEYS[2], 'seq', 1)
 local offs = string.format('%d', tonumber(redis.call('HGET', KEYS[2], 'off') or '0'))
 redis.call('HSET', KEYS[2], 'off', offs, 'fin', '1')
@@ -42,6 +53,46 @@ redis.call('EXPIRE', KEYS[1], ARGV[1])
 redis.call('EXPIRE', KEYS[2], ARGV[1])
 redis.call('PUBLISH', ARGV[2], 'f\\n' .. offs .. '-' .. seq)
 return 1
+`;
+
+/**
+ * KEYS: events, meta. ARGV: after seq, maxlen, idle ttl sec, live channel, then (type, data JSON, offset)
+ * per seed event. Re-seeds a stream the log lost: seq continues after the highest of `after seq`, the held
+ * seq and the seq of the last entry still held (meta and events may be evicted apart), the seed events are
+ * XADDed and PUBLISHed like appends. Returns {last seq, id of each seed event...}.
+ */
+export const RESEED_LUA = `
+if redis.call('HGET', KEYS[2], 'fin') == '1' then return redis.error_reply('STREAM_FINISHED') end
+local seq = tonumber(ARGV[1])
+local held = tonumber(redis.call('HGET', KEYS[2], 'seq') or '0')
+if held > seq then seq = held end
+local off = tonumber(redis.call('HGET', KEYS[2], 'off') or '0')
+local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+if top[1] then
+  local id = top[1][1]
+  local dash = string.find(id, '-', 1, true)
+  local topOff = tonumber(string.sub(id, 1, dash - 1))
+  local topSeq = tonumber(string.sub(id, dash + 1))
+  if topSeq > seq then seq = topSeq end
+  if topOff > off then off = topOff end
+end
+local ids = {}
+local i = 5
+while ARGV[i] do
+  local o = tonumber(ARGV[i + 2])
+  if o > off then off = o end
+  seq = seq + 1
+  local id = string.format('%d', off) .. '-' .. seq
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], id, 't', ARGV[i], 'd', ARGV[i + 1])
+  redis.call('PUBLISH', ARGV[4], 'e\\n' .. id .. '\\n' .. ARGV[i] .. '\\n' .. ARGV[i + 1])
+  ids[#ids + 1] = id
+  i = i + 3
+end
+redis.call('HSET', KEYS[2], 'seq', string.format('%d', seq), 'off', string.format('%d', off))
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
+table.insert(ids, 1, string.format('%d', seq))
+return ids
 `;
 
 /** KEYS: meta. ARGV: idle ttl sec. Creates the meta hash if missing (`open`). */

@@ -223,7 +223,7 @@ class Follower implements TrackedFollower {
         const page = await this.p.source.read(this.key, this.cursor, { limit: this.p.pageSize });
         if (this.closed) return;
         if (!page.known) throw new StreamUnknownError(this.key, this.lastEmittedId);
-        if (page.truncated) throw new StreamTruncatedError(this.key, this.lastEmittedId, page.events[0].id);
+        if (page.truncated && this.p.options.gaps !== 'deliver') throw new StreamTruncatedError(this.key, this.lastEmittedId, page.events[0].id);
         this.take(page.events);
         // Signals seen before this read are covered by it, unless the read was cut short.
         this.signalledSeq = Math.max(this.signalledSeq, page.hasMore ? sawSeq : 0);

@@ -38,6 +38,29 @@ export interface FollowOptions {
   paused?: Observable<boolean>;
   /** Bound of the subscriber's buffer (default `config.chat.subscriberQueueMax`). */
   queueMax?: number;
+  /**
+   * What a jump in seq after the cursor means (events the log no longer holds: capped, lost with Redis, or
+   * skipped by a re-seed). `'error'` (default): `StreamTruncatedError`. `'deliver'`: the events after the
+   * jump are emitted, for consumers that check continuity themselves by offset (chat content) and stand
+   * the re-seed's summary events in for the missing ones.
+   */
+  gaps?: 'error' | 'deliver';
+}
+
+export interface AppendOptions {
+  /**
+   * The seq of the producer's previous event (0 before the first). When the log holds another one it has
+   * lost the stream's events (Redis restarted empty, flushed, evicted): the append is refused with
+   * `StreamLostError` instead of restarting seq from 1. `StreamWriter` passes it and re-seeds.
+   */
+  expectSeq?: number;
+}
+
+/** An event a producer writes with `reseed` to stand for everything it appended before the loss. */
+export interface SeedEvent<T = unknown> {
+  type: string;
+  data: T;
+  offset: number;
 }
 
 /** A control message for the producer of a stream (e.g. `{ type: 'cancel' }`). JSON-serialisable. */
@@ -87,13 +110,23 @@ export abstract class StreamLog {
    * Appends an event with the next `seq`. `offset` defaults to the previous event's offset and may not go
    * below it (`StreamOffsetError`). Refused with `StreamFinishedError` after `finish()`.
    */
-  abstract append<T>(key: string, type: string, data: T, offset?: number): Promise<StreamEvent<T>>;
+  abstract append<T>(key: string, type: string, data: T, offset?: number, options?: AppendOptions): Promise<StreamEvent<T>>;
+
+  /**
+   * After `StreamLostError`: makes the stream's seq continue after `afterSeq` (if the log holds a higher
+   * seq, after that) and appends `events`, which stand for what was lost (for a chat: one `message` with
+   * the whole content so far). `StreamWriter` passes its last seq minus the number of seed events. Live followers get them like any event; a reader whose
+   * cursor is before the jump sees a gap (`gaps` in `FollowOptions`). Returns the events written (the last
+   * one's seq is the next `expectSeq`); with no events, `afterSeq` is still recorded and the result is empty.
+   * Refused with `StreamFinishedError` after `finish()`.
+   */
+  abstract reseed(key: string, afterSeq: number, events: SeedEvent[]): Promise<{ events: StreamEvent[]; seq: number }>;
 
   /**
    * Marks the stream finished (the producer appended its terminal event): followers complete after the last
    * event, the stream expires `config.chat.streamRetentionSec` later. Idempotent.
    */
-  abstract finish(key: string): Promise<void>;
+  abstract finish(key: string, options?: AppendOptions): Promise<void>;
 
   /** Replay only: the held events after `after` (null: from the start). */
   abstract read(key: string, after: StreamCursor | null, options?: ReadOptions): Promise<ReadResult>;

@@ -63,3 +63,24 @@ export class StreamLogClosedError extends StreamLogError {
     super(`stream log closed while following ${key}`, key, lastId);
   }
 }
+
+/**
+ * The log no longer holds what the producer appended (Redis restarted empty, flushed, or evicted the
+ * stream's keys): the seq it holds (`heldSeq`, 0 when the stream is gone) is not the producer's last one.
+ * The producer re-seeds the stream (`StreamLog.reseed`) and appends again; see `StreamWriter`.
+ */
+export class StreamLostError extends StreamLogError {
+  constructor(key: string, readonly expectedSeq: number, readonly heldSeq: number) {
+    super(`stream ${key} lost its events: the log holds seq ${heldSeq}, the producer appended up to ${expectedSeq}`, key, null);
+  }
+}
+
+/**
+ * A consumer found a discontinuity the log could not see by itself (e.g. content offsets that do not
+ * join): the part after `lastId` must be served from another source (the database), never skipped.
+ */
+export class StreamGapError extends StreamLogError {
+  constructor(key: string, lastId: string | null, readonly detail: string) {
+    super(`stream ${key} has a gap after ${lastId ?? 'its start'}: ${detail}`, key, lastId);
+  }
+}

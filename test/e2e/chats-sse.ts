@@ -27,6 +27,8 @@ export interface SseReadOptions {
   /** Stop reading (without consuming) to simulate a stalled client; resolves after this many ms. */
   pauseAfterHeadersMs?: number;
   timeoutMs?: number;
+  /** Called with each event as it arrives (e.g. to inject a fault mid-stream). */
+  onEvent?: (e: SseEvent, count: number) => void;
 }
 
 /** A raw SSE client over node:http: parses `id/event/data/retry` blocks and `:` comments. */
@@ -81,6 +83,7 @@ export function readSse(url: string, o: SseReadOptions = {}): Promise<SseRead> {
           }
           if (ev.event && ev.dataText !== undefined) {
             out.events.push({ id: ev.id, event: ev.event, data: JSON.parse(ev.dataText) });
+            o.onEvent?.(out.events[out.events.length - 1], out.events.length);
             if (o.maxEvents !== undefined && out.events.length >= o.maxEvents) {
               req.destroy();
               return finish(false);

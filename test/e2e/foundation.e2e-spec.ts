@@ -21,7 +21,7 @@ describe('Foundation: request pipeline', () => {
   beforeAll(async () => {
     t = await createTestApp({
       imports: [ProbeModule],
-      env: { BREAKER_FAILURE_THRESHOLD: '3', BREAKER_RESET_TIMEOUT_MS: '400', CORS_ORIGINS: 'https://app.example.com' },
+      env: { BREAKER_MIN_REQUESTS: '3', BREAKER_RESET_TIMEOUT_MS: '400', CORS_ORIGINS: 'https://app.example.com' },
     });
   });
   afterAll(() => t?.close());
@@ -108,9 +108,13 @@ describe('Foundation: request pipeline', () => {
     expect(reads).toHaveLength(0);
   });
 
-  it('opens the route breaker after consecutive server failures, answers 503 with Retry-After, then closes', async () => {
+  it('opens the route breaker when most requests fail for a dependency, answers 503 with Retry-After, then closes', async () => {
     await t.http().post('/test-probe/flaky-mode?healthy=false').expect(204);
-    for (let i = 0; i < 3; i++) await t.http().get('/test-probe/flaky').expect(500);
+    for (let i = 0; i < 3; i++) {
+      const down = await t.http().get('/test-probe/flaky').expect(503);
+      expectContractError(down.body, 503, 'DATABASE_UNAVAILABLE');
+      expect(Number(down.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    }
     const open = await t.http().get('/test-probe/flaky').expect(503);
     expectContractError(open.body, 503, 'CIRCUIT_OPEN');
     expect(Number(open.headers['retry-after'])).toBeGreaterThanOrEqual(1);
@@ -124,6 +128,11 @@ describe('Foundation: request pipeline', () => {
   it('never trips the breaker on client errors', async () => {
     for (let i = 0; i < 6; i++) await t.http().get('/test-probe/client-error').expect(409);
     await t.http().get('/test-probe/client-error').expect(409);
+  });
+
+  it('never trips the breaker on unknown errors (one crafted request must not shut a route for everyone)', async () => {
+    for (let i = 0; i < 8; i++) await t.http().get('/test-probe/unknown-error').expect(500);
+    await t.http().get('/test-probe/unknown-error').expect(500); // still reaches the handler: not 503 CIRCUIT_OPEN
   });
 
   it('serves the OpenAPI document', async () => {
@@ -146,9 +155,13 @@ describe('Foundation: global rate limit', () => {
   afterAll(() => t?.close());
 
   it('answers 429 RATE_LIMITED with Retry-After past the limit', async () => {
-    for (let i = 0; i < 3; i++) await t.http().get('/health/live').expect(200);
-    const res = await t.http().get('/health/live').expect(429);
+    for (let i = 0; i < 3; i++) await t.http().get('/api/agents').expect(401);
+    const res = await t.http().get('/api/agents').expect(429);
     expectContractError(res.body, 429, 'RATE_LIMITED');
     expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+  });
+
+  it('does not rate-limit the health routes (liveness touches no shared store)', async () => {
+    for (let i = 0; i < 6; i++) await t.http().get('/health/live').expect(200);
   });
 });

@@ -131,14 +131,14 @@ describe('Monitoring: throttled requests', () => {
   });
   afterAll(() => t?.close());
 
-  it('counts 429s by route template', async () => {
-    await t.http().get('/health/live').expect(200);
-    await t.http().get('/health/live').expect(200);
-    await t.http().get('/health/live').expect(429);
+  it('counts 429s by route template (health routes are not rate-limited)', async () => {
+    await t.http().get('/api/agents').expect(401);
+    await t.http().get('/api/agents').expect(401);
+    await t.http().get('/api/agents').expect(429);
     // The scrape is throttled as well (same client): read the registry directly.
     const text = await t.app.get(MetricsService).render();
-    expect(sample(text, 'chat_backend_throttled_requests_total', { route: '/health/live' })).toBe(1);
-    expect(sample(text, 'chat_backend_http_request_duration_seconds_count', { route: '/health/live', status: '429' })).toBe(1);
+    expect(sample(text, 'chat_backend_throttled_requests_total', { route: '/api/agents' })).toBe(1);
+    expect(sample(text, 'chat_backend_http_request_duration_seconds_count', { route: '/api/agents', status: '429' })).toBe(1);
   });
 });
 

@@ -19,8 +19,9 @@ class ProbeService {
     throw Object.assign(err, { query: 'SELECT * FROM secret_table' });
   }
 
+  /** Unhealthy: fails the way the pg driver does when PostgreSQL goes away (a dependency failure). */
   flaky(): { ok: true } {
-    if (!this.healthy) throw new Error('probe failure');
+    if (!this.healthy) throw new Error('Connection terminated unexpectedly');
     return { ok: true };
   }
 }
@@ -42,6 +43,10 @@ class ProbeController {
   }
   @Post('flaky-mode') @HttpCode(204) flakyMode(@Query('healthy') healthy: string) {
     this.probe.healthy = healthy === 'true';
+  }
+  /** A bug one request can trigger: an unknown error, answered 500, never counted by the route breaker. */
+  @Get('unknown-error') unknownError() {
+    throw new URIError('URI malformed');
   }
   @Get('client-error') clientError() {
     throw new AppError(ErrorCode.CONFLICT, 'conflict on purpose');

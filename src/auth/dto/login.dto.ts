@@ -1,9 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsEmail, IsOptional, IsString, Length, MaxLength } from 'class-validator';
+import { IsOptional, IsString, Length, MaxLength } from 'class-validator';
+import { IsEmailAddress } from 'src/common/validation/is-email-address.decorator';
 import { UserResponseDto } from 'src/teams/dto/user-response.dto';
 
 export class LoginDto {
-  @ApiProperty({ example: 'ada@example.com' }) @IsEmail() @MaxLength(254) email: string;
+  @ApiProperty({ example: 'ada@example.com' }) @IsEmailAddress() @MaxLength(254) email: string;
   @ApiProperty() @IsString() @Length(1, 1024) password: string;
   @ApiPropertyOptional({ description: 'Team slug; required only when the email exists in several teams' })
   @IsOptional()

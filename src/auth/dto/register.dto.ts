@@ -1,10 +1,11 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsEmail, IsOptional, IsString, IsUUID, Length, MaxLength } from 'class-validator';
+import { IsOptional, IsString, IsUUID, Length, MaxLength } from 'class-validator';
+import { IsEmailAddress } from 'src/common/validation/is-email-address.decorator';
 import { UserResponseDto } from 'src/teams/dto/user-response.dto';
 
 /** Exactly one of `teamName` (new team, caller becomes admin), `inviteToken` or `teamId` (open sign-up). */
 export class RegisterDto {
-  @ApiProperty({ example: 'ada@example.com', maxLength: 254 }) @IsEmail() @MaxLength(254) email: string;
+  @ApiProperty({ example: 'ada@example.com', maxLength: 254 }) @IsEmailAddress() @MaxLength(254) email: string;
   @ApiProperty({ minLength: 8, maxLength: 128, description: 'Not a common password, not containing the email' })
   @IsString()
   @MaxLength(1024)

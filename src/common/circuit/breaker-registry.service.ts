@@ -1,13 +1,22 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { CircuitBreakerPolicy, CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen } from 'cockatiel';
+import { CircuitBreakerPolicy, CircuitState, ConsecutiveBreaker, IBreaker, SamplingBreaker, circuitBreaker, handleWhen } from 'cockatiel';
 
 export type BreakerKind = 'route' | 'agent';
 export type BreakerStateName = 'closed' | 'open' | 'half_open' | 'isolated';
 
+/** A failure-rate window: opens when more than `rate` (0..1) of the calls in `windowMs` failed, once it holds `minRequests`. */
+export interface SamplingOptions {
+  rate: number;
+  windowMs: number;
+  minRequests: number;
+}
+
 export interface BreakerOptions {
   kind: BreakerKind;
-  /** Consecutive failures that open the breaker. */
-  failureThreshold: number;
+  /** Consecutive failures that open the breaker (ignored when `sampling` is given). */
+  failureThreshold?: number;
+  /** Open on a failure rate over a window with a minimum volume instead of consecutive failures. */
+  sampling?: SamplingOptions;
   /** How long the breaker stays open before letting one half-open probe through. */
   resetTimeoutMs: number;
   /** Which errors count as failures (client errors must not). Default: all. */
@@ -40,6 +49,13 @@ const STATE_NAMES: Record<CircuitState, BreakerStateName> = {
   [CircuitState.Isolated]: 'isolated',
 };
 
+function makeBreaker(options: BreakerOptions): IBreaker {
+  const s = options.sampling;
+  if (!s) return new ConsecutiveBreaker(options.failureThreshold ?? 5);
+  // cockatiel compares the window's volume with duration × minimumRps: this makes it `minRequests`.
+  return new SamplingBreaker({ threshold: s.rate, duration: s.windowMs, minimumRps: (s.minRequests * 1000) / s.windowMs });
+}
+
 /**
  * The one registry of circuit breakers (per route, per agent). The state machine is cockatiel's;
  * this service creates breakers on first use, remembers when each opened (for Retry-After) and gives
@@ -56,7 +72,7 @@ export class BreakerRegistry {
     if (existing) return existing.policy;
     const policy = circuitBreaker(handleWhen(options.isFailure ?? (() => true)), {
       halfOpenAfter: options.resetTimeoutMs,
-      breaker: new ConsecutiveBreaker(options.failureThreshold),
+      breaker: makeBreaker(options),
     });
     const entry: Entry = { name, options, policy, openedAt: null };
     policy.onBreak(() => {

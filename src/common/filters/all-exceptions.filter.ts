@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Injec
 import { ThrottlerException } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
 import { AppError } from 'src/common/errors/app-error';
+import { dependencyFailure, dependencyUnavailable } from 'src/common/errors/dependency-failure';
 import { ErrorCode } from 'src/common/errors/error-code';
 import type { ErrorBodyDto } from 'src/common/filters/error-body';
 import { currentCorrelationId } from 'src/common/logging/request-context';
@@ -27,6 +28,7 @@ const SUGGESTIONS: Partial<Record<ErrorCode, string>> = {
   [ErrorCode.UNAUTHORIZED]: 'Log in again or refresh the access token.',
   [ErrorCode.RATE_LIMITED]: 'Wait for the Retry-After interval before retrying.',
   [ErrorCode.CIRCUIT_OPEN]: 'The service is recovering; retry after the Retry-After interval.',
+  [ErrorCode.DATABASE_UNAVAILABLE]: 'The database is unreachable; retry after the Retry-After interval.',
   [ErrorCode.INTERNAL]: 'Retry later; quote the correlation id when reporting the problem.',
 };
 
@@ -45,6 +47,8 @@ export interface Normalised {
   message: string;
   details: Record<string, unknown>;
   retryAfter?: number;
+  /** Set when the error says a dependency (database, Redis) is unavailable. */
+  dependency?: string;
 }
 
 /**
@@ -54,6 +58,7 @@ export interface Normalised {
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
   private readonly logger = new Logger('ExceptionFilter');
+  private lastDependencyWarning = 0;
 
   /** `errorSink`: the error log admins read (Monitoring provides it); 5xx of authenticated requests go there. */
   constructor(@Optional() @Inject(ERROR_SINK) private readonly errorSink?: ErrorSink) {}
@@ -67,6 +72,10 @@ export class AllExceptionsFilter implements ExceptionFilter {
 
     if (n.status >= 500 && n.code === ErrorCode.INTERNAL) {
       this.logger.error({ err: exception, method: req?.method, path: req?.originalUrl }, 'Unhandled error');
+    } else if (n.dependency && Date.now() - this.lastDependencyWarning > 5000) {
+      // One line every few seconds while a dependency is down, not one per refused request.
+      this.lastDependencyWarning = Date.now();
+      this.logger.warn({ dependency: n.dependency, reason: (exception as Error)?.message }, 'dependency unavailable: answering 503');
     }
     if (n.status >= 500) this.recordError(exception, n, req, correlationId);
     if (res.headersSent) {
@@ -96,6 +105,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const user = (req as (Request & { user?: { id?: string; teamId?: string } }) | undefined)?.user;
     // Refusals (drain, open breaker) are consequences, not failures: the metrics count them.
     if (!this.errorSink || !user?.teamId || n.code === ErrorCode.SERVICE_UNAVAILABLE || n.code === ErrorCode.CIRCUIT_OPEN) return;
+    // The error log lives in the database: do not try to write there while it is the thing that is down.
+    if (n.code === ErrorCode.DATABASE_UNAVAILABLE) return;
     const route = req?.route?.path ? `${req.baseUrl ?? ''}${req.route.path as string}` : null;
     const errorName = exception instanceof Error ? exception.name : typeof exception;
     this.errorSink.record({
@@ -111,6 +122,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
   }
 
   private normalise(e: unknown): Normalised {
+    const dependency = dependencyFailure(e);
+    if (dependency && !(e instanceof AppError)) return { ...this.normalise(dependencyUnavailable(dependency)), dependency };
     if (e instanceof AppError) {
       const { fieldErrors, suggestion, details, retryAfter } = e.options;
       return {
@@ -119,6 +132,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
         message: e.message,
         details: { ...(details ?? {}), ...(fieldErrors ? { fieldErrors } : {}), ...(suggestion ? { suggestion } : {}) },
         retryAfter: retryAfter ?? (e.status === 429 || e.status === 503 ? 1 : undefined),
+        ...(dependency ? { dependency } : {}),
       };
     }
     if (e instanceof ThrottlerException) {

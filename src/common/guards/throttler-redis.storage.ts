@@ -1,5 +1,7 @@
-import type { ThrottlerStorage } from '@nestjs/throttler';
+import type { OnApplicationShutdown } from '@nestjs/common';
+import { ThrottlerStorageService, type ThrottlerStorage } from '@nestjs/throttler';
 import type Redis from 'ioredis';
+import type { RedisFallback } from 'src/common/redis/redis-fallback.service';
 
 interface ThrottlerStorageRecord {
   totalHits: number;
@@ -24,13 +26,34 @@ end
 return { hits, ttl, blockTtl }
 `;
 
-export class RedisThrottlerStorage implements ThrottlerStorage {
+/**
+ * Shared counts on Redis; while Redis is unreachable, this instance's memory (the throttler's own in-memory
+ * storage), so that the rate limit keeps applying and no request fails for it (see RedisFallback).
+ */
+export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShutdown {
+  private readonly memory = new ThrottlerStorageService();
+
   constructor(
     private readonly redis: Redis,
     private readonly prefix = 'throttle:',
+    private readonly fallback?: RedisFallback,
   ) {}
 
   async increment(key: string, ttl: number, limit: number, blockDuration: number, name: string): Promise<ThrottlerStorageRecord> {
+    if (!this.fallback) return this.incrementRemote(key, ttl, limit, blockDuration, name);
+    return this.fallback.run(
+      'throttle',
+      this.redis,
+      () => this.incrementRemote(key, ttl, limit, blockDuration, name),
+      () => this.memory.increment(key, ttl, limit, blockDuration, name),
+    );
+  }
+
+  onApplicationShutdown(): void {
+    this.memory.onApplicationShutdown();
+  }
+
+  private async incrementRemote(key: string, ttl: number, limit: number, blockDuration: number, name: string): Promise<ThrottlerStorageRecord> {
     const base = `${this.prefix}${name}:${key}`;
     const [hits, ttlMs, blockMs] = (await this.redis.eval(SCRIPT, 2, `${base}:hits`, `${base}:block`, ttl, limit, blockDuration || ttl)) as [
       number,

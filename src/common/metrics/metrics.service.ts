@@ -73,6 +73,12 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
     labelNames: ['kind', 'source'] as const,
     registers: [this.registry],
   });
+  private readonly streamGaps = new Counter({
+    name: `${METRIC_PREFIX}stream_gaps_total`,
+    help: 'Gaps in a stream log found by followers (filled from the database) and streams the log lost and their producer re-seeded',
+    labelNames: ['kind', 'event'] as const,
+    registers: [this.registry],
+  });
   private readonly streamCancels = new Counter({
     name: `${METRIC_PREFIX}stream_cancels_total`,
     help: 'Streams cancelled by their owner',
@@ -218,6 +224,11 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
   /** A stream resumed after Last-Event-ID; `source` says whether the log or the database served it. */
   streamResumed(kind: SseKind = 'chat', source: 'log' | 'database' = 'log'): void {
     this.streamResumes.inc({ kind, source });
+  }
+
+  /** `filled`: a follower found a gap and served it from the database; `reseeded`: a producer re-seeded a lost stream. */
+  streamGap(kind: SseKind, event: 'filled' | 'reseeded'): void {
+    this.streamGaps.inc({ kind, event });
   }
 
   streamCancelled(kind: SseKind = 'chat'): void {

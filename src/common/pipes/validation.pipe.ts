@@ -1,4 +1,4 @@
-import { ArgumentMetadata, ValidationError, ValidationPipe, ValidationPipeOptions } from '@nestjs/common';
+import { ArgumentMetadata, HttpException, ValidationError, ValidationPipe, ValidationPipeOptions } from '@nestjs/common';
 import { AppError, FieldError } from 'src/common/errors/app-error';
 import { ErrorCode } from 'src/common/errors/error-code';
 
@@ -44,6 +44,24 @@ function flatten(errors: ValidationError[], parent = ''): FieldError[] {
   return out;
 }
 
+/**
+ * A validator or transformer that throws on some input (validator's isEmail did on a lone surrogate) is
+ * the input's fault: 400 naming the argument, never a 500 (nor a failure counted by a route breaker).
+ */
+class SafeValidationPipe extends ValidationPipe {
+  async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    try {
+      return await super.transform(value, metadata);
+    } catch (err) {
+      if (err instanceof AppError || err instanceof HttpException) throw err;
+      const field = metadata.data ?? metadata.type;
+      throw new AppError(ErrorCode.VALIDATION_FAILED, `Validation failed: ${field}`, {
+        fieldErrors: [{ field, message: `${field} could not be validated` }],
+      });
+    }
+  }
+}
+
 const LENIENT = Symbol('lenient-dto');
 
 /**
@@ -60,14 +78,14 @@ export function LenientDto(): ClassDecorator {
 const isLenient = (metatype: unknown): boolean => typeof metatype === 'function' && (metatype as unknown as Record<symbol, unknown>)[LENIENT] === true;
 
 /** The global pipe: strict for every DTO except those marked `@LenientDto()`. */
-class StrictValidationPipe extends ValidationPipe {
+class StrictValidationPipe extends SafeValidationPipe {
   protected toValidate(metadata: ArgumentMetadata): boolean {
     return !isLenient(metadata.metatype) && super.toValidate(metadata);
   }
 }
 
 /** A compat controller's pipe: validates only `@LenientDto()` classes, whitelisting without refusing unknown fields. */
-class LenientValidationPipe extends ValidationPipe {
+class LenientValidationPipe extends SafeValidationPipe {
   protected toValidate(metadata: ArgumentMetadata): boolean {
     return isLenient(metadata.metatype) && super.toValidate(metadata);
   }

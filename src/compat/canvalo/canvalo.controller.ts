@@ -11,6 +11,7 @@ import {
   CanvaloConversationDto,
   CanvaloConversationWithMessagesDto,
   CanvaloErrorBodyDto,
+  CanvaloSuccessDto,
   CanvaloUserQueryDto,
 } from 'src/compat/canvalo/canvalo.dto';
 import { CanvaloService } from 'src/compat/canvalo/canvalo.service';
@@ -59,7 +60,7 @@ export class CanvaloController {
 
   @Delete('conversations/:id')
   @ApiOperation({ summary: 'Delete a conversation' })
-  @ApiOkResponse({ description: '`{"success": true}`' })
+  @ApiOkResponse({ type: CanvaloSuccessDto })
   async delete(@CurrentApiKey() key: ApiKeyPrincipal, @Param('id') id: string, @Query() q: CanvaloUserQueryDto): Promise<{ success: true }> {
     await this.canvalo.deleteConversation(key, id, q.user_id);
     return { success: true };

@@ -71,3 +71,7 @@ export class CanvaloErrorDto {
 export class CanvaloErrorBodyDto {
   @ApiProperty({ type: CanvaloErrorDto }) error: CanvaloErrorDto;
 }
+
+export class CanvaloSuccessDto {
+  @ApiProperty({ enum: [true] }) success: true;
+}

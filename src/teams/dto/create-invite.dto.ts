@@ -1,11 +1,12 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsEmail, IsIn, IsOptional, MaxLength } from 'class-validator';
+import { IsIn, IsOptional, MaxLength } from 'class-validator';
+import { IsEmailAddress } from 'src/common/validation/is-email-address.decorator';
 import type { Role } from 'src/common/auth-user';
 
 export class CreateInviteDto {
   @ApiPropertyOptional({ description: 'When set, only this email can use the invite' })
   @IsOptional()
-  @IsEmail()
+  @IsEmailAddress()
   @MaxLength(254)
   email?: string;
 

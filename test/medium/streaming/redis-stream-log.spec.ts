@@ -10,6 +10,7 @@ import { StreamingModule } from 'src/streaming/streaming.module';
 import { loadConfig } from 'src/config/env';
 import { RedisStreamLog, RedisStreamLogOptions } from 'src/streaming/redis-stream-log';
 import { StreamFinishedError, StreamLogClosedError, StreamOffsetError } from 'src/streaming/streaming.errors';
+import { StreamWriter } from 'src/streaming/stream-writer';
 import { collect, describeStreamLogBehaviour, waitFor } from 'test/medium/streaming/stream-log.behaviour';
 
 // Needs a real Redis: CI's second pass sets TEST_REDIS_URL. Without it (the README's `npm test` on a machine
@@ -182,5 +183,49 @@ describeRedis('RedisStreamLog', () => {
     await waitFor(() => got.includes(key));
     await moduleRef.close();
     await expect(log.append(key, 'status', {})).rejects.toThrow();
+  });
+
+  it.each([
+    // The seed takes the producer's last seq (4) unless an entry still held has it (then the next one).
+    ['both keys gone (restart with empty data, FLUSHALL)', ['events', 'meta'], 5, 1],
+    ['only the meta hash evicted', ['meta'], 6, 1],
+    // The producer sees nothing wrong (its seq is held); readers see the jump (truncated) instead.
+    ['only the events evicted', ['events'], 5, 0],
+  ] as const)('a producer whose stream was lost (%s) is refused, re-seeds, and seq and offsets go on', async (_name, lost, nextSeq, reseeds) => {
+    const log = await instance();
+    const redis = new Redis(REDIS_URL);
+    try {
+      const key = `lost-${randomUUID()}`;
+      let content = '';
+      const writer = new StreamWriter(log, key, () => (content ? [{ type: 'message', data: { content }, offset: content.length }] : []));
+      await log.open(key);
+      await writer.append('status', {});
+      for (const part of ['one ', 'two ', 'three']) {
+        await writer.append('message', { content: part }, content.length + part.length);
+        content += part;
+      }
+      await redis.del(...lost.map((k) => `${prefix}{${key}}:${k}`));
+      const next = await writer.append('message', { content: '!' }, content.length + 1);
+      expect(next.id).toBe(`${content.length + 1}-${nextSeq}`);
+      expect(writer.reseeds).toBe(reseeds);
+      content += '!';
+      await writer.finish();
+      const all = await log.read(key, null);
+      const seqs = all.events.map((e) => e.seq);
+      expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+      expect(all.events[all.events.length - 1].id).toBe(next.id);
+      const first = all.events.find((e) => e.type === 'message')!;
+      if (reseeds) {
+        // The held message events cover the content from 0: the seed holds all of it up to the loss.
+        expect(first.offset - (first.data as { content: string }).content.length).toBe(0);
+      } else {
+        expect(all.truncated).toBe(true);
+        expect(first.id).toBe(next.id);
+      }
+      expect(all.finished).toBe(true);
+    } finally {
+      redis.disconnect();
+      await log.onModuleDestroy();
+    }
   });
 });
