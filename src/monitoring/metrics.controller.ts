@@ -1,5 +1,5 @@
 import { Controller, Get, Header, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import { prometheusContentType } from 'prom-client';
 import { Public } from 'src/common/decorators/public.decorator';
 import { ErrorBodyDto } from 'src/common/filters/error-body';
@@ -22,6 +22,7 @@ export class MetricsController {
   @ApiProduces(prometheusContentType)
   @ApiOkResponse({ description: 'Prometheus text exposition format', schema: { type: 'string' } })
   @ApiUnauthorizedResponse({ type: ErrorBodyDto, description: 'METRICS_TOKEN is set and the bearer token is missing or wrong' })
+  @ApiNotFoundResponse({ type: ErrorBodyDto, description: 'Not served here: in production without METRICS_TOKEN, or when METRICS_PORT moves it to its own listener' })
   scrape(): Promise<string> {
     return this.metrics.render();
   }
