@@ -2895,6 +2895,8 @@ export interface operations {
             /** @description The Health Check is not successful */
             503: {
                 headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2922,6 +2924,17 @@ export interface operations {
             };
             /** @description RATE_LIMITED, with Retry-After */
             429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
                 headers: {
                     /** @description Seconds to wait */
                     "Retry-After"?: number;
@@ -3018,6 +3031,8 @@ export interface operations {
             /** @description The Health Check is not successful */
             503: {
                 headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3085,6 +3100,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
         };
     };
     auth_login: {
@@ -3140,6 +3166,8 @@ export interface operations {
             /** @description Password hashing saturated (Retry-After) */
             503: {
                 headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3207,6 +3235,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
         };
     };
     auth_logout: {
@@ -3257,6 +3296,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
         };
     };
     auth_me: {
@@ -3287,6 +3337,17 @@ export interface operations {
             };
             /** @description RATE_LIMITED, with Retry-After */
             429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
                 headers: {
                     /** @description Seconds to wait */
                     "Retry-After"?: number;
@@ -3345,6 +3406,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
         };
     };
     monitoring_connections: {
@@ -3384,6 +3456,17 @@ export interface operations {
             };
             /** @description RATE_LIMITED, with Retry-After */
             429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
                 headers: {
                     /** @description Seconds to wait */
                     "Retry-After"?: number;
@@ -3445,6 +3528,8 @@ export interface operations {
             /** @description The instance is draining; reconnect (Retry-After) */
             503: {
                 headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3511,6 +3596,17 @@ export interface operations {
             };
             /** @description RATE_LIMITED, with Retry-After */
             429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
                 headers: {
                     /** @description Seconds to wait */
                     "Retry-After"?: number;
@@ -3589,6 +3685,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
         };
     };
     agents_list: {
@@ -3641,6 +3748,17 @@ export interface operations {
             };
             /** @description RATE_LIMITED, with Retry-After */
             429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
                 headers: {
                     /** @description Seconds to wait */
                     "Retry-After"?: number;
@@ -3720,6 +3838,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
         };
     };
     agents_get: {
@@ -3739,6 +3868,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AgentResponseDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED: details.fieldErrors names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
             /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
@@ -3761,6 +3899,17 @@ export interface operations {
             };
             /** @description RATE_LIMITED, with Retry-After */
             429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
                 headers: {
                     /** @description Seconds to wait */
                     "Retry-After"?: number;
@@ -3843,6 +3992,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
         };
     };
     agents_delete: {
@@ -3862,6 +4022,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description VALIDATION_FAILED: details.fieldErrors names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
             };
             /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
             401: {
@@ -3892,6 +4061,17 @@ export interface operations {
             };
             /** @description RATE_LIMITED, with Retry-After */
             429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
                 headers: {
                     /** @description Seconds to wait */
                     "Retry-After"?: number;
@@ -3973,6 +4153,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
         };
     };
     agents_avatar: {
@@ -4005,6 +4196,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description VALIDATION_FAILED: details.fieldErrors names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
             /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
             401: {
                 headers: {
@@ -4025,6 +4225,17 @@ export interface operations {
             };
             /** @description RATE_LIMITED, with Retry-After */
             429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
                 headers: {
                     /** @description Seconds to wait */
                     "Retry-After"?: number;
@@ -4127,6 +4338,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
         };
     };
     chats_list: {
@@ -4183,6 +4405,17 @@ export interface operations {
             };
             /** @description RATE_LIMITED, with Retry-After */
             429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
                 headers: {
                     /** @description Seconds to wait */
                     "Retry-After"?: number;
@@ -4253,6 +4486,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
         };
     };
     chats_search: {
@@ -4305,6 +4549,17 @@ export interface operations {
             };
             /** @description RATE_LIMITED, with Retry-After */
             429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
                 headers: {
                     /** @description Seconds to wait */
                     "Retry-After"?: number;
@@ -4367,6 +4622,17 @@ export interface operations {
             };
             /** @description RATE_LIMITED, with Retry-After */
             429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
                 headers: {
                     /** @description Seconds to wait */
                     "Retry-After"?: number;
@@ -4439,6 +4705,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
         };
     };
     chats_delete: {
@@ -4487,6 +4764,17 @@ export interface operations {
             };
             /** @description RATE_LIMITED, with Retry-After */
             429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
                 headers: {
                     /** @description Seconds to wait */
                     "Retry-After"?: number;
@@ -4559,6 +4847,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
         };
     };
     chats_tree: {
@@ -4609,6 +4908,17 @@ export interface operations {
             };
             /** @description RATE_LIMITED, with Retry-After */
             429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
                 headers: {
                     /** @description Seconds to wait */
                     "Retry-After"?: number;
@@ -4674,6 +4984,17 @@ export interface operations {
             };
             /** @description RATE_LIMITED, with Retry-After */
             429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
                 headers: {
                     /** @description Seconds to wait */
                     "Retry-After"?: number;
@@ -4764,6 +5085,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
         };
     };
     chats_stream: {
@@ -4837,6 +5169,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
         };
     };
     chats_cancel: {
@@ -4888,6 +5231,17 @@ export interface operations {
             };
             /** @description RATE_LIMITED, with Retry-After */
             429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
                 headers: {
                     /** @description Seconds to wait */
                     "Retry-After"?: number;
@@ -4975,6 +5329,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
         };
     };
     usage_get: {
@@ -5005,6 +5370,17 @@ export interface operations {
             };
             /** @description RATE_LIMITED, with Retry-After */
             429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
                 headers: {
                     /** @description Seconds to wait */
                     "Retry-After"?: number;
@@ -5066,6 +5442,17 @@ export interface operations {
             };
             /** @description RATE_LIMITED, with Retry-After */
             429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
                 headers: {
                     /** @description Seconds to wait */
                     "Retry-After"?: number;
@@ -5145,6 +5532,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
         };
     };
     researchSessions_get: {
@@ -5164,6 +5562,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ResearchSessionDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED: details.fieldErrors names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
             /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
@@ -5195,6 +5602,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
         };
     };
     researchSessions_delete: {
@@ -5213,6 +5631,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description VALIDATION_FAILED: details.fieldErrors names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
             };
             /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
             401: {
@@ -5234,6 +5661,17 @@ export interface operations {
             };
             /** @description RATE_LIMITED, with Retry-After */
             429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
                 headers: {
                     /** @description Seconds to wait */
                     "Retry-After"?: number;
@@ -5297,6 +5735,17 @@ export interface operations {
             };
             /** @description RATE_LIMITED, with Retry-After */
             429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
                 headers: {
                     /** @description Seconds to wait */
                     "Retry-After"?: number;
@@ -5378,6 +5827,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
         };
     };
     researchSessions_cancel: {
@@ -5397,6 +5857,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CancelResearchResponseDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED: details.fieldErrors names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
             /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
@@ -5419,6 +5888,17 @@ export interface operations {
             };
             /** @description RATE_LIMITED, with Retry-After */
             429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
                 headers: {
                     /** @description Seconds to wait */
                     "Retry-After"?: number;
@@ -5491,6 +5971,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
         };
     };
     researchSessions_feedback: {
@@ -5543,6 +6034,17 @@ export interface operations {
             };
             /** @description RATE_LIMITED, with Retry-After */
             429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
                 headers: {
                     /** @description Seconds to wait */
                     "Retry-After"?: number;
@@ -5624,6 +6126,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
         };
     };
     researchEvents_agents: {
@@ -5646,6 +6159,15 @@ export interface operations {
                     "text/event-stream": components["schemas"]["AgentNetworkAgentNetworkConnectionEvent"] | components["schemas"]["AgentNetworkAgentNetworkSnapshotEvent"] | components["schemas"]["AgentNetworkAgentNetworkUpdateEvent"] | components["schemas"]["AgentNetworkAgentStartEvent"] | components["schemas"]["AgentNetworkAgentCompleteEvent"];
                 };
             };
+            /** @description VALIDATION_FAILED: details.fieldErrors names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
             /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
             401: {
                 headers: {
@@ -5666,6 +6188,17 @@ export interface operations {
             };
             /** @description RATE_LIMITED, with Retry-After */
             429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
                 headers: {
                     /** @description Seconds to wait */
                     "Retry-After"?: number;
@@ -5727,6 +6260,17 @@ export interface operations {
             };
             /** @description RATE_LIMITED, with Retry-After */
             429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
                 headers: {
                     /** @description Seconds to wait */
                     "Retry-After"?: number;
@@ -5808,6 +6352,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
         };
     };
     researchMessages_delete: {
@@ -5830,6 +6385,15 @@ export interface operations {
                     "application/json": components["schemas"]["MessageOperationDto"];
                 };
             };
+            /** @description VALIDATION_FAILED: details.fieldErrors names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
             /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
             401: {
                 headers: {
@@ -5850,6 +6414,17 @@ export interface operations {
             };
             /** @description RATE_LIMITED, with Retry-After */
             429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
                 headers: {
                     /** @description Seconds to wait */
                     "Retry-After"?: number;
@@ -5932,6 +6507,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
         };
     };
     researchMessages_regenerate: {
@@ -6001,6 +6587,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
         };
     };
     researchSettings_get: {
@@ -6031,6 +6628,17 @@ export interface operations {
             };
             /** @description RATE_LIMITED, with Retry-After */
             429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
                 headers: {
                     /** @description Seconds to wait */
                     "Retry-After"?: number;
@@ -6110,6 +6718,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
         };
     };
     apiKeys_list: {
@@ -6161,6 +6780,17 @@ export interface operations {
             };
             /** @description RATE_LIMITED, with Retry-After */
             429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
                 headers: {
                     /** @description Seconds to wait */
                     "Retry-After"?: number;
@@ -6232,6 +6862,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
         };
     };
     apiKeys_get: {
@@ -6251,6 +6892,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ApiKeyResponseDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED: details.fieldErrors names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
             /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
@@ -6291,6 +6941,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
         };
     };
     apiKeys_revoke: {
@@ -6310,6 +6971,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description VALIDATION_FAILED: details.fieldErrors names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
             };
             /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
             401: {
@@ -6340,6 +7010,17 @@ export interface operations {
             };
             /** @description RATE_LIMITED, with Retry-After */
             429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
                 headers: {
                     /** @description Seconds to wait */
                     "Retry-After"?: number;
@@ -6418,6 +7099,17 @@ export interface operations {
                     "application/json": components["schemas"]["CanvaloErrorBodyDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CanvaloErrorBodyDto"];
+                };
+            };
         };
     };
     canvalo_list: {
@@ -6477,6 +7169,17 @@ export interface operations {
             };
             /** @description RATE_LIMITED, with Retry-After */
             429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CanvaloErrorBodyDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
                 headers: {
                     /** @description Seconds to wait */
                     "Retry-After"?: number;
@@ -6556,6 +7259,17 @@ export interface operations {
                     "application/json": components["schemas"]["CanvaloErrorBodyDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CanvaloErrorBodyDto"];
+                };
+            };
         };
     };
     canvalo_get: {
@@ -6617,6 +7331,17 @@ export interface operations {
             };
             /** @description RATE_LIMITED, with Retry-After */
             429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CanvaloErrorBodyDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
                 headers: {
                     /** @description Seconds to wait */
                     "Retry-After"?: number;
@@ -6696,6 +7421,17 @@ export interface operations {
                     "application/json": components["schemas"]["CanvaloErrorBodyDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CanvaloErrorBodyDto"];
+                };
+            };
         };
     };
     vanaAuth_login: {
@@ -6730,6 +7466,17 @@ export interface operations {
             };
             /** @description RATE_LIMITED, with Retry-After */
             429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
                 headers: {
                     /** @description Seconds to wait */
                     "Retry-After"?: number;
@@ -6782,6 +7529,17 @@ export interface operations {
                     "application/json": components["schemas"]["VanaErrorBodyDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
         };
     };
     vanaAuth_me: {
@@ -6812,6 +7570,17 @@ export interface operations {
             };
             /** @description RATE_LIMITED, with Retry-After */
             429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
                 headers: {
                     /** @description Seconds to wait */
                     "Retry-After"?: number;
@@ -6862,6 +7631,17 @@ export interface operations {
                     "application/json": components["schemas"]["VanaErrorBodyDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
         };
     };
     vanaResearch_stream: {
@@ -6883,6 +7663,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description VALIDATION_FAILED: details.fieldErrors names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
             /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
             401: {
                 headers: {
@@ -6903,6 +7692,17 @@ export interface operations {
             };
             /** @description RATE_LIMITED, with Retry-After */
             429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
                 headers: {
                     /** @description Seconds to wait */
                     "Retry-After"?: number;
@@ -6975,6 +7775,17 @@ export interface operations {
                     "application/json": components["schemas"]["VanaErrorBodyDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
         };
     };
     vanaResearch_cancel: {
@@ -6994,6 +7805,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["VanaResearchResponseDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED: details.fieldErrors names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
                 };
             };
             /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
@@ -7025,6 +7845,17 @@ export interface operations {
                     "application/json": components["schemas"]["VanaErrorBodyDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
         };
     };
     vanaResearch_network: {
@@ -7043,6 +7874,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description VALIDATION_FAILED: details.fieldErrors names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
             };
             /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
             401: {
@@ -7064,6 +7904,17 @@ export interface operations {
             };
             /** @description RATE_LIMITED, with Retry-After */
             429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
                 headers: {
                     /** @description Seconds to wait */
                     "Retry-After"?: number;
@@ -7123,6 +7974,17 @@ export interface operations {
             };
             /** @description RATE_LIMITED, with Retry-After */
             429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
                 headers: {
                     /** @description Seconds to wait */
                     "Retry-After"?: number;
@@ -7193,6 +8055,17 @@ export interface operations {
                     "application/json": components["schemas"]["VanaErrorBodyDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
         };
     };
     vanaSessions_list: {
@@ -7241,6 +8114,17 @@ export interface operations {
                     "application/json": components["schemas"]["VanaErrorBodyDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
         };
     };
     vanaSessions_get: {
@@ -7260,6 +8144,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["VanaSessionDetailDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED: details.fieldErrors names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
                 };
             };
             /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
@@ -7282,6 +8175,17 @@ export interface operations {
             };
             /** @description RATE_LIMITED, with Retry-After */
             429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
                 headers: {
                     /** @description Seconds to wait */
                     "Retry-After"?: number;
@@ -7354,6 +8258,17 @@ export interface operations {
                     "application/json": components["schemas"]["VanaErrorBodyDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
         };
     };
     vanaSessions_delete: {
@@ -7373,6 +8288,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["VanaDeleteResponseDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED: details.fieldErrors names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
                 };
             };
             /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
@@ -7395,6 +8319,17 @@ export interface operations {
             };
             /** @description RATE_LIMITED, with Retry-After */
             429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
                 headers: {
                     /** @description Seconds to wait */
                     "Retry-After"?: number;
@@ -7467,6 +8402,17 @@ export interface operations {
                     "application/json": components["schemas"]["VanaErrorBodyDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
         };
     };
     vanaSessions_edit: {
@@ -7530,6 +8476,17 @@ export interface operations {
                     "application/json": components["schemas"]["VanaErrorBodyDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
         };
     };
     vanaSessions_deleteMessage: {
@@ -7549,6 +8506,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["VanaMessageOperationDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED: details.fieldErrors names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
                 };
             };
             /** @description UNAUTHORIZED: no valid access token (Authorization: Bearer or the access_token cookie) */
@@ -7571,6 +8537,17 @@ export interface operations {
             };
             /** @description RATE_LIMITED, with Retry-After */
             429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
                 headers: {
                     /** @description Seconds to wait */
                     "Retry-After"?: number;
@@ -7643,6 +8620,17 @@ export interface operations {
                     "application/json": components["schemas"]["VanaErrorBodyDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
         };
     };
     vanaSessions_messageFeedback: {
@@ -7706,6 +8694,17 @@ export interface operations {
                     "application/json": components["schemas"]["VanaErrorBodyDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VanaErrorBodyDto"];
+                };
+            };
         };
     };
     teams_get: {
@@ -7736,6 +8735,17 @@ export interface operations {
             };
             /** @description RATE_LIMITED, with Retry-After */
             429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
                 headers: {
                     /** @description Seconds to wait */
                     "Retry-After"?: number;
@@ -7806,6 +8816,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
         };
     };
     teams_members: {
@@ -7849,6 +8870,17 @@ export interface operations {
             };
             /** @description RATE_LIMITED, with Retry-After */
             429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
                 headers: {
                     /** @description Seconds to wait */
                     "Retry-After"?: number;
@@ -7939,6 +8971,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
         };
     };
     teams_invite: {
@@ -7991,6 +9034,17 @@ export interface operations {
             };
             /** @description RATE_LIMITED, with Retry-After */
             429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After (a dependency is unavailable) */
+            503: {
                 headers: {
                     /** @description Seconds to wait */
                     "Retry-After"?: number;

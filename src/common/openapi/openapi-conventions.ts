@@ -33,7 +33,8 @@ const DEFAULT_DESCRIPTIONS: Record<string, string> = {
  * - `@Public()` routes: `security: []` (unless the route documents its own scheme, as /metrics does);
  *   every other route: a 401 with the contract body (the global JWT guard answers it);
  * - every route with a body or query parameters: a 400 (the global ValidationPipe);
- * - every route: a 429 with Retry-After (the global rate limit);
+ * - every route with path parameters too (input hygiene refuses NUL and lone surrogates in them);
+ * - every route: a 429 with Retry-After (the global rate limit), and a 503 with Retry-After (a dependency down);
  * - every 4xx/5xx response is `application/json` with the contract's error body (docs/api.md), unless the
  *   route documents its own JSON error shape (compat surfaces): a stream route's errors are never
  *   `text/event-stream`, whatever `@ApiProduces` says; a surface with `@ApiErrorBody()` gets its own shape on
@@ -62,12 +63,16 @@ export function applyOpenApiConventions(doc: OpenAPIObject): OpenAPIObject {
         op.responses['401'] ??= { description: DEFAULT_DESCRIPTIONS['401'] };
       }
       // The global ValidationPipe checks every body and query: VALIDATION_FAILED with fieldErrors.
-      if (op.requestBody || (op.parameters as Json[] | undefined)?.some((p) => p.in === 'query')) {
+      // Input hygiene (NUL, lone surrogates) refuses bad path parameters the same way.
+      if (op.requestBody || (op.parameters as Json[] | undefined)?.some((p) => p.in === 'query' || p.in === 'path')) {
         op.responses[validationStatus] ??= { description: validationStatus === '400' ? DEFAULT_DESCRIPTIONS['400'] : 'Validation failed' };
       }
       // The global rate limit (AppThrottlerGuard) applies to every route.
       op.responses['429'] ??= { description: DEFAULT_DESCRIPTIONS['429'] };
       op.responses['429'].headers ??= { 'Retry-After': { description: 'Seconds to wait', schema: { type: 'integer' } } };
+      // A dependency (PostgreSQL, Redis) down or its breaker open: 503 with Retry-After, never a 500.
+      op.responses['503'] ??= { description: DEFAULT_DESCRIPTIONS['503'] + ' (a dependency is unavailable)' };
+      op.responses['503'].headers ??= { 'Retry-After': { description: 'Seconds to wait', schema: { type: 'integer' } } };
       for (const [status, response] of Object.entries(op.responses as Record<string, Json>)) {
         if (!/^[45]\d\d$/.test(status)) continue;
         if (!response.description) response.description = DEFAULT_DESCRIPTIONS[status] ?? 'Error';
