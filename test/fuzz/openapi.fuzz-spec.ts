@@ -199,7 +199,8 @@ const CODE = /^[A-Z][A-Z0-9_]*$/;
 
 /**
  * Why this error response is not the contract's body (docs/api.md), or undefined when it is. The
- * compatibility surfaces (`/compat/...`) answer in their systems' own shape, FastAPI's `{detail}`.
+ * compatibility surfaces (`/compat/...`) answer in their systems' own shape, FastAPI's `{detail}` (Vana, n8n) or
+ * Canvalo's `{error: {code, message, …}}`.
  */
 function contractProblem(status: number, headers: Headers, text: string, path: string): string | undefined {
   let body: Record<string, unknown>;
@@ -209,7 +210,11 @@ function contractProblem(status: number, headers: Headers, text: string, path: s
     return `not JSON: ${text.slice(0, 120)}`;
   }
   if (path.startsWith('/compat/') && !('statusCode' in body)) {
-    if (typeof body.detail !== 'string' && !Array.isArray(body.detail)) return `compat body without detail: ${text.slice(0, 120)}`;
+    // Canvalo's own shape (CanvaloExceptionFilter): {error: {code, message, userMessage, suggestedActions, retryable}}.
+    const canvalo = path.startsWith('/compat/canvalo/') ? (body.error as Record<string, unknown> | undefined) : undefined;
+    if (canvalo) {
+      if (typeof canvalo.code !== 'string' || !CODE.test(canvalo.code) || typeof canvalo.message !== 'string') return `canvalo error body malformed: ${text.slice(0, 120)}`;
+    } else if (typeof body.detail !== 'string' && !Array.isArray(body.detail)) return `compat body without detail: ${text.slice(0, 120)}`;
     if (/\bat .+\.(ts|js):\d+/.test(text) || /SELECT |INSERT INTO|QueryFailedError/.test(text)) return 'leaks internals';
     if ((status === 429 || status === 503) && !headers.get('retry-after')) return 'no Retry-After';
     return undefined;
