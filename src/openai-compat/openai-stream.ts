@@ -21,22 +21,32 @@ export function clientGone(req: Request, res: Response): AbortSignal {
  * as OpenAI does mid-stream, `data: {"error":{…}}`, and the stream ends without `[DONE]`.
  */
 export async function writeOpenAiStream(res: Response, chunks: AsyncGenerator<unknown>): Promise<void> {
+  openDataStream(res);
+  try {
+    await writeDataLines(res, chunks);
+    if (!res.destroyed) res.end('data: [DONE]\n\n');
+  } catch (err) {
+    if (!res.destroyed) res.end(`data: ${JSON.stringify(openAiErrorBody(toOpenAiError(err)))}\n\n`);
+  } finally {
+    await chunks.return(undefined);
+  }
+}
+
+/** Status and headers of a `data:` stream, sent at once (no proxy buffering, no Nagle delay). */
+function openDataStream(res: Response): void {
   res.status(200);
   res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
   res.setHeader('Cache-Control', 'no-cache, no-transform');
   res.setHeader('X-Accel-Buffering', 'no');
   res.socket?.setNoDelay(true);
   res.flushHeaders();
-  try {
-    for await (const chunk of chunks) {
-      if (res.destroyed) break;
-      if (!res.write(`data: ${JSON.stringify(chunk)}\n\n`)) await drained(res);
-    }
-    if (!res.destroyed) res.end('data: [DONE]\n\n');
-  } catch (err) {
-    if (!res.destroyed) res.end(`data: ${JSON.stringify(openAiErrorBody(toOpenAiError(err)))}\n\n`);
-  } finally {
-    await chunks.return(undefined);
+}
+
+/** One `data: <JSON>` line per item until the items end or the client leaves, waiting for `drain` when full. */
+async function writeDataLines(res: Response, items: AsyncGenerator<unknown>): Promise<void> {
+  for await (const item of items) {
+    if (res.destroyed) break;
+    if (!res.write(`data: ${JSON.stringify(item)}\n\n`)) await drained(res);
   }
 }
 
@@ -57,17 +67,9 @@ function drained(res: Response): Promise<void> {
  * with backpressure; an error after the first byte ends the response (the items carry their own errors).
  */
 export async function writeDataStream(res: Response, items: AsyncGenerator<unknown>): Promise<void> {
-  res.status(200);
-  res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
-  res.setHeader('Cache-Control', 'no-cache, no-transform');
-  res.setHeader('X-Accel-Buffering', 'no');
-  res.socket?.setNoDelay(true);
-  res.flushHeaders();
+  openDataStream(res);
   try {
-    for await (const item of items) {
-      if (res.destroyed) break;
-      if (!res.write(`data: ${JSON.stringify(item)}\n\n`)) await drained(res);
-    }
+    await writeDataLines(res, items);
   } finally {
     await items.return(undefined);
     if (!res.destroyed) res.end();
