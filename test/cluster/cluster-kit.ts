@@ -212,7 +212,8 @@ export class Cluster {
       // Short leases: a reply whose instance died is finished (INTERRUPTED) by the other within seconds.
       CHAT_LEASE_MS: '2000',
       CHAT_PERSIST_INTERVAL_MS: '100',
-      SHUTDOWN_TIMEOUT_MS: '15000',
+      // 30 s: with 15 s an instance overran its budget in 2 of 4 CI runs (drain + close; cause not yet found, see docs/reliability.md).
+      SHUTDOWN_TIMEOUT_MS: '30000',
       SSE_HEARTBEAT_MS: '2000',
       ...extraEnv,
     };
