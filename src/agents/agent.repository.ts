@@ -104,7 +104,7 @@ export class AgentRepository {
     return this.inTeamLock(teamId, async (tx) => {
       const r = await tx.repo.update(
         { teamId, id, deletedAt: IsNull() },
-        { deletedAt: () => 'now()', isActive: false, secretEnc: null, fallbackAgentId: null, avatarData: null, avatarContentType: null, avatarSha256: null } as never,
+        { deletedAt: () => 'now()', isActive: false, secretEnc: null, fallbackAgentId: null, avatarData: null, avatarContentType: null, avatarSha256: null },
       );
       if (!r.affected) return false;
       await tx.repo.update({ teamId, fallbackAgentId: id }, { fallbackAgentId: null });
@@ -115,7 +115,7 @@ export class AgentRepository {
   async setAvatar(teamId: string, id: string, avatar: AgentAvatar): Promise<Agent | null> {
     await this.repo.update(
       { teamId, id, deletedAt: IsNull() },
-      { avatarData: avatar.data, avatarContentType: avatar.contentType, avatarSha256: avatar.sha256 } as never,
+      { avatarData: avatar.data, avatarContentType: avatar.contentType, avatarSha256: avatar.sha256 },
     );
     return this.findLive(teamId, id);
   }

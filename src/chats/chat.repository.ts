@@ -40,11 +40,11 @@ export class ChatRepository {
    * is not the caller's, `message` null when the chat has no such message.
    */
   async findOwnedWithMessage(teamId: string, ownerId: string, id: string, messageId: string): Promise<{ chat: Chat; message: Message | null } | null> {
-    const chat = (await this.repo
+    const chat: (Chat & { message?: Message }) | null = await this.repo
       .createQueryBuilder('c')
       .leftJoinAndMapOne('c.message', Message, 'm', 'm.id = :messageId AND m.chat_id = c.id AND m.team_id = c.team_id', { messageId })
       .where('c.id = :id AND c.team_id = :teamId AND c.owner_id = :ownerId', { id, teamId, ownerId })
-      .getOne()) as (Chat & { message?: Message }) | null;
+      .getOne();
     if (!chat) return null;
     const message = chat.message ?? null;
     delete chat.message;
@@ -53,13 +53,13 @@ export class ChatRepository {
 
   /** The owned chat with every message, oldest first, in one round trip (the send path reads both). */
   async findOwnedWithMessages(teamId: string, ownerId: string, id: string): Promise<{ chat: Chat; messages: Message[] } | null> {
-    const chat = (await this.repo
+    const chat: (Chat & { messages?: Message[] }) | null = await this.repo
       .createQueryBuilder('c')
       .leftJoinAndMapMany('c.messages', Message, 'm', 'm.chat_id = c.id AND m.team_id = c.team_id')
       .where('c.id = :id AND c.team_id = :teamId AND c.owner_id = :ownerId', { id, teamId, ownerId })
       .orderBy('m.createdAt', 'ASC')
       .addOrderBy('m.id', 'ASC')
-      .getOne()) as (Chat & { messages?: Message[] }) | null;
+      .getOne();
     if (!chat) return null;
     const messages = chat.messages ?? [];
     delete chat.messages;

@@ -220,7 +220,7 @@ export class GenerationService implements OnModuleInit, OnModuleDestroy {
         pending = '';
         lastSeq = (await writer.append('message', { content: text }, content.length)).seq;
         logged = content;
-        (progress as ProgressWriter | null)?.update(content);
+        progress?.update(content);
       };
       for await (const batch of chunks) {
         for (const chunk of batch) {

@@ -21,7 +21,7 @@ import { createDataSource } from 'src/database/data-source';
       }),
       dataSourceFactory: async (options) => {
         const { _config: config, ...rest } = options as typeof options & { _config: AppConfig };
-        return createDataSource(config, rest as never);
+        return createDataSource(config, rest);
       },
     }),
   ],

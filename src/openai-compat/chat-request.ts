@@ -134,7 +134,7 @@ function parseTools(tools: unknown): LlmToolDefinition[] | undefined {
     if (typeof f.name !== 'string' || !/^[a-zA-Z0-9_-]{1,64}$/.test(f.name)) throw OpenAiError.invalid(`'${p}.function.name' must match ^[a-zA-Z0-9_-]{1,64}$`, `${p}.function.name`);
     if (f.description !== undefined && typeof f.description !== 'string') throw OpenAiError.invalid(`'${p}.function.description' must be a string`, `${p}.function.description`);
     if (f.parameters !== undefined && !isObject(f.parameters)) throw OpenAiError.invalid(`'${p}.function.parameters' must be a JSON Schema object`, `${p}.function.parameters`);
-    return { name: f.name, ...(f.description !== undefined ? { description: f.description as string } : {}), ...(f.parameters ? { parameters: f.parameters as Json } : {}) };
+    return { name: f.name, ...(f.description !== undefined ? { description: f.description } : {}), ...(f.parameters ? { parameters: f.parameters } : {}) };
   });
 }
 

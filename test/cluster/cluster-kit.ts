@@ -28,7 +28,7 @@ export async function until<T>(what: string, check: () => Promise<T | undefined 
   while (Date.now() < deadline) {
     try {
       const v = await check();
-      if (v !== undefined && v !== false) return v as T;
+      if (v !== undefined && v !== false) return v;
     } catch (e) {
       last = e;
     }
@@ -58,8 +58,8 @@ export class Instance {
     const keep = (b: Buffer) => {
       this.log = (this.log + b.toString()).slice(-20000);
     };
-    p.stdout!.on('data', keep);
-    p.stderr!.on('data', keep);
+    p.stdout.on('data', keep);
+    p.stderr.on('data', keep);
     this.exit = new Promise((r) => p.once('exit', (code) => r(code)));
     await until(`${this.name} ready`, async () => {
       if (p.exitCode !== null) throw new Error(`${this.name} exited (${p.exitCode}): ${this.log.slice(-2000)}`);

@@ -38,7 +38,7 @@ describe('Agents API', () => {
         jest.spyOn(stream, 'write').mockImplementation(((chunk: unknown, ...rest: unknown[]) => {
           logged.push(String(chunk));
           return (original as (...a: unknown[]) => boolean)(chunk, ...rest);
-        }) as never),
+        })),
       );
     }
     ({ admin, user, outsider } = await teamMatrix(t));

@@ -44,7 +44,7 @@ describe('Input hygiene at the edge: NUL and lone surrogates are refused with 40
       for (let i = 0; i < 5; i++) {
         const { body, ...h } = rawJson('{"email":"\\ud800","password":"x"}');
         const res = await t.http().post('/api/auth/login').set(h).send(body);
-        expectRefused(res as unknown as Res, 'email');
+        expectRefused(res, 'email');
       }
       const ok = await t.http().post('/api/auth/login').send({ email: admin.email, password: admin.password, team: admin.teamSlug });
       expect(ok.status).toBe(200);
@@ -52,13 +52,13 @@ describe('Input hygiene at the edge: NUL and lone surrogates are refused with 40
 
     it('answers a lone-surrogate email on register and on invites with 400', async () => {
       const reg = await t.http().post('/api/auth/register').set('Content-Type', 'application/json').send('{"email":"a\\ud800@x.io","password":"Str0ng-Pass-xyz-123","teamName":"T"}');
-      expectRefused(reg as unknown as Res, 'email');
+      expectRefused(reg, 'email');
       const inv = await t.http().post('/api/teams/current/invites').set(admin.bearer).set('Content-Type', 'application/json').send('{"email":"\\udc00@x.io","role":"user"}');
-      expectRefused(inv as unknown as Res, 'email');
+      expectRefused(inv, 'email');
     });
 
     it('five GET /api/chats?q=%00 answer 400 and do not open the route for other users', async () => {
-      for (let i = 0; i < 5; i++) expectRefused((await t.http().get('/api/chats?q=%00').set(user.bearer)) as unknown as Res, 'query.q');
+      for (let i = 0; i < 5; i++) expectRefused(await t.http().get('/api/chats?q=%00').set(user.bearer), 'query.q');
       await t.http().get('/api/chats').set(admin.bearer).expect(200);
       await t.http().get('/api/chats?q=ok').set(user.bearer).expect(200);
       const routes = t.app.get(BreakerRegistry).snapshot('route');
@@ -75,11 +75,11 @@ describe('Input hygiene at the edge: NUL and lone surrogates are refused with 40
 
   describe('defect 3: every listed surface', () => {
     it('chat title and tags', async () => {
-      expectRefused((await t.http().post('/api/chats').set(user.bearer).send({ agentId, title: `a${NUL}b` })) as unknown as Res, 'title');
+      expectRefused(await t.http().post('/api/chats').set(user.bearer).send({ agentId, title: `a${NUL}b` }), 'title');
       const tags = await t.http().post('/api/chats').set(user.bearer).send({ agentId, title: 'x', metadata: { tags: ['fine', `x${NUL}`] } });
-      expectRefused(tags as unknown as Res, 'metadata.tags.1');
+      expectRefused(tags, 'metadata.tags.1');
       const patch = await t.http().patch(`/api/chats/${chatId}`).set(user.bearer).set('Content-Type', 'application/json').send('{"title":"\\udfff"}');
-      expectRefused(patch as unknown as Res, 'title');
+      expectRefused(patch, 'title');
     });
 
     it('a metadata key holding NUL, and a __proto__ key', async () => {
@@ -87,46 +87,46 @@ describe('Input hygiene at the edge: NUL and lone surrogates are refused with 40
       expect(key.status).toBe(400);
       expect(key.body.error).toBe('VALIDATION_FAILED');
       const proto = await t.http().post('/api/chats').set(user.bearer).set('Content-Type', 'application/json').send(`{"agentId":"${agentId}","metadata":{"__proto__":{"isAdmin":true}}}`);
-      expectRefused(proto as unknown as Res, 'metadata.__proto__');
+      expectRefused(proto, 'metadata.__proto__');
     });
 
     it('message content', async () => {
       const res = await t.http().post(`/api/chats/${chatId}/messages`).set(user.bearer).set('Accept', 'application/json').send({ content: `hi${NUL}` });
-      expectRefused(res as unknown as Res, 'content');
+      expectRefused(res, 'content');
     });
 
     it('agent name and description', async () => {
-      expectRefused((await t.http().post('/api/agents').set(admin.bearer).send({ name: NUL, provider: 'mock' })) as unknown as Res, 'name');
+      expectRefused(await t.http().post('/api/agents').set(admin.bearer).send({ name: NUL, provider: 'mock' }), 'name');
       const d = await t.http().patch(`/api/agents/${agentId}`).set(admin.bearer).set('Content-Type', 'application/json').send('{"description":"x\\ud800"}');
-      expectRefused(d as unknown as Res, 'description');
+      expectRefused(d, 'description');
     });
 
     it('team name', async () => {
-      expectRefused((await t.http().patch('/api/teams/current').set(admin.bearer).send({ name: `T${NUL}` })) as unknown as Res, 'name');
+      expectRefused(await t.http().patch('/api/teams/current').set(admin.bearer).send({ name: `T${NUL}` }), 'name');
     });
 
     it('feedback comments', async () => {
-      expectRefused((await t.http().post('/api/research/feedback').set(user.bearer).send({ rating: 1, comment: `c${NUL}` })) as unknown as Res, 'comment');
+      expectRefused(await t.http().post('/api/research/feedback').set(user.bearer).send({ rating: 1, comment: `c${NUL}` }), 'comment');
     });
 
     it('research queries', async () => {
       const res = await t.http().post('/api/research/sessions').set(user.bearer).send({ id: randomUUID(), query: `what${NUL}` });
-      expectRefused(res as unknown as Res, 'query');
+      expectRefused(res, 'query');
     });
 
     it('?q= of search, and audit filters', async () => {
-      expectRefused((await t.http().get('/api/chats/search?q=a%00').set(user.bearer)) as unknown as Res, 'query.q');
-      expectRefused((await t.http().get('/api/audit-logs?action=%00').set(admin.bearer)) as unknown as Res, 'query.action');
-      expectRefused((await t.http().get('/api/audit-logs?userId=%00&from=x').set(admin.bearer)) as unknown as Res, 'query.userId');
+      expectRefused(await t.http().get('/api/chats/search?q=a%00').set(user.bearer), 'query.q');
+      expectRefused(await t.http().get('/api/audit-logs?action=%00').set(admin.bearer), 'query.action');
+      expectRefused(await t.http().get('/api/audit-logs?userId=%00&from=x').set(admin.bearer), 'query.userId');
       // A URL cannot carry a lone surrogate (it is decoded as UTF-8; invalid bytes become U+FFFD): plain validation answers.
       const enc = await t.http().get('/api/audit-logs?userId=%ED%A0%80').set(admin.bearer);
       expect({ status: enc.status, error: enc.body.error }).toEqual({ status: 400, error: 'VALIDATION_FAILED' });
     });
 
     it('path parameters', async () => {
-      expectRefused((await t.http().get('/api/chats/%00').set(user.bearer)) as unknown as Res, 'path.id');
-      expectRefused((await t.http().get(`/api/chats/${chatId}/messages/a%00b/stream`).set(user.bearer)) as unknown as Res, 'path.messageId');
-      expectRefused((await t.http().get('/api/research/sessions/%00').set(user.bearer)) as unknown as Res, 'path.sessionId');
+      expectRefused(await t.http().get('/api/chats/%00').set(user.bearer), 'path.id');
+      expectRefused(await t.http().get(`/api/chats/${chatId}/messages/a%00b/stream`).set(user.bearer), 'path.messageId');
+      expectRefused(await t.http().get('/api/research/sessions/%00').set(user.bearer), 'path.sessionId');
     });
 
     it('header values', async () => {
@@ -168,7 +168,7 @@ describe('Input hygiene at the edge: NUL and lone surrogates are refused with 40
 
     it('another team cannot tell the refusal apart from its own (the guard runs before any lookup)', async () => {
       const other = await registerTeam(t);
-      expectRefused((await t.http().get(`/api/chats/${chatId}?x=%00`).set(other.bearer)) as unknown as Res, 'query.x');
+      expectRefused(await t.http().get(`/api/chats/${chatId}?x=%00`).set(other.bearer), 'query.x');
       await t.http().get(`/api/chats/${chatId}`).set(other.bearer).expect(404);
     });
   });

@@ -274,7 +274,7 @@ export class VanaChatState {
   /** sse-event-handlers.ts, the research effect. */
   handle(event: AgentNetworkEvent): void {
     const { type } = event;
-    const payload = (event.data ?? {}) as Record<string, any>;
+    const payload = event.data ?? {};
     switch (type) {
       case 'research_started': {
         const messageId = this.ensureProgressMessage();

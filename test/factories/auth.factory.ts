@@ -63,7 +63,7 @@ export async function registerTeam(t: TestApp, opts: RegisterTeamOptions = {}): 
   expectStatus(reg, 201, 'register team');
   const slug = reg.body.team.slug as string;
   const s = await login(t, email, password, slug);
-  return { ...s, teamSlug: slug, password } as Session;
+  return { ...s, teamSlug: slug, password };
 }
 
 /** Invites a member with `role` into the admin's team (invite → register → login). */
@@ -75,7 +75,7 @@ export async function addMember(t: TestApp, admin: Session, role: Role = 'user',
   const reg = await t.http().post('/api/auth/register').send({ email, password, inviteToken: invite.body.token });
   expectStatus(reg, 201, 'register with invite');
   const s = await login(t, email, password, admin.teamSlug);
-  return { ...s, teamSlug: admin.teamSlug, password } as Session;
+  return { ...s, teamSlug: admin.teamSlug, password };
 }
 
 /** admin and user of one team, and `outsider`: the admin of ANOTHER team. */

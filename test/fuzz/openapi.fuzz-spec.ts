@@ -181,7 +181,7 @@ function caseArb(doc: Doc, op: Operation, fx: Fixtures): fc.Arbitrary<Case> {
     })
     .map(({ path, query, extraQuery, auth, body, lastEventId, contentType }) => {
       let url = op.path;
-      pathParams.forEach((p, i) => (url = url.replace(`{${p.name}}`, path[i] as string)));
+      pathParams.forEach((p, i) => (url = url.replace(`{${p.name}}`, path[i])));
       const qs = queryParams.map((p, i) => (query[i] === undefined ? null : `${p.name}=${query[i]}`)).filter(Boolean);
       if (extraQuery) qs.push(extraQuery);
       if (qs.length) url += `?${qs.join('&')}`;
@@ -300,7 +300,7 @@ describe(`OpenAPI fuzzer (FUZZ_SEED=${SEED})`, () => {
     ops.forEach((op, i) => cases.push(...fc.sample(caseArb(doc, op, fx), { seed: SEED + i, numRuns: PER_OPERATION })));
     // Logout only unauthenticated or with garbage (its own behaviour is covered by the auth suites).
     const logout = operations(doc).find((op) => op.path === '/api/auth/logout');
-    if (logout) cases.push(...fc.sample(caseArb(doc, logout, fx), { seed: SEED - 1, numRuns: PER_OPERATION }).map((c) => ({ ...c, auth: 'none' as Auth, headers: { ...c.headers, Authorization: 'Bearer x' } })));
+    if (logout) cases.push(...fc.sample(caseArb(doc, logout, fx), { seed: SEED - 1, numRuns: PER_OPERATION }).map((c) => ({ ...c, auth: 'none' as const, headers: { ...c.headers, Authorization: 'Bearer x' } })));
     expect(cases.length).toBeGreaterThanOrEqual(MIN_REQUESTS);
 
     const started = Date.now();

@@ -13,7 +13,7 @@ import addFormats from 'ajv-formats';
  * test/utils/test-app.ts applies it to every supertest request of the e2e suite; set
  * OPENAPI_RESPONSE_VALIDATION=off to switch it off while debugging.
  */
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
 
 export const OPENAPI_DOCUMENT_PATH = join(__dirname, '..', '..', 'openapi.json');
 const DOC_ID = 'openapi';

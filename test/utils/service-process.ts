@@ -34,8 +34,8 @@ export function startServiceProcess(env: Record<string, string>, timeoutMs = 200
   started.add(proc);
   proc.once('exit', () => started.delete(proc));
   let out = '';
-  proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  proc.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  proc.stderr.on('data', (c: Buffer) => (out += c.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => proc.once('exit', (code, signal) => r({ code, signal })));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -46,11 +46,11 @@ export function startServiceProcess(env: Record<string, string>, timeoutMs = 200
       const m = /Listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
       if (!m) return;
       clearTimeout(timer);
-      proc.stdout!.off('data', check);
+      proc.stdout.off('data', check);
       const port = Number(m[1]);
       resolve({ proc, port, url: `http://127.0.0.1:${port}`, output: () => out, exited });
     };
-    proc.stdout!.on('data', check);
+    proc.stdout.on('data', check);
     void exited.then(({ code, signal }) => {
       clearTimeout(timer);
       reject(new Error(`the service exited (code ${code}, signal ${signal}) before listening:\n${out.slice(-4000)}`));

@@ -156,7 +156,7 @@ export function withResponseValidation(agent: TestAgent): TestAgent {
         const test = (value as (...a: unknown[]) => request.Test).apply(target, args);
         return test.expect((res: request.Response) => {
           const req = (res as unknown as { request: { method: string; url: string } }).request;
-          const problem = validator.check(req.method, req.url, res.status, res.headers['content-type'] as string | undefined, res.body);
+          const problem = validator.check(req.method, req.url, res.status, res.headers['content-type'], res.body);
           if (problem) throw new Error(`OpenAPI response validation: ${problem}`);
         });
       };

@@ -86,7 +86,7 @@ export class AppLogger implements LoggerService {
       else if (extra && typeof extra === 'object') Object.assign(obj, extra);
     }
     if (message instanceof Error) this.pino[level]({ ...obj, err: message }, message.message);
-    else if (fields) this.pino[level]({ ...obj, ...(message as object) }, msg);
+    else if (fields) this.pino[level]({ ...obj, ...message }, msg);
     else this.pino[level](obj, String(message));
   }
 }

@@ -77,8 +77,8 @@ describe('Research runs and sessions (medium: real services, real database)', ()
   it('uses the team\'s first active agent by default and the configured agents once set', async () => {
     const admin = fakeUser();
     expect((await settings.resolveChains(admin.teamId)).worker[0].id).toBe('builtin-mock');
-    const first = await agents.create(admin, { name: 'First', provider: 'mock', model: 'first' } as CreateAgentDto);
-    const critic = await agents.create(admin, { name: 'Critic', provider: 'mock', model: 'critic' } as CreateAgentDto);
+    const first = await agents.create(admin, { name: 'First', provider: 'mock', model: 'first' });
+    const critic = await agents.create(admin, { name: 'Critic', provider: 'mock', model: 'critic' });
     let chains = await settings.resolveChains(admin.teamId);
     expect([chains.worker[0].id, chains.critic[0].id]).toEqual([first.id, first.id]);
     await settings.update(admin, { criticAgentId: critic.id });
