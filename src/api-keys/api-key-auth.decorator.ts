@@ -18,5 +18,5 @@ export const ApiKeyAuth = (scope: ApiKeyScope) =>
 
 /** The API key principal (set by ApiKeyGuard). */
 export const CurrentApiKey = createParamDecorator((_: unknown, ctx: ExecutionContext): ApiKeyPrincipal => {
-  return ctx.switchToHttp().getRequest().apiKey as ApiKeyPrincipal;
+  return ctx.switchToHttp().getRequest<{ apiKey: ApiKeyPrincipal }>().apiKey;
 });

@@ -12,7 +12,7 @@ export class AuthCounterRepository {
 
   /** Fixed window: +1, the window starts at the first hit. Returns the count and the seconds left. */
   async hitFixed(key: string, windowSec: number): Promise<{ count: number; ttlSec: number }> {
-    const [row] = (await this.ds.query(
+    const [row] = await this.ds.query<{ count: number; ttl: number }[]>(
       `INSERT INTO "auth_counters" ("key", "count", "window_expires_at") VALUES ($1, 1, now() + make_interval(secs => $2))
        ON CONFLICT ("key") DO UPDATE SET
          "count" = CASE WHEN "auth_counters"."window_expires_at" <= now() THEN 1 ELSE "auth_counters"."count" + 1 END,
@@ -20,20 +20,20 @@ export class AuthCounterRepository {
                                     ELSE "auth_counters"."window_expires_at" END
        RETURNING "count", GREATEST(0, EXTRACT(EPOCH FROM ("window_expires_at" - now())))::float8 AS "ttl"`,
       [key, windowSec],
-    )) as { count: number; ttl: number }[];
+    );
     return { count: Number(row.count), ttlSec: Math.ceil(Number(row.ttl)) };
   }
 
   /** Sliding window: +1 and the window restarts at every hit (failures are forgotten after a quiet period). */
   async hitSliding(key: string, windowSec: number): Promise<number> {
-    const [row] = (await this.ds.query(
+    const [row] = await this.ds.query<{ count: number }[]>(
       `INSERT INTO "auth_counters" ("key", "count", "window_expires_at") VALUES ($1, 1, now() + make_interval(secs => $2))
        ON CONFLICT ("key") DO UPDATE SET
          "count" = CASE WHEN "auth_counters"."window_expires_at" <= now() THEN 1 ELSE "auth_counters"."count" + 1 END,
          "window_expires_at" = EXCLUDED."window_expires_at"
        RETURNING "count"`,
       [key, windowSec],
-    )) as { count: number }[];
+    );
     return Number(row.count);
   }
 
@@ -47,10 +47,10 @@ export class AuthCounterRepository {
 
   /** Seconds left on a lock, 0 when none. */
   async lockedFor(key: string): Promise<number> {
-    const rows = (await this.ds.query(
+    const rows = await this.ds.query<{ left: number }[]>(
       `SELECT EXTRACT(EPOCH FROM ("locked_until" - now()))::float8 AS "left" FROM "auth_counters" WHERE "key" = $1 AND "locked_until" > now()`,
       [key],
-    )) as { left: number }[];
+    );
     return rows.length ? Math.max(1, Math.ceil(Number(rows[0].left))) : 0;
   }
 

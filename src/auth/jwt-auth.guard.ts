@@ -37,7 +37,7 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
   }
 
   handleRequest<TUser = AuthUser>(err: unknown, user: TUser | false, info: unknown): TUser {
-    if (err) throw err;
+    if (err) throw err as Error;
     if (!user) {
       const name = (info as { name?: string } | undefined)?.name;
       throw AuthErrors.unauthorized(

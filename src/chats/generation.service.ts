@@ -115,7 +115,7 @@ export class GenerationService implements OnModuleInit, OnModuleDestroy {
         this.metrics?.sseStreamEnded('chat');
       });
     // A drain waits for the job's final write (its partial content is persisted when it is stopped).
-    this.drain?.track(entry.done);
+    void this.drain?.track(entry.done);
     return opened;
   }
 

@@ -245,7 +245,7 @@ function runInitdb(bin: string, dataDir: string, password: string, runAs: RunAs 
   } catch (err) {
     const e = err as { stderr?: Buffer; message: string };
     const hint = runAs ? ' (running as root: the server runs as the OS user postgres, which must be able to enter every parent directory)' : '';
-    throw new Error(`embedded PostgreSQL: initdb failed${hint}: ${e.stderr?.toString().trim() || e.message}`);
+    throw new Error(`embedded PostgreSQL: initdb failed${hint}: ${e.stderr?.toString().trim() || e.message}`, { cause: err });
   } finally {
     rmSync(pwDir, { recursive: true, force: true });
   }
@@ -288,7 +288,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     `postgres://${USER}:${encodeURIComponent(password)}@${encodeURIComponent(socketDir)}:${SOCKET_PORT}/${encodeURIComponent(database)}`;
   const common = { url: urlFor('postgres'), urlFor, socketDir, port: SOCKET_PORT, user: USER, password };
   const runningPid = await clearLeftovers(dataDir, socketDir, logger, options.reuseRunning ?? false);
-  if (runningPid) return { ...common, pid: runningPid, stop: async () => undefined };
+  if (runningPid) return { ...common, pid: runningPid, stop: () => Promise.resolve() };
 
   const settings: Record<string, string> = {
     listen_addresses: '',

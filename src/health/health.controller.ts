@@ -72,7 +72,7 @@ export class HealthController {
         }
       });
     }
-    checks.push(async () => {
+    checks.push(() => {
       const agents = this.breakers.snapshot('agent');
       const open = agents.filter((b) => b.state !== 'closed').map((b) => ({ name: b.name, state: b.state }));
       const session = this.indicators.check('llmProviders');

@@ -63,7 +63,6 @@ export class LlmService {
         continue;
       }
       if (failedProvider !== null) this.metrics?.llmFallback(failedProvider);
-      failedProvider = null;
       const verb = index === 0 ? 'Asking' : 'Falling back to';
       yield this.status(agent, `${verb} ${agent.name} (${agent.model})`);
 

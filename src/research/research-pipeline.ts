@@ -24,7 +24,10 @@ export class AgentCallError extends Error {
 }
 
 export const errorMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err)).slice(0, 300);
-const errorCode = (err: unknown): string => String((err as { code?: unknown })?.code ?? 'UPSTREAM_FAILED');
+const errorCode = (err: unknown): string => {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'string' || typeof code === 'number' ? String(code) : 'UPSTREAM_FAILED';
+};
 
 /** Phase → [start, end] of the overall progress. */
 const PHASE_RANGE: Record<string, [number, number]> = {

@@ -263,7 +263,8 @@ export class ResearchRunsService implements OnModuleInit, OnModuleDestroy {
     }
     if (reason === 'shutdown') return { status: 'failed', error: { code: 'SERVICE_UNAVAILABLE', message: 'The server shut down during the research; start it again' } };
     const cause = (err as { cause?: unknown })?.cause ?? err;
-    const code = String((cause as { code?: unknown })?.code ?? ErrorCode.INTERNAL);
+    const causeCode = (cause as { code?: unknown })?.code;
+    const code = typeof causeCode === 'string' || typeof causeCode === 'number' ? String(causeCode) : ErrorCode.INTERNAL;
     return { status: 'failed', error: { code, message: errorMessage(err) } };
   }
 }

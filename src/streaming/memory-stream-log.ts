@@ -1,3 +1,5 @@
+/* eslint-disable @typescript-eslint/require-await -- this implements the async StreamLog interface in memory: `async`
+   keeps a thrown StreamFinishedError a rejection, as it is from the Redis log. */
 import { Logger, OnModuleDestroy } from '@nestjs/common';
 import { Observable, Subject } from 'rxjs';
 import { AppConfig } from 'src/config/env';

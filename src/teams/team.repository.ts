@@ -57,7 +57,7 @@ export class TeamRepository {
   createFirstTeamWithAdmin(name: string, admin: NewAdmin): Promise<{ team: Team; user: User } | null> {
     return this.ds.transaction(async (em) => {
       await em.query(`SELECT pg_advisory_xact_lock(7461001)`);
-      const [{ n }] = (await em.query(`SELECT count(*)::int AS n FROM "teams"`)) as { n: number }[];
+      const [{ n }] = await em.query<{ n: number }[]>(`SELECT count(*)::int AS n FROM "teams"`);
       if (n > 0) return null;
       return this.insertTeamWithAdmin(em, name, admin);
     });
@@ -72,10 +72,10 @@ export class TeamRepository {
     let team: Team | undefined;
     for (let i = 0; i < 8 && !team; i++) {
       const slug = i === 0 ? base : `${base}-${randomBytes(3).toString('hex')}`;
-      const rows = (await em.query(
+      const rows = await em.query<{ id: string }[]>(
         `INSERT INTO "teams" ("name", "slug") VALUES ($1, $2) ON CONFLICT ("slug") DO NOTHING RETURNING "id"`,
         [name, slug],
-      )) as { id: string }[];
+      );
       if (rows.length) team = await em.findOneOrFail(Team, { where: { id: rows[0].id } });
     }
     if (!team) throw new Error('could not allocate a unique team slug');

@@ -112,10 +112,10 @@ export class UserRepository {
    */
   updateMember(teamId: string, userId: string, patch: MemberPatch): Promise<MemberUpdateResult> {
     return this.ds.transaction(async (em): Promise<MemberUpdateResult> => {
-      const admins = (await em.query(
+      const admins = await em.query<{ id: string }[]>(
         `SELECT "id" FROM "users" WHERE "team_id" = $1 AND "role" = 'admin' AND "is_active" = true FOR UPDATE`,
         [teamId],
-      )) as { id: string }[];
+      );
       const user = await em.findOne(User, { where: { id: userId, teamId }, lock: { mode: 'pessimistic_write' } });
       if (!user) return { ok: false, reason: 'not_found' };
       const next = { role: patch.role ?? user.role, isActive: patch.isActive ?? user.isActive };

@@ -307,7 +307,7 @@ export async function followToEnd(url: string, headers: Record<string, string>, 
   while (out.connections < (o.maxConnections ?? 20) && Date.now() < deadline) {
     out.connections++;
     const lastId = [...out.events].reverse().find((e) => e.id)?.id;
-    let read: SseRead | null = null;
+    let read: SseRead | null;
     try {
       read = first ? await first : await readSse(url, { headers: { ...headers, ...(lastId ? { 'Last-Event-ID': lastId } : {}) }, timeoutMs: Math.max(1000, deadline - Date.now()) });
     } catch {

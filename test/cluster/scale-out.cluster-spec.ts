@@ -68,7 +68,6 @@ describe('Scale-out behind nginx (two instances, PostgreSQL, Redis)', () => {
     const chatId = await newChat();
     const { messageId, url } = await send(chatId);
     let count = 0;
-    let killed: Promise<unknown> | null = null;
     const first = readSse(url, {
       headers: api.headers,
       timeoutMs: 60000,
@@ -78,7 +77,7 @@ describe('Scale-out behind nginx (two instances, PostgreSQL, Redis)', () => {
     });
     const victim = await serving();
     await until('some content', async () => count >= 20, 20000, 20);
-    killed = victim.kill9();
+    const killed = victim.kill9();
     const followed = await followToEnd(url, api.headers, { first });
     await killed;
     const m = await stored(messageId);

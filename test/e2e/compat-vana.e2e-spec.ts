@@ -127,7 +127,7 @@ describe('Vana compatibility surface (/compat/vana), driven by Vana\'s own clien
     first.close();
     // An EventSource sends Last-Event-ID: the events after it, and nothing of the ended run beyond.
     const raw = await fetch(`${base}/api/run_sse/${chat.sessionId}`, { headers: { authorization: `Bearer ${client.accessToken}` } });
-    raw.body?.cancel();
+    void raw.body?.cancel();
     const seen: string[] = [];
     const again = openVanaStream(`${base}/api/run_sse/${chat.sessionId}`, client.accessToken, (e) => seen.push(e.type), { 'last-event-id': '1-3' });
     streams.push(again);

@@ -5,6 +5,7 @@ import { createTestApp, TestApp } from 'test/utils/test-app';
 const adminUrl = process.env.TEST_DATABASE_URL;
 const describeOnServer = adminUrl ? describe : describe.skip;
 if (!adminUrl) {
+  // eslint-disable-next-line no-console -- says why the suite is skipped
   console.warn(
     'degradation-database: skipped in embedded mode (the embedded database lives in the test process and cannot be ' +
       'taken away from it); runs with TEST_DATABASE_URL, as in CI',

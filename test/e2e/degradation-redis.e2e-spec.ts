@@ -5,6 +5,7 @@ import { hasRedisServer, PrivateRedis } from 'test/utils/private-redis';
 import { createTestApp, TestApp } from 'test/utils/test-app';
 
 const describeIfRedis = hasRedisServer() ? describe : describe.skip;
+// eslint-disable-next-line no-console -- says why the suite is skipped
 if (!hasRedisServer()) console.warn('degradation-redis: skipped, redis-server is not installed');
 
 async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs: number): Promise<number> {

@@ -5,7 +5,6 @@ import { registerTeam, Session, teamMatrix } from 'test/factories/auth.factory';
 import { createTestApp, TestApp } from 'test/utils/test-app';
 
 const NUL = '\u0000';
-const LONE = '\ud800';
 
 type Res = { status: number; body: Record<string, any>; headers: Record<string, string> };
 

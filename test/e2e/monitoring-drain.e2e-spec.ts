@@ -45,8 +45,8 @@ describe('Monitoring: graceful drain', () => {
     const off = drain.onDrain(() => calls.push('finished stream (unsubscribed)'));
     off();
     let flushed = false;
-    drain.track(new Promise<void>((resolve) => setTimeout(() => ((flushed = true), resolve()), 200)));
-    drain.track(Promise.reject(new Error('a failed flush does not stop the drain')));
+    void drain.track(new Promise<void>((resolve) => setTimeout(() => ((flushed = true), resolve()), 200)));
+    void drain.track(Promise.reject(new Error('a failed flush does not stop the drain')));
 
     const begun = drain.begin();
     expect(drain.isDraining()).toBe(true);
@@ -87,7 +87,7 @@ describe('Monitoring: drain budget', () => {
 
   it('gives up on work that never finishes within 3/4 of SHUTDOWN_TIMEOUT_MS', async () => {
     const drain = t.app.get(DrainService);
-    drain.track(new Promise<void>(() => undefined));
+    void drain.track(new Promise<void>(() => undefined));
     const started = Date.now();
     await drain.begin();
     const took = Date.now() - started;

@@ -67,7 +67,7 @@ describeIf('Streams across a Redis that loses its data (no silent gap)', () => {
   /** Sends a message, runs `fault` once the sender's stream has `after` events, and checks every client. */
   async function scenario(fault: () => Promise<void>, after: number): Promise<void> {
     const chat = await t.http().post('/api/chats').set(user.bearer).send({ agentId }).expect(201);
-    let faulted: Promise<void> | null = null;
+    let faulted = null as Promise<void> | null; // assigned in onEvent: keep TypeScript from narrowing it to null
     let messageId = '';
     let late: Promise<SseRead> | null = null;
     const url = () => `${t.url}/api/chats/${chat.body.id}/messages/${messageId}/stream`;

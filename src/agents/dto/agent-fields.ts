@@ -41,7 +41,7 @@ export function IsUpstreamUrl(): PropertyDecorator {
       validator: {
         validate: (v: unknown) => typeof v === 'string' && v.length <= 2000 && validateUpstreamUrlSyntax(v, true) === null,
         defaultMessage: (a?: ValidationArguments) => {
-          const v = a?.value;
+          const v: unknown = a?.value;
           if (typeof v !== 'string') return `${a?.property} must be an http(s) URL`;
           if (v.length > 2000) return `${a?.property} must be at most 2000 characters`;
           return `${a?.property} must be an http(s) URL: ${validateUpstreamUrlSyntax(v, true)}`;

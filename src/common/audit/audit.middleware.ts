@@ -21,7 +21,8 @@ export class AuditMiddleware implements NestMiddleware {
       const user = (req as Request & { user?: AuthUser }).user;
       // Requests made with a team API key (ApiKeyGuard) carry the key instead of a user.
       const apiKey = (req as Request & { apiKey?: { keyId: string; teamId: string } }).apiKey;
-      const route = req.route?.path ? `${req.baseUrl ?? ''}${req.route.path as string}` : null;
+      const routePath = (req.route as { path?: string } | undefined)?.path;
+      const route = routePath ? `${req.baseUrl ?? ''}${routePath}` : null;
       const durationMs = Number((process.hrtime.bigint() - started) / 1_000_000n);
       const fact = {
         method: req.method,

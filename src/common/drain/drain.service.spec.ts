@@ -35,9 +35,9 @@ describe('DrainService', () => {
   it('waits for work tracked before and during the drain', async () => {
     const d = make(2000);
     const order: string[] = [];
-    d.track(new Promise<void>((r) => setTimeout(() => (order.push('first'), r()), 30)));
+    void d.track(new Promise<void>((r) => setTimeout(() => (order.push('first'), r()), 30)));
     d.onDrain(() => {
-      d.track(new Promise<void>((r) => setTimeout(() => (order.push('during'), r()), 60)));
+      void d.track(new Promise<void>((r) => setTimeout(() => (order.push('during'), r()), 60)));
     });
     await d.begin();
     order.push('drained');

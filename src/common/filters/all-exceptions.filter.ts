@@ -107,7 +107,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
     if (!this.errorSink || !user?.teamId || n.code === ErrorCode.SERVICE_UNAVAILABLE || n.code === ErrorCode.CIRCUIT_OPEN) return;
     // The error log lives in the database: do not try to write there while it is the thing that is down.
     if (n.code === ErrorCode.DATABASE_UNAVAILABLE) return;
-    const route = req?.route?.path ? `${req.baseUrl ?? ''}${req.route.path as string}` : null;
+    const routePath = (req?.route as { path?: string } | undefined)?.path;
+    const route = routePath ? `${req?.baseUrl ?? ''}${routePath}` : null;
     const errorName = exception instanceof Error ? exception.name : typeof exception;
     this.errorSink.record({
       teamId: user.teamId,

@@ -11,7 +11,7 @@ interface ThrottlerLimitDetail {
 /** The global rate limit, answering with the contract's 429 RATE_LIMITED body and Retry-After. */
 @Injectable()
 export class AppThrottlerGuard extends ThrottlerGuard {
-  protected async throwThrottlingException(_context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
+  protected throwThrottlingException(_context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
     throw new AppError(ErrorCode.RATE_LIMITED, 'Too many requests; slow down', {
       retryAfter: detail.timeToBlockExpire || detail.timeToExpire || 1,
     });

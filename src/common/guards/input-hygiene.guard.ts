@@ -82,5 +82,6 @@ function checkKey(key: string, path: string, errors: FieldError[]): boolean {
 
 /** A field name that itself holds NUL or a lone surrogate is echoed with those replaced. */
 function sanitize(path: string): string {
+  // eslint-disable-next-line no-control-regex -- NUL is what it looks for
   return path.replace(/\u0000/g, '\\u0000').replace(/[\uD800-\uDFFF]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
 }

@@ -34,7 +34,7 @@ export class CircuitBreakerInterceptor implements NestInterceptor {
     if (skip || this.reflector.get<boolean>('__sse__', context.getHandler())) return next.handle();
 
     const req = context.switchToHttp().getRequest<Request>();
-    const name = `route:${req.method} ${req.route?.path ?? context.getClass().name + '.' + context.getHandler().name}`;
+    const name = `route:${req.method} ${(req.route as { path?: string } | undefined)?.path ?? context.getClass().name + '.' + context.getHandler().name}`;
     const { failureRatePercent, windowMs, minRequests, resetTimeoutMs, requestTimeoutMs } = this.config.breaker;
     const policy = this.registry.get(name, {
       kind: 'route',

@@ -7,7 +7,7 @@ export const UNMATCHED_ROUTE = 'unmatched';
 
 /** The route template of a finished request (`/api/chats/:id`), or `unmatched`. */
 export function routeTemplate(req: Request): string {
-  const path = req.route?.path as unknown;
+  const path = (req.route as { path?: unknown } | undefined)?.path;
   return typeof path === 'string' ? `${req.baseUrl ?? ''}${path}` : UNMATCHED_ROUTE;
 }
 

@@ -14,6 +14,8 @@ export function operationId(controllerKey: string, methodKey: string): string {
   return `${base.charAt(0).toLowerCase()}${base.slice(1)}_${methodKey}`;
 }
 
+// The OpenAPI document is walked as loose JSON: its objects are typed `any` on purpose, so reading them is too.
+/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-argument */
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const errorContent = (schema: Json = { $ref: getSchemaPath(ErrorBodyDto) }): Json => ({ 'application/json': { schema } });

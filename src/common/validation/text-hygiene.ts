@@ -1,4 +1,5 @@
 /** A NUL character, or a UTF-16 surrogate that is not part of a pair (cannot be encoded as UTF-8). */
+// eslint-disable-next-line no-control-regex -- NUL is what it looks for
 const UNSAFE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** Why a string cannot be stored or passed on as text, or null when it can. */

@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch } from '@nestjs/common';
 import type { Response } from 'express';
 import { AllExceptionsFilter } from 'src/common/filters/all-exceptions.filter';
 import type { ErrorBodyDto } from 'src/common/filters/error-body';
+import { ErrorCode } from 'src/common/errors/error-code';
 
 /** FastAPI's validation item: `{loc, msg, type}`, `loc` starting with where the field was (`body`). */
 export interface N8nValidationItem {
@@ -29,7 +30,7 @@ export class N8nExceptionFilter extends AllExceptionsFilter {
     const json = res.json.bind(res);
     res.json = (body: ErrorBodyDto) => {
       const fieldErrors = body.details?.fieldErrors;
-      if (body.error === 'VALIDATION_FAILED' && fieldErrors?.length) {
+      if (body.error === ErrorCode.VALIDATION_FAILED && fieldErrors?.length) {
         const detail: N8nValidationItem[] = fieldErrors.map((f) => ({ loc: ['body', ...snake(f.field).split('.')], msg: f.message.split(f.field).join(snake(f.field)), type: 'value_error' }));
         res.status(422);
         return json({ detail });

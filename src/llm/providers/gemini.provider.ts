@@ -25,7 +25,7 @@ export class GeminiProvider implements LlmProvider {
       apiKey: agent.secret,
       httpOptions: {
         baseUrl: agent.baseUrl || DEFAULT_BASE_URL,
-        fetch: async (input, init) => {
+        fetch: async (input: string | URL | Request, init?: RequestInit) => {
           const res = await fetch(input, init);
           lastHeaders = res.headers;
           return res;
@@ -115,7 +115,7 @@ function toGeminiContent(m: LlmMessage, names: Map<string, string>): Content {
     const parts: Part[] = m.content ? [{ text: m.content }] : [];
     for (const c of m.toolCalls ?? []) {
       names.set(c.id, c.name);
-      let args: Record<string, unknown> = {};
+      let args: Record<string, unknown>;
       try {
         args = JSON.parse(c.arguments || '{}') as Record<string, unknown>;
       } catch {

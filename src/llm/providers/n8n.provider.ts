@@ -114,7 +114,7 @@ function* chunksOf(value: unknown, shape: 'stream' | 'whole', ctx: ChunkContext)
   }
   if (!isObject(value)) throw new UpstreamError('protocol', 'n8n: unexpected chunk shape');
   if (value.type === 'error') throw new UpstreamError('http', 'n8n: the workflow reported an error');
-  const text = [value.content, value.output, value.text].find((v) => typeof v === 'string') as string | undefined;
+  const text = [value.content, value.output, value.text].find((v): v is string => typeof v === 'string');
   const usage = usageOf(value.usage);
   const calls = toolCallsOf(value.tool_calls ?? value.toolCalls);
   if (text === undefined && !usage && !calls.length && shape === 'whole') throw new UpstreamError('protocol', 'n8n: no content in the response');

@@ -104,8 +104,8 @@ function mapOpenAiError(err: unknown): unknown {
   if (err instanceof APIError) {
     // No status: the server sent an `error` object inside the stream.
     return new UpstreamError('http', `openai: HTTP ${err.status ?? 'stream error'}`, {
-      status: err.status,
-      retryAfterMs: parseRetryAfterMs(err.headers),
+      status: err.status as number | undefined,
+      retryAfterMs: parseRetryAfterMs(err.headers as Headers | undefined),
       cause: err,
     });
   }

@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { AppError } from 'src/common/errors/app-error';
 import { FakeGeminiServer } from 'test/fakes/fake-gemini-server';
 import { FakeN8nServer } from 'test/fakes/fake-n8n-server';
@@ -44,7 +45,7 @@ describe('secrets never leak from the provider layer', () => {
     const { error } = await collect(kit.service.stream([agents[provider]()], USER_MESSAGES, new AbortController().signal));
     expect(error).toBeInstanceOf(AppError);
     const e = error as AppError;
-    const everything = [e.message, e.stack ?? '', JSON.stringify(e), JSON.stringify(e.options), String((e as { cause?: unknown }).cause ?? '')].join('\n');
+    const everything = [e.message, e.stack ?? '', JSON.stringify(e), JSON.stringify(e.options), inspect((e as { cause?: unknown }).cause ?? '')].join('\n');
     expect(everything).not.toContain(SECRET);
     expect(kit.logger.lines.join('\n')).not.toContain(SECRET);
     expect(kit.logger.lines.length).toBeGreaterThan(0);
