@@ -171,16 +171,46 @@ export class MessageRepository {
 
   /** Final write of a generation. Returns false when the message was no longer streaming. */
   async finish(teamId: string, id: string, s: FinalState, onlyIfLeaseExpired = false): Promise<boolean> {
-    const res: [unknown[], number] = await this.repo.query(
+    const res: [unknown[], number] = await this.queryNamed(
       `UPDATE messages
-          SET status = $3, content = CASE WHEN $10::boolean THEN content || $4 ELSE $4 END, error_code = $5, error_message = $6, model = COALESCE($7, model), usage = $8::jsonb,
-              final_event_id = $9, tool_calls = COALESCE($11::jsonb, tool_calls), routing = COALESCE($12::jsonb, routing), lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
-        WHERE id = $1 AND team_id = $2 AND status = 'streaming'
+          SET status = :status,
+              content = CASE WHEN :appendContent::boolean THEN content || :content ELSE :content END,
+              error_code = :errorCode,
+              error_message = :errorMessage,
+              model = COALESCE(:model, model),
+              usage = :usage::jsonb,
+              final_event_id = :finalEventId,
+              tool_calls = COALESCE(:toolCalls::jsonb, tool_calls),
+              routing = COALESCE(:routing::jsonb, routing),
+              lease_owner = NULL,
+              lease_expires_at = NULL,
+              updated_at = now()
+        WHERE id = :id AND team_id = :teamId AND status = 'streaming'
           ${onlyIfLeaseExpired ? 'AND (lease_expires_at IS NULL OR lease_expires_at < now())' : ''}
         RETURNING id`,
-      [id, teamId, s.status, s.persistedLength ? s.content.slice(s.persistedLength) : s.content, s.errorCode ?? null, s.errorMessage?.slice(0, 500) ?? null, s.model ?? null, s.usage ? JSON.stringify(s.usage) : null, s.finalEventId ?? null, Boolean(s.persistedLength), s.toolCalls?.length ? JSON.stringify(s.toolCalls) : null, s.routing ? JSON.stringify(s.routing) : null],
+      {
+        id,
+        teamId,
+        status: s.status,
+        // After progress writes, only the part not yet persisted is appended.
+        appendContent: Boolean(s.persistedLength),
+        content: s.persistedLength ? s.content.slice(s.persistedLength) : s.content,
+        errorCode: s.errorCode ?? null,
+        errorMessage: s.errorMessage?.slice(0, 500) ?? null,
+        model: s.model ?? null,
+        usage: s.usage ? JSON.stringify(s.usage) : null,
+        finalEventId: s.finalEventId ?? null,
+        toolCalls: s.toolCalls?.length ? JSON.stringify(s.toolCalls) : null,
+        routing: s.routing ? JSON.stringify(s.routing) : null,
+      },
     );
     return res[1] > 0;
+  }
+
+  /** Runs SQL written with `:name` parameters (TypeORM's driver numbers them; a name used twice is sent once). */
+  private queryNamed<T>(sql: string, parameters: Record<string, unknown>): Promise<T> {
+    const [numbered, values] = this.repo.manager.connection.driver.escapeQueryWithParameters(sql, parameters);
+    return this.repo.query<T>(numbered, values);
   }
 
   /** `streaming` messages whose job stopped renewing its lease (any team: used by the sweeper only). */
