@@ -75,22 +75,35 @@ export class MessageRepository {
   async insertExchange(x: NewExchange): Promise<StoredExchange> {
     try {
       if (x.user) {
-        const rows: { userCreatedAt: Date; createdAt: Date; updatedAt: Date }[] = await this.repo.query(
+        const rows = await this.queryNamed<{ userCreatedAt: Date; createdAt: Date; updatedAt: Date }[]>(
           `WITH u AS (
              INSERT INTO messages (id, team_id, chat_id, parent_id, role, content, status, client_message_id)
-             VALUES ($1, $2, $3, $4, 'user', $5, 'complete', $6)
+             VALUES (:userId, :teamId, :chatId, :parentId, 'user', :content, 'complete', :clientMessageId)
              ON CONFLICT DO NOTHING
              RETURNING id, created_at
            ), a AS (
-             INSERT INTO messages (id, team_id, chat_id, parent_id, role, content, status, agent_id, lease_owner, lease_expires_at, created_at, updated_at)
-             SELECT $7, $2, $3, u.id, 'assistant', '', 'streaming', $8, $9, now() + ($10 || ' milliseconds')::interval, u.created_at + interval '1 millisecond', now()
+             INSERT INTO messages (id, team_id, chat_id, parent_id, role, content, status, agent_id,
+                                   lease_owner, lease_expires_at, created_at, updated_at)
+             SELECT :assistantId, :teamId, :chatId, u.id, 'assistant', '', 'streaming', :agentId,
+                    :leaseOwner, now() + (:leaseMs || ' milliseconds')::interval, u.created_at + interval '1 millisecond', now()
                FROM u
              RETURNING created_at, updated_at
            ), t AS (
-             UPDATE chats SET updated_at = now() WHERE id = $3 AND team_id = $2 AND EXISTS (SELECT 1 FROM a) RETURNING id
+             UPDATE chats SET updated_at = now() WHERE id = :chatId AND team_id = :teamId AND EXISTS (SELECT 1 FROM a) RETURNING id
            )
            SELECT u.created_at AS "userCreatedAt", a.created_at AS "createdAt", a.updated_at AS "updatedAt" FROM u, a`,
-          [x.user.id, x.teamId, x.chatId, x.user.parentId, x.user.content, x.user.clientMessageId, x.assistantId, x.agentId, x.leaseOwner, String(x.leaseMs)],
+          {
+            userId: x.user.id,
+            teamId: x.teamId,
+            chatId: x.chatId,
+            parentId: x.user.parentId,
+            content: x.user.content,
+            clientMessageId: x.user.clientMessageId,
+            assistantId: x.assistantId,
+            agentId: x.agentId,
+            leaseOwner: x.leaseOwner,
+            leaseMs: String(x.leaseMs),
+          },
         );
         if (!rows.length) return { kind: 'duplicate' };
         const { userCreatedAt, createdAt, updatedAt } = rows[0];
