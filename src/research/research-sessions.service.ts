@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { AuthUser } from 'src/common/auth-user';
+import { mapPage } from 'src/common/pagination/keyset';
 import { CreateFeedbackDto, FeedbackResponseDto } from 'src/research/dto/feedback.dto';
 import {
   AddSessionMessageDto,
@@ -29,14 +30,7 @@ export class ResearchSessionsService {
   ) {}
 
   async list(user: AuthUser, q: ListSessionsQueryDto): Promise<ResearchSessionListDto> {
-    const limit = q.limit ?? 20;
-    const rows = await this.sessions.listOwned(user.teamId, user.id, limit + 1, q.cursor ? decodeCursor(q.cursor) : null);
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
-    return {
-      items: page.map(toSummary),
-      nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null,
-    };
+    return mapPage(await this.sessions.listOwned(user.teamId, user.id, { limit: q.limit ?? 20, cursor: q.cursor }), toSummary);
   }
 
   async get(user: AuthUser, sessionId: string): Promise<ResearchSessionDto> {
@@ -121,14 +115,4 @@ function toSummary(s: ResearchSession): ResearchSessionSummaryDto {
 
 export function toMessage(m: ResearchMessage): SessionMessageDto {
   return { id: m.messageId, role: m.role, content: m.content, timestamp: m.sentAt.toISOString(), metadata: m.metadata };
-}
-
-function encodeCursor(id: string): string {
-  return Buffer.from(id).toString('base64url');
-}
-
-function decodeCursor(raw: string): string {
-  const id = Buffer.from(raw, 'base64url').toString('utf8');
-  if (!SESSION_ID_PATTERN.test(id)) throw ResearchErrors.invalidCursor();
-  return id;
 }

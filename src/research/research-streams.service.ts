@@ -2,6 +2,7 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { catchError, concat, defer, EMPTY, from, interval, last, map, merge, mergeMap, Observable, of, share, takeUntil, tap } from 'rxjs';
 import type { ServerResponse } from 'node:http';
 import { AuthUser } from 'src/common/auth-user';
+import { mapPage } from 'src/common/pagination/keyset';
 import { DrainService } from 'src/common/drain/drain.service';
 import { MetricsService } from 'src/common/metrics/metrics.service';
 import { SseFlowControl, sseWriterOptions, writeSse } from 'src/common/sse/sse-writer';
@@ -260,20 +261,15 @@ export class ResearchStreamsService {
   }
 
   async history(user: AuthUser, q: AgentHistoryQueryDto): Promise<AgentHistoryListDto> {
-    const limit = q.limit ?? 20;
-    const rows = await this.events.listAgentHistory(user.teamId, user.id, limit + 1, q.cursor ?? null);
-    const page = rows.slice(0, limit);
-    return {
-      items: page.map((e) => ({
-        type: e.type,
-        sessionId: e.sessionId,
-        agentId: e.agentId as string,
-        agentType: e.agentType as string,
-        data: e.data,
-        timestamp: e.createdAt.toISOString(),
-      })),
-      nextCursor: rows.length > limit ? String(page[page.length - 1].id) : null,
-    };
+    const page = await this.events.listAgentHistory(user.teamId, user.id, { limit: q.limit ?? 20, cursor: q.cursor });
+    return mapPage(page, (e) => ({
+      type: e.type,
+      sessionId: e.sessionId,
+      agentId: e.agentId as string,
+      agentType: e.agentType as string,
+      data: e.data,
+      timestamp: e.createdAt.toISOString(),
+    }));
   }
 
   /** The run's events after `after`: from the log; from the database where the log no longer has them. */

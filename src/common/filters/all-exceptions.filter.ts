@@ -24,6 +24,7 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
 
 const SUGGESTIONS: Partial<Record<ErrorCode, string>> = {
   [ErrorCode.VALIDATION_FAILED]: 'Fix the listed fields and send the request again.',
+  [ErrorCode.INVALID_CURSOR]: 'Send the nextCursor of the previous page of this list unchanged, or no cursor for the first page.',
   [ErrorCode.PAYLOAD_TOO_LARGE]: 'Send a smaller body.',
   [ErrorCode.UNAUTHORIZED]: 'Log in again or refresh the access token.',
   [ErrorCode.RATE_LIMITED]: 'Wait for the Retry-After interval before retrying.',
