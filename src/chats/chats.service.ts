@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { AgentsService } from 'src/agents/agents.service';
 import { branchTo, latestLeaf, latestLeafUnder, toChatResponse, toMessageResponse, treeOrder } from 'src/chats/chat.mapper';
 import { ChatRepository } from 'src/chats/chat.repository';
-import { assertValidMetadata, chatNotFound, messageRefNotFound } from 'src/chats/chats.errors';
+import { assertValidMetadata } from 'src/chats/chat-metadata';
+import { ChatErrors } from 'src/chats/chats.errors';
 import { CreateChatDto, ExportChatQueryDto, ListChatsQueryDto, SearchChatsQueryDto, UpdateChatDto } from 'src/chats/dto/chat-requests.dto';
 import { ChatDetailDto, ChatListDto, ChatResponseDto, ChatTreeDto, SearchResultDto } from 'src/chats/dto/chat-responses.dto';
 import { Chat } from 'src/chats/entities/chat.entity';
@@ -30,7 +31,7 @@ export class ChatsService {
   /** The caller's chat or a 404 (also for another user's or another team's chat). */
   async requireOwned(user: AuthUser, chatId: string): Promise<Chat> {
     const chat = await this.chats.findOwned(user.teamId, user.id, chatId);
-    if (!chat) throw chatNotFound();
+    if (!chat) throw ChatErrors.notFound();
     return chat;
   }
 
@@ -60,14 +61,14 @@ export class ChatsService {
   /** The chat (owned by the caller) if `metadata[key] = value`; 404 otherwise. */
   async requireTagged(user: AuthUser, chatId: string, key: string, value: string): Promise<Chat> {
     const chat = await this.requireOwned(user, chatId);
-    if ((chat.metadata as Record<string, unknown>)?.[key] !== value) throw chatNotFound();
+    if ((chat.metadata as Record<string, unknown>)?.[key] !== value) throw ChatErrors.notFound();
     return chat;
   }
 
   async get(user: AuthUser, chatId: string, leafId?: string): Promise<ChatDetailDto> {
     const chat = await this.requireOwned(user, chatId);
     const all = await this.messages.listForChat(user.teamId, chatId);
-    if (leafId && !all.some((m) => m.id === leafId)) throw messageRefNotFound('leafId');
+    if (leafId && !all.some((m) => m.id === leafId)) throw ChatErrors.messageRefNotFound('leafId');
     const leaf = leafId ? latestLeafUnder(all, leafId) : (latestLeaf(all)?.id ?? null);
     return { ...toChatResponse(chat), messages: branchTo(all, leaf).map(toMessageResponse) };
   }

@@ -13,6 +13,7 @@ import { StampedCache, VersionStamps } from 'src/common/cache/version-stamps';
 import { APP_CONFIG, AppConfig } from 'src/config/env';
 import { InviteJoinResult, NewMember, UserRepository } from 'src/teams/user.repository';
 import { mapPage } from 'src/common/pagination/keyset';
+import { toMemberResponse } from 'src/teams/team.mapper';
 
 /**
  * Users (members of teams). Lookups other modules may use: `getUser(teamId, userId)`, `findUser(teamId, userId)`.
@@ -86,7 +87,7 @@ export class UsersService {
 
   async listMembers(user: AuthUser, q: ListMembersQueryDto): Promise<MemberListDto> {
     const page = await this.users.listForTeam(user.teamId, { limit: q.limit ?? 20, cursor: q.cursor });
-    return mapPage(page, (u) => MemberResponseDto.fromMember(u));
+    return mapPage(page, toMemberResponse);
   }
 
   async updateMember(user: AuthUser, userId: string, dto: UpdateMemberDto): Promise<MemberResponseDto> {
@@ -99,7 +100,7 @@ export class UsersService {
       userId: user.id,
       metadata: { targetUserId: userId, ...dto },
     });
-    return MemberResponseDto.fromMember(result.user);
+    return toMemberResponse(result.user);
   }
 }
 

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty } from '@nestjs/swagger';
 import { CursorQueryDto } from 'src/common/pagination/cursor-query.dto';
 
 export class AgentHistoryQueryDto extends CursorQueryDto {}
