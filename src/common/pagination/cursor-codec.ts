@@ -10,6 +10,7 @@ const VALUE_PATTERNS: Record<CursorValueType, RegExp> = {
   timestamptz: /^\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d{1,6})?(Z|[+-]\d\d(:?\d\d){0,2})?$/,
   uuid: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
   bigint: /^\d{1,19}$/,
+  // eslint-disable-next-line no-control-regex -- any text without NUL
   text: /^[^\u0000]{1,200}$/,
 };
 
