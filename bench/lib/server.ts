@@ -81,3 +81,23 @@ export async function startIdleSseBaseline(): Promise<ServiceProcess> {
     },
   };
 }
+
+/** The node:http relay (relay.ts) in its own process, so that its CPU is read from /proc like the service's. */
+export async function startRelayProcess(upstreamBase: string): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, [...GC_PRELOAD, join(__dirname, 'relay-main.js'), upstreamBase], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.once('message', (m: { url: string }) => resolve(m.url));
+    child.once('exit', (code) => reject(new Error(`relay exited (${code})`)));
+  });
+  child.disconnect();
+  return {
+    url,
+    pid: child.pid ?? 0,
+    rssKb: rssOf(child.pid),
+    collectGarbage: gcOf(child),
+    stop: async () => {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
+}
