@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,9 +37,17 @@ const nodeArgs = (): string[] => (process.env.BENCH_NODE_ARGS ?? '').split(' ').
 export async function startService(env: Record<string, string>): Promise<ServiceProcess> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-data-'));
+  // The service's log (warnings and errors) goes to a file named on stderr, kept when the service dies.
+  const logPath = join(mkdtempSync(join(tmpdir(), 'bench-log-')), 'service.log');
+  const log = openSync(logPath, 'a');
   const child: ChildProcess = spawn(process.execPath, [...GC_PRELOAD, ...nodeArgs(), join(__dirname, '..', '..', 'src', 'main.js')], {
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'development', DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', log, log],
+  });
+  process.stderr.write(`service log: ${logPath}\n`);
+  let stopping = false;
+  child.once('exit', (code, signal) => {
+    if (!stopping) process.stderr.write(`the service exited during the bench (code ${code}, signal ${signal}); see ${logPath}\n`);
   });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 300; i++) {
@@ -57,8 +65,11 @@ export async function startService(env: Record<string, string>): Promise<Service
     rssKb: rssOf(child.pid),
     collectGarbage: gcOf(child),
     stop: async () => {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
+      stopping = true;
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        await new Promise((r) => child.once('exit', r));
+      }
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
