@@ -4,11 +4,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import Redis from 'ioredis';
-import { FakeOpenAiServer } from 'test/fakes/fake-openai-server';
 import { histogramTotals, sampleValue, scrape } from 'bench/lib/metrics';
 import { BenchDatabase, createBenchDatabase, DbStats } from 'bench/lib/pg';
 import { cpuMs, load } from 'bench/lib/proc';
-import { startIdleSseBaseline, startRelayProcess, startService, ServiceProcess } from 'bench/lib/server';
+import { startIdleSseBaseline, startRelayProcess, startService, startUpstreamProcess, ServiceProcess } from 'bench/lib/server';
 import { timeStream, StreamTiming } from 'bench/lib/sse-client';
 import { ms, percentile, table } from 'bench/lib/stats';
 
@@ -171,11 +170,11 @@ function levelJson(l: LevelResult) {
 async function main(): Promise<void> {
   const startedAt = new Date();
   const loadBefore = load();
-  const upstream = new FakeOpenAiServer();
-  const upstreamUrl = await upstream.start();
+  const upstream = await startUpstreamProcess();
+  const upstreamUrl = upstream.url;
   const deltas = Array.from({ length: DELTAS }, (_, i) => `tok${i} `);
-  const standard = () => upstream.reset().setDefault({ deltas, delayMs: DELTA_MS, firstDeltaDelayMs: DELTA_MS });
-  standard();
+  const standard = () => upstream.set({ deltas, delayMs: DELTA_MS, firstDeltaDelayMs: DELTA_MS });
+  await standard();
   const relay = await startRelayProcess(upstreamUrl);
   const db: BenchDatabase = await createBenchDatabase(PG_URL);
   const redisPrefix = `bench:${randomBytes(4).toString('hex')}:`;
@@ -212,6 +211,33 @@ async function main(): Promise<void> {
     say(`load at start: ${loadBefore.uptime} (${loadBefore.cpus} CPUs)`);
     say(`upstream: ${DELTAS} deltas, ${DELTA_MS} ms apart; stall = a gap over ${STALL_MS} ms between deltas; relay = raw node:http relay in its own process\n`);
 
+    // 1. Memory per idle open stream (first, while the heap holds only what boot left: the RSS delta is honest): IDLE subscribers following one reply whose upstream holds before its first token.
+    if (SECTIONS.has('idle')) {
+      await upstream.set({ deltas: ['late'], holdMs: 10 * 60 * 1000 });
+      const [chatId] = await newChats(ctx, 1);
+      const sent = await fetch(`${svc.url}/api/chats/${chatId}/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${ctx.token}` },
+        body: JSON.stringify({ content: 'hold' }),
+      });
+      const { streamUrl } = (await sent.json()) as { streamUrl: string };
+      const heapUsed = async () => (sampleValue(await scrape(svc.url, METRICS_TOKEN), 'chat_backend_nodejs_heap_size_used_bytes') ?? NaN) / 1024;
+      const idle = await idleCost(svc, `${svc.url}${streamUrl}`, { authorization: `Bearer ${ctx.token}` }, heapUsed);
+      const base = await startIdleSseBaseline();
+      const baseCost = await idleCost(base, base.url, {});
+      await base.stop();
+      await standard();
+      results.idle = { service: idle, nodeHttpBaseline: baseCost };
+      const kb = (v: number) => (Number.isFinite(v) ? `${v.toFixed(1)} KB` : '-');
+      say(`\n## Memory per idle open stream (${IDLE} streams, after a full GC)\n`);
+      say(
+        table([
+          { server: 'node:http idle SSE', streams: baseCost.opened, 'RSS before': `${baseCost.before} KB`, 'RSS after': `${baseCost.after} KB`, 'per stream': kb(baseCost.perStream), 'JS heap per stream': '-' },
+          { server: 'service', streams: idle.opened, 'RSS before': `${idle.before} KB`, 'RSS after': `${idle.after} KB`, 'per stream': kb(idle.perStream), 'JS heap per stream': kb(idle.heapPerStream) },
+        ]),
+      );
+    }
+
     // 1. Levels: direct, relay and service one after the other, n concurrent sends each; CPU of the relay
     // and service processes read from /proc around each. Rounds of fresh chats until MIN_SAMPLES replies.
     const levels: LevelResult[] = [];
@@ -221,13 +247,13 @@ async function main(): Promise<void> {
         const l: LevelResult = { streams: n, rounds, direct: [], relay: [], service: [], relayCpuMs: 0, serviceCpuMs: 0 };
         for (let r = 0; r < rounds; r++) {
           const chats = await newChats(ctx, n);
-          standard();
+          await standard();
           l.direct.push(...(await Promise.all(Array.from({ length: n }, () => viaUrl(`${upstreamUrl}/v1/chat/completions`)))));
-          standard();
+          await standard();
           const rel = await withCpu(relay.pid, () => Promise.all(Array.from({ length: n }, () => viaUrl(relay.url))));
           l.relay.push(...rel.result);
           l.relayCpuMs += rel.cpu;
-          standard();
+          await standard();
           await sleep(200); // let the chat creations' trailing work (audit) settle out of the window
           const s = await withCpu(svc.pid, () => Promise.all(chats.map((c) => viaService(ctx, c))));
           l.service.push(...s.result);
@@ -272,11 +298,11 @@ async function main(): Promise<void> {
       let best = 0;
       for (const n of STALL_LEVELS) {
         const chats = await newChats(ctx, n);
-        standard();
+        await standard();
         const t0 = performance.now();
         const service = await Promise.all(chats.map((c) => viaService(ctx, c)));
         const where = stallWindow(service, t0);
-        standard();
+        await standard();
         const relayed = await Promise.all(Array.from({ length: n }, () => viaUrl(relay.url)));
         const clean = stalled(service) === 0 && failed(service).length === 0;
         if (clean) best = n;
@@ -301,33 +327,6 @@ async function main(): Promise<void> {
       say(`\nhighest level tried without a stall: ${best} streams (target ≥ 512)`);
     }
 
-    // 3. Memory per idle open stream: IDLE subscribers following one reply whose upstream holds before its first token.
-    if (SECTIONS.has('idle')) {
-      upstream.reset().setDefault({ deltas: ['late'], holdMs: 10 * 60 * 1000 });
-      const [chatId] = await newChats(ctx, 1);
-      const sent = await fetch(`${svc.url}/api/chats/${chatId}/messages`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${ctx.token}` },
-        body: JSON.stringify({ content: 'hold' }),
-      });
-      const { streamUrl } = (await sent.json()) as { streamUrl: string };
-      const heapUsed = async () => (sampleValue(await scrape(svc.url, METRICS_TOKEN), 'chat_backend_nodejs_heap_size_used_bytes') ?? NaN) / 1024;
-      const idle = await idleCost(svc, `${svc.url}${streamUrl}`, { authorization: `Bearer ${ctx.token}` }, heapUsed);
-      const base = await startIdleSseBaseline();
-      const baseCost = await idleCost(base, base.url, {});
-      await base.stop();
-      standard();
-      results.idle = { service: idle, nodeHttpBaseline: baseCost };
-      const kb = (v: number) => (Number.isFinite(v) ? `${v.toFixed(1)} KB` : '-');
-      say(`\n## Memory per idle open stream (${IDLE} streams, after a full GC)\n`);
-      say(
-        table([
-          { server: 'node:http idle SSE', streams: baseCost.opened, 'RSS before': `${baseCost.before} KB`, 'RSS after': `${baseCost.after} KB`, 'per stream': kb(baseCost.perStream), 'JS heap per stream': '-' },
-          { server: 'service', streams: idle.opened, 'RSS before': `${idle.before} KB`, 'RSS after': `${idle.after} KB`, 'per stream': kb(idle.perStream), 'JS heap per stream': kb(idle.heapPerStream) },
-        ]),
-      );
-    }
-
     // 4. Time to first delta of a send into a chat holding 1,000 messages against one holding 2 (seeded in the
     // database), one send at a time, interleaved.
     if (SECTIONS.has('history')) {
@@ -335,7 +334,7 @@ async function main(): Promise<void> {
       const long = await newChats(ctx, HISTORY_SAMPLES);
       for (const c of short) await db.seedHistory(c, 2);
       for (const c of long) await db.seedHistory(c, HISTORY_LONG);
-      standard();
+      await standard();
       const s2: StreamTiming[] = [];
       const s1000: StreamTiming[] = [];
       for (let i = 0; i < HISTORY_SAMPLES; i++) {
@@ -344,8 +343,8 @@ async function main(): Promise<void> {
       }
       const t2 = ttftP(s2, 50);
       const t1000 = ttftP(s1000, 50);
-      const sent = upstream.requests.map((r) => (r.body as { messages?: unknown[] } | undefined)?.messages?.length ?? 0);
-      results.history = { samples: HISTORY_SAMPLES, ttftP50With2: round(t2), ttftP50With1000: round(t1000), ratio: round(ratio(t1000, t2), 3), messagesSentUpstreamMax: Math.max(0, ...sent), errors: errorsOf([...s2, ...s1000]) || null };
+      const maxSent = await upstream.maxMessages();
+      results.history = { samples: HISTORY_SAMPLES, ttftP50With2: round(t2), ttftP50With1000: round(t1000), ratio: round(ratio(t1000, t2), 3), messagesSentUpstreamMax: maxSent, errors: errorsOf([...s2, ...s1000]) || null };
       say(`\n## Time to first delta with a long history (${HISTORY_SAMPLES} sends each, one at a time)\n`);
       say(
         table([
@@ -353,7 +352,7 @@ async function main(): Promise<void> {
           { history: `${HISTORY_LONG} messages`, 'TTFT p50': ms(t1000), 'TTFT p99': ms(ttftP(s1000, 99)), ok: `${okRuns(s1000).length}/${s1000.length}` },
         ]),
       );
-      say(`\nratio ${x(ratio(t1000, t2))} (target ≤ 1.10×); most messages the upstream received in one request: ${Math.max(0, ...sent)}`);
+      say(`\nratio ${x(ratio(t1000, t2))} (target ≤ 1.10×); most messages the upstream received in one request: ${maxSent}`);
     }
 
     // 5. Database writes per reply (pg_stat_database of the bench database, after each backend flushed its counters).
@@ -370,7 +369,7 @@ async function main(): Promise<void> {
       const hist0 = await histogramTotals(svc.url, DB_WRITES_METRIC, METRICS_TOKEN);
       let histPrev = hist0;
       for (const [i, c] of WRITE_CASES.entries()) {
-        upstream.reset().setDefault({ deltas: Array.from({ length: c.deltas }, (_, k) => `tok${k} `), delayMs: c.delayMs, firstDeltaDelayMs: c.delayMs });
+        await upstream.set({ deltas: Array.from({ length: c.deltas }, (_, k) => `tok${k} `), delayMs: c.delayMs, firstDeltaDelayMs: c.delayMs });
         const started = performance.now();
         const run = await viaService(ctx, chats[i]);
         const elapsed = performance.now() - started;
@@ -392,12 +391,12 @@ async function main(): Promise<void> {
           'writes (service metric)': Number.isFinite(metricWrites) ? metricWrites : '-',
         });
       }
-      standard();
+      await standard();
       results.writes = { cases: writeRows, idleWindow };
       say('\n## Database writes per reply\n');
       say(table(writeRows));
       say(
-        `\npg_stat_database of the bench database, read ${PGSTAT_WAIT_MS} ms after each reply (backends flush their counters when idle). ` +
+        `\nRows: pg_stat_user_tables of the bench database (TOAST chunks not counted); transactions: pg_stat_database (the bench's own reads of the counters included, 1 per read); read ${PGSTAT_WAIT_MS} ms after each reply (backends flush their counters when idle). ` +
           `An idle window of the same length, no request: ${idleWindow.rows} rows written, ${idleWindow.xactCommit} transactions. ` +
           `"writes (service metric)": \`${DB_WRITES_METRIC}\`, the reply's own count of its progress and final writes.`,
       );

@@ -60,12 +60,16 @@ export async function createBenchDatabase(adminUrl: string): Promise<BenchDataba
       );
     },
     async stats() {
-      const { rows } = await admin.query<{ x: string; i: string; u: string; d: string }>(
-        'SELECT xact_commit AS x, tup_inserted AS i, tup_updated AS u, tup_deleted AS d FROM pg_stat_database WHERE datname = $1',
-        [name],
+      const { rows } = await admin.query<{ x: string }>('SELECT xact_commit AS x FROM pg_stat_database WHERE datname = $1', [name]);
+      // Rows of the service's tables (pg_stat_user_tables): pg_stat_database would also count the TOAST chunks
+      // a long content rewrites, which are not statements. Read on a fresh connection's view of the counters.
+      const c = await dbClient();
+      await c.query(`SET stats_fetch_consistency = 'none'`).catch(() => undefined);
+      const t = await c.query<{ i: string; u: string; d: string }>(
+        'SELECT COALESCE(sum(n_tup_ins), 0) AS i, COALESCE(sum(n_tup_upd), 0) AS u, COALESCE(sum(n_tup_del), 0) AS d FROM pg_stat_user_tables',
       );
-      const r = rows[0];
-      return { xactCommit: Number(r.x), tupInserted: Number(r.i), tupUpdated: Number(r.u), tupDeleted: Number(r.d) };
+      const r = t.rows[0];
+      return { xactCommit: Number(rows[0].x), tupInserted: Number(r.i), tupUpdated: Number(r.u), tupDeleted: Number(r.d) };
     },
     async drop() {
       if (db) await (db as Client).end().catch(() => undefined);

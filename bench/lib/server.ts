@@ -1,3 +1,4 @@
+import type { FakeReply } from 'test/fakes/scripted-http-server';
 import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -109,6 +110,57 @@ export async function startRelayProcess(upstreamBase: string): Promise<ServicePr
     stop: async () => {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
+    },
+  };
+}
+
+export interface UpstreamProcess {
+  /** Base URL (append /v1 for an OpenAI client). */
+  url: string;
+  pid: number;
+  /** Forgets recorded requests and answers every request with `reply`. */
+  set(reply: FakeReply): Promise<void>;
+  /** The most messages one request carried since the last `set`. */
+  maxMessages(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/** The fake OpenAI-compatible upstream (test/fakes) in its own process: see upstream-main.ts. */
+export async function startUpstreamProcess(): Promise<UpstreamProcess> {
+  const child = spawn(process.execPath, [join(__dirname, 'upstream-main.js')], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    const onMessage = (m: { url?: string }) => {
+      if (m.url) {
+        child.off('message', onMessage);
+        resolve(m.url);
+      }
+    };
+    child.on('message', onMessage);
+    child.once('exit', (code) => reject(new Error(`upstream exited (${code})`)));
+  });
+  let next = 0;
+  const call = <T>(msg: Record<string, unknown>) =>
+    new Promise<T>((resolve) => {
+      const id = ++next;
+      const onMessage = (m: { id?: number } & T) => {
+        if (m.id === id) {
+          child.off('message', onMessage);
+          resolve(m);
+        }
+      };
+      child.on('message', onMessage);
+      child.send({ id, ...msg });
+    });
+  return {
+    url,
+    pid: child.pid ?? 0,
+    set: async (reply) => {
+      await call({ set: reply });
+    },
+    maxMessages: async () => (await call<{ maxMessages: number }>({ maxMessages: true })).maxMessages,
+    stop: async () => {
+      child.disconnect();
+      await new Promise((r) => (child.exitCode === null ? child.once('exit', r) : r(null)));
     },
   };
 }
