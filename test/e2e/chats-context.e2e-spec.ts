@@ -1,3 +1,4 @@
+import { DataSource } from 'typeorm';
 import { Session, teamMatrix } from 'test/factories/auth.factory';
 import { readSse } from 'test/e2e/chats-sse';
 import { FakeOpenAiServer } from 'test/fakes/fake-openai-server';
@@ -80,6 +81,20 @@ describe('the context a send reads and sends', () => {
     // null: a new root without history.
     const root = await send(user, c, { content: 'fresh', parentId: null });
     expect(root.sent).toEqual([{ role: 'user', content: 'fresh' }]);
+  });
+
+  it('finds the current leaf when the newest message has a child (a child created with an earlier clock)', async () => {
+    const chat = await t.http().post('/api/chats').set(user.bearer).send({ agentId }).expect(201);
+    const c = chat.body.id as string;
+    const first = await send(user, c, { content: 'first' });
+    const second = await send(user, c, { content: 'second' });
+    // Another instance's clock behind: the first reply now looks newer than the second exchange.
+    await t.app.get(DataSource).query(`UPDATE messages SET created_at = now() + interval '1 hour' WHERE id = $1`, [first.assistantMessageId]);
+    const next = await send(user, c, { content: 'third' });
+    expect(next.sent.map((m) => m.content)).toEqual(['first', 'ok', 'second', 'ok', 'third']);
+    const tree = await t.http().get(`/api/chats/${c}/tree`).set(user.bearer).expect(200);
+    const third = tree.body.items.find((m: { content: string }) => m.content === 'third');
+    expect(third.parentId).toBe(second.assistantMessageId);
   });
 
   it('a regenerate sends the branch up to the regenerated reply\'s question', async () => {
