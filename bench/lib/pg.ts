@@ -10,6 +10,8 @@ export interface BenchDatabase {
   url: string;
   /** Seeds a linear history of `count` messages (user/assistant alternating) into an existing chat. */
   seedHistory(chatId: string, count: number): Promise<void>;
+  /** ANALYZE, as autovacuum would after a bulk insert: the planner then knows the seeded table's size. */
+  analyze(): Promise<void>;
   /** Cumulative counters of the bench database (pg_stat_database). */
   stats(): Promise<DbStats>;
   drop(): Promise<void>;
@@ -58,6 +60,9 @@ export async function createBenchDatabase(adminUrl: string): Promise<BenchDataba
            FROM unnest($3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::int[]) AS t(id, parent, role, content, age)`,
         [teamId, chatId, ids, parents, roles, contents, ages],
       );
+    },
+    async analyze() {
+      await (await dbClient()).query('ANALYZE messages');
     },
     async stats() {
       const { rows } = await admin.query<{ x: string }>('SELECT xact_commit AS x FROM pg_stat_database WHERE datname = $1', [name]);
