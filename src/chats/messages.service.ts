@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Inject, Injectable} from '@nestjs/common';
 import type { Response } from 'express';
 import { map, Observable, OperatorFunction } from 'rxjs';
 import { AgentsService } from 'src/agents/agents.service';
@@ -7,7 +7,7 @@ import { ChatLimitsService } from 'src/chats/chat-limits.service';
 import { toMessageResponse } from 'src/chats/chat.mapper';
 import { ChatStreamService } from 'src/chats/chat-stream.service';
 import { ChatRepository } from 'src/chats/chat.repository';
-import { chatNotFound, invalidParent, notAnAssistantMessage } from 'src/chats/chats.errors';
+import { ChatErrors } from 'src/chats/chats.errors';
 import { SendMessageDto } from 'src/chats/dto/chat-requests.dto';
 import { MessageResponseDto, SendMessageResultDto } from 'src/chats/dto/chat-responses.dto';
 import { Message } from 'src/chats/entities/message.entity';
@@ -41,8 +41,8 @@ export class MessagesService {
     private readonly generation: GenerationService,
     private readonly sweeper: GenerationSweeperService,
     private readonly streams: ChatStreamService,
-    @Optional() private readonly metrics?: MetricsService,
-    @Optional() private readonly drain?: DrainService,
+    private readonly metrics: MetricsService,
+    private readonly drain: DrainService,
   ) {}
 
   /** Stores the user message and starts the reply; a repeated clientMessageId returns the first exchange. */
@@ -79,10 +79,10 @@ export class MessagesService {
         : this.messages.sendContext(user.teamId, user.id, chatId, dto.parentId ?? 'latest', this.config.chat.contextMessages),
       dto.clientMessageId ? this.previousExchange(user, chatId, dto.clientMessageId) : null,
     ]);
-    if (!context) throw chatNotFound();
+    if (!context) throw ChatErrors.notFound();
     if (previous) return previous;
     const { chat, branch } = context;
-    if (dto.parentId && !branch.length) throw invalidParent();
+    if (dto.parentId && !branch.length) throw ChatErrors.invalidParent();
     const parentId = dto.parentId === null ? null : (dto.parentId ?? branch.at(-1)?.id ?? null);
     const history = [...toLlmHistory(branch), { role: 'user' as const, content: dto.content }];
     const userMessage = { id: randomUUID(), parentId, content: dto.content, clientMessageId: dto.clientMessageId ?? null };
@@ -148,7 +148,7 @@ export class MessagesService {
     });
     // Whatever fails, the job finishes what was stored and frees the slot; the request only reports it.
     const [r] = await Promise.all([insert, started]);
-    if (r.kind === 'chat-gone') throw chatNotFound();
+    if (r.kind === 'chat-gone') throw ChatErrors.notFound();
     if (r.kind === 'duplicate') return onDuplicate();
     return this.result(chat.id, r.user, r.assistant);
   }
@@ -157,7 +157,7 @@ export class MessagesService {
   async cancel(user: AuthUser, chatId: string, messageId: string): Promise<MessageResponseDto> {
     const m = await this.requireOwnedAssistant(user, chatId, messageId);
     if (m.status !== 'streaming') return toMessageResponse(m);
-    this.metrics?.streamCancelled('chat');
+    this.metrics.streamCancelled('chat');
     // A job that died (expired lease) cannot hear the signal: finish it here.
     if (!(await this.sweeper.interrupt(user.teamId, m.id, m.content, 'cancelled'))) {
       await this.generation.requestCancel(m.id);
@@ -231,22 +231,22 @@ export class MessagesService {
   /** The caller's chat and its assistant message, read together (one round trip); the same errors as apart. */
   private async requireOwnedAssistant(user: AuthUser, chatId: string, messageId: string): Promise<Message> {
     const found = await this.chats.findOwnedWithMessage(user.teamId, user.id, chatId, messageId);
-    if (!found) throw chatNotFound();
-    if (!found.message) throw chatNotFound('Message');
-    if (found.message.role !== 'assistant') throw notAnAssistantMessage();
+    if (!found) throw ChatErrors.notFound();
+    if (!found.message) throw ChatErrors.notFound('Message');
+    if (found.message.role !== 'assistant') throw ChatErrors.notAnAssistantMessage();
     return found.message;
   }
 
   private async requireAssistant(user: AuthUser, chatId: string, messageId: string): Promise<Message> {
     const m = await this.messages.findInChat(user.teamId, chatId, messageId);
-    if (!m) throw chatNotFound('Message');
-    if (m.role !== 'assistant') throw notAnAssistantMessage();
+    if (!m) throw ChatErrors.notFound('Message');
+    if (m.role !== 'assistant') throw ChatErrors.notAnAssistantMessage();
     return m;
   }
 
   private async requireSendContext(user: AuthUser, chatId: string, start: string | 'latest', limit: number): Promise<SendContext> {
     const found = await this.messages.sendContext(user.teamId, user.id, chatId, start, limit);
-    if (!found) throw chatNotFound();
+    if (!found) throw ChatErrors.notFound();
     return found;
   }
 
