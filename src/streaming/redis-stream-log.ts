@@ -1,6 +1,7 @@
 import { Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { Observable } from 'rxjs';
+import { createRedis } from 'src/common/redis/redis.module';
 import { AppConfig } from 'src/config/env';
 import { formatEventId, StreamEvent } from 'src/streaming/stream-event';
 import { FollowerTracker, followStream, FollowSource, LiveHandle } from 'src/streaming/stream-follower';
@@ -92,15 +93,15 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
       pageSize: options.pageSize ?? 500,
       statsSample: options.statsSample ?? 200,
     };
-    const redis = new Redis(config.redisUrl, { connectionName: 'stream-log' });
+    // Fail fast like every Redis client of the service (src/common/redis: no offline queue once connected, one
+    // retry, a command timeout, reconnect every ≤ 500 ms): a stream route answers 503 while Redis is away.
+    const redis = createRedis(config.redisUrl, 'stream-log');
     redis.defineCommand('streamLogAppend', { numberOfKeys: 2, lua: APPEND_LUA });
     redis.defineCommand('streamLogFinish', { numberOfKeys: 2, lua: FINISH_LUA });
     redis.defineCommand('streamLogOpen', { numberOfKeys: 1, lua: OPEN_LUA });
     redis.defineCommand('streamLogReseed', { numberOfKeys: 2, lua: RESEED_LUA });
-    redis.on('error', (e: Error) => this.logger.warn(`redis: ${e.message}`));
     this.redis = redis as ScriptedRedis;
-    this.sub = redis.duplicate({ connectionName: 'stream-log-subscriber' });
-    this.sub.on('error', (e: Error) => this.logger.warn(`redis subscriber: ${e.message}`));
+    this.sub = createRedis(config.redisUrl, 'stream-log-subscriber');
     this.hub = new RedisLiveHub(this.sub);
     this.sub.on('message', (channel: string, payload: string) => {
       if (channel === this.controlChannel) this.deliverControl(payload);
