@@ -2,7 +2,7 @@
 // Issue 14, memory: the service's RSS across rounds of SSE connect/abort cycles, measured out of jest with
 // the service in its own process (so the client's memory is not counted).
 //   node_modules/.bin/node scripts/measure/measure-sse-churn-rss.js   (10 rounds × 1,000 cycles, 8 in parallel)
-//   ROUNDS=… CYCLES=… PARALLEL=… MALLOC_ARENA_MAX=2 node scripts/measure/measure-sse-churn-rss.js
+//   ROUNDS=… CYCLES=… PARALLEL=… MALLOC_ARENA_MAX=2 NODE_FLAGS='--max-semi-space-size=…' node …
 // Needs a build (node scripts/build.js), PostgreSQL (ADMIN_DATABASE_URL, default the machine's) and Redis
 // (REDIS_URL, default redis://127.0.0.1:6379; REDIS_URL= empty runs the in-process event bus).
 // Prints, after setup and after each round (two full GCs first): RSS, its anonymous part, V8 heap used and
@@ -90,7 +90,8 @@ async function main() {
     BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password, MEM_OUT: out,
   };
   if (!REDIS_URL) delete env.REDIS_URL;
-  const proc = spawn(process.execPath, ['--expose-gc', '-r', join(__dirname, 'gc-on-signal.js'), join(ROOT, 'dist/src/main.js')], { cwd: ROOT, env, stdio: ['ignore', 'inherit', 'inherit'] });
+  const flags = (process.env.NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const proc = spawn(process.execPath, [...flags, '--expose-gc', '-r', join(__dirname, 'gc-on-signal.js'), join(ROOT, 'dist/src/main.js')], { cwd: ROOT, env, stdio: ['ignore', 'inherit', 'inherit'] });
   const base = `http://127.0.0.1:${port}`;
   try {
     for (let i = 0; ; i++) {
@@ -114,11 +115,12 @@ async function main() {
       await sleep(300);
       rows.push([`round ${round}`, await sample(proc, out)]);
       const [, m] = rows[rows.length - 1];
-      console.log(`${rows[rows.length - 1][0].padEnd(9)} rss ${MB(m.rss)} (anon ${MB(m.anon)}) heapUsed ${MB(m.heapUsed)} heapCommitted ${MB(m.heapCommitted)} external ${MB(m.external)} arrayBuffers ${MB(m.arrayBuffers)} malloced ${MB(m.malloced)} MB`);
+      const spaces = Object.entries(m.spaces ?? {}).filter(([, v]) => v.physical > 1048576).map(([k, v]) => `${k.replace('_space', '')} ${MB(v.used)}/${MB(v.physical)}`).join(' ');
+      console.log(`${rows[rows.length - 1][0].padEnd(9)} rss ${MB(m.rss)} (anon ${MB(m.anon)}) heapUsed ${MB(m.heapUsed)} heapCommitted ${MB(m.heapCommitted)} external ${MB(m.external)} arrayBuffers ${MB(m.arrayBuffers)} malloced ${MB(m.malloced)} MB; spaces used/physical: ${spaces}`);
     }
     const first = rows[1][1];
     const last = rows[rows.length - 1][1];
-    console.log(`setup rss ${MB(rows[0][1].rss)} MB; ${ROUNDS} × ${CYCLES} cycles in ${((Date.now() - started) / 1000).toFixed(0)} s; rss first→last round ${MB(first.rss)}→${MB(last.rss)} MB (${(((last.rss - first.rss) / first.rss) * 100).toFixed(1)} %), heapUsed ${MB(first.heapUsed)}→${MB(last.heapUsed)} MB; MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? 'unset'}`);
+    console.log(`setup rss ${MB(rows[0][1].rss)} MB; ${ROUNDS} × ${CYCLES} cycles in ${((Date.now() - started) / 1000).toFixed(0)} s; rss first→last round ${MB(first.rss)}→${MB(last.rss)} MB (${(((last.rss - first.rss) / first.rss) * 100).toFixed(1)} %), heapUsed ${MB(first.heapUsed)}→${MB(last.heapUsed)} MB; MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? 'unset'}, node flags: ${flags.join(' ') || 'none'}`);
     await api(base, 'POST', `/api/chats/${chat.id}/messages/${sent.assistantMessage.id}/cancel`, accessToken).catch(() => undefined);
   } finally {
     proc.kill('SIGTERM');
