@@ -92,8 +92,8 @@ describe('SSE connect/abort churn (memory)', () => {
     await t.http().post(`/api/chats/${chat.body.id}/messages/${sent.body.assistantMessage.id}/cancel`).set(user.bearer);
     expect(heaps[heaps.length - 1]).toBeLessThanOrEqual(heaps[0] * 1.1 + 2 * 1048576);
     // Native memory held through live objects (socket and Buffer memory) is released as well. RSS itself is
-    // not asserted here: client and server share this process, and what RSS keeps is V8's young generation
-    // grown to its maximum (docs/reliability.md, "Memory"; measured out of jest by
+    // not asserted here: client and server share this process, and what RSS keeps is V8 page memory, not
+    // live objects (docs/reliability.md, "Memory"; measured out of jest by
     // scripts/measure/measure-sse-churn-rss.js).
     expect(natives[natives.length - 1]).toBeLessThanOrEqual(natives[0] * 1.1 + 2 * 1048576);
   }, 900_000);
