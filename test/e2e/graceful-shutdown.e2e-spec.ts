@@ -66,7 +66,13 @@ describe('Graceful shutdown within its budget (child process)', () => {
       });
       expect(res.status).toBe(200);
       const reader = res.body!.getReader();
-      const first = new TextDecoder().decode((await reader.read()).value);
+      // The first event may come in a later chunk than the `retry:` line.
+      let first = '';
+      for (let n = 0; n < 50 && !/"assistantMessageId":"[^"]+"/.test(first); n++) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        first += new TextDecoder().decode(value);
+      }
       const messageId = /"assistantMessageId":"([^"]+)"/.exec(first)?.[1];
       expect(messageId).toBeDefined();
       const text = (async () => {
@@ -116,7 +122,9 @@ describe('Graceful shutdown within its budget (child process)', () => {
     expect({ exit, log: exit.code === 0 ? '' : shutdownLines }).toEqual({ exit: { code: 0, signal: null }, log: '' });
     // eslint-disable-next-line no-console
     console.log(`SIGTERM to exit: ${tookMs} ms; ${served} keep-alive requests served; ${/shutdown in .*/.exec(log)?.[0] ?? ''}`);
-    expect(tookMs).toBeLessThan(BUDGET_MS);
+    // Exit code 0 is the proof: the forced-exit timer fires at BUDGET_MS with code 1. From outside, signal
+    // delivery and the process teardown add to it (up to ~0.7 s measured on a loaded machine).
+    expect(tookMs).toBeLessThan(BUDGET_MS + 2000);
     expect(log).toMatch(/shutdown in \d+ ms of 4000: drain \d+ ms .*, http \d+ ms .*, close \d+ ms/);
 
     // Each open stream was told to reconnect (retry hint) and ended; each reply was stored, not left streaming.
