@@ -24,10 +24,11 @@ const HTTP_SHARE = 0.1;
  * The bounded graceful shutdown of a listening app, in this order:
  * 1. **keep-alive off**: from now on every response carries `Connection: close` and the idle keep-alive
  *    connections are closed, so a load balancer (nginx keeps a pool of connections to each upstream) stops
- *    sending new requests on this instance's connections. Without it `server.close()` never finished under
+ *    sending new requests on this instance's connections. Without it `server.close()` cannot finish under
  *    continuous load: Node keeps serving (with `Connection: keep-alive`) requests arriving on connections
- *    open before `close()`, and nginx kept reusing them, until the forced-exit deadline (see
- *    docs/reliability.md, "Shutdown within its budget");
+ *    open before `close()`, and a client that keeps reusing them holds the close until the forced-exit
+ *    deadline (reproduced in test/e2e/graceful-shutdown.e2e-spec.ts; docs/reliability.md, "Shutdown
+ *    within its budget");
  * 2. **drain** (`DrainService.begin`): readiness 503, open streams told to reconnect, tracked work awaited
  *    (at most `DRAIN_SHARE`, 60 %, of the budget);
  * 3. **http**: stop listening, close idle connections, wait for the requests in flight to end (at most
