@@ -123,8 +123,11 @@ async function main() {
     console.log(`setup rss ${MB(rows[0][1].rss)} MB; ${ROUNDS} × ${CYCLES} cycles in ${((Date.now() - started) / 1000).toFixed(0)} s; rss first→last round ${MB(first.rss)}→${MB(last.rss)} MB (${(((last.rss - first.rss) / first.rss) * 100).toFixed(1)} %), heapUsed ${MB(first.heapUsed)}→${MB(last.heapUsed)} MB; MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? 'unset'}, node flags: ${flags.join(' ') || 'none'}`);
     await api(base, 'POST', `/api/chats/${chat.id}/messages/${sent.assistantMessage.id}/cancel`, accessToken).catch(() => undefined);
   } finally {
-    proc.kill('SIGTERM');
-    await new Promise((r) => proc.once('exit', r));
+    if (proc.exitCode === null && proc.signalCode === null) {
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      await Promise.race([exited, sleep(20000)]);
+    }
     await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`).catch(() => undefined);
     await admin.end();
     rmSync(dataDir, { recursive: true, force: true });
