@@ -1,5 +1,6 @@
 /**
- * Jest: ts-jest for our TypeScript, @swc/jest to turn the ESM-only NestJS packages into CommonJS. Jest's sandbox
+ * Jest: @swc/jest for our TypeScript (faster than ts-jest; types are checked by `npm run typecheck`) and to turn the
+ * ESM-only NestJS packages into CommonJS. Jest's sandbox
  * loads ES modules through require() only under --experimental-vm-modules, even on Node 24 (docs/decisions.md).
  */
 const common = {
