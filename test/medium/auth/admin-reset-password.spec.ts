@@ -1,16 +1,10 @@
 import { runAdmin } from 'src/auth/admin-commands';
 import { registerTeam } from 'test/factories/auth.factory';
-import { baseTestEnv, createTestApp, TestApp } from 'test/utils/test-app';
+import { baseTestEnv, withTestApp } from 'test/utils/test-app';
 
 /** `npm run admin -- reset-password <email>` against the app's database, with the app running. */
 describe('admin reset-password', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await createTestApp();
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = withTestApp();
 
   const run = async (...args: string[]) => {
     const lines: string[] = [];
