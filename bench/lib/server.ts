@@ -1,5 +1,6 @@
+import type { FakeReply } from 'test/fakes/scripted-http-server';
 import { ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,9 +38,17 @@ const nodeArgs = (): string[] => (process.env.BENCH_NODE_ARGS ?? '').split(' ').
 export async function startService(env: Record<string, string>): Promise<ServiceProcess> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-data-'));
+  // The service's log (warnings and errors) goes to a file named on stderr, kept when the service dies.
+  const logPath = join(mkdtempSync(join(tmpdir(), 'bench-log-')), 'service.log');
+  const log = openSync(logPath, 'a');
   const child: ChildProcess = spawn(process.execPath, [...GC_PRELOAD, ...nodeArgs(), join(__dirname, '..', '..', 'src', 'main.js')], {
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'development', DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', log, log],
+  });
+  process.stderr.write(`service log: ${logPath}\n`);
+  let stopping = false;
+  child.once('exit', (code, signal) => {
+    if (!stopping) process.stderr.write(`the service exited during the bench (code ${code}, signal ${signal}); see ${logPath}\n`);
   });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 300; i++) {
@@ -57,8 +66,11 @@ export async function startService(env: Record<string, string>): Promise<Service
     rssKb: rssOf(child.pid),
     collectGarbage: gcOf(child),
     stop: async () => {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
+      stopping = true;
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        await new Promise((r) => child.once('exit', r));
+      }
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
@@ -78,6 +90,77 @@ export async function startIdleSseBaseline(): Promise<ServiceProcess> {
     stop: async () => {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
+    },
+  };
+}
+
+/** The node:http relay (relay.ts) in its own process, so that its CPU is read from /proc like the service's. */
+export async function startRelayProcess(upstreamBase: string): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, [...GC_PRELOAD, join(__dirname, 'relay-main.js'), upstreamBase], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.once('message', (m: { url: string }) => resolve(m.url));
+    child.once('exit', (code) => reject(new Error(`relay exited (${code})`)));
+  });
+  child.disconnect();
+  return {
+    url,
+    pid: child.pid ?? 0,
+    rssKb: rssOf(child.pid),
+    collectGarbage: gcOf(child),
+    stop: async () => {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
+}
+
+export interface UpstreamProcess {
+  /** Base URL (append /v1 for an OpenAI client). */
+  url: string;
+  pid: number;
+  /** Forgets recorded requests and answers every request with `reply`. */
+  set(reply: FakeReply): Promise<void>;
+  /** The most messages one request carried since the last `set`. */
+  maxMessages(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/** The fake OpenAI-compatible upstream (test/fakes) in its own process: see upstream-main.ts. */
+export async function startUpstreamProcess(): Promise<UpstreamProcess> {
+  const child = spawn(process.execPath, [join(__dirname, 'upstream-main.js')], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    const onMessage = (m: { url?: string }) => {
+      if (m.url) {
+        child.off('message', onMessage);
+        resolve(m.url);
+      }
+    };
+    child.on('message', onMessage);
+    child.once('exit', (code) => reject(new Error(`upstream exited (${code})`)));
+  });
+  let next = 0;
+  const call = <T>(msg: Record<string, unknown>) =>
+    new Promise<T>((resolve) => {
+      const id = ++next;
+      const onMessage = (m: { id?: number } & T) => {
+        if (m.id === id) {
+          child.off('message', onMessage);
+          resolve(m);
+        }
+      };
+      child.on('message', onMessage);
+      child.send({ id, ...msg });
+    });
+  return {
+    url,
+    pid: child.pid ?? 0,
+    set: async (reply) => {
+      await call({ set: reply });
+    },
+    maxMessages: async () => (await call<{ maxMessages: number }>({ maxMessages: true })).maxMessages,
+    stop: async () => {
+      child.disconnect();
+      await new Promise((r) => (child.exitCode === null ? child.once('exit', r) : r(null)));
     },
   };
 }

@@ -8,6 +8,10 @@ export interface StreamTiming {
   /** performance.now() (bench process clock) at the end of the largest gap. */
   maxGapEnd: number;
   deltas: number;
+  /** ms from the first to the last content delta: how the reply was spread over time (a burst: near 0). */
+  span: number;
+  /** Every gap between two consecutive content deltas, ms. */
+  gaps: number[];
   ok: boolean;
   error?: string;
 }
@@ -35,6 +39,7 @@ export function timeStream(r: SseRequest): Promise<StreamTiming> {
     let maxGap = 0;
     let maxGapEnd = NaN;
     let deltas = 0;
+    const gaps: number[] = [];
     let buf = '';
     let eventName: string | null = null;
     let settled = false;
@@ -42,7 +47,7 @@ export function timeStream(r: SseRequest): Promise<StreamTiming> {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      resolve({ ttft: first - started, maxGap, maxGapEnd, deltas, ok, error });
+      resolve({ ttft: first - started, maxGap, maxGapEnd, deltas, span: deltas > 1 ? last - first : 0, gaps, ok, error });
     };
     const timer = setTimeout(() => {
       req.destroy();
@@ -78,7 +83,8 @@ export function timeStream(r: SseRequest): Promise<StreamTiming> {
               if (r.isDelta(eventName, data)) {
                 const now = performance.now();
                 if (deltas === 0) first = now;
-                else if (now - last > maxGap) {
+                else gaps.push(now - last);
+                if (deltas > 0 && now - last > maxGap) {
                   maxGap = now - last;
                   maxGapEnd = now;
                 }

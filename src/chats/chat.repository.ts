@@ -46,21 +46,6 @@ export class ChatRepository {
     return { chat, message };
   }
 
-  /** The owned chat with every message, oldest first, in one round trip (the send path reads both). */
-  async findOwnedWithMessages(teamId: string, ownerId: string, id: string): Promise<{ chat: Chat; messages: Message[] } | null> {
-    const chat: (Chat & { messages?: Message[] }) | null = await this.repo
-      .createQueryBuilder('c')
-      .leftJoinAndMapMany('c.messages', Message, 'm', 'm.chat_id = c.id AND m.team_id = c.team_id')
-      .where('c.id = :id AND c.team_id = :teamId AND c.owner_id = :ownerId', { id, teamId, ownerId })
-      .orderBy('m.createdAt', 'ASC')
-      .addOrderBy('m.id', 'ASC')
-      .getOne();
-    if (!chat) return null;
-    const messages = chat.messages ?? [];
-    delete chat.messages;
-    return { chat, messages };
-  }
-
   listForOwner(teamId: string, ownerId: string, q: ChatListQuery): Promise<Page<Chat>> {
     const qb = this.repo.createQueryBuilder('c').where('c.team_id = :teamId AND c.owner_id = :ownerId', { teamId, ownerId });
     if (q.archived !== undefined) qb.andWhere('c.is_archived = :archived', { archived: q.archived });

@@ -38,6 +38,15 @@ export interface FinalState {
   persistedLength?: number;
 }
 
+/** A message of a send's context (SendContext.branch). */
+export type BranchMessage = Pick<Message, 'id' | 'parentId' | 'role' | 'content'>;
+
+export interface SendContext {
+  chat: { id: string; agentId: string };
+  /** Oldest first, ending at the start message; at most the limit asked for (the newest ones). */
+  branch: BranchMessage[];
+}
+
 /** Messages of a chat. Every method is scoped by team (and chat where it reads a chat's messages). */
 @Injectable()
 export class MessageRepository {
@@ -59,6 +68,60 @@ export class MessageRepository {
   /** The assistant reply created together with a user message (its first assistant child). */
   findFirstReply(teamId: string, chatId: string, userMessageId: string): Promise<Message | null> {
     return this.repo.findOne({ where: { teamId, chatId, parentId: userMessageId, role: 'assistant' }, order: { createdAt: 'ASC', id: 'ASC' } });
+  }
+
+  /**
+   * What a send needs, in one round trip: the owned chat's agent and the branch the reply continues, read
+   * by walking `parent_id` up from its start (a recursive CTE on the primary key), at most `limit` messages
+   * (the newest), oldest first. So a send reads the context it sends, not the whole chat (issue 18).
+   * `start`: a message id, or 'latest' for the chat's most recently created leaf. That is the newest message
+   * (one probe of idx_messages_chat_created backwards, one of idx_messages_parent), since a reply is
+   * created after its parent; should the newest have a child all the same (clocks of two instances apart),
+   * a second query searches the leaves. Null when the chat is not the caller's; `branch` empty when the
+   * start message is not in the chat (or the chat is empty). Plans: docs/performance.md.
+   */
+  async sendContext(teamId: string, ownerId: string, chatId: string, start: string | 'latest', limit: number): Promise<SendContext | null> {
+    const startSql =
+      start === 'latest'
+        ? `n AS (
+             SELECT newest.id, EXISTS (SELECT 1 FROM messages k WHERE k.parent_id = newest.id) AS has_child
+               FROM (SELECT m.id FROM messages m WHERE m.chat_id = $1 AND m.team_id = $2 ORDER BY m.created_at DESC, m.id DESC LIMIT 1) newest
+           ), s AS (SELECT id FROM n WHERE NOT has_child)`
+        : `n AS (SELECT false AS has_child), s AS (SELECT m.id FROM messages m WHERE m.id = $5::uuid AND m.chat_id = $1 AND m.team_id = $2)`;
+    type Row = { agentId: string; newestHasChild: boolean | null; id: string | null; parentId: string | null; role: Message['role'] | null; content: string | null };
+    const rows: Row[] = await this.repo.query(
+      `WITH RECURSIVE c AS (
+         SELECT id, agent_id FROM chats WHERE id = $1 AND team_id = $2 AND owner_id = $3
+       ), ${startSql}, b AS (
+         SELECT m.id, m.parent_id, m.role, m.content, 1 AS depth FROM messages m JOIN s ON m.id = s.id
+         UNION ALL
+         SELECT p.id, p.parent_id, p.role, p.content, b.depth + 1
+           FROM b JOIN messages p ON p.id = b.parent_id AND p.chat_id = $1 AND p.team_id = $2
+          WHERE b.depth < $4
+       )
+       SELECT c.agent_id AS "agentId", (SELECT has_child FROM n) AS "newestHasChild", b.id, b.parent_id AS "parentId", b.role, b.content
+         FROM c LEFT JOIN b ON true
+        ORDER BY b.depth DESC`,
+      start === 'latest' ? [chatId, teamId, ownerId, limit] : [chatId, teamId, ownerId, limit, start],
+    );
+    if (!rows.length) return null;
+    if (start === 'latest' && rows[0].newestHasChild) {
+      const leaf = await this.latestLeafId(teamId, chatId);
+      if (leaf) return this.sendContext(teamId, ownerId, chatId, leaf, limit);
+    }
+    const branch = rows.filter((r) => r.id !== null).map((r) => ({ id: r.id as string, parentId: r.parentId, role: r.role as Message['role'], content: r.content ?? '' }));
+    return { chat: { id: chatId, agentId: rows[0].agentId }, branch };
+  }
+
+  /** The most recently created message without children (the slow search: see sendContext). */
+  async latestLeafId(teamId: string, chatId: string): Promise<string | null> {
+    const rows: { id: string }[] = await this.repo.query(
+      `SELECT m.id FROM messages m
+        WHERE m.chat_id = $1 AND m.team_id = $2 AND NOT EXISTS (SELECT 1 FROM messages k WHERE k.parent_id = m.id)
+        ORDER BY m.created_at DESC, m.id DESC LIMIT 1`,
+      [chatId, teamId],
+    );
+    return rows[0]?.id ?? null;
   }
 
   /** Every message of the chat, oldest first. */

@@ -4,17 +4,16 @@ import type { Response } from 'express';
 import { map, Observable, OperatorFunction } from 'rxjs';
 import { AgentsService } from 'src/agents/agents.service';
 import { ChatLimitsService } from 'src/chats/chat-limits.service';
-import { branchTo, latestLeaf, toMessageResponse } from 'src/chats/chat.mapper';
+import { toMessageResponse } from 'src/chats/chat.mapper';
 import { ChatStreamService } from 'src/chats/chat-stream.service';
 import { ChatRepository } from 'src/chats/chat.repository';
 import { ChatErrors } from 'src/chats/chats.errors';
 import { SendMessageDto } from 'src/chats/dto/chat-requests.dto';
 import { MessageResponseDto, SendMessageResultDto } from 'src/chats/dto/chat-responses.dto';
-import { Chat } from 'src/chats/entities/chat.entity';
 import { Message } from 'src/chats/entities/message.entity';
 import { GenerationSweeperService } from 'src/chats/generation-sweeper.service';
 import { GenerationService } from 'src/chats/generation.service';
-import { FinalState, MessageRepository, NewExchange } from 'src/chats/message.repository';
+import { BranchMessage, FinalState, MessageRepository, NewExchange, SendContext } from 'src/chats/message.repository';
 import { AuthUser } from 'src/common/auth-user';
 import { DrainService } from 'src/common/drain/drain.service';
 import { MetricsService } from 'src/common/metrics/metrics.service';
@@ -52,13 +51,13 @@ export class MessagesService {
    * current leaf and the finished assistant reply, in the owned chat. Not streamed, not charged (the caller did).
    */
   async recordExchange(user: AuthUser, chatId: string, userContent: string, reply: FinalState & { agentId: string }): Promise<void> {
-    const { chat, messages: all } = await this.requireOwnedWithMessages(user, chatId);
+    const { chat, branch } = await this.requireSendContext(user, chatId, 'latest', 1);
     const assistantId = randomUUID();
     const r = await this.messages.insertExchange({
       teamId: user.teamId,
       chatId: chat.id,
       assistantId,
-      user: { id: randomUUID(), parentId: latestLeaf(all)?.id ?? null, content: userContent, clientMessageId: null },
+      user: { id: randomUUID(), parentId: branch.at(-1)?.id ?? null, content: userContent, clientMessageId: null },
       agentId: reply.agentId,
       leaseOwner: this.generation.instanceId,
       leaseMs: this.config.chat.leaseMs,
@@ -67,16 +66,25 @@ export class MessagesService {
     await this.messages.finish(user.teamId, assistantId, reply);
   }
 
+  /**
+   * Stores the user message and starts the reply; a repeated clientMessageId returns the first exchange.
+   * Reads the chat's agent and the branch the reply continues (at most CHAT_CONTEXT_MESSAGES, one round
+   * trip; with a clientMessageId the earlier exchange is looked up by its unique index meanwhile).
+   */
   async send(user: AuthUser, chatId: string, dto: SendMessageDto): Promise<SendMessageResultDto> {
-    const { chat, messages: all } = await this.requireOwnedWithMessages(user, chatId);
-    if (dto.clientMessageId) {
-      const previous = this.previousExchangeIn(chatId, all, dto.clientMessageId);
-      if (previous) return previous;
-    }
     // parentId: absent → under the current leaf; null → a new root (editing the first message); an id → that branch.
-    const parentId = dto.parentId === null ? null : (dto.parentId ?? latestLeaf(all)?.id ?? null);
-    if (dto.parentId && !all.some((m) => m.id === dto.parentId)) throw ChatErrors.invalidParent();
-    const history = [...toLlmHistory(branchTo(all, parentId)), { role: 'user' as const, content: dto.content }];
+    const [context, previous] = await Promise.all([
+      dto.parentId === null
+        ? this.messages.sendContext(user.teamId, user.id, chatId, 'latest', 1).then((c) => c && { ...c, branch: [] })
+        : this.messages.sendContext(user.teamId, user.id, chatId, dto.parentId ?? 'latest', this.config.chat.contextMessages),
+      dto.clientMessageId ? this.previousExchange(user, chatId, dto.clientMessageId) : null,
+    ]);
+    if (!context) throw ChatErrors.notFound();
+    if (previous) return previous;
+    const { chat, branch } = context;
+    if (dto.parentId && !branch.length) throw ChatErrors.invalidParent();
+    const parentId = dto.parentId === null ? null : (dto.parentId ?? branch.at(-1)?.id ?? null);
+    const history = [...toLlmHistory(branch), { role: 'user' as const, content: dto.content }];
     const userMessage = { id: randomUUID(), parentId, content: dto.content, clientMessageId: dto.clientMessageId ?? null };
     return this.begin(user, chat, history, { user: userMessage }, async () => {
       // A concurrent send with the same clientMessageId stored its exchange first: answer with that one.
@@ -88,12 +96,11 @@ export class MessagesService {
 
   /** A new assistant sibling of `messageId` (a new branch), generated from the same conversation. */
   async regenerate(user: AuthUser, chatId: string, messageId: string): Promise<SendMessageResultDto> {
-    const { chat, messages: all } = await this.requireOwnedWithMessages(user, chatId);
-    const target = all.find((m) => m.id === messageId);
-    if (!target) throw ChatErrors.notFound('Message');
-    if (target.role !== 'assistant') throw ChatErrors.notAnAssistantMessage();
-    const history = toLlmHistory(branchTo(all, target.parentId));
-    return this.begin(user, chat, history, { assistantParentId: target.parentId }, () => {
+    const target = await this.requireOwnedAssistant(user, chatId, messageId);
+    const { chat, branch } = target.parentId
+      ? await this.requireSendContext(user, chatId, target.parentId, this.config.chat.contextMessages)
+      : { ...(await this.requireSendContext(user, chatId, 'latest', 1)), branch: [] };
+    return this.begin(user, chat, toLlmHistory(branch), { assistantParentId: target.parentId }, () => {
       throw new Error('regenerate insert conflicted');
     });
   }
@@ -107,7 +114,7 @@ export class MessagesService {
    */
   private async begin(
     user: AuthUser,
-    chat: Chat,
+    chat: SendContext['chat'],
     history: LlmMessage[],
     exchange: Pick<NewExchange, 'user' | 'assistantParentId'>,
     onDuplicate: () => Promise<SendMessageResultDto>,
@@ -237,17 +244,10 @@ export class MessagesService {
     return m;
   }
 
-  private async requireOwnedWithMessages(user: AuthUser, chatId: string): Promise<{ chat: Chat; messages: Message[] }> {
-    const found = await this.chats.findOwnedWithMessages(user.teamId, user.id, chatId);
+  private async requireSendContext(user: AuthUser, chatId: string, start: string | 'latest', limit: number): Promise<SendContext> {
+    const found = await this.messages.sendContext(user.teamId, user.id, chatId, start, limit);
     if (!found) throw ChatErrors.notFound();
     return found;
-  }
-
-  /** The exchange stored for `clientMessageId`, found among the chat's messages (oldest first). */
-  private previousExchangeIn(chatId: string, all: Message[], clientMessageId: string): SendMessageResultDto | null {
-    const userMessage = all.find((m) => m.role === 'user' && m.clientMessageId === clientMessageId);
-    const reply = userMessage && all.find((m) => m.parentId === userMessage.id && m.role === 'assistant');
-    return userMessage && reply ? this.result(chatId, userMessage, reply) : null;
   }
 
   private async previousExchange(user: AuthUser, chatId: string, clientMessageId: string): Promise<SendMessageResultDto | null> {
@@ -268,6 +268,6 @@ export class MessagesService {
 }
 
 /** The conversation handed to the model: every message of the branch that has content. */
-function toLlmHistory(branch: Message[]): LlmMessage[] {
+function toLlmHistory(branch: BranchMessage[]): LlmMessage[] {
   return branch.filter((m) => m.content.length > 0).map((m) => ({ role: m.role, content: m.content }));
 }

@@ -102,6 +102,8 @@ export interface AppConfig {
     streamRetentionSec: number;
     heartbeatMs: number;
     subscriberQueueMax: number;
+    /** At most this many messages of the branch (the newest) are read and sent as a reply's context. */
+    contextMessages: number;
   };
   research: {
     maxParallelResearchers: number;
@@ -382,6 +384,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       streamRetentionSec: r.int('STREAM_RETENTION_SEC', 600, 1),
       heartbeatMs: r.int('SSE_HEARTBEAT_MS', 15000, 100, 15000),
       subscriberQueueMax: r.int('SSE_SUBSCRIBER_QUEUE_MAX', 1000, 1),
+      contextMessages: r.int('CHAT_CONTEXT_MESSAGES', 100, 1, 100000),
     },
     research: {
       maxParallelResearchers: r.int('RESEARCH_MAX_PARALLEL', 3, 1, 32),

@@ -20,7 +20,12 @@ export class AuditRepository extends TeamLogRepository<AuditLog> {
   }
 
   async create(entry: NewAuditLog): Promise<void> {
-    await this.repo.insert({ metadata: {}, ...entry } as never);
+    await this.createMany([entry]);
+  }
+
+  /** One multi-row INSERT (AuditService batches the entries recorded while a write is in flight). */
+  async createMany(entries: (NewAuditLog & { createdAt?: Date })[]): Promise<void> {
+    if (entries.length) await this.repo.insert(entries.map((entry) => ({ metadata: {}, ...entry })) as never);
   }
 
   listForTeam(teamId: string, q: AuditQuery): Promise<Page<AuditLog>> {
