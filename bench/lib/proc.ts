@@ -25,7 +25,7 @@ export function cpuMs(pid: number): number {
 /** `uptime`'s load averages (1, 5, 15 min) and the number of CPUs, for the record of a run. */
 export function load(): { loadavg: number[]; cpus: number; uptime: string } {
   const loadavg = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number);
-  let uptime = '';
+  let uptime: string;
   try {
     uptime = execSync('uptime', { encoding: 'utf8' }).trim();
   } catch {

@@ -80,7 +80,7 @@ export class MessageRepository {
    * a second query searches the leaves. Null when the chat is not the caller's; `branch` empty when the
    * start message is not in the chat (or the chat is empty). Plans: docs/performance.md.
    */
-  async sendContext(teamId: string, ownerId: string, chatId: string, start: string | 'latest', limit: number): Promise<SendContext | null> {
+  async sendContext(teamId: string, ownerId: string, chatId: string, start: string /* a message id or 'latest' */, limit: number): Promise<SendContext | null> {
     const startSql =
       start === 'latest'
         ? `n AS (

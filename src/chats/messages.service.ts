@@ -244,7 +244,7 @@ export class MessagesService {
     return m;
   }
 
-  private async requireSendContext(user: AuthUser, chatId: string, start: string | 'latest', limit: number): Promise<SendContext> {
+  private async requireSendContext(user: AuthUser, chatId: string, start: string /* a message id or 'latest' */, limit: number): Promise<SendContext> {
     const found = await this.messages.sendContext(user.teamId, user.id, chatId, start, limit);
     if (!found) throw ChatErrors.notFound();
     return found;

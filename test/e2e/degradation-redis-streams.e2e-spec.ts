@@ -4,6 +4,7 @@ import { hasRedisServer, PrivateRedis } from 'test/utils/private-redis';
 import { createTestApp, TestApp } from 'test/utils/test-app';
 
 const describeIfRedis = hasRedisServer() ? describe : describe.skip;
+// eslint-disable-next-line no-console -- says why the suite is skipped
 if (!hasRedisServer()) console.warn('degradation-redis-streams: skipped, redis-server is not installed');
 
 /** Runs a request and returns it with how long it took. */
