@@ -77,7 +77,7 @@ export async function createBenchDatabase(adminUrl: string): Promise<BenchDataba
       return { xactCommit: Number(rows[0].x), tupInserted: Number(r.i), tupUpdated: Number(r.u), tupDeleted: Number(r.d) };
     },
     async drop() {
-      if (db) await (db).end().catch(() => undefined);
+      if (db) await db.end().catch(() => undefined);
       await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
       await admin.end();
     },
