@@ -12,7 +12,6 @@ import { SendMessageDto } from 'src/chats/dto/chat-requests.dto';
 import { MessageResponseDto, SendMessageResultDto } from 'src/chats/dto/chat-responses.dto';
 import { Chat } from 'src/chats/entities/chat.entity';
 import { Message } from 'src/chats/entities/message.entity';
-import { GenerationSweeperService } from 'src/chats/generation-sweeper.service';
 import { GenerationService } from 'src/chats/generation.service';
 import { FinalState, MessageRepository, NewExchange } from 'src/chats/message.repository';
 import { AuthUser } from 'src/common/auth-user';
@@ -40,7 +39,6 @@ export class MessagesService {
     private readonly agents: AgentsService,
     private readonly limits: ChatLimitsService,
     private readonly generation: GenerationService,
-    private readonly sweeper: GenerationSweeperService,
     private readonly streams: ChatStreamService,
     @Optional() private readonly metrics?: MetricsService,
     @Optional() private readonly drain?: DrainService,
@@ -150,11 +148,7 @@ export class MessagesService {
   async cancel(user: AuthUser, chatId: string, messageId: string): Promise<MessageResponseDto> {
     const m = await this.requireOwnedAssistant(user, chatId, messageId);
     if (m.status !== 'streaming') return toMessageResponse(m);
-    this.metrics?.streamCancelled('chat');
-    // A job that died (expired lease) cannot hear the signal: finish it here.
-    if (!(await this.sweeper.interrupt(user.teamId, m.id, m.content, 'cancelled'))) {
-      await this.generation.requestCancel(m.id);
-    }
+    await this.generation.cancel({ id: m.id, teamId: user.teamId, content: m.content });
     const deadline = Date.now() + CANCEL_WAIT_MS;
     let current = await this.requireAssistant(user, chatId, messageId);
     while (current.status === 'streaming' && Date.now() < deadline) {

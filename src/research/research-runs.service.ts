@@ -1,27 +1,25 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AuthUser } from 'src/common/auth-user';
-import { DrainService } from 'src/common/drain/drain.service';
-import { AppError } from 'src/common/errors/app-error';
 import { ErrorCode } from 'src/common/errors/error-code';
-import { MetricsService } from 'src/common/metrics/metrics.service';
 import { APP_CONFIG, AppConfig } from 'src/config/env';
+import { JobRunner } from 'src/jobs/job-runner.service';
 import { LlmService } from 'src/llm/llm.service';
 import { StreamLog } from 'src/streaming/stream-log';
 import { RunResearchDto } from 'src/research/dto/run-research.dto';
 import { ResearchErrors } from 'src/research/research.errors';
-import { ResearchEventSink, runStreamKey } from 'src/research/research-event-sink';
+import { ResearchEventSink } from 'src/research/research-event-sink';
 import { ResearchEventRepository } from 'src/research/research-event.repository';
 import { ResearchMessageRepository } from 'src/research/research-message.repository';
-import { errorMessage, ResearchPipeline } from 'src/research/research-pipeline';
+import { errorMessage } from 'src/research/research-pipeline';
 import { topicOf } from 'src/research/research-report';
+import { ResearchRunDeps, ResearchRunJob } from 'src/research/research-run-job';
 import { ResearchRunRecoveryService } from 'src/research/research-run-recovery.service';
 import { ResearchSessionRepository } from 'src/research/research-session.repository';
 import { ResearchSessionsService } from 'src/research/research-sessions.service';
 import { CancelResearchResponseDto, CreateResearchSessionDto } from 'src/research/dto/create-research-session.dto';
 import { ResearchSessionDto } from 'src/research/dto/research-session.dto';
 import { ResearchSettingsService } from 'src/research/research-settings.service';
-import { ResearchErrorInfo, ResearchStatus } from 'src/research/entities/research-session.entity';
 
 /** The control key a session's waiting streams listen on: a run of the session has started (any instance). */
 export const sessionWakeKey = (sessionId: string): string => `research-session:${sessionId}`;
@@ -32,30 +30,17 @@ export interface StartRunOptions {
   userMessageId?: string | false;
 }
 
-/** `lease_lost`: the run's lease was taken over (it had expired and a sweep ended the run elsewhere). */
-type StopReason = 'cancelled' | 'timeout' | 'shutdown' | 'lease_lost';
-
-interface LiveRun {
-  teamId: string;
-  key: string;
-  controller: AbortController;
-  stop(reason: StopReason): void;
-}
-
 /**
- * Starts, runs and stops research runs. A run lives in the process that started it and holds a lease on its
- * session row, renewed every third of `RESEARCH_LEASE_MS`; when the process dies the lease expires and
- * ResearchRunSweeperService finishes the run as INTERRUPTED. Cancel reaches a run on any instance through
- * the stream log's control channel. Every run has an AbortController (cancel, time limit, shutdown, lost
- * lease) that every agent call of the pipeline honours.
+ * Starts and stops research runs. A run is a job of the JobRunner: it lives in the process that started it
+ * and holds a lease on its session row, which the runner renews; when the process dies the lease expires and
+ * a sweep finishes the run as INTERRUPTED (ResearchRunRecoveryService, the research kind of job). Cancel
+ * reaches a run on any instance; every agent call of the pipeline honours the job's AbortSignal (cancel,
+ * time limit, shutdown, lost lease).
  */
 @Injectable()
-export class ResearchRunsService implements OnModuleInit, OnModuleDestroy {
+export class ResearchRunsService {
   private readonly logger = new Logger(ResearchRunsService.name);
-  /** Identifies this process in leases. */
-  readonly instanceId = `research-${randomUUID()}`;
-  private readonly runs = new Map<string, LiveRun>();
-  private unsubscribe?: () => void;
+  private readonly runDeps: ResearchRunDeps;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -65,26 +50,11 @@ export class ResearchRunsService implements OnModuleInit, OnModuleDestroy {
     private readonly settings: ResearchSettingsService,
     private readonly recovery: ResearchRunRecoveryService,
     private readonly sessionViews: ResearchSessionsService,
-    private readonly llm: LlmService,
+    llm: LlmService,
     private readonly log: StreamLog,
-    @Optional() private readonly metrics?: MetricsService,
-    @Optional() private readonly drain?: DrainService,
-  ) {}
-
-  onModuleInit(): void {
-    this.unsubscribe = this.log.onControl((key, message) => {
-      if (message.type === 'cancel') this.runs.get(key)?.stop('cancelled');
-    });
-  }
-
-  onModuleDestroy(): void {
-    this.unsubscribe?.();
-    for (const run of this.runs.values()) run.stop('shutdown');
-  }
-
-  /** The run `runNo` of the session is going on in this process (its lease is renewed here). */
-  isRunningHere(sessionId: string, runNo: number): boolean {
-    return this.runs.has(runStreamKey(sessionId, runNo));
+    private readonly runner: JobRunner,
+  ) {
+    this.runDeps = { config: config.research, sessions, messages, llm };
   }
 
   /** Canonical create: a new session (the client's id or a UUID) with its first run; answers the session. */
@@ -104,33 +74,58 @@ export class ResearchRunsService implements OnModuleInit, OnModuleDestroy {
   /** Creates the session (client-chosen id) or restarts it, and starts the pipeline in the background. */
   async start(user: AuthUser, sessionId: string, dto: RunResearchDto, options: StartRunOptions = {}): Promise<{ sessionId: string; runNo: number }> {
     const title = topicOf(dto.query).slice(0, 200) || 'New research';
+    const chains = await this.settings.resolveChains(user.teamId);
+    const runNo = await this.claimRun(user, sessionId, dto, title);
+    if (options.userMessageId !== false) await this.storeQuery(user, sessionId, runNo, dto.query, options.userMessageId);
+    const sink = new ResearchEventSink(this.log, this.events, { teamId: user.teamId, userId: user.id, sessionId, runNo });
+    await this.openLog(user.teamId, sessionId, runNo, sink.key);
+    const job = new ResearchRunJob(this.runDeps, { teamId: user.teamId, userId: user.id, sessionId, runNo, query: dto.query, title, chains, sink });
+    const { leaseMs, timeLimitMs } = this.config.research;
+    void this.runner.start(this.recovery, {
+      key: sink.key,
+      timeLimitMs,
+      renewLease: () => this.sessions.renewLease(user.teamId, sessionId, runNo, this.runner.instanceId, leaseMs),
+      run: (ctx) => job.execute(ctx),
+    });
+    // Streams that wait for the session's next run (on any instance) wake up now instead of at their next poll.
+    this.log.publishControl(sessionWakeKey(sessionId), { type: 'run_started', runNo }).catch((err: unknown) =>
+      this.logger.warn(`research run ${sessionId}#${runNo}: wake-up not published: ${errorMessage(err)}`),
+    );
+    return { sessionId, runNo };
+  }
+
+  /** The session (created when absent; 404 when it is another user's) marked running with a new run number, leased to this process; 409 while a run goes on. */
+  private async claimRun(user: AuthUser, sessionId: string, dto: RunResearchDto, title: string): Promise<number> {
     const session = await this.sessions.createIfAbsent(user.teamId, user.id, sessionId, title);
     if (!session) throw ResearchErrors.sessionNotFound();
-    const chains = await this.settings.resolveChains(user.teamId);
-    const { leaseMs } = this.config.research;
     const runNo = await this.sessions.startRun(user.teamId, user.id, sessionId, {
       query: dto.query,
       title,
       preferences: dto.preferences ?? {},
-      leaseOwner: this.instanceId,
-      leaseMs,
+      leaseOwner: this.runner.instanceId,
+      leaseMs: this.config.research.leaseMs,
     });
     if (runNo === null) throw ResearchErrors.alreadyRunning();
-    if (options.userMessageId !== false) {
-      await this.messages.addOnce(user.teamId, user.id, sessionId, {
-        messageId: options.userMessageId ?? `msg_${randomUUID()}_user`,
-        role: 'user',
-        content: dto.query,
-        metadata: { runNo },
-        sentAt: new Date(),
-      });
-    }
+    return runNo;
+  }
 
-    const sink = new ResearchEventSink(this.log, this.events, { teamId: user.teamId, userId: user.id, sessionId, runNo });
+  /** The user's query as a session message (the client's id, or `msg_<uuid>_user`). */
+  private async storeQuery(user: AuthUser, sessionId: string, runNo: number, query: string, messageId: string | undefined): Promise<void> {
+    await this.messages.addOnce(user.teamId, user.id, sessionId, {
+      messageId: messageId ?? `msg_${randomUUID()}_user`,
+      role: 'user',
+      content: query,
+      metadata: { runNo },
+      sentAt: new Date(),
+    });
+  }
+
+  /** Opens the run's stream; when the log is unavailable the run ends at once as failed and the error goes to the caller. */
+  private async openLog(teamId: string, sessionId: string, runNo: number, key: string): Promise<void> {
     try {
-      await this.log.open(sink.key);
+      await this.log.open(key);
     } catch (err) {
-      await this.sessions.finishRun(user.teamId, sessionId, runNo, {
+      await this.sessions.finishRun(teamId, sessionId, runNo, {
         status: 'failed',
         phase: 'failed',
         error: { code: ErrorCode.SERVICE_UNAVAILABLE, message: 'The event stream could not be opened' },
@@ -138,92 +133,6 @@ export class ResearchRunsService implements OnModuleInit, OnModuleDestroy {
       });
       throw err;
     }
-    const controller = new AbortController();
-    let reason: StopReason | null = null;
-    const run: LiveRun = {
-      teamId: user.teamId,
-      key: sink.key,
-      controller,
-      stop: (r) => {
-        if (controller.signal.aborted) return;
-        reason = r;
-        controller.abort(new AppError(ErrorCode.SERVICE_UNAVAILABLE, `research ${r}`));
-      },
-    };
-    this.runs.set(sink.key, run);
-    const timer = setTimeout(() => run.stop('timeout'), this.config.research.timeLimitMs);
-    timer.unref();
-    const lease = setInterval(() => {
-      this.sessions
-        .renewLease(user.teamId, sessionId, runNo, this.instanceId, leaseMs)
-        .then((held) => {
-          if (held || !this.runs.has(sink.key)) return;
-          // Our lease had expired and a sweep ended the run: write nothing more, stop every agent call.
-          this.logger.warn(`research run ${sessionId}#${runNo} lost its lease; stopping it`);
-          sink.seal();
-          run.stop('lease_lost');
-        })
-        .catch((err: unknown) => this.logger.warn(`research run ${sessionId}#${runNo}: lease not renewed: ${errorMessage(err)}`));
-    }, Math.max(10, Math.floor(leaseMs / 3)));
-    lease.unref();
-
-    const pipeline = new ResearchPipeline(
-      dto.query,
-      {
-        complete: (chain, messages, signal) => this.llm.complete(chain, messages, signal),
-        chains,
-        maxParallel: this.config.research.maxParallelResearchers,
-        emit: (type, data, agent) => sink.emit(type, data, agent),
-        progress: (progress, phase) => sink.enqueue(() => this.sessions.recordProgress(user.teamId, sessionId, runNo, progress, phase)),
-      },
-      controller.signal,
-    );
-    sink.emit('research_started', { query: dto.query, title, runNo, status: 'running', agents: pipeline.agentStates });
-
-    this.metrics?.sseStreamStarted('research');
-    const done = (async () => {
-      try {
-        const report = await pipeline.run();
-        pipeline.finish();
-        clearInterval(lease);
-        await sink.end('research_complete', { status: 'completed', progress: 1, final_report: report }, async (finalEventId) => {
-          const owned = await this.sessions.finishRun(user.teamId, sessionId, runNo, { status: 'completed', progress: 1, phase: 'completed', finalReport: report, finalEventId });
-          if (!owned) return false;
-          // The report is the assistant's answer in the session's messages (a reload shows it; regenerate targets it).
-          await this.messages.addOnce(user.teamId, user.id, sessionId, {
-            messageId: `msg_${randomUUID()}_assistant`,
-            role: 'assistant',
-            content: report,
-            metadata: { runNo, kind: 'research-report' },
-            sentAt: new Date(),
-          });
-          return true;
-        });
-      } catch (err) {
-        clearInterval(lease);
-        if (reason === 'lease_lost') return;
-        const outcome = this.failure(reason, err);
-        const agents = pipeline.settle(outcome.status === 'cancelled' ? 'cancelled' : 'failed');
-        await sink.end('error', { status: outcome.status, code: outcome.error.code, message: outcome.error.message, agents }, (finalEventId) =>
-          this.sessions.finishRun(user.teamId, sessionId, runNo, { status: outcome.status, phase: outcome.status, error: outcome.error, finalEventId }),
-        );
-      } finally {
-        clearTimeout(timer);
-        clearInterval(lease);
-        this.runs.delete(sink.key);
-        await sink.finish();
-      }
-    })()
-      .catch((err: unknown) => this.logger.error(`research run ${sessionId}#${runNo} crashed: ${errorMessage(err)}`))
-      .finally(() => this.metrics?.sseStreamEnded('research'));
-    // A drain waits for the run's final writes (a run stopped by the shutdown still records its outcome).
-    void this.drain?.track(done);
-    // Streams that wait for the session's next run (on any instance) wake up now instead of at their next poll.
-    this.log.publishControl(sessionWakeKey(sessionId), { type: 'run_started', runNo }).catch((err: unknown) =>
-      this.logger.warn(`research run ${sessionId}#${runNo}: wake-up not published: ${errorMessage(err)}`),
-    );
-
-    return { sessionId, runNo };
   }
 
   /** Stops the caller's running session on whichever instance runs it. */
@@ -233,14 +142,8 @@ export class ResearchRunsService implements OnModuleInit, OnModuleDestroy {
     if (session.status !== 'running') {
       return { id: sessionId, cancelled: false, status: session.status };
     }
-    this.metrics?.streamCancelled('research');
-    const local = this.runs.get(runStreamKey(sessionId, session.runNo));
-    if (local) local.stop('cancelled');
-    else if (!(await this.recovery.interrupt(session, 'cancelled'))) {
-      // The run's lease is live: its instance stops it (a run whose process died, with an expired lease,
-      // cannot hear the signal and was finished just above).
-      await this.log.publishControl(runStreamKey(sessionId, session.runNo), { type: 'cancel' });
-    }
+    // A run whose process died (expired lease) cannot hear the signal: it is finished here as cancelled.
+    await this.runner.cancel(this.recovery, session);
     return { id: sessionId, cancelled: true, status: session.status };
   }
 
@@ -253,17 +156,5 @@ export class ResearchRunsService implements OnModuleInit, OnModuleDestroy {
     if (!session) throw ResearchErrors.sessionNotFound();
     if (session.status === 'running') await this.cancel(user, sessionId);
     if (!(await this.sessions.deleteOwned(user.teamId, user.id, sessionId))) throw ResearchErrors.sessionNotFound();
-  }
-
-  private failure(reason: StopReason | null, err: unknown): { status: ResearchStatus; error: ResearchErrorInfo } {
-    if (reason === 'cancelled') return { status: 'cancelled', error: { code: 'CANCELLED', message: 'Research cancelled by the user' } };
-    if (reason === 'timeout') {
-      const s = Math.round(this.config.research.timeLimitMs / 1000);
-      return { status: 'failed', error: { code: 'RESEARCH_TIME_LIMIT', message: `Research exceeded the time limit of ${s} s and was stopped` } };
-    }
-    if (reason === 'shutdown') return { status: 'failed', error: { code: 'SERVICE_UNAVAILABLE', message: 'The server shut down during the research; start it again' } };
-    const cause = (err as { cause?: unknown })?.cause ?? err;
-    const code = String((cause as { code?: unknown })?.code ?? ErrorCode.INTERNAL);
-    return { status: 'failed', error: { code, message: errorMessage(err) } };
   }
 }

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AgentsModule } from 'src/agents/agents.module';
+import { JobsModule } from 'src/jobs/jobs.module';
 import { LlmModule } from 'src/llm/llm.module';
 import { StreamingModule } from 'src/streaming/streaming.module';
 import { ResearchEvent } from 'src/research/entities/research-event.entity';
@@ -16,7 +17,6 @@ import { ResearchFeedbackRepository } from 'src/research/research-feedback.repos
 import { ResearchMessageRepository } from 'src/research/research-message.repository';
 import { ResearchRetentionService } from 'src/research/research-retention.service';
 import { ResearchRunRecoveryService } from 'src/research/research-run-recovery.service';
-import { ResearchRunSweeperService } from 'src/research/research-run-sweeper.service';
 import { ResearchRunsService } from 'src/research/research-runs.service';
 import { ResearchSessionRepository } from 'src/research/research-session.repository';
 import { ResearchSessionsController } from 'src/research/research-sessions.controller';
@@ -31,6 +31,7 @@ import { ResearchStreamsService } from 'src/research/research-streams.service';
   imports: [
     TypeOrmModule.forFeature([ResearchSession, ResearchMessage, ResearchEvent, ResearchFeedback, ResearchSettings]),
     AgentsModule,
+    JobsModule,
     LlmModule,
     StreamingModule,
   ],
@@ -45,7 +46,6 @@ import { ResearchStreamsService } from 'src/research/research-streams.service';
     ResearchSessionsService,
     ResearchRunRecoveryService,
     ResearchRunsService,
-    ResearchRunSweeperService,
     ResearchRetentionService,
     ResearchStreamsService,
     ResearchMessagesService,
