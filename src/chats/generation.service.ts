@@ -61,8 +61,8 @@ export class GenerationService implements JobKind<ReplyRow>, OnModuleInit {
     this.runner.register(this);
   }
 
-  /** The owner that the leases of this process's jobs name. */
-  get instanceId(): string {
+  /** The owner that the leases of this process's jobs name (the runner's instance id). */
+  get leaseOwner(): string {
     return this.runner.instanceId;
   }
 

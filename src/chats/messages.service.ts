@@ -58,7 +58,7 @@ export class MessagesService {
       assistantId,
       user: { id: randomUUID(), parentId: latestLeaf(all)?.id ?? null, content: userContent, clientMessageId: null },
       agentId: reply.agentId,
-      leaseOwner: this.generation.instanceId,
+      leaseOwner: this.generation.leaseOwner,
       leaseMs: this.config.chat.leaseMs,
     });
     if (r.kind !== 'stored') return;
@@ -120,7 +120,7 @@ export class MessagesService {
       assistantId,
       ...exchange,
       agentId: chat.agentId,
-      leaseOwner: this.generation.instanceId,
+      leaseOwner: this.generation.leaseOwner,
       leaseMs: this.config.chat.leaseMs,
     });
     const stored = insert.then(
