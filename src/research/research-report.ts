@@ -1,7 +1,4 @@
-/**
- * Deterministic text for the offline `mock` provider (the agents' calls still go through LlmService; only
- * their content is composed here so the report is coherent) and the assembly of the final Markdown report.
- */
+/** The subject of a research, the default outline, and the assembly of the final Markdown report. */
 
 /** The subject of a query, for titles: one line, no trailing punctuation, at most 100 characters. */
 export function topicOf(query: string): string {
@@ -9,40 +6,10 @@ export function topicOf(query: string): string {
   return t.length > 100 ? `${t.slice(0, 97)}...` : t;
 }
 
-export const mockText = {
-  strategy: (query: string) =>
-    `Goal: give a clear, balanced overview of "${topicOf(query)}". Scope: background, the current state, ` +
-    'the main factors and challenges, and the outlook. Strategy: research each angle separately, check the ' +
-    'sections against each other, then summarise the conclusions for a general audience.',
-  plan: (query: string) =>
-    [
-      `1. Establish the background and key terms of ${topicOf(query)}.`,
-      '2. Describe the current state and the most relevant recent developments.',
-      '3. Identify the main factors, trade-offs and open challenges.',
-      '4. Assess the implications and the likely outlook.',
-      '5. Review the sections for gaps and write the report.',
-    ].join('\n'),
-  sections: (query: string) => [
-    'Background and context',
-    `Current state of ${topicOf(query)}`.slice(0, 120),
-    'Key factors and challenges',
-    'Implications and outlook',
-  ],
-  findings: (query: string, section: string) =>
-    `This section covers "${section}" for the question "${topicOf(query)}". ` +
-    `The offline research agent summarises what is generally understood about ${section.toLowerCase()}: ` +
-    'the main ideas, how they relate to the question, and which points a reader should verify with current sources. ' +
-    'The findings are structured so that each later section can build on this one.\n' +
-    `Source: Offline knowledge base - ${section}\n` +
-    'Assumption: no live web search was available (mock provider); findings are general knowledge, not verified facts.',
-  evaluation: (count: number) => Array.from({ length: count }, (_, i) => `${i + 1}. SCORE: 8 - clear and on topic`).join('\n'),
-  summary: (query: string, researched: number, missing: number) =>
-    `This report answers "${topicOf(query)}" in ${researched} researched section${researched === 1 ? '' : 's'}. ` +
-    'It first sets out the background, then the current state, the main factors and challenges, and finally the outlook.' +
-    (missing ? ` ${missing} section${missing === 1 ? ' is' : 's are'} missing because research failed; see "Gaps and limitations".` : '') +
-    '\n\nOverall conclusion: the question is best understood by weighing the factors described below against the outlook; ' +
-    'verify the specific figures with current sources before relying on them.',
-};
+/** The outline used when the section planner gives no usable list. */
+export function defaultSections(query: string): string[] {
+  return ['Background and context', `Current state of ${topicOf(query)}`.slice(0, 120), 'Key factors and challenges', 'Implications and outlook'];
+}
 
 export interface ReportSection {
   title: string;

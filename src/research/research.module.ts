@@ -1,8 +1,9 @@
-import { Module } from '@nestjs/common';
+import { Module, OnModuleInit } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AgentsModule } from 'src/agents/agents.module';
 import { JobsModule } from 'src/jobs/jobs.module';
 import { LlmModule } from 'src/llm/llm.module';
+import { MockProvider } from 'src/llm/providers/mock.provider';
 import { StreamingModule } from 'src/streaming/streaming.module';
 import { ResearchEvent } from 'src/research/entities/research-event.entity';
 import { ResearchFeedback } from 'src/research/entities/research-feedback.entity';
@@ -12,6 +13,7 @@ import { ResearchSettings } from 'src/research/entities/research-settings.entity
 import { ResearchEventsController } from 'src/research/research-events.controller';
 import { ResearchMessagesController } from 'src/research/research-messages.controller';
 import { ResearchMessagesService } from 'src/research/research-messages.service';
+import { researchMockScript } from 'src/research/research-mock-script';
 import { ResearchEventRepository } from 'src/research/research-event.repository';
 import { ResearchFeedbackRepository } from 'src/research/research-feedback.repository';
 import { ResearchMessageRepository } from 'src/research/research-message.repository';
@@ -52,4 +54,11 @@ import { ResearchStreamsService } from 'src/research/research-streams.service';
   ],
   exports: [ResearchRunsService, ResearchSessionsService, ResearchMessagesService, ResearchStreamsService],
 })
-export class ResearchModule {}
+export class ResearchModule implements OnModuleInit {
+  constructor(private readonly mock: MockProvider) {}
+
+  /** The mock model answers the research agents' prompts in shape (research-mock-script.ts). */
+  onModuleInit(): void {
+    this.mock.addScript(researchMockScript);
+  }
+}
