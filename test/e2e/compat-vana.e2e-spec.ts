@@ -220,6 +220,6 @@ describe('Vana compatibility surface (/compat/vana), driven by Vana\'s own clien
     expect(await missing.json()).toEqual({ detail: 'Not Found' });
     const canonical = await fetch(`${base.replace(/\/compat\/vana$/, '')}/api/nothing-here`);
     expect(canonical.status).toBe(404);
-    expect((await canonical.json()).error).toBe('NOT_FOUND');
+    expect(((await canonical.json()) as { error: string }).error).toBe('NOT_FOUND');
   });
 });

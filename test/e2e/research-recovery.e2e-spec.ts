@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ResearchRetentionService } from 'src/research/research-retention.service';
+import { ResearchRetentionService } from 'src/research/streams/research-retention.service';
 import { JobRunner } from 'src/jobs/job-runner.service';
 import { StreamLog } from 'src/streaming/stream-log';
 import { DataSource } from 'typeorm';

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { AgentsService } from 'src/agents/agents.service';
 import { CreateAgentDto } from 'src/agents/dto/create-agent.dto';
 import { AuthUser } from 'src/common/auth-user';
-import { ResearchRunsService } from 'src/research/research-runs.service';
-import { ResearchSessionsService } from 'src/research/research-sessions.service';
-import { ResearchSettingsService } from 'src/research/research-settings.service';
+import { ResearchRunsService } from 'src/research/runs/research-runs.service';
+import { ResearchSessionsService } from 'src/research/sessions/research-sessions.service';
+import { ResearchSettingsService } from 'src/research/sessions/research-settings.service';
 import { createTestApp, TestApp } from 'test/utils/test-app';
 
 function fakeUser(teamId: string = randomUUID(), role: 'admin' | 'user' = 'admin'): AuthUser {

@@ -8,18 +8,18 @@ import { LlmService } from 'src/llm/llm.service';
 import { StreamLog } from 'src/streaming/stream-log';
 import { RunResearchDto } from 'src/research/dto/run-research.dto';
 import { ResearchErrors } from 'src/research/research.errors';
-import { ResearchEventSink } from 'src/research/research-event-sink';
-import { ResearchEventRepository } from 'src/research/research-event.repository';
-import { ResearchMessageRepository } from 'src/research/research-message.repository';
-import { errorMessage } from 'src/research/research-pipeline';
-import { topicOf } from 'src/research/research-report';
-import { ResearchRunDeps, ResearchRunJob } from 'src/research/research-run-job';
-import { ResearchRunRecoveryService } from 'src/research/research-run-recovery.service';
-import { ResearchSessionRepository } from 'src/research/research-session.repository';
-import { ResearchSessionsService } from 'src/research/research-sessions.service';
+import { ResearchEventSink } from 'src/research/runs/research-event-sink';
+import { ResearchEventRepository } from 'src/research/streams/research-event.repository';
+import { ResearchMessageRepository } from 'src/research/sessions/research-message.repository';
+import { errorMessage } from 'src/research/pipeline/research-pipeline';
+import { topicOf } from 'src/research/pipeline/research-report';
+import { ResearchRunDeps, ResearchRunJob } from 'src/research/runs/research-run-job';
+import { ResearchRunRecoveryService } from 'src/research/runs/research-run-recovery.service';
+import { ResearchSessionRepository } from 'src/research/sessions/research-session.repository';
+import { ResearchSessionsService } from 'src/research/sessions/research-sessions.service';
 import { CancelResearchResponseDto, CreateResearchSessionDto } from 'src/research/dto/create-research-session.dto';
 import { ResearchSessionDto } from 'src/research/dto/research-session.dto';
-import { ResearchSettingsService } from 'src/research/research-settings.service';
+import { ResearchSettingsService } from 'src/research/sessions/research-settings.service';
 
 /** The control key a session's waiting streams listen on: a run of the session has started (any instance). */
 export const sessionWakeKey = (sessionId: string): string => `research-session:${sessionId}`;

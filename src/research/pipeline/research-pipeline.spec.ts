@@ -3,8 +3,8 @@ import { ErrorCode } from 'src/common/errors/error-code';
 import { LlmAgentConfig, LlmCompletion, LlmMessage } from 'src/llm/llm.types';
 import { loadConfig } from 'src/config/env';
 import { MockProvider } from 'src/llm/providers/mock.provider';
-import { researchMockScript } from 'src/research/research-mock-script';
-import { PipelineDeps, ResearchPipeline } from 'src/research/research-pipeline';
+import { researchMockScript } from 'src/research/pipeline/research-mock-script';
+import { PipelineDeps, ResearchPipeline } from 'src/research/pipeline/research-pipeline';
 
 const agent = (provider: 'openai' | 'mock'): LlmAgentConfig => ({ id: provider, name: provider, provider, model: 'm', config: {} });
 const roleOf = (messages: LlmMessage[]) => /\[research:([a-z_]+)\]/.exec(messages[0].content)![1];

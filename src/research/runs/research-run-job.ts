@@ -4,11 +4,11 @@ import { AppConfig } from 'src/config/env';
 import { JobContext, StopReason } from 'src/jobs/job-kind';
 import { LlmService } from 'src/llm/llm.service';
 import { ResearchErrorInfo, ResearchStatus } from 'src/research/entities/research-session.entity';
-import { ResearchEventSink } from 'src/research/research-event-sink';
-import { ResearchMessageRepository } from 'src/research/research-message.repository';
-import { errorMessage, ResearchPipeline } from 'src/research/research-pipeline';
-import { ResearchSessionRepository } from 'src/research/research-session.repository';
-import { ResearchChains } from 'src/research/research-settings.service';
+import { ResearchEventSink } from 'src/research/runs/research-event-sink';
+import { ResearchMessageRepository } from 'src/research/sessions/research-message.repository';
+import { errorMessage, ResearchPipeline } from 'src/research/pipeline/research-pipeline';
+import { ResearchSessionRepository } from 'src/research/sessions/research-session.repository';
+import { ResearchChains } from 'src/research/sessions/research-settings.service';
 
 /** What a run job uses from its host (ResearchRunsService). */
 export interface ResearchRunDeps {

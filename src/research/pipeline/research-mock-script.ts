@@ -1,5 +1,5 @@
 import { LlmMessage } from 'src/llm/llm.types';
-import { defaultSections, topicOf } from 'src/research/research-report';
+import { defaultSections, topicOf } from 'src/research/pipeline/research-report';
 
 /**
  * What the offline `mock` model answers to the research agents' prompts (`[research:<agent_type>]`, see

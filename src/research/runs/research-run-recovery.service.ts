@@ -3,10 +3,10 @@ import { APP_CONFIG, AppConfig } from 'src/config/env';
 import { InterruptOutcome, JobKind } from 'src/jobs/job-kind';
 import { JobRunner } from 'src/jobs/job-runner.service';
 import { StreamLog } from 'src/streaming/stream-log';
-import { AgentRunStatus, AgentState } from 'src/research/research-agents';
-import { runStreamKey } from 'src/research/research-event-sink';
-import { ResearchEventRepository } from 'src/research/research-event.repository';
-import { ResearchSessionRepository, StaleRun } from 'src/research/research-session.repository';
+import { AgentRunStatus, AgentState } from 'src/research/pipeline/research-agents';
+import { runStreamKey } from 'src/research/runs/research-event-sink';
+import { ResearchEventRepository } from 'src/research/streams/research-event.repository';
+import { ResearchSessionRepository, StaleRun } from 'src/research/sessions/research-session.repository';
 import { ResearchErrorInfo, ResearchStatus } from 'src/research/entities/research-session.entity';
 
 /** Error code of a run whose process died (its lease expired). */

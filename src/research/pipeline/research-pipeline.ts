@@ -1,7 +1,7 @@
 import { LlmAgentConfig, LlmCompletion, LlmMessage } from 'src/llm/llm.types';
-import { AgentRunStatus, AgentState, AgentType, Finding, ResearchPhase, roleGroup } from 'src/research/research-agents';
-import { parseAssumptions, parseSections, parseSources, parseWeakSections, prompts, stripReferences } from 'src/research/research-prompts';
-import { assembleReport, defaultSections, ReportSection } from 'src/research/research-report';
+import { AgentRunStatus, AgentState, AgentType, Finding, ResearchPhase, roleGroup } from 'src/research/pipeline/research-agents';
+import { parseAssumptions, parseSections, parseSources, parseWeakSections, prompts, stripReferences } from 'src/research/pipeline/research-prompts';
+import { assembleReport, defaultSections, ReportSection } from 'src/research/pipeline/research-report';
 
 /** What the pipeline needs from its host (ResearchRunsService): the LLM, the agents, an event sink. */
 export interface PipelineDeps {
