@@ -1,4 +1,4 @@
-import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Inject, Injectable} from '@nestjs/common';
 import { catchError, defer, filter, map, Observable, tap, throwError } from 'rxjs';
 import { chatStreamKey, terminalEventFor, unseenContent } from 'src/chats/chat-stream-events';
 import { MessageRepository } from 'src/chats/message.repository';
@@ -26,7 +26,7 @@ export class ChatStreamService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly log: StreamLog,
     private readonly messages: MessageRepository,
-    @Optional() private readonly metrics?: MetricsService,
+    private readonly metrics: MetricsService,
   ) {}
 
   /** The caller has already checked access to the message (it is in one of the caller's chats). */
@@ -39,7 +39,7 @@ export class ChatStreamService {
       const countResume = (source: 'log' | 'database'): void => {
         if (resumeCounted) return;
         resumeCounted = true;
-        this.metrics?.streamResumed('chat', source);
+        this.metrics.streamResumed('chat', source);
       };
       const key = chatStreamKey(messageId);
       // Jumps in seq are delivered: continuity is checked here, by content offset, which also catches a log
@@ -50,7 +50,7 @@ export class ChatStreamService {
         filter((e): e is StreamEvent => e !== null),
         catchError((err: unknown) => {
           if (!(err instanceof StreamUnknownError || err instanceof StreamTruncatedError || err instanceof StreamGapError)) return throwError(() => err);
-          if (err instanceof StreamGapError) this.metrics?.streamGap('chat', 'filled');
+          if (err instanceof StreamGapError) this.metrics.streamGap('chat', 'filled');
           countResume('database');
           return this.fromDatabase(teamId, messageId, state);
         }),

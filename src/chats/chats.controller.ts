@@ -17,7 +17,7 @@ import {
 import { ApiEventStream } from 'src/common/openapi/api-event-stream.decorator';
 import { CHAT_STREAM_DOC, CHAT_STREAM_EVENTS } from 'src/chats/dto/chat-stream-events.dto';
 import type { Response } from 'express';
-import { chatNotFound } from 'src/chats/chats.errors';
+import { ChatErrors } from 'src/chats/chats.errors';
 import { ChatsService } from 'src/chats/chats.service';
 import {
   CreateChatDto,
@@ -46,7 +46,7 @@ import { ErrorBodyDto } from 'src/common/filters/error-body';
 import { SkipCircuitBreaker } from 'src/common/interceptors/circuit-breaker.interceptor';
 
 /** A malformed id cannot name an existing chat or message: 404 like any other unknown id. */
-const Id = (name: string) => Param(name, new ParseUUIDPipe({ exceptionFactory: () => chatNotFound(name === 'id' ? 'Chat' : 'Message') }));
+const Id = (name: string) => Param(name, new ParseUUIDPipe({ exceptionFactory: () => ChatErrors.notFound(name === 'id' ? 'Chat' : 'Message') }));
 
 /** The caller's own chats (another user's chat is a 404), their messages and reply streams. */
 @ApiTags('chats')

@@ -1,7 +1,8 @@
-import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Inject, Injectable} from '@nestjs/common';
 import { catchError, concat, defer, EMPTY, from, interval, last, map, merge, mergeMap, Observable, of, share, takeUntil, tap } from 'rxjs';
 import type { ServerResponse } from 'node:http';
 import { AuthUser } from 'src/common/auth-user';
+import { mapPage } from 'src/common/pagination/keyset';
 import { DrainService } from 'src/common/drain/drain.service';
 import { MetricsService } from 'src/common/metrics/metrics.service';
 import { SseFlowControl, sseWriterOptions, writeSse } from 'src/common/sse/sse-writer';
@@ -21,6 +22,7 @@ import { ResearchSessionRepository } from 'src/research/sessions/research-sessio
 import { sessionWakeKey } from 'src/research/runs/research-runs.service';
 import { ResearchErrors } from 'src/research/research.errors';
 import { SESSION_ID_PATTERN } from 'src/research/sessions/session-id.pipe';
+import { toAgentHistoryItem } from 'src/research/sessions/research-session.mapper';
 
 /** A frame mapper of a compatibility surface: reshapes a frame, or drops it (null). */
 export type FrameMapper = (frame: SseFrame) => SseFrame | null;
@@ -44,8 +46,8 @@ export class ResearchStreamsService {
     private readonly events: ResearchEventRepository,
     private readonly sessionRows: ResearchSessionRepository,
     private readonly log: StreamLog,
-    @Optional() private readonly metrics?: MetricsService,
-    @Optional() private readonly drain?: DrainService,
+    private readonly metrics: MetricsService,
+    private readonly drain: DrainService,
   ) {}
 
   /**
@@ -260,20 +262,8 @@ export class ResearchStreamsService {
   }
 
   async history(user: AuthUser, q: AgentHistoryQueryDto): Promise<AgentHistoryListDto> {
-    const limit = q.limit ?? 20;
-    const rows = await this.events.listAgentHistory(user.teamId, user.id, limit + 1, q.cursor ?? null);
-    const page = rows.slice(0, limit);
-    return {
-      items: page.map((e) => ({
-        type: e.type,
-        sessionId: e.sessionId,
-        agentId: e.agentId as string,
-        agentType: e.agentType as string,
-        data: e.data,
-        timestamp: e.createdAt.toISOString(),
-      })),
-      nextCursor: rows.length > limit ? String(page[page.length - 1].id) : null,
-    };
+    const page = await this.events.listAgentHistory(user.teamId, user.id, { limit: q.limit ?? 20, cursor: q.cursor });
+    return mapPage(page, toAgentHistoryItem);
   }
 
   /** The run's events after `after`: from the log; from the database where the log no longer has them. */
@@ -284,7 +274,7 @@ export class ResearchStreamsService {
     const countResume = (source: 'log' | 'database'): void => {
       if (resumeCounted) return;
       resumeCounted = true;
-      this.metrics?.streamResumed('research', source);
+      this.metrics.streamResumed('research', source);
     };
     return this.log.follow(key, after, { paused: flow.paused }).pipe(
       tap({ next: () => countResume('log'), complete: () => countResume('log') }),
