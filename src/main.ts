@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createApp } from 'src/app.factory';
-import { DrainService } from 'src/common/drain/drain.service';
+import { describeShutdown, ShutdownReport, shutdownGracefully } from 'src/common/drain/graceful-shutdown';
 import { ConfigError, loadConfig } from 'src/config/env';
 
 /** Bootstrap only: config, app, listen, bounded graceful shutdown. */
@@ -46,19 +46,23 @@ async function bootstrap(): Promise<void> {
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.log(`${signal} received: draining (at most ${config.shutdownTimeoutMs} ms)`);
+    const budget = config.shutdownTimeoutMs;
+    logger.log(`${signal} received: draining (at most ${budget} ms)`);
+    const progress: ShutdownReport = { totalMs: 0, phases: [] };
     const force = setTimeout(() => {
-      logger.error('Shutdown took too long; exiting');
+      logger.error(`Shutdown took too long (over ${budget} ms; ${describeShutdown(progress)}); exiting`);
       process.exit(1);
-    }, config.shutdownTimeoutMs);
+    }, budget);
     force.unref();
-    // Drain first (readiness 503, SSE clients told to reconnect, tracked work awaited), then close:
-    // Nest would otherwise destroy modules before any beforeApplicationShutdown hook runs.
-    app
-      .get(DrainService)
-      .begin()
-      .then(() => app.close())
-      .then(() => process.exit(0))
+    // Keep-alive off, drain (readiness 503, SSE clients told to reconnect, tracked work awaited), stop
+    // listening, then close: each phase bounded and timed (src/common/drain/graceful-shutdown.ts).
+    shutdownGracefully(app, budget, progress)
+      .then((report) => {
+        const line = `shutdown in ${report.totalMs} ms of ${budget}: ${describeShutdown(report)}`;
+        if (report.totalMs > budget * 0.8) logger.warn(line);
+        else logger.log(line);
+        process.exit(0);
+      })
       .catch((err: unknown) => {
         logger.error({ err }, 'Shutdown failed');
         process.exit(1);
