@@ -10,23 +10,23 @@ import { Chat } from 'src/chats/entities/chat.entity';
 import { Message } from 'src/chats/entities/message.entity';
 import { TeamTokenUsage } from 'src/chats/entities/team-token-usage.entity';
 import { GenerationLimiter } from 'src/chats/generation-limiter';
-import { GenerationSweeperService } from 'src/chats/generation-sweeper.service';
 import { GenerationService } from 'src/chats/generation.service';
 import { MessageRepository } from 'src/chats/message.repository';
 import { MessagesService } from 'src/chats/messages.service';
 import { UsageController } from 'src/chats/usage.controller';
 import { UsageRepository } from 'src/chats/usage.repository';
+import { JobsModule } from 'src/jobs/jobs.module';
 import { LlmModule } from 'src/llm/llm.module';
 import { RoutingModule } from 'src/routing/routing.module';
 import { StreamingModule } from 'src/streaming/streaming.module';
 
 /**
- * Chats, message trees, the generation engine and reply streams, limits and the team usage ledger.
+ * Chats, message trees, reply jobs (on the JobRunner) and reply streams, limits and the team usage ledger.
  * Exports GenerationService (running jobs, DB-write counters), ChatLimitsService (usage figures), and
  * ChatsService / MessagesService (compat surfaces: tagged conversations, stored stateless exchanges).
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([Chat, Message, TeamTokenUsage]), AgentsModule, LlmModule, RoutingModule, StreamingModule],
+  imports: [TypeOrmModule.forFeature([Chat, Message, TeamTokenUsage]), AgentsModule, JobsModule, LlmModule, RoutingModule, StreamingModule],
   controllers: [ChatsController, UsageController],
   providers: [
     ChatRepository,
@@ -38,8 +38,7 @@ import { StreamingModule } from 'src/streaming/streaming.module';
     MessagesService,
     ChatStreamService,
     GenerationService,
-    GenerationSweeperService,
   ],
-  exports: [GenerationService, GenerationSweeperService, ChatLimitsService, ChatsService, MessagesService],
+  exports: [GenerationService, ChatLimitsService, ChatsService, MessagesService],
 })
 export class ChatsModule {}

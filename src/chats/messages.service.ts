@@ -11,7 +11,6 @@ import { ChatErrors } from 'src/chats/chats.errors';
 import { SendMessageDto } from 'src/chats/dto/chat-requests.dto';
 import { MessageResponseDto, SendMessageResultDto } from 'src/chats/dto/chat-responses.dto';
 import { Message } from 'src/chats/entities/message.entity';
-import { GenerationSweeperService } from 'src/chats/generation-sweeper.service';
 import { GenerationService } from 'src/chats/generation.service';
 import { BranchMessage, FinalState, MessageRepository, NewExchange, SendContext } from 'src/chats/message.repository';
 import { AuthUser } from 'src/common/auth-user';
@@ -39,7 +38,6 @@ export class MessagesService {
     private readonly agents: AgentsService,
     private readonly limits: ChatLimitsService,
     private readonly generation: GenerationService,
-    private readonly sweeper: GenerationSweeperService,
     private readonly streams: ChatStreamService,
     private readonly metrics: MetricsService,
     private readonly drain: DrainService,
@@ -59,7 +57,7 @@ export class MessagesService {
       assistantId,
       user: { id: randomUUID(), parentId: branch.at(-1)?.id ?? null, content: userContent, clientMessageId: null },
       agentId: reply.agentId,
-      leaseOwner: this.generation.instanceId,
+      leaseOwner: this.generation.leaseOwner,
       leaseMs: this.config.chat.leaseMs,
     });
     if (r.kind !== 'stored') return;
@@ -129,7 +127,7 @@ export class MessagesService {
       assistantId,
       ...exchange,
       agentId: chat.agentId,
-      leaseOwner: this.generation.instanceId,
+      leaseOwner: this.generation.leaseOwner,
       leaseMs: this.config.chat.leaseMs,
     });
     const stored = insert.then(
@@ -157,11 +155,7 @@ export class MessagesService {
   async cancel(user: AuthUser, chatId: string, messageId: string): Promise<MessageResponseDto> {
     const m = await this.requireOwnedAssistant(user, chatId, messageId);
     if (m.status !== 'streaming') return toMessageResponse(m);
-    this.metrics.streamCancelled('chat');
-    // A job that died (expired lease) cannot hear the signal: finish it here.
-    if (!(await this.sweeper.interrupt(user.teamId, m.id, m.content, 'cancelled'))) {
-      await this.generation.requestCancel(m.id);
-    }
+    await this.generation.cancel({ id: m.id, teamId: user.teamId, content: m.content });
     const deadline = Date.now() + CANCEL_WAIT_MS;
     let current = await this.requireAssistant(user, chatId, messageId);
     while (current.status === 'streaming' && Date.now() < deadline) {

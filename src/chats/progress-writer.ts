@@ -7,13 +7,14 @@ export interface ProgressWriterOptions {
   persistIntervalMs: number;
   persistChars: number;
   leaseMs: number;
-  /** Called after every database write that succeeded. */
+  /** Called after every database write that succeeded (each one also extended the message's lease). */
   onWrite: () => void;
 }
 
 /**
  * Persists a generating message's content in batches: when `persistChars` new characters are waiting, or
- * every `persistIntervalMs` when some are; otherwise it renews the lease every `leaseMs / 3`. At most one
+ * every `persistIntervalMs` when some are. Each batch extends the lease (the JobRunner renews it when no
+ * batch did for a third of `leaseMs`). At most one
  * write is in flight (bursts coalesce into the next write), and a write appends only the new part
  * (`content || part`), so the bytes written grow with the reply's length, not with its number of deltas.
  * After a failed write the next one rewrites the whole content, so a lost append never leaves a gap.
@@ -57,7 +58,6 @@ export class ProgressWriter {
     if (this.inFlight) return;
     const idle = Date.now() - this.lastWriteAt;
     if (this.content.length > this.persisted && idle >= this.o.persistIntervalMs) this.persist();
-    else if (idle >= this.o.leaseMs / 3) this.run(() => this.messages.renewLease(this.o.teamId, this.o.messageId, this.o.leaseMs), () => undefined);
   }
 
   private persist(): void {

@@ -9,10 +9,10 @@ import { OpenAiProvider } from 'src/llm/providers/openai.provider';
 
 /**
  * The provider layer. Needs the global APP_CONFIG (ConfigModule) and BreakerRegistry (CircuitModule).
- * Exports LlmService only; url-safety is a plain module of functions (src/llm/url-safety.ts).
+ * Exports LlmService, and MockProvider for features that script its replies (`addScript`); url-safety is a plain module of functions (src/llm/url-safety.ts).
  */
 @Module({
   providers: [GeminiProvider, OpenAiProvider, N8nProvider, MockProvider, LlmProviderRegistry, AgentBreakers, LlmService],
-  exports: [LlmService],
+  exports: [LlmService, MockProvider],
 })
 export class LlmModule {}

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ResearchRunSweeperService } from 'src/research/research-run-sweeper.service';
+import { JobRunner } from 'src/jobs/job-runner.service';
 import { StreamLog } from 'src/streaming/stream-log';
 import { DataSource } from 'typeorm';
 import { Session, registerTeam } from 'test/factories/auth.factory';
@@ -73,7 +73,7 @@ multiInstance('Research across two instances', () => {
     const onB = readSse(`${b.url}/api/research/sessions/${dead}/events`, { headers: { ...admin.bearer, 'last-event-id': '1-2' } });
     await new Promise((r) => setTimeout(r, 300));
 
-    const swept = await Promise.all([a.app.get(ResearchRunSweeperService).sweep(), b.app.get(ResearchRunSweeperService).sweep()]);
+    const swept = await Promise.all([a.app.get(JobRunner).sweep('research'), b.app.get(JobRunner).sweep('research')]);
     expect(swept[0] + swept[1]).toBe(1);
 
     const [fromA, fromB] = [(await onA).events, (await onB).events];

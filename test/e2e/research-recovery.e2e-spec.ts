@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { ResearchRetentionService } from 'src/research/research-retention.service';
-import { ResearchRunSweeperService } from 'src/research/research-run-sweeper.service';
+import { ResearchRetentionService } from 'src/research/streams/research-retention.service';
+import { JobRunner } from 'src/jobs/job-runner.service';
 import { StreamLog } from 'src/streaming/stream-log';
 import { DataSource } from 'typeorm';
 import { Session, teamMatrix } from 'test/factories/auth.factory';
@@ -41,7 +41,7 @@ describe('Research: crash recovery and event retention over HTTP', () => {
     const watchingAlive = readSse(`${t.url}/api/research/sessions/${alive}/events`, { headers: outsider.bearer, timeoutMs: 1500 });
     await new Promise((r) => setTimeout(r, 200));
 
-    await t.app.get(ResearchRunSweeperService).sweep();
+    await t.app.get(JobRunner).sweep('research');
 
     const { events } = await following;
     expect(idEvents(events).map((e) => [e.id, e.event])).toEqual([['1-2', 'research_progress'], ['1-3', 'agent_start'], ['1-4', 'error']]);

@@ -6,10 +6,10 @@ import { CurrentUser } from 'src/common/decorators/current-user.decorator';
 import { StreamingRoute } from 'src/common/drain/drain.guard';
 import { SkipCircuitBreaker } from 'src/common/interceptors/circuit-breaker.interceptor';
 import { createLenientValidationPipe } from 'src/common/pipes/validation.pipe';
-import { ResearchRunsService } from 'src/research/research-runs.service';
-import { ResearchSessionsService } from 'src/research/research-sessions.service';
-import { ResearchStreamsService } from 'src/research/research-streams.service';
-import { SessionIdPipe } from 'src/research/session-id.pipe';
+import { ResearchRunsService } from 'src/research/runs/research-runs.service';
+import { ResearchSessionsService } from 'src/research/sessions/research-sessions.service';
+import { ResearchStreamsService } from 'src/research/streams/research-streams.service';
+import { SessionIdPipe } from 'src/research/sessions/session-id.pipe';
 import {
   VanaFeedbackDto,
   VanaHistoryDto,

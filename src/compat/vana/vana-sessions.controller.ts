@@ -3,9 +3,9 @@ import { ApiBearerAuth, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTag
 import type { AuthUser } from 'src/common/auth-user';
 import { CurrentUser } from 'src/common/decorators/current-user.decorator';
 import { createLenientValidationPipe } from 'src/common/pipes/validation.pipe';
-import { ResearchMessagesService } from 'src/research/research-messages.service';
-import { ResearchRunsService } from 'src/research/research-runs.service';
-import { ResearchSessionsService } from 'src/research/research-sessions.service';
+import { ResearchMessagesService } from 'src/research/sessions/research-messages.service';
+import { ResearchRunsService } from 'src/research/runs/research-runs.service';
+import { ResearchSessionsService } from 'src/research/sessions/research-sessions.service';
 import {
   VanaAddMessageDto,
   VanaEditMessageDto,

@@ -46,6 +46,15 @@ describe('MockProvider', () => {
     expect(deltas(chunks)).toEqual(['Exactly ', 'this ', 'reply.']);
   });
 
+  it('answers a conversation a registered script recognises with its text, in mockDeltas deltas; others as before', async () => {
+    const scripted = new MockProvider(config);
+    scripted.addScript((m) => (m[0].content.startsWith('[probe]') ? 'A scripted answer of some length.' : null));
+    const { chunks } = await drain(scripted.stream(agent(), [{ role: 'system', content: '[probe] x' }, ...messages], signal()));
+    expect(deltas(chunks)).toHaveLength(6);
+    expect(deltas(chunks).join('')).toBe('A scripted answer of some length.');
+    expect(deltas((await drain(scripted.stream(agent(), messages, signal()))).chunks).join('')).toBe('Here is a short answer about ');
+  });
+
   it('honours abort immediately, even in a long delay', async () => {
     const ctrl = new AbortController();
     const pending = drain(provider.stream(agent({ mockDelayMs: 60_000 }), messages, ctrl.signal));

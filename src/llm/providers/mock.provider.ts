@@ -22,13 +22,22 @@ import { LlmAgentConfig, LlmChunk, LlmMessage, LlmProvider, LlmStreamHooks } fro
  * - `mockErrorTimes`: only the first N calls for this agent id fail with mockError, later ones succeed.
  * - `mockFailAfter`: after N deltas the stream breaks (a connection error).
  * - `mockStallAfter`: after N deltas nothing more is sent until aborted (the idle timeout fires).
+ *
+ * A feature whose prompts expect a shaped answer registers a script (`addScript`): for a conversation the
+ * script recognises, its text is the reply (sent in `mockDeltas` deltas, so the timing is the same).
  */
 @Injectable()
 export class MockProvider implements LlmProvider {
   readonly name = 'mock' as const;
   private readonly errorCounts = new Map<string, number>();
+  private readonly scripts: MockScript[] = [];
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+
+  /** Adds a scripted reply (first script that answers wins; the default answer otherwise). */
+  addScript(script: MockScript): void {
+    if (!this.scripts.includes(script)) this.scripts.push(script);
+  }
 
   async *stream(agent: LlmAgentConfig, messages: LlmMessage[], signal: AbortSignal, hooks?: LlmStreamHooks): AsyncGenerator<LlmChunk> {
     const c = agent.config;
@@ -36,8 +45,7 @@ export class MockProvider implements LlmProvider {
     hooks?.onConnected?.();
     await this.maybeFail(agent, signal);
 
-    const pieces = typeof c.mockContent === 'string' ? splitWords(c.mockContent) : splitWords(mockAnswer(messages));
-    const count = typeof c.mockContent === 'string' ? pieces.length : num(c.mockDeltas, this.config.llm.mockDeltas);
+    const { pieces, count } = this.reply(agent, messages);
     const delayMs = num(c.mockDelayMs, this.config.llm.mockDelayMs);
     const firstDelayMs = num(c.mockFirstTokenDelayMs, delayMs);
     const failAfter = optionalNum(c.mockFailAfter);
@@ -58,6 +66,19 @@ export class MockProvider implements LlmProvider {
     if (count === stallAfter) await untilAborted(signal);
     const prompt = (agent.systemPrompt ?? '') + messages.map((m) => m.content).join('');
     yield { type: 'usage', usage: { promptTokens: estimateTokens(prompt), completionTokens: estimateTokens(sent) } };
+  }
+
+  /** The reply's pieces and how many deltas to send (pieces are cycled when there are fewer). */
+  private reply(agent: LlmAgentConfig, messages: LlmMessage[]): { pieces: string[]; count: number } {
+    const c = agent.config;
+    const deltas = num(c.mockDeltas, this.config.llm.mockDeltas);
+    const scripted = this.scripts.reduce<string | null>((found, script) => found ?? script(messages), null);
+    if (scripted !== null) return { pieces: splitEven(scripted, deltas), count: deltas };
+    if (typeof c.mockContent === 'string') {
+      const pieces = splitWords(c.mockContent);
+      return { pieces, count: pieces.length };
+    }
+    return { pieces: splitWords(mockAnswer(messages)), count: deltas };
   }
 
   private async maybeFail(agent: LlmAgentConfig, signal: AbortSignal): Promise<void> {
@@ -96,6 +117,16 @@ export function mockAnswer(messages: LlmMessage[]): string {
   const keywords = [...new Set(words.filter((w) => w.length > 3 && !STOP_WORDS.has(w)))].slice(0, 4);
   const topic = keywords.length ? keywords.join(', ') : 'your question';
   return `Here is a short answer about ${topic}. The mock model writes the same reply for the same prompt, so tests and benchmarks can rely on it. `;
+}
+
+/** A scripted reply for the conversation, or null when the script does not recognise it. */
+export type MockScript = (messages: LlmMessage[]) => string | null;
+
+/** `count` pieces (code points, in order) that concatenate back to the text. */
+function splitEven(text: string, count: number): string[] {
+  const chars = Array.from(text);
+  const size = Math.ceil(chars.length / Math.max(1, count));
+  return Array.from({ length: count }, (_, i) => chars.slice(i * size, (i + 1) * size).join(''));
 }
 
 /** Word pieces that concatenate back to the text ("Here ", "is ", …). */

@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { SseEventSpec } from 'src/common/openapi/api-event-stream.decorator';
 
 /**
- * `data` of the research streams' events (src/research/research-pipeline.ts, research-streams.service.ts),
+ * `data` of the research streams' events (src/research/pipeline/research-pipeline.ts, streams/research-streams.service.ts),
  * for the OpenAPI document. Vana's clients read these snake_case fields; new fields may be added.
  */
 export const AGENT_TYPES = ['team_leader', 'plan_generator', 'section_planner', 'researcher', 'evaluator', 'report_writer'] as const;

@@ -1,6 +1,5 @@
 import { AgentsService } from 'src/agents/agents.service';
 import { ChatsService } from 'src/chats/chats.service';
-import { GenerationSweeperService } from 'src/chats/generation-sweeper.service';
 import { GenerationService } from 'src/chats/generation.service';
 import { MessagesService } from 'src/chats/messages.service';
 import { AuthUser } from 'src/common/auth-user';
@@ -8,6 +7,7 @@ import { BehaviorSubject } from 'rxjs';
 import { SseFrame } from 'src/common/sse/sse-format';
 import { StreamLog } from 'src/streaming/stream-log';
 import { SlowConsumerError } from 'src/streaming/streaming.errors';
+import { JobRunner } from 'src/jobs/job-runner.service';
 import { DataSource } from 'typeorm';
 import { allFrames, contentOf, createChat, createMockAgent, fakeUser } from 'test/medium/chats/chat-kit';
 import { createTestApp, TestApp, withTestApp } from 'test/utils/test-app';
@@ -27,7 +27,7 @@ describe('Generation engine (medium: real services, real database)', () => {
   let chats: ChatsService;
   let messages: MessagesService;
   let generation: GenerationService;
-  let sweeper: GenerationSweeperService;
+  let runner: JobRunner;
   let agents: AgentsService;
   let ds: DataSource;
 
@@ -37,7 +37,7 @@ describe('Generation engine (medium: real services, real database)', () => {
     chats = t.app.get(ChatsService);
     messages = t.app.get(MessagesService);
     generation = t.app.get(GenerationService);
-    sweeper = t.app.get(GenerationSweeperService);
+    runner = t.app.get(JobRunner);
     agents = t.app.get(AgentsService);
     ds = t.app.get(DataSource);
     admin = fakeUser();
@@ -71,7 +71,7 @@ describe('Generation engine (medium: real services, real database)', () => {
        VALUES ($1, $2, 'assistant', 'half an ans', 'streaming', 'gen-dead', now() - interval '1 minute') RETURNING id`,
       [chatId, admin.teamId],
     );
-    expect(await sweeper.sweep()).toBeGreaterThanOrEqual(1);
+    expect(await runner.sweep('chat')).toBeGreaterThanOrEqual(1);
     const [after] = await ds.query(`SELECT status, content, error_code FROM messages WHERE id = $1`, [row.id]);
     expect(after).toEqual({ status: 'error', content: 'half an ans', error_code: 'INTERRUPTED' });
     const frames = await allFrames(messages, admin, chatId, row.id, null);
@@ -93,7 +93,7 @@ describe('Generation engine (medium: real services, real database)', () => {
     for (const [offset, content] of [[3, 'Hel'], [5, 'lo'], [11, ' world'], [12, '!']] as const) await log.append(key, 'message', { content }, offset);
     const follower = allFrames(messages, admin, chatId, row.id, '5-3');
 
-    expect(await sweeper.sweep()).toBeGreaterThanOrEqual(1);
+    expect(await runner.sweep('chat')).toBeGreaterThanOrEqual(1);
     const [after] = await ds.query(`SELECT status, content, error_code, final_event_id FROM messages WHERE id = $1`, [row.id]);
     expect(after).toEqual({ status: 'error', content: 'Hello world!', error_code: 'INTERRUPTED', final_event_id: '12-6' });
     const frames = await follower;
@@ -109,7 +109,7 @@ describe('Generation engine (medium: real services, real database)', () => {
        VALUES ($1, $2, 'assistant', 'still going', 'streaming', 'gen-alive', now() + interval '1 minute') RETURNING id`,
       [chatId, admin.teamId],
     );
-    await sweeper.sweep();
+    await runner.sweep('chat');
     const [after] = await ds.query(`SELECT status FROM messages WHERE id = $1`, [row.id]);
     expect(after.status).toBe('streaming');
     await ds.query(`DELETE FROM messages WHERE id = $1`, [row.id]);

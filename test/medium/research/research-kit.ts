@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { BehaviorSubject, filter, firstValueFrom, toArray } from 'rxjs';
 import { AuthUser } from 'src/common/auth-user';
 import { SseFrame } from 'src/common/sse/sse-format';
-import { ResearchStreamsService } from 'src/research/research-streams.service';
+import { ResearchStreamsService } from 'src/research/streams/research-streams.service';
 
 /** Medium-tier helpers for research: services of a real app, called as a user without HTTP. */
 export function fakeUser(teamId: string = randomUUID(), role: 'admin' | 'user' = 'admin'): AuthUser {

@@ -1,13 +1,13 @@
 import { AgentsService } from 'src/agents/agents.service';
 import { CreateAgentDto } from 'src/agents/dto/create-agent.dto';
 import { AuthUser } from 'src/common/auth-user';
-import { ResearchRunRecoveryService } from 'src/research/research-run-recovery.service';
-import { ResearchRunSweeperService } from 'src/research/research-run-sweeper.service';
-import { ResearchRunsService } from 'src/research/research-runs.service';
-import { ResearchSessionRepository } from 'src/research/research-session.repository';
-import { ResearchSessionsService } from 'src/research/research-sessions.service';
-import { ResearchSettingsService } from 'src/research/research-settings.service';
-import { ResearchStreamsService } from 'src/research/research-streams.service';
+import { JobRunner } from 'src/jobs/job-runner.service';
+import { ResearchRunRecoveryService } from 'src/research/runs/research-run-recovery.service';
+import { ResearchRunsService } from 'src/research/runs/research-runs.service';
+import { ResearchSessionRepository } from 'src/research/sessions/research-session.repository';
+import { ResearchSessionsService } from 'src/research/sessions/research-sessions.service';
+import { ResearchSettingsService } from 'src/research/sessions/research-settings.service';
+import { ResearchStreamsService } from 'src/research/streams/research-streams.service';
 import { StreamLog } from 'src/streaming/stream-log';
 import { DataSource } from 'typeorm';
 import { insertRun, sessionRow, storedEvents } from 'test/factories/research.factory';
@@ -17,7 +17,7 @@ import { withTestApp } from 'test/utils/test-app';
 describe('Research crash recovery: run leases and the sweep (medium: real services, real database)', () => {
   let ds: DataSource;
   let log: StreamLog;
-  let sweeper: ResearchRunSweeperService;
+  let runner: JobRunner;
   let recovery: ResearchRunRecoveryService;
   let runs: ResearchRunsService;
   let sessions: ResearchSessionsService;
@@ -27,7 +27,7 @@ describe('Research crash recovery: run leases and the sweep (medium: real servic
   beforeAll(async () => {
     ds = t.app.get(DataSource);
     log = t.app.get(StreamLog);
-    sweeper = t.app.get(ResearchRunSweeperService);
+    runner = t.app.get(JobRunner);
     recovery = t.app.get(ResearchRunRecoveryService);
     runs = t.app.get(ResearchRunsService);
     sessions = t.app.get(ResearchSessionsService);
@@ -57,7 +57,7 @@ describe('Research crash recovery: run leases and the sweep (medium: real servic
     const follower = runFrames(streams, user, id, '1-1');
     await new Promise((r) => setTimeout(r, 50));
 
-    expect(await sweeper.sweep()).toBeGreaterThanOrEqual(1);
+    expect(await runner.sweep('research')).toBeGreaterThanOrEqual(1);
 
     const row = await sessionRow(ds, id);
     expect(row).toMatchObject({ status: 'failed', current_phase: 'failed', progress: 0.4, final_event_id: '1-4', lease_owner: null, lease_expires_at: null });
@@ -93,7 +93,7 @@ describe('Research crash recovery: run leases and the sweep (medium: real servic
   it('ends a dead run the log never heard of from the database alone', async () => {
     const user = fakeUser();
     const id = await insertRun(ds, log, { user, inLog: 0 });
-    expect(await sweeper.sweep()).toBeGreaterThanOrEqual(1);
+    expect(await runner.sweep('research')).toBeGreaterThanOrEqual(1);
     const frames = (await runFrames(streams, user, id, '1-2'))!;
     expect(frames.map((f) => [f.id, f.type])).toEqual([[undefined, 'connection'], ['1-3', 'agent_start'], ['1-4', 'error']]);
   });
@@ -102,7 +102,7 @@ describe('Research crash recovery: run leases and the sweep (medium: real servic
     const [a, b] = [fakeUser(), fakeUser()];
     const dead = await insertRun(ds, log, { user: a, inLog: 3 });
     const alive = await insertRun(ds, log, { user: b, inLog: 3, leaseOwner: 'research-other-instance', leaseInSec: 120 });
-    await sweeper.sweep();
+    await runner.sweep('research');
     expect((await sessionRow(ds, dead)).status).toBe('failed');
     expect(await sessionRow(ds, alive)).toMatchObject({ status: 'running', lease_owner: 'research-other-instance', final_event_id: null, error: null });
     expect((await storedEvents(ds, alive)).map((e) => e.type)).toEqual(['research_started', 'research_progress', 'agent_start']);
@@ -134,11 +134,11 @@ describe('Research crash recovery: run leases and the sweep (medium: real servic
     let seenRunning = 0;
     for (;;) {
       await new Promise((r) => setTimeout(r, 400));
-      await sweeper.sweep();
+      await runner.sweep('research');
       const row = await sessionRow(ds, id);
       if (row.status !== 'running') break;
       seenRunning = Date.now() - started;
-      expect(row.lease_owner).toBe(runs.instanceId);
+      expect(row.lease_owner).toBe(runner.instanceId);
       expect(new Date(row.lease_expires_at).getTime()).toBeGreaterThan(Date.now() - 200);
     }
     // Swept while running for well over twice the 1 s lease, and never taken for dead.
@@ -159,7 +159,7 @@ describe('Research crash recovery: run leases and the sweep (medium: real servic
     await new Promise((r) => setTimeout(r, 150)); // inside the first agent call: nothing is being written
     // What another instance's sweep does once it sees the lease expired (here without waiting for it).
     expect(await recovery.interrupt({ id, teamId: admin.teamId, userId: admin.id, runNo: 1, currentPhase: 'planning' }, 'interrupted', true)).toBe(true);
-    await until(() => !runs.isRunningHere(id, 1));
+    await until(() => !runner.isRunningHere(`research:${id}:1`));
     await new Promise((r) => setTimeout(r, 300));
     const row = await sessionRow(ds, id);
     expect(row).toMatchObject({ status: 'failed', error: { code: 'INTERRUPTED' } });
@@ -186,7 +186,7 @@ describe('Research crash recovery: run leases and the sweep (medium: real servic
       return seq;
     });
     try {
-      expect(await sweeper.sweep()).toBeGreaterThanOrEqual(1);
+      expect(await runner.sweep('research')).toBeGreaterThanOrEqual(1);
     } finally {
       spy.mockRestore();
     }
@@ -212,7 +212,7 @@ describe('Research crash recovery: run leases and the sweep (medium: real servic
   it('finishes every running run, whatever its lease, in the boot sweep of a single instance (no Redis)', async () => {
     const user = fakeUser();
     const id = await insertRun(ds, log, { user, leaseOwner: 'research-before-restart', leaseInSec: 120 });
-    expect(await sweeper.sweep({ ignoreLease: true })).toBeGreaterThanOrEqual(1);
+    expect(await runner.sweep('research', { ignoreLease: true })).toBeGreaterThanOrEqual(1);
     expect(await sessionRow(ds, id)).toMatchObject({ status: 'failed', error: { code: 'INTERRUPTED' }, final_event_id: '1-4' });
   });
 });

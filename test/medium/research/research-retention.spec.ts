@@ -1,5 +1,5 @@
-import { ResearchRetentionService } from 'src/research/research-retention.service';
-import { ResearchStreamsService } from 'src/research/research-streams.service';
+import { ResearchRetentionService } from 'src/research/streams/research-retention.service';
+import { ResearchStreamsService } from 'src/research/streams/research-streams.service';
 import { StreamLog } from 'src/streaming/stream-log';
 import { DataSource } from 'typeorm';
 import { earlyEvents, FakeEvent, insertRun, sessionRow, storedEvents } from 'test/factories/research.factory';

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { AgentsService } from 'src/agents/agents.service';
 import { CreateAgentDto } from 'src/agents/dto/create-agent.dto';
 import { AuthUser } from 'src/common/auth-user';
-import { ResearchRunsService } from 'src/research/research-runs.service';
-import { ResearchSessionsService } from 'src/research/research-sessions.service';
-import { ResearchSettingsService } from 'src/research/research-settings.service';
+import { ResearchRunsService } from 'src/research/runs/research-runs.service';
+import { ResearchSessionsService } from 'src/research/sessions/research-sessions.service';
+import { ResearchSettingsService } from 'src/research/sessions/research-settings.service';
 import { withTestApp } from 'test/utils/test-app';
 
 function fakeUser(teamId: string = randomUUID(), role: 'admin' | 'user' = 'admin'): AuthUser {
@@ -66,7 +66,13 @@ describe('Research runs and sessions (medium: real services, real database)', ()
     );
     expect(results.filter((r) => r.created)).toHaveLength(1);
     expect(new Set(results.map((r) => r.message.content)).size).toBe(1);
-    const s = await waitDone(user, id);
+    await waitDone(user, id);
+    // The report message is stored right after the session row turns completed (before the terminal event).
+    let s = await sessions.get(user, id);
+    for (let i = 0; i < 200 && s.messages.length < 3; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      s = await sessions.get(user, id);
+    }
     // the query (stored at the start), the client's message, the report (stored at the end)
     expect(s.messages.map((m) => m.role)).toEqual(['user', 'user', 'assistant']);
     expect(s.messages.filter((m) => m.id === 'same')).toHaveLength(1);

@@ -4,7 +4,7 @@ import { AuthUser } from 'src/common/auth-user';
 import { AuditService } from 'src/common/audit/audit.service';
 import { LlmAgentConfig } from 'src/llm/llm.types';
 import { UpdateResearchSettingsDto } from 'src/research/dto/research-settings.dto';
-import { ResearchSettingsRepository } from 'src/research/research-settings.repository';
+import { ResearchSettingsRepository } from 'src/research/sessions/research-settings.repository';
 
 /** Used when a team has no active agent: the offline mock provider. */
 export const BUILTIN_MOCK_AGENT: LlmAgentConfig = {

@@ -1,8 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { StreamLog } from 'src/streaming/stream-log';
 import { StreamWriter } from 'src/streaming/stream-writer';
-import { AgentType } from 'src/research/research-agents';
-import { ResearchEventRepository } from 'src/research/research-event.repository';
+import { AgentType } from 'src/research/pipeline/research-agents';
+import { ResearchEventRepository } from 'src/research/streams/research-event.repository';
 
 /** The stream-log key of one run of a session. Event ids are `${runNo}-${seq}` (offset = run number). */
 export const runStreamKey = (sessionId: string, runNo: number): string => `research:${sessionId}:${runNo}`;

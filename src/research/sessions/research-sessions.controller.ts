@@ -17,8 +17,8 @@ import { ErrorBodyDto } from 'src/common/filters/error-body';
 import { CancelResearchResponseDto, CreateResearchSessionDto } from 'src/research/dto/create-research-session.dto';
 import { CreateFeedbackDto, FeedbackResponseDto, SessionFeedbackDto } from 'src/research/dto/feedback.dto';
 import { ListSessionsQueryDto, ResearchSessionDto, ResearchSessionListDto, UpdateSessionDto } from 'src/research/dto/research-session.dto';
-import { ResearchRunsService } from 'src/research/research-runs.service';
-import { ResearchSessionsService } from 'src/research/research-sessions.service';
+import { ResearchRunsService } from 'src/research/runs/research-runs.service';
+import { ResearchSessionsService } from 'src/research/sessions/research-sessions.service';
 
 /** The canonical research API: the caller's sessions, their runs, cancel, feedback (another user's or team's session is a 404). */
 @ApiTags('research')

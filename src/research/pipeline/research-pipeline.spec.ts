@@ -1,7 +1,10 @@
 import { AppError } from 'src/common/errors/app-error';
 import { ErrorCode } from 'src/common/errors/error-code';
 import { LlmAgentConfig, LlmCompletion, LlmMessage } from 'src/llm/llm.types';
-import { PipelineDeps, ResearchPipeline } from 'src/research/research-pipeline';
+import { loadConfig } from 'src/config/env';
+import { MockProvider } from 'src/llm/providers/mock.provider';
+import { researchMockScript } from 'src/research/pipeline/research-mock-script';
+import { PipelineDeps, ResearchPipeline } from 'src/research/pipeline/research-pipeline';
 
 const agent = (provider: 'openai' | 'mock'): LlmAgentConfig => ({ id: provider, name: provider, provider, model: 'm', config: {} });
 const roleOf = (messages: LlmMessage[]) => /\[research:([a-z_]+)\]/.exec(messages[0].content)![1];
@@ -86,12 +89,27 @@ describe('ResearchPipeline', () => {
     expect(h.events.filter((e) => e.type === 'agent_complete').map((e) => e.data.status)).toEqual(['failed']);
   });
 
-  it('composes the mock provider\'s content from the query while still calling the LLM for every agent', async () => {
-    const h = harness(() => 'generic mock text', { provider: 'mock' });
-    const report = await h.pipeline.run();
-    expect(h.calls).toEqual(['team_leader', 'plan_generator', 'section_planner', 'researcher', 'researcher', 'researcher', 'researcher', 'evaluator', 'report_writer']);
-    expect(report).not.toContain('generic mock text');
+  it('gets a coherent report from the mock provider, whose answers to the research prompts are scripted, while calling the LLM for every agent', async () => {
+    const mock = new MockProvider(loadConfig({ NODE_ENV: 'test', DATA_DIR: '/tmp/research-pipeline-spec', JWT_SECRET: 'x'.repeat(40), ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'), MOCK_LLM_DELTAS: '5', MOCK_LLM_DELAY_MS: '0' }));
+    mock.addScript(researchMockScript);
+    const calls: string[] = [];
+    const deps: PipelineDeps = {
+      chains: { worker: [agent('mock')], critic: [agent('mock')] },
+      maxParallel: 2,
+      emit: () => undefined,
+      progress: () => undefined,
+      complete: async (chain, messages, signal): Promise<LlmCompletion> => {
+        calls.push(roleOf(messages));
+        let content = '';
+        for await (const chunk of mock.stream(chain[0], messages, signal)) if (chunk.type === 'delta') content += chunk.content;
+        return { content, usage: null, agentId: 'a', model: 'm' };
+      },
+    };
+    const report = await new ResearchPipeline('How do heat pumps work?', deps, new AbortController().signal).run();
+    expect(calls).toEqual(['team_leader', 'plan_generator', 'section_planner', 'researcher', 'researcher', 'researcher', 'researcher', 'evaluator', 'report_writer']);
+    expect(report).not.toContain('Here is a short answer');
     expect(report).toContain('## 3. Key factors and challenges');
+    expect(report).toContain('This report answers "How do heat pumps work" in 4 researched sections.');
   });
 
   it('stops at once when aborted and reports the running agents as cancelled', async () => {

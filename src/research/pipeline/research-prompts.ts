@@ -1,5 +1,5 @@
 import { LlmMessage } from 'src/llm/llm.types';
-import { AgentType } from 'src/research/research-agents';
+import { AgentType } from 'src/research/pipeline/research-agents';
 
 /**
  * Role prompts for the six agents and the parsers of their answers. Every system prompt starts with

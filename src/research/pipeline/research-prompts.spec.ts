@@ -1,5 +1,5 @@
-import { parseSections, parseSources, parseWeakSections, stripReferences } from 'src/research/research-prompts';
-import { assembleReport, topicOf } from 'src/research/research-report';
+import { parseSections, parseSources, parseWeakSections, stripReferences } from 'src/research/pipeline/research-prompts';
+import { assembleReport, topicOf } from 'src/research/pipeline/research-report';
 
 describe('research prompts: parsing agent answers', () => {
   it('reads section titles from numbered, bulleted or heading lists', () => {

@@ -13,11 +13,11 @@ import {
 } from 'src/research/dto/research-session.dto';
 import { ResearchSession } from 'src/research/entities/research-session.entity';
 import { ResearchErrors } from 'src/research/research.errors';
-import { ResearchFeedbackRepository } from 'src/research/research-feedback.repository';
-import { ResearchMessageRepository } from 'src/research/research-message.repository';
-import { ResearchSessionRepository } from 'src/research/research-session.repository';
-import { SESSION_ID_PATTERN } from 'src/research/session-id.pipe';
-import { toFeedbackResponse, toSessionMessage, toSessionSummary } from 'src/research/research-session.mapper';
+import { ResearchFeedbackRepository } from 'src/research/sessions/research-feedback.repository';
+import { ResearchMessageRepository } from 'src/research/sessions/research-message.repository';
+import { ResearchSessionRepository } from 'src/research/sessions/research-session.repository';
+import { SESSION_ID_PATTERN } from 'src/research/sessions/session-id.pipe';
+import { toFeedbackResponse, toSessionMessage, toSessionSummary } from 'src/research/sessions/research-session.mapper';
 
 /** Research sessions of the caller (another user's or team's session is a 404), their messages, feedback. */
 @Injectable()

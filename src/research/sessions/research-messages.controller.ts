@@ -16,8 +16,8 @@ import { CurrentUser } from 'src/common/decorators/current-user.decorator';
 import { ErrorBodyDto } from 'src/common/filters/error-body';
 import { EditMessageDto, MessageOperationDto } from 'src/research/dto/message-operation.dto';
 import { AddSessionMessageDto, SessionMessageDto } from 'src/research/dto/research-session.dto';
-import { ResearchMessagesService } from 'src/research/research-messages.service';
-import { ResearchSessionsService } from 'src/research/research-sessions.service';
+import { ResearchMessagesService } from 'src/research/sessions/research-messages.service';
+import { ResearchSessionsService } from 'src/research/sessions/research-sessions.service';
 
 /** The messages of the caller's sessions: store, edit, delete, regenerate. */
 @ApiTags('research')

@@ -3,10 +3,10 @@ import { AuthUser } from 'src/common/auth-user';
 import { EditMessageDto, MessageOperationDto } from 'src/research/dto/message-operation.dto';
 import { ResearchMessage } from 'src/research/entities/research-message.entity';
 import { ResearchErrors } from 'src/research/research.errors';
-import { ResearchMessageRepository } from 'src/research/research-message.repository';
-import { ResearchRunsService } from 'src/research/research-runs.service';
-import { toSessionMessage } from 'src/research/research-session.mapper';
-import { ResearchSessionsService } from 'src/research/research-sessions.service';
+import { ResearchMessageRepository } from 'src/research/sessions/research-message.repository';
+import { ResearchRunsService } from 'src/research/runs/research-runs.service';
+import { toSessionMessage } from 'src/research/sessions/research-session.mapper';
+import { ResearchSessionsService } from 'src/research/sessions/research-sessions.service';
 
 /**
  * Edit, delete and regenerate of the messages of the caller's sessions. A message is found in the given

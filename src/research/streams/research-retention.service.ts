@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from 'src/config/env';
-import { ResearchEventRepository } from 'src/research/research-event.repository';
+import { ResearchEventRepository } from 'src/research/streams/research-event.repository';
 
 /** How often the cleanup runs (and once, shortly after start). */
 export const RESEARCH_RETENTION_INTERVAL_MS = 60 * 60 * 1000;

@@ -1,7 +1,7 @@
 import { LlmAgentConfig, LlmCompletion, LlmMessage } from 'src/llm/llm.types';
-import { AgentRunStatus, AgentState, AgentType, Finding, ResearchPhase, roleGroup } from 'src/research/research-agents';
-import { parseAssumptions, parseSections, parseSources, parseWeakSections, prompts, stripReferences } from 'src/research/research-prompts';
-import { assembleReport, mockText, ReportSection } from 'src/research/research-report';
+import { AgentRunStatus, AgentState, AgentType, Finding, ResearchPhase, roleGroup } from 'src/research/pipeline/research-agents';
+import { parseAssumptions, parseSections, parseSources, parseWeakSections, prompts, stripReferences } from 'src/research/pipeline/research-prompts';
+import { assembleReport, defaultSections, ReportSection } from 'src/research/pipeline/research-report';
 
 /** What the pipeline needs from its host (ResearchRunsService): the LLM, the agents, an event sink. */
 export interface PipelineDeps {
@@ -42,8 +42,8 @@ const PHASE_RANGE: Record<string, [number, number]> = {
 
 /**
  * One run of the six-agent pipeline. Every agent call goes through `deps.complete` (LlmService), so timing,
- * cancellation (`signal`) and failures are real for every provider; with the `mock` provider the content
- * of each answer is composed deterministically from the query instead (see research-report.ts).
+ * cancellation (`signal`) and failures are real for every provider (the `mock` provider's answers to these
+ * prompts are scripted in research-mock-script.ts).
  */
 export class ResearchPipeline {
   private readonly agents = new Map<string, AgentState>();
@@ -80,17 +80,13 @@ export class ResearchPipeline {
   /** Runs to the final report. Throws when aborted or when a non-researcher agent fails. */
   async run(): Promise<string> {
     this.setPhase('planning', 0);
-    const strategy = await this.call('team_leader', 'Analysing the query and setting the strategy', prompts.teamLeader(this.query), () =>
-      mockText.strategy(this.query),
-    );
+    const strategy = await this.call('team_leader', 'Analysing the query and setting the strategy', prompts.teamLeader(this.query));
     this.setPhase('plan_generation', 0);
-    const plan = await this.call('plan_generator', 'Writing the research plan', prompts.plan(this.query, strategy), () => mockText.plan(this.query));
+    const plan = await this.call('plan_generator', 'Writing the research plan', prompts.plan(this.query, strategy));
     this.setPhase('section_planning', 0);
-    const outline = await this.call('section_planner', 'Planning the report sections', prompts.sections(this.query, plan), () =>
-      mockText.sections(this.query).map((s, i) => `${i + 1}. ${s}`).join('\n'),
-    );
+    const outline = await this.call('section_planner', 'Planning the report sections', prompts.sections(this.query, plan));
     const titles = parseSections(outline);
-    const sectionTitles = titles.length ? titles : mockText.sections(this.query);
+    const sectionTitles = titles.length ? titles : defaultSections(this.query);
 
     const sections: ReportSection[] = sectionTitles.map((title) => ({ title, findings: '', status: 'missing' }));
     sectionTitles.forEach((title, i) => this.addAgent(`researcher_${i + 1}`, 'researcher', `Waiting to research "${title}"`));
@@ -115,7 +111,6 @@ export class ResearchPipeline {
       'report_writer',
       'Writing the final report',
       prompts.writer(this.query, sections.filter((s) => s.status !== 'missing'), missing),
-      () => mockText.summary(this.query, sections.length - missing.length, missing.length),
     );
     return assembleReport({
       query: this.query,
@@ -147,7 +142,7 @@ export class ResearchPipeline {
     const id = `researcher_${i + 1}`;
     const task = feedback ? `Revising "${section.title}"` : `Researching "${section.title}"`;
     try {
-      const text = await this.call(id, task, prompts.researcher(this.query, section.title, strategy, feedback), () => mockText.findings(this.query, section.title), 2);
+      const text = await this.call(id, task, prompts.researcher(this.query, section.title, strategy, feedback), 2);
       section.findings = stripReferences(text) || text;
       section.status = feedback ? 'revised' : 'researched';
       parseSources(text).forEach((s) => this.sources.add(s));
@@ -170,7 +165,7 @@ export class ResearchPipeline {
     const available = sections.filter((s) => s.status !== 'missing');
     let verdict: string;
     try {
-      verdict = await this.call('evaluator', 'Scoring the researched sections', prompts.evaluator(this.query, available), () => mockText.evaluation(available.length));
+      verdict = await this.call('evaluator', 'Scoring the researched sections', prompts.evaluator(this.query, available));
     } catch (err) {
       if (this.signal.aborted) throw err;
       notes.push(`The sections were not evaluated: ${errorMessage((err as AgentCallError).cause ?? err)}.`);
@@ -196,7 +191,7 @@ export class ResearchPipeline {
    * One agent call: agent_start, the LLM call (retried once when `attempts` is 2), agent_complete with the
    * outcome, and a research_progress after each change. Throws AgentCallError (or the abort) on failure.
    */
-  private async call(id: string, task: string, messages: LlmMessage[], mock: () => string, attempts = 1): Promise<string> {
+  private async call(id: string, task: string, messages: LlmMessage[], attempts = 1): Promise<string> {
     const agent = this.agents.get(id)!;
     const chain = this.deps.chains[roleGroup(agent.agent_type)];
     const startedAt = Date.now();
@@ -207,7 +202,7 @@ export class ResearchPipeline {
     for (let attempt = 1; attempt <= attempts; attempt++) {
       try {
         const result = await this.deps.complete(chain, messages, this.signal);
-        const content = chain[0]?.provider === 'mock' ? mock() : result.content.trim();
+        const content = result.content.trim();
         this.update(agent, { status: 'completed', progress: 1, current_task: `Done: ${task}` });
         this.deps.emit(
           'agent_complete',

@@ -9,7 +9,7 @@ import { SkipCircuitBreaker } from 'src/common/interceptors/circuit-breaker.inte
 import { ApiEventStream } from 'src/common/openapi/api-event-stream.decorator';
 import { AgentHistoryListDto, AgentHistoryQueryDto } from 'src/research/dto/agent-history.dto';
 import { AGENT_NETWORK_EVENTS, RESEARCH_RUN_EVENTS } from 'src/research/dto/research-stream-events.dto';
-import { ResearchStreamsService } from 'src/research/research-streams.service';
+import { ResearchStreamsService } from 'src/research/streams/research-streams.service';
 
 const RUN_STREAM_DOC =
   'text/event-stream. `connection` (no id), then the current run\'s events with ids `<run>-<seq>`: `research_started`, ' +

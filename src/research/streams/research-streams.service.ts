@@ -14,15 +14,15 @@ import { StreamTruncatedError, StreamUnknownError } from 'src/streaming/streamin
 import { AgentHistoryListDto, AgentHistoryQueryDto } from 'src/research/dto/agent-history.dto';
 import { ResearchEvent } from 'src/research/entities/research-event.entity';
 import { ResearchSession } from 'src/research/entities/research-session.entity';
-import { TERMINAL_EVENTS } from 'src/research/research-agents';
-import { runStreamKey } from 'src/research/research-event-sink';
-import { ResearchEventRepository } from 'src/research/research-event.repository';
-import { ResearchSessionsService } from 'src/research/research-sessions.service';
-import { ResearchSessionRepository } from 'src/research/research-session.repository';
-import { sessionWakeKey } from 'src/research/research-runs.service';
+import { TERMINAL_EVENTS } from 'src/research/pipeline/research-agents';
+import { runStreamKey } from 'src/research/runs/research-event-sink';
+import { ResearchEventRepository } from 'src/research/streams/research-event.repository';
+import { ResearchSessionsService } from 'src/research/sessions/research-sessions.service';
+import { ResearchSessionRepository } from 'src/research/sessions/research-session.repository';
+import { sessionWakeKey } from 'src/research/runs/research-runs.service';
 import { ResearchErrors } from 'src/research/research.errors';
-import { SESSION_ID_PATTERN } from 'src/research/session-id.pipe';
-import { toAgentHistoryItem } from 'src/research/research-session.mapper';
+import { SESSION_ID_PATTERN } from 'src/research/sessions/session-id.pipe';
+import { toAgentHistoryItem } from 'src/research/sessions/research-session.mapper';
 
 /** A frame mapper of a compatibility surface: reshapes a frame, or drops it (null). */
 export type FrameMapper = (frame: SseFrame) => SseFrame | null;

@@ -1,36 +1,61 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from 'src/config/env';
+import { InterruptOutcome, JobKind } from 'src/jobs/job-kind';
+import { JobRunner } from 'src/jobs/job-runner.service';
 import { StreamLog } from 'src/streaming/stream-log';
-import { AgentRunStatus, AgentState } from 'src/research/research-agents';
-import { runStreamKey } from 'src/research/research-event-sink';
-import { ResearchEventRepository } from 'src/research/research-event.repository';
-import { ResearchSessionRepository, StaleRun } from 'src/research/research-session.repository';
+import { AgentRunStatus, AgentState } from 'src/research/pipeline/research-agents';
+import { runStreamKey } from 'src/research/runs/research-event-sink';
+import { ResearchEventRepository } from 'src/research/streams/research-event.repository';
+import { ResearchSessionRepository, StaleRun } from 'src/research/sessions/research-session.repository';
 import { ResearchErrorInfo, ResearchStatus } from 'src/research/entities/research-session.entity';
 
 /** Error code of a run whose process died (its lease expired). */
 export const INTERRUPTED = 'INTERRUPTED';
 
 /**
- * Ends runs that no process holds any more (their lease expired): the session row first (only when the
- * lease is still expired, so exactly one instance does it and a live run is never touched), then the
- * terminal `error` event in `research_events`, then the stream log when it still has the stream, so its
- * followers end. Progress, the events and the partial results they carry are kept.
+ * Research runs as a kind of job of the JobRunner (which sweeps it at startup and every lease period on
+ * every instance). Ends runs that no process holds any more (their lease expired): the session row first
+ * (only when the lease is still expired, so exactly one instance does it and a live run is never touched),
+ * then the terminal `error` event in `research_events`, then the stream log when it still has the stream,
+ * so its followers end. Progress, the events and the partial results they carry are kept. Without Redis
+ * (one instance by design) the startup sweep takes every running session, whatever its lease says.
  */
 @Injectable()
-export class ResearchRunRecoveryService {
+export class ResearchRunRecoveryService implements JobKind<StaleRun>, OnModuleInit {
+  readonly name = 'research';
+  readonly leaseMs: number;
+  readonly bootSweepIgnoresLease: boolean;
   private readonly logger = new Logger(ResearchRunRecoveryService.name);
 
   constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
     private readonly sessions: ResearchSessionRepository,
     private readonly events: ResearchEventRepository,
     private readonly log: StreamLog,
-  ) {}
+    private readonly runner: JobRunner,
+  ) {
+    this.leaseMs = config.research.leaseMs;
+    this.bootSweepIgnoresLease = !config.redisUrl;
+  }
+
+  onModuleInit(): void {
+    this.runner.register(this);
+  }
+
+  findStale(limit: number, ignoreLease: boolean): Promise<StaleRun[]> {
+    return this.sessions.findStaleRuns(limit, ignoreLease);
+  }
+
+  keyOf(run: StaleRun): string {
+    return runStreamKey(run.id, run.runNo);
+  }
 
   /**
    * Finishes `run` as failed/INTERRUPTED (or `cancelled` when a user asked to stop it). `ignoreLease`: at
    * the boot of a single-instance deployment every running run lost its process, whatever its lease says.
    * Returns false when the run was not running with an expired lease (nothing was changed).
    */
-  async interrupt(run: StaleRun, outcome: 'interrupted' | 'cancelled', ignoreLease = false): Promise<boolean> {
+  async interrupt(run: StaleRun, outcome: InterruptOutcome, ignoreLease = false): Promise<boolean> {
     const cancelled = outcome === 'cancelled';
     const status: ResearchStatus = cancelled ? 'cancelled' : 'failed';
     const error: ResearchErrorInfo = cancelled

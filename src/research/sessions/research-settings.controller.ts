@@ -5,7 +5,7 @@ import { CurrentUser } from 'src/common/decorators/current-user.decorator';
 import { Roles } from 'src/common/decorators/roles.decorator';
 import { ErrorBodyDto } from 'src/common/filters/error-body';
 import { ResearchSettingsDto, UpdateResearchSettingsDto } from 'src/research/dto/research-settings.dto';
-import { ResearchSettingsService } from 'src/research/research-settings.service';
+import { ResearchSettingsService } from 'src/research/sessions/research-settings.service';
 
 /** Which of the team's agents serve the worker and the critic roles of the research pipeline. */
 @ApiTags('research')
