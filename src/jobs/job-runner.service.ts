@@ -72,7 +72,7 @@ export class JobRunner implements OnModuleInit, OnApplicationBootstrap, OnModule
   /** Adds a kind of job: swept at startup (or now, after it) and every lease period. Call it in onModuleInit. */
   register<Row>(kind: JobKind<Row>): void {
     if (this.kinds.has(kind.name)) throw new Error(`job kind ${kind.name} is registered twice`);
-    const registered: RegisteredKind = { kind: kind as JobKind<unknown>, timer: null, sweeping: null };
+    const registered: RegisteredKind = { kind: kind, timer: null, sweeping: null };
     this.kinds.set(kind.name, registered);
     if (this.bootstrapped) void this.schedule(registered);
   }
