@@ -1,3 +1,4 @@
+import { SseModule } from 'src/common/sse/sse.module';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AgentsModule } from 'src/agents/agents.module';
@@ -33,6 +34,7 @@ import { ResearchStreamsService } from 'src/research/research-streams.service';
     AgentsModule,
     LlmModule,
     StreamingModule,
+    SseModule,
   ],
   controllers: [ResearchSessionsController, ResearchEventsController, ResearchMessagesController, ResearchSettingsController],
   providers: [

@@ -1,3 +1,4 @@
+import { StreamCursor } from 'src/streaming/stream-cursor';
 import { AgentsService } from 'src/agents/agents.service';
 import { ChatsService } from 'src/chats/chats.service';
 import { GenerationSweeperService } from 'src/chats/generation-sweeper.service';
@@ -167,7 +168,7 @@ describe('Slow consumers (medium)', () => {
       [chatId, admin.teamId],
     );
     const received: SseFrame[] = [];
-    const frames = (await messages.openStream(admin, chatId, row.id, '1-2'))!;
+    const frames = (await messages.openStream(admin, chatId, row.id, StreamCursor.parse('1-2')))!;
     const done = new Promise<void>((resolve, reject) => frames.subscribe({ next: (f) => received.push(f), error: reject, complete: resolve }));
     await new Promise((r) => setTimeout(r, 150));
     expect(contentOf(received)).toBe('bc');
