@@ -5105,6 +5105,7 @@ export interface operations {
                 lastEventId?: string;
             };
             header?: {
+                /** @description Resume after this event id */
                 "Last-Event-ID"?: string;
             };
             path: {
@@ -6063,6 +6064,7 @@ export interface operations {
                 lastEventId?: unknown;
             };
             header?: {
+                /** @description Resume after this event id */
                 "Last-Event-ID"?: string;
             };
             path: {
@@ -7648,6 +7650,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description Resume after this event id */
                 "Last-Event-ID"?: string;
             };
             path: {
