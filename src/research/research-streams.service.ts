@@ -1,5 +1,5 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import { catchError, concat, defer, EMPTY, from, interval, last, map, merge, mergeMap, Observable, of, share, takeUntil } from 'rxjs';
+import { catchError, concat, defer, EMPTY, from, map, mergeMap, Observable, of } from 'rxjs';
 import { AuthUser } from 'src/common/auth-user';
 import { MetricsService } from 'src/common/metrics/metrics.service';
 import { SseFlowControl } from 'src/common/sse/sse-writer';
@@ -148,10 +148,7 @@ export class ResearchStreamsService {
         wake?.();
       };
     });
-    const heartbeats = interval(this.config.streaming.heartbeatMs).pipe(
-      map((): SseFrame => ({ type: 'heartbeat', data: { sessionId, timestamp: new Date().toISOString() } })),
-    );
-    return concat(of(connection), merge(runs, heartbeats));
+    return this.withHeartbeats(sessionId, connection, runs);
   }
 
   /**
@@ -170,12 +167,26 @@ export class ResearchStreamsService {
       data: { status: 'connected', sessionId, runNo: session.runNo, sessionStatus: session.status, timestamp: new Date().toISOString() },
     };
     if (session.runNo === 0) return of(connection);
-    const events = this.runEvents(session, after && after.offset === session.runNo ? after : null, flow).pipe(share());
-    const heartbeats = interval(this.config.streaming.heartbeatMs).pipe(
-      map((): SseFrame => ({ type: 'heartbeat', data: { sessionId, timestamp: new Date().toISOString() } })),
-      takeUntil(events.pipe(last(undefined, null))),
-    );
-    return concat(of(connection), merge(events, heartbeats));
+    return this.withHeartbeats(sessionId, connection, this.runEvents(session, after && after.offset === session.runNo ? after : null, flow));
+  }
+
+  /**
+   * `head`, then `frames` with a `heartbeat` event (no id) every `SSE_HEARTBEAT_MS` until they end: one
+   * Observable, so each frame costs a function call rather than a chain of operators.
+   */
+  private withHeartbeats(sessionId: string, head: SseFrame, frames: Observable<SseFrame>): Observable<SseFrame> {
+    return new Observable<SseFrame>((subscriber) => {
+      subscriber.next(head);
+      const heartbeat = setInterval(
+        () => subscriber.next({ type: 'heartbeat', data: { sessionId, timestamp: new Date().toISOString() } }),
+        this.config.streaming.heartbeatMs,
+      );
+      const sub = frames.subscribe(subscriber);
+      return () => {
+        clearInterval(heartbeat);
+        sub.unsubscribe();
+      };
+    });
   }
 
   /**
