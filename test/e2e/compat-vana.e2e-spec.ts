@@ -213,4 +213,13 @@ describe('Vana compatibility surface (/compat/vana), driven by Vana\'s own clien
     expect(anonymous.status).toBe(401);
     expect(await anonymous.json()).toEqual({ detail: expect.any(String) });
   });
+
+  it('answers an unknown path under the prefix with FastAPI\'s {detail} 404, the canonical body outside it', async () => {
+    const missing = await fetch(`${base}/api/nothing-here`, { method: 'POST' });
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toEqual({ detail: 'Not Found' });
+    const canonical = await fetch(`${base.replace(/\/compat\/vana$/, '')}/api/nothing-here`);
+    expect(canonical.status).toBe(404);
+    expect(((await canonical.json()) as { error: string }).error).toBe('NOT_FOUND');
+  });
 });

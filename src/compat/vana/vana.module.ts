@@ -5,6 +5,7 @@ import { ResearchModule } from 'src/research/research.module';
 import { VanaAuthController } from 'src/compat/vana/vana-auth.controller';
 import { VanaResearchController } from 'src/compat/vana/vana-research.controller';
 import { VanaSessionsController } from 'src/compat/vana/vana-sessions.controller';
+import { VanaNotFoundController } from 'src/compat/vana/vana-not-found.controller';
 
 /**
  * Vana's API under /compat/vana (docs/compat.md): controllers, DTOs and mappers over the canonical auth and
@@ -12,6 +13,6 @@ import { VanaSessionsController } from 'src/compat/vana/vana-sessions.controller
  */
 @Module({
   imports: [AuthModule, ResearchModule, SseModule],
-  controllers: [VanaAuthController, VanaResearchController, VanaSessionsController],
+  controllers: [VanaAuthController, VanaResearchController, VanaSessionsController, VanaNotFoundController],
 })
 export class VanaCompatModule {}
