@@ -77,7 +77,7 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): vo
       crossOriginResourcePolicy: { policy: 'same-site' },
     }),
   );
-  app.use(refuseDisallowedPreflight(config));
+  app.use(refuseDisallowedPreflight(config, app.get(AllExceptionsFilter)));
   app.enableCors({
     origin: (origin, cb) => cb(null, !origin || isAllowedOrigin(origin, config)),
     credentials: true,
@@ -88,8 +88,8 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): vo
   app.use(express.urlencoded({ extended: false, limit: config.bodyLimitBytes }));
   // Body-parser errors (413, malformed JSON) happen before Nest's pipeline: answer them with the same filter
   // (or, under a compatibility prefix, with that surface's filter, so the body has its system's shape).
-  const canonical = new AllExceptionsFilter();
-  const n8n = new N8nExceptionFilter();
+  const canonical = app.get(AllExceptionsFilter);
+  const n8n = app.get(N8nExceptionFilter);
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const filter = req.path.startsWith(`/${N8N_PREFIX}/`) ? n8n : canonical;
     filter.catch(err, {
@@ -108,8 +108,7 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): vo
  * request), rather than falling through to the router's 404. Allowed origins are answered by the CORS
  * middleware (204 with the headers).
  */
-function refuseDisallowedPreflight(config: AppConfig) {
-  const filter = new AllExceptionsFilter();
+function refuseDisallowedPreflight(config: AppConfig, filter: AllExceptionsFilter) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const origin = req.headers.origin;
     if (req.method !== 'OPTIONS' || !origin || !req.headers['access-control-request-method'] || config.corsOrigins.includes(origin)) return next();

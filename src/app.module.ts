@@ -12,8 +12,10 @@ import { VanaCompatModule } from 'src/compat/vana/vana.module';
 import { AuditMiddleware } from 'src/common/audit/audit.middleware';
 import { AuditModule } from 'src/common/audit/audit.module';
 import { CircuitModule } from 'src/common/circuit/circuit.module';
+import { DrainGuard } from 'src/common/drain/drain.guard';
 import { DrainModule } from 'src/common/drain/drain.module';
 import { AllExceptionsFilter } from 'src/common/filters/all-exceptions.filter';
+import { FiltersModule } from 'src/common/filters/filters.module';
 import { AppThrottlerGuard } from 'src/common/guards/app-throttler.guard';
 import { InputHygieneGuard } from 'src/common/guards/input-hygiene.guard';
 import { RedisThrottlerStorage } from 'src/common/guards/throttler-redis.storage';
@@ -36,8 +38,9 @@ import { OpenAiCompatModule } from 'src/openai-compat/openai-compat.module';
 import { ResearchModule } from 'src/research/research.module';
 
 /**
- * Wiring only. The request pipeline (filter, pipe, guards, interceptor, middleware) is registered here so
- * that every app built from this module, production or test, has exactly the same one.
+ * Wiring only. The request pipeline (filter, pipe, guards, interceptor, middleware) is registered here, and
+ * only here, so that every app built from this module, production or test, has exactly the same one. Guards
+ * run in the order listed.
  */
 @Module({})
 export class AppModule implements NestModule {
@@ -54,6 +57,7 @@ export class AppModule implements NestModule {
         AuditModule,
         MetricsModule,
         DrainModule,
+        FiltersModule,
         ThrottlerModule.forRootAsync({
           inject: [APP_CONFIG, REDIS_CLIENT, RedisFallback],
           useFactory: (cfg: AppConfig, redis: Redis | null, fallback: RedisFallback) => ({
@@ -75,12 +79,14 @@ export class AppModule implements NestModule {
         ...extraImports,
       ],
       providers: [
-        { provide: APP_FILTER, useClass: AllExceptionsFilter },
+        { provide: APP_FILTER, useExisting: AllExceptionsFilter },
         { provide: APP_PIPE, useFactory: createValidationPipe },
         { provide: APP_GUARD, useClass: InputHygieneGuard },
         { provide: APP_GUARD, useClass: AppThrottlerGuard },
         { provide: APP_GUARD, useClass: JwtAuthGuard },
         { provide: APP_GUARD, useClass: RolesGuard },
+        // After authentication: a draining instance refuses new streams (503), an anonymous caller still gets 401.
+        { provide: APP_GUARD, useClass: DrainGuard },
         { provide: APP_INTERCEPTOR, useClass: CircuitBreakerInterceptor },
       ],
     };

@@ -1122,7 +1122,7 @@ export interface components {
              * @example VALIDATION_FAILED
              * @enum {string}
              */
-            error: "VALIDATION_FAILED" | "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "HEADERS_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "BUDGET_EXCEEDED" | "CIRCUIT_OPEN" | "UPSTREAM_FAILED" | "UPSTREAM_TIMEOUT" | "UPSTREAM_RATE_LIMITED" | "UPSTREAM_AUTH_FAILED" | "SERVICE_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "INTERNAL";
+            error: "VALIDATION_FAILED" | "BAD_REQUEST" | "INVALID_CURSOR" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "HEADERS_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "BUDGET_EXCEEDED" | "CIRCUIT_OPEN" | "UPSTREAM_FAILED" | "UPSTREAM_TIMEOUT" | "UPSTREAM_RATE_LIMITED" | "UPSTREAM_AUTH_FAILED" | "SERVICE_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "INTERNAL";
             /** @example Validation failed */
             message: string;
             details: components["schemas"]["ErrorDetailsDto"];
@@ -8836,7 +8836,7 @@ export interface operations {
         parameters: {
             query?: {
                 limit?: number;
-                /** @description Opaque cursor from a previous page */
+                /** @description Opaque: the nextCursor of the previous page */
                 cursor?: string;
             };
             header?: never;

@@ -2,6 +2,10 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { IsNull, Not, Repository } from 'typeorm';
 import { Agent } from 'src/agents/entities/agent.entity';
+import { Keyset, type Page, type PageRequest } from 'src/common/pagination/keyset';
+
+/** Agent lists: newest first. */
+const AGENTS_KEYSET = new Keyset('agents', [{ expr: 'a.created_at', type: 'timestamptz' }, { expr: 'a.id', type: 'uuid' }], 'DESC');
 
 /** Columns callers may write (everything except ids, team, timestamps and the avatar). */
 export type AgentWrite = Partial<
@@ -40,17 +44,8 @@ export class AgentRepository {
   }
 
   /** Newest first; keyset after the agent `afterId` (which may since have been deleted). */
-  listLive(teamId: string, limit: number, afterId?: string): Promise<Agent[]> {
-    const qb = this.repo
-      .createQueryBuilder('a')
-      .where('a.team_id = :teamId AND a.deleted_at IS NULL', { teamId });
-    if (afterId) {
-      qb.andWhere(
-        '(a.created_at, a.id) < (SELECT c.created_at, c.id FROM agents c WHERE c.team_id = :teamId AND c.id = :afterId)',
-        { afterId },
-      );
-    }
-    return qb.orderBy('a.created_at', 'DESC').addOrderBy('a.id', 'DESC').limit(limit).getMany();
+  listLive(teamId: string, page: PageRequest): Promise<Page<Agent>> {
+    return AGENTS_KEYSET.page(this.repo.createQueryBuilder('a').where('a.team_id = :teamId AND a.deleted_at IS NULL', { teamId }), page);
   }
 
   /** Active, live agents of a team, oldest first. */

@@ -12,6 +12,7 @@ import { AuditService } from 'src/common/audit/audit.service';
 import type { AuthUser } from 'src/common/auth-user';
 import { StampedCache, VersionStamps } from 'src/common/cache/version-stamps';
 import { SecretBox } from 'src/common/crypto/secret-box.service';
+import { mapPage } from 'src/common/pagination/keyset';
 import type { FieldError } from 'src/common/errors/app-error';
 import { APP_CONFIG, AppConfig } from 'src/config/env';
 import type { LlmAgentConfig } from 'src/llm/llm.types';
@@ -47,11 +48,7 @@ export class AgentsService {
   }
 
   async list(teamId: string, q: ListAgentsQueryDto): Promise<AgentListDto> {
-    const limit = q.limit ?? 20;
-    const rows = await this.repo.listLive(teamId, limit + 1, q.cursor ? decodeCursor(q.cursor) : undefined);
-    const page = rows.slice(0, limit);
-    const nextCursor = rows.length > limit ? encodeCursor(page[page.length - 1].id) : null;
-    return { items: page.map(toAgentResponse), nextCursor };
+    return mapPage(await this.repo.listLive(teamId, { limit: q.limit ?? 20, cursor: q.cursor }), toAgentResponse);
   }
 
   async create(user: AuthUser, dto: CreateAgentDto): Promise<AgentResponse> {
@@ -235,17 +232,6 @@ function sentFields(dto: object): string[] {
     .filter(([, v]) => v !== undefined)
     .map(([k]) => (k === 'apiKey' || k === 'webhookToken' ? 'secret' : k));
   return [...new Set(names)].sort();
-}
-
-function encodeCursor(id: string): string {
-  return Buffer.from(`a:${id}`, 'utf8').toString('base64url');
-}
-
-function decodeCursor(cursor: string): string {
-  const raw = Buffer.from(cursor, 'base64url').toString('utf8');
-  const id = raw.startsWith('a:') ? raw.slice(2) : '';
-  if (!UUID.test(id)) throw AgentErrors.invalid([{ field: 'cursor', message: 'cursor is not a valid page cursor' }]);
-  return id;
 }
 
 /** The version-stamp scope of a team's agents: bumped after every agent write of the team. */

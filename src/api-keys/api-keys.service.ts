@@ -11,6 +11,7 @@ import type { AuthUser } from 'src/common/auth-user';
 import { StampedCache, VersionStamps } from 'src/common/cache/version-stamps';
 import { APP_CONFIG, AppConfig } from 'src/config/env';
 import { sha256Hex } from 'src/teams/token-hash';
+import { toApiKeyResponse } from 'src/api-keys/api-key.mapper';
 
 export const API_KEY_PREFIX = 'cb_live_';
 /** `cb_live_` + 43 base64url characters (256 random bits). */
@@ -68,15 +69,15 @@ export class ApiKeysService implements OnModuleDestroy {
       expiresAt,
     });
     await this.record(user, 'api_key.create', row);
-    return { ...toResponse(row), key };
+    return { ...toApiKeyResponse(row), key };
   }
 
   async list(teamId: string, prefix?: string): Promise<ApiKeyListDto> {
-    return { items: (await this.repo.listForTeam(teamId, prefix)).map(toResponse) };
+    return { items: (await this.repo.listForTeam(teamId, prefix)).map(toApiKeyResponse) };
   }
 
   async get(teamId: string, id: string): Promise<ApiKeyResponseDto> {
-    return toResponse(await this.requireKey(teamId, id));
+    return toApiKeyResponse(await this.requireKey(teamId, id));
   }
 
   /** Revokes at once on every instance (the stamp bump invalidates every cached lookup of the team's keys). */
@@ -138,18 +139,4 @@ export class ApiKeysService implements OnModuleDestroy {
   private record(user: AuthUser, action: string, row: ApiKey): Promise<void> {
     return this.audit.record({ action, teamId: user.teamId, userId: user.id, metadata: { apiKeyId: row.id, prefix: row.prefix, scopes: row.scopes } });
   }
-}
-
-function toResponse(k: ApiKey): ApiKeyResponseDto {
-  return {
-    id: k.id,
-    name: k.name,
-    prefix: k.prefix,
-    scopes: k.scopes,
-    createdBy: k.createdBy,
-    createdAt: k.createdAt.toISOString(),
-    lastUsedAt: k.lastUsedAt?.toISOString() ?? null,
-    expiresAt: k.expiresAt?.toISOString() ?? null,
-    revokedAt: k.revokedAt?.toISOString() ?? null,
-  };
 }

@@ -1,6 +1,7 @@
 import { AppError, FieldError } from 'src/common/errors/app-error';
 import { ErrorCode } from 'src/common/errors/error-code';
 
+/** Domain errors of the auth feature. */
 export const AuthErrors = {
   unauthorized: (message = 'Authentication required') => new AppError(ErrorCode.UNAUTHORIZED, message),
   invalidCredentials: (attemptsBeforeLockout?: number) =>
@@ -40,6 +41,9 @@ export const AuthErrors = {
       fieldErrors: [{ field: 'teamId', message: 'teamId must be a team that allows open sign-up' }],
     }),
   emailTaken: () => new AppError(ErrorCode.CONFLICT, 'An account with this email already exists in this team'),
+  forbiddenRole: (roles: readonly string[]) => new AppError(ErrorCode.FORBIDDEN, `This action requires the ${roles.join(' or ')} role`),
+  /** The password hashing pool is full: 503, retry shortly. */
+  hashingSaturated: () => new AppError(ErrorCode.SERVICE_UNAVAILABLE, 'Too many sign-ins in progress; retry shortly', { retryAfter: 1 }),
   forbiddenOrigin: () =>
     new AppError(ErrorCode.FORBIDDEN, 'Cookie-authenticated requests that change state must come from an allowed Origin', {
       suggestion: 'Send the request from an allowed origin, or authenticate with an Authorization: Bearer header.',

@@ -13,11 +13,11 @@ import { RefreshTokenRepository } from 'src/auth/refresh-token.repository';
 import type { AuthUser } from 'src/common/auth-user';
 import { AuditService } from 'src/common/audit/audit.service';
 import { APP_CONFIG, AppConfig } from 'src/config/env';
-import { UserResponseDto } from 'src/teams/dto/user-response.dto';
 import { User } from 'src/teams/entities/user.entity';
 import { TeamsService } from 'src/teams/teams.service';
 import { randomToken, sha256Hex } from 'src/teams/token-hash';
 import { UsersService } from 'src/teams/users.service';
+import { toUserResponse } from 'src/teams/team.mapper';
 
 const normaliseEmail = (email: string): string => email.trim().toLowerCase();
 
@@ -78,7 +78,7 @@ export class AuthService implements OnModuleDestroy {
       metadata: { via: dto.teamName !== undefined ? 'teamName' : dto.inviteToken !== undefined ? 'invite' : 'openSignup', role: user.role },
     });
     const joined = await this.teams.getTeam(user.teamId);
-    return { user: UserResponseDto.from(user), team: { id: joined.id, name: joined.name, slug: joined.slug } };
+    return { user: toUserResponse(user), team: { id: joined.id, name: joined.name, slug: joined.slug } };
   }
 
   /**
@@ -241,7 +241,7 @@ export class AuthService implements OnModuleDestroy {
       expiresIn: access.expiresIn,
       refreshToken: refreshRaw,
       refreshExpiresIn: this.config.auth.refreshTtlSec,
-      user: UserResponseDto.from(user),
+      user: toUserResponse(user),
     };
   }
 }

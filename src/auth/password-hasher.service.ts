@@ -1,10 +1,9 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { BoundedPool, PoolSaturatedError } from 'src/auth/hash-pool';
-import { AppError } from 'src/common/errors/app-error';
-import { ErrorCode } from 'src/common/errors/error-code';
 import { APP_CONFIG, AppConfig } from 'src/config/env';
 import { randomToken } from 'src/teams/token-hash';
+import { AuthErrors } from 'src/auth/auth.errors';
 
 /** scrypt cost: N = 2^ln (CPU/memory), r (block size), p (parallelisation; run one after the other by Node). */
 export interface ScryptParams {
@@ -139,7 +138,7 @@ export class PasswordHasher implements OnModuleInit {
       return await this.pool.run(task);
     } catch (e) {
       if (e instanceof PoolSaturatedError) {
-        throw new AppError(ErrorCode.SERVICE_UNAVAILABLE, 'Too many sign-ins in progress; retry shortly', { retryAfter: 1 });
+        throw AuthErrors.hashingSaturated();
       }
       throw e;
     }

@@ -3,8 +3,6 @@ import { Reflector } from '@nestjs/core';
 import { AuthErrors } from 'src/auth/auth.errors';
 import type { AuthUser, Role } from 'src/common/auth-user';
 import { ROLES_KEY } from 'src/common/decorators/roles.decorator';
-import { AppError } from 'src/common/errors/app-error';
-import { ErrorCode } from 'src/common/errors/error-code';
 
 /** Honours `@Roles(...)` (after JwtAuthGuard): a caller without one of the roles gets 403 FORBIDDEN. */
 @Injectable()
@@ -16,7 +14,7 @@ export class RolesGuard implements CanActivate {
     if (!roles?.length) return true;
     const user = context.switchToHttp().getRequest<{ user?: AuthUser }>().user;
     if (!user) throw AuthErrors.unauthorized();
-    if (!roles.includes(user.role)) throw new AppError(ErrorCode.FORBIDDEN, `This action requires the ${roles.join(' or ')} role`);
+    if (!roles.includes(user.role)) throw AuthErrors.forbiddenRole(roles);
     return true;
   }
 }

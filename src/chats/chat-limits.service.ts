@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AuthUser } from 'src/common/auth-user';
-import { AppError } from 'src/common/errors/app-error';
-import { ErrorCode } from 'src/common/errors/error-code';
+import { ChatErrors } from 'src/chats/chats.errors';
 import { GenerationLimiter, GenerationSlot } from 'src/chats/generation-limiter';
 import { UsageRepository } from 'src/chats/usage.repository';
 import { APP_CONFIG, AppConfig } from 'src/config/env';
@@ -64,13 +63,10 @@ export class ChatLimitsService {
     if (r.ok) return;
     if (r.reason === 'rate') {
       const { messagesPerMinute } = this.config.chat;
-      throw new AppError(ErrorCode.RATE_LIMITED, `At most ${messagesPerMinute} messages per minute`, { retryAfter: Math.max(1, Math.ceil(r.retryAfterMs / 1000)) });
+      throw ChatErrors.messageRateLimited(messagesPerMinute, Math.max(1, Math.ceil(r.retryAfterMs / 1000)));
     }
     const { maxConcurrentGenerations } = this.config.chat;
-    throw new AppError(ErrorCode.RATE_LIMITED, `At most ${maxConcurrentGenerations} replies can be generated at the same time`, {
-      retryAfter: 1,
-      suggestion: 'Wait for a reply to finish or cancel one.',
-    });
+    throw ChatErrors.tooManyGenerations(maxConcurrentGenerations);
   }
 
   renew(slot: GenerationSlot): Promise<void> {
@@ -94,10 +90,7 @@ export class ChatLimitsService {
     const usage = await this.teamUsage(teamId); // exact figures for the error, only when refusing
     if (usage.remaining !== null && usage.remaining > 0) return;
     const retryAfter = Math.max(1, Math.ceil((Date.parse(usage.periodEnd) - Date.now()) / 1000));
-    throw new AppError(ErrorCode.BUDGET_EXCEEDED, 'The team has used its monthly token budget', {
-      retryAfter,
-      details: { budget: usage.budget, used: usage.totalTokens, periodEnd: usage.periodEnd },
-    });
+    throw ChatErrors.budgetExceeded(retryAfter, { budget: usage.budget, used: usage.totalTokens, periodEnd: usage.periodEnd });
   }
 
   /** The team's spend this period: read at most every SPEND_FRESH_MS, plus this process's charges since. */

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { Observable } from 'rxjs';
 import { chatStreamKey, terminalEventFor, unseenContent } from 'src/chats/chat-stream-events';
 import { MessageRepository } from 'src/chats/message.repository';
@@ -29,7 +29,7 @@ export class ChatStreamService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly log: StreamLog,
     private readonly messages: MessageRepository,
-    @Optional() private readonly metrics?: MetricsService,
+    private readonly metrics: MetricsService,
   ) {}
 
   /** The caller has already checked access to the message (it is in one of the caller's chats). */
@@ -44,9 +44,9 @@ export class ChatStreamService {
       gaps: 'deliver',
       check: (e, last) => this.exact(key, e, last),
       fromDatabase: (last) => this.fromDatabase(teamId, messageId, { delivered: last?.offset ?? 0, seq: last?.seq ?? 0 }),
-      onResumed: (source) => this.metrics?.streamResumed('chat', source),
+      onResumed: (source) => this.metrics.streamResumed('chat', source),
       onFallback: (err) => {
-        if (err instanceof StreamGapError) this.metrics?.streamGap('chat', 'filled');
+        if (err instanceof StreamGapError) this.metrics.streamGap('chat', 'filled');
       },
     });
   }

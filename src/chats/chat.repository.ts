@@ -1,24 +1,19 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { Brackets, Repository } from 'typeorm';
+import { Repository } from 'typeorm';
+import { Keyset, type Page, type PageRequest } from 'src/common/pagination/keyset';
 import { Chat, ChatMetadata } from 'src/chats/entities/chat.entity';
 import { Message } from 'src/chats/entities/message.entity';
 
-export interface ChatListQuery {
+export interface ChatListQuery extends PageRequest {
   archived?: boolean;
   titleContains?: string;
   /** Only chats whose `metadata[key]` is this string (compat surfaces tag their conversations). */
   metadataEquals?: { key: string; value: string };
-  limit: number;
-  /** Position after which to continue: the previous page's last (created_at as text, id). */
-  after?: { createdAt: string; id: string } | null;
 }
 
-export interface ChatPage {
-  items: Chat[];
-  /** (created_at as text with microseconds, id) of the last item, when there may be more. */
-  next: { createdAt: string; id: string } | null;
-}
+/** Newest first by creation (`updated_at` moves while paging, so it cannot be the key). */
+const CHATS_KEYSET = new Keyset('chats', [{ expr: 'c.created_at', type: 'timestamptz' }, { expr: 'c.id', type: 'uuid' }], 'DESC');
 
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
@@ -66,30 +61,12 @@ export class ChatRepository {
     return { chat, messages };
   }
 
-  async listForOwner(teamId: string, ownerId: string, q: ChatListQuery): Promise<ChatPage> {
-    const qb = this.repo
-      .createQueryBuilder('c')
-      .addSelect('c.created_at::text', 'cursor_ts')
-      .where('c.team_id = :teamId AND c.owner_id = :ownerId', { teamId, ownerId })
-      .orderBy('c.created_at', 'DESC')
-      .addOrderBy('c.id', 'DESC')
-      .limit(q.limit + 1);
+  listForOwner(teamId: string, ownerId: string, q: ChatListQuery): Promise<Page<Chat>> {
+    const qb = this.repo.createQueryBuilder('c').where('c.team_id = :teamId AND c.owner_id = :ownerId', { teamId, ownerId });
     if (q.archived !== undefined) qb.andWhere('c.is_archived = :archived', { archived: q.archived });
     if (q.metadataEquals) qb.andWhere('c.metadata ->> :mk = :mv', { mk: q.metadataEquals.key, mv: q.metadataEquals.value });
     if (q.titleContains) qb.andWhere(`c.title ILIKE :title ESCAPE '\\'`, { title: `%${escapeLike(q.titleContains)}%` });
-    if (q.after) {
-      const after = q.after;
-      qb.andWhere(
-        new Brackets((w) =>
-          w.where('c.created_at < :ts::timestamptz', { ts: after.createdAt }).orWhere('(c.created_at = :ts::timestamptz AND c.id < :aid)', { aid: after.id }),
-        ),
-      );
-    }
-    const { entities, raw } = await qb.getRawAndEntities<{ cursor_ts: string }>();
-    const more = entities.length > q.limit;
-    const items = entities.slice(0, q.limit);
-    const last = items.length ? items[items.length - 1] : null;
-    return { items, next: more && last ? { createdAt: raw[items.length - 1].cursor_ts, id: last.id } : null };
+    return CHATS_KEYSET.page(qb, q);
   }
 
   async update(teamId: string, ownerId: string, id: string, patch: Partial<Pick<Chat, 'title' | 'metadata' | 'isArchived'>>): Promise<void> {

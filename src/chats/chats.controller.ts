@@ -16,7 +16,7 @@ import {
 import { ApiEventStream } from 'src/common/openapi/api-event-stream.decorator';
 import { CHAT_STREAM_DOC, CHAT_STREAM_EVENTS } from 'src/chats/dto/chat-stream-events.dto';
 import type { Request, Response } from 'express';
-import { chatNotFound } from 'src/chats/chats.errors';
+import { ChatErrors } from 'src/chats/chats.errors';
 import { ChatsService } from 'src/chats/chats.service';
 import {
   CreateChatDto,
@@ -50,7 +50,7 @@ import { LastEventId } from 'src/streaming/last-event-id.decorator';
 const accepted = (sent: SendMessageResultDto) => ({ status: 202, location: sent.streamUrl, body: sent });
 
 /** A malformed id cannot name an existing chat or message: 404 like any other unknown id. */
-const Id = (name: string) => Param(name, new ParseUUIDPipe({ exceptionFactory: () => chatNotFound(name === 'id' ? 'Chat' : 'Message') }));
+const Id = (name: string) => Param(name, new ParseUUIDPipe({ exceptionFactory: () => ChatErrors.notFound(name === 'id' ? 'Chat' : 'Message') }));
 
 /** The caller's own chats (another user's chat is a 404), their messages and reply streams. */
 @ApiTags('chats')

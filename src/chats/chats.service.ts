@@ -2,13 +2,15 @@ import { Injectable } from '@nestjs/common';
 import { AgentsService } from 'src/agents/agents.service';
 import { branchTo, latestLeaf, latestLeafUnder, toChatResponse, toMessageResponse, treeOrder } from 'src/chats/chat.mapper';
 import { ChatRepository } from 'src/chats/chat.repository';
-import { assertValidMetadata, chatNotFound, invalidCursor, messageRefNotFound } from 'src/chats/chats.errors';
+import { assertValidMetadata } from 'src/chats/chat-metadata';
+import { ChatErrors } from 'src/chats/chats.errors';
 import { CreateChatDto, ExportChatQueryDto, ListChatsQueryDto, SearchChatsQueryDto, UpdateChatDto } from 'src/chats/dto/chat-requests.dto';
 import { ChatDetailDto, ChatListDto, ChatResponseDto, ChatTreeDto, SearchResultDto } from 'src/chats/dto/chat-responses.dto';
 import { Chat } from 'src/chats/entities/chat.entity';
 import { MessageRepository } from 'src/chats/message.repository';
 import { AuditService } from 'src/common/audit/audit.service';
 import { AuthUser } from 'src/common/auth-user';
+import { mapPage } from 'src/common/pagination/keyset';
 
 export interface ChatExport {
   fileName: string;
@@ -29,7 +31,7 @@ export class ChatsService {
   /** The caller's chat or a 404 (also for another user's or another team's chat). */
   async requireOwned(user: AuthUser, chatId: string): Promise<Chat> {
     const chat = await this.chats.findOwned(user.teamId, user.id, chatId);
-    if (!chat) throw chatNotFound();
+    if (!chat) throw ChatErrors.notFound();
     return chat;
   }
 
@@ -45,9 +47,9 @@ export class ChatsService {
       archived: q.archived,
       titleContains: q.q?.trim() || undefined,
       limit: q.limit ?? 20,
-      after: q.cursor ? decodeCursor(q.cursor) : null,
+      cursor: q.cursor,
     });
-    return { items: page.items.map(toChatResponse), nextCursor: page.next ? encodeCursor(page.next) : null };
+    return mapPage(page, toChatResponse);
   }
 
   /** The caller's chats tagged `metadata[key] = value` (newest first, at most `limit`): compat surfaces' conversations. */
@@ -59,14 +61,14 @@ export class ChatsService {
   /** The chat (owned by the caller) if `metadata[key] = value`; 404 otherwise. */
   async requireTagged(user: AuthUser, chatId: string, key: string, value: string): Promise<Chat> {
     const chat = await this.requireOwned(user, chatId);
-    if ((chat.metadata as Record<string, unknown>)?.[key] !== value) throw chatNotFound();
+    if ((chat.metadata as Record<string, unknown>)?.[key] !== value) throw ChatErrors.notFound();
     return chat;
   }
 
   async get(user: AuthUser, chatId: string, leafId?: string): Promise<ChatDetailDto> {
     const chat = await this.requireOwned(user, chatId);
     const all = await this.messages.listForChat(user.teamId, chatId);
-    if (leafId && !all.some((m) => m.id === leafId)) throw messageRefNotFound('leafId');
+    if (leafId && !all.some((m) => m.id === leafId)) throw ChatErrors.messageRefNotFound('leafId');
     const leaf = leafId ? latestLeafUnder(all, leafId) : (latestLeaf(all)?.id ?? null);
     return { ...toChatResponse(chat), messages: branchTo(all, leaf).map(toMessageResponse) };
   }
@@ -128,20 +130,4 @@ function slug(title: string): string {
       .replace(/^-+|-+$/g, '')
       .slice(0, 40) || 'untitled'
   );
-}
-
-function encodeCursor(c: { createdAt: string; id: string }): string {
-  return Buffer.from(JSON.stringify([c.createdAt, c.id])).toString('base64url');
-}
-
-function decodeCursor(s: string): { createdAt: string; id: string } {
-  try {
-    const [createdAt, id] = JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as [unknown, unknown];
-    if (typeof createdAt !== 'string' || typeof id !== 'string' || !/^[0-9a-f-]{36}$/.test(id) || !/^\d{4}-\d\d-\d\d[ T][\d:.]+(Z|[+-]\d\d(:?\d\d)?)?$/.test(createdAt)) {
-      throw new Error('shape');
-    }
-    return { createdAt, id };
-  } catch {
-    throw invalidCursor();
-  }
 }

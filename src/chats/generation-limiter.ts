@@ -1,4 +1,4 @@
-import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Inject, Injectable} from '@nestjs/common';
 import type Redis from 'ioredis';
 import { MessageRepository } from 'src/chats/message.repository';
 import { REDIS_CLIENT } from 'src/common/redis/redis.module';
@@ -47,7 +47,7 @@ export class GenerationLimiter {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     messages: MessageRepository,
-    @Optional() @Inject(REDIS_CLIENT) redis?: Redis | null,
+    @Inject(REDIS_CLIENT) redis: Redis | null,
   ) {
     this.backend = redis ? new RedisBackend(redis, `${config.redisKeyPrefix}chat:limit:`) : new MemoryBackend(messages);
   }

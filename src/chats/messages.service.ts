@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { Observable } from 'rxjs';
 import { AgentsService } from 'src/agents/agents.service';
 import { ChatLimitsService } from 'src/chats/chat-limits.service';
 import { branchTo, latestLeaf, toMessageResponse } from 'src/chats/chat.mapper';
 import { ChatStreamService } from 'src/chats/chat-stream.service';
 import { ChatRepository } from 'src/chats/chat.repository';
-import { chatNotFound, invalidParent, notAnAssistantMessage } from 'src/chats/chats.errors';
+import { ChatErrors } from 'src/chats/chats.errors';
 import { SendMessageDto } from 'src/chats/dto/chat-requests.dto';
 import { MessageResponseDto, SendMessageResultDto } from 'src/chats/dto/chat-responses.dto';
 import { Chat } from 'src/chats/entities/chat.entity';
@@ -40,7 +40,7 @@ export class MessagesService {
     private readonly generation: GenerationService,
     private readonly sweeper: GenerationSweeperService,
     private readonly streams: ChatStreamService,
-    @Optional() private readonly metrics?: MetricsService,
+    private readonly metrics: MetricsService,
   ) {}
 
   /** Stores the user message and starts the reply; a repeated clientMessageId returns the first exchange. */
@@ -72,7 +72,7 @@ export class MessagesService {
     }
     // parentId: absent → under the current leaf; null → a new root (editing the first message); an id → that branch.
     const parentId = dto.parentId === null ? null : (dto.parentId ?? latestLeaf(all)?.id ?? null);
-    if (dto.parentId && !all.some((m) => m.id === dto.parentId)) throw invalidParent();
+    if (dto.parentId && !all.some((m) => m.id === dto.parentId)) throw ChatErrors.invalidParent();
     const history = [...toLlmHistory(branchTo(all, parentId)), { role: 'user' as const, content: dto.content }];
     const userMessage = { id: randomUUID(), parentId, content: dto.content, clientMessageId: dto.clientMessageId ?? null };
     return this.begin(user, chat, history, { user: userMessage }, async () => {
@@ -87,8 +87,8 @@ export class MessagesService {
   async regenerate(user: AuthUser, chatId: string, messageId: string): Promise<SendMessageResultDto> {
     const { chat, messages: all } = await this.requireOwnedWithMessages(user, chatId);
     const target = all.find((m) => m.id === messageId);
-    if (!target) throw chatNotFound('Message');
-    if (target.role !== 'assistant') throw notAnAssistantMessage();
+    if (!target) throw ChatErrors.notFound('Message');
+    if (target.role !== 'assistant') throw ChatErrors.notAnAssistantMessage();
     const history = toLlmHistory(branchTo(all, target.parentId));
     return this.begin(user, chat, history, { assistantParentId: target.parentId }, () => {
       throw new Error('regenerate insert conflicted');
@@ -138,7 +138,7 @@ export class MessagesService {
     });
     // Whatever fails, the job finishes what was stored and frees the slot; the request only reports it.
     const [r] = await Promise.all([insert, started]);
-    if (r.kind === 'chat-gone') throw chatNotFound();
+    if (r.kind === 'chat-gone') throw ChatErrors.notFound();
     if (r.kind === 'duplicate') return onDuplicate();
     return this.result(chat.id, r.user, r.assistant);
   }
@@ -147,7 +147,7 @@ export class MessagesService {
   async cancel(user: AuthUser, chatId: string, messageId: string): Promise<MessageResponseDto> {
     const m = await this.requireOwnedAssistant(user, chatId, messageId);
     if (m.status !== 'streaming') return toMessageResponse(m);
-    this.metrics?.streamCancelled('chat');
+    this.metrics.streamCancelled('chat');
     // A job that died (expired lease) cannot hear the signal: finish it here.
     if (!(await this.sweeper.interrupt(user.teamId, m.id, m.content, 'cancelled'))) {
       await this.generation.requestCancel(m.id);
@@ -179,22 +179,22 @@ export class MessagesService {
   /** The caller's chat and its assistant message, read together (one round trip); the same errors as apart. */
   private async requireOwnedAssistant(user: AuthUser, chatId: string, messageId: string): Promise<Message> {
     const found = await this.chats.findOwnedWithMessage(user.teamId, user.id, chatId, messageId);
-    if (!found) throw chatNotFound();
-    if (!found.message) throw chatNotFound('Message');
-    if (found.message.role !== 'assistant') throw notAnAssistantMessage();
+    if (!found) throw ChatErrors.notFound();
+    if (!found.message) throw ChatErrors.notFound('Message');
+    if (found.message.role !== 'assistant') throw ChatErrors.notAnAssistantMessage();
     return found.message;
   }
 
   private async requireAssistant(user: AuthUser, chatId: string, messageId: string): Promise<Message> {
     const m = await this.messages.findInChat(user.teamId, chatId, messageId);
-    if (!m) throw chatNotFound('Message');
-    if (m.role !== 'assistant') throw notAnAssistantMessage();
+    if (!m) throw ChatErrors.notFound('Message');
+    if (m.role !== 'assistant') throw ChatErrors.notAnAssistantMessage();
     return m;
   }
 
   private async requireOwnedWithMessages(user: AuthUser, chatId: string): Promise<{ chat: Chat; messages: Message[] }> {
     const found = await this.chats.findOwnedWithMessages(user.teamId, user.id, chatId);
-    if (!found) throw chatNotFound();
+    if (!found) throw ChatErrors.notFound();
     return found;
   }
 

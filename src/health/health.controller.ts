@@ -5,12 +5,11 @@ import type Redis from 'ioredis';
 import { BreakerRegistry } from 'src/common/circuit/breaker-registry.service';
 import { SkipThrottle } from '@nestjs/throttler';
 import { Public } from 'src/common/decorators/public.decorator';
-import { DRAIN_RETRY_AFTER_SEC, DrainService } from 'src/common/drain/drain.service';
-import { AppError } from 'src/common/errors/app-error';
-import { ErrorCode } from 'src/common/errors/error-code';
+import { DrainService } from 'src/common/drain/drain.service';
 import { ErrorBodyDto } from 'src/common/filters/error-body';
 import { SkipCircuitBreaker } from 'src/common/interceptors/circuit-breaker.interceptor';
 import { REDIS_CLIENT } from 'src/common/redis/redis.module';
+import { HealthErrors } from 'src/health/health.errors';
 
 /**
  * Liveness touches no dependency (no Redis, no database: not even through the rate limiter); readiness
@@ -55,7 +54,7 @@ export class HealthController {
   @HealthCheck()
   async ready(): Promise<HealthCheckResult> {
     if (this.drain.isDraining()) {
-      throw new AppError(ErrorCode.SERVICE_UNAVAILABLE, 'Instance is shutting down', { retryAfter: DRAIN_RETRY_AFTER_SEC, details: { draining: true } });
+      throw HealthErrors.draining();
     }
     const checks: HealthIndicatorFunction[] = [() => this.db.pingCheck('database').withTimeout(1500)];
     const redis = this.redis;
@@ -84,10 +83,7 @@ export class HealthController {
       if (err instanceof ServiceUnavailableException) {
         const health = err.getResponse() as { error?: Record<string, unknown> };
         const down = Object.keys(health.error ?? {}).filter((k) => k === 'database' || k === 'redis');
-        throw new AppError(ErrorCode.SERVICE_UNAVAILABLE, `Service is not ready: ${down.length ? down.join(', ') + ' unavailable' : 'a check failed'}`, {
-          retryAfter: 1,
-          details: { unavailable: down, health },
-        });
+        throw HealthErrors.notReady(down, health);
       }
       throw err;
     }

@@ -110,16 +110,15 @@ export function timeoutFailure(phase: TimeoutPhase, agent: LlmAgentConfig): Atte
   return new AttemptFailure(error, phase !== 'idle', undefined, true, `timeout ${phase}`);
 }
 
-export function circuitOpenError(agent: LlmAgentConfig, retryAfterSec: number): AppError {
-  return new AppError(ErrorCode.CIRCUIT_OPEN, 'The AI provider for this agent is temporarily unavailable after repeated failures.', {
-    retryAfter: retryAfterSec,
-    details: details(agent),
-  });
-}
-
-export function noAgentError(): AppError {
-  return new AppError(ErrorCode.UPSTREAM_FAILED, 'No AI agent is configured for this request.');
-}
+/** The client-facing errors of the provider layer that are not an attempt's failure (see classifyError). */
+export const LlmErrors = {
+  circuitOpen: (agent: LlmAgentConfig, retryAfterSec: number) =>
+    new AppError(ErrorCode.CIRCUIT_OPEN, 'The AI provider for this agent is temporarily unavailable after repeated failures.', {
+      retryAfter: retryAfterSec,
+      details: details(agent),
+    }),
+  noAgent: () => new AppError(ErrorCode.UPSTREAM_FAILED, 'No AI agent is configured for this request.'),
+};
 
 function httpFailure(status: number, retryAfterMs: number | undefined, agent: LlmAgentConfig): AttemptFailure {
   const d = details(agent, { upstreamStatus: status });

@@ -1,11 +1,11 @@
-import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger} from '@nestjs/common';
 import { BrokenCircuitError, IsolatedCircuitError } from 'cockatiel';
 import { AppError } from 'src/common/errors/app-error';
 import { MetricsService } from 'src/common/metrics/metrics.service';
 import { APP_CONFIG, AppConfig } from 'src/config/env';
 import { abortableSleep } from 'src/llm/abortable-sleep';
 import { AgentBreakers } from 'src/llm/agent-breakers';
-import { AttemptFailure, CallerAbort, circuitOpenError, classifyError, noAgentError, UpstreamError } from 'src/llm/llm.errors';
+import { AttemptFailure, CallerAbort, classifyError, LlmErrors, UpstreamError } from 'src/llm/llm.errors';
 import { LlmAgentConfig, LlmChunk, LlmCompletion, LlmMessage, LlmProvider, LlmRequestOptions, LlmUsage } from 'src/llm/llm.types';
 import { LlmProviderRegistry } from 'src/llm/provider-registry';
 import { UpstreamAttempt } from 'src/llm/upstream-attempt';
@@ -47,22 +47,22 @@ export class LlmService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly providers: LlmProviderRegistry,
     private readonly breakers: AgentBreakers,
-    @Optional() private readonly metrics?: MetricsService,
+    private readonly metrics: MetricsService,
   ) {}
 
   /** `options`: per-request overrides (temperature, max tokens, stop, tools), given to every agent of the chain. */
   async *stream(chain: LlmAgentConfig[], messages: LlmMessage[], signal: AbortSignal, options?: LlmRequestOptions): AsyncGenerator<LlmChunk> {
-    let lastError: AppError = noAgentError();
+    let lastError: AppError = LlmErrors.noAgent();
     let failedProvider: string | null = null;
     for (const [index, agent] of chain.entries()) {
       signal.throwIfAborted();
       if (this.breakers.isOpen(agent)) {
         this.logger.warn(`agent ${agent.id}: circuit open, skipped`);
-        lastError = circuitOpenError(agent, this.breakers.retryAfterSec(agent));
+        lastError = LlmErrors.circuitOpen(agent, this.breakers.retryAfterSec(agent));
         failedProvider ??= agent.provider;
         continue;
       }
-      if (failedProvider !== null) this.metrics?.llmFallback(failedProvider);
+      if (failedProvider !== null) this.metrics.llmFallback(failedProvider);
       failedProvider = null;
       const verb = index === 0 ? 'Asking' : 'Falling back to';
       yield this.status(agent, `${verb} ${agent.name} (${agent.model})`);
@@ -108,21 +108,21 @@ export class LlmService {
       const startedAt = performance.now();
       try {
         const first = await policy.execute(() => attempt.open());
-        if (!first.ended) this.metrics?.llmFirstToken(agent.provider, secondsSince(startedAt));
+        if (!first.ended) this.metrics.llmFirstToken(agent.provider, secondsSince(startedAt));
         return { attempt, ...first, startedAt };
       } catch (err) {
         attempt.close();
         if (err instanceof CallerAbort) {
-          this.metrics?.llmDuration(agent.provider, secondsSince(startedAt), 'cancelled');
+          this.metrics.llmDuration(agent.provider, secondsSince(startedAt), 'cancelled');
           throw err.reason;
         }
         if (err instanceof BrokenCircuitError || err instanceof IsolatedCircuitError) {
           this.logger.warn(`agent ${agent.id}: circuit opened during retries`);
-          return { error: last?.error ?? circuitOpenError(agent, this.breakers.retryAfterSec(agent)) };
+          return { error: last?.error ?? LlmErrors.circuitOpen(agent, this.breakers.retryAfterSec(agent)) };
         }
         last = classifyError(err, agent);
-        this.metrics?.llmError(agent.provider, last.error.code);
-        this.metrics?.llmDuration(agent.provider, secondsSince(startedAt), 'error');
+        this.metrics.llmError(agent.provider, last.error.code);
+        this.metrics.llmDuration(agent.provider, secondsSince(startedAt), 'error');
         this.logger.warn(`agent ${agent.id}: attempt ${n}/${maxAttempts} failed: ${last.error.code} (${last.summary})`);
         const delay = last.retryAfterMs ?? retryBaseMs * 2 ** (n - 1);
         if (!last.retryable || n >= maxAttempts || delay > MAX_RETRY_WAIT_MS) return { error: last.error };
@@ -151,17 +151,17 @@ export class LlmService {
       if (err instanceof CallerAbort) throw err.reason;
       const failure = classifyError(err, agent);
       outcome = 'error';
-      this.metrics?.llmError(agent.provider, failure.error.code);
+      this.metrics.llmError(agent.provider, failure.error.code);
       this.logger.warn(`agent ${agent.id}: stream failed after the first delta: ${failure.error.code} (${failure.summary})`);
       throw failure.error;
     } finally {
       attempt.close();
-      this.metrics?.llmDuration(agent.provider, secondsSince(opened.startedAt), outcome);
+      this.metrics.llmDuration(agent.provider, secondsSince(opened.startedAt), outcome);
     }
   }
 
   private observe(chunk: LlmChunk, agent: LlmAgentConfig): LlmChunk {
-    if (chunk.type === 'usage') this.metrics?.llmUsage(agent.provider, chunk.usage);
+    if (chunk.type === 'usage') this.metrics.llmUsage(agent.provider, chunk.usage);
     return chunk;
   }
 

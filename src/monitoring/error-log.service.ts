@@ -3,23 +3,11 @@ import type { ErrorLogEntry, ErrorSink } from 'src/common/metrics/error-sink';
 import { MetricsService } from 'src/common/metrics/metrics.service';
 import { currentCorrelationId } from 'src/common/logging/request-context';
 import type { AuthUser } from 'src/common/auth-user';
-import { ErrorLogDto, ErrorLogPageDto } from 'src/monitoring/dto/log-response.dto';
+import { mapPage } from 'src/common/pagination/keyset';
+import { ErrorLogPageDto } from 'src/monitoring/dto/log-response.dto';
 import { ListErrorLogsQueryDto } from 'src/monitoring/dto/list-logs.dto';
-import type { ErrorLog } from 'src/monitoring/entities/error-log.entity';
 import { ErrorLogRepository } from 'src/monitoring/error-log.repository';
-import { decodeLogCursor, optionalDate, toPage } from 'src/monitoring/log-cursor';
-
-const toDto = (e: ErrorLog): ErrorLogDto => ({
-  id: e.id,
-  source: e.source,
-  code: e.code,
-  message: e.message,
-  statusCode: e.statusCode,
-  userId: e.userId,
-  correlationId: e.correlationId,
-  metadata: e.metadata ?? {},
-  createdAt: e.createdAt.toISOString(),
-});
+import { optionalDate, toErrorLogDto } from 'src/monitoring/log.mapper';
 
 const clip = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
@@ -58,16 +46,15 @@ export class ErrorLogService implements ErrorSink {
 
   /** The team's error log, newest first (the route is admin-only; the team comes from the caller). */
   async list(user: AuthUser, q: ListErrorLogsQueryDto): Promise<ErrorLogPageDto> {
-    const limit = q.limit ?? 20;
-    const rows = await this.repo.listForTeam(user.teamId, {
+    const page = await this.repo.listForTeam(user.teamId, {
       source: q.source,
       code: q.code,
       from: optionalDate(q.from),
       to: optionalDate(q.to),
-      limit: limit + 1,
-      before: q.cursor ? decodeLogCursor(q.cursor) : undefined,
+      limit: q.limit ?? 20,
+      cursor: q.cursor,
     });
-    return toPage(rows, limit, toDto);
+    return mapPage(page, toErrorLogDto);
   }
 
   /** Waits for writes in flight (tests and shutdown). */

@@ -2,12 +2,12 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import express, { NextFunction, Request, Response } from 'express';
-import { AppError } from 'src/common/errors/app-error';
 import { AllExceptionsFilter } from 'src/common/filters/all-exceptions.filter';
 import { MetricsService } from 'src/common/metrics/metrics.service';
 import { assignCorrelationId } from 'src/common/middleware/correlation-id.middleware';
 import { APP_CONFIG, AppConfig } from 'src/config/env';
 import { MetricsTokenCheck } from 'src/monitoring/metrics-token.guard';
+import { MonitoringErrors } from 'src/monitoring/monitoring.errors';
 
 /**
  * The separate `/metrics` listener (METRICS_PORT, on METRICS_HOST, default 127.0.0.1), so scrapes can stay
@@ -22,13 +22,13 @@ export class MetricsServer implements OnApplicationBootstrap, OnModuleDestroy {
   constructor(
     private readonly metrics: MetricsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly filter: AllExceptionsFilter,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     const { port, host } = this.config.metrics;
     if (port === undefined) return;
     const check = new MetricsTokenCheck(this.config.metricsToken);
-    const filter = new AllExceptionsFilter();
     const app = express();
     app.disable('x-powered-by');
     app.use(assignCorrelationId);
@@ -39,9 +39,9 @@ export class MetricsServer implements OnApplicationBootstrap, OnModuleDestroy {
         .then((text) => res.status(200).set('Content-Type', this.metrics.contentType).set('Cache-Control', 'no-store').send(text))
         .catch(next);
     });
-    app.use((_req: Request, _res: Response, next: NextFunction) => next(AppError.notFound('Route')));
+    app.use((_req: Request, _res: Response, next: NextFunction) => next(MonitoringErrors.routeNotFound()));
     app.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
-      filter.catch(err, { switchToHttp: () => ({ getRequest: () => req, getResponse: () => res, getNext: () => next }) } as never);
+      this.filter.catch(err, { switchToHttp: () => ({ getRequest: () => req, getResponse: () => res, getNext: () => next }) } as never);
     });
     const server = app.listen(port, host);
     await new Promise<void>((resolve, reject) => {

@@ -1,9 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import type { Request } from 'express';
-import { AppError } from 'src/common/errors/app-error';
-import { ErrorCode } from 'src/common/errors/error-code';
 import { APP_CONFIG, AppConfig } from 'src/config/env';
+import { MonitoringErrors } from 'src/monitoring/monitoring.errors';
 
 const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
 
@@ -22,9 +21,7 @@ export class MetricsTokenCheck {
     if (!this.expected) return;
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
     if (match && timingSafeEqual(digest(match[1]), this.expected)) return;
-    throw new AppError(ErrorCode.UNAUTHORIZED, 'A valid metrics token is required', {
-      suggestion: 'Send Authorization: Bearer <METRICS_TOKEN>.',
-    });
+    throw MonitoringErrors.metricsTokenRequired();
   }
 }
 
@@ -45,9 +42,7 @@ export class MetricsTokenGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     if (!this.servedHere) {
-      throw new AppError(ErrorCode.NOT_FOUND, 'Metrics are not served on this port', {
-        suggestion: 'Scrape the METRICS_HOST:METRICS_PORT listener, or set METRICS_TOKEN (required in production).',
-      });
+      throw MonitoringErrors.metricsNotServedHere();
     }
     this.check.assert(context.switchToHttp().getRequest<Request>().headers.authorization);
     return true;

@@ -56,6 +56,7 @@ function fromAppError(e: AppError): OpenAiError {
   switch (e.code) {
     case ErrorCode.VALIDATION_FAILED:
     case ErrorCode.BAD_REQUEST:
+    case ErrorCode.INVALID_CURSOR:
       return OpenAiError.invalid(e.message, e.options.fieldErrors?.[0]?.field ?? null);
     case ErrorCode.UNAUTHORIZED:
       return new OpenAiError(401, `${e.message}. You can find your API key in the team's API keys (cb_live_…).`, 'invalid_request_error', 'invalid_api_key');

@@ -2,7 +2,11 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { MoreThan, Repository } from 'typeorm';
+import { Keyset, type Page, type PageRequest } from 'src/common/pagination/keyset';
 import { ResearchEvent } from 'src/research/entities/research-event.entity';
+
+/** Agent history: newest first by the event's serial id. */
+const AGENT_HISTORY_KEYSET = new Keyset('research-agent-history', [{ expr: 'e.id', type: 'bigint' }], 'DESC');
 
 export type ResearchEventWrite = Pick<ResearchEvent, 'sessionId' | 'userId' | 'runNo' | 'seq' | 'type' | 'agentId' | 'agentType' | 'data'>;
 
@@ -68,13 +72,12 @@ export class ResearchEventRepository {
   }
 
   /** The caller's agent events (agent_start / agent_complete), newest first, keyset on the row id. */
-  listAgentHistory(teamId: string, userId: string, limit: number, beforeId: string | null): Promise<ResearchEvent[]> {
+  listAgentHistory(teamId: string, userId: string, page: PageRequest): Promise<Page<ResearchEvent>> {
     const qb = this.repo
       .createQueryBuilder('e')
       .where('e.team_id = :teamId AND e.user_id = :userId AND e.agent_type IS NOT NULL', { teamId, userId })
       .andWhere("e.type IN ('agent_start', 'agent_complete')");
-    if (beforeId) qb.andWhere('e.id < :beforeId', { beforeId });
-    return qb.orderBy('e.id', 'DESC').limit(limit).getMany();
+    return AGENT_HISTORY_KEYSET.page(qb, page);
   }
 
   /**

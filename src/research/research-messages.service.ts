@@ -5,7 +5,8 @@ import { ResearchMessage } from 'src/research/entities/research-message.entity';
 import { ResearchErrors } from 'src/research/research.errors';
 import { ResearchMessageRepository } from 'src/research/research-message.repository';
 import { ResearchRunsService } from 'src/research/research-runs.service';
-import { ResearchSessionsService, toMessage } from 'src/research/research-sessions.service';
+import { toSessionMessage } from 'src/research/research-session.mapper';
+import { ResearchSessionsService } from 'src/research/research-sessions.service';
 
 /**
  * Edit, delete and regenerate of the messages of the caller's sessions. A message is found in the given
@@ -33,7 +34,7 @@ export class ResearchMessagesService {
       await this.messages.deleteMany(user.teamId, session.id, deleted);
       ({ runNo } = await this.runs.start(user, session.id, { query: dto.content, preferences: session.preferences }, { userMessageId: false }));
     }
-    const message = toMessage({ ...list[index], content: dto.content });
+    const message = toSessionMessage({ ...list[index], content: dto.content });
     return { sessionId: session.id, messageId, message, deletedMessageIds: deleted, runStarted: runNo !== null, runNo };
   }
 

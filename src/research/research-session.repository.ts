@@ -2,7 +2,11 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { Repository } from 'typeorm';
+import { Keyset, type Page, type PageRequest } from 'src/common/pagination/keyset';
 import { ResearchErrorInfo, ResearchSession, ResearchStatus } from 'src/research/entities/research-session.entity';
+
+/** Sessions: newest first (ids are UUIDs or client-chosen keys, hence `text`). */
+const SESSIONS_KEYSET = new Keyset('research-sessions', [{ expr: 's.created_at', type: 'timestamptz' }, { expr: 's.id', type: 'text' }], 'DESC');
 
 /** The only place that touches `research_sessions`; every method is scoped by team and owner. */
 @Injectable()
@@ -44,15 +48,8 @@ export class ResearchSessionRepository {
   }
 
   /** Newest first, keyset after the session `afterId` (one of the owner's). */
-  listOwned(teamId: string, userId: string, limit: number, afterId: string | null): Promise<ResearchSession[]> {
-    const qb = this.repo.createQueryBuilder('s').where('s.team_id = :teamId AND s.user_id = :userId', { teamId, userId });
-    if (afterId) {
-      qb.andWhere(
-        '(s.created_at, s.id) < (SELECT c.created_at, c.id FROM research_sessions c WHERE c.team_id = :teamId AND c.user_id = :userId AND c.id = :afterId)',
-        { afterId },
-      );
-    }
-    return qb.orderBy('s.created_at', 'DESC').addOrderBy('s.id', 'DESC').limit(limit).getMany();
+  listOwned(teamId: string, userId: string, page: PageRequest): Promise<Page<ResearchSession>> {
+    return SESSIONS_KEYSET.page(this.repo.createQueryBuilder('s').where('s.team_id = :teamId AND s.user_id = :userId', { teamId, userId }), page);
   }
 
   async updateOwned(teamId: string, userId: string, id: string, patch: { title?: string; metadata?: Record<string, unknown> }): Promise<void> {

@@ -1,23 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { AuthUser } from 'src/common/auth-user';
+import { mapPage } from 'src/common/pagination/keyset';
 import { CreateFeedbackDto, FeedbackResponseDto } from 'src/research/dto/feedback.dto';
 import {
   AddSessionMessageDto,
   ListSessionsQueryDto,
   ResearchSessionDto,
   ResearchSessionListDto,
-  ResearchSessionSummaryDto,
   SessionMessageDto,
   UpdateSessionDto,
 } from 'src/research/dto/research-session.dto';
-import { ResearchMessage } from 'src/research/entities/research-message.entity';
 import { ResearchSession } from 'src/research/entities/research-session.entity';
 import { ResearchErrors } from 'src/research/research.errors';
 import { ResearchFeedbackRepository } from 'src/research/research-feedback.repository';
 import { ResearchMessageRepository } from 'src/research/research-message.repository';
 import { ResearchSessionRepository } from 'src/research/research-session.repository';
 import { SESSION_ID_PATTERN } from 'src/research/session-id.pipe';
+import { toFeedbackResponse, toSessionMessage, toSessionSummary } from 'src/research/research-session.mapper';
 
 /** Research sessions of the caller (another user's or team's session is a 404), their messages, feedback. */
 @Injectable()
@@ -29,20 +29,13 @@ export class ResearchSessionsService {
   ) {}
 
   async list(user: AuthUser, q: ListSessionsQueryDto): Promise<ResearchSessionListDto> {
-    const limit = q.limit ?? 20;
-    const rows = await this.sessions.listOwned(user.teamId, user.id, limit + 1, q.cursor ? decodeCursor(q.cursor) : null);
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
-    return {
-      items: page.map(toSummary),
-      nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null,
-    };
+    return mapPage(await this.sessions.listOwned(user.teamId, user.id, { limit: q.limit ?? 20, cursor: q.cursor }), toSessionSummary);
   }
 
   async get(user: AuthUser, sessionId: string): Promise<ResearchSessionDto> {
     const session = await this.requireOwned(user, sessionId);
     const messages = await this.messages.listForSession(user.teamId, sessionId);
-    return { ...toSummary(session), finalReport: session.finalReport, preferences: session.preferences, messages: messages.map(toMessage) };
+    return { ...toSessionSummary(session), finalReport: session.finalReport, preferences: session.preferences, messages: messages.map(toSessionMessage) };
   }
 
   async update(user: AuthUser, sessionId: string, dto: UpdateSessionDto): Promise<ResearchSessionDto> {
@@ -61,7 +54,7 @@ export class ResearchSessionsService {
       metadata: dto.metadata ?? {},
       sentAt: dto.timestamp ? new Date(dto.timestamp) : new Date(),
     });
-    return { message: toMessage(message), created };
+    return { message: toSessionMessage(message), created };
   }
 
   /**
@@ -80,7 +73,7 @@ export class ResearchSessionsService {
       rating: dto.rating,
       comment: dto.comment ?? null,
     });
-    return { success: true, id: row.id, sessionId: row.sessionId, messageId: row.messageId, rating: row.rating, createdAt: row.createdAt.toISOString() };
+    return toFeedbackResponse(row);
   }
 
   /** The session of the caller's message `messageId` (in `sessionId` when given); 404 / 400 as for feedback. */
@@ -102,33 +95,4 @@ export class ResearchSessionsService {
     if (!session) throw ResearchErrors.sessionNotFound();
     return session;
   }
-}
-
-function toSummary(s: ResearchSession): ResearchSessionSummaryDto {
-  return {
-    id: s.id,
-    status: s.status,
-    title: s.title,
-    query: s.query,
-    progress: s.progress,
-    currentPhase: s.currentPhase,
-    error: s.error,
-    metadata: s.metadata,
-    createdAt: s.createdAt.toISOString(),
-    updatedAt: s.updatedAt.toISOString(),
-  };
-}
-
-export function toMessage(m: ResearchMessage): SessionMessageDto {
-  return { id: m.messageId, role: m.role, content: m.content, timestamp: m.sentAt.toISOString(), metadata: m.metadata };
-}
-
-function encodeCursor(id: string): string {
-  return Buffer.from(id).toString('base64url');
-}
-
-function decodeCursor(raw: string): string {
-  const id = Buffer.from(raw, 'base64url').toString('utf8');
-  if (!SESSION_ID_PATTERN.test(id)) throw ResearchErrors.invalidCursor();
-  return id;
 }

@@ -1,6 +1,7 @@
-import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { catchError, concat, defer, EMPTY, from, map, mergeMap, Observable, of } from 'rxjs';
 import { AuthUser } from 'src/common/auth-user';
+import { mapPage } from 'src/common/pagination/keyset';
 import { MetricsService } from 'src/common/metrics/metrics.service';
 import { SseFlowControl } from 'src/common/sse/sse-writer';
 import { SseFrame } from 'src/common/sse/sse-format';
@@ -20,6 +21,7 @@ import { ResearchSessionRepository } from 'src/research/research-session.reposit
 import { sessionWakeKey } from 'src/research/research-runs.service';
 import { ResearchErrors } from 'src/research/research.errors';
 import { SESSION_ID_PATTERN } from 'src/research/session-id.pipe';
+import { toAgentHistoryItem } from 'src/research/research-session.mapper';
 
 /** A stream waiting for a session's next run looks at the session row this often even without a wake-up. */
 const SESSION_POLL_MS = 2000;
@@ -40,7 +42,7 @@ export class ResearchStreamsService {
     private readonly events: ResearchEventRepository,
     private readonly sessionRows: ResearchSessionRepository,
     private readonly log: StreamLog,
-    @Optional() private readonly metrics?: MetricsService,
+    private readonly metrics: MetricsService,
   ) {}
 
   /**
@@ -223,20 +225,8 @@ export class ResearchStreamsService {
   }
 
   async history(user: AuthUser, q: AgentHistoryQueryDto): Promise<AgentHistoryListDto> {
-    const limit = q.limit ?? 20;
-    const rows = await this.events.listAgentHistory(user.teamId, user.id, limit + 1, q.cursor ?? null);
-    const page = rows.slice(0, limit);
-    return {
-      items: page.map((e) => ({
-        type: e.type,
-        sessionId: e.sessionId,
-        agentId: e.agentId as string,
-        agentType: e.agentType as string,
-        data: e.data,
-        timestamp: e.createdAt.toISOString(),
-      })),
-      nextCursor: rows.length > limit ? String(page[page.length - 1].id) : null,
-    };
+    const page = await this.events.listAgentHistory(user.teamId, user.id, { limit: q.limit ?? 20, cursor: q.cursor });
+    return mapPage(page, toAgentHistoryItem);
   }
 
   /**
@@ -249,7 +239,7 @@ export class ResearchStreamsService {
       after,
       flow,
       fromDatabase: (last) => this.fromDatabase(session, last?.seq ?? 0, flow),
-      onResumed: (source) => this.metrics?.streamResumed('research', source),
+      onResumed: (source) => this.metrics.streamResumed('research', source),
     });
   }
 

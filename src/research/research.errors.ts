@@ -22,6 +22,4 @@ export const ResearchErrors = {
     }),
   notRegenerable: (why: string) =>
     new AppError(ErrorCode.VALIDATION_FAILED, `Validation failed: messageId`, { fieldErrors: [{ field: 'messageId', message: why }] }),
-  invalidCursor: () =>
-    new AppError(ErrorCode.VALIDATION_FAILED, 'Validation failed: cursor', { fieldErrors: [{ field: 'cursor', message: 'cursor is not valid' }] }),
 };

@@ -8,6 +8,4 @@ export const TeamErrors = {
     new AppError(ErrorCode.CONFLICT, 'The last active admin of a team cannot be demoted or deactivated', {
       suggestion: 'Promote another member to admin first.',
     }),
-  badCursor: () =>
-    new AppError(ErrorCode.VALIDATION_FAILED, 'Invalid cursor', { fieldErrors: [{ field: 'cursor', message: 'cursor is not valid' }] }),
 };

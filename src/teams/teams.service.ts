@@ -11,6 +11,7 @@ import { NewAdmin, TeamRepository } from 'src/teams/team.repository';
 import { User } from 'src/teams/entities/user.entity';
 import { TeamErrors } from 'src/teams/teams.errors';
 import { randomToken, sha256Hex } from 'src/teams/token-hash';
+import { toInviteResponse, toTeamResponse } from 'src/teams/team.mapper';
 
 /**
  * Teams: the caller's own team only (the id always comes from the authenticated user, never the URL).
@@ -50,14 +51,14 @@ export class TeamsService {
   }
 
   async getCurrent(user: AuthUser): Promise<TeamResponseDto> {
-    return TeamResponseDto.from(await this.getTeam(user.teamId));
+    return toTeamResponse(await this.getTeam(user.teamId));
   }
 
   async updateCurrent(user: AuthUser, dto: UpdateTeamDto): Promise<TeamResponseDto> {
     const team = await this.teams.update(user.teamId, { ...dto });
     if (!team) throw TeamErrors.teamNotFound();
     void this.audit.record({ action: 'team.update', teamId: user.teamId, userId: user.id, metadata: { fields: Object.keys(dto) } });
-    return TeamResponseDto.from(team);
+    return toTeamResponse(team);
   }
 
   /** Creates a single-use invite; the token is returned here once and stored only hashed. */
@@ -73,6 +74,6 @@ export class TeamsService {
       expiresAt,
     });
     void this.audit.record({ action: 'team.invite', teamId: user.teamId, userId: user.id, metadata: { inviteId: invite.id, role: dto.role } });
-    return { id: invite.id, token, role: invite.role, email: invite.email, expiresAt: expiresAt.toISOString() };
+    return toInviteResponse(invite, token);
   }
 }

@@ -2,8 +2,12 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, EntityManager, Repository } from 'typeorm';
 import type { Role } from 'src/common/auth-user';
+import { Keyset, type Page, type PageRequest } from 'src/common/pagination/keyset';
 import { Invite } from 'src/teams/entities/invite.entity';
 import { User } from 'src/teams/entities/user.entity';
+
+/** Members: oldest first. */
+const MEMBERS_KEYSET = new Keyset('members', [{ expr: 'u.created_at', type: 'timestamptz' }, { expr: 'u.id', type: 'uuid' }], 'ASC');
 
 export interface NewMember {
   email: string;
@@ -17,11 +21,6 @@ export interface MemberPatch {
 }
 
 /** Keyset position in a team's member list (creation time at ms precision, then id). */
-export interface MemberCursor {
-  createdAt: string;
-  id: string;
-}
-
 export type InviteJoinResult = { ok: true; user: User } | { ok: false; reason: 'invalid' | 'email_mismatch' | 'duplicate' };
 export type MemberUpdateResult = { ok: true; user: User } | { ok: false; reason: 'not_found' | 'last_admin' };
 
@@ -99,11 +98,8 @@ export class UserRepository {
     });
   }
 
-  async listForTeam(teamId: string, limit: number, after?: MemberCursor): Promise<User[]> {
-    const key = `date_trunc('milliseconds', u.created_at)`;
-    const qb = this.repo.createQueryBuilder('u').where('u.team_id = :teamId', { teamId });
-    if (after) qb.andWhere(`(${key}, u.id) > (:c::timestamptz, :i::uuid)`, { c: after.createdAt, i: after.id });
-    return qb.orderBy(key, 'ASC').addOrderBy('u.id', 'ASC').limit(limit).getMany();
+  listForTeam(teamId: string, page: PageRequest): Promise<Page<User>> {
+    return MEMBERS_KEYSET.page(this.repo.createQueryBuilder('u').where('u.team_id = :teamId', { teamId }), page);
   }
 
   /**

@@ -11,21 +11,9 @@ import { TeamErrors } from 'src/teams/teams.errors';
 import { sha256Hex } from 'src/teams/token-hash';
 import { StampedCache, VersionStamps } from 'src/common/cache/version-stamps';
 import { APP_CONFIG, AppConfig } from 'src/config/env';
-import { InviteJoinResult, MemberCursor, NewMember, UserRepository } from 'src/teams/user.repository';
-
-const encodeCursor = (u: User): string =>
-  Buffer.from(JSON.stringify({ c: u.createdAt.toISOString(), i: u.id })).toString('base64url');
-
-function decodeCursor(cursor: string): MemberCursor {
-  try {
-    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { c?: unknown; i?: unknown };
-    if (typeof v.c !== 'string' || typeof v.i !== 'string' || Number.isNaN(Date.parse(v.c))) throw new Error('shape');
-    if (!/^[0-9a-f-]{36}$/i.test(v.i)) throw new Error('id');
-    return { createdAt: v.c, id: v.i };
-  } catch {
-    throw TeamErrors.badCursor();
-  }
-}
+import { InviteJoinResult, NewMember, UserRepository } from 'src/teams/user.repository';
+import { mapPage } from 'src/common/pagination/keyset';
+import { toMemberResponse } from 'src/teams/team.mapper';
 
 /**
  * Users (members of teams). Lookups other modules may use: `getUser(teamId, userId)`, `findUser(teamId, userId)`.
@@ -98,10 +86,8 @@ export class UsersService {
   }
 
   async listMembers(user: AuthUser, q: ListMembersQueryDto): Promise<MemberListDto> {
-    const limit = q.limit ?? 20;
-    const rows = await this.users.listForTeam(user.teamId, limit + 1, q.cursor ? decodeCursor(q.cursor) : undefined);
-    const page = rows.slice(0, limit);
-    return { items: page.map((u) => MemberResponseDto.fromMember(u)), nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]) : null };
+    const page = await this.users.listForTeam(user.teamId, { limit: q.limit ?? 20, cursor: q.cursor });
+    return mapPage(page, toMemberResponse);
   }
 
   async updateMember(user: AuthUser, userId: string, dto: UpdateMemberDto): Promise<MemberResponseDto> {
@@ -114,7 +100,7 @@ export class UsersService {
       userId: user.id,
       metadata: { targetUserId: userId, ...dto },
     });
-    return MemberResponseDto.fromMember(result.user);
+    return toMemberResponse(result.user);
   }
 }
 

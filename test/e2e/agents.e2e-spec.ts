@@ -136,7 +136,9 @@ describe('Agents API', () => {
     it('refuses a bad limit or cursor with a field error', async () => {
       expect(fieldsOf((await t.http().get('/api/agents?limit=0').set(admin.bearer).expect(400)).body)).toEqual(['limit']);
       expect(fieldsOf((await t.http().get('/api/agents?limit=101').set(admin.bearer).expect(400)).body)).toEqual(['limit']);
-      expect(fieldsOf((await t.http().get('/api/agents?cursor=garbage').set(admin.bearer).expect(400)).body)).toEqual(['cursor']);
+      const badCursor = await t.http().get('/api/agents?cursor=garbage').set(admin.bearer).expect(400);
+      expect(fieldsOf(badCursor.body)).toEqual(['cursor']);
+      expect(badCursor.body.error).toBe('INVALID_CURSOR');
     });
 
     it('records agent.create / agent.update / agent.delete / agent.avatar audit events without secrets', async () => {

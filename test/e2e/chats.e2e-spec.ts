@@ -75,7 +75,7 @@ describe('Chats API', () => {
       expect(archived.body.items.map((c: { id: string }) => c.id)).toEqual([made[0]]);
       const budget = await t.http().get('/api/chats?q=budg').set(solo.bearer).expect(200);
       expect(budget.body.items.map((c: { title: string }) => c.title).sort()).toEqual(['Budget 1', 'Budget 3']);
-      await t.http().get('/api/chats?cursor=garbage').set(solo.bearer).expect(400);
+      expect((await t.http().get('/api/chats?cursor=garbage').set(solo.bearer).expect(400)).body.error).toBe('INVALID_CURSOR');
       await t.http().get('/api/chats?limit=101').set(solo.bearer).expect(400);
     });
 

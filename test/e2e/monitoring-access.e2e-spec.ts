@@ -167,9 +167,10 @@ describe('Monitoring: admin routes, team scoping', () => {
       expect(second.body.nextCursor).toBeNull();
     });
 
-    it('answers 400 VALIDATION_FAILED to a bad cursor or date', async () => {
+    it('answers 400 INVALID_CURSOR to a bad cursor and VALIDATION_FAILED to a bad date', async () => {
       const bad = await t.http().get('/api/monitoring/errors?cursor=not-a-cursor').set(admin.bearer).expect(400);
-      expect(bad.body.error).toBe('VALIDATION_FAILED');
+      expect(bad.body.error).toBe('INVALID_CURSOR');
+      expect((await t.http().get('/api/monitoring/errors?from=yesterday').set(admin.bearer).expect(400)).body.error).toBe('VALIDATION_FAILED');
       await t.http().get('/api/monitoring/errors?from=yesterday').set(admin.bearer).expect(400);
       await t.http().get('/api/monitoring/errors?limit=101').set(admin.bearer).expect(400);
     });

@@ -1,9 +1,3 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, MaxLength } from 'class-validator';
-import { LimitQueryDto } from 'src/common/dto/limit-query.dto';
+import { CursorQueryDto } from 'src/common/pagination/cursor-query.dto';
 
-export class ListAgentsQueryDto extends LimitQueryDto {
-  @ApiPropertyOptional({ description: 'Opaque: the nextCursor of the previous page' })
-  @IsOptional() @IsString() @MaxLength(200)
-  cursor?: string;
-}
+export class ListAgentsQueryDto extends CursorQueryDto {}

@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsObject, IsOptional, IsString, IsUUID, MaxLength, MinLength } from 'class-validator';
 import { LimitQueryDto } from 'src/common/dto/limit-query.dto';
+import { CursorQueryDto } from 'src/common/pagination/cursor-query.dto';
 
 const toBool = ({ value }: { value: unknown }) => (value === 'true' || value === true ? true : value === 'false' || value === false ? false : value);
 
@@ -23,11 +24,7 @@ export class UpdateChatDto {
   @ApiPropertyOptional() @IsOptional() @IsBoolean() isArchived?: boolean;
 }
 
-export class ListChatsQueryDto extends LimitQueryDto {
-  @ApiPropertyOptional({ maxLength: 300, description: 'Opaque: the nextCursor of the previous page' })
-  @IsOptional() @IsString() @MaxLength(300)
-  cursor?: string;
-
+export class ListChatsQueryDto extends CursorQueryDto {
   @ApiPropertyOptional({ description: 'true: only archived chats; false: only active ones; absent: both' })
   @IsOptional() @Transform(toBool) @IsBoolean()
   archived?: boolean;

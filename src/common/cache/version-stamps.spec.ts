@@ -1,11 +1,16 @@
+import { DataSource } from 'typeorm';
 import { StampedCache, VersionStamps } from 'src/common/cache/version-stamps';
+import { BreakerRegistry } from 'src/common/circuit/breaker-registry.service';
+import { MetricsService } from 'src/common/metrics/metrics.service';
 import { AppConfig } from 'src/config/env';
 
 const config = (url?: string) => ({ redisKeyPrefix: 't:', db: { url, embedded: !url } }) as unknown as AppConfig;
 
 describe('VersionStamps without Redis', () => {
+  // Never connected: without Redis no stamp read or bump can fail, so the metrics stay untouched.
+  const metrics = new MetricsService(new BreakerRegistry(), new DataSource({ type: 'postgres' }));
   it('keeps stamps in memory with the embedded database, and a bump changes the stamp', async () => {
-    const s = new VersionStamps(null, config());
+    const s = new VersionStamps(null, config(), metrics);
     expect(s.mode).toBe('local');
     const a = await s.current('x');
     expect(await s.current('x')).toBe(a);
@@ -15,7 +20,7 @@ describe('VersionStamps without Redis', () => {
   });
 
   it('turns caching off on a shared PostgreSQL without Redis (other instances could not tell it about writes)', async () => {
-    const s = new VersionStamps(null, config('postgres://db/x'));
+    const s = new VersionStamps(null, config('postgres://db/x'), metrics);
     expect(s.mode).toBe('off');
     expect(await s.current('x')).toBeNull();
   });

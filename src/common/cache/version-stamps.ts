@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger} from '@nestjs/common';
 import type Redis from 'ioredis';
 import { MetricsService } from 'src/common/metrics/metrics.service';
 import { REDIS_CLIENT } from 'src/common/redis/redis.module';
@@ -34,7 +34,7 @@ export class VersionStamps {
   constructor(
     @Inject(REDIS_CLIENT) private readonly redis: Redis | null,
     @Inject(APP_CONFIG) config: AppConfig,
-    @Optional() private readonly metrics?: MetricsService,
+    private readonly metrics: MetricsService,
   ) {
     this.mode = redis ? 'redis' : config.db.embedded ? 'local' : 'off';
     this.prefix = `${config.redisKeyPrefix}stamp:`;
@@ -50,7 +50,7 @@ export class VersionStamps {
       return await this.read(scope);
     } catch (err) {
       const kind = scopeKind(scope);
-      this.metrics?.stampReadFailed(kind);
+      this.metrics.stampReadFailed(kind);
       if (Date.now() - this.lastReadWarning > 10_000) {
         this.lastReadWarning = Date.now();
         this.logger.warn({ scope: kind, reason: (err as Error).message }, 'version stamp read failed: loading from the database without caching');
@@ -85,7 +85,7 @@ export class VersionStamps {
       } catch (err) {
         const kind = scopeKind(scope);
         this.logger.warn({ scope: kind, reason: (err as Error).message }, 'version stamp bump failed after commit: cached values of the scope may stay stale until their TTL');
-        this.metrics?.stampBumpFailed(kind);
+        this.metrics.stampBumpFailed(kind);
       }
     }
   }

@@ -5,6 +5,8 @@
 export enum ErrorCode {
   VALIDATION_FAILED = 'VALIDATION_FAILED',
   BAD_REQUEST = 'BAD_REQUEST',
+  /** `?cursor=` is not a nextCursor of this list (garbage, edited, or another list's). */
+  INVALID_CURSOR = 'INVALID_CURSOR',
   UNAUTHORIZED = 'UNAUTHORIZED',
   FORBIDDEN = 'FORBIDDEN',
   NOT_FOUND = 'NOT_FOUND',
@@ -27,6 +29,7 @@ export enum ErrorCode {
 export const ERROR_STATUS: Record<ErrorCode, number> = {
   [ErrorCode.VALIDATION_FAILED]: 400,
   [ErrorCode.BAD_REQUEST]: 400,
+  [ErrorCode.INVALID_CURSOR]: 400,
   [ErrorCode.UNAUTHORIZED]: 401,
   [ErrorCode.FORBIDDEN]: 403,
   [ErrorCode.NOT_FOUND]: 404,

@@ -1,4 +1,4 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Inject, Logger, Optional } from '@nestjs/common';
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Inject, Logger} from '@nestjs/common';
 import { ThrottlerException } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
 import { AppError } from 'src/common/errors/app-error';
@@ -24,6 +24,7 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
 
 const SUGGESTIONS: Partial<Record<ErrorCode, string>> = {
   [ErrorCode.VALIDATION_FAILED]: 'Fix the listed fields and send the request again.',
+  [ErrorCode.INVALID_CURSOR]: 'Send the nextCursor of the previous page of this list unchanged, or no cursor for the first page.',
   [ErrorCode.PAYLOAD_TOO_LARGE]: 'Send a smaller body.',
   [ErrorCode.UNAUTHORIZED]: 'Log in again or refresh the access token.',
   [ErrorCode.RATE_LIMITED]: 'Wait for the Retry-After interval before retrying.',
@@ -61,7 +62,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
   private lastDependencyWarning = 0;
 
   /** `errorSink`: the error log admins read (Monitoring provides it); 5xx of authenticated requests go there. */
-  constructor(@Optional() @Inject(ERROR_SINK) private readonly errorSink?: ErrorSink) {}
+  constructor(@Inject(ERROR_SINK) private readonly errorSink: ErrorSink) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
@@ -104,7 +105,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
   private recordError(exception: unknown, n: Normalised, req: Request | undefined, correlationId: string): void {
     const user = (req as (Request & { user?: { id?: string; teamId?: string } }) | undefined)?.user;
     // Refusals (drain, open breaker) are consequences, not failures: the metrics count them.
-    if (!this.errorSink || !user?.teamId || n.code === ErrorCode.SERVICE_UNAVAILABLE || n.code === ErrorCode.CIRCUIT_OPEN) return;
+    if (!user?.teamId || n.code === ErrorCode.SERVICE_UNAVAILABLE || n.code === ErrorCode.CIRCUIT_OPEN) return;
     // The error log lives in the database: do not try to write there while it is the thing that is down.
     if (n.code === ErrorCode.DATABASE_UNAVAILABLE) return;
     const route = req?.route?.path ? `${req.baseUrl ?? ''}${req.route.path as string}` : null;

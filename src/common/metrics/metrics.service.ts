@@ -1,4 +1,4 @@
-import { Injectable, OnModuleDestroy, OnModuleInit, Optional } from '@nestjs/common';
+import { Injectable, OnModuleDestroy, OnModuleInit} from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { BreakerRegistry, BreakerSnapshot, BreakerStateName } from 'src/common/circuit/breaker-registry.service';
@@ -163,14 +163,14 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
   });
 
   constructor(
-    @Optional() private readonly breakers?: BreakerRegistry,
-    @Optional() private readonly dataSource?: DataSource,
+    private readonly breakers: BreakerRegistry,
+    private readonly dataSource: DataSource,
   ) {
     collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX, eventLoopMonitoringPrecision: 20 });
   }
 
   onModuleInit(): void {
-    this.unsubscribeBreakers = this.breakers?.onStateChange((s) => this.setBreaker(s));
+    this.unsubscribeBreakers = this.breakers.onStateChange((s) => this.setBreaker(s));
   }
 
   onModuleDestroy(): void {
@@ -299,11 +299,11 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
   }
 
   private refreshBreakers(): void {
-    for (const s of this.breakers?.snapshot() ?? []) this.setBreaker(s);
+    for (const s of this.breakers.snapshot()) this.setBreaker(s);
   }
 
   private refreshDbPool(): void {
-    const pool = (this.dataSource?.driver as unknown as { master?: PgPoolLike } | undefined)?.master;
+    const pool = (this.dataSource.driver as unknown as { master?: PgPoolLike }).master;
     if (!pool || typeof pool.totalCount !== 'number') return;
     this.dbPool.set({ state: 'total' }, pool.totalCount);
     this.dbPool.set({ state: 'idle' }, pool.idleCount);

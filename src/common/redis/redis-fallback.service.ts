@@ -1,4 +1,4 @@
-import { Injectable, Logger, Optional } from '@nestjs/common';
+import { Injectable, Logger} from '@nestjs/common';
 import type Redis from 'ioredis';
 import { Counter, Gauge } from 'prom-client';
 import { dependencyFailure } from 'src/common/errors/dependency-failure';
@@ -18,11 +18,10 @@ export type FallbackStore = 'throttle' | 'auth';
 export class RedisFallback {
   private readonly logger = new Logger(RedisFallback.name);
   private readonly active = new Set<FallbackStore>();
-  private readonly activeGauge?: Gauge<'store'>;
-  private readonly operations?: Counter<'store'>;
+  private readonly activeGauge: Gauge<'store'>;
+  private readonly operations: Counter<'store'>;
 
-  constructor(@Optional() metrics?: MetricsService) {
-    if (!metrics) return;
+  constructor(metrics: MetricsService) {
     this.activeGauge = new Gauge({
       name: `${METRIC_PREFIX}redis_fallback_active`,
       help: 'Stores running on per-instance memory because Redis is unreachable (1) or on Redis (0)',
@@ -61,16 +60,16 @@ export class RedisFallback {
   private async useLocal<T>(store: FallbackStore, local: () => T | Promise<T>, reason: string): Promise<T> {
     if (!this.active.has(store)) {
       this.active.add(store);
-      this.activeGauge?.set({ store }, 1);
+      this.activeGauge.set({ store }, 1);
       this.logger.warn({ store, reason }, `redis unreachable: ${store} counters fall back to this instance's memory`);
     }
-    this.operations?.inc({ store });
+    this.operations.inc({ store });
     return local();
   }
 
   private recovered(store: FallbackStore): void {
     if (!this.active.delete(store)) return;
-    this.activeGauge?.set({ store }, 0);
+    this.activeGauge.set({ store }, 0);
     this.logger.log({ store }, `redis reachable again: ${store} counters are shared through Redis again`);
   }
 }

@@ -50,6 +50,7 @@ export function translateError(e: unknown): CanvaloError {
   switch (code) {
     case ErrorCode.VALIDATION_FAILED:
     case ErrorCode.BAD_REQUEST:
+    case ErrorCode.INVALID_CURSOR:
       return { status: 422, code: 'VALIDATION_ERROR', message, userMessage: 'The request was not valid.', suggestedActions: ['Check the request fields'], retryable: false };
     case ErrorCode.UNAUTHORIZED:
       return { status: 401, code: 'UNAUTHORIZED', message, userMessage: 'Your session is not authorised.', suggestedActions: ['Check the API key'], retryable: false };

@@ -6,7 +6,6 @@ import { ChatsService } from 'src/chats/chats.service';
 import { MessagesService } from 'src/chats/messages.service';
 import { AppError } from 'src/common/errors/app-error';
 import type { AuthUser } from 'src/common/auth-user';
-import { ErrorCode } from 'src/common/errors/error-code';
 import {
   agentType,
   CANVALO_USER_KEY,
@@ -25,6 +24,7 @@ import { APP_CONFIG, AppConfig } from 'src/config/env';
 import { abortableSleep } from 'src/llm/abortable-sleep';
 import type { LlmChunk, LlmMessage, LlmRouting, LlmUsage } from 'src/llm/llm.types';
 import { AgentRouter } from 'src/routing/agent-router.service';
+import { CanvaloErrors } from 'src/compat/canvalo/canvalo.errors';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Waits before the 2nd, 3rd and 4th attempt, in units of CANVALO_RETRY_BASE_MS (the seed's 1 s / 2 s / 4 s). */
@@ -155,20 +155,20 @@ export class CanvaloService {
   private async defaultAgentId(teamId: string): Promise<string> {
     const active = await this.agents.listActive(teamId);
     const chosen = active.find((a) => a.config.router) ?? active[0];
-    if (!chosen) throw new AppError(ErrorCode.CONFLICT, 'The team has no active agent');
+    if (!chosen) throw CanvaloErrors.noActiveAgent();
     return chosen.id;
   }
 
   private async requireConversation(owner: AuthUser, id: string, userId: string): Promise<void> {
-    if (!UUID.test(id)) throw AppError.notFound('Conversation');
+    if (!UUID.test(id)) throw CanvaloErrors.conversationNotFound();
     await this.chats.requireTagged(owner, id, CANVALO_USER_KEY, userId).catch(() => {
-      throw AppError.notFound('Conversation');
+      throw CanvaloErrors.conversationNotFound();
     });
   }
 
   /** Conversations belong to the key's creator (a chat needs an owner); a key never acts with a role. */
   private owner(key: ApiKeyPrincipal): AuthUser {
-    if (!key.createdBy) throw new AppError(ErrorCode.FORBIDDEN, 'This API key has no creator to own conversations');
+    if (!key.createdBy) throw CanvaloErrors.keyWithoutCreator();
     return { id: key.createdBy, teamId: key.teamId, role: 'user', email: '', jti: '', exp: 0 };
   }
 }

@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Put, Res } from '@nestjs/common';
 import type { Response } from 'express';
-import { chatNotFound } from 'src/chats/chats.errors';
+import { ChatErrors } from 'src/chats/chats.errors';
 import { ChatsService } from 'src/chats/chats.service';
 import { CreateChatDto, SendMessageDto, UpdateChatDto } from 'src/chats/dto/chat-requests.dto';
 import { MessagesService } from 'src/chats/messages.service';
@@ -14,7 +14,7 @@ import { N8N_PREFIX, N8nCompatController } from 'src/compat/n8n/n8n-compat';
 import { allPages, N8nChat, toCreateChat, toN8nChat, toN8nEvents, toSendMessage, toUpdateChat } from 'src/compat/n8n/n8n.mapper';
 
 /** A malformed id cannot name an existing chat: 404 like any other unknown id (as on the canonical routes). */
-const ChatId = () => Param('id', new ParseUUIDPipe({ exceptionFactory: () => chatNotFound() }));
+const ChatId = () => Param('id', new ParseUUIDPipe({ exceptionFactory: () => ChatErrors.notFound() }));
 
 /** The seed's chats over ChatsService and MessagesService: the caller's own chats only. */
 @N8nCompatController()

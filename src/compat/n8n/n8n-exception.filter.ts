@@ -1,4 +1,4 @@
-import { ArgumentsHost, Catch } from '@nestjs/common';
+import { ArgumentsHost, Catch, ExceptionFilter, Injectable } from '@nestjs/common';
 import type { Response } from 'express';
 import { AllExceptionsFilter } from 'src/common/filters/all-exceptions.filter';
 import type { ErrorBodyDto } from 'src/common/filters/error-body';
@@ -22,9 +22,12 @@ const snake = (field: string): string =>
  * validation failure naming fields is 422 with `detail: [{loc: ['body', field], msg, type}]` (field names
  * in the seed's snake_case), anything else `{detail: message}` with the canonical status.
  */
+@Injectable()
 @Catch()
-export class N8nExceptionFilter extends AllExceptionsFilter {
-  override catch(exception: unknown, host: ArgumentsHost): void {
+export class N8nExceptionFilter implements ExceptionFilter {
+  constructor(private readonly canonical: AllExceptionsFilter) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
     const res = host.switchToHttp().getResponse<Response>();
     const json = res.json.bind(res);
     res.json = (body: ErrorBodyDto) => {
@@ -36,6 +39,6 @@ export class N8nExceptionFilter extends AllExceptionsFilter {
       }
       return json({ detail: body.message });
     };
-    super.catch(exception, host);
+    this.canonical.catch(exception, host);
   }
 }

@@ -8,7 +8,7 @@ import { Public } from 'src/common/decorators/public.decorator';
 import { createLenientValidationPipe } from 'src/common/pipes/validation.pipe';
 import { VanaAuthResponseDto, VanaLoginDto, VanaRefreshDto, VanaTokenDto, VanaUserDto } from 'src/compat/vana/dto/vana-auth.dto';
 import { VanaExceptionFilter } from 'src/compat/vana/vana-exception.filter';
-import { toLoginDto, toRefreshDto, toVanaAuth, toVanaMe, toVanaToken } from 'src/compat/vana/vana.mappers';
+import { toLoginDto, toRefreshDto, toVanaAuth, toVanaMe, toVanaToken } from 'src/compat/vana/vana.mapper';
 import { ApiErrorBody } from 'src/common/openapi/api-error-body.decorator';
 import { VanaErrorBodyDto } from 'src/compat/vana/dto/vana-session.dto';
 

@@ -21,7 +21,7 @@ import {
   VanaStatusDto,
 } from 'src/compat/vana/dto/vana-research.dto';
 import { VanaExceptionFilter } from 'src/compat/vana/vana-exception.filter';
-import { toFeedback, toRunRequest, toVanaFrame, toVanaHistory, toVanaResearchResponse } from 'src/compat/vana/vana.mappers';
+import { toFeedback, toRunRequest, toVanaFrame, toVanaHistory, toVanaResearchResponse } from 'src/compat/vana/vana.mapper';
 import { ApiErrorBody } from 'src/common/openapi/api-error-body.decorator';
 import { VanaErrorBodyDto } from 'src/compat/vana/dto/vana-session.dto';
 

@@ -34,7 +34,7 @@ import {
   toVanaMessageFeedback,
   toVanaOperation,
   toVanaSummary,
-} from 'src/compat/vana/vana.mappers';
+} from 'src/compat/vana/vana.mapper';
 
 /** Vana's sessions and chat actions (messages by id, found among the caller's sessions). */
 @ApiTags('compat: vana')

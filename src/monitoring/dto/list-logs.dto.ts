@@ -1,12 +1,8 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsISO8601, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
-import { LimitQueryDto } from 'src/common/dto/limit-query.dto';
+import { CursorQueryDto } from 'src/common/pagination/cursor-query.dto';
 
-class PageQueryDto extends LimitQueryDto {
-  @ApiPropertyOptional({ description: 'Opaque: the nextCursor of the previous page' })
-  @IsOptional() @IsString() @MaxLength(200)
-  cursor?: string;
-
+class PageQueryDto extends CursorQueryDto {
   @ApiPropertyOptional({ description: 'Entries at or after this instant (ISO-8601)', example: '2026-01-01T00:00:00Z' })
   @IsOptional() @IsISO8601({ strict: true })
   from?: string;

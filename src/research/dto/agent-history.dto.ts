@@ -1,12 +1,7 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, Matches } from 'class-validator';
-import { LimitQueryDto } from 'src/common/dto/limit-query.dto';
+import { ApiProperty } from '@nestjs/swagger';
+import { CursorQueryDto } from 'src/common/pagination/cursor-query.dto';
 
-export class AgentHistoryQueryDto extends LimitQueryDto {
-  @ApiPropertyOptional({ description: 'Opaque: the nextCursor of the previous page' })
-  @IsOptional() @IsString() @Matches(/^\d{1,18}$/, { message: 'cursor is not valid' })
-  cursor?: string;
-}
+export class AgentHistoryQueryDto extends CursorQueryDto {}
 
 export class AgentHistoryItemDto {
   @ApiProperty({ enum: ['agent_start', 'agent_complete'] }) type: string;

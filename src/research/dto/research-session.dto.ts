@@ -2,13 +2,9 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsISO8601, IsObject, IsOptional, IsString, Length, Matches, MaxLength } from 'class-validator';
 import type { ResearchStatus } from 'src/research/entities/research-session.entity';
 import type { ResearchMessageRole } from 'src/research/entities/research-message.entity';
-import { LimitQueryDto } from 'src/common/dto/limit-query.dto';
+import { CursorQueryDto } from 'src/common/pagination/cursor-query.dto';
 
-export class ListSessionsQueryDto extends LimitQueryDto {
-  @ApiPropertyOptional({ description: 'Opaque: the nextCursor of the previous page' })
-  @IsOptional() @IsString() @MaxLength(300)
-  cursor?: string;
-}
+export class ListSessionsQueryDto extends CursorQueryDto {}
 
 export class UpdateSessionDto {
   @ApiPropertyOptional({ minLength: 1, maxLength: 200 })

@@ -1,7 +1,3 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, MaxLength } from 'class-validator';
-import { LimitQueryDto } from 'src/common/dto/limit-query.dto';
+import { CursorQueryDto } from 'src/common/pagination/cursor-query.dto';
 
-export class ListMembersQueryDto extends LimitQueryDto {
-  @ApiPropertyOptional({ description: 'Opaque cursor from a previous page' }) @IsOptional() @IsString() @MaxLength(300) cursor?: string;
-}
+export class ListMembersQueryDto extends CursorQueryDto {}

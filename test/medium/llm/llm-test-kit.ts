@@ -4,6 +4,9 @@ import { LoggerService } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { BreakerRegistry } from 'src/common/circuit/breaker-registry.service';
 import { CircuitModule } from 'src/common/circuit/circuit.module';
+import { MetricsModule } from 'src/common/metrics/metrics.module';
+import { DataSource } from 'typeorm';
+import { Global, Module } from '@nestjs/common';
 import { AppConfig } from 'src/config/env';
 import { ConfigModule } from 'src/config/config.module';
 import { LlmModule } from 'src/llm/llm.module';
@@ -42,11 +45,19 @@ export interface LlmKit {
   close(): Promise<void>;
 }
 
-/** LlmModule wired as the app wires it (global ConfigModule + CircuitModule), with a test config. */
+/**
+ * The global DataSource the app's DatabaseModule provides, here never connected: the LLM layer uses no
+ * database, and MetricsService only reads its pool figures on a scrape (none without a connection).
+ */
+@Global()
+@Module({ providers: [{ provide: DataSource, useFactory: () => new DataSource({ type: 'postgres' }) }], exports: [DataSource] })
+class UnconnectedDataSourceModule {}
+
+/** LlmModule wired as the app wires it (global ConfigModule, CircuitModule, MetricsModule), with a test config. */
 export async function createLlmKit(overrides: Record<string, string> = {}): Promise<LlmKit> {
   const config = llmTestConfig(overrides);
   const logger = new CapturingLogger();
-  const moduleRef = await Test.createTestingModule({ imports: [ConfigModule.forRoot(config), CircuitModule, LlmModule] })
+  const moduleRef = await Test.createTestingModule({ imports: [ConfigModule.forRoot(config), CircuitModule, UnconnectedDataSourceModule, MetricsModule, LlmModule] })
     .setLogger(logger)
     .compile();
   return {

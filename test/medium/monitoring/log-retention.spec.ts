@@ -54,17 +54,15 @@ describe('Monitoring: audit and error log storage', () => {
 
     const repo = t.app.get(ErrorLogRepository);
     const seen: string[] = [];
-    let before: { createdAt: Date; id: string } | undefined;
-    for (;;) {
-      const page = await repo.listForTeam(teamA, { code: 'UPSTREAM_FAILED', limit: 3, before });
-      seen.push(...page.map((r) => r.message));
-      if (page.length < 3) break;
-      const last = page[page.length - 1];
-      before = { createdAt: last.createdAt, id: last.id };
-    }
+    let cursor: string | null = null;
+    do {
+      const page = await repo.listForTeam(teamA, { code: 'UPSTREAM_FAILED', limit: 3, cursor });
+      seen.push(...page.items.map((r) => r.message));
+      cursor = page.nextCursor;
+    } while (cursor);
     expect(seen.sort()).toEqual(['a0', 'a1', 'a2', 'a3', 'a4', 'a5', 'a6']);
     const b = await repo.listForTeam(teamB, { limit: 10 });
-    expect(b.map((r) => r.message)).toEqual(['b']);
+    expect(b.items.map((r) => r.message)).toEqual(['b']);
     const orphans = await ds.query(`SELECT count(*)::int AS n FROM error_logs WHERE team_id IS NULL`);
     expect(orphans[0].n).toBe(0);
   });
@@ -80,14 +78,12 @@ describe('Monitoring: audit and error log storage', () => {
     }
     const repo = t.app.get(AuditRepository);
     const ids = new Set<string>();
-    let before: { createdAt: Date; id: string } | undefined;
-    for (;;) {
-      const page = await repo.listForTeam(teamB, { action: 'page.probe', limit: 2, before });
-      page.forEach((r) => ids.add(r.id));
-      if (page.length < 2) break;
-      const last = page[page.length - 1];
-      before = { createdAt: last.createdAt, id: last.id };
-    }
+    let cursor: string | null = null;
+    do {
+      const page = await repo.listForTeam(teamB, { action: 'page.probe', limit: 2, cursor });
+      page.items.forEach((r) => ids.add(r.id));
+      cursor = page.nextCursor;
+    } while (cursor);
     expect(ids.size).toBe(5);
   });
 });

@@ -1,6 +1,4 @@
 import type { AuthUser } from 'src/common/auth-user';
-import { AppError } from 'src/common/errors/app-error';
-import { ErrorCode } from 'src/common/errors/error-code';
 import type { SseFrame } from 'src/common/sse/sse-format';
 import type { LoginDto, MeResponseDto, TokenResponseDto } from 'src/auth/dto/login.dto';
 import type { RefreshDto } from 'src/auth/dto/refresh.dto';
@@ -19,6 +17,7 @@ import type {
   VanaSessionListDto,
   VanaSessionSummaryDto,
 } from 'src/compat/vana/dto/vana-session.dto';
+import { VanaErrors } from 'src/compat/vana/vana.errors';
 
 /**
  * Vana's wire format ⇄ the canonical services' DTOs. Shapes only: every rule (access, validation of the
@@ -26,13 +25,12 @@ import type {
  */
 const now = () => new Date().toISOString();
 
-const required = (field: string, message: string) => new AppError(ErrorCode.VALIDATION_FAILED, message, { fieldErrors: [{ field, message }] });
 
 // ── auth ─────────────────────────────────────────────────────────────────────────────────────────────────
 
 export function toLoginDto(dto: VanaLoginDto): LoginDto {
   const email = (dto.email ?? dto.username ?? '').trim();
-  if (!email) throw required('username', 'username or email is required');
+  if (!email) throw VanaErrors.required('username', 'username or email is required');
   return { email, password: dto.password, ...(dto.team ? { team: dto.team } : {}) };
 }
 
@@ -77,7 +75,7 @@ export function toVanaMe(me: MeResponseDto): VanaUserDto {
 /** Vana's run_session_sse: `query`, else `message`; neither is a 400 "Research query is required". */
 export function toRunRequest(dto: VanaRunDto): RunResearchDto {
   const query = (dto.query || dto.message || '').trim();
-  if (!query) throw required('query', 'Research query is required');
+  if (!query) throw VanaErrors.required('query', 'Research query is required');
   return { query, preferences: dto.preferences };
 }
 

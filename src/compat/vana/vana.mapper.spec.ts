@@ -1,4 +1,4 @@
-import { toFeedback, toRunRequest, toVanaFrame } from 'src/compat/vana/vana.mappers';
+import { toFeedback, toRunRequest, toVanaFrame } from 'src/compat/vana/vana.mapper';
 
 describe('Vana mappers', () => {
   it('gives research_progress Vana\'s current_phase, overall_progress, status and agent statuses current|waiting|completed|error', () => {
