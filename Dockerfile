@@ -4,7 +4,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
-RUN npx nest build
+RUN npx tsc -p tsconfig.build.json --noEmit && node scripts/build.js
 
 FROM node:24-slim
 ENV NODE_ENV=production
@@ -15,4 +15,5 @@ COPY --from=build /app/dist ./dist
 USER node
 EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=3s --retries=5 CMD node -e "fetch('http://127.0.0.1:3000/health/live').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"
-CMD ["node", "dist/src/main.js"]
+# --max-semi-space-size=4: ~40 MB less RSS at idle than the default young generation (README "Performance").
+CMD ["node", "--max-semi-space-size=4", "dist/src/main.js"]

@@ -7,11 +7,13 @@ cd "$(dirname "$0")/.."
 runs=${1:-3}
 port=${BOOT_PORT:-3977}
 node_bin=$(command -v node)
+# The flags `npm start` / `npm run start:prod` / the Dockerfile use (package.json).
+node_flags=${BOOT_NODE_FLAGS---max-semi-space-size=4}
 ms() { date +%s%3N; }
 boot() { # $1 data dir; sets $elapsed (ms to ready) and leaves the server running as $pid
   local t0
   t0=$(ms)
-  DATA_DIR="$1" PORT=$port HOST=127.0.0.1 LOG_LEVEL=warn "$node_bin" dist/src/main.js >>"$1.log" 2>&1 &
+  DATA_DIR="$1" PORT=$port HOST=127.0.0.1 LOG_LEVEL=warn "$node_bin" $node_flags dist/src/main.js >>"$1.log" 2>&1 &
   pid=$!
   until curl -sf "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1; do
     kill -0 "$pid" 2>/dev/null || { echo "server died:"; tail -20 "$1.log"; exit 1; }
@@ -23,7 +25,7 @@ boot() { # $1 data dir; sets $elapsed (ms to ready) and leaves the server runnin
   cpu=$(awk -v hz="$(getconf CLK_TCK)" '{print int(($14+$15+$16+$17)*1000/hz)}' "/proc/$pid/stat")
 }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
-echo "node: $("$node_bin" -v)"
+echo "node: $("$node_bin" -v) $node_flags"
 for i in $(seq 1 "$runs"); do
   dir=$(mktemp -d)/data
   boot "$dir"; fresh=$elapsed; fresh_cpu=$cpu

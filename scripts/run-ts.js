@@ -11,6 +11,14 @@ const resolveFilename = Module._resolveFilename;
 Module._resolveFilename = function (request, ...rest) {
   // tsconfig paths: src/*, test/*, bench/*
   if (/^(src|test|bench)\//.test(request)) request = path.join(root, request);
+  // `import('./x.js')` written for nodenext resolves to ./x.ts here (there is no .js next to the source).
+  if (/^\.\.?\/.*\.js$/.test(request)) {
+    try {
+      return resolveFilename.call(this, request, ...rest);
+    } catch {
+      return resolveFilename.call(this, request.replace(/\.js$/, '.ts'), ...rest);
+    }
+  }
   return resolveFilename.call(this, request, ...rest);
 };
 require.extensions['.ts'] = (module, filename) => {

@@ -1,8 +1,10 @@
 import 'reflect-metadata';
+import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
-import { createApp } from 'src/app.factory';
-import { DrainService } from 'src/common/drain/drain.service';
-import { ConfigError, loadConfig } from 'src/config/env';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { describeShutdown, ShutdownReport, shutdownGracefully } from 'src/common/drain/graceful-shutdown';
+import { AppConfig, ConfigError, loadConfig } from 'src/config/env';
+import { startEmbeddedPostgresEarly } from 'src/database/embedded-postgres';
 
 /** Bootstrap only: config, app, listen, bounded graceful shutdown. */
 async function bootstrap(): Promise<void> {
@@ -20,7 +22,7 @@ async function bootstrap(): Promise<void> {
   const logger = new Logger('Bootstrap');
   let app;
   try {
-    app = await createApp(config);
+    app = await boot(config);
   } catch (err) {
     // Refusals found at boot (e.g. secrets that differ from the other instances sharing the database).
     if (err instanceof ConfigError) {
@@ -42,23 +44,43 @@ async function bootstrap(): Promise<void> {
       `ready in ${Date.now() - started} ms; ${config.docsEnabled ? `API docs at ${url}/docs` : 'API docs off (DOCS_ENABLED=false)'}`,
   );
 
+  installShutdown(app, config, logger);
+}
+
+/**
+ * The embedded PostgreSQL (initdb on a fresh DATA_DIR, ~1.7 s) is started first, and the application's modules
+ * (~1 s of CPU) are loaded while it starts: the bundled server (scripts/build.js) only evaluates a module when
+ * it is first required, here after the database process was spawned.
+ */
+async function boot(config: AppConfig): Promise<NestExpressApplication> {
+  if (!config.db.url) startEmbeddedPostgresEarly(join(config.dataDir, 'postgres'));
+  const { createApp } = await import('./app.factory.js');
+  return createApp(config);
+}
+
+/** Graceful shutdown on SIGTERM/SIGINT (src/common/drain). */
+function installShutdown(app: NestExpressApplication, config: AppConfig, logger: Logger): void {
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.log(`${signal} received: draining (at most ${config.shutdownTimeoutMs} ms)`);
+    const budget = config.shutdownTimeoutMs;
+    logger.log(`${signal} received: draining (at most ${budget} ms)`);
+    const progress: ShutdownReport = { totalMs: 0, phases: [] };
     const force = setTimeout(() => {
-      logger.error('Shutdown took too long; exiting');
+      logger.error(`Shutdown took too long (over ${budget} ms; ${describeShutdown(progress)}); exiting`);
       process.exit(1);
-    }, config.shutdownTimeoutMs);
+    }, budget);
     force.unref();
-    // Drain first (readiness 503, SSE clients told to reconnect, tracked work awaited), then close:
-    // Nest would otherwise destroy modules before any beforeApplicationShutdown hook runs.
-    app
-      .get(DrainService)
-      .begin()
-      .then(() => app.close())
-      .then(() => process.exit(0))
+    // Keep-alive off, drain (readiness 503, SSE clients told to reconnect, tracked work awaited), stop
+    // listening, then close: each phase bounded and timed (src/common/drain/graceful-shutdown.ts).
+    shutdownGracefully(app, budget, progress)
+      .then((report) => {
+        const line = `shutdown in ${report.totalMs} ms of ${budget}: ${describeShutdown(report)}`;
+        if (report.totalMs > budget * 0.8) logger.warn(line);
+        else logger.log(line);
+        process.exit(0);
+      })
       .catch((err: unknown) => {
         logger.error({ err }, 'Shutdown failed');
         process.exit(1);

@@ -10,7 +10,8 @@ const USAGE = 'usage: npm run admin -- reset-password <email> [--team <team-slug
  * Operator commands on the configured database (DATABASE_URL, or the embedded PostgreSQL under DATA_DIR; a
  * service running on that DATA_DIR keeps running and its server is used):
  *   reset-password <email> [--team <slug>]   sets a new generated password and prints it; revokes the
- *                                            account's refresh tokens; nothing else changes.
+ *                                            account's refresh tokens and sessions; writes
+ *                                            `auth.password_reset` to the team's audit trail.
  * Built too: `node dist/src/admin.js reset-password <email>` in the production image.
  */
 export async function runAdmin(args: string[], print: (line: string) => void, env: Record<string, string | undefined> = process.env): Promise<void> {
@@ -22,8 +23,8 @@ export async function runAdmin(args: string[], print: (line: string) => void, en
   const config = loadConfig(env);
   const ds = await createDataSource(config, { logging: ['error'] }, false, true);
   try {
-    const accounts = await ds.query<{ id: string; email: string; slug: string }[]>(
-      `SELECT u.id, u.email, t.slug FROM users u JOIN teams t ON t.id = u.team_id
+    const accounts = await ds.query<{ id: string; email: string; slug: string; team_id: string }[]>(
+      `SELECT u.id, u.email, t.slug, u.team_id FROM users u JOIN teams t ON t.id = u.team_id
         WHERE lower(u.email) = lower($1) AND ($2::text IS NULL OR t.slug = $2) ORDER BY t.slug`,
       [email, team ?? null],
     );
@@ -38,6 +39,16 @@ export async function runAdmin(args: string[], print: (line: string) => void, en
     await ds.transaction(async (em) => {
       await em.query('UPDATE users SET password_hash = $1 WHERE id = $2', [hash, account.id]);
       await em.query('UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL', [account.id]);
+      await em.query(
+        `UPDATE refresh_token_families SET revoked_at = now(), revoke_reason = 'password_reset' WHERE user_id = $1 AND revoked_at IS NULL`,
+        [account.id],
+      );
+      // The team's admins see the reset in their audit trail (never the password).
+      await em.query(`INSERT INTO audit_logs (team_id, user_id, action, metadata) VALUES ($1, $2, 'auth.password_reset', $3)`, [
+        account.team_id,
+        account.id,
+        JSON.stringify({ via: 'admin-command' }),
+      ]);
     });
     print(`New password for ${account.email} (team: ${account.slug}): ${password}`);
     print('Existing sessions of this account must log in again once their access token expires.');

@@ -17,6 +17,7 @@ import {
 } from '@nestjs/swagger';
 import { AuthExchange, AuthHttp } from 'src/auth/auth-http';
 import { AuthService } from 'src/auth/auth.service';
+import { ChangePasswordDto } from 'src/auth/dto/change-password.dto';
 import { LoginDto, MeResponseDto, TokenResponseDto } from 'src/auth/dto/login.dto';
 import { RefreshDto } from 'src/auth/dto/refresh.dto';
 import { RegisterDto, RegisterResponseDto } from 'src/auth/dto/register.dto';
@@ -78,6 +79,20 @@ export class AuthController {
   @ApiForbiddenResponse({ type: ErrorBodyDto, description: 'Cookie used from a disallowed Origin' })
   logout(@Body() dto: RefreshDto, @AuthHttp() http: AuthExchange): Promise<void> {
     return this.auth.logout(dto, http);
+  }
+
+  @Post('password')
+  @HttpCode(204)
+  @ApiBearerAuth('bearer')
+  @ApiCookieAuth('cookie')
+  @ApiOperation({ summary: "Change the caller's password; ends every other session of the account (this one keeps working)" })
+  @ApiNoContentResponse()
+  @ApiBadRequestResponse({ type: ErrorBodyDto, description: 'Wrong currentPassword, or newPassword fails the policy (details.fieldErrors)' })
+  @ApiUnauthorizedResponse({ type: ErrorBodyDto })
+  @ApiConflictResponse({ type: ErrorBodyDto, description: 'The password was changed by another request meanwhile' })
+  @ApiTooManyRequestsResponse({ type: ErrorBodyDto, description: 'Too many wrong current passwords: locked out like sign-in (Retry-After)' })
+  changePassword(@CurrentUser() user: AuthUser, @Body() dto: ChangePasswordDto, @Req() req: Request): Promise<void> {
+    return this.auth.changePassword(user, dto, req);
   }
 
   @Get('me')

@@ -40,6 +40,17 @@ export const AuthErrors = {
     new AppError(ErrorCode.NOT_FOUND, 'Team not found or not open for sign-up', {
       fieldErrors: [{ field: 'teamId', message: 'teamId must be a team that allows open sign-up' }],
     }),
+  wrongCurrentPassword: (attemptsBeforeLockout?: number) =>
+    new AppError(ErrorCode.VALIDATION_FAILED, 'The current password is not correct', {
+      fieldErrors: [{ field: 'currentPassword', message: 'currentPassword is not correct' }],
+      details: attemptsBeforeLockout !== undefined ? { attemptsBeforeLockout } : undefined,
+    }),
+  samePassword: () =>
+    new AppError(ErrorCode.VALIDATION_FAILED, 'Password does not meet the requirements', {
+      fieldErrors: [{ field: 'newPassword', message: 'newPassword must differ from the current password' }],
+    }),
+  passwordChangedMeanwhile: () =>
+    new AppError(ErrorCode.CONFLICT, 'The password was changed by another request meanwhile', { suggestion: 'Log in again with the new password.' }),
   emailTaken: () => new AppError(ErrorCode.CONFLICT, 'An account with this email already exists in this team'),
   forbiddenRole: (roles: readonly string[]) => new AppError(ErrorCode.FORBIDDEN, `This action requires the ${roles.join(' or ')} role`),
   /** The password hashing pool is full: 503, retry shortly. */

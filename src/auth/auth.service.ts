@@ -4,6 +4,7 @@ import { AccessTokenService } from 'src/auth/access-token.service';
 import { AuthErrors } from 'src/auth/auth.errors';
 import { AuthCookieScope, AuthExchange, CANONICAL_COOKIE_SCOPE } from 'src/auth/auth-http';
 import { AccountRef, AttemptContext, BruteForceService, NO_ACCOUNT } from 'src/auth/brute-force.service';
+import { ChangePasswordDto } from 'src/auth/dto/change-password.dto';
 import { LoginDto, MeResponseDto, TokenResponseDto } from 'src/auth/dto/login.dto';
 import { RefreshDto } from 'src/auth/dto/refresh.dto';
 import { RegisterDto, RegisterResponseDto } from 'src/auth/dto/register.dto';
@@ -183,6 +184,41 @@ export class AuthService implements OnModuleDestroy {
     if (userId) {
       void this.audit.record({ action: 'auth.logout', teamId: claims?.teamId ?? token?.teamId ?? null, userId, ip: http.ip, userAgent: http.userAgent });
     }
+  }
+
+  /**
+   * Password change by the account itself: the current password is verified (a wrong one counts as a failed
+   * sign-in for the brute-force defence, so a stolen access token cannot be used to guess it), the new one
+   * must pass the policy and differ from it, and is stored with a compare-and-set on the hash just verified.
+   * Every other session of the account is then ended (refresh family revoked, its access tokens denylisted);
+   * the session making the request keeps working. Audited as `auth.password_changed`.
+   */
+  async changePassword(user: AuthUser, dto: ChangePasswordDto, req: Request): Promise<void> {
+    const ctx: AttemptContext = { ip: clientIp(req), email: user.email, userAgent: userAgent(req) };
+    await this.bruteForce.checkLogin(ctx);
+    const account = (await this.users.findLoginCandidates(user.email, user.teamId)).find((u) => u.id === user.id);
+    if (!account) throw AuthErrors.unauthorized();
+    if (!(await this.hasher.verify(account.passwordHash, dto.currentPassword))) {
+      const remaining = await this.bruteForce.onFailure(ctx, [{ teamId: user.teamId, userId: user.id }]);
+      throw AuthErrors.wrongCurrentPassword(remaining);
+    }
+    const problems = checkPassword(dto.newPassword, account.email, 'newPassword');
+    if (problems.length) throw AuthErrors.weakPassword(problems);
+    if (dto.newPassword === dto.currentPassword) throw AuthErrors.samePassword();
+    const written = await this.users.replacePasswordHash(user.teamId, user.id, account.passwordHash, await this.hasher.hash(dto.newPassword));
+    if (!written) throw AuthErrors.passwordChangedMeanwhile();
+    const accessRaw = extractAccessToken(req as AuthRequest);
+    const current = accessRaw ? this.access.verify(accessRaw)?.sid : undefined;
+    const others = (await this.refreshTokens.listLiveFamilyIds(user.teamId, user.id)).filter((id) => id !== current);
+    for (const familyId of others) await this.endSession(user.teamId, user.id, familyId, 'password_change');
+    void this.audit.record({
+      action: 'auth.password_changed',
+      teamId: user.teamId,
+      userId: user.id,
+      ip: ctx.ip,
+      userAgent: ctx.userAgent,
+      metadata: { sessionsEnded: others.length },
+    });
   }
 
   /**

@@ -67,6 +67,12 @@ export class RefreshTokenRepository {
     });
   }
 
+  /** Ids of the user's sessions (families) not revoked yet. */
+  async listLiveFamilyIds(teamId: string, userId: string): Promise<string[]> {
+    const rows = await this.families.find({ select: { id: true }, where: { teamId, userId, revokedAt: IsNull() } });
+    return rows.map((r) => r.id);
+  }
+
   /** Housekeeping: tokens past their expiry. */
   async deleteExpired(before: Date): Promise<number> {
     const r = await this.tokens.delete({ expiresAt: LessThan(before) });

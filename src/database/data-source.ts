@@ -2,10 +2,13 @@ import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
 import { DataSource, DataSourceOptions } from 'typeorm';
 import type { AppConfig } from 'src/config/env';
-import { EmbeddedPostgres, startEmbeddedPostgres } from 'src/database/embedded-postgres';
+import { EmbeddedPostgres, startEmbeddedPostgres, takeEarlyStart } from 'src/database/embedded-postgres';
+import { MIGRATIONS } from '../../migrations';
 
-/** Where compiled or source migrations live (dist/migrations/*.js in a build, migrations/*.ts under jest). */
-const MIGRATIONS_GLOB = join(__dirname, '..', '..', 'migrations', `*.${__filename.endsWith('.ts') ? 'ts' : 'js'}`);
+/**
+ * Entities for the data sources made outside Nest (migration CLI, admin CLI, tests); the app itself passes the
+ * entities its modules register (`autoLoadEntities`), so this glob is never read by the bundled server.
+ */
 const ENTITIES_GLOB = join(__dirname, '..', '**', `*.entity.${__filename.endsWith('.ts') ? 'ts' : 'js'}`);
 
 /**
@@ -17,7 +20,7 @@ export function dataSourceOptions(config: AppConfig, url: string): DataSourceOpt
     type: 'postgres',
     url,
     entities: [ENTITIES_GLOB],
-    migrations: [MIGRATIONS_GLOB],
+    migrations: MIGRATIONS,
     migrationsTableName: 'migrations',
     migrationsTransactionMode: 'each',
     synchronize: false,
@@ -43,11 +46,10 @@ export interface DatabaseHandle {
 export async function openDatabase(config: AppConfig, opts: { reuseRunning?: boolean } = {}): Promise<DatabaseHandle> {
   if (config.db.url) return { url: config.db.url, embedded: null };
   const logger = new Logger('EmbeddedPostgres');
-  const embedded = await startEmbeddedPostgres({
-    dataDir: join(config.dataDir, 'postgres'),
-    reuseRunning: opts.reuseRunning,
-    logger: { log: (m) => logger.log(m), warn: (m) => logger.warn(m) },
-  });
+  const dataDir = join(config.dataDir, 'postgres');
+  const log = { log: (m: string) => logger.log(m), warn: (m: string) => logger.warn(m) };
+  // Started early by src/main.ts while the modules loaded, or now.
+  const embedded = await ((!opts.reuseRunning && takeEarlyStart(dataDir, log)) || startEmbeddedPostgres({ dataDir, reuseRunning: opts.reuseRunning, logger: log }));
   return { url: embedded.url, embedded };
 }
 

@@ -1,8 +1,9 @@
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { Client } from 'pg';
 
 /**
@@ -220,7 +221,8 @@ async function clearLeftovers(dataDir: string, socketDir: string, logger: Embedd
   return undefined;
 }
 
-function runInitdb(bin: string, dataDir: string, password: string, runAs: RunAs | undefined): void {
+/** Asynchronous, so that the service loads its modules on the other core while initdb runs (src/main.ts). */
+async function runInitdb(bin: string, dataDir: string, password: string, runAs: RunAs | undefined): Promise<void> {
   const pwDir = mkdtempSync(join(tmpdir(), 'cb-initdb-'));
   const pwFile = join(pwDir, 'pw');
   try {
@@ -229,7 +231,7 @@ function runInitdb(bin: string, dataDir: string, password: string, runAs: RunAs 
       chownSync(pwDir, runAs.uid, runAs.gid);
       chownSync(pwFile, runAs.uid, runAs.gid);
     }
-    execFileSync(
+    await promisify(execFile)(
       join(bin, 'initdb'),
       [
         `--pgdata=${dataDir}`,
@@ -240,10 +242,10 @@ function runInitdb(bin: string, dataDir: string, password: string, runAs: RunAs 
         '--locale=C',
         '--no-sync',
       ],
-      { ...runAs, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } },
+      { ...runAs, env: { ...process.env, LC_ALL: 'C' } },
     );
   } catch (err) {
-    const e = err as { stderr?: Buffer; message: string };
+    const e = err as { stderr?: string; message: string };
     const hint = runAs ? ' (running as root: the server runs as the OS user postgres, which must be able to enter every parent directory)' : '';
     throw new Error(`embedded PostgreSQL: initdb failed${hint}: ${e.stderr?.toString().trim() || e.message}`);
   } finally {
@@ -272,7 +274,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     makePrivateDir(dataDir, runAs);
     password = randomBytes(24).toString('base64url');
     const started = Date.now();
-    runInitdb(bin, dataDir, password, runAs);
+    await runInitdb(bin, dataDir, password, runAs);
     fresh = true;
     writeFileSync(passwordFile(dataDir), password, { mode: 0o600 });
     logger.log(`initialised a new PostgreSQL cluster in ${dataDir} (${Date.now() - started} ms)`);
@@ -332,6 +334,39 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       return stopping;
     },
   };
+}
+
+interface EarlyStart {
+  dataDir: string;
+  started: Promise<EmbeddedPostgres>;
+  buffered: [keyof EmbeddedPostgresLogger, string][];
+  forward?: EmbeddedPostgresLogger;
+}
+let early: EarlyStart | undefined;
+
+/**
+ * Starts the server on `dataDir` right away (initdb included), before the service has loaded its modules, so the
+ * two overlap (src/main.ts); {@link takeEarlyStart} later picks it up. Log lines wait for the logger given there.
+ */
+export function startEmbeddedPostgresEarly(dataDir: string): void {
+  const e: EarlyStart = { dataDir: resolve(dataDir), buffered: [], started: Promise.resolve(undefined as never) };
+  const logger: EmbeddedPostgresLogger = {
+    log: (m) => (e.forward ? e.forward.log(m) : e.buffered.push(['log', m])),
+    warn: (m) => (e.forward ? e.forward.warn(m) : e.buffered.push(['warn', m])),
+  };
+  e.started = startEmbeddedPostgres({ dataDir, logger });
+  e.started.catch(() => undefined); // reported by whoever takes it
+  early = e;
+}
+
+/** The server started early on `dataDir`, if any (once); its log lines so far go to `logger`, and later ones too. */
+export function takeEarlyStart(dataDir: string, logger: EmbeddedPostgresLogger): Promise<EmbeddedPostgres> | undefined {
+  if (!early || early.dataDir !== resolve(dataDir)) return undefined;
+  const e = early;
+  early = undefined;
+  for (const [level, m] of e.buffered) logger[level](m);
+  e.forward = logger;
+  return e.started;
 }
 
 /** Resolves once the server accepts connections; rejects with its own words if it exits first. */

@@ -41,7 +41,7 @@ async function main(): Promise<void> {
         file,
         `import { MigrationInterface, QueryRunner } from 'typeorm';\n\nexport class ${name}${ts} implements MigrationInterface {\n  name = '${name}${ts}';\n\n  async up(q: QueryRunner): Promise<void> {\n${up}\n  }\n\n  async down(q: QueryRunner): Promise<void> {\n${down}\n  }\n}\n`,
       );
-      logger.log(`wrote ${file}: review it before committing`);
+      logger.log(`wrote ${file}: review it, and add its class to migrations/index.ts, before committing`);
     } else {
       throw new Error('usage: migrate run | revert | generate <PascalName>');
     }

@@ -61,6 +61,22 @@ type ScriptedRedis = Redis & {
 };
 
 /**
+ * A stream-log command with no answer within this long fails (the route answers 503), whether it was sent
+ * or waits in the offline queue for the reconnection (tried every ≤ 500 ms). Long enough for a generating
+ * reply to ride through a Redis restart (test/e2e/stream-gaps.e2e-spec.ts: with the shared client's 800 ms
+ * and no offline queue the reply ended as an error), short enough that no stream request hangs. Before, these
+ * connections had ioredis's defaults (20 retries, no timeout): a stream request waited ~10 s. Reaching the
+ * 1 s of the shared client needs the producer to retry its appends instead (docs/reliability.md).
+ */
+export const STREAM_LOG_COMMAND_TIMEOUT_MS = 3000;
+
+export const STREAM_LOG_REDIS_OPTIONS = {
+  commandTimeout: STREAM_LOG_COMMAND_TIMEOUT_MS,
+  connectTimeout: 2000,
+  retryStrategy: (times: number) => Math.min(times * 50, 500),
+} as const;
+
+/**
  * The stream log on Redis Streams (`REDIS_URL`), shared by every instance. Per stream: a Redis stream of
  * events with explicit ids `${offset}-${seq}` (XADD with `MAXLEN ~`), a meta hash (seq counter, offset,
  * finished) updated with the XADD in one Lua script, and a finish marker entry so that readers see the end
@@ -98,14 +114,14 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
       pageSize: options.pageSize ?? 500,
       statsSample: options.statsSample ?? 200,
     };
-    const redis = new Redis(config.redisUrl, { connectionName: 'stream-log' });
+    const redis = new Redis(config.redisUrl, { connectionName: 'stream-log', ...STREAM_LOG_REDIS_OPTIONS });
     redis.defineCommand('streamLogAppend', { numberOfKeys: 2, lua: APPEND_LUA });
     redis.defineCommand('streamLogFinish', { numberOfKeys: 2, lua: FINISH_LUA });
     redis.defineCommand('streamLogOpen', { numberOfKeys: 1, lua: OPEN_LUA });
     redis.defineCommand('streamLogReseed', { numberOfKeys: 2, lua: RESEED_LUA });
     redis.on('error', (e: Error) => this.logger.warn(`redis: ${e.message}`));
     this.redis = redis as ScriptedRedis;
-    this.sub = redis.duplicate({ connectionName: 'stream-log-subscriber' });
+    this.sub = new Redis(config.redisUrl, { connectionName: 'stream-log-subscriber', ...STREAM_LOG_REDIS_OPTIONS });
     this.sub.on('error', (e: Error) => this.logger.warn(`redis subscriber: ${e.message}`));
     this.hub = new RedisLiveHub(this.sub);
     this.sub.on('message', (channel: string, payload: string) => {

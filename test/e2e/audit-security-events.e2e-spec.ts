@@ -1,6 +1,6 @@
 import { AuditService } from 'src/common/audit/audit.service';
 import { login, registerTeam, Session, strongPassword, uniqueEmail } from 'test/factories/auth.factory';
-import { createTestApp, TestApp } from 'test/utils/test-app';
+import { withTestApp } from 'test/utils/test-app';
 
 interface AuditItem {
   action: string;
@@ -13,14 +13,8 @@ interface AuditItem {
  * logouts, refresh-token reuse, lock-outs and key changes. Events are read through the API, as an admin does.
  */
 describe('Audit trail: security events for the team admins', () => {
-  let t: TestApp;
 
-  beforeAll(async () => {
-    t = await createTestApp({ env: { AUTH_LOCKOUT_STEPS: '3:60,10:900' } });
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = withTestApp({ env: { AUTH_LOCKOUT_STEPS: '3:60,10:900' } });
 
   /** Every row of the admin's trail with this action (newest first), after the writes in flight. */
   const trail = async (admin: Pick<Session, 'bearer'>, action: string): Promise<AuditItem[]> => {

@@ -1,13 +1,9 @@
 import { Session, teamMatrix } from 'test/factories/auth.factory';
-import { createTestApp, TestApp } from 'test/utils/test-app';
+import { withTestApp } from 'test/utils/test-app';
 
 describe('Chat limits: message rate, concurrent generations, monthly token budget', () => {
-  let t: TestApp;
 
-  beforeAll(async () => {
-    t = await createTestApp({ env: { CHAT_MESSAGES_PER_MINUTE: '3', CHAT_MAX_CONCURRENT_GENERATIONS: '1', TEAM_MONTHLY_TOKEN_BUDGET: '60' } });
-  });
-  afterAll(() => t?.close());
+  const t = withTestApp({ env: { CHAT_MESSAGES_PER_MINUTE: '3', CHAT_MAX_CONCURRENT_GENERATIONS: '1', TEAM_MONTHLY_TOKEN_BUDGET: '60' } });
 
   async function teamWithChat(config: Record<string, unknown>): Promise<{ admin: Session; user: Session; chatId: string }> {
     const { admin, user } = await teamMatrix(t);

@@ -2,7 +2,7 @@ import { StreamLog } from 'src/streaming/stream-log';
 import { Session, teamMatrix } from 'test/factories/auth.factory';
 import { FakeOpenAiServer } from 'test/fakes/fake-openai-server';
 import { contentOf, readSse } from 'test/e2e/chats-sse';
-import { createTestApp, TestApp } from 'test/utils/test-app';
+import { createTestApp, TestApp, withTestApp } from 'test/utils/test-app';
 
 async function waitStored(t: TestApp, s: Session, chatId: string, messageId: string): Promise<{ content: string; status: string }> {
   for (let i = 0; i < 400; i++) {
@@ -15,15 +15,13 @@ async function waitStored(t: TestApp, s: Session, chatId: string, messageId: str
 }
 
 describe('Chat streams after the log expired (served from the database)', () => {
-  let t: TestApp;
   let admin: Session;
   let user: Session;
 
+  const t = withTestApp({ env: { STREAM_RETENTION_SEC: '1' } });
   beforeAll(async () => {
-    t = await createTestApp({ env: { STREAM_RETENTION_SEC: '1' } });
     ({ admin, user } = await teamMatrix(t));
   });
-  afterAll(() => t?.close());
 
   it('resumes exactly from every position once the log no longer holds the stream', async () => {
     const agent = await t.http().post('/api/agents').set(admin.bearer).send({ name: 'Expiring', provider: 'mock', model: 'mock-1', config: { mockDeltas: 25, mockDelayMs: 1 } }).expect(201);

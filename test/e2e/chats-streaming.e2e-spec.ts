@@ -1,7 +1,7 @@
 import { EventSource } from 'eventsource';
 import { Session, teamMatrix } from 'test/factories/auth.factory';
 import { contentOf, readSse, seeded, SseEvent } from 'test/e2e/chats-sse';
-import { createTestApp, TestApp } from 'test/utils/test-app';
+import { TestApp, withTestApp } from 'test/utils/test-app';
 
 const ids = (events: SseEvent[]) => events.map((e) => e.id as string);
 const idKey = (id: string) => id.split('-').map(Number) as [number, number];
@@ -26,17 +26,15 @@ async function storedMessage(t: TestApp, s: Session, chatId: string, messageId: 
 }
 
 describe('Chat streams: resume, heartbeat, cancel, slow consumers', () => {
-  let t: TestApp;
   let admin: Session;
   let user: Session;
   let chatId: string;
   const streamUrl = (messageId: string) => `${t.url}/api/chats/${chatId}/messages/${messageId}/stream`;
 
+  const t = withTestApp({ env: { SSE_HEARTBEAT_MS: '200', SSE_SUBSCRIBER_QUEUE_MAX: '8', CHAT_MESSAGES_PER_MINUTE: '1000', CHAT_MAX_CONCURRENT_GENERATIONS: '50' } });
   beforeAll(async () => {
-    t = await createTestApp({ env: { SSE_HEARTBEAT_MS: '200', SSE_SUBSCRIBER_QUEUE_MAX: '8', CHAT_MESSAGES_PER_MINUTE: '1000', CHAT_MAX_CONCURRENT_GENERATIONS: '50' } });
     ({ admin, user, chatId } = await setup(t, { mockDeltas: 40, mockDelayMs: 3 }));
   });
-  afterAll(() => t?.close());
 
   const send = (content: string, extra: { maxEvents?: number; headers?: Record<string, string> } = {}) =>
     readSse(`${t.url}/api/chats/${chatId}/messages`, { method: 'POST', headers: { ...user.bearer, ...extra.headers }, body: { content }, maxEvents: extra.maxEvents });

@@ -1,24 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import { Session, teamMatrix } from 'test/factories/auth.factory';
 import { contentOf, readSse } from 'test/e2e/chats-sse';
-import { createTestApp, TestApp } from 'test/utils/test-app';
+import { TestApp, withTestApp } from 'test/utils/test-app';
 
 type Msg = { id: string; parentId: string | null; role: string; content: string; status: string };
 
 describe('Chats API', () => {
-  let t: TestApp;
   let admin: Session;
   let user: Session;
   let outsider: Session;
   let agentId: string;
 
+  const t = withTestApp({ env: { CHAT_MESSAGES_PER_MINUTE: '1000', CHAT_MAX_CONCURRENT_GENERATIONS: '50' } });
   beforeAll(async () => {
-    t = await createTestApp({ env: { CHAT_MESSAGES_PER_MINUTE: '1000', CHAT_MAX_CONCURRENT_GENERATIONS: '50' } });
     ({ admin, user, outsider } = await teamMatrix(t));
     const agent = await t.http().post('/api/agents').set(admin.bearer).send({ name: 'Helper', provider: 'mock', model: 'mock-1', config: { mockDeltas: 8, mockDelayMs: 1 } }).expect(201);
     agentId = agent.body.id;
   });
-  afterAll(() => t?.close());
 
   const createChat = (s: Session, body: Record<string, unknown> = {}) => t.http().post('/api/chats').set(s.bearer).send({ agentId, ...body });
   const sendJson = (s: Session, chatId: string, body: Record<string, unknown>) =>

@@ -1,5 +1,5 @@
 import { registerTeam } from 'test/factories/auth.factory';
-import { createTestApp, TestApp } from 'test/utils/test-app';
+import { withTestApp } from 'test/utils/test-app';
 
 /**
  * Regression: the former embedded database (PGlite behind a socket shim) interleaved the extended-protocol
@@ -7,11 +7,7 @@ import { createTestApp, TestApp } from 'test/utils/test-app';
  * wrong 404/409s). Kept: the pool now uses its full size on every database.
  */
 describe('Database under concurrent requests', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await createTestApp({ env: { CHAT_MESSAGES_PER_MINUTE: '100000', CHAT_MAX_CONCURRENT_GENERATIONS: '1000' } });
-  });
-  afterAll(() => t?.close());
+  const t = withTestApp({ env: { CHAT_MESSAGES_PER_MINUTE: '100000', CHAT_MAX_CONCURRENT_GENERATIONS: '1000' } });
 
   it('serves concurrent sends in separate chats without cross-talk', async () => {
     const admin = await registerTeam(t);

@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
 import { ProbeModule } from 'test/utils/probe.module';
-import { createTestApp, TestApp } from 'test/utils/test-app';
+import { withTestApp } from 'test/utils/test-app';
 
 const expectContractError = (body: Record<string, unknown>, status: number, code: string) => {
   expect(body).toEqual(
@@ -16,15 +16,11 @@ const expectContractError = (body: Record<string, unknown>, status: number, code
 };
 
 describe('Foundation: request pipeline', () => {
-  let t: TestApp;
 
-  beforeAll(async () => {
-    t = await createTestApp({
+  const t = withTestApp({
       imports: [ProbeModule],
       env: { BREAKER_MIN_REQUESTS: '3', BREAKER_RESET_TIMEOUT_MS: '400', CORS_ORIGINS: 'https://app.example.com' },
     });
-  });
-  afterAll(() => t?.close());
 
   it('answers an unknown route with a 404 contract body', async () => {
     const res = await t.http().get('/api/does-not-exist').expect(404);
@@ -148,11 +144,7 @@ describe('Foundation: request pipeline', () => {
 });
 
 describe('Foundation: global rate limit', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await createTestApp({ env: { THROTTLE_LIMIT: '3', THROTTLE_TTL_MS: '60000' } });
-  });
-  afterAll(() => t?.close());
+  const t = withTestApp({ env: { THROTTLE_LIMIT: '3', THROTTLE_TTL_MS: '60000' } });
 
   it('answers 429 RATE_LIMITED with Retry-After past the limit', async () => {
     for (let i = 0; i < 3; i++) await t.http().get('/api/agents').expect(401);

@@ -1,6 +1,6 @@
 import { Session, teamMatrix } from 'test/factories/auth.factory';
 import { readSse } from 'test/e2e/chats-sse';
-import { createTestApp, TestApp } from 'test/utils/test-app';
+import { TestApp, withTestApp } from 'test/utils/test-app';
 
 /** The value of one sample line `name{labels} value` in a Prometheus text exposition (undefined: absent). */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -25,15 +25,13 @@ async function waitFinished(t: TestApp, s: Session, chatId: string, messageId: s
 }
 
 describe('Metrics wired to real chat traffic', () => {
-  let t: TestApp;
   let admin: Session;
   let user: Session;
 
+  const t = withTestApp();
   beforeAll(async () => {
-    t = await createTestApp();
     ({ admin, user } = await teamMatrix(t));
   });
-  afterAll(() => t?.close());
 
   it('records time to first token, duration and SSE counts of a chat reply by the mock provider, and counts a resume', async () => {
     const agent = await t.http().post('/api/agents').set(admin.bearer).send({ name: 'Metered', provider: 'mock', model: 'mock-1', config: { mockDeltas: 5, mockDelayMs: 1 } }).expect(201);

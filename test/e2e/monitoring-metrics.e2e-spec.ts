@@ -1,6 +1,6 @@
 import { BreakerRegistry } from 'src/common/circuit/breaker-registry.service';
 import { MetricsService } from 'src/common/metrics/metrics.service';
-import { createTestApp, TestApp } from 'test/utils/test-app';
+import { TestApp, withTestApp } from 'test/utils/test-app';
 
 /** The value of one sample line `name{labels} value` in a Prometheus text exposition (undefined: absent). */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -21,11 +21,7 @@ const scrape = async (t: TestApp, auth?: string): Promise<string> => {
 };
 
 describe('Monitoring: /metrics after real traffic', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await createTestApp();
-  });
-  afterAll(() => t?.close());
+  const t = withTestApp();
 
   it('records a request in the HTTP histogram by method, route template and status', async () => {
     await t.http().get('/health/live').expect(200);
@@ -125,11 +121,7 @@ describe('Monitoring: /metrics after real traffic', () => {
 });
 
 describe('Monitoring: throttled requests', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await createTestApp({ env: { THROTTLE_LIMIT: '2', THROTTLE_TTL_MS: '60000' } });
-  });
-  afterAll(() => t?.close());
+  const t = withTestApp({ env: { THROTTLE_LIMIT: '2', THROTTLE_TTL_MS: '60000' } });
 
   it('counts 429s by route template (health routes are not rate-limited)', async () => {
     await t.http().get('/api/agents').expect(401);
@@ -143,12 +135,8 @@ describe('Monitoring: throttled requests', () => {
 });
 
 describe('Monitoring: METRICS_TOKEN', () => {
-  let t: TestApp;
   const token = 'scrape-token-0123456789abcdef';
-  beforeAll(async () => {
-    t = await createTestApp({ env: { METRICS_TOKEN: token } });
-  });
-  afterAll(() => t?.close());
+  const t = withTestApp({ env: { METRICS_TOKEN: token } });
 
   it('answers 401 with the contract body without a token', async () => {
     const res = await t.http().get('/metrics').expect(401);

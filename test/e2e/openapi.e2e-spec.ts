@@ -4,14 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildOpenApi } from 'src/app.factory';
 import { serialiseOpenApi } from 'src/openapi';
-import { createTestApp, TestApp } from 'test/utils/test-app';
+import { withTestApp } from 'test/utils/test-app';
 
 describe('OpenAPI document', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await createTestApp();
-  });
-  afterAll(() => t?.close());
+  const t = withTestApp();
 
   it('matches the committed openapi.json (run `npm run openapi` after changing routes or DTOs)', () => {
     const committed = readFileSync(join(__dirname, '..', '..', 'openapi.json'), 'utf8');

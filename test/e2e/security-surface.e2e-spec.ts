@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { MetricsServer } from 'src/monitoring/metrics-server.service';
-import { createTestApp, TestApp } from 'test/utils/test-app';
+import { withTestApp } from 'test/utils/test-app';
 
 const ORIGIN = 'https://app.example.com';
 const TOKEN = 'scrape-token-0123456789abcdef';
@@ -10,11 +10,7 @@ const expectError = (body: Record<string, unknown>, status: number, code: string
 
 /** What an unauthenticated visitor can reach in production: /metrics, /docs, CORS preflights. */
 describe('Production surface with the defaults (no METRICS_TOKEN, METRICS_PORT or DOCS_ENABLED)', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await createTestApp({ env: { NODE_ENV: 'production', CORS_ORIGINS: ORIGIN } });
-  });
-  afterAll(() => t?.close());
+  const t = withTestApp({ env: { NODE_ENV: 'production', CORS_ORIGINS: ORIGIN } });
 
   it('does not serve /metrics publicly: 404 with the contract body, no figures', async () => {
     const res = await t.http().get('/metrics').expect(404);
@@ -48,15 +44,13 @@ describe('Production surface with the defaults (no METRICS_TOKEN, METRICS_PORT o
 });
 
 describe('Production surface with METRICS_PORT, METRICS_TOKEN and DOCS_ENABLED=true', () => {
-  let t: TestApp;
   let metricsUrl: string;
-  beforeAll(async () => {
-    t = await createTestApp({
+  const t = withTestApp({
       env: { NODE_ENV: 'production', CORS_ORIGINS: ORIGIN, METRICS_PORT: '0', METRICS_HOST: '127.0.0.1', METRICS_TOKEN: TOKEN, DOCS_ENABLED: 'true' },
     });
+  beforeAll(async () => {
     metricsUrl = `http://127.0.0.1:${t.app.get(MetricsServer).port()}`;
   });
-  afterAll(() => t?.close());
 
   it('serves /metrics only on the separate listener, with the token', async () => {
     await t.http().get('/metrics').set('Authorization', `Bearer ${TOKEN}`).expect(404);

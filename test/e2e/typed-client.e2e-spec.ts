@@ -2,7 +2,7 @@ import { createApiClient } from '../../clients/typescript/client';
 import { runExample } from '../../clients/typescript/example';
 import { registerTeam, Session } from 'test/factories/auth.factory';
 import { responseValidator } from 'test/utils/openapi-responses';
-import { createTestApp, TestApp } from 'test/utils/test-app';
+import { withTestApp } from 'test/utils/test-app';
 
 /**
  * The generated TypeScript client (clients/typescript, `npm run client`) against the real server: the
@@ -11,7 +11,6 @@ import { createTestApp, TestApp } from 'test/utils/test-app';
  * the client receives is also checked against openapi.json.
  */
 describe('Typed TypeScript client (clients/typescript)', () => {
-  let t: TestApp;
   let admin: Session;
   const seen: { method: string; path: string; status: number; lastEventId: string | null }[] = [];
   const problems: string[] = [];
@@ -36,11 +35,10 @@ describe('Typed TypeScript client (clients/typescript)', () => {
     };
   }
 
+  const t = withTestApp();
   beforeAll(async () => {
-    t = await createTestApp();
     admin = await registerTeam(t);
   });
-  afterAll(() => t?.close());
   beforeEach(() => {
     seen.length = 0;
     problems.length = 0;

@@ -107,11 +107,48 @@ export function baseTestEnv(dataDir: string): Record<string, string> {
   };
 }
 
+export interface TestAppOptions {
+  /** Environment on top of {@link baseTestEnv}: what the test is about. */
+  env?: Record<string, string | undefined>;
+  /** Extra modules (probes) imported next to AppModule. */
+  imports?: Type[];
+}
+
+/**
+ * The shared fixture: one application for the enclosing `describe` block, booted in a `beforeAll` on its own
+ * fresh database ({@link createTestApp}) and closed in an `afterAll` (the database dropped, its DATA_DIR removed).
+ * Returns the app's handle, readable from tests and from hooks declared after this call (which run after the
+ * boot); `options` may be a function, evaluated in that `beforeAll`, for values made by earlier hooks (the URL of
+ * a fake upstream started in a `beforeAll` above it).
+ *
+ *   const t = withTestApp({ env: { THROTTLE_LIMIT: '3' } });
+ *   it('…', () => t.http().get('/health').expect(200));
+ */
+export function withTestApp(options: TestAppOptions | (() => TestAppOptions | Promise<TestAppOptions>) = {}): TestApp {
+  let current: TestApp | undefined;
+  beforeAll(async () => {
+    current = await createTestApp(typeof options === 'function' ? await options() : options);
+  });
+  afterAll(async () => {
+    const t = current;
+    current = undefined;
+    await t?.close();
+  });
+  return new Proxy({} as TestApp, {
+    get(_target, prop) {
+      if (prop === 'then') return undefined; // not a promise
+      if (!current) throw new Error(`withTestApp: \`${String(prop)}\` read outside the block's tests (before its beforeAll or after its afterAll)`);
+      const value = Reflect.get(current, prop) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(current) : value;
+    },
+  });
+}
+
 /**
  * Boots the whole application exactly as production does (same factory, same pipeline) on a fresh
- * database, listening on a loopback port.
+ * database, listening on a loopback port. `close()` may be called more than once.
  */
-export async function createTestApp(options: { env?: Record<string, string | undefined>; imports?: Type[] } = {}): Promise<TestApp> {
+export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const dataDir = mkdtempSync(join(TEST_TMP, 'app-'));
   // A test that names its database (a second instance on the first one's) gets exactly that.
   const db = options.env?.DATABASE_URL ? { env: {}, drop: async () => undefined } : await createTestDatabase(dataDir);
@@ -126,15 +163,19 @@ export async function createTestApp(options: { env?: Record<string, string | und
   await app.listen(0, '127.0.0.1');
   const url = await app.getUrl();
   const server = app.getHttpServer();
+  let closing: Promise<void> | undefined;
   return {
     app,
     config,
     url: url.replace('[::1]', '127.0.0.1'),
     http: () => withResponseValidation(request(server)),
-    async close() {
-      await app.close();
-      await db.drop();
-      rmSync(dataDir, { recursive: true, force: true });
+    close() {
+      closing ??= (async () => {
+        await app.close();
+        await db.drop();
+        rmSync(dataDir, { recursive: true, force: true });
+      })();
+      return closing;
     },
   };
 }

@@ -4,7 +4,7 @@ import { AgentsService } from 'src/agents/agents.service';
 import type { AuthUser } from 'src/common/auth-user';
 import { SecretBox } from 'src/common/crypto/secret-box.service';
 import { AppError } from 'src/common/errors/app-error';
-import { createTestApp, TestApp } from 'test/utils/test-app';
+import { withTestApp } from 'test/utils/test-app';
 
 const admin = (teamId = randomUUID()): AuthUser => ({ id: randomUUID(), teamId, role: 'admin', email: 'a@x.io', jti: 'j', exp: 0 });
 
@@ -19,16 +19,14 @@ const errorOf = async (p: Promise<unknown>): Promise<AppError> => {
 
 /** AgentsService through the real Nest container and a real database (what chats and research call). */
 describe('AgentsService (medium)', () => {
-  let t: TestApp;
   let agents: AgentsService;
   let ds: DataSource;
 
+  const t = withTestApp();
   beforeAll(async () => {
-    t = await createTestApp();
     agents = t.app.get(AgentsService);
     ds = t.app.get(DataSource);
   });
-  afterAll(() => t?.close());
 
   it('resolveChain returns the agent then its fallbacks in order, secrets decrypted, inactive ones skipped', async () => {
     const u = admin();

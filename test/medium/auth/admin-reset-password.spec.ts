@@ -1,16 +1,10 @@
 import { runAdmin } from 'src/auth/admin-commands';
 import { registerTeam } from 'test/factories/auth.factory';
-import { baseTestEnv, createTestApp, TestApp } from 'test/utils/test-app';
+import { baseTestEnv, withTestApp } from 'test/utils/test-app';
 
 /** `npm run admin -- reset-password <email>` against the app's database, with the app running. */
 describe('admin reset-password', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await createTestApp();
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = withTestApp();
 
   const run = async (...args: string[]) => {
     const lines: string[] = [];
@@ -30,6 +24,10 @@ describe('admin reset-password', () => {
     await t.http().post('/api/auth/refresh').send({ refreshToken: s.refreshToken }).expect(401);
     const team = await t.http().get('/api/teams/current').set({ Authorization: `Bearer ${ok.body.accessToken}` }).expect(200);
     expect(team.body.slug).toBe(s.teamSlug);
+    // The team's admin (here the account itself) sees the reset in the audit trail, without the password.
+    const trail = await t.http().get('/api/audit-logs?action=auth.password_reset').set({ Authorization: `Bearer ${ok.body.accessToken}` }).expect(200);
+    expect(trail.body.items).toEqual([expect.objectContaining({ action: 'auth.password_reset', userId: s.userId, metadata: { via: 'admin-command' } })]);
+    expect(JSON.stringify(trail.body)).not.toContain(password);
   });
 
   it('refuses an unknown email and asks for --team when the email is in several teams', async () => {

@@ -1,19 +1,17 @@
 import { DataSource } from 'typeorm';
 import { BootstrapService } from 'src/auth/bootstrap.service';
 import { login } from 'test/factories/auth.factory';
-import { createTestApp, TestApp } from 'test/utils/test-app';
+import { createTestApp, TestApp, withTestApp } from 'test/utils/test-app';
 
 describe('Bootstrap admin on first start', () => {
-  let t: TestApp;
   let ds: DataSource;
   const email = 'root@bootstrap.test';
   const password = 'Bootstrap-Pass-8c1f2e';
 
+  const t = withTestApp({ env: { BOOTSTRAP_ADMIN_EMAIL: email, BOOTSTRAP_ADMIN_PASSWORD: password, BOOTSTRAP_TEAM_NAME: 'First Team' } });
   beforeAll(async () => {
-    t = await createTestApp({ env: { BOOTSTRAP_ADMIN_EMAIL: email, BOOTSTRAP_ADMIN_PASSWORD: password, BOOTSTRAP_TEAM_NAME: 'First Team' } });
     ds = t.app.get(DataSource);
   });
-  afterAll(() => t?.close());
 
   it('creates the default team and its admin, who can log in at once', async () => {
     const teams = await ds.query(`SELECT id, name, slug FROM teams`);

@@ -4,7 +4,7 @@ import { AuthService } from 'src/auth/auth.service';
 import { PasswordHasher, SCRYPT_PARAMS, parseScryptHash } from 'src/auth/password-hasher.service';
 import { UserRepository } from 'src/teams/user.repository';
 import { registerTeam, Session } from 'test/factories/auth.factory';
-import { createTestApp, TestApp } from 'test/utils/test-app';
+import { withTestApp } from 'test/utils/test-app';
 
 const b64 = (buf: Buffer) => buf.toString('base64').replace(/=+$/, '');
 
@@ -19,7 +19,6 @@ function oldHash(password: string, ln = 10, r = 8, p = 1): string {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('Password rehash on login (real app, real database, real scrypt)', () => {
-  let t: TestApp;
   let ds: DataSource;
   let hasher: PasswordHasher;
   let auth: AuthService;
@@ -42,8 +41,8 @@ describe('Password rehash on login (real app, real database, real scrypt)', () =
     }
   }
 
+  const t = withTestApp();
   beforeAll(async () => {
-    t = await createTestApp();
     ds = t.app.get(DataSource);
     hasher = t.app.get(PasswordHasher);
     auth = t.app.get(AuthService);
@@ -52,7 +51,6 @@ describe('Password rehash on login (real app, real database, real scrypt)', () =
     jest.restoreAllMocks();
     await auth.settleRehashes();
   });
-  afterAll(() => t?.close());
 
   it('logs in with a hash made with older parameters, then stores a hash with the current ones that verifies the same password', async () => {
     const s = await registerTeam(t);

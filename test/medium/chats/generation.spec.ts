@@ -11,7 +11,7 @@ import { StreamLog } from 'src/streaming/stream-log';
 import { SlowConsumerError } from 'src/streaming/streaming.errors';
 import { DataSource } from 'typeorm';
 import { allFrames, contentOf, createChat, createMockAgent, fakeUser } from 'test/medium/chats/chat-kit';
-import { createTestApp, TestApp } from 'test/utils/test-app';
+import { createTestApp, TestApp, withTestApp } from 'test/utils/test-app';
 
 async function waitFinished(ds: DataSource, id: string): Promise<{ status: string; content: string }> {
   for (let i = 0; i < 400; i++) {
@@ -118,14 +118,12 @@ describe('Generation engine (medium: real services, real database)', () => {
 });
 
 describe('Slow consumers (medium)', () => {
-  let t: TestApp;
   let admin: AuthUser;
 
+  const t = withTestApp({ env: { SSE_SUBSCRIBER_QUEUE_MAX: '5' } });
   beforeAll(async () => {
-    t = await createTestApp({ env: { SSE_SUBSCRIBER_QUEUE_MAX: '5' } });
     admin = fakeUser();
   });
-  afterAll(() => t?.close());
 
   it('drops a subscriber that stops reading once its queue is full, with its last id, and it resumes exactly', async () => {
     const chats = t.app.get(ChatsService);

@@ -1,14 +1,10 @@
 import { DataSource } from 'typeorm';
-import { createTestApp, TestApp } from 'test/utils/test-app';
+import { withTestApp } from 'test/utils/test-app';
 import { CreateChats1763803000000 } from '../../../migrations/1763803000000-CreateChats';
 import { MessagesFinalEventIdAndSearchLimit1763803100000 } from '../../../migrations/1763803100000-MessagesFinalEventIdAndSearchLimit';
 
 describe('Chats migrations', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await createTestApp();
-  });
-  afterAll(() => t?.close());
+  const t = withTestApp();
 
   it('revert with down() and apply again with up()', async () => {
     const ds = t.app.get(DataSource);

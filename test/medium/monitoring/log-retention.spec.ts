@@ -4,21 +4,19 @@ import { AuditRepository } from 'src/common/audit/audit.repository';
 import { ErrorLogRepository } from 'src/monitoring/error-log.repository';
 import { ErrorLogService } from 'src/monitoring/error-log.service';
 import { RetentionService } from 'src/monitoring/retention.service';
-import { createTestApp, TestApp } from 'test/utils/test-app';
+import { withTestApp } from 'test/utils/test-app';
 
 const DAY = 24 * 3600 * 1000;
 
 describe('Monitoring: audit and error log storage', () => {
-  let t: TestApp;
   let ds: DataSource;
   const teamA = randomUUID();
   const teamB = randomUUID();
 
+  const t = withTestApp({ env: { AUDIT_RETENTION_DAYS: '30' } });
   beforeAll(async () => {
-    t = await createTestApp({ env: { AUDIT_RETENTION_DAYS: '30' } });
     ds = t.app.get(DataSource);
   });
-  afterAll(() => t?.close());
 
   it('deletes audit and error log rows older than AUDIT_RETENTION_DAYS and keeps newer ones', async () => {
     const old = new Date(Date.now() - 31 * DAY);

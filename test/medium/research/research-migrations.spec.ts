@@ -1,14 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { createTestApp, TestApp } from 'test/utils/test-app';
+import { withTestApp } from 'test/utils/test-app';
 import { ResearchRunLeasesAndRetention1763804100000 } from '../../../migrations/1763804100000-ResearchRunLeasesAndRetention';
 
 describe('Research migrations', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await createTestApp();
-  });
-  afterAll(() => t?.close());
+  const t = withTestApp();
 
   it('reverts the lease/retention migration with down() and applies it again, back-filling the terminal event ids', async () => {
     const q = t.app.get(DataSource).createQueryRunner();

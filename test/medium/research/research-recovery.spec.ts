@@ -12,10 +12,9 @@ import { StreamLog } from 'src/streaming/stream-log';
 import { DataSource } from 'typeorm';
 import { insertRun, sessionRow, storedEvents } from 'test/factories/research.factory';
 import { fakeUser, runFrames } from 'test/medium/research/research-kit';
-import { createTestApp, TestApp } from 'test/utils/test-app';
+import { withTestApp } from 'test/utils/test-app';
 
 describe('Research crash recovery: run leases and the sweep (medium: real services, real database)', () => {
-  let t: TestApp;
   let ds: DataSource;
   let log: StreamLog;
   let sweeper: ResearchRunSweeperService;
@@ -24,8 +23,8 @@ describe('Research crash recovery: run leases and the sweep (medium: real servic
   let sessions: ResearchSessionsService;
   let streams: ResearchStreamsService;
 
+  const t = withTestApp({ env: { RESEARCH_LEASE_MS: '1000', MOCK_LLM_DELAY_MS: '2', MOCK_LLM_DELTAS: '4' } });
   beforeAll(async () => {
-    t = await createTestApp({ env: { RESEARCH_LEASE_MS: '1000', MOCK_LLM_DELAY_MS: '2', MOCK_LLM_DELTAS: '4' } });
     ds = t.app.get(DataSource);
     log = t.app.get(StreamLog);
     sweeper = t.app.get(ResearchRunSweeperService);
@@ -34,7 +33,6 @@ describe('Research crash recovery: run leases and the sweep (medium: real servic
     sessions = t.app.get(ResearchSessionsService);
     streams = t.app.get(ResearchStreamsService);
   });
-  afterAll(() => t?.close());
 
   /** A team whose research runs on a slow mock agent (each agent call takes about `ms`). */
   const slowTeam = async (ms: number): Promise<AuthUser> => {

@@ -4,7 +4,7 @@ import { StreamLog } from 'src/streaming/stream-log';
 import { DataSource } from 'typeorm';
 import { earlyEvents, FakeEvent, insertRun, sessionRow, storedEvents } from 'test/factories/research.factory';
 import { fakeUser, runFrames } from 'test/medium/research/research-kit';
-import { createTestApp, TestApp } from 'test/utils/test-app';
+import { withTestApp } from 'test/utils/test-app';
 
 const REPORT = '# Research report: q\n\n## Executive summary\nDone.\n';
 
@@ -13,7 +13,6 @@ const finishedEvents = (id: string, terminal: FakeEvent): FakeEvent[] => [...ear
 const complete = (id: string): FakeEvent => ({ type: 'research_complete', data: { status: 'completed', progress: 1, final_report: REPORT, sessionId: id, timestamp: new Date().toISOString() } });
 
 describe('Research event retention (medium: real database)', () => {
-  let t: TestApp;
   let ds: DataSource;
   let log: StreamLog;
   let retention: ResearchRetentionService;
@@ -21,8 +20,8 @@ describe('Research event retention (medium: real database)', () => {
   const user = fakeUser();
   const ids: Record<string, string> = {};
 
+  const t = withTestApp({ env: { RESEARCH_EVENTS_RETENTION_DAYS: '7' } });
   beforeAll(async () => {
-    t = await createTestApp({ env: { RESEARCH_EVENTS_RETENTION_DAYS: '7' } });
     ds = t.app.get(DataSource);
     log = t.app.get(StreamLog);
     retention = t.app.get(ResearchRetentionService);
@@ -50,7 +49,6 @@ describe('Research event retention (medium: real database)', () => {
     ids.running = `running-${Date.now()}`;
     await insertRun(ds, log, { user, id: ids.running, leaseOwner: 'research-alive', leaseInSec: 600, eventsDaysAgo: 10 });
   });
-  afterAll(() => t?.close());
 
   it('deletes the events of sessions finished more than RESEARCH_EVENTS_RETENTION_DAYS ago and keeps the rest', async () => {
     const result = await retention.purge();

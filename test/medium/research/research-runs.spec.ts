@@ -5,27 +5,25 @@ import { AuthUser } from 'src/common/auth-user';
 import { ResearchRunsService } from 'src/research/research-runs.service';
 import { ResearchSessionsService } from 'src/research/research-sessions.service';
 import { ResearchSettingsService } from 'src/research/research-settings.service';
-import { createTestApp, TestApp } from 'test/utils/test-app';
+import { withTestApp } from 'test/utils/test-app';
 
 function fakeUser(teamId: string = randomUUID(), role: 'admin' | 'user' = 'admin'): AuthUser {
   return { id: randomUUID(), teamId, role, email: `${randomUUID()}@example.com`, jti: randomUUID(), exp: Math.floor(Date.now() / 1000) + 3600 };
 }
 
 describe('Research runs and sessions (medium: real services, real database)', () => {
-  let t: TestApp;
   let runs: ResearchRunsService;
   let sessions: ResearchSessionsService;
   let settings: ResearchSettingsService;
   let agents: AgentsService;
 
+  const t = withTestApp({ env: { MOCK_LLM_DELAY_MS: '2', MOCK_LLM_DELTAS: '5' } });
   beforeAll(async () => {
-    t = await createTestApp({ env: { MOCK_LLM_DELAY_MS: '2', MOCK_LLM_DELTAS: '5' } });
     runs = t.app.get(ResearchRunsService);
     sessions = t.app.get(ResearchSessionsService);
     settings = t.app.get(ResearchSettingsService);
     agents = t.app.get(AgentsService);
   });
-  afterAll(() => t?.close());
 
   const waitDone = async (user: AuthUser, id: string) => {
     for (let i = 0; i < 400; i++) {
