@@ -91,8 +91,8 @@ export class AuthController {
   @ApiUnauthorizedResponse({ type: ErrorBodyDto })
   @ApiConflictResponse({ type: ErrorBodyDto, description: 'The password was changed by another request meanwhile' })
   @ApiTooManyRequestsResponse({ type: ErrorBodyDto, description: 'Too many wrong current passwords: locked out like sign-in (Retry-After)' })
-  changePassword(@CurrentUser() user: AuthUser, @Body() dto: ChangePasswordDto, @Req() req: Request): Promise<void> {
-    return this.auth.changePassword(user, dto, req);
+  changePassword(@CurrentUser() user: AuthUser, @Body() dto: ChangePasswordDto, @AuthHttp() http: AuthExchange): Promise<void> {
+    return this.auth.changePassword(user, dto, http);
   }
 
   @Get('me')

@@ -193,8 +193,8 @@ export class AuthService implements OnModuleDestroy {
    * Every other session of the account is then ended (refresh family revoked, its access tokens denylisted);
    * the session making the request keeps working. Audited as `auth.password_changed`.
    */
-  async changePassword(user: AuthUser, dto: ChangePasswordDto, req: Request): Promise<void> {
-    const ctx: AttemptContext = { ip: clientIp(req), email: user.email, userAgent: userAgent(req) };
+  async changePassword(user: AuthUser, dto: ChangePasswordDto, http: AuthExchange): Promise<void> {
+    const ctx: AttemptContext = { ip: http.ip, email: user.email, userAgent: http.userAgent };
     await this.bruteForce.checkLogin(ctx);
     const account = (await this.users.findLoginCandidates(user.email, user.teamId)).find((u) => u.id === user.id);
     if (!account) throw AuthErrors.unauthorized();
@@ -207,7 +207,7 @@ export class AuthService implements OnModuleDestroy {
     if (dto.newPassword === dto.currentPassword) throw AuthErrors.samePassword();
     const written = await this.users.replacePasswordHash(user.teamId, user.id, account.passwordHash, await this.hasher.hash(dto.newPassword));
     if (!written) throw AuthErrors.passwordChangedMeanwhile();
-    const accessRaw = extractAccessToken(req as AuthRequest);
+    const accessRaw = http.accessToken();
     const current = accessRaw ? this.access.verify(accessRaw)?.sid : undefined;
     const others = (await this.refreshTokens.listLiveFamilyIds(user.teamId, user.id)).filter((id) => id !== current);
     for (const familyId of others) await this.endSession(user.teamId, user.id, familyId, 'password_change');
