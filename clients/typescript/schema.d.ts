@@ -5198,6 +5198,7 @@ export interface operations {
                 lastEventId?: string;
             };
             header?: {
+                /** @description Resume after this event id */
                 "Last-Event-ID"?: string;
             };
             path: {
@@ -6156,6 +6157,7 @@ export interface operations {
                 lastEventId?: unknown;
             };
             header?: {
+                /** @description Resume after this event id */
                 "Last-Event-ID"?: string;
             };
             path: {
@@ -7741,6 +7743,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description Resume after this event id */
                 "Last-Event-ID"?: string;
             };
             path: {

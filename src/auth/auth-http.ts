@@ -1,3 +1,4 @@
+import { createParamDecorator, ExecutionContext } from '@nestjs/common';
 import type { CookieOptions, Request, Response } from 'express';
 import type { AppConfig } from 'src/config/env';
 import { isAllowedOrigin } from 'src/common/http/allowed-origin';
@@ -72,3 +73,42 @@ export function clientIp(req: Request): string {
 export function userAgent(req: Request): string | null {
   return req.get('user-agent')?.slice(0, 500) ?? null;
 }
+
+/**
+ * The HTTP side of an auth call as `AuthService` sees it: who asks, the credentials the request carries, and
+ * the cookie jar of the response. Built from Express's request and response by `@AuthHttp()` in the
+ * controller, so the service imports no HTTP types (issue 13: services return data, controllers answer HTTP).
+ */
+export interface AuthExchange {
+  readonly ip: string;
+  readonly userAgent: string | null;
+  /** The refresh token of the cookie, if any. */
+  readonly refreshCookie: string | undefined;
+  /** The access token presented (`Authorization: Bearer` wins over the cookie); records how it came. */
+  accessToken(): string | null;
+  /** How the access token came, once `accessToken()` (or the JWT guard) looked. */
+  authSource(): AuthSource | undefined;
+  /** CSRF defence: the Origin header is allowed (see `hasAllowedOrigin`). */
+  hasAllowedOrigin(config: AppConfig): boolean;
+  setCookies(config: AppConfig, access: string, refresh: string, scope?: AuthCookieScope): void;
+  clearCookies(config: AppConfig, scope?: AuthCookieScope): void;
+}
+
+export function authExchange(req: Request, res: Response): AuthExchange {
+  return {
+    ip: clientIp(req),
+    userAgent: userAgent(req),
+    refreshCookie: refreshCookie(req),
+    accessToken: () => extractAccessToken(req as AuthRequest),
+    authSource: () => (req as AuthRequest).authSource,
+    hasAllowedOrigin: (config) => hasAllowedOrigin(req, config),
+    setCookies: (config, access, refresh, scope) => setAuthCookies(res, config, access, refresh, scope),
+    clearCookies: (config, scope) => clearAuthCookies(res, config, scope),
+  };
+}
+
+/** The `AuthExchange` of this request (the response stays Nest's: the handler returns its body). */
+export const AuthHttp = createParamDecorator((_: unknown, ctx: ExecutionContext): AuthExchange => {
+  const http = ctx.switchToHttp();
+  return authExchange(http.getRequest<Request>(), http.getResponse<Response>());
+});

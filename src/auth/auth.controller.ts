@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBearerAuth,
@@ -15,7 +15,7 @@ import {
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
+import { AuthExchange, AuthHttp } from 'src/auth/auth-http';
 import { AuthService } from 'src/auth/auth.service';
 import { ChangePasswordDto } from 'src/auth/dto/change-password.dto';
 import { LoginDto, MeResponseDto, TokenResponseDto } from 'src/auth/dto/login.dto';
@@ -40,8 +40,8 @@ export class AuthController {
   @ApiConflictResponse({ type: ErrorBodyDto, description: 'Email already exists in that team' })
   @ApiNotFoundResponse({ type: ErrorBodyDto, description: 'teamId names no team that allows open sign-up (details.fieldErrors names teamId)' })
   @ApiTooManyRequestsResponse({ type: ErrorBodyDto })
-  register(@Body() dto: RegisterDto, @Req() req: Request): Promise<RegisterResponseDto> {
-    return this.auth.register(dto, req);
+  register(@Body() dto: RegisterDto, @AuthHttp() http: AuthExchange): Promise<RegisterResponseDto> {
+    return this.auth.register(dto, http);
   }
 
   @Public()
@@ -53,8 +53,8 @@ export class AuthController {
   @ApiUnauthorizedResponse({ type: ErrorBodyDto })
   @ApiTooManyRequestsResponse({ type: ErrorBodyDto, description: 'Rate limited or locked out (Retry-After)' })
   @ApiServiceUnavailableResponse({ type: ErrorBodyDto, description: 'Password hashing saturated (Retry-After)' })
-  login(@Body() dto: LoginDto, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<TokenResponseDto> {
-    return this.auth.login(dto, req, res);
+  login(@Body() dto: LoginDto, @AuthHttp() http: AuthExchange): Promise<TokenResponseDto> {
+    return this.auth.login(dto, http);
   }
 
   @Public()
@@ -65,8 +65,8 @@ export class AuthController {
   @ApiOkResponse({ type: TokenResponseDto })
   @ApiUnauthorizedResponse({ type: ErrorBodyDto })
   @ApiForbiddenResponse({ type: ErrorBodyDto, description: 'Cookie used from a disallowed Origin' })
-  refresh(@Body() dto: RefreshDto, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<TokenResponseDto> {
-    return this.auth.refresh(dto, req, res);
+  refresh(@Body() dto: RefreshDto, @AuthHttp() http: AuthExchange): Promise<TokenResponseDto> {
+    return this.auth.refresh(dto, http);
   }
 
   @Public()
@@ -77,8 +77,8 @@ export class AuthController {
   @ApiOperation({ summary: 'Revoke the session (refresh family) and the current access token; clear the cookies' })
   @ApiNoContentResponse()
   @ApiForbiddenResponse({ type: ErrorBodyDto, description: 'Cookie used from a disallowed Origin' })
-  logout(@Body() dto: RefreshDto, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<void> {
-    return this.auth.logout(dto, req, res);
+  logout(@Body() dto: RefreshDto, @AuthHttp() http: AuthExchange): Promise<void> {
+    return this.auth.logout(dto, http);
   }
 
   @Post('password')
@@ -91,8 +91,8 @@ export class AuthController {
   @ApiUnauthorizedResponse({ type: ErrorBodyDto })
   @ApiConflictResponse({ type: ErrorBodyDto, description: 'The password was changed by another request meanwhile' })
   @ApiTooManyRequestsResponse({ type: ErrorBodyDto, description: 'Too many wrong current passwords: locked out like sign-in (Retry-After)' })
-  changePassword(@CurrentUser() user: AuthUser, @Body() dto: ChangePasswordDto, @Req() req: Request): Promise<void> {
-    return this.auth.changePassword(user, dto, req);
+  changePassword(@CurrentUser() user: AuthUser, @Body() dto: ChangePasswordDto, @AuthHttp() http: AuthExchange): Promise<void> {
+    return this.auth.changePassword(user, dto, http);
   }
 
   @Get('me')

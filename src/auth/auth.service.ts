@@ -1,20 +1,8 @@
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
-import type { Request, Response } from 'express';
 import { AccessDenylistService } from 'src/auth/access-denylist.service';
 import { AccessTokenService } from 'src/auth/access-token.service';
 import { AuthErrors } from 'src/auth/auth.errors';
-import {
-  AuthCookieScope,
-  AuthRequest,
-  CANONICAL_COOKIE_SCOPE,
-  clearAuthCookies,
-  clientIp,
-  extractAccessToken,
-  hasAllowedOrigin,
-  refreshCookie,
-  setAuthCookies,
-  userAgent,
-} from 'src/auth/auth-http';
+import { AuthCookieScope, AuthExchange, CANONICAL_COOKIE_SCOPE } from 'src/auth/auth-http';
 import { AccountRef, AttemptContext, BruteForceService, NO_ACCOUNT } from 'src/auth/brute-force.service';
 import { ChangePasswordDto } from 'src/auth/dto/change-password.dto';
 import { LoginDto, MeResponseDto, TokenResponseDto } from 'src/auth/dto/login.dto';
@@ -53,8 +41,8 @@ export class AuthService implements OnModuleDestroy {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async register(dto: RegisterDto, req: Request): Promise<RegisterResponseDto> {
-    await this.bruteForce.checkRegister(clientIp(req));
+  async register(dto: RegisterDto, http: AuthExchange): Promise<RegisterResponseDto> {
+    await this.bruteForce.checkRegister(http.ip);
     const modes = [dto.teamName, dto.inviteToken, dto.teamId].filter((v) => v !== undefined).length;
     if (modes !== 1) throw AuthErrors.exactlyOneJoin();
     const email = normaliseEmail(dto.email);
@@ -86,8 +74,8 @@ export class AuthService implements OnModuleDestroy {
       action: 'auth.register',
       teamId: user.teamId,
       userId: user.id,
-      ip: clientIp(req),
-      userAgent: userAgent(req),
+      ip: http.ip,
+      userAgent: http.userAgent,
       metadata: { via: dto.teamName !== undefined ? 'teamName' : dto.inviteToken !== undefined ? 'invite' : 'openSignup', role: user.role },
     });
     const joined = await this.teams.getTeam(user.teamId);
@@ -100,8 +88,8 @@ export class AuthService implements OnModuleDestroy {
    * caller who knows one of them learns that the team must be named. A successful login whose stored hash
    * uses older scrypt parameters upgrades it in the background (`upgradeHash`).
    */
-  async login(dto: LoginDto, req: Request, res: Response, scope: AuthCookieScope = CANONICAL_COOKIE_SCOPE): Promise<TokenResponseDto> {
-    const ctx: AttemptContext = { ip: clientIp(req), email: normaliseEmail(dto.email), userAgent: userAgent(req) };
+  async login(dto: LoginDto, http: AuthExchange, scope: AuthCookieScope = CANONICAL_COOKIE_SCOPE): Promise<TokenResponseDto> {
+    const ctx: AttemptContext = { ip: http.ip, email: normaliseEmail(dto.email), userAgent: http.userAgent };
     await this.bruteForce.checkLogin(ctx);
     let candidates: User[] = [];
     if (dto.team !== undefined) {
@@ -134,7 +122,7 @@ export class AuthService implements OnModuleDestroy {
     await this.bruteForce.onSuccess(ctx.email);
     active.lastLoginAt = await this.users.recordLogin(active.teamId, active.id);
     const refreshRaw = randomToken();
-    const first = await this.refreshTokens.createFamily(active.teamId, active.id, sha256Hex(refreshRaw), this.issueMeta(req));
+    const first = await this.refreshTokens.createFamily(active.teamId, active.id, sha256Hex(refreshRaw), this.issueMeta(http));
     void this.audit.record({
       action: 'auth.login',
       teamId: active.teamId,
@@ -143,58 +131,58 @@ export class AuthService implements OnModuleDestroy {
       userAgent: ctx.userAgent,
       metadata: { familyId: first.familyId },
     });
-    return this.respondWithTokens(res, active, first.familyId, refreshRaw, scope);
+    return this.respondWithTokens(http, active, first.familyId, refreshRaw, scope);
   }
 
   /** Rotation: every refresh token works once. Presenting a rotated one revokes its whole family. */
-  async refresh(dto: RefreshDto, req: Request, res: Response, scope: AuthCookieScope = CANONICAL_COOKIE_SCOPE): Promise<TokenResponseDto> {
+  async refresh(dto: RefreshDto, http: AuthExchange, scope: AuthCookieScope = CANONICAL_COOKIE_SCOPE): Promise<TokenResponseDto> {
     const fromCookie = dto.refreshToken === undefined;
-    const raw = dto.refreshToken ?? refreshCookie(req);
+    const raw = dto.refreshToken ?? http.refreshCookie;
     if (!raw) throw AuthErrors.invalidRefresh();
-    if (fromCookie && !hasAllowedOrigin(req, this.config)) throw AuthErrors.forbiddenOrigin();
+    if (fromCookie && !http.hasAllowedOrigin(this.config)) throw AuthErrors.forbiddenOrigin();
     const childRaw = randomToken();
-    const result = await this.refreshTokens.rotate(sha256Hex(raw), sha256Hex(childRaw), this.issueMeta(req));
+    const result = await this.refreshTokens.rotate(sha256Hex(raw), sha256Hex(childRaw), this.issueMeta(http));
     if (result.kind === 'reused') {
       await this.endSession(result.token.teamId, result.token.userId, result.token.familyId, 'reuse');
       await this.audit.record({
         action: 'auth.refresh_reuse',
         teamId: result.token.teamId,
         userId: result.token.userId,
-        ip: clientIp(req),
-        userAgent: userAgent(req),
+        ip: http.ip,
+        userAgent: http.userAgent,
         metadata: { familyId: result.token.familyId, tokenId: result.token.id },
       });
-      clearAuthCookies(res, this.config, scope);
+      http.clearCookies(this.config, scope);
       throw AuthErrors.refreshReuse();
     }
     if (result.kind !== 'rotated') {
-      clearAuthCookies(res, this.config, scope);
+      http.clearCookies(this.config, scope);
       throw AuthErrors.invalidRefresh();
     }
     const user = await this.users.findActiveMember(result.token.teamId, result.token.userId);
     if (!user) {
       await this.endSession(result.token.teamId, result.token.userId, result.token.familyId, 'inactive');
-      clearAuthCookies(res, this.config, scope);
+      http.clearCookies(this.config, scope);
       throw AuthErrors.invalidRefresh();
     }
-    return this.respondWithTokens(res, user, result.child.familyId, childRaw, scope);
+    return this.respondWithTokens(http, user, result.child.familyId, childRaw, scope);
   }
 
   /** Revokes the session (refresh family) and denylists the presented access token; always 204. */
-  async logout(dto: RefreshDto, req: Request, res: Response, scope: AuthCookieScope = CANONICAL_COOKIE_SCOPE): Promise<void> {
-    const accessRaw = extractAccessToken(req as AuthRequest);
-    const refreshRaw = dto.refreshToken ?? refreshCookie(req);
-    const cookieOnly = (req as AuthRequest).authSource !== 'bearer' && dto.refreshToken === undefined;
-    if (cookieOnly && (accessRaw || refreshRaw) && !hasAllowedOrigin(req, this.config)) throw AuthErrors.forbiddenOrigin();
+  async logout(dto: RefreshDto, http: AuthExchange, scope: AuthCookieScope = CANONICAL_COOKIE_SCOPE): Promise<void> {
+    const accessRaw = http.accessToken();
+    const refreshRaw = dto.refreshToken ?? http.refreshCookie;
+    const cookieOnly = http.authSource() !== 'bearer' && dto.refreshToken === undefined;
+    if (cookieOnly && (accessRaw || refreshRaw) && !http.hasAllowedOrigin(this.config)) throw AuthErrors.forbiddenOrigin();
     const claims = accessRaw ? this.access.verify(accessRaw) : null;
     const token = refreshRaw ? await this.refreshTokens.findByHash(sha256Hex(refreshRaw)) : null;
     if (token) await this.endSession(token.teamId, token.userId, token.familyId, 'logout');
     if (claims?.sid && claims.sid !== token?.familyId) await this.endSession(claims.teamId, claims.sub, claims.sid, 'logout');
     if (claims) await this.denylist.revoke(claims.jti, claims.exp, claims.teamId, claims.sub);
-    clearAuthCookies(res, this.config, scope);
+    http.clearCookies(this.config, scope);
     const userId = claims?.sub ?? token?.userId;
     if (userId) {
-      void this.audit.record({ action: 'auth.logout', teamId: claims?.teamId ?? token?.teamId ?? null, userId, ip: clientIp(req), userAgent: userAgent(req) });
+      void this.audit.record({ action: 'auth.logout', teamId: claims?.teamId ?? token?.teamId ?? null, userId, ip: http.ip, userAgent: http.userAgent });
     }
   }
 
@@ -205,8 +193,8 @@ export class AuthService implements OnModuleDestroy {
    * Every other session of the account is then ended (refresh family revoked, its access tokens denylisted);
    * the session making the request keeps working. Audited as `auth.password_changed`.
    */
-  async changePassword(user: AuthUser, dto: ChangePasswordDto, req: Request): Promise<void> {
-    const ctx: AttemptContext = { ip: clientIp(req), email: user.email, userAgent: userAgent(req) };
+  async changePassword(user: AuthUser, dto: ChangePasswordDto, http: AuthExchange): Promise<void> {
+    const ctx: AttemptContext = { ip: http.ip, email: user.email, userAgent: http.userAgent };
     await this.bruteForce.checkLogin(ctx);
     const account = (await this.users.findLoginCandidates(user.email, user.teamId)).find((u) => u.id === user.id);
     if (!account) throw AuthErrors.unauthorized();
@@ -219,7 +207,7 @@ export class AuthService implements OnModuleDestroy {
     if (dto.newPassword === dto.currentPassword) throw AuthErrors.samePassword();
     const written = await this.users.replacePasswordHash(user.teamId, user.id, account.passwordHash, await this.hasher.hash(dto.newPassword));
     if (!written) throw AuthErrors.passwordChangedMeanwhile();
-    const accessRaw = extractAccessToken(req as AuthRequest);
+    const accessRaw = http.accessToken();
     const current = accessRaw ? this.access.verify(accessRaw)?.sid : undefined;
     const others = (await this.refreshTokens.listLiveFamilyIds(user.teamId, user.id)).filter((id) => id !== current);
     for (const familyId of others) await this.endSession(user.teamId, user.id, familyId, 'password_change');
@@ -277,13 +265,13 @@ export class AuthService implements OnModuleDestroy {
     this.rehashes.add(p);
   }
 
-  private issueMeta(req: Request) {
-    return { ip: clientIp(req).slice(0, 64), userAgent: userAgent(req), expiresAt: new Date(Date.now() + this.config.auth.refreshTtlSec * 1000) };
+  private issueMeta(http: AuthExchange) {
+    return { ip: http.ip.slice(0, 64), userAgent: http.userAgent, expiresAt: new Date(Date.now() + this.config.auth.refreshTtlSec * 1000) };
   }
 
-  private respondWithTokens(res: Response, user: User, familyId: string, refreshRaw: string, scope: AuthCookieScope): TokenResponseDto {
+  private respondWithTokens(http: AuthExchange, user: User, familyId: string, refreshRaw: string, scope: AuthCookieScope): TokenResponseDto {
     const access = this.access.sign(user, familyId);
-    setAuthCookies(res, this.config, access.token, refreshRaw, scope);
+    http.setCookies(this.config, access.token, refreshRaw, scope);
     return {
       accessToken: access.token,
       expiresIn: access.expiresIn,

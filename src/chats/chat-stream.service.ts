@@ -1,12 +1,14 @@
-import { Inject, Injectable} from '@nestjs/common';
-import { catchError, defer, filter, map, Observable, tap, throwError } from 'rxjs';
+import { Inject, Injectable } from '@nestjs/common';
+import { Observable } from 'rxjs';
 import { chatStreamKey, terminalEventFor, unseenContent } from 'src/chats/chat-stream-events';
 import { MessageRepository } from 'src/chats/message.repository';
 import { MetricsService } from 'src/common/metrics/metrics.service';
 import { APP_CONFIG, AppConfig } from 'src/config/env';
+import { resumableStream } from 'src/streaming/resumable-stream';
+import { StreamCursor } from 'src/streaming/stream-cursor';
 import { formatEventId, parseEventId, StreamEvent } from 'src/streaming/stream-event';
 import { FollowOptions, StreamLog } from 'src/streaming/stream-log';
-import { StreamGapError, StreamTruncatedError, StreamUnknownError } from 'src/streaming/streaming.errors';
+import { StreamGapError } from 'src/streaming/streaming.errors';
 
 interface FollowState {
   /** Content code units the client has (the offset of its Last-Event-ID, then of every event sent). */
@@ -15,10 +17,11 @@ interface FollowState {
 }
 
 /**
- * Builds the event stream of an assistant message for one subscriber: replay after the client's last id
- * then live, from the stream log; when the log does not (or no longer) hold the stream, from the database,
- * exactly: the id `${offset}-${seq}` says how much content the client has, so it gets `content.slice(offset)`.
- * Content already covered by the client's offset is never sent again, whichever source serves it.
+ * Builds the event stream of an assistant message for one subscriber with the shared resumable stream
+ * (src/streaming/resumable-stream.ts): replay after the client's cursor then live, from the stream log; when
+ * the log does not (or no longer) hold the stream, from the database, exactly: the cursor's offset says how
+ * much content the client has, so it gets `content.slice(offset)`. Content already covered by the client's
+ * offset is never sent again, whichever source serves it.
  */
 @Injectable()
 export class ChatStreamService {
@@ -30,54 +33,42 @@ export class ChatStreamService {
   ) {}
 
   /** The caller has already checked access to the message (it is in one of the caller's chats). */
-  follow(teamId: string, messageId: string, lastEventId: string | null, options: FollowOptions = {}): Observable<StreamEvent> {
-    return defer(() => {
-      const cursor = parseEventId(lastEventId);
-      const state: FollowState = { delivered: cursor?.offset ?? 0, seq: cursor?.seq ?? 0 };
-      // A resume (Last-Event-ID) counts once, by the source that served it.
-      let resumeCounted = lastEventId === null;
-      const countResume = (source: 'log' | 'database'): void => {
-        if (resumeCounted) return;
-        resumeCounted = true;
-        this.metrics.streamResumed('chat', source);
-      };
-      const key = chatStreamKey(messageId);
-      // Jumps in seq are delivered: continuity is checked here, by content offset, which also catches a log
-      // that lost the stream (a re-seed's `message` covers the content from 0, so it closes the jump).
-      return this.log.follow(key, cursor, { ...options, gaps: 'deliver' }).pipe(
-        tap({ next: () => countResume('log'), complete: () => countResume('log') }),
-        map((e) => this.exact(key, e, state)),
-        filter((e): e is StreamEvent => e !== null),
-        catchError((err: unknown) => {
-          if (!(err instanceof StreamUnknownError || err instanceof StreamTruncatedError || err instanceof StreamGapError)) return throwError(() => err);
-          if (err instanceof StreamGapError) this.metrics.streamGap('chat', 'filled');
-          countResume('database');
-          return this.fromDatabase(teamId, messageId, state);
-        }),
-      );
+  follow(teamId: string, messageId: string, after: StreamCursor | null, flow: Pick<FollowOptions, 'paused'> = {}): Observable<StreamEvent> {
+    const key = chatStreamKey(messageId);
+    return resumableStream(this.log, {
+      key,
+      after,
+      flow,
+      // Jumps in seq are delivered: continuity is checked by content offset (`exact`), which also catches a
+      // log that lost the stream (a re-seed's `message` covers the content from 0, so it closes the jump).
+      gaps: 'deliver',
+      check: (e, last) => this.exact(key, e, last),
+      fromDatabase: (last) => this.fromDatabase(teamId, messageId, { delivered: last?.offset ?? 0, seq: last?.seq ?? 0 }),
+      onResumed: (source) => this.metrics.streamResumed('chat', source),
+      onFallback: (err) => {
+        if (err instanceof StreamGapError) this.metrics.streamGap('chat', 'filled');
+      },
     });
   }
 
   /**
    * Drops or trims a `message` event so that content the client has is not sent twice, and refuses one
    * that would leave a hole: a `message` starting after the content delivered, or any other event (status,
-   * `done`, `error`) at an offset beyond it (`StreamGapError`; the caller serves the rest from the database,
-   * so `done` never follows a gap).
+   * `done`, `error`) at an offset beyond it (`StreamGapError`; the rest is served from the database, so
+   * `done` never follows a gap). `last` is what the client has: the content offset and the last seq.
    */
-  private exact(key: string, e: StreamEvent, state: FollowState): StreamEvent | null {
-    const lastId = formatEventId(state.delivered, state.seq);
+  private exact(key: string, e: StreamEvent, last: StreamCursor | null): StreamEvent | null {
+    const delivered = last?.offset ?? 0;
+    const lastId = formatEventId(delivered, last?.seq ?? 0);
     if (e.type === 'message') {
       const content = (e.data as { content?: string }).content ?? '';
       const start = e.offset - content.length;
-      if (start > state.delivered) throw new StreamGapError(key, lastId, `event ${e.id} starts at ${start}, the client has ${state.delivered}`);
-      const part = unseenContent(e, state.delivered);
+      if (start > delivered) throw new StreamGapError(key, lastId, `event ${e.id} starts at ${start}, the client has ${delivered}`);
+      const part = unseenContent(e, delivered);
       if (part === null) return null;
-      state.delivered = e.offset;
-      state.seq = e.seq;
       return part.length === (e.data as { content: string }).content.length ? e : { ...e, data: { content: part } };
     }
-    if (e.offset > state.delivered) throw new StreamGapError(key, lastId, `${e.type} event ${e.id} at offset ${e.offset}, the client has ${state.delivered}`);
-    state.seq = Math.max(state.seq, e.seq);
+    if (e.offset > delivered) throw new StreamGapError(key, lastId, `${e.type} event ${e.id} at offset ${e.offset}, the client has ${delivered}`);
     return e;
   }
 

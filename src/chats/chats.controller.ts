@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, Param, ParseUUIDPipe, Patch, Post, Put, Query, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post, Put, Query, Req, Res } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
@@ -6,7 +6,6 @@ import {
   ApiBearerAuth,
   ApiCookieAuth,
   ApiCreatedResponse,
-  ApiHeader,
   ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
@@ -16,7 +15,7 @@ import {
 } from '@nestjs/swagger';
 import { ApiEventStream } from 'src/common/openapi/api-event-stream.decorator';
 import { CHAT_STREAM_DOC, CHAT_STREAM_EVENTS } from 'src/chats/dto/chat-stream-events.dto';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import { ChatErrors } from 'src/chats/chats.errors';
 import { ChatsService } from 'src/chats/chats.service';
 import {
@@ -41,9 +40,14 @@ import {
 import { MessagesService } from 'src/chats/messages.service';
 import type { AuthUser } from 'src/common/auth-user';
 import { CurrentUser } from 'src/common/decorators/current-user.decorator';
-import { StreamingRoute } from 'src/common/drain/drain.guard';
+import { StreamingEndpoint } from 'src/common/decorators/streaming-endpoint.decorator';
 import { ErrorBodyDto } from 'src/common/filters/error-body';
-import { SkipCircuitBreaker } from 'src/common/interceptors/circuit-breaker.interceptor';
+import { SseResponder } from 'src/common/sse/sse-responder';
+import { StreamCursor } from 'src/streaming/stream-cursor';
+import { LastEventId } from 'src/streaming/last-event-id.decorator';
+
+/** The JSON answer of a send or regenerate for `Accept: application/json`: 202, Location: the stream. */
+const accepted = (sent: SendMessageResultDto) => ({ status: 202, location: sent.streamUrl, body: sent });
 
 /** A malformed id cannot name an existing chat or message: 404 like any other unknown id. */
 const Id = (name: string) => Param(name, new ParseUUIDPipe({ exceptionFactory: () => ChatErrors.notFound(name === 'id' ? 'Chat' : 'Message') }));
@@ -59,6 +63,7 @@ export class ChatsController {
   constructor(
     private readonly chats: ChatsService,
     private readonly messages: MessagesService,
+    private readonly sse: SseResponder,
   ) {}
 
   @Get()
@@ -131,32 +136,32 @@ export class ChatsController {
   }
 
   @Post(':id/messages')
-  @SkipCircuitBreaker()
-  @StreamingRoute()
+  @StreamingEndpoint()
   @ApiOperation({ summary: 'Send a message. Accept: text/event-stream (default): the response is the reply stream. Accept: application/json: 202.' })
   @ApiEventStream('Chat', CHAT_STREAM_EVENTS, CHAT_STREAM_DOC)
   @ApiAcceptedResponse({ type: SendMessageResultDto })
   @ApiConflictResponse({ type: ErrorBodyDto, description: 'The agent is inactive and has no active fallback' })
   @ApiTooManyRequestsResponse({ type: ErrorBodyDto, description: 'RATE_LIMITED or BUDGET_EXCEEDED, with Retry-After' })
-  async send(@CurrentUser() user: AuthUser, @Id('id') id: string, @Body() dto: SendMessageDto, @Headers('accept') accept: string | undefined, @Res() res: Response): Promise<void> {
-    await this.messages.respond(res, accept, await this.messages.send(user, id, dto), user);
+  async send(@CurrentUser() user: AuthUser, @Id('id') id: string, @Body() dto: SendMessageDto, @Req() req: Request, @Res() res: Response): Promise<void> {
+    const sent = await this.messages.send(user, id, dto);
+    await this.sse.streamOrJson(req, res, 'chat', accepted(sent), (flow) => this.messages.followReply(user, sent, flow));
   }
 
   @Get(':id/messages/:messageId/stream')
-  @SkipCircuitBreaker()
+  @StreamingEndpoint({ resumable: true })
   @ApiOperation({ summary: 'Follow a reply: replay after Last-Event-ID (header) or ?lastEventId=, then live. 204 when nothing is left.' })
-  @ApiHeader({ name: 'Last-Event-ID', required: false })
   @ApiEventStream('Chat', CHAT_STREAM_EVENTS, CHAT_STREAM_DOC)
   @ApiNoContentResponse({ description: 'The client already has the terminal event: an EventSource stops reconnecting' })
   async stream(
     @CurrentUser() user: AuthUser,
     @Id('id') id: string,
     @Id('messageId') messageId: string,
-    @Query() q: StreamQueryDto,
-    @Headers('last-event-id') lastEventId: string | undefined,
+    // Validates (and documents) the query; the cursor itself is read once, by @LastEventId().
+    @Query() _query: StreamQueryDto,
+    @LastEventId() after: StreamCursor | null,
     @Res() res: Response,
   ): Promise<void> {
-    await this.messages.writeStream(res, user, id, messageId, lastEventId ?? q.lastEventId ?? null);
+    await this.sse.stream(res, 'chat', (flow) => this.messages.openStream(user, id, messageId, after, flow));
   }
 
   @Post(':id/messages/:messageId/cancel')
@@ -168,8 +173,7 @@ export class ChatsController {
   }
 
   @Post(':id/messages/:messageId/regenerate')
-  @SkipCircuitBreaker()
-  @StreamingRoute()
+  @StreamingEndpoint()
   @ApiOperation({ summary: 'A new assistant sibling (branch) of this reply; streams like POST messages' })
   @ApiEventStream('Chat', CHAT_STREAM_EVENTS, CHAT_STREAM_DOC)
   @ApiAcceptedResponse({ type: SendMessageResultDto })
@@ -179,9 +183,10 @@ export class ChatsController {
     @CurrentUser() user: AuthUser,
     @Id('id') id: string,
     @Id('messageId') messageId: string,
-    @Headers('accept') accept: string | undefined,
+    @Req() req: Request,
     @Res() res: Response,
   ): Promise<void> {
-    await this.messages.respond(res, accept, await this.messages.regenerate(user, id, messageId), user);
+    const sent = await this.messages.regenerate(user, id, messageId);
+    await this.sse.streamOrJson(req, res, 'chat', accepted(sent), (flow) => this.messages.followReply(user, sent, flow));
   }
 }

@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AgentsModule } from 'src/agents/agents.module';
 import { ChatLimitsService } from 'src/chats/chat-limits.service';
 import { ChatStreamService } from 'src/chats/chat-stream.service';
+import { SseModule } from 'src/common/sse/sse.module';
 import { ChatRepository } from 'src/chats/chat.repository';
 import { ChatsController } from 'src/chats/chats.controller';
 import { ChatsService } from 'src/chats/chats.service';
@@ -26,7 +27,7 @@ import { StreamingModule } from 'src/streaming/streaming.module';
  * ChatsService / MessagesService (compat surfaces: tagged conversations, stored stateless exchanges).
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([Chat, Message, TeamTokenUsage]), AgentsModule, JobsModule, LlmModule, RoutingModule, StreamingModule],
+  imports: [TypeOrmModule.forFeature([Chat, Message, TeamTokenUsage]), AgentsModule, JobsModule, LlmModule, RoutingModule, StreamingModule, SseModule],
   controllers: [ChatsController, UsageController],
   providers: [
     ChatRepository,

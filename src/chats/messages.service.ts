@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable} from '@nestjs/common';
-import type { Response } from 'express';
-import { map, Observable, OperatorFunction } from 'rxjs';
+import { Inject, Injectable } from '@nestjs/common';
+import { Observable } from 'rxjs';
 import { AgentsService } from 'src/agents/agents.service';
 import { ChatLimitsService } from 'src/chats/chat-limits.service';
 import { toMessageResponse } from 'src/chats/chat.mapper';
@@ -14,13 +13,12 @@ import { Message } from 'src/chats/entities/message.entity';
 import { GenerationService } from 'src/chats/generation.service';
 import { BranchMessage, FinalState, MessageRepository, NewExchange, SendContext } from 'src/chats/message.repository';
 import { AuthUser } from 'src/common/auth-user';
-import { DrainService } from 'src/common/drain/drain.service';
 import { MetricsService } from 'src/common/metrics/metrics.service';
-import { SseFrame, prefersEventStream } from 'src/common/sse/sse-format';
-import { SseFlowControl, sseWriterOptions, writeSse } from 'src/common/sse/sse-writer';
+import { SseFrame } from 'src/common/sse/sse-format';
+import { SseFlowControl } from 'src/common/sse/sse-writer';
 import { APP_CONFIG, AppConfig } from 'src/config/env';
 import { LlmMessage } from 'src/llm/llm.types';
-import { parseEventId } from 'src/streaming/stream-event';
+import { StreamCursor } from 'src/streaming/stream-cursor';
 
 const CANCEL_WAIT_MS = 5000;
 const CANCEL_POLL_MS = 25;
@@ -40,7 +38,6 @@ export class MessagesService {
     private readonly generation: GenerationService,
     private readonly streams: ChatStreamService,
     private readonly metrics: MetricsService,
-    private readonly drain: DrainService,
   ) {}
 
   /** Stores the user message and starts the reply; a repeated clientMessageId returns the first exchange. */
@@ -166,60 +163,18 @@ export class MessagesService {
   }
 
   /**
-   * The frames of an assistant message's stream after `lastEventId`, or null when the client already has
-   * the terminal event (answered with 204 so that an EventSource stops reconnecting).
+   * The frames of an assistant message's stream after `after` (the client's Last-Event-ID), or null when the
+   * client already has the terminal event (`StreamCursor.isComplete`; answered with 204).
    */
-  async openStream(user: AuthUser, chatId: string, messageId: string, lastEventId: string | null, flow?: SseFlowControl): Promise<Observable<SseFrame> | null> {
+  async openStream(user: AuthUser, chatId: string, messageId: string, after: StreamCursor | null, flow?: SseFlowControl): Promise<Observable<SseFrame> | null> {
     const m = await this.requireOwnedAssistant(user, chatId, messageId);
-    const cursor = parseEventId(lastEventId);
-    const final = parseEventId(m.finalEventId);
-    if (m.status !== 'streaming' && cursor && final && (cursor.offset > final.offset || (cursor.offset === final.offset && cursor.seq >= final.seq))) {
-      return null;
-    }
-    return this.streams.follow(user.teamId, m.id, lastEventId, { paused: flow?.paused }).pipe(map((e) => ({ id: e.id, type: e.type, data: e.data })));
+    if (StreamCursor.isComplete(after, { ended: m.status !== 'streaming', finalEventId: m.finalEventId })) return null;
+    return this.streams.follow(user.teamId, m.id, after, { paused: flow?.paused });
   }
 
-  /** GET .../stream: SSE after the Last-Event-ID (header first, then the query). */
-  async writeStream(res: Response, user: AuthUser, chatId: string, messageId: string, lastEventId: string | null): Promise<void> {
-    let finished = false;
-    await writeSse(
-      res,
-      async (flow) => {
-        const frames = await this.openStream(user, chatId, messageId, lastEventId, flow);
-        if (frames) return frames;
-        finished = true;
-        res.status(204).end();
-        return new Observable<SseFrame>((s) => s.complete());
-      },
-      this.writerOptions(),
-    ).catch((err: unknown) => {
-      if (!finished) throw err;
-    });
-  }
-
-  /** POST messages / regenerate: the stream itself (default) or 202 JSON for `Accept: application/json`. */
-  async respond(res: Response, accept: string | undefined, result: SendMessageResultDto, user: AuthUser): Promise<void> {
-    if (!prefersEventStream(accept)) {
-      res.status(202).location(result.streamUrl).json(result);
-      return;
-    }
-    await writeSse(res, (flow) => this.followReply(user, result, flow), this.writerOptions());
-  }
-
-  /**
-   * The reply stream of a send as SSE whatever the Accept header, every frame passed through `mapFrames`:
-   * a compatibility surface (src/compat) speaks its own event shapes over the same stream.
-   */
-  async streamReply(res: Response, user: AuthUser, result: SendMessageResultDto, mapFrames: OperatorFunction<SseFrame, SseFrame>): Promise<void> {
-    await writeSse(res, (flow) => this.followReply(user, result, flow).pipe(mapFrames), this.writerOptions());
-  }
-
-  private followReply(user: AuthUser, result: SendMessageResultDto, flow: SseFlowControl): Observable<SseFrame> {
-    return this.streams.follow(user.teamId, result.assistantMessage.id, null, { paused: flow.paused }).pipe(map((e) => ({ id: e.id, type: e.type, data: e.data })));
-  }
-
-  private writerOptions() {
-    return sseWriterOptions(this.config, { drain: this.drain, metrics: this.metrics, kind: 'chat' });
+  /** The reply stream of a send or regenerate, from its start (access was checked by the send). */
+  followReply(user: AuthUser, result: SendMessageResultDto, flow: SseFlowControl): Observable<SseFrame> {
+    return this.streams.follow(user.teamId, result.assistantMessage.id, null, { paused: flow.paused });
   }
 
   /** The caller's chat and its assistant message, read together (one round trip); the same errors as apart. */

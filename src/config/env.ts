@@ -99,11 +99,19 @@ export interface AppConfig {
     persistIntervalMs: number;
     persistChars: number;
     leaseMs: number;
-    streamRetentionSec: number;
-    heartbeatMs: number;
-    subscriberQueueMax: number;
     /** At most this many messages of the branch (the newest) are read and sent as a reply's context. */
     contextMessages: number;
+  };
+  /** The stream log and its SSE followers (chats, research, Monitoring's live feed). */
+  streaming: {
+    /** A finished stream stays in the log this long (STREAM_RETENTION_SEC); then resumes come from the database. */
+    retentionSec: number;
+    /** Events held per stream before the oldest are dropped (STREAM_MAX_EVENTS). */
+    maxEventsPerStream: number;
+    /** A `: ping` comment (and research `heartbeat` events) this often (SSE_HEARTBEAT_MS, at most 15 s). */
+    heartbeatMs: number;
+    /** New events a paused subscriber may fall behind before it is dropped (SSE_SUBSCRIBER_QUEUE_MAX). */
+    subscriberQueueMax: number;
   };
   research: {
     maxParallelResearchers: number;
@@ -381,10 +389,13 @@ export function loadConfig(env: Env = process.env): AppConfig {
       persistIntervalMs: r.int('CHAT_PERSIST_INTERVAL_MS', 500, 10),
       persistChars: r.int('CHAT_PERSIST_CHARS', 2000, 1),
       leaseMs: r.int('CHAT_LEASE_MS', 30000, 1000),
-      streamRetentionSec: r.int('STREAM_RETENTION_SEC', 600, 1),
+      contextMessages: r.int('CHAT_CONTEXT_MESSAGES', 100, 1, 100000),
+    },
+    streaming: {
+      retentionSec: r.int('STREAM_RETENTION_SEC', 600, 1),
+      maxEventsPerStream: r.int('STREAM_MAX_EVENTS', 10_000, 100),
       heartbeatMs: r.int('SSE_HEARTBEAT_MS', 15000, 100, 15000),
       subscriberQueueMax: r.int('SSE_SUBSCRIBER_QUEUE_MAX', 1000, 1),
-      contextMessages: r.int('CHAT_CONTEXT_MESSAGES', 100, 1, 100000),
     },
     research: {
       maxParallelResearchers: r.int('RESEARCH_MAX_PARALLEL', 3, 1, 32),

@@ -82,7 +82,7 @@ export class MonitoringService {
         switchMap(() => from(this.connections(user))),
         map((data) => ({ id: String(++seq), type: 'connections', data })),
       );
-      const live = toSseMessages(figures$, { heartbeatMs: this.config.chat.heartbeatMs, retryMs: 3000 }).subscribe({
+      const live = toSseMessages(figures$, { heartbeatMs: this.config.streaming.heartbeatMs, retryMs: 3000 }).subscribe({
         next: send,
         error: (err: unknown) => subscriber.error(err),
       });

@@ -1,4 +1,5 @@
 import { Module, OnModuleInit } from '@nestjs/common';
+import { SseModule } from 'src/common/sse/sse.module';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AgentsModule } from 'src/agents/agents.module';
 import { JobsModule } from 'src/jobs/jobs.module';
@@ -36,6 +37,7 @@ import { ResearchStreamsService } from 'src/research/streams/research-streams.se
     JobsModule,
     LlmModule,
     StreamingModule,
+    SseModule,
   ],
   controllers: [ResearchSessionsController, ResearchEventsController, ResearchMessagesController, ResearchSettingsController],
   providers: [

@@ -12,7 +12,7 @@ const config = (env: Record<string, string> = {}) => loadConfig({ NODE_ENV: 'tes
 describeStreamLogBehaviour(
   'memory',
   async (o = {}) => {
-    const log = new MemoryStreamLog(config(o.env), { maxEventsPerStream: o.cap });
+    const log = new MemoryStreamLog({ ...config(o.env).streaming, maxEventsPerStream: o.cap });
     return { producer: log, consumer: log, close: async () => log.onModuleDestroy() };
   },
   { trials: 60 },
@@ -20,7 +20,7 @@ describeStreamLogBehaviour(
 
 describe('MemoryStreamLog', () => {
   it('holds at most maxEventsPerStream events per stream, dropping the oldest', async () => {
-    const log = new MemoryStreamLog(config(), { maxEventsPerStream: 10 });
+    const log = new MemoryStreamLog({ ...config().streaming, maxEventsPerStream: 10 });
     for (let i = 0; i < 35; i++) await log.append('k', 'message', { i }, i);
     const r = await log.read('k', null);
     expect(r.events.map((e) => e.seq)).toEqual([26, 27, 28, 29, 30, 31, 32, 33, 34, 35]);
@@ -32,7 +32,7 @@ describe('MemoryStreamLog', () => {
   it('drops an unfinished stream idle for idleExpirySec and errors its followers with StreamUnknownError', async () => {
     jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
     try {
-      const log = new MemoryStreamLog(config(), { idleExpirySec: 5 });
+      const log = new MemoryStreamLog({ ...config().streaming, idleExpirySec: 5 });
       await log.append('k', 'message', {});
       let received = 0;
       const followed = collect(log.follow('k', null), () => received++);
@@ -50,7 +50,7 @@ describe('MemoryStreamLog', () => {
   });
 
   it('ends live followers with StreamLogClosedError on shutdown', async () => {
-    const log = new MemoryStreamLog(config());
+    const log = new MemoryStreamLog(config().streaming);
     await log.open('k');
     const followed = collect(log.follow('k', null));
     await waitFor(async () => (await log.stats()).activeFollowers === 1);

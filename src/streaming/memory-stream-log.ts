@@ -2,7 +2,6 @@
    keeps a thrown StreamFinishedError a rejection, as it is from the Redis log. */
 import { Logger, OnModuleDestroy } from '@nestjs/common';
 import { Observable, Subject } from 'rxjs';
-import { AppConfig } from 'src/config/env';
 import { formatEventId, StreamEvent } from 'src/streaming/stream-event';
 import { FollowerTracker, followStream, FollowSource, LiveHandle, LiveSignal } from 'src/streaming/stream-follower';
 import {
@@ -20,8 +19,12 @@ import {
 import { StreamFinishedError, StreamLogClosedError, StreamLostError, StreamOffsetError } from 'src/streaming/streaming.errors';
 
 export interface MemoryStreamLogOptions {
-  /** Events held per stream; past it the oldest are dropped (default 10 000). */
+  /** Events held per stream; past it the oldest are dropped (default 10 000; STREAM_MAX_EVENTS). */
   maxEventsPerStream?: number;
+  /** A finished stream is dropped this long after `finish()` (default 600; STREAM_RETENTION_SEC). */
+  retentionSec?: number;
+  /** Default `queueMax` of a follower (default 1000; SSE_SUBSCRIBER_QUEUE_MAX). */
+  subscriberQueueMax?: number;
   /** An unfinished stream without appends for this long is dropped (default 6 h): a producer that died. */
   idleExpirySec?: number;
   /** Events per replay read of a follower (default 500). */
@@ -69,16 +72,17 @@ export class MemoryStreamLog extends StreamLog implements FollowSource, OnModule
   private readonly maxEvents: number;
   private readonly idleExpiryMs: number;
   private readonly pageSize: number;
+  private readonly retentionMs: number;
+  private readonly queueMax: number;
   private readonly sweeper: NodeJS.Timeout;
   private eventsHeld = 0;
   private bytesHeld = 0;
 
-  constructor(
-    private readonly config: AppConfig,
-    options: MemoryStreamLogOptions = {},
-  ) {
+  constructor(options: MemoryStreamLogOptions = {}) {
     super();
     this.maxEvents = options.maxEventsPerStream ?? 10_000;
+    this.retentionMs = (options.retentionSec ?? 600) * 1000;
+    this.queueMax = options.subscriberQueueMax ?? 1000;
     this.idleExpiryMs = (options.idleExpirySec ?? 6 * 3600) * 1000;
     this.pageSize = options.pageSize ?? 500;
     this.sweeper = setInterval(() => this.sweepIdle(), Math.max(1000, Math.min(60_000, this.idleExpiryMs)));
@@ -140,7 +144,7 @@ export class MemoryStreamLog extends StreamLog implements FollowSource, OnModule
     if (s.finished) return;
     if (options.expectSeq !== undefined && s.seq !== options.expectSeq) throw new StreamLostError(key, options.expectSeq, s.seq);
     s.finished = true;
-    s.expiry = setTimeout(() => this.drop(key), this.config.chat.streamRetentionSec * 1000);
+    s.expiry = setTimeout(() => this.drop(key), this.retentionMs);
     s.expiry.unref();
     this.signal(key, { kind: 'finish', lastSeq: s.seq });
   }
@@ -172,7 +176,7 @@ export class MemoryStreamLog extends StreamLog implements FollowSource, OnModule
       key,
       after,
       options,
-      queueMax: options.queueMax ?? this.config.chat.subscriberQueueMax,
+      queueMax: options.queueMax ?? this.queueMax,
       pageSize: this.pageSize,
     });
   }

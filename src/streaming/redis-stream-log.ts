@@ -31,8 +31,12 @@ export interface RedisStreamLogOptions {
    * two deployments sharing a Redis with different `REDIS_KEY_PREFIX` never see each other's streams.
    */
   keyPrefix?: string;
-  /** `XADD MAXLEN ~` cap per stream (default 10 000). */
+  /** `XADD MAXLEN ~` cap per stream (default 10 000; STREAM_MAX_EVENTS). */
   maxLen?: number;
+  /** A finished stream expires this long after `finish()` (default 600; STREAM_RETENTION_SEC). */
+  retentionSec?: number;
+  /** Default `queueMax` of a follower (default 1000; SSE_SUBSCRIBER_QUEUE_MAX). */
+  subscriberQueueMax?: number;
   /** TTL of an unfinished stream, refreshed by every append (default 6 h): a producer that died. */
   idleTtlSec?: number;
   /** Events per replay read (default 500). */
@@ -104,6 +108,8 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
     this.prefix = options.keyPrefix ?? `${config.redisKeyPrefix}stream-log:`;
     this.opts = {
       maxLen: options.maxLen ?? 10_000,
+      retentionSec: options.retentionSec ?? 600,
+      subscriberQueueMax: options.subscriberQueueMax ?? 1000,
       idleTtlSec: options.idleTtlSec ?? 6 * 3600,
       pageSize: options.pageSize ?? 500,
       statsSample: options.statsSample ?? 200,
@@ -167,7 +173,7 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
   }
 
   async finish(key: string, options: AppendOptions = {}): Promise<void> {
-    const ttl = this.config.chat.streamRetentionSec;
+    const ttl = this.opts.retentionSec;
     let done: number;
     try {
       done = await this.redis.streamLogFinish(this.eventsKey(key), this.metaKey(key), ttl, this.liveChannel(key), expectSeqArg(options));
@@ -233,7 +239,7 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
       key,
       after,
       options,
-      queueMax: options.queueMax ?? this.config.chat.subscriberQueueMax,
+      queueMax: options.queueMax ?? this.opts.subscriberQueueMax,
       pageSize: this.opts.pageSize,
     });
   }
@@ -367,7 +373,7 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
    */
   private index(key: string, ttlSec: number): void {
     const now = Date.now();
-    const keepSec = Math.max(this.opts.idleTtlSec, this.config.chat.streamRetentionSec);
+    const keepSec = Math.max(this.opts.idleTtlSec, this.opts.retentionSec);
     this.redis
       .pipeline()
       .zadd(this.indexKey, now + ttlSec * 1000, key)

@@ -1,11 +1,8 @@
 import { Observable } from 'rxjs';
+import { StreamCursor } from 'src/streaming/stream-cursor';
 import { StreamEvent } from 'src/streaming/stream-event';
 
-/** A position in a stream: the (offset, seq) of an event id `${offset}-${seq}` (see `parseEventId`). */
-export interface StreamCursor {
-  offset: number;
-  seq: number;
-}
+export { StreamCursor };
 
 export interface ReadOptions {
   /** At most this many events (default: all that are held). */
@@ -36,7 +33,7 @@ export interface FollowOptions {
    * pause, the follow errors with `SlowConsumerError` carrying the last id delivered.
    */
   paused?: Observable<boolean>;
-  /** Bound of the subscriber's buffer (default `config.chat.subscriberQueueMax`). */
+  /** Bound of the subscriber's buffer (default `config.streaming.subscriberQueueMax`, the log's own option). */
   queueMax?: number;
   /**
    * What a jump in seq after the cursor means (events the log no longer holds: capped, lost with Redis, or
@@ -124,7 +121,7 @@ export abstract class StreamLog {
 
   /**
    * Marks the stream finished (the producer appended its terminal event): followers complete after the last
-   * event, the stream expires `config.chat.streamRetentionSec` later. Idempotent.
+   * event, the stream expires `retentionSec` later (the log's option, from `config.streaming`). Idempotent.
    */
   abstract finish(key: string, options?: AppendOptions): Promise<void>;
 

@@ -11,7 +11,7 @@ const config = loadConfig({ NODE_ENV: 'test', DATA_DIR: mkdtempSync(join(tmpdir(
 
 describe('StreamWriter and a log that lost the stream', () => {
   let log: MemoryStreamLog;
-  beforeEach(() => (log = new MemoryStreamLog(config)));
+  beforeEach(() => (log = new MemoryStreamLog(config.streaming)));
   afterEach(() => log.onModuleDestroy());
 
   it('an append expecting another seq is refused with StreamLostError, never restarted at seq 1', async () => {

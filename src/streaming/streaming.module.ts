@@ -14,8 +14,12 @@ import { StreamLog } from 'src/streaming/stream-log';
     {
       provide: StreamLog,
       inject: [APP_CONFIG],
-      useFactory: (config: AppConfig): StreamLog =>
-        config.redisUrl ? new RedisStreamLog(config) : new MemoryStreamLog(config),
+      useFactory: (config: AppConfig): StreamLog => {
+        const { retentionSec, maxEventsPerStream, subscriberQueueMax } = config.streaming;
+        return config.redisUrl
+          ? new RedisStreamLog(config, { retentionSec, maxLen: maxEventsPerStream, subscriberQueueMax })
+          : new MemoryStreamLog({ retentionSec, maxEventsPerStream, subscriberQueueMax });
+      },
     },
   ],
   exports: [StreamLog],

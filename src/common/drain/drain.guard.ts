@@ -3,12 +3,14 @@ import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { DRAIN_RETRY_AFTER_SEC, DrainService } from 'src/common/drain/drain.service';
 import { AppError } from 'src/common/errors/app-error';
+import { isSseHandler } from 'src/common/sse/sse-route';
 import { ErrorCode } from 'src/common/errors/error-code';
 
 export const STREAMING_ROUTE_KEY = 'streamingRoute';
 /**
  * Marks a route that answers with a stream even without `Accept: text/event-stream` (e.g. POST messages,
  * whose default is SSE), so that it is refused while the instance drains. `@Sse()` routes need no mark.
+ * Controllers use `@StreamingEndpoint()` (src/common/decorators), which sets it with the breaker's skip.
  */
 export const StreamingRoute = () => SetMetadata(STREAMING_ROUTE_KEY, true);
 
@@ -29,7 +31,7 @@ export class DrainGuard implements CanActivate {
     const handler = context.getHandler();
     const req = context.switchToHttp().getRequest<Request>();
     const streaming =
-      this.reflector.get<boolean>('__sse__', handler) === true ||
+      isSseHandler(this.reflector, handler) ||
       this.reflector.getAllAndOverride<boolean>(STREAMING_ROUTE_KEY, [handler, context.getClass()]) === true ||
       (req.headers.accept ?? '').toLowerCase().includes('text/event-stream');
     if (!streaming) return true;

@@ -7,6 +7,7 @@ import { BreakerRegistry } from 'src/common/circuit/breaker-registry.service';
 import { AppError } from 'src/common/errors/app-error';
 import { isDependencyFault, requestTimedOut } from 'src/common/errors/dependency-failure';
 import { ErrorCode } from 'src/common/errors/error-code';
+import { isSseHandler } from 'src/common/sse/sse-route';
 import { APP_CONFIG, AppConfig } from 'src/config/env';
 
 export const SKIP_BREAKER_KEY = 'skipCircuitBreaker';
@@ -31,7 +32,7 @@ export class CircuitBreakerInterceptor implements NestInterceptor {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (context.getType() !== 'http') return next.handle();
     const skip = this.reflector.getAllAndOverride<boolean>(SKIP_BREAKER_KEY, [context.getHandler(), context.getClass()]);
-    if (skip || this.reflector.get<boolean>('__sse__', context.getHandler())) return next.handle();
+    if (skip || isSseHandler(this.reflector, context.getHandler())) return next.handle();
 
     const req = context.switchToHttp().getRequest<Request>();
     const name = `route:${req.method} ${(req.route as { path?: string } | undefined)?.path ?? context.getClass().name + '.' + context.getHandler().name}`;

@@ -13,13 +13,25 @@ export interface SseFrame {
 const oneLine = (v: string): string => v.replace(/[\r\n]/g, '');
 
 /**
+ * Frames already formatted, by object: the log hands every live follower of a stream the same event object,
+ * so an event is serialised once for all its subscribers (frames and event data are immutable once written:
+ * see `StreamLog`). Entries go with their frames (a WeakMap holds no frame alive).
+ */
+const formatted = new WeakMap<SseFrame, string>();
+
+/**
  * `id:`, `event:` and one `data:` line holding `{"type","data"}` (the contract repeats the type in the
  * JSON), then the blank line that dispatches the event. JSON.stringify never emits a raw line break.
  */
 export function formatSseFrame(frame: SseFrame): string {
-  const id = frame.id !== undefined ? `id: ${oneLine(frame.id)}\n` : '';
-  const data = JSON.stringify({ type: frame.type, data: frame.data ?? null });
-  return `${id}event: ${oneLine(frame.type)}\ndata: ${data}\n\n`;
+  let text = formatted.get(frame);
+  if (text === undefined) {
+    const id = frame.id !== undefined ? `id: ${oneLine(frame.id)}\n` : '';
+    const data = JSON.stringify({ type: frame.type, data: frame.data ?? null });
+    text = `${id}event: ${oneLine(frame.type)}\ndata: ${data}\n\n`;
+    formatted.set(frame, text);
+  }
+  return text;
 }
 
 /** A comment line (ignored by clients; keeps proxies and load balancers from closing an idle stream). */

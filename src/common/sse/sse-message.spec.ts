@@ -2,6 +2,7 @@ import { firstValueFrom, Subject, toArray } from 'rxjs';
 import { SseFrame } from 'src/common/sse/sse-format';
 import { toMessageEvent, toSseMessages } from 'src/common/sse/sse-message';
 import { formatSseComment, formatSseFrame, formatSseRetry, prefersEventStream } from 'src/common/sse/sse-format';
+import { MemoryStreamLog } from 'src/streaming/memory-stream-log';
 
 describe('SSE helpers for @Sse handlers', () => {
   it('maps a frame to a Nest MessageEvent { id, type, data: { type, data }, retry }', () => {
@@ -41,6 +42,29 @@ describe('SSE wire format', () => {
     expect(formatSseFrame({ id: '1\n2', type: 'x\ry', data: null })).toBe('id: 12\nevent: xy\ndata: {"type":"x\\ry","data":null}\n\n');
     expect(formatSseComment('ping')).toBe(': ping\n\n');
     expect(formatSseRetry(2500)).toBe('retry: 2500\n\n');
+  });
+
+  it('serialises a frame once, however many subscribers write it (the log hands them the same event object)', async () => {
+    const log = new MemoryStreamLog();
+    try {
+      await log.open('k');
+      const followers = [0, 1, 2].map(() => firstValueFrom(log.follow('k', null).pipe(toArray())));
+      await new Promise((r) => setTimeout(r, 10));
+      await log.append('k', 'message', { content: 'shared' }, 6);
+      await log.finish('k');
+      const received = await Promise.all(followers);
+      const stringify = jest.spyOn(JSON, 'stringify');
+      const texts = received.map((events) => formatSseFrame(events[0]));
+      expect(new Set(texts)).toEqual(new Set(['id: 6-1\nevent: message\ndata: {"type":"message","data":{"content":"shared"}}\n\n']));
+      expect(received[0][0]).toBe(received[2][0]);
+      expect(stringify).toHaveBeenCalledTimes(1);
+      // A copy (a trimmed or mapped frame) is its own frame and is serialised again.
+      formatSseFrame({ ...received[0][0] });
+      expect(stringify).toHaveBeenCalledTimes(2);
+      stringify.mockRestore();
+    } finally {
+      await log.onModuleDestroy();
+    }
   });
 
   it('prefers an event stream unless the client accepts only JSON', () => {

@@ -44,7 +44,7 @@ describe('writeSse over a real HTTP server', () => {
   let log: MemoryStreamLog;
   let server: Server | undefined;
   beforeEach(() => {
-    log = new MemoryStreamLog(config);
+    log = new MemoryStreamLog(config.streaming);
   });
   afterEach(async () => {
     log.onModuleDestroy();

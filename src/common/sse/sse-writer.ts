@@ -31,6 +31,12 @@ export type SseSource =
   | Observable<SseFrame>
   | ((flow: SseFlowControl) => Observable<SseFrame> | Promise<Observable<SseFrame>>);
 
+/** What a service returns for a stream: the frames, or null when nothing is left (answered with 204). */
+export type SseAnswer = Observable<SseFrame> | null;
+
+/** A source that may also say "nothing is left" (null: 204). */
+export type SseSourceOrNothing = SseSource | ((flow: SseFlowControl) => SseAnswer | Promise<SseAnswer>);
+
 export interface SseWriterOptions {
   /** A `: ping` comment goes out this often (the contract: at least every 15 s). */
   heartbeatMs: number;
@@ -78,7 +84,7 @@ export interface SseConnection {
 
 /** Writer options from the validated config. */
 export function sseWriterOptions(config: AppConfig, extra: Pick<SseWriterOptions, 'drain' | 'metrics' | 'kind'> = {}): SseWriterOptions {
-  return { heartbeatMs: config.chat.heartbeatMs, maxPendingEvents: config.chat.subscriberQueueMax, ...extra };
+  return { heartbeatMs: config.streaming.heartbeatMs, maxPendingEvents: config.streaming.subscriberQueueMax, ...extra };
 }
 
 /**
@@ -87,28 +93,49 @@ export function sseWriterOptions(config: AppConfig, extra: Pick<SseWriterOptions
  * `id:/event:/data:` block per frame and a `: ping` comment every `heartbeatMs`. Ends the response when the
  * source completes or errors; unsubscribes when the client disconnects (the producer is not touched: the
  * source is a follower of the log, not the job). Resolves once streaming has started.
+ * A factory that resolves null means "nothing is left to stream" (the client already has the terminal
+ * event): the answer is 204 with no body, so that an EventSource stops reconnecting; resolves null.
  */
-export async function writeSse(res: ServerResponse, source: SseSource, options: SseWriterOptions): Promise<SseConnection> {
+export async function writeSse(res: ServerResponse, source: SseSource, options: SseWriterOptions): Promise<SseConnection>;
+export async function writeSse(res: ServerResponse, source: SseSourceOrNothing, options: SseWriterOptions): Promise<SseConnection | null>;
+export async function writeSse(res: ServerResponse, source: SseSourceOrNothing, options: SseWriterOptions): Promise<SseConnection | null> {
   const flow = new BehaviorSubject<boolean>(false);
   const frames = typeof source === 'function' ? await source({ paused: flow.asObservable() }) : source;
+  if (frames === null) {
+    flow.complete();
+    if (!res.headersSent && !res.destroyed) {
+      res.statusCode = 204;
+      res.end();
+    }
+    return null;
+  }
   if (!isObservable(frames)) throw new TypeError('writeSse: the source must be an Observable of frames');
   return new SseWriter(res, frames, flow, options).start();
 }
 
+/** The JSON answer of an endpoint that streams or answers JSON (e.g. 202 with the created messages). */
+export interface SseJsonAnswer {
+  status: number;
+  body: unknown;
+  /** A `Location` header (e.g. the stream URL). */
+  location?: string;
+}
+
 /**
  * For endpoints that stream or answer JSON (POST messages, regenerate): with `Accept: application/json`
- * writes `json` (e.g. 202 with the created messages and the stream URL) and resolves null; otherwise streams
- * `source` like `writeSse`. The caller has already done the work (access, idempotency, starting the job).
+ * (and not `text/event-stream`) writes `json` and resolves null; otherwise streams `source` like `writeSse`.
+ * The caller has already done the work (access, idempotency, starting the job).
  */
 export async function writeSseOrJson(
   req: IncomingMessage,
   res: ServerResponse,
-  json: { status: number; body: unknown },
-  source: SseSource,
+  json: SseJsonAnswer,
+  source: SseSourceOrNothing,
   options: SseWriterOptions,
 ): Promise<SseConnection | null> {
   if (prefersEventStream(req.headers.accept)) return writeSse(res, source, options);
   res.statusCode = json.status;
+  if (json.location) res.setHeader('Location', json.location);
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
   res.end(JSON.stringify(json.body));
   return null;

@@ -1,5 +1,5 @@
-import { Body, Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
+import { AuthExchange, AuthHttp } from 'src/auth/auth-http';
 import { AuthService } from 'src/auth/auth.service';
 import { LoginDto } from 'src/auth/dto/login.dto';
 import { RegisterDto } from 'src/auth/dto/register.dto';
@@ -21,16 +21,16 @@ export class N8nAuthController {
   @Public()
   @Post('register')
   @HttpCode(201)
-  async register(@Body() body: N8nRegisterDto, @Req() req: Request): Promise<N8nUser> {
-    const registered = await this.auth.register(await validateAs(RegisterDto, toRegister(body)), req);
+  async register(@Body() body: N8nRegisterDto, @AuthHttp() http: AuthExchange): Promise<N8nUser> {
+    const registered = await this.auth.register(await validateAs(RegisterDto, toRegister(body)), http);
     return toN8nUser(registered.user);
   }
 
   @Public()
   @Post('login')
   @HttpCode(200)
-  async login(@Body() body: N8nLoginDto, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<{ message: string; user: N8nUser }> {
-    const tokens = await this.auth.login(await validateAs(LoginDto, toLogin(body)), req, res, N8N_COOKIE_SCOPE);
+  async login(@Body() body: N8nLoginDto, @AuthHttp() http: AuthExchange): Promise<{ message: string; user: N8nUser }> {
+    const tokens = await this.auth.login(await validateAs(LoginDto, toLogin(body)), http, N8N_COOKIE_SCOPE);
     return { message: 'Login successful', user: toN8nUser(tokens.user) };
   }
 
@@ -38,16 +38,16 @@ export class N8nAuthController {
   @Public()
   @Post('refresh')
   @HttpCode(200)
-  async refresh(@Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<{ message: string }> {
-    await this.auth.refresh({}, req, res, N8N_COOKIE_SCOPE);
+  async refresh(@AuthHttp() http: AuthExchange): Promise<{ message: string }> {
+    await this.auth.refresh({}, http, N8N_COOKIE_SCOPE);
     return { message: 'Token refreshed successfully' };
   }
 
   @Public()
   @Post('logout')
   @HttpCode(200)
-  async logout(@Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<{ message: string }> {
-    await this.auth.logout({}, req, res, N8N_COOKIE_SCOPE);
+  async logout(@AuthHttp() http: AuthExchange): Promise<{ message: string }> {
+    await this.auth.logout({}, http, N8N_COOKIE_SCOPE);
     return { message: 'Logged out successfully' };
   }
 

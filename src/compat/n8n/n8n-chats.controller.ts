@@ -6,9 +6,9 @@ import { CreateChatDto, SendMessageDto, UpdateChatDto } from 'src/chats/dto/chat
 import { MessagesService } from 'src/chats/messages.service';
 import type { AuthUser } from 'src/common/auth-user';
 import { CurrentUser } from 'src/common/decorators/current-user.decorator';
-import { StreamingRoute } from 'src/common/drain/drain.guard';
-import { SkipCircuitBreaker } from 'src/common/interceptors/circuit-breaker.interceptor';
+import { StreamingEndpoint } from 'src/common/decorators/streaming-endpoint.decorator';
 import { validateAs } from 'src/common/pipes/validation.pipe';
+import { SseResponder } from 'src/common/sse/sse-responder';
 import { N8nCreateChatDto, N8nSendMessageDto, N8nUpdateChatDto } from 'src/compat/n8n/dto/n8n-requests.dto';
 import { N8N_PREFIX, N8nCompatController } from 'src/compat/n8n/n8n-compat';
 import { allPages, N8nChat, toCreateChat, toN8nChat, toN8nEvents, toSendMessage, toUpdateChat } from 'src/compat/n8n/n8n.mapper';
@@ -23,6 +23,7 @@ export class N8nChatsController {
   constructor(
     private readonly chats: ChatsService,
     private readonly messages: MessagesService,
+    private readonly sse: SseResponder,
   ) {}
 
   /** An array of the caller's chats, most recent first, without their messages (GET /api/chats/:id has them). */
@@ -58,10 +59,9 @@ export class N8nChatsController {
 
   /** Stores the message, starts the reply and streams it in the seed's events (n8n.mapper.ts, toN8nEvents). */
   @Post(':id/messages')
-  @SkipCircuitBreaker()
-  @StreamingRoute()
+  @StreamingEndpoint()
   async send(@CurrentUser() user: AuthUser, @ChatId() id: string, @Body() body: N8nSendMessageDto, @Res() res: Response): Promise<void> {
     const sent = await this.messages.send(user, id, await validateAs(SendMessageDto, toSendMessage(body)));
-    await this.messages.streamReply(res, user, sent, toN8nEvents());
+    await this.sse.stream(res, 'chat', (flow) => this.messages.followReply(user, sent, flow).pipe(toN8nEvents()));
   }
 }

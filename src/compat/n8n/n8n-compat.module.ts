@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { AgentsModule } from 'src/agents/agents.module';
 import { AuthModule } from 'src/auth/auth.module';
 import { ChatsModule } from 'src/chats/chats.module';
+import { SseModule } from 'src/common/sse/sse.module';
 import { N8nAgentsController } from 'src/compat/n8n/n8n-agents.controller';
 import { N8nAuthController } from 'src/compat/n8n/n8n-auth.controller';
 import { N8nChatsController } from 'src/compat/n8n/n8n-chats.controller';
@@ -13,7 +14,7 @@ import { N8nExceptionFilter } from 'src/compat/n8n/n8n-exception.filter';
  * request DTOs and mappers over the canonical auth, agents and chats services, nothing else.
  */
 @Module({
-  imports: [AuthModule, AgentsModule, ChatsModule],
+  imports: [AuthModule, AgentsModule, ChatsModule, SseModule],
   // The catch-all last: Express matches routes in the order they are registered.
   controllers: [N8nAuthController, N8nAgentsController, N8nChatsController, N8nNotFoundController],
   // Also used by app.factory for body-parser errors under the prefix (a body rewriter over the one filter).

@@ -1,6 +1,6 @@
-import { Body, Controller, Get, HttpCode, Post, Req, Res, UseFilters, UsePipes } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, UseFilters, UsePipes } from '@nestjs/common';
 import { ApiBearerAuth, ApiExcludeEndpoint, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
+import { AuthExchange, AuthHttp } from 'src/auth/auth-http';
 import { AuthService } from 'src/auth/auth.service';
 import type { AuthUser } from 'src/common/auth-user';
 import { CurrentUser } from 'src/common/decorators/current-user.decorator';
@@ -26,8 +26,8 @@ export class VanaAuthController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Vana login: `{username|email, password}` → `{user, tokens: {access_token, refresh_token, token_type, expires_in}}`' })
   @ApiOkResponse({ type: VanaAuthResponseDto })
-  login(@Body() dto: VanaLoginDto, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<VanaAuthResponseDto> {
-    return this.auth.login(toLoginDto(dto), req, res).then(toVanaAuth);
+  login(@Body() dto: VanaLoginDto, @AuthHttp() http: AuthExchange): Promise<VanaAuthResponseDto> {
+    return this.auth.login(toLoginDto(dto), http).then(toVanaAuth);
   }
 
   @Public()
@@ -35,8 +35,8 @@ export class VanaAuthController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Vana refresh: `{refresh_token}` → the Token `{access_token, refresh_token, token_type, expires_in}`' })
   @ApiOkResponse({ type: VanaTokenDto })
-  refresh(@Body() dto: VanaRefreshDto, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<VanaTokenDto> {
-    return this.auth.refresh(toRefreshDto(dto), req, res).then(toVanaToken);
+  refresh(@Body() dto: VanaRefreshDto, @AuthHttp() http: AuthExchange): Promise<VanaTokenDto> {
+    return this.auth.refresh(toRefreshDto(dto), http).then(toVanaToken);
   }
 
   @Get('api/auth/me')
@@ -51,8 +51,8 @@ export class VanaAuthController {
   @Post('auth/logout')
   @HttpCode(200)
   @ApiOperation({ summary: 'Vana logout: `{refresh_token}` → `{message}`' })
-  async logout(@Body() dto: VanaRefreshDto, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<{ message: string }> {
-    await this.auth.logout(toRefreshDto(dto), req, res);
+  async logout(@Body() dto: VanaRefreshDto, @AuthHttp() http: AuthExchange): Promise<{ message: string }> {
+    await this.auth.logout(toRefreshDto(dto), http);
     return { message: 'Successfully logged out' };
   }
 
@@ -60,7 +60,7 @@ export class VanaAuthController {
   @Post('api/auth/logout')
   @HttpCode(200)
   @ApiExcludeEndpoint()
-  logoutApi(@Body() dto: VanaRefreshDto, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<{ message: string }> {
-    return this.logout(dto, req, res);
+  logoutApi(@Body() dto: VanaRefreshDto, @AuthHttp() http: AuthExchange): Promise<{ message: string }> {
+    return this.logout(dto, http);
   }
 }

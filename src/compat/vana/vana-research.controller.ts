@@ -1,10 +1,12 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res, UseFilters, UsePipes } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res, UseFilters, UsePipes } from '@nestjs/common';
+import { ApiBearerAuth, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import type { AuthUser } from 'src/common/auth-user';
 import { CurrentUser } from 'src/common/decorators/current-user.decorator';
-import { StreamingRoute } from 'src/common/drain/drain.guard';
-import { SkipCircuitBreaker } from 'src/common/interceptors/circuit-breaker.interceptor';
+import { StreamingEndpoint } from 'src/common/decorators/streaming-endpoint.decorator';
+import { mapFrames, SseResponder } from 'src/common/sse/sse-responder';
+import { LastEventId } from 'src/streaming/last-event-id.decorator';
+import { StreamCursor } from 'src/streaming/stream-cursor';
 import { createLenientValidationPipe } from 'src/common/pipes/validation.pipe';
 import { ResearchRunsService } from 'src/research/runs/research-runs.service';
 import { ResearchSessionsService } from 'src/research/sessions/research-sessions.service';
@@ -35,6 +37,7 @@ export class VanaResearchController {
   constructor(
     private readonly runs: ResearchRunsService,
     private readonly streams: ResearchStreamsService,
+    private readonly sse: SseResponder,
     private readonly sessions: ResearchSessionsService,
   ) {}
 
@@ -47,18 +50,16 @@ export class VanaResearchController {
   }
 
   @Get('api/run_sse/:sessionId')
-  @SkipCircuitBreaker()
-  @StreamingRoute()
+  @StreamingEndpoint({ resumable: true })
   @ApiOperation({ summary: 'The session stream: open before the run exists, stays open across runs (follow-up questions), Last-Event-ID resume' })
-  @ApiHeader({ name: 'Last-Event-ID', required: false })
   @ApiProduces('text/event-stream')
   async stream(
     @CurrentUser() user: AuthUser,
     @Param('sessionId') sessionId: string,
-    @Headers('last-event-id') lastEventId: string | undefined,
+    @LastEventId() after: StreamCursor | null,
     @Res() res: Response,
   ): Promise<void> {
-    await this.streams.writeSession(res, user, sessionId, lastEventId, toVanaFrame);
+    await this.sse.stream(res, 'research', async (flow) => mapFrames(await this.streams.followSession(user, sessionId, after, flow), toVanaFrame));
   }
 
   @Post('api/run_sse/:sessionId/cancel')
@@ -70,12 +71,11 @@ export class VanaResearchController {
   }
 
   @Get('agent_network_sse/:sessionId')
-  @SkipCircuitBreaker()
-  @StreamingRoute()
+  @StreamingEndpoint()
   @ApiProduces('text/event-stream')
   @ApiOperation({ summary: 'Agent network of the session: open before the run exists, stays open across runs; agent_start, agent_complete, agent_network_update' })
   async network(@CurrentUser() user: AuthUser, @Param('sessionId') sessionId: string, @Res() res: Response): Promise<void> {
-    await this.streams.writeSessionNetwork(res, user, sessionId, toVanaFrame);
+    await this.sse.stream(res, 'research', async (flow) => mapFrames(await this.streams.followSessionNetwork(user, sessionId, flow), toVanaFrame));
   }
 
   @Get('agent_network_history')

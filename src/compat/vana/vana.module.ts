@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from 'src/auth/auth.module';
+import { SseModule } from 'src/common/sse/sse.module';
 import { ResearchModule } from 'src/research/research.module';
 import { VanaAuthController } from 'src/compat/vana/vana-auth.controller';
 import { VanaResearchController } from 'src/compat/vana/vana-research.controller';
@@ -11,7 +12,7 @@ import { VanaNotFoundController } from 'src/compat/vana/vana-not-found.controlle
  * research services; no rule of its own.
  */
 @Module({
-  imports: [AuthModule, ResearchModule],
+  imports: [AuthModule, ResearchModule, SseModule],
   controllers: [VanaAuthController, VanaResearchController, VanaSessionsController, VanaNotFoundController],
 })
 export class VanaCompatModule {}

@@ -1,16 +1,15 @@
-import { Inject, Injectable} from '@nestjs/common';
-import { catchError, concat, defer, EMPTY, from, interval, last, map, merge, mergeMap, Observable, of, share, takeUntil, tap } from 'rxjs';
-import type { ServerResponse } from 'node:http';
+import { Inject, Injectable } from '@nestjs/common';
+import { catchError, concat, defer, EMPTY, from, map, mergeMap, Observable, of } from 'rxjs';
 import { AuthUser } from 'src/common/auth-user';
 import { mapPage } from 'src/common/pagination/keyset';
-import { DrainService } from 'src/common/drain/drain.service';
 import { MetricsService } from 'src/common/metrics/metrics.service';
-import { SseFlowControl, sseWriterOptions, writeSse } from 'src/common/sse/sse-writer';
+import { SseFlowControl } from 'src/common/sse/sse-writer';
 import { SseFrame } from 'src/common/sse/sse-format';
 import { APP_CONFIG, AppConfig } from 'src/config/env';
+import { resumableStream } from 'src/streaming/resumable-stream';
+import { StreamCursor } from 'src/streaming/stream-cursor';
 import { StreamEvent, parseEventId } from 'src/streaming/stream-event';
-import { StreamLog, StreamCursor } from 'src/streaming/stream-log';
-import { StreamTruncatedError, StreamUnknownError } from 'src/streaming/streaming.errors';
+import { StreamLog } from 'src/streaming/stream-log';
 import { AgentHistoryListDto, AgentHistoryQueryDto } from 'src/research/dto/agent-history.dto';
 import { ResearchEvent } from 'src/research/entities/research-event.entity';
 import { ResearchSession } from 'src/research/entities/research-session.entity';
@@ -23,9 +22,6 @@ import { sessionWakeKey } from 'src/research/runs/research-runs.service';
 import { ResearchErrors } from 'src/research/research.errors';
 import { SESSION_ID_PATTERN } from 'src/research/sessions/session-id.pipe';
 import { toAgentHistoryItem } from 'src/research/sessions/research-session.mapper';
-
-/** A frame mapper of a compatibility surface: reshapes a frame, or drops it (null). */
-export type FrameMapper = (frame: SseFrame) => SseFrame | null;
 
 /** A stream waiting for a session's next run looks at the session row this often even without a wake-up. */
 const SESSION_POLL_MS = 2000;
@@ -47,44 +43,7 @@ export class ResearchStreamsService {
     private readonly sessionRows: ResearchSessionRepository,
     private readonly log: StreamLog,
     private readonly metrics: MetricsService,
-    private readonly drain: DrainService,
   ) {}
-
-  /**
-   * Writes the run stream as SSE (errors before the first byte go to the exception filter), or 204 when the
-   * client already has the run's terminal event (as for chats: an EventSource then stops reconnecting).
-   */
-  async writeRun(res: ServerResponse, user: AuthUser, sessionId: string, lastEventId: string | undefined, mapper?: FrameMapper): Promise<void> {
-    let finished = false;
-    await writeSse(
-      res,
-      async (flow) => {
-        const frames = withMapper(await this.run(user, sessionId, lastEventId, flow), mapper);
-        if (frames) return frames;
-        finished = true;
-        res.statusCode = 204;
-        res.end();
-        return new Observable<SseFrame>((s) => s.complete());
-      },
-      this.writerOptions(),
-    ).catch((err: unknown) => {
-      if (!finished) throw err;
-    });
-  }
-
-  async writeNetwork(res: ServerResponse, user: AuthUser, sessionId: string, mapper?: FrameMapper): Promise<void> {
-    await writeSse(res, async (flow) => withMapper(await this.network(user, sessionId, flow), mapper) as Observable<SseFrame>, this.writerOptions());
-  }
-
-  /** The session stream (followSession) as SSE; it ends only when the client leaves (or at a drain). */
-  async writeSession(res: ServerResponse, user: AuthUser, sessionId: string, lastEventId: string | undefined, mapper?: FrameMapper): Promise<void> {
-    await writeSse(res, async (flow) => withMapper(await this.followSession(user, sessionId, lastEventId, flow), mapper) as Observable<SseFrame>, this.writerOptions());
-  }
-
-  /** The session stream's agent network view (followSessionNetwork) as SSE. */
-  async writeSessionNetwork(res: ServerResponse, user: AuthUser, sessionId: string, mapper?: FrameMapper): Promise<void> {
-    await writeSse(res, async (flow) => withMapper(await this.followSessionNetwork(user, sessionId, flow), mapper) as Observable<SseFrame>, this.writerOptions());
-  }
 
   /**
    * The agent network of the whole session, for clients that keep one stream (Vana): `agent_network_connection`,
@@ -92,7 +51,7 @@ export class ResearchStreamsService {
    * terminal event), with heartbeats; the same waiting and lifetime as followSession.
    */
   async followSessionNetwork(user: AuthUser, sessionId: string, flow: SseFlowControl): Promise<Observable<SseFrame>> {
-    const frames = await this.followSession(user, sessionId, undefined, flow);
+    const frames = await this.followSession(user, sessionId, null, flow);
     return frames.pipe(
       mergeMap((f): SseFrame[] => {
         if (f.type === 'connection') return [{ type: 'agent_network_connection', data: f.data }];
@@ -114,13 +73,13 @@ export class ResearchStreamsService {
    *   (nothing is repeated, and at the terminal event it waits for the next run); one of an older run
    *   delivers the current run from its start.
    */
-  async followSession(user: AuthUser, sessionId: string, lastEventId: string | undefined, flow: SseFlowControl): Promise<Observable<SseFrame>> {
+  async followSession(user: AuthUser, sessionId: string, after: StreamCursor | null, flow: SseFlowControl): Promise<Observable<SseFrame>> {
     if (!SESSION_ID_PATTERN.test(sessionId) || (await this.sessionRows.isHeldByOther(user.teamId, user.id, sessionId))) {
       throw ResearchErrors.sessionNotFound();
     }
     const connection: SseFrame = { type: 'connection', data: { status: 'connected', sessionId, timestamp: new Date().toISOString() } };
     const runs = new Observable<SseFrame>((subscriber) => {
-      let delivered = parseEventId(lastEventId);
+      let delivered = after;
       let fresh = delivered === null; // no Last-Event-ID: an ended run is not replayed
       let stopped = false;
       let inner: { unsubscribe(): void } | null = null;
@@ -191,41 +150,45 @@ export class ResearchStreamsService {
         wake?.();
       };
     });
-    const heartbeats = interval(this.config.chat.heartbeatMs).pipe(
-      map((): SseFrame => ({ type: 'heartbeat', data: { sessionId, timestamp: new Date().toISOString() } })),
-    );
-    return concat(of(connection), merge(runs, heartbeats));
-  }
-
-  /** No error frame on a broken follow (slow consumer, shutdown): the stream just ends and the client resumes. */
-  private writerOptions() {
-    return sseWriterOptions(this.config, { drain: this.drain, metrics: this.metrics, kind: 'research' });
+    return this.withHeartbeats(sessionId, connection, runs);
   }
 
   /**
    * `connection` (no id: it is about this connection, not the run), then the current run's events after
-   * `lastEventId` (an id of an older run replays the current run from its start), `heartbeat` events
-   * (no id) while it is open; ends after `research_complete` / `error`. Null when `lastEventId` is at or
-   * after the terminal event of the current run, which has ended (nothing more will ever come: 204).
+   * `after` (the client's Last-Event-ID; an id of an older run replays the current run from its start),
+   * `heartbeat` events (no id) while it is open; ends after `research_complete` / `error`. Null when the
+   * client already has the terminal event of the current run, which has ended (`StreamCursor.isComplete`,
+   * the rule chats use: nothing more will ever come, 204). No error frame on a broken follow (slow
+   * consumer, shutdown): the stream just ends and the client resumes.
    */
-  async run(user: AuthUser, sessionId: string, lastEventId: string | undefined, flow: SseFlowControl): Promise<Observable<SseFrame> | null> {
+  async run(user: AuthUser, sessionId: string, after: StreamCursor | null, flow: SseFlowControl): Promise<Observable<SseFrame> | null> {
     const session = await this.sessions.requireOwned(user, sessionId);
-    const final = parseEventId(session.finalEventId);
-    const cursor = parseEventId(lastEventId);
-    if (session.status !== 'running' && final && cursor && cursor.offset === final.offset && cursor.seq >= final.seq) return null;
+    if (StreamCursor.isComplete(after, { ended: session.status !== 'running', finalEventId: session.finalEventId })) return null;
     const connection: SseFrame = {
       type: 'connection',
       data: { status: 'connected', sessionId, runNo: session.runNo, sessionStatus: session.status, timestamp: new Date().toISOString() },
     };
     if (session.runNo === 0) return of(connection);
-    const parsed = parseEventId(lastEventId);
-    const after = parsed && parsed.offset === session.runNo ? parsed : null;
-    const events = this.runEvents(session, after, flow).pipe(share());
-    const heartbeats = interval(this.config.chat.heartbeatMs).pipe(
-      map((): SseFrame => ({ type: 'heartbeat', data: { sessionId, timestamp: new Date().toISOString() } })),
-      takeUntil(events.pipe(last(undefined, null))),
-    );
-    return concat(of(connection), merge(events, heartbeats));
+    return this.withHeartbeats(sessionId, connection, this.runEvents(session, after && after.offset === session.runNo ? after : null, flow));
+  }
+
+  /**
+   * `head`, then `frames` with a `heartbeat` event (no id) every `SSE_HEARTBEAT_MS` until they end: one
+   * Observable, so each frame costs a function call rather than a chain of operators.
+   */
+  private withHeartbeats(sessionId: string, head: SseFrame, frames: Observable<SseFrame>): Observable<SseFrame> {
+    return new Observable<SseFrame>((subscriber) => {
+      subscriber.next(head);
+      const heartbeat = setInterval(
+        () => subscriber.next({ type: 'heartbeat', data: { sessionId, timestamp: new Date().toISOString() } }),
+        this.config.streaming.heartbeatMs,
+      );
+      const sub = frames.subscribe(subscriber);
+      return () => {
+        clearInterval(heartbeat);
+        sub.unsubscribe();
+      };
+    });
   }
 
   /**
@@ -266,26 +229,18 @@ export class ResearchStreamsService {
     return mapPage(page, toAgentHistoryItem);
   }
 
-  /** The run's events after `after`: from the log; from the database where the log no longer has them. */
+  /**
+   * The run's events after `after` (a cursor of this run: offset = run number), with the shared resumable
+   * stream: from the log; from `research_events` where the log no longer has them.
+   */
   private runEvents(session: ResearchSession, after: StreamCursor | null, flow: SseFlowControl): Observable<SseFrame> {
-    const key = runStreamKey(session.id, session.runNo);
-    // A resume (Last-Event-ID of the current run) counts once, by the source that served it.
-    let resumeCounted = after === null;
-    const countResume = (source: 'log' | 'database'): void => {
-      if (resumeCounted) return;
-      resumeCounted = true;
-      this.metrics.streamResumed('research', source);
-    };
-    return this.log.follow(key, after, { paused: flow.paused }).pipe(
-      tap({ next: () => countResume('log'), complete: () => countResume('log') }),
-      map(toFrame),
-      catchError((err: unknown) => {
-        if (!(err instanceof StreamUnknownError) && !(err instanceof StreamTruncatedError)) throw err;
-        countResume('database');
-        const from = parseEventId(err.lastId) ?? after;
-        return this.fromDatabase(session, from?.seq ?? 0, flow);
-      }),
-    );
+    return resumableStream<SseFrame>(this.log, {
+      key: runStreamKey(session.id, session.runNo),
+      after,
+      flow,
+      fromDatabase: (last) => this.fromDatabase(session, last?.seq ?? 0, flow),
+      onResumed: (source) => this.metrics.streamResumed('research', source),
+    });
   }
 
   /**
@@ -329,14 +284,6 @@ export function terminalFromSession(session: ResearchSession, afterSeq: number):
   }
   const error = session.error ?? { code: 'INTERRUPTED', message: 'The research ended without a result' };
   return { id, type: 'error', data: { status: session.status, code: error.code, message: error.message, agents: [], ...common } };
-}
-
-function withMapper(frames: Observable<SseFrame> | null, mapper?: FrameMapper): Observable<SseFrame> | null {
-  if (!frames || !mapper) return frames;
-  return frames.pipe(mergeMap((f) => {
-    const mapped = mapper(f);
-    return mapped ? [mapped] : [];
-  }));
 }
 
 /** The SSE writer puts `{"type", "data"}` on the data line, as Vana's parsers read it. */

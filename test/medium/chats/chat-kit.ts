@@ -1,3 +1,4 @@
+import { StreamCursor } from 'src/streaming/stream-cursor';
 import { randomUUID } from 'node:crypto';
 import { firstValueFrom, Observable, take, toArray } from 'rxjs';
 import { AgentsService } from 'src/agents/agents.service';
@@ -23,7 +24,7 @@ export async function createChat(chats: ChatsService, user: AuthUser, agentId: s
 
 /** Every frame of a message's stream after `lastEventId`, until it ends. */
 export async function allFrames(messages: MessagesService, user: AuthUser, chatId: string, messageId: string, lastEventId: string | null, max?: number): Promise<SseFrame[]> {
-  const frames = (await messages.openStream(user, chatId, messageId, lastEventId)) as Observable<SseFrame>;
+  const frames = (await messages.openStream(user, chatId, messageId, StreamCursor.parse(lastEventId))) as Observable<SseFrame>;
   if (!frames) return [];
   return firstValueFrom((max ? frames.pipe(take(max)) : frames).pipe(toArray()));
 }

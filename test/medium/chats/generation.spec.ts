@@ -1,3 +1,4 @@
+import { StreamCursor } from 'src/streaming/stream-cursor';
 import { AgentsService } from 'src/agents/agents.service';
 import { ChatsService } from 'src/chats/chats.service';
 import { GenerationService } from 'src/chats/generation.service';
@@ -165,7 +166,7 @@ describe('Slow consumers (medium)', () => {
       [chatId, admin.teamId],
     );
     const received: SseFrame[] = [];
-    const frames = (await messages.openStream(admin, chatId, row.id, '1-2'))!;
+    const frames = (await messages.openStream(admin, chatId, row.id, StreamCursor.parse('1-2')))!;
     const done = new Promise<void>((resolve, reject) => frames.subscribe({ next: (f) => received.push(f), error: reject, complete: resolve }));
     await new Promise((r) => setTimeout(r, 150));
     expect(contentOf(received)).toBe('bc');

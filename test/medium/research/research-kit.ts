@@ -3,6 +3,7 @@ import { BehaviorSubject, filter, firstValueFrom, toArray } from 'rxjs';
 import { AuthUser } from 'src/common/auth-user';
 import { SseFrame } from 'src/common/sse/sse-format';
 import { ResearchStreamsService } from 'src/research/streams/research-streams.service';
+import { StreamCursor } from 'src/streaming/stream-cursor';
 
 /** Medium-tier helpers for research: services of a real app, called as a user without HTTP. */
 export function fakeUser(teamId: string = randomUUID(), role: 'admin' | 'user' = 'admin'): AuthUser {
@@ -11,7 +12,7 @@ export function fakeUser(teamId: string = randomUUID(), role: 'admin' | 'user' =
 
 /** Every id-carrying or terminal frame of the run stream after `lastEventId` until it ends (heartbeats dropped); null = 204. */
 export async function runFrames(streams: ResearchStreamsService, user: AuthUser, id: string, lastEventId?: string): Promise<SseFrame[] | null> {
-  const frames = await streams.run(user, id, lastEventId, { paused: new BehaviorSubject(false) });
+  const frames = await streams.run(user, id, StreamCursor.parse(lastEventId), { paused: new BehaviorSubject(false) });
   if (!frames) return null;
   return firstValueFrom(frames.pipe(filter((f) => f.type !== 'heartbeat'), toArray()));
 }

@@ -27,7 +27,9 @@ const dataDir = mkdtempSync(join(tmpdir(), 'stream-log-redis-'));
 const config = (env: Record<string, string> = {}) => loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir, REDIS_URL, ...env });
 
 async function instance(env?: Record<string, string>, options: RedisStreamLogOptions = {}): Promise<RedisStreamLog> {
-  const log = new RedisStreamLog(config(env), { keyPrefix: prefix, ...options });
+  const c = config(env);
+  const { retentionSec, subscriberQueueMax } = c.streaming;
+  const log = new RedisStreamLog(c, { keyPrefix: prefix, retentionSec, subscriberQueueMax, ...options });
   await log.onModuleInit();
   return log;
 }
