@@ -83,7 +83,7 @@ describe('resumableStream', () => {
     const stream = resumableStream(log, { key: 'k', after: null, fromDatabase });
     const ended = new Promise<unknown>((resolve) => stream.subscribe({ error: resolve, complete: () => resolve('complete') }));
     await new Promise((r) => setTimeout(r, 10));
-    await log.onModuleDestroy();
+    log.onModuleDestroy();
     expect(await ended).toBeInstanceOf(StreamLogClosedError);
     expect(fromDatabase).not.toHaveBeenCalled();
   });

@@ -57,6 +57,9 @@ export function resumableStream<F = StreamEvent>(log: StreamLog, p: ResumableStr
       p.onResumed?.(source);
     };
     const subs = new Subscription();
+    // `let`, not `const`: fallBack may run synchronously inside subscribe(), before the assignment (a const would be
+    // in its temporal dead zone there).
+    // eslint-disable-next-line prefer-const
     let fromLog: Subscription | undefined;
     let switched = false;
     const fallBack = (err: Error): void => {

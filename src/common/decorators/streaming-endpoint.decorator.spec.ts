@@ -15,7 +15,7 @@ class Probe {
 
 describe('@StreamingEndpoint()', () => {
   const reflector = new Reflector();
-  const handler = (name: keyof Probe) => Probe.prototype[name];
+  const handler = (name: keyof Probe): (() => void) => Object.getOwnPropertyDescriptor(Probe.prototype, name)?.value as () => void;
 
   it('takes the route out of the circuit breaker and marks it a stream for the drain guard', () => {
     for (const name of ['send', 'follow'] as const) {

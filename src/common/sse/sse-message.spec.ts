@@ -63,7 +63,7 @@ describe('SSE wire format', () => {
       expect(stringify).toHaveBeenCalledTimes(2);
       stringify.mockRestore();
     } finally {
-      await log.onModuleDestroy();
+      log.onModuleDestroy();
     }
   });
 
