@@ -15,7 +15,15 @@ const ROUNDS = Number(process.argv[3] ?? 4);
 async function main(): Promise<void> {
   const upstream = await startUpstreamProcess();
   await upstream.set({ deltas: Array.from({ length: 64 }, (_, i) => `tok${i} `), delayMs: 5, firstDeltaDelayMs: 5 });
-  const agent: LlmAgentConfig = { id: 'a', name: 'bench', provider: 'openai', model: 'bench', baseUrl: `${upstream.url}/v1`, secret: 'k', config: {} };
+  const agent: LlmAgentConfig = {
+    id: 'a',
+    name: 'bench',
+    provider: 'openai',
+    model: 'bench',
+    baseUrl: `${upstream.url}/v1`,
+    secret: 'k',
+    config: {},
+  };
   const lean = new OpenAiProvider();
   const messages = [{ role: 'user' as const, content: 'hi' }];
   const viaLean = async () => {
@@ -24,8 +32,20 @@ async function main(): Promise<void> {
     return n;
   };
   const viaSdk = async () => {
-    const client = new OpenAI({ apiKey: 'k', baseURL: agent.baseUrl!, organization: null, project: null, maxRetries: 0, logLevel: 'off' });
-    const stream = await client.chat.completions.create({ model: 'bench', messages, stream: true, stream_options: { include_usage: true } });
+    const client = new OpenAI({
+      apiKey: 'k',
+      baseURL: agent.baseUrl!,
+      organization: null,
+      project: null,
+      maxRetries: 0,
+      logLevel: 'off',
+    });
+    const stream = await client.chat.completions.create({
+      model: 'bench',
+      messages,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     let n = 0;
     for await (const c of stream) if (c.choices?.[0]?.delta?.content) n++;
     return n;
@@ -39,7 +59,10 @@ async function main(): Promise<void> {
   await Promise.all(Array.from({ length: 10 }, viaSdk)); // warm both paths up
   await Promise.all(Array.from({ length: 10 }, viaLean));
   for (let r = 0; r < ROUNDS; r++) {
-    for (const [name, run] of [['sdk', viaSdk], ['lean', viaLean]] as const) {
+    for (const [name, run] of [
+      ['sdk', viaSdk],
+      ['lean', viaLean],
+    ] as const) {
       const before = cpu();
       const got = await Promise.all(Array.from({ length: N }, run));
       totals[name] += cpu() - before;

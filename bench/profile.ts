@@ -54,7 +54,11 @@ for (const [id, us] of self) {
   pkg.set(k, (pkg.get(k) ?? 0) + us);
 }
 const pct = (v: number) => `${((100 * v) / total).toFixed(1)} %`;
-process.stdout.write(`busy ${(total / 1000).toFixed(0)} ms, idle ${(idle / 1000).toFixed(0)} ms\n\nby package (self time):\n`);
-for (const [k, v] of [...pkg].sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`  ${pct(v).padStart(7)}  ${k}\n`);
+process.stdout.write(
+  `busy ${(total / 1000).toFixed(0)} ms, idle ${(idle / 1000).toFixed(0)} ms\n\nby package (self time):\n`,
+);
+for (const [k, v] of [...pkg].sort((a, b) => b[1] - a[1]).slice(0, top))
+  process.stdout.write(`  ${pct(v).padStart(7)}  ${k}\n`);
 process.stdout.write('\nby function (self time):\n');
-for (const [k, v] of [...fn].sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`  ${pct(v).padStart(7)}  ${k}\n`);
+for (const [k, v] of [...fn].sort((a, b) => b[1] - a[1]).slice(0, top))
+  process.stdout.write(`  ${pct(v).padStart(7)}  ${k}\n`);

@@ -7,7 +7,13 @@ import Redis from 'ioredis';
 import { histogramTotals, sampleValue, scrape } from 'bench/lib/metrics';
 import { BenchDatabase, createBenchDatabase, DbStats } from 'bench/lib/pg';
 import { cpuMs, load } from 'bench/lib/proc';
-import { startIdleSseBaseline, startRelayProcess, startService, startUpstreamProcess, ServiceProcess } from 'bench/lib/server';
+import {
+  startIdleSseBaseline,
+  startRelayProcess,
+  startService,
+  startUpstreamProcess,
+  ServiceProcess,
+} from 'bench/lib/server';
 import { timeStream, StreamTiming } from 'bench/lib/sse-client';
 import { ms, percentile, table } from 'bench/lib/stats';
 
@@ -39,7 +45,9 @@ const HISTORY_SAMPLES = Number(process.env.BENCH_HISTORY_SAMPLES ?? (QUICK ? 5 :
 const HISTORY_LONG = 1000;
 /** pg_stat_database is flushed by each backend at most every 10 s when idle (PostgreSQL ≥ 15). */
 const PGSTAT_WAIT_MS = Number(process.env.BENCH_PGSTAT_WAIT_MS ?? 11_000);
-const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? 'levels,stall,idle,history,writes').split(',').map((x) => x.trim()));
+const SECTIONS = new Set(
+  (process.env.BENCH_SECTIONS ?? 'levels,stall,idle,history,writes').split(',').map((x) => x.trim()),
+);
 const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const DB_WRITES_METRIC = 'chat_backend_chat_reply_db_writes';
@@ -51,7 +59,8 @@ const WRITE_CASES = [
 ];
 
 const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
-const isOpenAiDelta = (_e: string | null, d: string) => d.startsWith('{') && d.includes('"content":"') && !d.includes('"content":""');
+const isOpenAiDelta = (_e: string | null, d: string) =>
+  d.startsWith('{') && d.includes('"content":"') && !d.includes('"content":""');
 const isDone = (_e: string | null, d: string) => d === '[DONE]';
 const upstreamBody = { model: 'bench', stream: true, messages: [{ role: 'user', content: 'hi' }] };
 const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
@@ -59,7 +68,11 @@ const round = (v: number, d = 2) => (Number.isFinite(v) ? Number(v.toFixed(d)) :
 const ratio = (a: number, b: number) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? a / b : NaN);
 const x = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)}×` : 'n/a');
 
-async function api<T>(base: string, path: string, init: { method?: string; token?: string; body?: unknown } = {}): Promise<T> {
+async function api<T>(
+  base: string,
+  path: string,
+  init: { method?: string; token?: string; body?: unknown } = {},
+): Promise<T> {
   const r = await fetch(`${base}${path}`, {
     method: init.method ?? 'GET',
     headers: { 'content-type': 'application/json', ...(init.token ? { authorization: `Bearer ${init.token}` } : {}) },
@@ -79,8 +92,14 @@ interface Ctx {
 async function setup(svc: ServiceProcess, upstream: string): Promise<Ctx> {
   const email = `bench-${Date.now()}@example.com`;
   const password = 'bench-Passw0rd-long';
-  await api(svc.url, '/api/auth/register', { method: 'POST', body: { email, password, teamName: `Bench ${Date.now()}` } });
-  const login = await api<{ accessToken: string }>(svc.url, '/api/auth/login', { method: 'POST', body: { email, password } });
+  await api(svc.url, '/api/auth/register', {
+    method: 'POST',
+    body: { email, password, teamName: `Bench ${Date.now()}` },
+  });
+  const login = await api<{ accessToken: string }>(svc.url, '/api/auth/login', {
+    method: 'POST',
+    body: { email, password },
+  });
   const a = await api<{ id: string }>(svc.url, '/api/agents', {
     method: 'POST',
     token: login.accessToken,
@@ -94,7 +113,11 @@ async function newChats(ctx: Ctx, n: number): Promise<string[]> {
   for (let i = 0; i < n; i += 20) {
     const batch = await Promise.all(
       Array.from({ length: Math.min(20, n - i) }, (_, j) =>
-        api<{ id: string }>(ctx.svc.url, '/api/chats', { method: 'POST', token: ctx.token, body: { agentId: ctx.agentId, title: `b${i + j}` } }),
+        api<{ id: string }>(ctx.svc.url, '/api/chats', {
+          method: 'POST',
+          token: ctx.token,
+          body: { agentId: ctx.agentId, title: `b${i + j}` },
+        }),
       ),
     );
     ids.push(...batch.map((c) => c.id));
@@ -113,12 +136,25 @@ const viaService = (ctx: Ctx, chatId: string) =>
     agent,
   });
 
-const viaUrl = (url: string) => timeStream({ url, method: 'POST', body: upstreamBody, isDelta: isOpenAiDelta, isEnd: isDone, agent });
+const viaUrl = (url: string) =>
+  timeStream({ url, method: 'POST', body: upstreamBody, isDelta: isOpenAiDelta, isEnd: isDone, agent });
 
 const okRuns = (runs: StreamTiming[]) => runs.filter((r) => r.ok && Number.isFinite(r.ttft));
-const ttftP = (runs: StreamTiming[], p: number) => percentile(okRuns(runs).map((r) => r.ttft), p);
-const gapP = (runs: StreamTiming[], p: number) => percentile(okRuns(runs).flatMap((r) => r.gaps), p);
-const spanP50 = (runs: StreamTiming[]) => percentile(okRuns(runs).map((r) => r.span), 50);
+const ttftP = (runs: StreamTiming[], p: number) =>
+  percentile(
+    okRuns(runs).map((r) => r.ttft),
+    p,
+  );
+const gapP = (runs: StreamTiming[], p: number) =>
+  percentile(
+    okRuns(runs).flatMap((r) => r.gaps),
+    p,
+  );
+const spanP50 = (runs: StreamTiming[]) =>
+  percentile(
+    okRuns(runs).map((r) => r.span),
+    50,
+  );
 const stalled = (runs: StreamTiming[]) => runs.filter((r) => r.ok && r.maxGap > STALL_MS).length;
 const failed = (runs: StreamTiming[]) => runs.filter((r) => !r.ok);
 const errorsOf = (runs: StreamTiming[]) => [...new Set(failed(runs).map((r) => r.error ?? 'ended early'))].join('; ');
@@ -155,7 +191,10 @@ function levelJson(l: LevelResult) {
     addedGapP99: round(gapP(runs, 99) - dGap99),
     /** Median time from the first to the last delta of a reply, as a share of the upstream's own (1: as spread as sent; near 0: a burst). */
     spread: round(ratio(spanP50(runs), dSpan), 3),
-    deltasP50: percentile(okRuns(runs).map((r) => r.deltas), 50),
+    deltasP50: percentile(
+      okRuns(runs).map((r) => r.deltas),
+      50,
+    ),
     stalled: stalled(runs),
     errors: errorsOf(runs) || null,
   });
@@ -212,7 +251,9 @@ async function main(): Promise<void> {
     say(`# Chat streaming benchmark: PostgreSQL + Redis${QUICK ? ' (--quick)' : ''}`);
     say(`node ${process.version}, commit ${commit || '?'}, ${startedAt.toISOString()}`);
     say(`load at start: ${loadBefore.uptime} (${loadBefore.cpus} CPUs)`);
-    say(`upstream: ${DELTAS} deltas, ${DELTA_MS} ms apart; stall = a gap over ${STALL_MS} ms between deltas; relay = raw node:http relay in its own process\n`);
+    say(
+      `upstream: ${DELTAS} deltas, ${DELTA_MS} ms apart; stall = a gap over ${STALL_MS} ms between deltas; relay = raw node:http relay in its own process\n`,
+    );
 
     // 1. Memory per idle open stream (first, while the heap holds only what boot left: the RSS delta is honest): IDLE subscribers following one reply whose upstream holds before its first token.
     if (SECTIONS.has('idle')) {
@@ -220,11 +261,16 @@ async function main(): Promise<void> {
       const [chatId] = await newChats(ctx, 1);
       const sent = await fetch(`${svc.url}/api/chats/${chatId}/messages`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${ctx.token}` },
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json',
+          authorization: `Bearer ${ctx.token}`,
+        },
         body: JSON.stringify({ content: 'hold' }),
       });
       const { streamUrl } = (await sent.json()) as { streamUrl: string };
-      const heapUsed = async () => (sampleValue(await scrape(svc.url, METRICS_TOKEN), 'chat_backend_nodejs_heap_size_used_bytes') ?? NaN) / 1024;
+      const heapUsed = async () =>
+        (sampleValue(await scrape(svc.url, METRICS_TOKEN), 'chat_backend_nodejs_heap_size_used_bytes') ?? NaN) / 1024;
       const idle = await idleCost(svc, `${svc.url}${streamUrl}`, { authorization: `Bearer ${ctx.token}` }, heapUsed);
       const base = await startIdleSseBaseline();
       const baseCost = await idleCost(base, base.url, {});
@@ -235,8 +281,22 @@ async function main(): Promise<void> {
       say(`\n## Memory per idle open stream (${IDLE} streams, after a full GC)\n`);
       say(
         table([
-          { server: 'node:http idle SSE', streams: baseCost.opened, 'RSS before': `${baseCost.before} KB`, 'RSS after': `${baseCost.after} KB`, 'per stream': kb(baseCost.perStream), 'JS heap per stream': '-' },
-          { server: 'service', streams: idle.opened, 'RSS before': `${idle.before} KB`, 'RSS after': `${idle.after} KB`, 'per stream': kb(idle.perStream), 'JS heap per stream': kb(idle.heapPerStream) },
+          {
+            server: 'node:http idle SSE',
+            streams: baseCost.opened,
+            'RSS before': `${baseCost.before} KB`,
+            'RSS after': `${baseCost.after} KB`,
+            'per stream': kb(baseCost.perStream),
+            'JS heap per stream': '-',
+          },
+          {
+            server: 'service',
+            streams: idle.opened,
+            'RSS before': `${idle.before} KB`,
+            'RSS after': `${idle.after} KB`,
+            'per stream': kb(idle.perStream),
+            'JS heap per stream': kb(idle.heapPerStream),
+          },
         ]),
       );
     }
@@ -247,11 +307,21 @@ async function main(): Promise<void> {
     if (SECTIONS.has('levels')) {
       for (const n of LEVELS) {
         const rounds = Math.max(1, Math.ceil(MIN_SAMPLES / n));
-        const l: LevelResult = { streams: n, rounds, direct: [], relay: [], service: [], relayCpuMs: 0, serviceCpuMs: 0 };
+        const l: LevelResult = {
+          streams: n,
+          rounds,
+          direct: [],
+          relay: [],
+          service: [],
+          relayCpuMs: 0,
+          serviceCpuMs: 0,
+        };
         for (let r = 0; r < rounds; r++) {
           const chats = await newChats(ctx, n);
           await standard();
-          l.direct.push(...(await Promise.all(Array.from({ length: n }, () => viaUrl(`${upstreamUrl}/v1/chat/completions`)))));
+          l.direct.push(
+            ...(await Promise.all(Array.from({ length: n }, () => viaUrl(`${upstreamUrl}/v1/chat/completions`)))),
+          );
           await standard();
           const rel = await withCpu(relay.pid, () => Promise.all(Array.from({ length: n }, () => viaUrl(relay.url))));
           l.relay.push(...rel.result);
@@ -314,7 +384,17 @@ async function main(): Promise<void> {
           'service ok': `${okRuns(service).length}/${n}`,
           'service stalled': stalled(service),
           'relay stalled': stalled(relayed),
-          'max gap p99 relay / service': `${ms(percentile(okRuns(relayed).map((r) => r.maxGap), 99))} / ${ms(percentile(okRuns(service).map((r) => r.maxGap), 99))}`,
+          'max gap p99 relay / service': `${ms(
+            percentile(
+              okRuns(relayed).map((r) => r.maxGap),
+              99,
+            ),
+          )} / ${ms(
+            percentile(
+              okRuns(service).map((r) => r.maxGap),
+              99,
+            ),
+          )}`,
           'TTFT p50 relay / service': `${ms(ttftP(relayed, 50))} / ${ms(ttftP(service, 50))}`,
           where: where ?? '-',
           errors: errorsOf(service) || '-',
@@ -351,15 +431,34 @@ async function main(): Promise<void> {
       const t2 = ttftP(s2, 50);
       const t1000 = ttftP(s1000, 50);
       const maxSent = await upstream.maxMessages();
-      results.history = { samples: HISTORY_SAMPLES, ttftP50With2: round(t2), ttftP50With1000: round(t1000), ratio: round(ratio(t1000, t2), 3), messagesSentUpstreamMax: maxSent, errors: errorsOf([...s2, ...s1000]) || null };
+      results.history = {
+        samples: HISTORY_SAMPLES,
+        ttftP50With2: round(t2),
+        ttftP50With1000: round(t1000),
+        ratio: round(ratio(t1000, t2), 3),
+        messagesSentUpstreamMax: maxSent,
+        errors: errorsOf([...s2, ...s1000]) || null,
+      };
       say(`\n## Time to first delta with a long history (${HISTORY_SAMPLES} sends each, one at a time)\n`);
       say(
         table([
-          { history: '2 messages', 'TTFT p50': ms(t2), 'TTFT p99': ms(ttftP(s2, 99)), ok: `${okRuns(s2).length}/${s2.length}` },
-          { history: `${HISTORY_LONG} messages`, 'TTFT p50': ms(t1000), 'TTFT p99': ms(ttftP(s1000, 99)), ok: `${okRuns(s1000).length}/${s1000.length}` },
+          {
+            history: '2 messages',
+            'TTFT p50': ms(t2),
+            'TTFT p99': ms(ttftP(s2, 99)),
+            ok: `${okRuns(s2).length}/${s2.length}`,
+          },
+          {
+            history: `${HISTORY_LONG} messages`,
+            'TTFT p50': ms(t1000),
+            'TTFT p99': ms(ttftP(s1000, 99)),
+            ok: `${okRuns(s1000).length}/${s1000.length}`,
+          },
         ]),
       );
-      say(`\nratio ${x(ratio(t1000, t2))} (target ≤ 1.10×); most messages the upstream received in one request: ${maxSent}`);
+      say(
+        `\nratio ${x(ratio(t1000, t2))} (target ≤ 1.10×); most messages the upstream received in one request: ${maxSent}`,
+      );
     }
 
     // 5. Database writes per reply (pg_stat_database of the bench database, after each backend flushed its counters).
@@ -376,7 +475,11 @@ async function main(): Promise<void> {
       const hist0 = await histogramTotals(svc.url, DB_WRITES_METRIC, METRICS_TOKEN);
       let histPrev = hist0;
       for (const [i, c] of WRITE_CASES.entries()) {
-        await upstream.set({ deltas: Array.from({ length: c.deltas }, (_, k) => `tok${k} `), delayMs: c.delayMs, firstDeltaDelayMs: c.delayMs });
+        await upstream.set({
+          deltas: Array.from({ length: c.deltas }, (_, k) => `tok${k} `),
+          delayMs: c.delayMs,
+          firstDeltaDelayMs: c.delayMs,
+        });
         const started = performance.now();
         const run = await viaService(ctx, chats[i]);
         const elapsed = performance.now() - started;
@@ -385,7 +488,8 @@ async function main(): Promise<void> {
         const d = diff(prev, cur);
         prev = cur;
         const hist = await histogramTotals(svc.url, DB_WRITES_METRIC, METRICS_TOKEN);
-        const metricWrites = hist.count > histPrev.count ? (hist.sum - histPrev.sum) / (hist.count - histPrev.count) : NaN;
+        const metricWrites =
+          hist.count > histPrev.count ? (hist.sum - histPrev.sum) / (hist.count - histPrev.count) : NaN;
         histPrev = hist;
         writeRows.push({
           deltas: c.deltas,
@@ -411,38 +515,95 @@ async function main(): Promise<void> {
 
     // Summary against the issue's targets.
     const loadAfter = load();
-    const lv = (n: number) => (results.levels as ReturnType<typeof levelJson>[] | undefined)?.find((l) => l.streams === n);
+    const lv = (n: number) =>
+      (results.levels as ReturnType<typeof levelJson>[] | undefined)?.find((l) => l.streams === n);
     const summary: Record<string, string | number>[] = [];
     const target = (name: string, service: string, relayFig: string, verdict: boolean | null) =>
-      summary.push({ target: name, service, relay: relayFig, met: verdict === null ? 'n/a' : verdict ? 'yes' : '**no**' });
+      summary.push({
+        target: name,
+        service,
+        relay: relayFig,
+        met: verdict === null ? 'n/a' : verdict ? 'yes' : '**no**',
+      });
     for (const n of [50, 200]) {
       const l = lv(n);
       if (l) {
         const r = ratio(l.service.cpuMsPerReply ?? NaN, l.relay.cpuMsPerReply ?? NaN);
-        target(`CPU per reply ≤ 1.5× relay at ${n}`, `${l.service.cpuMsPerReply} ms (${x(r)})`, `${l.relay.cpuMsPerReply} ms`, r <= 1.5);
+        target(
+          `CPU per reply ≤ 1.5× relay at ${n}`,
+          `${l.service.cpuMsPerReply} ms (${x(r)})`,
+          `${l.relay.cpuMsPerReply} ms`,
+          r <= 1.5,
+        );
       }
     }
     const l10cpu = lv(10);
-    if (l10cpu) target('CPU per reply at 10 (no target)', `${l10cpu.service.cpuMsPerReply} ms (${x(ratio(l10cpu.service.cpuMsPerReply ?? NaN, l10cpu.relay.cpuMsPerReply ?? NaN))})`, `${l10cpu.relay.cpuMsPerReply} ms`, null);
+    if (l10cpu)
+      target(
+        'CPU per reply at 10 (no target)',
+        `${l10cpu.service.cpuMsPerReply} ms (${x(ratio(l10cpu.service.cpuMsPerReply ?? NaN, l10cpu.relay.cpuMsPerReply ?? NaN))})`,
+        `${l10cpu.relay.cpuMsPerReply} ms`,
+        null,
+      );
     for (const [n, plus] of [
       [1, 2],
       [10, 5],
     ]) {
       const l = lv(n);
-      if (l) target(`added TTFT p50 ≤ relay + ${plus} ms at ${n}`, ms(l.service.addedTtftP50 ?? NaN), ms(l.relay.addedTtftP50 ?? NaN), (l.service.addedTtftP50 ?? Infinity) <= (l.relay.addedTtftP50 ?? 0) + plus);
+      if (l)
+        target(
+          `added TTFT p50 ≤ relay + ${plus} ms at ${n}`,
+          ms(l.service.addedTtftP50 ?? NaN),
+          ms(l.relay.addedTtftP50 ?? NaN),
+          (l.service.addedTtftP50 ?? Infinity) <= (l.relay.addedTtftP50 ?? 0) + plus,
+        );
     }
     const l200 = lv(200);
     if (l200) {
-      target('added TTFT p50 ≤ 2× relay at 200', ms(l200.service.addedTtftP50 ?? NaN), ms(l200.relay.addedTtftP50 ?? NaN), (l200.service.addedTtftP50 ?? Infinity) <= 2 * Math.max(0, l200.relay.addedTtftP50 ?? 0));
-      target('deltas spread over the reply at 200 (spread ≥ 0.5)', String(l200.service.spread), String(l200.relay.spread), (l200.service.spread ?? 0) >= 0.5);
-      target('added gap p99 ≤ 1.5× relay at 200', ms(l200.service.addedGapP99 ?? NaN), ms(l200.relay.addedGapP99 ?? NaN), (l200.service.addedGapP99 ?? Infinity) <= 1.5 * Math.max(0, l200.relay.addedGapP99 ?? 0));
+      target(
+        'added TTFT p50 ≤ 2× relay at 200',
+        ms(l200.service.addedTtftP50 ?? NaN),
+        ms(l200.relay.addedTtftP50 ?? NaN),
+        (l200.service.addedTtftP50 ?? Infinity) <= 2 * Math.max(0, l200.relay.addedTtftP50 ?? 0),
+      );
+      target(
+        'deltas spread over the reply at 200 (spread ≥ 0.5)',
+        String(l200.service.spread),
+        String(l200.relay.spread),
+        (l200.service.spread ?? 0) >= 0.5,
+      );
+      target(
+        'added gap p99 ≤ 1.5× relay at 200',
+        ms(l200.service.addedGapP99 ?? NaN),
+        ms(l200.relay.addedGapP99 ?? NaN),
+        (l200.service.addedGapP99 ?? Infinity) <= 1.5 * Math.max(0, l200.relay.addedGapP99 ?? 0),
+      );
     }
     const st = results.stall as { highestClean: number } | undefined;
-    if (st) target('≥ 512 concurrent streams without a gap over 200 ms', `${st.highestClean} streams`, 'see table', st.highestClean >= 512);
-    const idle = results.idle as { service: { perStream: number }; nodeHttpBaseline: { perStream: number } } | undefined;
-    if (idle) target(`≤ 20 KB per idle stream (at ${IDLE})`, `${idle.service.perStream.toFixed(1)} KB`, `${idle.nodeHttpBaseline.perStream.toFixed(1)} KB (node:http SSE)`, idle.service.perStream <= 20);
+    if (st)
+      target(
+        '≥ 512 concurrent streams without a gap over 200 ms',
+        `${st.highestClean} streams`,
+        'see table',
+        st.highestClean >= 512,
+      );
+    const idle = results.idle as
+      { service: { perStream: number }; nodeHttpBaseline: { perStream: number } } | undefined;
+    if (idle)
+      target(
+        `≤ 20 KB per idle stream (at ${IDLE})`,
+        `${idle.service.perStream.toFixed(1)} KB`,
+        `${idle.nodeHttpBaseline.perStream.toFixed(1)} KB (node:http SSE)`,
+        idle.service.perStream <= 20,
+      );
     const h = results.history as { ratio: number | null; ttftP50With1000: number; ttftP50With2: number } | undefined;
-    if (h) target('TTFT with 1,000 messages within 10 % of 2', `${ms(h.ttftP50With1000)} vs ${ms(h.ttftP50With2)} (${x(h.ratio ?? NaN)})`, '-', (h.ratio ?? Infinity) <= 1.1);
+    if (h)
+      target(
+        'TTFT with 1,000 messages within 10 % of 2',
+        `${ms(h.ttftP50With1000)} vs ${ms(h.ttftP50With2)} (${x(h.ratio ?? NaN)})`,
+        '-',
+        (h.ratio ?? Infinity) <= 1.1,
+      );
     const w = results.writes as { cases: { 'rows written (ins+upd+del)': number }[] } | undefined;
     if (w && w.cases.length === 2) {
       const [a, b] = w.cases.map((c) => c['rows written (ins+upd+del)']);
@@ -472,7 +633,13 @@ function diff(a: DbStats, b: DbStats) {
   const tupInserted = b.tupInserted - a.tupInserted;
   const tupUpdated = b.tupUpdated - a.tupUpdated;
   const tupDeleted = b.tupDeleted - a.tupDeleted;
-  return { xactCommit: b.xactCommit - a.xactCommit, tupInserted, tupUpdated, tupDeleted, rows: tupInserted + tupUpdated + tupDeleted };
+  return {
+    xactCommit: b.xactCommit - a.xactCommit,
+    tupInserted,
+    tupUpdated,
+    tupDeleted,
+    rows: tupInserted + tupUpdated + tupDeleted,
+  };
 }
 
 /** Where the stalls of a level were: many streams' largest gaps in one short window mean the process was busy as a whole. */
@@ -502,7 +669,12 @@ async function dropRedisKeys(prefix: string): Promise<void> {
   }
 }
 
-async function idleCost(server: ServiceProcess, url: string, headers: Record<string, string>, heapUsed?: () => Promise<number>) {
+async function idleCost(
+  server: ServiceProcess,
+  url: string,
+  headers: Record<string, string>,
+  heapUsed?: () => Promise<number>,
+) {
   const keep = new http.Agent({ keepAlive: true, maxSockets: Infinity });
   await server.collectGarbage();
   const before = server.rssKb();
@@ -532,7 +704,15 @@ async function idleCost(server: ServiceProcess, url: string, headers: Record<str
   for (const r of reqs) r.destroy();
   keep.destroy();
   const per = (a: number, b: number) => (a - b) / Math.max(1, opened);
-  return { opened, before, after, afterNoGc, perStream: per(after, before), perStreamNoGc: per(afterNoGc, before), heapPerStream: per(heapAfter, heapBefore) };
+  return {
+    opened,
+    before,
+    after,
+    afterNoGc,
+    perStream: per(after, before),
+    perStreamNoGc: per(afterNoGc, before),
+    heapPerStream: per(heapAfter, heapBefore),
+  };
 }
 
 main().catch((err: unknown) => {

@@ -37,7 +37,9 @@ export class CreateAgents1763802000000 implements MigrationInterface {
       )`);
     await q.query(`CREATE INDEX "idx_agents_team" ON "agents" ("team_id")`);
     await q.query(`CREATE INDEX "idx_agents_team_created" ON "agents" ("team_id", "created_at", "id")`);
-    await q.query(`CREATE INDEX "idx_agents_fallback" ON "agents" ("fallback_agent_id") WHERE "fallback_agent_id" IS NOT NULL`);
+    await q.query(
+      `CREATE INDEX "idx_agents_fallback" ON "agents" ("fallback_agent_id") WHERE "fallback_agent_id" IS NOT NULL`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

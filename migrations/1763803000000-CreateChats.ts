@@ -23,7 +23,9 @@ export class CreateChats1763803000000 implements MigrationInterface {
         "updated_at" timestamptz NOT NULL DEFAULT now()
       )`);
     await q.query(`CREATE INDEX "idx_chats_team" ON "chats" ("team_id")`);
-    await q.query(`CREATE INDEX "idx_chats_owner_list" ON "chats" ("team_id", "owner_id", "is_archived", "created_at" DESC, "id" DESC)`);
+    await q.query(
+      `CREATE INDEX "idx_chats_owner_list" ON "chats" ("team_id", "owner_id", "is_archived", "created_at" DESC, "id" DESC)`,
+    );
     await q.query(`CREATE INDEX "idx_chats_search" ON "chats" USING gin ("search")`);
 
     await q.query(`
@@ -53,7 +55,9 @@ export class CreateChats1763803000000 implements MigrationInterface {
     await q.query(`CREATE INDEX "idx_messages_chat_created" ON "messages" ("chat_id", "created_at", "id")`);
     await q.query(`CREATE INDEX "idx_messages_parent" ON "messages" ("parent_id")`);
     await q.query(`CREATE UNIQUE INDEX "uq_messages_chat_client_id" ON "messages" ("chat_id", "client_message_id")`);
-    await q.query(`CREATE INDEX "idx_messages_streaming_lease" ON "messages" ("lease_expires_at") WHERE "status" = 'streaming'`);
+    await q.query(
+      `CREATE INDEX "idx_messages_streaming_lease" ON "messages" ("lease_expires_at") WHERE "status" = 'streaming'`,
+    );
     await q.query(`CREATE INDEX "idx_messages_search" ON "messages" USING gin ("search")`);
 
     await q.query(`

@@ -21,7 +21,9 @@ export class MessagesFinalEventIdAndSearchLimit1763803100000 implements Migratio
 
   async down(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE "messages" DROP COLUMN "search"`);
-    await q.query(`ALTER TABLE "messages" ADD COLUMN "search" tsvector GENERATED ALWAYS AS (to_tsvector('english'::regconfig, coalesce("content", ''))) STORED`);
+    await q.query(
+      `ALTER TABLE "messages" ADD COLUMN "search" tsvector GENERATED ALWAYS AS (to_tsvector('english'::regconfig, coalesce("content", ''))) STORED`,
+    );
     await q.query(`CREATE INDEX "idx_messages_search" ON "messages" USING gin ("search")`);
     await q.query(`ALTER TABLE "messages" DROP COLUMN "final_event_id"`);
   }

@@ -33,7 +33,9 @@ export class CreateResearch1763804000000 implements MigrationInterface {
         CONSTRAINT "chk_research_sessions_progress" CHECK ("progress" >= 0 AND "progress" <= 1)
       )`);
     await q.query(`CREATE INDEX "idx_research_sessions_team" ON "research_sessions" ("team_id")`);
-    await q.query(`CREATE INDEX "idx_research_sessions_owner_list" ON "research_sessions" ("team_id", "user_id", "created_at" DESC, "id" DESC)`);
+    await q.query(
+      `CREATE INDEX "idx_research_sessions_owner_list" ON "research_sessions" ("team_id", "user_id", "created_at" DESC, "id" DESC)`,
+    );
 
     await q.query(`
       CREATE TABLE "research_messages" (
@@ -50,7 +52,9 @@ export class CreateResearch1763804000000 implements MigrationInterface {
         CONSTRAINT "chk_research_messages_role" CHECK ("role" IN ('user', 'assistant', 'system'))
       )`);
     await q.query(`CREATE INDEX "idx_research_messages_team" ON "research_messages" ("team_id")`);
-    await q.query(`CREATE UNIQUE INDEX "uq_research_messages_session_message" ON "research_messages" ("session_id", "message_id")`);
+    await q.query(
+      `CREATE UNIQUE INDEX "uq_research_messages_session_message" ON "research_messages" ("session_id", "message_id")`,
+    );
 
     await q.query(`
       CREATE TABLE "research_events" (
@@ -67,7 +71,9 @@ export class CreateResearch1763804000000 implements MigrationInterface {
         "created_at" timestamptz NOT NULL DEFAULT now()
       )`);
     await q.query(`CREATE INDEX "idx_research_events_team" ON "research_events" ("team_id")`);
-    await q.query(`CREATE UNIQUE INDEX "uq_research_events_run_seq" ON "research_events" ("session_id", "run_no", "seq")`);
+    await q.query(
+      `CREATE UNIQUE INDEX "uq_research_events_run_seq" ON "research_events" ("session_id", "run_no", "seq")`,
+    );
     await q.query(
       `CREATE INDEX "idx_research_events_agent_history" ON "research_events" ("team_id", "user_id", "id" DESC) WHERE "agent_type" IS NOT NULL`,
     );

@@ -17,7 +17,9 @@ export class ResearchRunLeasesAndRetention1763804100000 implements MigrationInte
     await q.query(`ALTER TABLE "research_sessions" ADD COLUMN "lease_owner" varchar(100) NULL`);
     await q.query(`ALTER TABLE "research_sessions" ADD COLUMN "lease_expires_at" timestamptz NULL`);
     await q.query(`ALTER TABLE "research_sessions" ADD COLUMN "final_event_id" varchar(40) NULL`);
-    await q.query(`CREATE INDEX "idx_research_sessions_running_lease" ON "research_sessions" ("lease_expires_at") WHERE "status" = 'running'`);
+    await q.query(
+      `CREATE INDEX "idx_research_sessions_running_lease" ON "research_sessions" ("lease_expires_at") WHERE "status" = 'running'`,
+    );
     await q.query(`CREATE INDEX "idx_research_events_created" ON "research_events" ("created_at")`);
     await q.query(`
       UPDATE "research_sessions" s

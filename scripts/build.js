@@ -50,14 +50,26 @@ for (const r of roots) {
 }
 
 // Optional peers that Nest requires only when used (microservices, websockets, fastify): never here.
-const OPTIONAL_PEERS = ['@nestjs/microservices', '@nestjs/microservices/*', '@nestjs/websockets', '@nestjs/websockets/*', '@fastify/static'];
+const OPTIONAL_PEERS = [
+  '@nestjs/microservices',
+  '@nestjs/microservices/*',
+  '@nestjs/websockets',
+  '@nestjs/websockets/*',
+  '@fastify/static',
+];
 const main = path.join(out, 'src', 'main.js');
 
 // Nest 12's ESM packages require their optional peers through createRequire(import.meta.url), which esbuild cannot
 // follow: at run time that would load a second copy from node_modules (a second class-validator metadata storage,
 // so a PartialType DTO would lose its parent's validation; a second TypeORM). These peers are rewired to the
 // bundled copies; any other id is required from node_modules as before (swagger-ui-dist's asset path).
-const BUNDLED_PEERS = ['class-validator', 'class-transformer', 'class-transformer/cjs/storage', '@nestjs/swagger', 'typeorm'];
+const BUNDLED_PEERS = [
+  'class-validator',
+  'class-transformer',
+  'class-transformer/cjs/storage',
+  '@nestjs/swagger',
+  'typeorm',
+];
 const bundledPeers = {
   name: 'bundled-peers',
   setup(build) {
@@ -75,38 +87,51 @@ const bundledPeers = {
     build.onLoad({ filter: /node_modules[\\/]@nestjs[\\/].*\.js$/ }, (args) => {
       const source = fs.readFileSync(args.path, 'utf8');
       if (!source.includes('createRequire(import.meta.url)')) return undefined;
-      return { loader: 'js', contents: `import __bundledRequire from 'bundled-peers';\n${source.replaceAll('createRequire(import.meta.url)', '(() => __bundledRequire)()')}` };
+      return {
+        loader: 'js',
+        contents: `import __bundledRequire from 'bundled-peers';\n${source.replaceAll('createRequire(import.meta.url)', '(() => __bundledRequire)()')}`,
+      };
     });
   },
 };
-require('esbuild').build({
-  entryPoints: [main],
-  outfile: main,
-  allowOverwrite: true,
-  bundle: true,
-  platform: 'node',
-  target: 'node22',
-  format: 'cjs',
-  minifyWhitespace: true,
-  minifySyntax: true,
-  keepNames: true, // Nest and TypeORM use class names (tokens, entity and migration names)
-  sourcemap: true,
-  external: OPTIONAL_PEERS,
-  plugins: [bundledPeers],
-  // The ESM-only packages (Nest 12, Swagger, Terminus) use import.meta to find files and optional packages
-  // (createRequire(import.meta.url), import.meta.resolve): in the CommonJS bundle these resolve from the bundle's
-  // own location, from which node_modules is found the same way.
-  define: { 'import.meta.url': '__bundleUrl', 'import.meta.resolve': '__bundleResolve', 'import.meta.dirname': '__dirname', 'import.meta.filename': '__filename' },
-  banner: {
-    js:
-      "const __bundleUrl = require('node:url').pathToFileURL(__filename).href;\n" +
-      "const __bundleResolve = (s) => require('node:url').pathToFileURL(require.resolve(s)).href;",
-  },
-  logLevel: 'warning',
-}).then(
-  () => process.stdout.write(`built ${count} files into dist/ and bundled dist/src/main.js in ${Date.now() - started} ms\n`),
-  (err) => {
-    process.stderr.write(`bundling dist/src/main.js failed: ${err.message}\n`);
-    process.exit(1);
-  },
-);
+require('esbuild')
+  .build({
+    entryPoints: [main],
+    outfile: main,
+    allowOverwrite: true,
+    bundle: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'cjs',
+    minifyWhitespace: true,
+    minifySyntax: true,
+    keepNames: true, // Nest and TypeORM use class names (tokens, entity and migration names)
+    sourcemap: true,
+    external: OPTIONAL_PEERS,
+    plugins: [bundledPeers],
+    // The ESM-only packages (Nest 12, Swagger, Terminus) use import.meta to find files and optional packages
+    // (createRequire(import.meta.url), import.meta.resolve): in the CommonJS bundle these resolve from the bundle's
+    // own location, from which node_modules is found the same way.
+    define: {
+      'import.meta.url': '__bundleUrl',
+      'import.meta.resolve': '__bundleResolve',
+      'import.meta.dirname': '__dirname',
+      'import.meta.filename': '__filename',
+    },
+    banner: {
+      js:
+        "const __bundleUrl = require('node:url').pathToFileURL(__filename).href;\n" +
+        "const __bundleResolve = (s) => require('node:url').pathToFileURL(require.resolve(s)).href;",
+    },
+    logLevel: 'warning',
+  })
+  .then(
+    () =>
+      process.stdout.write(
+        `built ${count} files into dist/ and bundled dist/src/main.js in ${Date.now() - started} ms\n`,
+      ),
+    (err) => {
+      process.stderr.write(`bundling dist/src/main.js failed: ${err.message}\n`);
+      process.exit(1);
+    },
+  );

@@ -27,14 +27,19 @@ export function buildOpenApi(app: INestApplication): OpenAPIObject {
     .setVersion('1.0.0')
     .addServer('/', 'The server that serves this document (a client passes its own base URL)')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, 'bearer')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'Team API key `cb_live_…` (/v1 and compat surfaces)' }, 'apiKey')
+    .addBearerAuth(
+      { type: 'http', scheme: 'bearer', description: 'Team API key `cb_live_…` (/v1 and compat surfaces)' },
+      'apiKey',
+    )
     .addCookieAuth('access_token', { type: 'apiKey', in: 'cookie', name: 'access_token' }, 'cookie')
     .addSecurityRequirements('bearer')
     .addSecurityRequirements('cookie')
     .build();
   // package.json: "UNLICENSED" (proprietary): a license name with no URL to point at.
   doc.info.license = { name: 'UNLICENSED (proprietary)' };
-  return applyOpenApiConventions(SwaggerModule.createDocument(app, doc, { operationIdFactory: operationId, extraModels: [ErrorBodyDto] }));
+  return applyOpenApiConventions(
+    SwaggerModule.createDocument(app, doc, { operationIdFactory: operationId, extraModels: [ErrorBodyDto] }),
+  );
 }
 
 /**
@@ -70,7 +75,10 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): vo
       contentSecurityPolicy: {
         useDefaults: true,
         // Swagger UI at /docs needs inline styles and its own scripts; everything else is JSON or SSE.
-        directives: { 'script-src': ["'self'", "'unsafe-inline'"], 'style-src': ["'self'", "'unsafe-inline'", 'https:'] },
+        directives: {
+          'script-src': ["'self'", "'unsafe-inline'"],
+          'style-src': ["'self'", "'unsafe-inline'", 'https:'],
+        },
       },
       hsts: config.isProduction ? { maxAge: 31536000, includeSubDomains: true } : false,
       frameguard: { action: 'deny' },
@@ -111,9 +119,19 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): vo
 function refuseDisallowedPreflight(config: AppConfig, filter: AllExceptionsFilter) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const origin = req.headers.origin;
-    if (req.method !== 'OPTIONS' || !origin || !req.headers['access-control-request-method'] || config.corsOrigins.includes(origin)) return next();
+    if (
+      req.method !== 'OPTIONS' ||
+      !origin ||
+      !req.headers['access-control-request-method'] ||
+      config.corsOrigins.includes(origin)
+    )
+      return next();
     res.setHeader('Vary', 'Origin');
-    const err = new AppError(ErrorCode.FORBIDDEN, 'Origin not allowed', { suggestion: 'Call the API from an origin listed in CORS_ORIGINS.' });
-    filter.catch(err, { switchToHttp: () => ({ getRequest: () => req, getResponse: () => res, getNext: () => next }) } as never);
+    const err = new AppError(ErrorCode.FORBIDDEN, 'Origin not allowed', {
+      suggestion: 'Call the API from an origin listed in CORS_ORIGINS.',
+    });
+    filter.catch(err, {
+      switchToHttp: () => ({ getRequest: () => req, getResponse: () => res, getNext: () => next }),
+    } as never);
   };
 }

@@ -32,10 +32,14 @@ async function bootstrap(): Promise<void> {
     throw err;
   }
   if (!config.metrics.enabled) {
-    logger.warn('/metrics is off: in production set METRICS_TOKEN (scrapers send it as a Bearer token) or METRICS_PORT (a separate listener)');
+    logger.warn(
+      '/metrics is off: in production set METRICS_TOKEN (scrapers send it as a Bearer token) or METRICS_PORT (a separate listener)',
+    );
   }
   if (config.generatedSecrets) {
-    logger.warn(`Development secrets generated and stored in ${config.dataDir}/dev-secrets.json (never use them in production)`);
+    logger.warn(
+      `Development secrets generated and stored in ${config.dataDir}/dev-secrets.json (never use them in production)`,
+    );
   }
   await app.listen(config.port, config.host);
   const url = await app.getUrl();

@@ -15,7 +15,13 @@ export function serialiseOpenApi(doc: object): string {
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'openapi-'));
   const app = await createApp(
-    loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir, LOG_LEVEL: 'error', JWT_SECRET: 'x'.repeat(40), ENCRYPTION_KEY: Buffer.alloc(32).toString('base64') }),
+    loadConfig({
+      NODE_ENV: 'test',
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'error',
+      JWT_SECRET: 'x'.repeat(40),
+      ENCRYPTION_KEY: Buffer.alloc(32).toString('base64'),
+    }),
   );
   try {
     writeFileSync(OPENAPI_FILE, serialiseOpenApi(buildOpenApi(app)));

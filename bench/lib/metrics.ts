@@ -3,7 +3,13 @@
 /** The value of one unlabelled sample `name value` (undefined: absent). */
 export function sampleValue(text: string, name: string): number | undefined {
   for (const line of text.split('\n')) {
-    if (line.startsWith(`${name} `)) return Number(line.slice(name.length + 1).trim().split(' ')[0]);
+    if (line.startsWith(`${name} `))
+      return Number(
+        line
+          .slice(name.length + 1)
+          .trim()
+          .split(' ')[0],
+      );
   }
   return undefined;
 }

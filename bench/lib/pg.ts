@@ -65,7 +65,10 @@ export async function createBenchDatabase(adminUrl: string): Promise<BenchDataba
       await (await dbClient()).query('ANALYZE messages');
     },
     async stats() {
-      const { rows } = await admin.query<{ x: string }>('SELECT xact_commit AS x FROM pg_stat_database WHERE datname = $1', [name]);
+      const { rows } = await admin.query<{ x: string }>(
+        'SELECT xact_commit AS x FROM pg_stat_database WHERE datname = $1',
+        [name],
+      );
       // Rows of the service's tables (pg_stat_user_tables): pg_stat_database would also count the TOAST chunks
       // a long content rewrites, which are not statements. Read on a fresh connection's view of the counters.
       const c = await dbClient();
@@ -74,7 +77,12 @@ export async function createBenchDatabase(adminUrl: string): Promise<BenchDataba
         'SELECT COALESCE(sum(n_tup_ins), 0) AS i, COALESCE(sum(n_tup_upd), 0) AS u, COALESCE(sum(n_tup_del), 0) AS d FROM pg_stat_user_tables',
       );
       const r = t.rows[0];
-      return { xactCommit: Number(rows[0].x), tupInserted: Number(r.i), tupUpdated: Number(r.u), tupDeleted: Number(r.d) };
+      return {
+        xactCommit: Number(rows[0].x),
+        tupInserted: Number(r.i),
+        tupUpdated: Number(r.u),
+        tupDeleted: Number(r.d),
+      };
     },
     async drop() {
       if (db) await db.end().catch(() => undefined);

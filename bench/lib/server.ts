@@ -25,7 +25,8 @@ export interface ServiceProcess {
 }
 
 const GC_PRELOAD = ['--expose-gc', '--require', join(__dirname, 'gc-on-signal.js')];
-const rssOf = (pid: number | undefined) => () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
+const rssOf = (pid: number | undefined) => () =>
+  Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
 const gcOf = (child: ChildProcess) => async () => {
   child.kill('SIGUSR2');
   await new Promise((r) => setTimeout(r, 1000));
@@ -41,14 +42,27 @@ export async function startService(env: Record<string, string>): Promise<Service
   // The service's log (warnings and errors) goes to a file named on stderr, kept when the service dies.
   const logPath = join(mkdtempSync(join(tmpdir(), 'bench-log-')), 'service.log');
   const log = openSync(logPath, 'a');
-  const child: ChildProcess = spawn(process.execPath, [...GC_PRELOAD, ...nodeArgs(), join(__dirname, '..', '..', 'src', 'main.js')], {
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'development', DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', log, log],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...GC_PRELOAD, ...nodeArgs(), join(__dirname, '..', '..', 'src', 'main.js')],
+    {
+      env: {
+        PATH: process.env.PATH ?? '',
+        NODE_ENV: 'development',
+        DATA_DIR: dataDir,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'warn',
+        ...env,
+      },
+      stdio: ['ignore', log, log],
+    },
+  );
   process.stderr.write(`service log: ${logPath}\n`);
   let stopping = false;
   child.once('exit', (code, signal) => {
-    if (!stopping) process.stderr.write(`the service exited during the bench (code ${code}, signal ${signal}); see ${logPath}\n`);
+    if (!stopping)
+      process.stderr.write(`the service exited during the bench (code ${code}, signal ${signal}); see ${logPath}\n`);
   });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 300; i++) {
@@ -96,7 +110,9 @@ export async function startIdleSseBaseline(): Promise<ServiceProcess> {
 
 /** The node:http relay (relay.ts) in its own process, so that its CPU is read from /proc like the service's. */
 export async function startRelayProcess(upstreamBase: string): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [...GC_PRELOAD, join(__dirname, 'relay-main.js'), upstreamBase], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const child = spawn(process.execPath, [...GC_PRELOAD, join(__dirname, 'relay-main.js'), upstreamBase], {
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
   const url = await new Promise<string>((resolve, reject) => {
     child.once('message', (m: { url: string }) => resolve(m.url));
     child.once('exit', (code) => reject(new Error(`relay exited (${code})`)));
@@ -127,7 +143,9 @@ export interface UpstreamProcess {
 
 /** The fake OpenAI-compatible upstream (test/fakes) in its own process: see upstream-main.ts. */
 export async function startUpstreamProcess(): Promise<UpstreamProcess> {
-  const child = spawn(process.execPath, [join(__dirname, 'upstream-main.js')], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const child = spawn(process.execPath, [join(__dirname, 'upstream-main.js')], {
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
   const url = await new Promise<string>((resolve, reject) => {
     const onMessage = (m: { url?: string }) => {
       if (m.url) {

@@ -47,7 +47,16 @@ export function timeStream(r: SseRequest): Promise<StreamTiming> {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      resolve({ ttft: first - started, maxGap, maxGapEnd, deltas, span: deltas > 1 ? last - first : 0, gaps, ok, error });
+      resolve({
+        ttft: first - started,
+        maxGap,
+        maxGapEnd,
+        deltas,
+        span: deltas > 1 ? last - first : 0,
+        gaps,
+        ok,
+        error,
+      });
     };
     const timer = setTimeout(() => {
       req.destroy();
@@ -59,7 +68,11 @@ export function timeStream(r: SseRequest): Promise<StreamTiming> {
       {
         method: r.method ?? 'GET',
         agent: r.agent,
-        headers: { Accept: 'text/event-stream', ...(payload ? { 'Content-Type': 'application/json' } : {}), ...r.headers },
+        headers: {
+          Accept: 'text/event-stream',
+          ...(payload ? { 'Content-Type': 'application/json' } : {}),
+          ...r.headers,
+        },
       },
       (res) => {
         if ((res.statusCode ?? 0) >= 300) {

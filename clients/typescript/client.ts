@@ -34,9 +34,17 @@ export interface ApiClient extends Client<paths> {
   /** Rotates the refresh token for a new pair (done on its own when a request answers 401). */
   refresh(): Promise<boolean>;
   /** Sends a message and follows the reply; resumes on GET …/stream with Last-Event-ID when the connection drops. */
-  sendMessage(chatId: string, body: components['schemas']['SendMessageDto'], options?: StreamOptions<ChatStreamEvent>): AsyncGenerator<ChatStreamEvent>;
+  sendMessage(
+    chatId: string,
+    body: components['schemas']['SendMessageDto'],
+    options?: StreamOptions<ChatStreamEvent>,
+  ): AsyncGenerator<ChatStreamEvent>;
   /** Follows (or resumes) a reply. */
-  followMessage(chatId: string, messageId: string, options?: StreamOptions<ChatStreamEvent>): AsyncGenerator<ChatStreamEvent>;
+  followMessage(
+    chatId: string,
+    messageId: string,
+    options?: StreamOptions<ChatStreamEvent>,
+  ): AsyncGenerator<ChatStreamEvent>;
   /** Follows (or resumes) a research session's current run. */
   followResearch(sessionId: string, options?: StreamOptions<ResearchStreamEvent>): AsyncGenerator<ResearchStreamEvent>;
 }
@@ -122,11 +130,19 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
 
   function followMessage(chatId: string, messageId: string, opts: StreamOptions<ChatStreamEvent> = {}) {
     const opener: StreamOpener = (lastEventId) =>
-      streamRequest(`/api/chats/${encodeURIComponent(chatId)}/messages/${encodeURIComponent(messageId)}/stream`, { method: 'GET', signal: opts.signal }, lastEventId);
+      streamRequest(
+        `/api/chats/${encodeURIComponent(chatId)}/messages/${encodeURIComponent(messageId)}/stream`,
+        { method: 'GET', signal: opts.signal },
+        lastEventId,
+      );
     return followStream<ChatStreamEvent>(opener, { ...opts, terminal: chatTerminal });
   }
 
-  async function* sendMessage(chatId: string, body: components['schemas']['SendMessageDto'], opts: StreamOptions<ChatStreamEvent> = {}) {
+  async function* sendMessage(
+    chatId: string,
+    body: components['schemas']['SendMessageDto'],
+    opts: StreamOptions<ChatStreamEvent> = {},
+  ) {
     // The first request is the POST; a resume needs the assistant message's id, which the first event gives.
     let messageId: string | undefined;
     const opener: StreamOpener = (lastEventId) => {
@@ -139,16 +155,26 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
           signal: opts.signal,
         });
       }
-      return streamRequest(`/api/chats/${encodeURIComponent(chatId)}/messages/${encodeURIComponent(messageId)}/stream`, { method: 'GET', signal: opts.signal }, lastEventId);
+      return streamRequest(
+        `/api/chats/${encodeURIComponent(chatId)}/messages/${encodeURIComponent(messageId)}/stream`,
+        { method: 'GET', signal: opts.signal },
+        lastEventId,
+      );
     };
     for await (const event of followStream<ChatStreamEvent>(opener, { ...opts, terminal: chatTerminal })) {
-      if (event.event === 'status' && event.data.data.assistantMessageId) messageId = event.data.data.assistantMessageId;
+      if (event.event === 'status' && event.data.data.assistantMessageId)
+        messageId = event.data.data.assistantMessageId;
       yield event;
     }
   }
 
   function followResearch(sessionId: string, opts: StreamOptions<ResearchStreamEvent> = {}) {
-    const opener: StreamOpener = (lastEventId) => streamRequest(`/api/research/sessions/${encodeURIComponent(sessionId)}/events`, { method: 'GET', signal: opts.signal }, lastEventId);
+    const opener: StreamOpener = (lastEventId) =>
+      streamRequest(
+        `/api/research/sessions/${encodeURIComponent(sessionId)}/events`,
+        { method: 'GET', signal: opts.signal },
+        lastEventId,
+      );
     return followStream<ResearchStreamEvent>(opener, { ...opts, terminal: ['research_complete', 'error'] });
   }
 

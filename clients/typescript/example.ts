@@ -19,7 +19,12 @@ export interface ExampleResult {
   report: string;
 }
 
-export async function runExample(baseUrl: string, email: string, password: string, fetchImpl?: typeof fetch): Promise<ExampleResult> {
+export async function runExample(
+  baseUrl: string,
+  email: string,
+  password: string,
+  fetchImpl?: typeof fetch,
+): Promise<ExampleResult> {
   const api = createApiClient({ baseUrl, fetch: fetchImpl });
 
   // 1. log in (the client keeps the tokens and refreshes them on a 401)
@@ -27,7 +32,9 @@ export async function runExample(baseUrl: string, email: string, password: strin
   if (!login.data) throw new Error(`login failed: ${login.error?.message}`);
 
   // 2. a mock agent (offline provider: no API key needed)
-  const agent = await api.POST('/api/agents', { body: { name: `Example ${randomUUID().slice(0, 8)}`, provider: 'mock', config: { mockDeltas: 20, mockDelayMs: 5 } } });
+  const agent = await api.POST('/api/agents', {
+    body: { name: `Example ${randomUUID().slice(0, 8)}`, provider: 'mock', config: { mockDeltas: 20, mockDelayMs: 5 } },
+  });
   if (!agent.data) throw new Error(`agent: ${agent.error?.message}`);
 
   // 3. a chat with it
@@ -39,7 +46,8 @@ export async function runExample(baseUrl: string, email: string, password: strin
   let resumes = 0;
   let assistantId = '';
   for await (const event of api.sendMessage(chat.data.id, { content: 'Hello!' }, { onReconnect: () => resumes++ })) {
-    if (event.event === 'status' && event.data.data.assistantMessageId) assistantId = event.data.data.assistantMessageId;
+    if (event.event === 'status' && event.data.data.assistantMessageId)
+      assistantId = event.data.data.assistantMessageId;
     if (event.event === 'message') reply += event.data.data.content;
     if (event.event === 'error') throw new Error(`reply failed: ${event.data.data.message}`);
   }
@@ -48,7 +56,9 @@ export async function runExample(baseUrl: string, email: string, password: strin
 
   // 5. a research session (the client chooses its id), followed to its report
   const sessionId = randomUUID();
-  const started = await api.POST('/api/research/sessions', { body: { id: sessionId, query: 'What is retrieval-augmented generation?' } });
+  const started = await api.POST('/api/research/sessions', {
+    body: { id: sessionId, query: 'What is retrieval-augmented generation?' },
+  });
   if (!started.data) throw new Error(`research: ${started.error?.message}`);
   let report = '';
   for await (const event of api.followResearch(sessionId)) {

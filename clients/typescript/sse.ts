@@ -9,11 +9,12 @@ import type { paths } from './schema';
 type Methods = 'get' | 'post';
 
 /** The events of the streaming operation `M` of path `P` (never when it does not stream). */
-export type EventOf<P extends keyof paths, M extends Methods = 'get'> = paths[P] extends Record<M, infer Op>
-  ? Op extends { responses: { 200: { content: { 'text/event-stream': infer E } } } }
-    ? E
-    : never
-  : never;
+export type EventOf<P extends keyof paths, M extends Methods = 'get'> =
+  paths[P] extends Record<M, infer Op>
+    ? Op extends { responses: { 200: { content: { 'text/event-stream': infer E } } } }
+      ? E
+      : never
+    : never;
 
 /** The paths whose GET streams events. */
 export type StreamPath = { [P in keyof paths]: EventOf<P, 'get'> extends never ? never : P }[keyof paths];
@@ -66,7 +67,10 @@ const sleep = (ms: number, signal?: AbortSignal) =>
  * error, server restart, proxy timeout), reopens it with the last event id received, so every event
  * arrives once, in order. `opener(undefined)` is the first request; `opener(id)` each resume.
  */
-export async function* followStream<E extends SseEventBase>(opener: StreamOpener, options: FollowOptions<E>): AsyncGenerator<E, void, undefined> {
+export async function* followStream<E extends SseEventBase>(
+  opener: StreamOpener,
+  options: FollowOptions<E>,
+): AsyncGenerator<E, void, undefined> {
   let lastEventId = options.lastEventId;
   let retryMs = options.retryDelayMs ?? 500;
   let failures = 0;
@@ -85,7 +89,11 @@ export async function* followStream<E extends SseEventBase>(opener: StreamOpener
         onEvent: (m) => {
           if (!m.event) return;
           // `data` is the parsed `data:` line, `{"type", "data"}`, as the schema describes it.
-          queue.push({ ...(m.id !== undefined ? { id: m.id } : {}), event: m.event, data: JSON.parse(m.data) as unknown } as E);
+          queue.push({
+            ...(m.id !== undefined ? { id: m.id } : {}),
+            event: m.event,
+            data: JSON.parse(m.data) as unknown,
+          } as E);
         },
         onRetry: (ms) => (retryMs = ms),
       });

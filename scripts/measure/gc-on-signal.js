@@ -6,9 +6,19 @@ process.on('SIGUSR2', () => {
   global.gc();
   global.gc();
   const heap = v8.getHeapStatistics();
-  const spaces = Object.fromEntries(v8.getHeapSpaceStatistics().map((s) => [s.space_name, { used: s.space_used_size, physical: s.physical_space_size }]));
+  const spaces = Object.fromEntries(
+    v8
+      .getHeapSpaceStatistics()
+      .map((s) => [s.space_name, { used: s.space_used_size, physical: s.physical_space_size }]),
+  );
   writeFileSync(
     process.env.MEM_OUT,
-    JSON.stringify({ ...process.memoryUsage(), heapCommitted: heap.total_physical_size, malloced: heap.malloced_memory, peakMalloced: heap.peak_malloced_memory, spaces }),
+    JSON.stringify({
+      ...process.memoryUsage(),
+      heapCommitted: heap.total_physical_size,
+      malloced: heap.malloced_memory,
+      peakMalloced: heap.peak_malloced_memory,
+      spaces,
+    }),
   );
 });

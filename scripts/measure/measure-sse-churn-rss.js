@@ -52,7 +52,8 @@ function openAndAbort(url, headers, agent) {
     const req = http.request(url, { headers: { accept: 'text/event-stream', ...headers }, agent });
     const timer = setTimeout(() => (req.destroy(), reject(new Error('no first event within 10 s'))), 10000);
     req.on('response', (res) => {
-      if (res.statusCode !== 200) return clearTimeout(timer), req.destroy(), reject(new Error(`status ${res.statusCode}`));
+      if (res.statusCode !== 200)
+        return (clearTimeout(timer), req.destroy(), reject(new Error(`status ${res.statusCode}`)));
       res.on('data', (chunk) => {
         if (!chunk.toString().includes('\nevent: ')) return;
         clearTimeout(timer);
@@ -66,7 +67,15 @@ function openAndAbort(url, headers, agent) {
 }
 
 async function api(base, method, path, token, body) {
-  const res = await fetch(`${base}${path}`, { method, headers: { 'content-type': 'application/json', accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: body && JSON.stringify(body) });
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: body && JSON.stringify(body),
+  });
   const json = await res.json();
   if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
   return json;
@@ -84,44 +93,82 @@ async function main() {
   const port = 20000 + Math.floor(Math.random() * 20000);
   const env = {
     ...process.env,
-    NODE_ENV: 'test', LOG_LEVEL: 'warn', PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, DATABASE_URL: u.toString(),
-    REDIS_URL, REDIS_KEY_PREFIX: `churn-${randomBytes(3).toString('hex')}:`, JWT_SECRET: randomBytes(32).toString('hex'),
-    ENCRYPTION_KEY: randomBytes(32).toString('base64'), THROTTLE_LIMIT: '10000000', BOOTSTRAP_ADMIN_EMAIL: ADMIN.email,
-    BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password, MEM_OUT: out,
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'warn',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    DATA_DIR: dataDir,
+    DATABASE_URL: u.toString(),
+    REDIS_URL,
+    REDIS_KEY_PREFIX: `churn-${randomBytes(3).toString('hex')}:`,
+    JWT_SECRET: randomBytes(32).toString('hex'),
+    ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    THROTTLE_LIMIT: '10000000',
+    BOOTSTRAP_ADMIN_EMAIL: ADMIN.email,
+    BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
+    MEM_OUT: out,
   };
   if (!REDIS_URL) delete env.REDIS_URL;
   const flags = (process.env.NODE_FLAGS ?? '').split(' ').filter(Boolean);
-  const proc = spawn(process.execPath, [...flags, '--expose-gc', '-r', join(__dirname, 'gc-on-signal.js'), join(ROOT, 'dist/src/main.js')], { cwd: ROOT, env, stdio: ['ignore', 'inherit', 'inherit'] });
+  const proc = spawn(
+    process.execPath,
+    [...flags, '--expose-gc', '-r', join(__dirname, 'gc-on-signal.js'), join(ROOT, 'dist/src/main.js')],
+    { cwd: ROOT, env, stdio: ['ignore', 'inherit', 'inherit'] },
+  );
   const base = `http://127.0.0.1:${port}`;
   try {
     for (let i = 0; ; i++) {
       if (i > 600) throw new Error('service did not start');
-      if (await fetch(`${base}/health/ready`).then((r) => r.status === 200, () => false)) break;
+      if (
+        await fetch(`${base}/health/ready`).then(
+          (r) => r.status === 200,
+          () => false,
+        )
+      )
+        break;
       await sleep(200);
     }
     const { accessToken } = await api(base, 'POST', '/api/auth/login', null, ADMIN);
-    const agent = await api(base, 'POST', '/api/agents', accessToken, { name: 'Endless', provider: 'mock', model: 'mock-1', config: { mockDeltas: 100000, mockDelayMs: 50 } });
+    const agent = await api(base, 'POST', '/api/agents', accessToken, {
+      name: 'Endless',
+      provider: 'mock',
+      model: 'mock-1',
+      config: { mockDeltas: 100000, mockDelayMs: 50 },
+    });
     const chat = await api(base, 'POST', '/api/chats', accessToken, { agentId: agent.id });
     const sent = await api(base, 'POST', `/api/chats/${chat.id}/messages`, accessToken, { content: 'keep going' });
     const url = `${base}${sent.streamUrl}`;
     const headers = { authorization: `Bearer ${accessToken}` };
     const keep = new http.Agent({ keepAlive: false });
     // Warm-up round (JIT, pools), not counted.
-    for (let i = 0; i < 200; i += PARALLEL) await Promise.all(Array.from({ length: PARALLEL }, () => openAndAbort(url, headers, keep)));
+    for (let i = 0; i < 200; i += PARALLEL)
+      await Promise.all(Array.from({ length: PARALLEL }, () => openAndAbort(url, headers, keep)));
     const rows = [['setup', await sample(proc, out)]];
     const started = Date.now();
     for (let round = 1; round <= ROUNDS; round++) {
-      for (let i = 0; i < CYCLES; i += PARALLEL) await Promise.all(Array.from({ length: Math.min(PARALLEL, CYCLES - i) }, () => openAndAbort(url, headers, keep)));
+      for (let i = 0; i < CYCLES; i += PARALLEL)
+        await Promise.all(
+          Array.from({ length: Math.min(PARALLEL, CYCLES - i) }, () => openAndAbort(url, headers, keep)),
+        );
       await sleep(300);
       rows.push([`round ${round}`, await sample(proc, out)]);
       const [, m] = rows[rows.length - 1];
-      const spaces = Object.entries(m.spaces ?? {}).filter(([, v]) => v.physical > 1048576).map(([k, v]) => `${k.replace('_space', '')} ${MB(v.used)}/${MB(v.physical)}`).join(' ');
-      console.log(`${rows[rows.length - 1][0].padEnd(9)} rss ${MB(m.rss)} (anon ${MB(m.anon)}) heapUsed ${MB(m.heapUsed)} heapCommitted ${MB(m.heapCommitted)} external ${MB(m.external)} arrayBuffers ${MB(m.arrayBuffers)} malloced ${MB(m.malloced)} MB; spaces used/physical: ${spaces}`);
+      const spaces = Object.entries(m.spaces ?? {})
+        .filter(([, v]) => v.physical > 1048576)
+        .map(([k, v]) => `${k.replace('_space', '')} ${MB(v.used)}/${MB(v.physical)}`)
+        .join(' ');
+      console.log(
+        `${rows[rows.length - 1][0].padEnd(9)} rss ${MB(m.rss)} (anon ${MB(m.anon)}) heapUsed ${MB(m.heapUsed)} heapCommitted ${MB(m.heapCommitted)} external ${MB(m.external)} arrayBuffers ${MB(m.arrayBuffers)} malloced ${MB(m.malloced)} MB; spaces used/physical: ${spaces}`,
+      );
     }
     const first = rows[1][1];
     const last = rows[rows.length - 1][1];
-    console.log(`setup rss ${MB(rows[0][1].rss)} MB; ${ROUNDS} × ${CYCLES} cycles in ${((Date.now() - started) / 1000).toFixed(0)} s; rss first→last round ${MB(first.rss)}→${MB(last.rss)} MB (${(((last.rss - first.rss) / first.rss) * 100).toFixed(1)} %), heapUsed ${MB(first.heapUsed)}→${MB(last.heapUsed)} MB; MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? 'unset'}, node flags: ${flags.join(' ') || 'none'}`);
-    await api(base, 'POST', `/api/chats/${chat.id}/messages/${sent.assistantMessage.id}/cancel`, accessToken).catch(() => undefined);
+    console.log(
+      `setup rss ${MB(rows[0][1].rss)} MB; ${ROUNDS} × ${CYCLES} cycles in ${((Date.now() - started) / 1000).toFixed(0)} s; rss first→last round ${MB(first.rss)}→${MB(last.rss)} MB (${(((last.rss - first.rss) / first.rss) * 100).toFixed(1)} %), heapUsed ${MB(first.heapUsed)}→${MB(last.heapUsed)} MB; MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? 'unset'}, node flags: ${flags.join(' ') || 'none'}`,
+    );
+    await api(base, 'POST', `/api/chats/${chat.id}/messages/${sent.assistantMessage.id}/cancel`, accessToken).catch(
+      () => undefined,
+    );
   } finally {
     if (proc.exitCode === null && proc.signalCode === null) {
       const exited = new Promise((r) => proc.once('exit', r));

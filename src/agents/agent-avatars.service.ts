@@ -32,7 +32,11 @@ export class AgentAvatarsService {
     private readonly audit: AuditService,
   ) {}
 
-  async upload(user: AuthUser, agentId: string, file: { buffer: Buffer; size: number } | undefined): Promise<AgentResponse> {
+  async upload(
+    user: AuthUser,
+    agentId: string,
+    file: { buffer: Buffer; size: number } | undefined,
+  ): Promise<AgentResponse> {
     await this.agents.requireLive(user.teamId, agentId);
     if (!file) throw AgentErrors.avatarFileMissing();
     const contentType = sniffImageType(file.buffer);

@@ -32,7 +32,12 @@ describe('agent rules', () => {
 
   it('requires webhookUrl for n8n and refuses URLs on providers that do not use them', () => {
     expect(fields(checkDraft(draftFromFull({ name: 'n', provider: 'n8n', model: 'x' }), true))).toEqual(['webhookUrl']);
-    const wrong = draftFromFull({ name: 'm', provider: 'mock', baseUrl: 'https://a.example.com', webhookUrl: 'https://b.example.com' });
+    const wrong = draftFromFull({
+      name: 'm',
+      provider: 'mock',
+      baseUrl: 'https://a.example.com',
+      webhookUrl: 'https://b.example.com',
+    });
     expect(fields(checkDraft(wrong, true))).toEqual(['baseUrl', 'webhookUrl']);
   });
 
@@ -50,16 +55,31 @@ describe('agent rules', () => {
   });
 
   it('PATCH merges config key by key and removes keys set to null', () => {
-    const d = draftFromPatch(prev({ config: { temperature: 1, maxTokens: 10 } }), { config: { maxTokens: null, topP: 0.5 } });
+    const d = draftFromPatch(prev({ config: { temperature: 1, maxTokens: 10 } }), {
+      config: { maxTokens: null, topP: 0.5 },
+    });
     expect(d.config).toEqual({ temperature: 1, topP: 0.5 });
     expect(d.name).toBe('n');
     expect(d.description).toBe('d');
   });
 
   it('PATCH to another provider drops inherited fields that no longer apply', () => {
-    const d = draftFromPatch(prev({ config: { temperature: 1 } }), { provider: 'n8n', webhookUrl: 'https://hooks.example.com/x' });
-    expect(d).toEqual(expect.objectContaining({ provider: 'n8n', baseUrl: null, webhookUrl: 'https://hooks.example.com/x', model: 'gpt' }));
-    const fromMock = draftFromPatch(prev({ provider: 'mock', model: 'mock-1', baseUrl: null, config: { mockDeltas: 2 } }), { provider: 'gemini' });
+    const d = draftFromPatch(prev({ config: { temperature: 1 } }), {
+      provider: 'n8n',
+      webhookUrl: 'https://hooks.example.com/x',
+    });
+    expect(d).toEqual(
+      expect.objectContaining({
+        provider: 'n8n',
+        baseUrl: null,
+        webhookUrl: 'https://hooks.example.com/x',
+        model: 'gpt',
+      }),
+    );
+    const fromMock = draftFromPatch(
+      prev({ provider: 'mock', model: 'mock-1', baseUrl: null, config: { mockDeltas: 2 } }),
+      { provider: 'gemini' },
+    );
     expect(fromMock.config).toEqual({});
     expect(fields(checkDraft(fromMock, true))).toEqual(['model']);
   });

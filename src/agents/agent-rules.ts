@@ -63,7 +63,8 @@ export function draftFromPatch(prev: Agent, dto: UpdateAgentDto): Draft {
   const inherit = <K extends 'baseUrl' | 'webhookUrl'>(k: K): string | null =>
     dto[k] !== undefined ? (dto[k] ?? null) : changed && !URL_PROVIDERS[k].includes(provider) ? null : prev[k];
   let config: AgentConfigValues = { ...prev.config };
-  if (changed && provider !== 'mock') config = Object.fromEntries(Object.entries(config).filter(([k]) => !isMockKey(k)));
+  if (changed && provider !== 'mock')
+    config = Object.fromEntries(Object.entries(config).filter(([k]) => !isMockKey(k)));
   if (dto.config === null) config = {};
   for (const [k, v] of sentEntries(dto.config)) {
     if (v === null) delete config[k];
@@ -101,7 +102,8 @@ export function checkDraft(draft: Draft, allowPrivateUpstreams: boolean): FieldE
     const problem = validateUpstreamUrlSyntax(url, allowPrivateUpstreams);
     if (problem) errors.push({ field, message: `${field} is not an allowed upstream URL: ${problem}` });
   }
-  if (p === 'n8n' && !draft.webhookUrl) errors.push({ field: 'webhookUrl', message: 'webhookUrl is required for provider n8n' });
+  if (p === 'n8n' && !draft.webhookUrl)
+    errors.push({ field: 'webhookUrl', message: 'webhookUrl is required for provider n8n' });
   if (p !== 'mock') {
     for (const k of Object.keys(draft.config).filter(isMockKey)) {
       errors.push({ field: `config.${k}`, message: `config.${k} is only allowed for provider mock` });
@@ -135,7 +137,11 @@ export function secretChange(
 }
 
 /** Fallback rules: an existing live agent of the same team, and no cycle. `links`: id → fallback id. */
-export function checkFallback(selfId: string | null, fallbackId: string | null, links: Map<string, string | null>): FieldError[] {
+export function checkFallback(
+  selfId: string | null,
+  fallbackId: string | null,
+  links: Map<string, string | null>,
+): FieldError[] {
   if (!fallbackId) return [];
   if (!links.has(fallbackId)) {
     return [{ field: 'fallbackAgentId', message: 'fallbackAgentId must be an agent of your team (no such agent)' }];
@@ -161,10 +167,17 @@ export function checkRouter(selfId: string | null, router: unknown, links: Map<s
   const ids = (r.candidates ?? []).map((c) => c.agentId);
   const errors: FieldError[] = [];
   ids.forEach((id, i) => {
-    if (id === selfId) errors.push({ field: `config.router.candidates.${i}.agentId`, message: 'a router cannot route to itself' });
-    else if (!links.has(id)) errors.push({ field: `config.router.candidates.${i}.agentId`, message: 'must be an agent of your team (no such agent)' });
+    if (id === selfId)
+      errors.push({ field: `config.router.candidates.${i}.agentId`, message: 'a router cannot route to itself' });
+    else if (!links.has(id))
+      errors.push({
+        field: `config.router.candidates.${i}.agentId`,
+        message: 'must be an agent of your team (no such agent)',
+      });
   });
-  if (new Set(ids).size !== ids.length) errors.push({ field: 'config.router.candidates', message: 'each agent may be listed once' });
-  if (r.defaultAgentId && !ids.includes(r.defaultAgentId)) errors.push({ field: 'config.router.defaultAgentId', message: 'defaultAgentId must be one of the candidates' });
+  if (new Set(ids).size !== ids.length)
+    errors.push({ field: 'config.router.candidates', message: 'each agent may be listed once' });
+  if (r.defaultAgentId && !ids.includes(r.defaultAgentId))
+    errors.push({ field: 'config.router.defaultAgentId', message: 'defaultAgentId must be one of the candidates' });
   return errors;
 }

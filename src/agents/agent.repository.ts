@@ -5,7 +5,14 @@ import { Agent } from 'src/agents/entities/agent.entity';
 import { Keyset, type Page, type PageRequest } from 'src/common/pagination/keyset';
 
 /** Agent lists: newest first. */
-const AGENTS_KEYSET = new Keyset('agents', [{ expr: 'a.created_at', type: 'timestamptz' }, { expr: 'a.id', type: 'uuid' }], 'DESC');
+const AGENTS_KEYSET = new Keyset(
+  'agents',
+  [
+    { expr: 'a.created_at', type: 'timestamptz' },
+    { expr: 'a.id', type: 'uuid' },
+  ],
+  'DESC',
+);
 
 /** Columns callers may write (everything except ids, team, timestamps and the avatar). */
 export type AgentWrite = Partial<
@@ -45,17 +52,26 @@ export class AgentRepository {
 
   /** Newest first; keyset after the agent `afterId` (which may since have been deleted). */
   listLive(teamId: string, page: PageRequest): Promise<Page<Agent>> {
-    return AGENTS_KEYSET.page(this.repo.createQueryBuilder('a').where('a.team_id = :teamId AND a.deleted_at IS NULL', { teamId }), page);
+    return AGENTS_KEYSET.page(
+      this.repo.createQueryBuilder('a').where('a.team_id = :teamId AND a.deleted_at IS NULL', { teamId }),
+      page,
+    );
   }
 
   /** Active, live agents of a team, oldest first. */
   listActive(teamId: string): Promise<Agent[]> {
-    return this.repo.find({ where: { teamId, isActive: true, deletedAt: IsNull() }, order: { createdAt: 'ASC', id: 'ASC' } });
+    return this.repo.find({
+      where: { teamId, isActive: true, deletedAt: IsNull() },
+      order: { createdAt: 'ASC', id: 'ASC' },
+    });
   }
 
   /** id → fallbackAgentId of every live agent of the team (for cycle checks and chain walks). */
   async fallbackLinks(teamId: string): Promise<Map<string, string | null>> {
-    const rows = await this.repo.find({ select: { id: true, fallbackAgentId: true }, where: { teamId, deletedAt: IsNull() } });
+    const rows = await this.repo.find({
+      select: { id: true, fallbackAgentId: true },
+      where: { teamId, deletedAt: IsNull() },
+    });
     return new Map(rows.map((r) => [r.id, r.fallbackAgentId]));
   }
 
@@ -99,7 +115,15 @@ export class AgentRepository {
     return this.inTeamLock(teamId, async (tx) => {
       const r = await tx.repo.update(
         { teamId, id, deletedAt: IsNull() },
-        { deletedAt: () => 'now()', isActive: false, secretEnc: null, fallbackAgentId: null, avatarData: null, avatarContentType: null, avatarSha256: null },
+        {
+          deletedAt: () => 'now()',
+          isActive: false,
+          secretEnc: null,
+          fallbackAgentId: null,
+          avatarData: null,
+          avatarContentType: null,
+          avatarSha256: null,
+        },
       );
       if (!r.affected) return false;
       await tx.repo.update({ teamId, fallbackAgentId: id }, { fallbackAgentId: null });

@@ -1,4 +1,19 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Put, Query, Res, UploadedFile, UseInterceptors } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  Headers,
+  HttpCode,
+  Param,
+  Patch,
+  Post,
+  Put,
+  Query,
+  Res,
+  UploadedFile,
+  UseInterceptors,
+} from '@nestjs/common';
 import { FileInterceptor } from '@nestjs/platform-express';
 import {
   ApiBadRequestResponse,
@@ -32,7 +47,10 @@ import { Roles } from 'src/common/decorators/roles.decorator';
 import { ErrorBodyDto } from 'src/common/filters/error-body';
 
 /** multer for avatar uploads (multipart field `file`); also used by the n8n compatibility surface. */
-export const avatarUpload = FileInterceptor('file', { storage: memoryStorage(), limits: { fileSize: AVATAR_MAX_BYTES, files: 1, fields: 5 } });
+export const avatarUpload = FileInterceptor('file', {
+  storage: memoryStorage(),
+  limits: { fileSize: AVATAR_MAX_BYTES, files: 1, fields: 5 },
+});
 
 /** Agents of the caller's team: reads for every member, writes for admins. */
 @ApiTags('agents')
@@ -48,7 +66,7 @@ export class AgentsController {
   ) {}
 
   @Get()
-  @ApiOperation({ summary: 'List the team\'s agents, newest first (paginated)' })
+  @ApiOperation({ summary: "List the team's agents, newest first (paginated)" })
   @ApiOkResponse({ type: AgentListDto })
   list(@CurrentUser() user: AuthUser, @Query() q: ListAgentsQueryDto): Promise<AgentListDto> {
     return this.agents.list(user.teamId, q);
@@ -73,9 +91,16 @@ export class AgentsController {
   @Put(':id')
   @ApiOperation({ summary: 'Replace an agent: omitted optional fields go back to their defaults (admin)' })
   @Roles('admin')
-  @ApiOkResponse({ type: AgentResponseDto, description: 'Replaces the agent; the secret is kept unless sent (or null)' })
+  @ApiOkResponse({
+    type: AgentResponseDto,
+    description: 'Replaces the agent; the secret is kept unless sent (or null)',
+  })
   @ApiBadRequestResponse({ type: ErrorBodyDto })
-  replace(@CurrentUser() user: AuthUser, @Param('id') id: string, @Body() dto: CreateAgentDto): Promise<AgentResponseDto> {
+  replace(
+    @CurrentUser() user: AuthUser,
+    @Param('id') id: string,
+    @Body() dto: CreateAgentDto,
+  ): Promise<AgentResponseDto> {
     return this.agents.replace(user, id, dto);
   }
 
@@ -84,7 +109,11 @@ export class AgentsController {
   @Roles('admin')
   @ApiOkResponse({ type: AgentResponseDto })
   @ApiBadRequestResponse({ type: ErrorBodyDto })
-  update(@CurrentUser() user: AuthUser, @Param('id') id: string, @Body() dto: UpdateAgentDto): Promise<AgentResponseDto> {
+  update(
+    @CurrentUser() user: AuthUser,
+    @Param('id') id: string,
+    @Body() dto: UpdateAgentDto,
+  ): Promise<AgentResponseDto> {
     return this.agents.update(user, id, dto);
   }
 
@@ -98,12 +127,14 @@ export class AgentsController {
   }
 
   @Post(':id/avatar')
-  @ApiOperation({ summary: 'Upload the agent\'s avatar image (multipart field `file`, at most 2 MiB; admin)' })
+  @ApiOperation({ summary: "Upload the agent's avatar image (multipart field `file`, at most 2 MiB; admin)" })
   @Roles('admin')
   @HttpCode(200)
   @UseInterceptors(AvatarTooLargeInterceptor, avatarUpload)
   @ApiConsumes('multipart/form-data')
-  @ApiBody({ schema: { type: 'object', required: ['file'], properties: { file: { type: 'string', format: 'binary' } } } })
+  @ApiBody({
+    schema: { type: 'object', required: ['file'], properties: { file: { type: 'string', format: 'binary' } } },
+  })
   @ApiOkResponse({ type: AgentResponseDto })
   @ApiPayloadTooLargeResponse({ type: ErrorBodyDto, description: 'More than 2 MiB' })
   @ApiUnsupportedMediaTypeResponse({ type: ErrorBodyDto, description: 'Not a PNG, JPEG, WebP or GIF (by content)' })
@@ -116,10 +147,15 @@ export class AgentsController {
   }
 
   @Get(':id/avatar')
-  @ApiOperation({ summary: 'Download the agent\'s avatar image' })
+  @ApiOperation({ summary: "Download the agent's avatar image" })
   @ApiOkResponse({
     description: 'The image, with a strong ETag; If-None-Match → 304',
-    content: Object.fromEntries(['image/png', 'image/jpeg', 'image/webp', 'image/gif'].map((t) => [t, { schema: { type: 'string', format: 'binary' } }])),
+    content: Object.fromEntries(
+      ['image/png', 'image/jpeg', 'image/webp', 'image/gif'].map((t) => [
+        t,
+        { schema: { type: 'string', format: 'binary' } },
+      ]),
+    ),
   })
   @ApiResponse({ status: 304, description: 'Not modified (If-None-Match matched the ETag)' })
   async avatar(

@@ -10,9 +10,13 @@ export const AgentErrors = {
       fieldErrors: [{ field, message: `${field} must be an agent of your team (no such agent)` }],
     }),
   invalid: (fieldErrors: FieldError[]) =>
-    new AppError(ErrorCode.VALIDATION_FAILED, `Validation failed: ${[...new Set(fieldErrors.map((f) => f.field))].join(', ')}`, {
-      fieldErrors,
-    }),
+    new AppError(
+      ErrorCode.VALIDATION_FAILED,
+      `Validation failed: ${[...new Set(fieldErrors.map((f) => f.field))].join(', ')}`,
+      {
+        fieldErrors,
+      },
+    ),
   noActiveAgent: (name: string) =>
     new AppError(ErrorCode.CONFLICT, `Agent "${name}" is inactive and has no active fallback`, {
       suggestion: 'Activate the agent or give it an active fallback agent.',
@@ -27,9 +31,15 @@ export const AgentErrors = {
       fieldErrors: [{ field: 'file', message: 'file is required (multipart/form-data field "file")' }],
     }),
   avatarTooLarge: () =>
-    new AppError(ErrorCode.PAYLOAD_TOO_LARGE, 'Avatar must be at most 2 MiB', { suggestion: 'Upload a smaller image (at most 2 MiB).' }),
-  avatarType: () =>
-    new AppError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, 'Avatar must be a PNG, JPEG, WebP or GIF image (judged by its content, not its name)', {
-      suggestion: 'Upload a PNG, JPEG, WebP or GIF image; SVG and other formats are refused.',
+    new AppError(ErrorCode.PAYLOAD_TOO_LARGE, 'Avatar must be at most 2 MiB', {
+      suggestion: 'Upload a smaller image (at most 2 MiB).',
     }),
+  avatarType: () =>
+    new AppError(
+      ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+      'Avatar must be a PNG, JPEG, WebP or GIF image (judged by its content, not its name)',
+      {
+        suggestion: 'Upload a PNG, JPEG, WebP or GIF image; SVG and other formats are refused.',
+      },
+    ),
 };

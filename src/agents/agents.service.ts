@@ -1,6 +1,14 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AgentRepository, AgentWrite } from 'src/agents/agent.repository';
-import { checkDraft, checkFallback, checkRouter, Draft, draftFromFull, draftFromPatch, secretChange } from 'src/agents/agent-rules';
+import {
+  checkDraft,
+  checkFallback,
+  checkRouter,
+  Draft,
+  draftFromFull,
+  draftFromPatch,
+  secretChange,
+} from 'src/agents/agent-rules';
 import { toAgentResponse } from 'src/agents/agent.mapper';
 import { AgentErrors } from 'src/agents/agents.errors';
 import type { AgentListDto, AgentResponse } from 'src/agents/dto/agent-response.dto';
@@ -58,7 +66,8 @@ export class AgentsService {
     await this.stamps.bump(agentsScope(user.teamId));
     this.logger.log({ agentId: agent.id, provider: agent.provider }, 'agent created');
     await this.record(user, 'agent.create', agent, { fields: sentFields(dto) });
-    if (agent.secretEnc) await this.record(user, 'agent.secret_change', agent, { change: 'set', keyId: this.box.activeKey });
+    if (agent.secretEnc)
+      await this.record(user, 'agent.secret_change', agent, { change: 'set', keyId: this.box.activeKey });
     return toAgentResponse(agent);
   }
 
@@ -107,8 +116,15 @@ export class AgentsService {
   }
 
   /** Every active agent of the team (oldest first): id, name, description and creation time (no secrets). */
-  async listActiveSummaries(teamId: string): Promise<Array<{ id: string; name: string; description: string; createdAt: Date }>> {
-    return (await this.repo.listActive(teamId)).map((a) => ({ id: a.id, name: a.name, description: a.description, createdAt: a.createdAt }));
+  async listActiveSummaries(
+    teamId: string,
+  ): Promise<Array<{ id: string; name: string; description: string; createdAt: Date }>> {
+    return (await this.repo.listActive(teamId)).map((a) => ({
+      id: a.id,
+      name: a.name,
+      description: a.description,
+      createdAt: a.createdAt,
+    }));
   }
 
   /** Every active agent of the team (oldest first) as provider configs, secrets decrypted. */
@@ -126,9 +142,21 @@ export class AgentsService {
       const rows = await this.repo.listSecretsNotUnderKey(this.box.activeKey, batchSize);
       if (!rows.length) return done;
       for (const r of rows) {
-        if (await this.repo.replaceSecret(r.teamId, r.id, r.secretEnc as string, this.box.reencrypt(r.secretEnc as string))) {
+        if (
+          await this.repo.replaceSecret(
+            r.teamId,
+            r.id,
+            r.secretEnc as string,
+            this.box.reencrypt(r.secretEnc as string),
+          )
+        ) {
           done++;
-          await this.audit.record({ action: 'agent.secret_reencrypt', teamId: r.teamId, userId: null, metadata: { agentId: r.id, keyId: this.box.activeKey } });
+          await this.audit.record({
+            action: 'agent.secret_reencrypt',
+            teamId: r.teamId,
+            userId: null,
+            metadata: { agentId: r.id, keyId: this.box.activeKey },
+          });
         }
       }
       this.logger.log({ reencrypted: done }, 'agent secrets re-encrypted');
@@ -165,11 +193,13 @@ export class AgentsService {
       return { prev, write, agent };
     });
     await this.stamps.bump(agentsScope(user.teamId));
-    const secret = write.secretEnc === undefined ? 'kept' : write.secretEnc === null ? (prev.secretEnc ? 'cleared' : 'none') : 'set';
+    const secret =
+      write.secretEnc === undefined ? 'kept' : write.secretEnc === null ? (prev.secretEnc ? 'cleared' : 'none') : 'set';
     this.logger.log({ agentId: agent.id, mode }, 'agent updated');
     await this.record(user, 'agent.update', agent, { mode, fields: sentFields(dto), secret });
     // A key change is a security event of its own (filterable as one action): set or cleared, never the value.
-    if (secret === 'set' || secret === 'cleared') await this.record(user, 'agent.secret_change', agent, { change: secret, keyId: this.box.activeKey });
+    if (secret === 'set' || secret === 'cleared')
+      await this.record(user, 'agent.secret_change', agent, { change: secret, keyId: this.box.activeKey });
     return toAgentResponse(agent);
   }
 
@@ -183,8 +213,10 @@ export class AgentsService {
   ): Promise<AgentWrite> {
     const errors: FieldError[] = checkDraft(draft, this.config.llm.allowPrivateUpstreams);
     const change = secretChange(draft.provider, prev?.provider ?? null, dto, errors);
-    if (draft.fallbackAgentId) errors.push(...checkFallback(prev?.id ?? null, draft.fallbackAgentId, await tx.fallbackLinks(teamId)));
-    if (draft.config.router) errors.push(...checkRouter(prev?.id ?? null, draft.config.router, await tx.fallbackLinks(teamId)));
+    if (draft.fallbackAgentId)
+      errors.push(...checkFallback(prev?.id ?? null, draft.fallbackAgentId, await tx.fallbackLinks(teamId)));
+    if (draft.config.router)
+      errors.push(...checkRouter(prev?.id ?? null, draft.config.router, await tx.fallbackLinks(teamId)));
     if (errors.length) throw AgentErrors.invalid(errors);
     const write: AgentWrite = { ...draft };
     if (change.kind === 'set') write.secretEnc = this.box.encrypt(change.plain);

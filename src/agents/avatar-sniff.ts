@@ -14,6 +14,7 @@ export function sniffImageType(buf: Buffer): AvatarContentType | null {
   if (startsWith(buf, PNG)) return 'image/png';
   if (startsWith(buf, JPEG)) return 'image/jpeg';
   if (startsWith(buf, 'GIF87a') || startsWith(buf, 'GIF89a')) return 'image/gif';
-  if (buf.length >= 16 && startsWith(buf, 'RIFF') && startsWith(buf, 'WEBP', 8) && startsWith(buf, 'VP8', 12)) return 'image/webp';
+  if (buf.length >= 16 && startsWith(buf, 'RIFF') && startsWith(buf, 'WEBP', 8) && startsWith(buf, 'VP8', 12))
+    return 'image/webp';
   return null;
 }

@@ -6,6 +6,12 @@ import { AgentErrors } from 'src/agents/agents.errors';
 @Injectable()
 export class AvatarTooLargeInterceptor implements NestInterceptor {
   intercept(_ctx: ExecutionContext, next: CallHandler): Observable<unknown> {
-    return next.handle().pipe(catchError((e: unknown) => throwError(() => (e instanceof PayloadTooLargeException ? AgentErrors.avatarTooLarge() : e))));
+    return next
+      .handle()
+      .pipe(
+        catchError((e: unknown) =>
+          throwError(() => (e instanceof PayloadTooLargeException ? AgentErrors.avatarTooLarge() : e)),
+        ),
+      );
   }
 }

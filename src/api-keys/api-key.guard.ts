@@ -37,11 +37,15 @@ export class ApiKeyGuard implements CanActivate {
     req.apiKey = principal;
     const store = requestContext.getStore();
     if (store) store.teamId = principal.teamId;
-    const scope = this.reflector.getAllAndOverride<ApiKeyScope | undefined>(API_KEY_SCOPE, [context.getHandler(), context.getClass()]);
+    const scope = this.reflector.getAllAndOverride<ApiKeyScope | undefined>(API_KEY_SCOPE, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
     if (scope && !principal.scopes.includes(scope)) throw ApiKeyErrors.missingScope(scope);
     const { limit, ttlMs } = this.config.apiKeys;
     const hit = await this.storage.increment(`apikey:${principal.keyId}`, ttlMs, limit, ttlMs, 'apikey');
-    if (hit.isBlocked || hit.totalHits > limit) throw ApiKeyErrors.rateLimited(Math.max(1, hit.timeToBlockExpire || hit.timeToExpire || 1));
+    if (hit.isBlocked || hit.totalHits > limit)
+      throw ApiKeyErrors.rateLimited(Math.max(1, hit.timeToBlockExpire || hit.timeToExpire || 1));
     return true;
   }
 }

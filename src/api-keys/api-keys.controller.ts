@@ -1,5 +1,16 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiBearerAuth, ApiCookieAuth, ApiCreatedResponse, ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiCookieAuth,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
 import { ApiKeysService } from 'src/api-keys/api-keys.service';
 import { ApiKeyListDto, ApiKeyResponseDto, CreatedApiKeyDto } from 'src/api-keys/dto/api-key-response.dto';
 import { CreateApiKeyDto, ListApiKeysQueryDto } from 'src/api-keys/dto/create-api-key.dto';
@@ -27,7 +38,7 @@ export class ApiKeysController {
   }
 
   @Get()
-  @ApiOperation({ summary: 'The team\'s API keys (never the keys themselves)' })
+  @ApiOperation({ summary: "The team's API keys (never the keys themselves)" })
   @ApiOkResponse({ type: ApiKeyListDto })
   list(@CurrentUser() user: AuthUser, @Query() q: ListApiKeysQueryDto): Promise<ApiKeyListDto> {
     return this.keys.list(user.teamId, q.prefix);

@@ -137,6 +137,11 @@ export class ApiKeysService implements OnModuleDestroy {
   }
 
   private record(user: AuthUser, action: string, row: ApiKey): Promise<void> {
-    return this.audit.record({ action, teamId: user.teamId, userId: user.id, metadata: { apiKeyId: row.id, prefix: row.prefix, scopes: row.scopes } });
+    return this.audit.record({
+      action,
+      teamId: user.teamId,
+      userId: user.id,
+      metadata: { apiKeyId: row.id, prefix: row.prefix, scopes: row.scopes },
+    });
   }
 }

@@ -30,7 +30,10 @@ export class AccessTokenService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  sign(user: { id: string; teamId: string; role: Role }, sid: string): { token: string; jti: string; expiresIn: number } {
+  sign(
+    user: { id: string; teamId: string; role: Role },
+    sid: string,
+  ): { token: string; jti: string; expiresIn: number } {
     const jti = randomUUID();
     const expiresIn = this.config.auth.accessTtlSec;
     const token = this.jwt.sign(

@@ -14,7 +14,11 @@ const USAGE = 'usage: npm run admin -- reset-password <email> [--team <team-slug
  *                                            `auth.password_reset` to the team's audit trail.
  * Built too: `node dist/src/admin.js reset-password <email>` in the production image.
  */
-export async function runAdmin(args: string[], print: (line: string) => void, env: Record<string, string | undefined> = process.env): Promise<void> {
+export async function runAdmin(
+  args: string[],
+  print: (line: string) => void,
+  env: Record<string, string | undefined> = process.env,
+): Promise<void> {
   const [command, email, ...rest] = args;
   const teamFlag = rest.indexOf('--team');
   const team = teamFlag >= 0 ? rest[teamFlag + 1] : undefined;
@@ -30,7 +34,9 @@ export async function runAdmin(args: string[], print: (line: string) => void, en
     );
     if (accounts.length === 0) throw new Error(`no account ${email}${team ? ` in team ${team}` : ''}`);
     if (accounts.length > 1) {
-      throw new Error(`${email} exists in several teams (${accounts.map((a) => a.slug).join(', ')}): add --team <slug>`);
+      throw new Error(
+        `${email} exists in several teams (${accounts.map((a) => a.slug).join(', ')}): add --team <slug>`,
+      );
     }
     const [account] = accounts;
     let password = randomBytes(15).toString('base64url');
@@ -38,17 +44,18 @@ export async function runAdmin(args: string[], print: (line: string) => void, en
     const hash = await new PasswordHasher(config).hash(password);
     await ds.transaction(async (em) => {
       await em.query('UPDATE users SET password_hash = $1 WHERE id = $2', [hash, account.id]);
-      await em.query('UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL', [account.id]);
+      await em.query('UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL', [
+        account.id,
+      ]);
       await em.query(
         `UPDATE refresh_token_families SET revoked_at = now(), revoke_reason = 'password_reset' WHERE user_id = $1 AND revoked_at IS NULL`,
         [account.id],
       );
       // The team's admins see the reset in their audit trail (never the password).
-      await em.query(`INSERT INTO audit_logs (team_id, user_id, action, metadata) VALUES ($1, $2, 'auth.password_reset', $3)`, [
-        account.team_id,
-        account.id,
-        JSON.stringify({ via: 'admin-command' }),
-      ]);
+      await em.query(
+        `INSERT INTO audit_logs (team_id, user_id, action, metadata) VALUES ($1, $2, 'auth.password_reset', $3)`,
+        [account.team_id, account.id, JSON.stringify({ via: 'admin-command' })],
+      );
     });
     print(`New password for ${account.email} (team: ${account.slug}): ${password}`);
     print('Existing sessions of this account must log in again once their access token expires.');

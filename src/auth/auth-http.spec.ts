@@ -13,7 +13,12 @@ function recorder() {
 }
 
 describe('auth cookies', () => {
-  const config = loadConfig({ NODE_ENV: 'test', DATA_DIR: '/tmp/auth-http-spec', JWT_SECRET: 'x'.repeat(40), ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64') });
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    DATA_DIR: '/tmp/auth-http-spec',
+    JWT_SECRET: 'x'.repeat(40),
+    ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'),
+  });
 
   it('scopes the refresh cookie to the canonical auth routes by default', () => {
     const { res, set, cleared } = recorder();

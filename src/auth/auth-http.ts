@@ -55,12 +55,26 @@ export interface AuthCookieScope {
 
 export const CANONICAL_COOKIE_SCOPE: AuthCookieScope = { refreshPath: REFRESH_COOKIE_PATH };
 
-export function setAuthCookies(res: Response, config: AppConfig, access: string, refresh: string, scope: AuthCookieScope = CANONICAL_COOKIE_SCOPE): void {
+export function setAuthCookies(
+  res: Response,
+  config: AppConfig,
+  access: string,
+  refresh: string,
+  scope: AuthCookieScope = CANONICAL_COOKIE_SCOPE,
+): void {
   res.cookie(ACCESS_COOKIE, access, { ...baseCookie(config), path: '/', maxAge: config.auth.accessTtlSec * 1000 });
-  res.cookie(REFRESH_COOKIE, refresh, { ...baseCookie(config), path: scope.refreshPath, maxAge: config.auth.refreshTtlSec * 1000 });
+  res.cookie(REFRESH_COOKIE, refresh, {
+    ...baseCookie(config),
+    path: scope.refreshPath,
+    maxAge: config.auth.refreshTtlSec * 1000,
+  });
 }
 
-export function clearAuthCookies(res: Response, config: AppConfig, scope: AuthCookieScope = CANONICAL_COOKIE_SCOPE): void {
+export function clearAuthCookies(
+  res: Response,
+  config: AppConfig,
+  scope: AuthCookieScope = CANONICAL_COOKIE_SCOPE,
+): void {
   res.clearCookie(ACCESS_COOKIE, { ...baseCookie(config), path: '/' });
   res.clearCookie(REFRESH_COOKIE, { ...baseCookie(config), path: scope.refreshPath });
 }

@@ -34,11 +34,19 @@ export class AuthController {
   @Public()
   @Post('register')
   @HttpCode(201)
-  @ApiOperation({ summary: 'Create an account: a new team (teamName), an invite (inviteToken) or an open team (teamId); exactly one' })
+  @ApiOperation({
+    summary: 'Create an account: a new team (teamName), an invite (inviteToken) or an open team (teamId); exactly one',
+  })
   @ApiCreatedResponse({ type: RegisterResponseDto })
-  @ApiBadRequestResponse({ type: ErrorBodyDto, description: 'Invalid fields, weak password, not exactly one of teamName/inviteToken/teamId' })
+  @ApiBadRequestResponse({
+    type: ErrorBodyDto,
+    description: 'Invalid fields, weak password, not exactly one of teamName/inviteToken/teamId',
+  })
   @ApiConflictResponse({ type: ErrorBodyDto, description: 'Email already exists in that team' })
-  @ApiNotFoundResponse({ type: ErrorBodyDto, description: 'teamId names no team that allows open sign-up (details.fieldErrors names teamId)' })
+  @ApiNotFoundResponse({
+    type: ErrorBodyDto,
+    description: 'teamId names no team that allows open sign-up (details.fieldErrors names teamId)',
+  })
   @ApiTooManyRequestsResponse({ type: ErrorBodyDto })
   register(@Body() dto: RegisterDto, @AuthHttp() http: AuthExchange): Promise<RegisterResponseDto> {
     return this.auth.register(dto, http);
@@ -61,7 +69,9 @@ export class AuthController {
   @Post('refresh')
   @HttpCode(200)
   @ApiCookieAuth('cookie')
-  @ApiOperation({ summary: 'Rotate the refresh token (cookie or body) for a new pair; re-use of a rotated token revokes the session' })
+  @ApiOperation({
+    summary: 'Rotate the refresh token (cookie or body) for a new pair; re-use of a rotated token revokes the session',
+  })
   @ApiOkResponse({ type: TokenResponseDto })
   @ApiUnauthorizedResponse({ type: ErrorBodyDto })
   @ApiForbiddenResponse({ type: ErrorBodyDto, description: 'Cookie used from a disallowed Origin' })
@@ -85,13 +95,25 @@ export class AuthController {
   @HttpCode(204)
   @ApiBearerAuth('bearer')
   @ApiCookieAuth('cookie')
-  @ApiOperation({ summary: "Change the caller's password; ends every other session of the account (this one keeps working)" })
+  @ApiOperation({
+    summary: "Change the caller's password; ends every other session of the account (this one keeps working)",
+  })
   @ApiNoContentResponse()
-  @ApiBadRequestResponse({ type: ErrorBodyDto, description: 'Wrong currentPassword, or newPassword fails the policy (details.fieldErrors)' })
+  @ApiBadRequestResponse({
+    type: ErrorBodyDto,
+    description: 'Wrong currentPassword, or newPassword fails the policy (details.fieldErrors)',
+  })
   @ApiUnauthorizedResponse({ type: ErrorBodyDto })
   @ApiConflictResponse({ type: ErrorBodyDto, description: 'The password was changed by another request meanwhile' })
-  @ApiTooManyRequestsResponse({ type: ErrorBodyDto, description: 'Too many wrong current passwords: locked out like sign-in (Retry-After)' })
-  changePassword(@CurrentUser() user: AuthUser, @Body() dto: ChangePasswordDto, @AuthHttp() http: AuthExchange): Promise<void> {
+  @ApiTooManyRequestsResponse({
+    type: ErrorBodyDto,
+    description: 'Too many wrong current passwords: locked out like sign-in (Retry-After)',
+  })
+  changePassword(
+    @CurrentUser() user: AuthUser,
+    @Body() dto: ChangePasswordDto,
+    @AuthHttp() http: AuthExchange,
+  ): Promise<void> {
     return this.auth.changePassword(user, dto, http);
   }
 

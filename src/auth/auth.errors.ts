@@ -12,16 +12,26 @@ export const AuthErrors = {
           ? `Check your credentials: ${attemptsBeforeLockout} more failure(s) will lock sign-in temporarily.`
           : undefined,
     }),
-  invalidRefresh: () => new AppError(ErrorCode.UNAUTHORIZED, 'Invalid or expired refresh token', { suggestion: 'Log in again.' }),
+  invalidRefresh: () =>
+    new AppError(ErrorCode.UNAUTHORIZED, 'Invalid or expired refresh token', { suggestion: 'Log in again.' }),
   refreshReuse: () =>
-    new AppError(ErrorCode.UNAUTHORIZED, 'Refresh token already used; the session has been revoked', { suggestion: 'Log in again.' }),
-  lockedOut: (seconds: number) =>
-    new AppError(ErrorCode.RATE_LIMITED, 'Too many failed sign-in attempts; sign-in is temporarily locked', { retryAfter: seconds }),
-  rateLimited: (seconds: number) => new AppError(ErrorCode.RATE_LIMITED, 'Too many attempts; slow down', { retryAfter: seconds }),
-  ambiguousTeam: () =>
-    new AppError(ErrorCode.VALIDATION_FAILED, 'This email belongs to more than one team: say which one with `team` (the team slug)', {
-      fieldErrors: [{ field: 'team', message: 'team is required for this email' }],
+    new AppError(ErrorCode.UNAUTHORIZED, 'Refresh token already used; the session has been revoked', {
+      suggestion: 'Log in again.',
     }),
+  lockedOut: (seconds: number) =>
+    new AppError(ErrorCode.RATE_LIMITED, 'Too many failed sign-in attempts; sign-in is temporarily locked', {
+      retryAfter: seconds,
+    }),
+  rateLimited: (seconds: number) =>
+    new AppError(ErrorCode.RATE_LIMITED, 'Too many attempts; slow down', { retryAfter: seconds }),
+  ambiguousTeam: () =>
+    new AppError(
+      ErrorCode.VALIDATION_FAILED,
+      'This email belongs to more than one team: say which one with `team` (the team slug)',
+      {
+        fieldErrors: [{ field: 'team', message: 'team is required for this email' }],
+      },
+    ),
   weakPassword: (fieldErrors: FieldError[]) =>
     new AppError(ErrorCode.VALIDATION_FAILED, 'Password does not meet the requirements', { fieldErrors }),
   exactlyOneJoin: () =>
@@ -50,13 +60,21 @@ export const AuthErrors = {
       fieldErrors: [{ field: 'newPassword', message: 'newPassword must differ from the current password' }],
     }),
   passwordChangedMeanwhile: () =>
-    new AppError(ErrorCode.CONFLICT, 'The password was changed by another request meanwhile', { suggestion: 'Log in again with the new password.' }),
-  emailTaken: () => new AppError(ErrorCode.CONFLICT, 'An account with this email already exists in this team'),
-  forbiddenRole: (roles: readonly string[]) => new AppError(ErrorCode.FORBIDDEN, `This action requires the ${roles.join(' or ')} role`),
-  /** The password hashing pool is full: 503, retry shortly. */
-  hashingSaturated: () => new AppError(ErrorCode.SERVICE_UNAVAILABLE, 'Too many sign-ins in progress; retry shortly', { retryAfter: 1 }),
-  forbiddenOrigin: () =>
-    new AppError(ErrorCode.FORBIDDEN, 'Cookie-authenticated requests that change state must come from an allowed Origin', {
-      suggestion: 'Send the request from an allowed origin, or authenticate with an Authorization: Bearer header.',
+    new AppError(ErrorCode.CONFLICT, 'The password was changed by another request meanwhile', {
+      suggestion: 'Log in again with the new password.',
     }),
+  emailTaken: () => new AppError(ErrorCode.CONFLICT, 'An account with this email already exists in this team'),
+  forbiddenRole: (roles: readonly string[]) =>
+    new AppError(ErrorCode.FORBIDDEN, `This action requires the ${roles.join(' or ')} role`),
+  /** The password hashing pool is full: 503, retry shortly. */
+  hashingSaturated: () =>
+    new AppError(ErrorCode.SERVICE_UNAVAILABLE, 'Too many sign-ins in progress; retry shortly', { retryAfter: 1 }),
+  forbiddenOrigin: () =>
+    new AppError(
+      ErrorCode.FORBIDDEN,
+      'Cookie-authenticated requests that change state must come from an allowed Origin',
+      {
+        suggestion: 'Send the request from an allowed origin, or authenticate with an Authorization: Bearer header.',
+      },
+    ),
 };

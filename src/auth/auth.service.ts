@@ -51,7 +51,11 @@ export class AuthService implements OnModuleDestroy {
     const team = dto.teamId ? await this.teams.findTeam(dto.teamId) : null;
     if (dto.teamId && (!team || !team.isActive || !team.allowOpenSignup)) throw AuthErrors.teamClosed();
 
-    const member = { email, passwordHash: await this.hasher.hash(dto.password), displayName: dto.displayName?.trim() || email.split('@')[0] };
+    const member = {
+      email,
+      passwordHash: await this.hasher.hash(dto.password),
+      displayName: dto.displayName?.trim() || email.split('@')[0],
+    };
     let user: User;
     if (dto.teamName !== undefined) {
       user = (await this.users.createTeamWithAdmin(dto.teamName.trim(), member)).user;
@@ -76,7 +80,10 @@ export class AuthService implements OnModuleDestroy {
       userId: user.id,
       ip: http.ip,
       userAgent: http.userAgent,
-      metadata: { via: dto.teamName !== undefined ? 'teamName' : dto.inviteToken !== undefined ? 'invite' : 'openSignup', role: user.role },
+      metadata: {
+        via: dto.teamName !== undefined ? 'teamName' : dto.inviteToken !== undefined ? 'invite' : 'openSignup',
+        role: user.role,
+      },
     });
     const joined = await this.teams.getTeam(user.teamId);
     return { user: toUserResponse(user), team: { id: joined.id, name: joined.name, slug: joined.slug } };
@@ -88,7 +95,11 @@ export class AuthService implements OnModuleDestroy {
    * caller who knows one of them learns that the team must be named. A successful login whose stored hash
    * uses older scrypt parameters upgrades it in the background (`upgradeHash`).
    */
-  async login(dto: LoginDto, http: AuthExchange, scope: AuthCookieScope = CANONICAL_COOKIE_SCOPE): Promise<TokenResponseDto> {
+  async login(
+    dto: LoginDto,
+    http: AuthExchange,
+    scope: AuthCookieScope = CANONICAL_COOKIE_SCOPE,
+  ): Promise<TokenResponseDto> {
     const ctx: AttemptContext = { ip: http.ip, email: normaliseEmail(dto.email), userAgent: http.userAgent };
     await this.bruteForce.checkLogin(ctx);
     let candidates: User[] = [];
@@ -109,10 +120,19 @@ export class AuthService implements OnModuleDestroy {
     const active = matched ? await this.users.findActiveMember(matched.teamId, matched.id) : null;
     if (!active) {
       // The accounts the attempt was against: each of their teams sees it (an email in several teams: all).
-      const accounts: AccountRef[] = (matched ? [matched] : candidates).map((u) => ({ teamId: u.teamId, userId: u.id }));
+      const accounts: AccountRef[] = (matched ? [matched] : candidates).map((u) => ({
+        teamId: u.teamId,
+        userId: u.id,
+      }));
       const reason = matched ? 'inactive' : accounts.length ? 'bad_password' : 'unknown_account';
       for (const account of accounts.length ? accounts : [NO_ACCOUNT]) {
-        void this.audit.record({ action: 'auth.login_failed', ...account, ip: ctx.ip, userAgent: ctx.userAgent, metadata: { email: ctx.email, reason } });
+        void this.audit.record({
+          action: 'auth.login_failed',
+          ...account,
+          ip: ctx.ip,
+          userAgent: ctx.userAgent,
+          metadata: { email: ctx.email, reason },
+        });
       }
       const remaining = await this.bruteForce.onFailure(ctx, accounts);
       throw AuthErrors.invalidCredentials(remaining);
@@ -122,7 +142,12 @@ export class AuthService implements OnModuleDestroy {
     await this.bruteForce.onSuccess(ctx.email);
     active.lastLoginAt = await this.users.recordLogin(active.teamId, active.id);
     const refreshRaw = randomToken();
-    const first = await this.refreshTokens.createFamily(active.teamId, active.id, sha256Hex(refreshRaw), this.issueMeta(http));
+    const first = await this.refreshTokens.createFamily(
+      active.teamId,
+      active.id,
+      sha256Hex(refreshRaw),
+      this.issueMeta(http),
+    );
     void this.audit.record({
       action: 'auth.login',
       teamId: active.teamId,
@@ -135,7 +160,11 @@ export class AuthService implements OnModuleDestroy {
   }
 
   /** Rotation: every refresh token works once. Presenting a rotated one revokes its whole family. */
-  async refresh(dto: RefreshDto, http: AuthExchange, scope: AuthCookieScope = CANONICAL_COOKIE_SCOPE): Promise<TokenResponseDto> {
+  async refresh(
+    dto: RefreshDto,
+    http: AuthExchange,
+    scope: AuthCookieScope = CANONICAL_COOKIE_SCOPE,
+  ): Promise<TokenResponseDto> {
     const fromCookie = dto.refreshToken === undefined;
     const raw = dto.refreshToken ?? http.refreshCookie;
     if (!raw) throw AuthErrors.invalidRefresh();
@@ -173,16 +202,24 @@ export class AuthService implements OnModuleDestroy {
     const accessRaw = http.accessToken();
     const refreshRaw = dto.refreshToken ?? http.refreshCookie;
     const cookieOnly = http.authSource() !== 'bearer' && dto.refreshToken === undefined;
-    if (cookieOnly && (accessRaw || refreshRaw) && !http.hasAllowedOrigin(this.config)) throw AuthErrors.forbiddenOrigin();
+    if (cookieOnly && (accessRaw || refreshRaw) && !http.hasAllowedOrigin(this.config))
+      throw AuthErrors.forbiddenOrigin();
     const claims = accessRaw ? this.access.verify(accessRaw) : null;
     const token = refreshRaw ? await this.refreshTokens.findByHash(sha256Hex(refreshRaw)) : null;
     if (token) await this.endSession(token.teamId, token.userId, token.familyId, 'logout');
-    if (claims?.sid && claims.sid !== token?.familyId) await this.endSession(claims.teamId, claims.sub, claims.sid, 'logout');
+    if (claims?.sid && claims.sid !== token?.familyId)
+      await this.endSession(claims.teamId, claims.sub, claims.sid, 'logout');
     if (claims) await this.denylist.revoke(claims.jti, claims.exp, claims.teamId, claims.sub);
     http.clearCookies(this.config, scope);
     const userId = claims?.sub ?? token?.userId;
     if (userId) {
-      void this.audit.record({ action: 'auth.logout', teamId: claims?.teamId ?? token?.teamId ?? null, userId, ip: http.ip, userAgent: http.userAgent });
+      void this.audit.record({
+        action: 'auth.logout',
+        teamId: claims?.teamId ?? token?.teamId ?? null,
+        userId,
+        ip: http.ip,
+        userAgent: http.userAgent,
+      });
     }
   }
 
@@ -205,7 +242,12 @@ export class AuthService implements OnModuleDestroy {
     const problems = checkPassword(dto.newPassword, account.email, 'newPassword');
     if (problems.length) throw AuthErrors.weakPassword(problems);
     if (dto.newPassword === dto.currentPassword) throw AuthErrors.samePassword();
-    const written = await this.users.replacePasswordHash(user.teamId, user.id, account.passwordHash, await this.hasher.hash(dto.newPassword));
+    const written = await this.users.replacePasswordHash(
+      user.teamId,
+      user.id,
+      account.passwordHash,
+      await this.hasher.hash(dto.newPassword),
+    );
     if (!written) throw AuthErrors.passwordChangedMeanwhile();
     const accessRaw = http.accessToken();
     const current = accessRaw ? this.access.verify(accessRaw)?.sid : undefined;
@@ -242,7 +284,13 @@ export class AuthService implements OnModuleDestroy {
 
   async me(user: AuthUser): Promise<MeResponseDto> {
     const [u, team] = await Promise.all([this.users.getUser(user.teamId, user.id), this.teams.getTeam(user.teamId)]);
-    return { id: u.id, email: u.email, displayName: u.displayName, role: u.role, team: { id: team.id, name: team.name, slug: team.slug } };
+    return {
+      id: u.id,
+      email: u.email,
+      displayName: u.displayName,
+      role: u.role,
+      team: { id: team.id, name: team.name, slug: team.slug },
+    };
   }
 
   /**
@@ -260,16 +308,28 @@ export class AuthService implements OnModuleDestroy {
       const written = await this.users.replacePasswordHash(teamId, userId, stored, next);
       if (!written) this.logger.debug({ teamId, userId }, 'password rehash skipped: the stored hash changed meanwhile');
     })()
-      .catch((err: unknown) => this.logger.warn({ err, teamId, userId }, 'password rehash on login failed; the old hash stays'))
+      .catch((err: unknown) =>
+        this.logger.warn({ err, teamId, userId }, 'password rehash on login failed; the old hash stays'),
+      )
       .finally(() => this.rehashes.delete(p));
     this.rehashes.add(p);
   }
 
   private issueMeta(http: AuthExchange) {
-    return { ip: http.ip.slice(0, 64), userAgent: http.userAgent, expiresAt: new Date(Date.now() + this.config.auth.refreshTtlSec * 1000) };
+    return {
+      ip: http.ip.slice(0, 64),
+      userAgent: http.userAgent,
+      expiresAt: new Date(Date.now() + this.config.auth.refreshTtlSec * 1000),
+    };
   }
 
-  private respondWithTokens(http: AuthExchange, user: User, familyId: string, refreshRaw: string, scope: AuthCookieScope): TokenResponseDto {
+  private respondWithTokens(
+    http: AuthExchange,
+    user: User,
+    familyId: string,
+    refreshRaw: string,
+    scope: AuthCookieScope,
+  ): TokenResponseDto {
     const access = this.access.sign(user, familyId);
     http.setCookies(this.config, access.token, refreshRaw, scope);
     return {

@@ -54,7 +54,9 @@ export class BootstrapService implements OnApplicationBootstrap {
         `Bootstrap admin ${email} exists (created on first start; BOOTSTRAP_ADMIN_PASSWORD is only used then). Password lost? ${reset}`,
       );
     } else {
-      this.logger.log(`Teams exist, but no account ${email} (BOOTSTRAP_ADMIN_EMAIL): the bootstrap admin was renamed or removed`);
+      this.logger.log(
+        `Teams exist, but no account ${email} (BOOTSTRAP_ADMIN_EMAIL): the bootstrap admin was renamed or removed`,
+      );
     }
   }
 }

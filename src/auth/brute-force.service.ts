@@ -57,7 +57,10 @@ export class BruteForceService {
   async checkLogin(ctx: AttemptContext): Promise<void> {
     await this.rateLimit(`login:${ctx.ip}`, this.config.auth.loginRateLimit);
     if (this.allowlisted(ctx.ip)) return;
-    const [ip, account] = await Promise.all([this.store.lockedFor(ipKey(ctx.ip)), this.store.lockedFor(accountKey(ctx.email))]);
+    const [ip, account] = await Promise.all([
+      this.store.lockedFor(ipKey(ctx.ip)),
+      this.store.lockedFor(accountKey(ctx.email)),
+    ]);
     const left = Math.max(ip, account);
     if (left > 0) throw AuthErrors.lockedOut(left);
   }

@@ -20,7 +20,12 @@ export class BoundedPool {
   ) {}
 
   get stats(): { running: number; waiting: number; concurrency: number; queueMax: number } {
-    return { running: this.running, waiting: this.waiting.length, concurrency: this.concurrency, queueMax: this.queueMax };
+    return {
+      running: this.running,
+      waiting: this.waiting.length,
+      concurrency: this.concurrency,
+      queueMax: this.queueMax,
+    };
   }
 
   async run<T>(task: () => Promise<T>): Promise<T> {
@@ -34,7 +39,8 @@ export class BoundedPool {
       return await task();
     } finally {
       const next = this.waiting.shift();
-      if (next) next(); // the slot passes straight to the next waiter
+      if (next)
+        next(); // the slot passes straight to the next waiter
       else this.running--;
     }
   }

@@ -17,7 +17,12 @@ export class InstanceSecretsCheckRepository {
   /** Replaces the recorded values of these names (SECRETS_CHECK_RESET). */
   async replace(values: Map<string, string>): Promise<void> {
     const rows = [...values].map(([name, checkValue]) => ({ name, checkValue, updatedAt: new Date() }));
-    await this.repo.createQueryBuilder().insert().values(rows).orUpdate(['check_value', 'updated_at'], ['name']).execute();
+    await this.repo
+      .createQueryBuilder()
+      .insert()
+      .values(rows)
+      .orUpdate(['check_value', 'updated_at'], ['name'])
+      .execute();
   }
 
   list(names: string[]): Promise<InstanceSecretCheck[]> {

@@ -7,7 +7,8 @@ const CHECK_MESSAGE = 'chat-backend instance secrets check v1';
 
 /** HMAC-SHA256 of a fixed string under each secret: equal values mean equal secrets, and reveal nothing else. */
 export function secretCheckValues(config: AppConfig): Map<string, string> {
-  const mac = (key: string | Buffer, name: string) => createHmac('sha256', key).update(`${CHECK_MESSAGE}:${name}`).digest('hex');
+  const mac = (key: string | Buffer, name: string) =>
+    createHmac('sha256', key).update(`${CHECK_MESSAGE}:${name}`).digest('hex');
   const values = new Map<string, string>([['jwt', mac(config.auth.jwtSecret, 'jwt')]]);
   for (const [id, key] of Object.entries(config.crypto.keys)) values.set(`enc:${id}`, mac(key, `enc:${id}`));
   return values;
@@ -39,7 +40,9 @@ export class InstanceSecretsCheckService implements OnModuleInit {
     const ids = Object.keys(this.config.crypto.keys).join(', ');
     if (this.config.secretsCheckReset) {
       await this.repo.replace(mine);
-      this.logger.warn(`SECRETS_CHECK_RESET: recorded this instance's JWT_SECRET and encryption keys (${ids}) as the ones every instance must use`);
+      this.logger.warn(
+        `SECRETS_CHECK_RESET: recorded this instance's JWT_SECRET and encryption keys (${ids}) as the ones every instance must use`,
+      );
       return;
     }
     await this.repo.recordMissing(mine);

@@ -23,11 +23,15 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, [context.getHandler(), context.getClass()]);
+    const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
     if (isPublic) return true;
     await super.canActivate(context);
     const req = context.switchToHttp().getRequest<AuthRequest & { user: AuthUser }>();
-    if (req.authSource === 'cookie' && isUnsafeMethod(req) && !hasAllowedOrigin(req, this.config)) throw AuthErrors.forbiddenOrigin();
+    if (req.authSource === 'cookie' && isUnsafeMethod(req) && !hasAllowedOrigin(req, this.config))
+      throw AuthErrors.forbiddenOrigin();
     const store = requestContext.getStore();
     if (store) {
       store.userId = req.user.id;
@@ -41,7 +45,11 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
     if (!user) {
       const name = (info as { name?: string } | undefined)?.name;
       throw AuthErrors.unauthorized(
-        name === 'TokenExpiredError' ? 'Access token expired' : name === 'JsonWebTokenError' ? 'Invalid access token' : 'Authentication required',
+        name === 'TokenExpiredError'
+          ? 'Access token expired'
+          : name === 'JsonWebTokenError'
+            ? 'Invalid access token'
+            : 'Authentication required',
       );
     }
     return user;

@@ -18,9 +18,13 @@ describe('jwtKey', () => {
     const opts = { algorithm: 'HS256' as const, noTimestamp: true };
     const byString = jwt.sign({ sub: 'u' }, { ...opts, secret });
     expect(jwt.sign({ sub: 'u' }, { ...opts, secret: jwtKeyOption(secret) })).toBe(byString);
-    expect(jwt.verify<{ sub: string }>(byString, { secret: jwtKeyOption(secret), algorithms: ['HS256'] }).sub).toBe('u');
+    expect(jwt.verify<{ sub: string }>(byString, { secret: jwtKeyOption(secret), algorithms: ['HS256'] }).sub).toBe(
+      'u',
+    );
     const other = jwt.sign({ sub: 'u' }, { ...opts, secret: `${secret}!` });
-    expect(() => jwt.verify(other, { secret: jwtKeyOption(secret), algorithms: ['HS256'] })).toThrow(/invalid signature/);
+    expect(() => jwt.verify(other, { secret: jwtKeyOption(secret), algorithms: ['HS256'] })).toThrow(
+      /invalid signature/,
+    );
     const unsigned = `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: 'u' })}.`;
     expect(() => jwt.verify(unsigned, { secret: jwtKeyOption(secret), algorithms: ['HS256'] })).toThrow();
   });

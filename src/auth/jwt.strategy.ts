@@ -35,7 +35,8 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   }
 
   async validate(claims: AccessClaims): Promise<AuthUser> {
-    if (claims.typ !== 'access' || !claims.jti || !claims.sub || !claims.teamId) throw AuthErrors.unauthorized('Invalid access token');
+    if (claims.typ !== 'access' || !claims.jti || !claims.sub || !claims.teamId)
+      throw AuthErrors.unauthorized('Invalid access token');
     // Both are answered from memory or by one Redis round trip together (see their classes).
     const [revoked, user] = await Promise.all([
       this.denylist.isRevoked(claims.jti, claims.sid),

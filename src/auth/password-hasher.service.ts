@@ -26,7 +26,15 @@ const KEY_BYTES = 32;
  * allocation of gigabytes): memory 128·N·r ≤ 64 MiB (covers OWASP's N = 2^16, r = 8) and work N·r·p ≤ 2^21
  * (~3× the current setting). Raise these with SCRYPT_PARAMS if the parameters ever outgrow them.
  */
-const LIMITS = { maxLn: 20, maxR: 32, maxP: 16, maxMemoryBytes: 64 * 1024 * 1024, maxWork: 2 ** 21, minSaltBytes: 16, maxSaltBytes: 64 } as const;
+const LIMITS = {
+  maxLn: 20,
+  maxR: 32,
+  maxP: 16,
+  maxMemoryBytes: 64 * 1024 * 1024,
+  maxWork: 2 ** 21,
+  minSaltBytes: 16,
+  maxSaltBytes: 64,
+} as const;
 /** Key sizes we write or would write; anything else (a truncated key, say) is refused without deriving. */
 const KEY_SIZES: readonly number[] = [32, 64];
 
@@ -58,7 +66,8 @@ export function parseScryptHash(stored: string): ParsedHash | null {
   const salt = unb64(m[4]);
   const key = unb64(m[5]);
   if (!salt || !key) return null;
-  if (salt.length < LIMITS.minSaltBytes || salt.length > LIMITS.maxSaltBytes || !KEY_SIZES.includes(key.length)) return null;
+  if (salt.length < LIMITS.minSaltBytes || salt.length > LIMITS.maxSaltBytes || !KEY_SIZES.includes(key.length))
+    return null;
   return { params: { ln, r, p }, salt, key };
 }
 
@@ -122,7 +131,11 @@ export class PasswordHasher implements OnModuleInit {
     if (!parsed) return true;
     const { ln, r, p } = parsed.params;
     return (
-      ln !== SCRYPT_PARAMS.ln || r !== SCRYPT_PARAMS.r || p !== SCRYPT_PARAMS.p || parsed.salt.length !== SALT_BYTES || parsed.key.length !== KEY_BYTES
+      ln !== SCRYPT_PARAMS.ln ||
+      r !== SCRYPT_PARAMS.r ||
+      p !== SCRYPT_PARAMS.p ||
+      parsed.salt.length !== SALT_BYTES ||
+      parsed.key.length !== KEY_BYTES
     );
   }
 

@@ -18,6 +18,7 @@ export function checkPassword(password: string, email: string, field = 'password
   const lower = password.toLowerCase();
   if (COMMON.has(lower)) errors.push({ field, message: 'password is too common; choose a less guessable one' });
   const local = email.split('@')[0]?.toLowerCase() ?? '';
-  if (local.length >= 3 && lower.includes(local)) errors.push({ field, message: 'password must not contain your email address' });
+  if (local.length >= 3 && lower.includes(local))
+    errors.push({ field, message: 'password must not contain your email address' });
   return errors;
 }

@@ -29,7 +29,9 @@ export class RefreshTokenRepository {
   createFamily(teamId: string, userId: string, tokenHash: string, meta: IssueMeta): Promise<RefreshToken> {
     return this.ds.transaction(async (em) => {
       const family = await em.save(em.create(RefreshTokenFamily, { teamId, userId }));
-      return em.save(em.create(RefreshToken, { familyId: family.id, teamId, userId, tokenHash, parentId: null, ...meta }));
+      return em.save(
+        em.create(RefreshToken, { familyId: family.id, teamId, userId, tokenHash, parentId: null, ...meta }),
+      );
     });
   }
 
@@ -48,7 +50,14 @@ export class RefreshTokenRepository {
       if (token.expiresAt.getTime() <= Date.now()) return { kind: 'invalid' };
       await em.update(RefreshToken, { id: token.id }, { rotatedAt: new Date() });
       const child = await em.save(
-        em.create(RefreshToken, { familyId: token.familyId, teamId: token.teamId, userId: token.userId, tokenHash: childHash, parentId: token.id, ...meta }),
+        em.create(RefreshToken, {
+          familyId: token.familyId,
+          teamId: token.teamId,
+          userId: token.userId,
+          tokenHash: childHash,
+          parentId: token.id,
+          ...meta,
+        }),
       );
       return { kind: 'rotated', token, child };
     });
@@ -61,7 +70,11 @@ export class RefreshTokenRepository {
   /** Revokes a family and every live token in it; true when this call revoked it. */
   async revokeFamily(teamId: string, familyId: string, reason: string): Promise<boolean> {
     return this.ds.transaction(async (em) => {
-      const r = await em.update(RefreshTokenFamily, { id: familyId, teamId, revokedAt: IsNull() }, { revokedAt: new Date(), revokeReason: reason });
+      const r = await em.update(
+        RefreshTokenFamily,
+        { id: familyId, teamId, revokedAt: IsNull() },
+        { revokedAt: new Date(), revokeReason: reason },
+      );
       await em.update(RefreshToken, { familyId, teamId, revokedAt: IsNull() }, { revokedAt: new Date() });
       return (r.affected ?? 0) > 0;
     });

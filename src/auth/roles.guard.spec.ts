@@ -44,6 +44,9 @@ describe('RolesGuard', () => {
 
   it('answers 401 when a role is required but nobody is authenticated', () => {
     const { ctx, reflector } = context(['admin'], undefined);
-    expect(thrown(() => new RolesGuard(reflector).canActivate(ctx))).toMatchObject({ status: 401, code: 'UNAUTHORIZED' });
+    expect(thrown(() => new RolesGuard(reflector).canActivate(ctx))).toMatchObject({
+      status: 401,
+      code: 'UNAUTHORIZED',
+    });
   });
 });

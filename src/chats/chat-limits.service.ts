@@ -45,7 +45,10 @@ export function usagePeriod(now = new Date()): UsagePeriod {
  */
 @Injectable()
 export class ChatLimitsService {
-  private readonly spend = new Map<string, { period: string; tokens: number; readAt: number; reading?: Promise<number> }>();
+  private readonly spend = new Map<
+    string,
+    { period: string; tokens: number; readAt: number; reading?: Promise<number> }
+  >();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -90,7 +93,11 @@ export class ChatLimitsService {
     const usage = await this.teamUsage(teamId); // exact figures for the error, only when refusing
     if (usage.remaining !== null && usage.remaining > 0) return;
     const retryAfter = Math.max(1, Math.ceil((Date.parse(usage.periodEnd) - Date.now()) / 1000));
-    throw ChatErrors.budgetExceeded(retryAfter, { budget: usage.budget, used: usage.totalTokens, periodEnd: usage.periodEnd });
+    throw ChatErrors.budgetExceeded(retryAfter, {
+      budget: usage.budget,
+      used: usage.totalTokens,
+      periodEnd: usage.periodEnd,
+    });
   }
 
   /** The team's spend this period: read at most every SPEND_FRESH_MS, plus this process's charges since. */

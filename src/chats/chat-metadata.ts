@@ -8,11 +8,20 @@ export function assertValidMetadata(metadata: Record<string, unknown> | undefine
   if (!metadata) return;
   const problems: FieldError[] = [];
   const { tags, priority } = metadata;
-  if (tags !== undefined && (!Array.isArray(tags) || tags.some((t) => typeof t !== 'string' || t.length > 100) || tags.length > 50)) {
-    problems.push({ field: 'metadata.tags', message: 'metadata.tags must be an array of at most 50 strings of at most 100 characters' });
+  if (
+    tags !== undefined &&
+    (!Array.isArray(tags) || tags.some((t) => typeof t !== 'string' || t.length > 100) || tags.length > 50)
+  ) {
+    problems.push({
+      field: 'metadata.tags',
+      message: 'metadata.tags must be an array of at most 50 strings of at most 100 characters',
+    });
   }
   if (priority !== undefined && (typeof priority !== 'string' || priority.length > 50)) {
-    problems.push({ field: 'metadata.priority', message: 'metadata.priority must be a string of at most 50 characters' });
+    problems.push({
+      field: 'metadata.priority',
+      message: 'metadata.priority must be a string of at most 50 characters',
+    });
   }
   if (Buffer.byteLength(JSON.stringify(metadata)) > METADATA_MAX_BYTES) {
     problems.push({ field: 'metadata', message: 'metadata must be at most 16 KiB of JSON' });

@@ -1,7 +1,13 @@
 import { contentWithEvents, unseenContent } from 'src/chats/chat-stream-events';
 import { StreamEvent } from 'src/streaming/stream-event';
 
-const msg = (offset: number, content: string, seq = 1): StreamEvent => ({ id: `${offset}-${seq}`, seq, offset, type: 'message', data: { content } });
+const msg = (offset: number, content: string, seq = 1): StreamEvent => ({
+  id: `${offset}-${seq}`,
+  seq,
+  offset,
+  type: 'message',
+  data: { content },
+});
 
 describe('unseenContent (exact resume by content offset)', () => {
   it('returns the whole delta when the client has everything before it', () => {

@@ -71,14 +71,25 @@ export interface ErrorEventData {
 export const TERMINAL_EVENT_TYPES = new Set(['done', 'error']);
 
 /** The terminal event's data for a message that reached a terminal status. */
-export function terminalEventFor(m: Pick<Message, 'id' | 'status' | 'usage' | 'errorCode' | 'errorMessage'>): { type: 'done' | 'error'; data: DoneEventData | ErrorEventData } {
+export function terminalEventFor(m: Pick<Message, 'id' | 'status' | 'usage' | 'errorCode' | 'errorMessage'>): {
+  type: 'done' | 'error';
+  data: DoneEventData | ErrorEventData;
+} {
   if (m.status === 'error') {
-    return { type: 'error', data: { code: m.errorCode ?? 'INTERNAL', message: m.errorMessage ?? 'Generation failed', messageId: m.id } };
+    return {
+      type: 'error',
+      data: { code: m.errorCode ?? 'INTERNAL', message: m.errorMessage ?? 'Generation failed', messageId: m.id },
+    };
   }
   const cancelled = m.status === 'cancelled';
   return {
     type: 'done',
-    data: { message: cancelled ? 'Stream cancelled' : 'Stream completed', messageId: m.id, status: cancelled ? 'cancelled' : 'complete', usage: m.usage ?? null },
+    data: {
+      message: cancelled ? 'Stream cancelled' : 'Stream completed',
+      messageId: m.id,
+      status: cancelled ? 'cancelled' : 'complete',
+      usage: m.usage ?? null,
+    },
   };
 }
 

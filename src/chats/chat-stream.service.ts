@@ -33,7 +33,12 @@ export class ChatStreamService {
   ) {}
 
   /** The caller has already checked access to the message (it is in one of the caller's chats). */
-  follow(teamId: string, messageId: string, after: StreamCursor | null, flow: Pick<FollowOptions, 'paused'> = {}): Observable<StreamEvent> {
+  follow(
+    teamId: string,
+    messageId: string,
+    after: StreamCursor | null,
+    flow: Pick<FollowOptions, 'paused'> = {},
+  ): Observable<StreamEvent> {
     const key = chatStreamKey(messageId);
     return resumableStream(this.log, {
       key,
@@ -43,7 +48,8 @@ export class ChatStreamService {
       // log that lost the stream (a re-seed's `message` covers the content from 0, so it closes the jump).
       gaps: 'deliver',
       check: (e, last) => this.exact(key, e, last),
-      fromDatabase: (last) => this.fromDatabase(teamId, messageId, { delivered: last?.offset ?? 0, seq: last?.seq ?? 0 }),
+      fromDatabase: (last) =>
+        this.fromDatabase(teamId, messageId, { delivered: last?.offset ?? 0, seq: last?.seq ?? 0 }),
       onResumed: (source) => this.metrics.streamResumed('chat', source),
       onFallback: (err) => {
         if (err instanceof StreamGapError) this.metrics.streamGap('chat', 'filled');
@@ -63,12 +69,18 @@ export class ChatStreamService {
     if (e.type === 'message') {
       const content = (e.data as { content?: string }).content ?? '';
       const start = e.offset - content.length;
-      if (start > delivered) throw new StreamGapError(key, lastId, `event ${e.id} starts at ${start}, the client has ${delivered}`);
+      if (start > delivered)
+        throw new StreamGapError(key, lastId, `event ${e.id} starts at ${start}, the client has ${delivered}`);
       const part = unseenContent(e, delivered);
       if (part === null) return null;
       return part.length === (e.data as { content: string }).content.length ? e : { ...e, data: { content: part } };
     }
-    if (e.offset > delivered) throw new StreamGapError(key, lastId, `${e.type} event ${e.id} at offset ${e.offset}, the client has ${delivered}`);
+    if (e.offset > delivered)
+      throw new StreamGapError(
+        key,
+        lastId,
+        `${e.type} event ${e.id} at offset ${e.offset}, the client has ${delivered}`,
+      );
     return e;
   }
 
@@ -98,16 +110,26 @@ export class ChatStreamService {
           const terminal = terminalEventFor(m);
           const final = parseEventId(m.finalEventId);
           // Tool calls are stored at the end: each goes out whole (clients keep the latest event per id).
-          if (!final || final.seq > state.seq) for (const call of m.toolCalls ?? []) emit('tool_call', call, Math.max(state.delivered, m.content.length));
+          if (!final || final.seq > state.seq)
+            for (const call of m.toolCalls ?? []) emit('tool_call', call, Math.max(state.delivered, m.content.length));
           if (final && final.seq > state.seq) {
             state.seq = final.seq;
-            sub.next({ id: formatEventId(final.offset, final.seq), seq: final.seq, offset: final.offset, type: terminal.type, data: terminal.data });
+            sub.next({
+              id: formatEventId(final.offset, final.seq),
+              seq: final.seq,
+              offset: final.offset,
+              type: terminal.type,
+              data: terminal.data,
+            });
           } else if (!final || final.seq < state.seq) {
             emit(terminal.type, terminal.data, Math.max(state.delivered, m.content.length));
           }
           return sub.complete();
         }
-        timer = setTimeout(() => void poll().catch((err: unknown) => sub.error(err)), this.config.chat.persistIntervalMs);
+        timer = setTimeout(
+          () => void poll().catch((err: unknown) => sub.error(err)),
+          this.config.chat.persistIntervalMs,
+        );
       };
       void poll().catch((err: unknown) => sub.error(err));
       return () => {
@@ -117,4 +139,3 @@ export class ChatStreamService {
     });
   }
 }
-

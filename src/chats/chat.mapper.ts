@@ -33,7 +33,8 @@ export function toMessageResponse(m: Message): MessageResponseDto {
   return out;
 }
 
-const byAge = (a: Message, b: Message) => new Date(a.createdAt).getTime() - new Date(b.createdAt).getTime() || (a.id < b.id ? -1 : 1);
+const byAge = (a: Message, b: Message) =>
+  new Date(a.createdAt).getTime() - new Date(b.createdAt).getTime() || (a.id < b.id ? -1 : 1);
 
 /** Every message, parents before children, siblings oldest first (depth-first). */
 export function treeOrder(all: Message[]): Message[] {

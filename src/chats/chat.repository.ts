@@ -13,7 +13,14 @@ export interface ChatListQuery extends PageRequest {
 }
 
 /** Newest first by creation (`updated_at` moves while paging, so it cannot be the key). */
-const CHATS_KEYSET = new Keyset('chats', [{ expr: 'c.created_at', type: 'timestamptz' }, { expr: 'c.id', type: 'uuid' }], 'DESC');
+const CHATS_KEYSET = new Keyset(
+  'chats',
+  [
+    { expr: 'c.created_at', type: 'timestamptz' },
+    { expr: 'c.id', type: 'uuid' },
+  ],
+  'DESC',
+);
 
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
@@ -22,7 +29,11 @@ const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 export class ChatRepository {
   constructor(@InjectRepository(Chat) private readonly repo: Repository<Chat>) {}
 
-  create(teamId: string, ownerId: string, fields: { agentId: string; title: string; metadata: ChatMetadata }): Promise<Chat> {
+  create(
+    teamId: string,
+    ownerId: string,
+    fields: { agentId: string; title: string; metadata: ChatMetadata },
+  ): Promise<Chat> {
     return this.repo.save(this.repo.create({ teamId, ownerId, ...fields, isArchived: false }));
   }
 
@@ -34,10 +45,21 @@ export class ChatRepository {
    * The owned chat and one of its messages in one round trip (opening a stream, cancel): null when the chat
    * is not the caller's, `message` null when the chat has no such message.
    */
-  async findOwnedWithMessage(teamId: string, ownerId: string, id: string, messageId: string): Promise<{ chat: Chat; message: Message | null } | null> {
+  async findOwnedWithMessage(
+    teamId: string,
+    ownerId: string,
+    id: string,
+    messageId: string,
+  ): Promise<{ chat: Chat; message: Message | null } | null> {
     const chat: (Chat & { message?: Message }) | null = await this.repo
       .createQueryBuilder('c')
-      .leftJoinAndMapOne('c.message', Message, 'm', 'm.id = :messageId AND m.chat_id = c.id AND m.team_id = c.team_id', { messageId })
+      .leftJoinAndMapOne(
+        'c.message',
+        Message,
+        'm',
+        'm.id = :messageId AND m.chat_id = c.id AND m.team_id = c.team_id',
+        { messageId },
+      )
       .where('c.id = :id AND c.team_id = :teamId AND c.owner_id = :ownerId', { id, teamId, ownerId })
       .getOne();
     if (!chat) return null;
@@ -47,15 +69,25 @@ export class ChatRepository {
   }
 
   listForOwner(teamId: string, ownerId: string, q: ChatListQuery): Promise<Page<Chat>> {
-    const qb = this.repo.createQueryBuilder('c').where('c.team_id = :teamId AND c.owner_id = :ownerId', { teamId, ownerId });
+    const qb = this.repo
+      .createQueryBuilder('c')
+      .where('c.team_id = :teamId AND c.owner_id = :ownerId', { teamId, ownerId });
     if (q.archived !== undefined) qb.andWhere('c.is_archived = :archived', { archived: q.archived });
-    if (q.metadataEquals) qb.andWhere('c.metadata ->> :mk = :mv', { mk: q.metadataEquals.key, mv: q.metadataEquals.value });
+    if (q.metadataEquals)
+      qb.andWhere('c.metadata ->> :mk = :mv', { mk: q.metadataEquals.key, mv: q.metadataEquals.value });
     if (q.titleContains) qb.andWhere(`c.title ILIKE :title ESCAPE '\\'`, { title: `%${escapeLike(q.titleContains)}%` });
     return CHATS_KEYSET.page(qb, q);
   }
 
-  async update(teamId: string, ownerId: string, id: string, patch: Partial<Pick<Chat, 'title' | 'metadata' | 'isArchived'>>): Promise<void> {
-    const values = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as Parameters<Repository<Chat>['update']>[1];
+  async update(
+    teamId: string,
+    ownerId: string,
+    id: string,
+    patch: Partial<Pick<Chat, 'title' | 'metadata' | 'isArchived'>>,
+  ): Promise<void> {
+    const values = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as Parameters<
+      Repository<Chat>['update']
+    >[1];
     if (Object.keys(values).length) await this.repo.update({ id, teamId, ownerId }, values);
   }
 
@@ -68,7 +100,12 @@ export class ChatRepository {
   }
 
   /** Ranked title matches of the owner's chats. */
-  searchTitles(teamId: string, ownerId: string, query: string, limit: number): Promise<{ chatId: string; snippet: string; rank: number }[]> {
+  searchTitles(
+    teamId: string,
+    ownerId: string,
+    query: string,
+    limit: number,
+  ): Promise<{ chatId: string; snippet: string; rank: number }[]> {
     return this.repo.query(
       `SELECT c.id AS "chatId",
               ts_headline('english', c.title, q, 'StartSel=<mark>, StopSel=</mark>, HighlightAll=true') AS snippet,

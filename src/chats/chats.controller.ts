@@ -1,4 +1,18 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post, Put, Query, Req, Res } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  ParseUUIDPipe,
+  Patch,
+  Post,
+  Put,
+  Query,
+  Req,
+  Res,
+} from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
@@ -50,7 +64,8 @@ import { LastEventId } from 'src/streaming/last-event-id.decorator';
 const accepted = (sent: SendMessageResultDto) => ({ status: 202, location: sent.streamUrl, body: sent });
 
 /** A malformed id cannot name an existing chat or message: 404 like any other unknown id. */
-const Id = (name: string) => Param(name, new ParseUUIDPipe({ exceptionFactory: () => ChatErrors.notFound(name === 'id' ? 'Chat' : 'Message') }));
+const Id = (name: string) =>
+  Param(name, new ParseUUIDPipe({ exceptionFactory: () => ChatErrors.notFound(name === 'id' ? 'Chat' : 'Message') }));
 
 /** The caller's own chats (another user's chat is a 404), their messages and reply streams. */
 @ApiTags('chats')
@@ -88,7 +103,9 @@ export class ChatsController {
   }
 
   @Get(':id')
-  @ApiOperation({ summary: 'The chat with the messages of its current branch (or of the branch through ?leafId=), oldest first' })
+  @ApiOperation({
+    summary: 'The chat with the messages of its current branch (or of the branch through ?leafId=), oldest first',
+  })
   @ApiOkResponse({ type: ChatDetailDto })
   get(@CurrentUser() user: AuthUser, @Id('id') id: string, @Query() q: GetChatQueryDto): Promise<ChatDetailDto> {
     return this.chats.get(user, id, q.leafId);
@@ -102,14 +119,14 @@ export class ChatsController {
   }
 
   @Put(':id')
-  @ApiOperation({ summary: 'Replace the chat\'s title, metadata and archived flag' })
+  @ApiOperation({ summary: "Replace the chat's title, metadata and archived flag" })
   @ApiOkResponse({ type: ChatResponseDto })
   replace(@CurrentUser() user: AuthUser, @Id('id') id: string, @Body() dto: UpdateChatDto): Promise<ChatResponseDto> {
     return this.chats.update(user, id, dto);
   }
 
   @Patch(':id')
-  @ApiOperation({ summary: 'Change the chat\'s title, metadata or archived flag' })
+  @ApiOperation({ summary: "Change the chat's title, metadata or archived flag" })
   @ApiOkResponse({ type: ChatResponseDto })
   update(@CurrentUser() user: AuthUser, @Id('id') id: string, @Body() dto: UpdateChatDto): Promise<ChatResponseDto> {
     return this.chats.update(user, id, dto);
@@ -127,9 +144,17 @@ export class ChatsController {
   @ApiOperation({ summary: 'Download the current branch as Markdown (default) or JSON' })
   @ApiOkResponse({
     description: 'The file, with Content-Disposition: attachment; filename=…',
-    content: { 'text/markdown': { schema: { type: 'string' } }, 'application/json': { schema: { type: 'object', additionalProperties: true } } },
+    content: {
+      'text/markdown': { schema: { type: 'string' } },
+      'application/json': { schema: { type: 'object', additionalProperties: true } },
+    },
   })
-  async export(@CurrentUser() user: AuthUser, @Id('id') id: string, @Query() q: ExportChatQueryDto, @Res() res: Response): Promise<void> {
+  async export(
+    @CurrentUser() user: AuthUser,
+    @Id('id') id: string,
+    @Query() q: ExportChatQueryDto,
+    @Res() res: Response,
+  ): Promise<void> {
     const file = await this.chats.export(user, id, q);
     res.setHeader('Content-Disposition', `attachment; filename="${file.fileName}"`);
     res.type(file.contentType).send(file.body);
@@ -137,19 +162,33 @@ export class ChatsController {
 
   @Post(':id/messages')
   @StreamingEndpoint()
-  @ApiOperation({ summary: 'Send a message. Accept: text/event-stream (default): the response is the reply stream. Accept: application/json: 202.' })
+  @ApiOperation({
+    summary:
+      'Send a message. Accept: text/event-stream (default): the response is the reply stream. Accept: application/json: 202.',
+  })
   @ApiEventStream('Chat', CHAT_STREAM_EVENTS, CHAT_STREAM_DOC)
   @ApiAcceptedResponse({ type: SendMessageResultDto })
   @ApiConflictResponse({ type: ErrorBodyDto, description: 'The agent is inactive and has no active fallback' })
   @ApiTooManyRequestsResponse({ type: ErrorBodyDto, description: 'RATE_LIMITED or BUDGET_EXCEEDED, with Retry-After' })
-  async send(@CurrentUser() user: AuthUser, @Id('id') id: string, @Body() dto: SendMessageDto, @Req() req: Request, @Res() res: Response): Promise<void> {
+  async send(
+    @CurrentUser() user: AuthUser,
+    @Id('id') id: string,
+    @Body() dto: SendMessageDto,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
     const sent = await this.messages.send(user, id, dto);
-    await this.sse.streamOrJson(req, res, 'chat', accepted(sent), (flow) => this.messages.followReply(user, sent, flow));
+    await this.sse.streamOrJson(req, res, 'chat', accepted(sent), (flow) =>
+      this.messages.followReply(user, sent, flow),
+    );
   }
 
   @Get(':id/messages/:messageId/stream')
   @StreamingEndpoint({ resumable: true })
-  @ApiOperation({ summary: 'Follow a reply: replay after Last-Event-ID (header) or ?lastEventId=, then live. 204 when nothing is left.' })
+  @ApiOperation({
+    summary:
+      'Follow a reply: replay after Last-Event-ID (header) or ?lastEventId=, then live. 204 when nothing is left.',
+  })
   @ApiEventStream('Chat', CHAT_STREAM_EVENTS, CHAT_STREAM_DOC)
   @ApiNoContentResponse({ description: 'The client already has the terminal event: an EventSource stops reconnecting' })
   async stream(
@@ -166,9 +205,15 @@ export class ChatsController {
 
   @Post(':id/messages/:messageId/cancel')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Stop generating (on whichever instance runs it); the message keeps its partial content as cancelled' })
+  @ApiOperation({
+    summary: 'Stop generating (on whichever instance runs it); the message keeps its partial content as cancelled',
+  })
   @ApiOkResponse({ type: MessageResponseDto })
-  cancel(@CurrentUser() user: AuthUser, @Id('id') id: string, @Id('messageId') messageId: string): Promise<MessageResponseDto> {
+  cancel(
+    @CurrentUser() user: AuthUser,
+    @Id('id') id: string,
+    @Id('messageId') messageId: string,
+  ): Promise<MessageResponseDto> {
     return this.messages.cancel(user, id, messageId);
   }
 
@@ -187,6 +232,8 @@ export class ChatsController {
     @Res() res: Response,
   ): Promise<void> {
     const sent = await this.messages.regenerate(user, id, messageId);
-    await this.sse.streamOrJson(req, res, 'chat', accepted(sent), (flow) => this.messages.followReply(user, sent, flow));
+    await this.sse.streamOrJson(req, res, 'chat', accepted(sent), (flow) =>
+      this.messages.followReply(user, sent, flow),
+    );
   }
 }

@@ -27,7 +27,15 @@ import { StreamingModule } from 'src/streaming/streaming.module';
  * ChatsService / MessagesService (compat surfaces: tagged conversations, stored stateless exchanges).
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([Chat, Message, TeamTokenUsage]), AgentsModule, JobsModule, LlmModule, RoutingModule, StreamingModule, SseModule],
+  imports: [
+    TypeOrmModule.forFeature([Chat, Message, TeamTokenUsage]),
+    AgentsModule,
+    JobsModule,
+    LlmModule,
+    RoutingModule,
+    StreamingModule,
+    SseModule,
+  ],
   controllers: [ChatsController, UsageController],
   providers: [
     ChatRepository,

@@ -1,11 +1,30 @@
 import { Injectable } from '@nestjs/common';
 import { AgentsService } from 'src/agents/agents.service';
-import { branchTo, latestLeaf, latestLeafUnder, toChatResponse, toMessageResponse, treeOrder } from 'src/chats/chat.mapper';
+import {
+  branchTo,
+  latestLeaf,
+  latestLeafUnder,
+  toChatResponse,
+  toMessageResponse,
+  treeOrder,
+} from 'src/chats/chat.mapper';
 import { ChatRepository } from 'src/chats/chat.repository';
 import { assertValidMetadata } from 'src/chats/chat-metadata';
 import { ChatErrors } from 'src/chats/chats.errors';
-import { CreateChatDto, ExportChatQueryDto, ListChatsQueryDto, SearchChatsQueryDto, UpdateChatDto } from 'src/chats/dto/chat-requests.dto';
-import { ChatDetailDto, ChatListDto, ChatResponseDto, ChatTreeDto, SearchResultDto } from 'src/chats/dto/chat-responses.dto';
+import {
+  CreateChatDto,
+  ExportChatQueryDto,
+  ListChatsQueryDto,
+  SearchChatsQueryDto,
+  UpdateChatDto,
+} from 'src/chats/dto/chat-requests.dto';
+import {
+  ChatDetailDto,
+  ChatListDto,
+  ChatResponseDto,
+  ChatTreeDto,
+  SearchResultDto,
+} from 'src/chats/dto/chat-responses.dto';
 import { Chat } from 'src/chats/entities/chat.entity';
 import { MessageRepository } from 'src/chats/message.repository';
 import { AuditService } from 'src/common/audit/audit.service';
@@ -38,7 +57,11 @@ export class ChatsService {
   async create(user: AuthUser, dto: CreateChatDto): Promise<ChatResponseDto> {
     assertValidMetadata(dto.metadata);
     await this.agents.requireReferenced(user.teamId, dto.agentId, 'agentId');
-    const chat = await this.chats.create(user.teamId, user.id, { agentId: dto.agentId, title: dto.title ?? 'New chat', metadata: dto.metadata ?? {} });
+    const chat = await this.chats.create(user.teamId, user.id, {
+      agentId: dto.agentId,
+      title: dto.title ?? 'New chat',
+      metadata: dto.metadata ?? {},
+    });
     return toChatResponse(chat);
   }
 
@@ -82,14 +105,23 @@ export class ChatsService {
   async update(user: AuthUser, chatId: string, dto: UpdateChatDto): Promise<ChatResponseDto> {
     await this.requireOwned(user, chatId);
     assertValidMetadata(dto.metadata);
-    await this.chats.update(user.teamId, user.id, chatId, { title: dto.title, metadata: dto.metadata, isArchived: dto.isArchived });
+    await this.chats.update(user.teamId, user.id, chatId, {
+      title: dto.title,
+      metadata: dto.metadata,
+      isArchived: dto.isArchived,
+    });
     return toChatResponse(await this.requireOwned(user, chatId));
   }
 
   async delete(user: AuthUser, chatId: string): Promise<void> {
     const chat = await this.requireOwned(user, chatId);
     await this.chats.delete(user.teamId, user.id, chatId);
-    await this.audit.record({ action: 'chat.delete', teamId: user.teamId, userId: user.id, metadata: { chatId, title: chat.title } });
+    await this.audit.record({
+      action: 'chat.delete',
+      teamId: user.teamId,
+      userId: user.id,
+      metadata: { chatId, title: chat.title },
+    });
   }
 
   /** Ranked matches over the caller's message contents and chat titles. */
@@ -110,12 +142,30 @@ export class ChatsService {
     const detail = await this.get(user, chatId);
     const base = `chat-${slug(detail.title)}-${detail.id.slice(0, 8)}`;
     if (q.format === 'json') {
-      return { fileName: `${base}.json`, contentType: 'application/json; charset=utf-8', body: JSON.stringify(detail, null, 2) };
+      return {
+        fileName: `${base}.json`,
+        contentType: 'application/json; charset=utf-8',
+        body: JSON.stringify(detail, null, 2),
+      };
     }
-    const lines = [`# ${detail.title}`, '', `- Chat: ${detail.id}`, `- Created: ${detail.createdAt}`, `- Exported: ${new Date().toISOString()}`, ''];
+    const lines = [
+      `# ${detail.title}`,
+      '',
+      `- Chat: ${detail.id}`,
+      `- Created: ${detail.createdAt}`,
+      `- Exported: ${new Date().toISOString()}`,
+      '',
+    ];
     for (const m of detail.messages) {
       const note = m.status === 'complete' ? '' : ` (${m.status}${m.error ? `: ${m.error.code}` : ''})`;
-      lines.push(`## ${m.role === 'user' ? 'User' : m.role === 'assistant' ? 'Assistant' : 'System'}${note}`, '', `_${m.createdAt}_`, '', m.content, '');
+      lines.push(
+        `## ${m.role === 'user' ? 'User' : m.role === 'assistant' ? 'Assistant' : 'System'}${note}`,
+        '',
+        `_${m.createdAt}_`,
+        '',
+        m.content,
+        '',
+      );
     }
     return { fileName: `${base}.md`, contentType: 'text/markdown; charset=utf-8', body: lines.join('\n') };
   }

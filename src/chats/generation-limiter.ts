@@ -1,4 +1,4 @@
-import { Inject, Injectable} from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { MessageRepository } from 'src/chats/message.repository';
 import { REDIS_CLIENT } from 'src/common/redis/redis.module';
@@ -13,7 +13,8 @@ export interface GenerationSlot {
   messageId: string;
 }
 
-export type Reservation = { ok: true } | { ok: false; reason: 'rate'; retryAfterMs: number } | { ok: false; reason: 'concurrency' };
+export type Reservation =
+  { ok: true } | { ok: false; reason: 'rate'; retryAfterMs: number } | { ok: false; reason: 'concurrency' };
 
 interface Backend {
   reserve(slot: GenerationSlot, rateMax: number, concurrencyMax: number, leaseMs: number): Promise<Reservation>;
@@ -125,7 +126,10 @@ class MemoryBackend implements Backend {
       pending = this.messages
         .recentGenerationStarts(slot.teamId, slot.userId, RATE_WINDOW_MS)
         .then((rows) => {
-          const w = this.users.get(key) ?? { starts: rows.map((r) => ({ at: r.at.getTime(), id: r.id })), running: new Set<string>() };
+          const w = this.users.get(key) ?? {
+            starts: rows.map((r) => ({ at: r.at.getTime(), id: r.id })),
+            running: new Set<string>(),
+          };
           this.users.set(key, w);
           return w;
         })
@@ -137,7 +141,8 @@ class MemoryBackend implements Backend {
 
   private forgetIfIdle(slot: GenerationSlot, w: UserWindow | undefined): void {
     // Keep the window while it can still refuse a send; idle users cost nothing.
-    if (w && !w.running.size && (!w.starts.length || w.starts[w.starts.length - 1].at <= Date.now() - RATE_WINDOW_MS)) this.users.delete(userKey(slot));
+    if (w && !w.running.size && (!w.starts.length || w.starts[w.starts.length - 1].at <= Date.now() - RATE_WINDOW_MS))
+      this.users.delete(userKey(slot));
   }
 }
 
@@ -196,7 +201,15 @@ return 0
 `;
 
 type LimitRedis = Redis & {
-  chatLimitReserve(rate: string, running: string, member: string, rateMax: number, concMax: number, leaseMs: number, windowMs: number): Promise<number[]>;
+  chatLimitReserve(
+    rate: string,
+    running: string,
+    member: string,
+    rateMax: number,
+    concMax: number,
+    leaseMs: number,
+    windowMs: number,
+  ): Promise<number[]>;
   chatLimitRenew(running: string, member: string, leaseMs: number): Promise<number>;
 };
 
@@ -214,7 +227,15 @@ class RedisBackend implements Backend {
 
   async reserve(slot: GenerationSlot, rateMax: number, concurrencyMax: number, leaseMs: number): Promise<Reservation> {
     const [rate, running] = this.keys(slot);
-    const r = await this.redis.chatLimitReserve(rate, running, slot.messageId, rateMax, concurrencyMax, leaseMs, RATE_WINDOW_MS);
+    const r = await this.redis.chatLimitReserve(
+      rate,
+      running,
+      slot.messageId,
+      rateMax,
+      concurrencyMax,
+      leaseMs,
+      RATE_WINDOW_MS,
+    );
     if (r[0] === 1) return { ok: false, reason: 'rate', retryAfterMs: r[1] };
     if (r[0] === 2) return { ok: false, reason: 'concurrency' };
     return { ok: true };

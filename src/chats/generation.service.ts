@@ -74,7 +74,11 @@ export class GenerationService implements JobKind<ReplyRow>, OnModuleInit {
   start(job: GenerationJob): Promise<void> {
     const opened = this.log.open(chatStreamKey(job.messageId));
     const reply = new ReplyJob(this.deps, job, opened);
-    void this.runner.start(this, { key: chatStreamKey(job.messageId), renewLease: () => reply.renewLease(), run: (ctx) => reply.run(ctx) });
+    void this.runner.start(this, {
+      key: chatStreamKey(job.messageId),
+      renewLease: () => reply.renewLease(),
+      run: (ctx) => reply.run(ctx),
+    });
     return opened;
   }
 
@@ -107,7 +111,13 @@ export class GenerationService implements JobKind<ReplyRow>, OnModuleInit {
       reply.teamId,
       reply.id,
       outcome === 'interrupted'
-        ? { status: 'error', content, errorCode: INTERRUPTED, errorMessage: 'The generation was interrupted', finalEventId }
+        ? {
+            status: 'error',
+            content,
+            errorCode: INTERRUPTED,
+            errorMessage: 'The generation was interrupted',
+            finalEventId,
+          }
         : { status: 'cancelled', content, finalEventId },
       true,
     );
@@ -119,9 +129,19 @@ export class GenerationService implements JobKind<ReplyRow>, OnModuleInit {
     const key = chatStreamKey(messageId);
     try {
       if (outcome === 'interrupted') {
-        await this.log.append<ErrorEventData>(key, 'error', { code: INTERRUPTED, message: 'The generation was interrupted', messageId }, offset);
+        await this.log.append<ErrorEventData>(
+          key,
+          'error',
+          { code: INTERRUPTED, message: 'The generation was interrupted', messageId },
+          offset,
+        );
       } else {
-        await this.log.append(key, 'done', { message: 'Stream cancelled', messageId, status: 'cancelled', usage: null }, offset);
+        await this.log.append(
+          key,
+          'done',
+          { message: 'Stream cancelled', messageId, status: 'cancelled', usage: null },
+          offset,
+        );
       }
       await this.log.finish(key);
     } catch (err) {

@@ -1,7 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { In, Repository } from 'typeorm';
-import { Message, MessageRouting, MessageStatus, MessageToolCall, MessageUsage } from 'src/chats/entities/message.entity';
+import {
+  Message,
+  MessageRouting,
+  MessageStatus,
+  MessageToolCall,
+  MessageUsage,
+} from 'src/chats/entities/message.entity';
 
 export interface NewExchange {
   teamId: string;
@@ -67,7 +73,10 @@ export class MessageRepository {
 
   /** The assistant reply created together with a user message (its first assistant child). */
   findFirstReply(teamId: string, chatId: string, userMessageId: string): Promise<Message | null> {
-    return this.repo.findOne({ where: { teamId, chatId, parentId: userMessageId, role: 'assistant' }, order: { createdAt: 'ASC', id: 'ASC' } });
+    return this.repo.findOne({
+      where: { teamId, chatId, parentId: userMessageId, role: 'assistant' },
+      order: { createdAt: 'ASC', id: 'ASC' },
+    });
   }
 
   /**
@@ -80,7 +89,13 @@ export class MessageRepository {
    * a second query searches the leaves. Null when the chat is not the caller's; `branch` empty when the
    * start message is not in the chat (or the chat is empty). Plans: docs/performance.md.
    */
-  async sendContext(teamId: string, ownerId: string, chatId: string, start: string /* a message id or 'latest' */, limit: number): Promise<SendContext | null> {
+  async sendContext(
+    teamId: string,
+    ownerId: string,
+    chatId: string,
+    start: string /* a message id or 'latest' */,
+    limit: number,
+  ): Promise<SendContext | null> {
     const startSql =
       start === 'latest'
         ? `n AS (
@@ -88,7 +103,14 @@ export class MessageRepository {
                FROM (SELECT m.id FROM messages m WHERE m.chat_id = $1 AND m.team_id = $2 ORDER BY m.created_at DESC, m.id DESC LIMIT 1) newest
            ), s AS (SELECT id FROM n WHERE NOT has_child)`
         : `n AS (SELECT false AS has_child), s AS (SELECT m.id FROM messages m WHERE m.id = $5::uuid AND m.chat_id = $1 AND m.team_id = $2)`;
-    type Row = { agentId: string; newestHasChild: boolean | null; id: string | null; parentId: string | null; role: Message['role'] | null; content: string | null };
+    type Row = {
+      agentId: string;
+      newestHasChild: boolean | null;
+      id: string | null;
+      parentId: string | null;
+      role: Message['role'] | null;
+      content: string | null;
+    };
     const rows: Row[] = await this.repo.query(
       `WITH RECURSIVE c AS (
          SELECT id, agent_id FROM chats WHERE id = $1 AND team_id = $2 AND owner_id = $3
@@ -109,7 +131,14 @@ export class MessageRepository {
       const leaf = await this.latestLeafId(teamId, chatId);
       if (leaf) return this.sendContext(teamId, ownerId, chatId, leaf, limit);
     }
-    const branch = rows.filter((r) => r.id !== null).map((r) => ({ id: r.id as string, parentId: r.parentId, role: r.role as Message['role'], content: r.content ?? '' }));
+    const branch = rows
+      .filter((r) => r.id !== null)
+      .map((r) => ({
+        id: r.id as string,
+        parentId: r.parentId,
+        role: r.role as Message['role'],
+        content: r.content ?? '',
+      }));
     return { chat: { id: chatId, agentId: rows[0].agentId }, branch };
   }
 
@@ -182,7 +211,11 @@ export class MessageRepository {
           createdAt: new Date(userCreatedAt),
           updatedAt: new Date(userCreatedAt),
         });
-        return { kind: 'stored', user: withDefaults(user), assistant: this.newAssistant(x, x.user.id, createdAt, updatedAt) };
+        return {
+          kind: 'stored',
+          user: withDefaults(user),
+          assistant: this.newAssistant(x, x.user.id, createdAt, updatedAt),
+        };
       }
       const rows: { createdAt: Date; updatedAt: Date }[] = await this.repo.query(
         `WITH a AS (
@@ -195,7 +228,11 @@ export class MessageRepository {
          SELECT a.created_at AS "createdAt", a.updated_at AS "updatedAt" FROM a`,
         [x.assistantId, x.teamId, x.chatId, x.assistantParentId ?? null, x.agentId, x.leaseOwner, String(x.leaseMs)],
       );
-      return { kind: 'stored', user: null, assistant: this.newAssistant(x, x.assistantParentId ?? null, rows[0].createdAt, rows[0].updatedAt) };
+      return {
+        kind: 'stored',
+        user: null,
+        assistant: this.newAssistant(x, x.assistantParentId ?? null, rows[0].createdAt, rows[0].updatedAt),
+      };
     } catch (err) {
       // The chat (or the parent message) was deleted between the read and this insert.
       if ((err as { driverError?: { code?: string } }).driverError?.code === '23503') return { kind: 'chat-gone' };
@@ -312,7 +349,12 @@ export class MessageRepository {
   }
 
   /** Ranked full-text matches over the owner's messages, with highlighted snippets. */
-  search(teamId: string, ownerId: string, query: string, limit: number): Promise<{ chatId: string; messageId: string; snippet: string; rank: number }[]> {
+  search(
+    teamId: string,
+    ownerId: string,
+    query: string,
+    limit: number,
+  ): Promise<{ chatId: string; messageId: string; snippet: string; rank: number }[]> {
     return this.repo.query(
       `SELECT m.chat_id AS "chatId", m.id AS "messageId",
               ts_headline('english', m.content, q, 'StartSel=<mark>, StopSel=</mark>, MaxWords=30, MinWords=10, MaxFragments=2') AS snippet,

@@ -45,7 +45,12 @@ export class MessagesService {
    * Stores an exchange that was generated elsewhere (a stateless compat stream): the user message under the
    * current leaf and the finished assistant reply, in the owned chat. Not streamed, not charged (the caller did).
    */
-  async recordExchange(user: AuthUser, chatId: string, userContent: string, reply: FinalState & { agentId: string }): Promise<void> {
+  async recordExchange(
+    user: AuthUser,
+    chatId: string,
+    userContent: string,
+    reply: FinalState & { agentId: string },
+  ): Promise<void> {
     const { chat, branch } = await this.requireSendContext(user, chatId, 'latest', 1);
     const assistantId = randomUUID();
     const r = await this.messages.insertExchange({
@@ -71,7 +76,13 @@ export class MessagesService {
     const [context, previous] = await Promise.all([
       dto.parentId === null
         ? this.messages.sendContext(user.teamId, user.id, chatId, 'latest', 1).then((c) => c && { ...c, branch: [] })
-        : this.messages.sendContext(user.teamId, user.id, chatId, dto.parentId ?? 'latest', this.config.chat.contextMessages),
+        : this.messages.sendContext(
+            user.teamId,
+            user.id,
+            chatId,
+            dto.parentId ?? 'latest',
+            this.config.chat.contextMessages,
+          ),
       dto.clientMessageId ? this.previousExchange(user, chatId, dto.clientMessageId) : null,
     ]);
     if (!context) throw ChatErrors.notFound();
@@ -80,7 +91,12 @@ export class MessagesService {
     if (dto.parentId && !branch.length) throw ChatErrors.invalidParent();
     const parentId = dto.parentId === null ? null : (dto.parentId ?? branch.at(-1)?.id ?? null);
     const history = [...toLlmHistory(branch), { role: 'user' as const, content: dto.content }];
-    const userMessage = { id: randomUUID(), parentId, content: dto.content, clientMessageId: dto.clientMessageId ?? null };
+    const userMessage = {
+      id: randomUUID(),
+      parentId,
+      content: dto.content,
+      clientMessageId: dto.clientMessageId ?? null,
+    };
     return this.begin(user, chat, history, { user: userMessage }, async () => {
       // A concurrent send with the same clientMessageId stored its exchange first: answer with that one.
       const previous = dto.clientMessageId ? await this.previousExchange(user, chatId, dto.clientMessageId) : null;
@@ -166,7 +182,13 @@ export class MessagesService {
    * The frames of an assistant message's stream after `after` (the client's Last-Event-ID), or null when the
    * client already has the terminal event (`StreamCursor.isComplete`; answered with 204).
    */
-  async openStream(user: AuthUser, chatId: string, messageId: string, after: StreamCursor | null, flow?: SseFlowControl): Promise<Observable<SseFrame> | null> {
+  async openStream(
+    user: AuthUser,
+    chatId: string,
+    messageId: string,
+    after: StreamCursor | null,
+    flow?: SseFlowControl,
+  ): Promise<Observable<SseFrame> | null> {
     const m = await this.requireOwnedAssistant(user, chatId, messageId);
     if (StreamCursor.isComplete(after, { ended: m.status !== 'streaming', finalEventId: m.finalEventId })) return null;
     return this.streams.follow(user.teamId, m.id, after, { paused: flow?.paused });
@@ -193,13 +215,22 @@ export class MessagesService {
     return m;
   }
 
-  private async requireSendContext(user: AuthUser, chatId: string, start: string /* a message id or 'latest' */, limit: number): Promise<SendContext> {
+  private async requireSendContext(
+    user: AuthUser,
+    chatId: string,
+    start: string /* a message id or 'latest' */,
+    limit: number,
+  ): Promise<SendContext> {
     const found = await this.messages.sendContext(user.teamId, user.id, chatId, start, limit);
     if (!found) throw ChatErrors.notFound();
     return found;
   }
 
-  private async previousExchange(user: AuthUser, chatId: string, clientMessageId: string): Promise<SendMessageResultDto | null> {
+  private async previousExchange(
+    user: AuthUser,
+    chatId: string,
+    clientMessageId: string,
+  ): Promise<SendMessageResultDto | null> {
     const userMessage = await this.messages.findByClientId(user.teamId, chatId, clientMessageId);
     if (!userMessage) return null;
     const reply = await this.messages.findFirstReply(user.teamId, chatId, userMessage.id);

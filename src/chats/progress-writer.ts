@@ -68,7 +68,10 @@ export class ProgressWriter {
     const part = this.content.slice(this.persisted);
     const snapshot = this.content;
     this.run(
-      () => (full ? this.messages.saveProgress(teamId, messageId, snapshot, leaseMs) : this.messages.appendProgress(teamId, messageId, part, leaseMs)),
+      () =>
+        full
+          ? this.messages.saveProgress(teamId, messageId, snapshot, leaseMs)
+          : this.messages.appendProgress(teamId, messageId, part, leaseMs),
       () => {
         this.persisted = to;
         this.needFull = false;

@@ -1,6 +1,14 @@
 import { Logger } from '@nestjs/common';
 import { ChatLimitsService } from 'src/chats/chat-limits.service';
-import { chatStreamKey, DoneEventData, ErrorEventData, INTERRUPTED, StatusEventData, ToolCallAccumulator, ToolCallEventData } from 'src/chats/chat-stream-events';
+import {
+  chatStreamKey,
+  DoneEventData,
+  ErrorEventData,
+  INTERRUPTED,
+  StatusEventData,
+  ToolCallAccumulator,
+  ToolCallEventData,
+} from 'src/chats/chat-stream-events';
 import { MessageUsage } from 'src/chats/entities/message.entity';
 import { FinalState, MessageRepository } from 'src/chats/message.repository';
 import { ProgressWriter } from 'src/chats/progress-writer';
@@ -152,7 +160,9 @@ export class ReplyJob {
     this.deps.countWrite(this.job.messageId);
     if (Date.now() - this.lastSlotRenew < this.deps.config.leaseMs / 3) return;
     this.lastSlotRenew = Date.now();
-    this.deps.limits.renew(this.slot).catch((err: Error) => this.logger.warn(`job ${this.job.messageId}: slot not renewed: ${err.message}`));
+    this.deps.limits
+      .renew(this.slot)
+      .catch((err: Error) => this.logger.warn(`job ${this.job.messageId}: slot not renewed: ${err.message}`));
   }
 
   private async stream(chunks: AsyncGenerator<LlmChunk[]>): Promise<void> {
@@ -193,9 +203,18 @@ export class ReplyJob {
         await this.flush();
         if (!this.content) this.model = chunk.model;
         // A router's decision: `routedTo` and `reason` in the event, and the whole decision on the message.
-        const routed = chunk.routing ? { routedTo: chunk.routing.routedTo, reason: chunk.routing.reason, routing: chunk.routing } : {};
+        const routed = chunk.routing
+          ? { routedTo: chunk.routing.routedTo, reason: chunk.routing.reason, routing: chunk.routing }
+          : {};
         if (chunk.routing) this.routing = chunk.routing;
-        await this.appendStatus({ description: chunk.description, level: 'info', done: false, agentId: chunk.agentId, model: chunk.model, ...routed });
+        await this.appendStatus({
+          description: chunk.description,
+          level: 'info',
+          done: false,
+          agentId: chunk.agentId,
+          model: chunk.model,
+          ...routed,
+        });
         return;
       }
     }
@@ -218,17 +237,34 @@ export class ReplyJob {
   private failure(err: unknown, ctx: JobContext): FinalState {
     const { content, model } = this;
     const reason = ctx.stopReason;
-    if (reason === STREAM_UNAVAILABLE) return { status: 'error', content, model, errorCode: STREAM_UNAVAILABLE, errorMessage: 'The stream log is unavailable' };
+    if (reason === STREAM_UNAVAILABLE)
+      return {
+        status: 'error',
+        content,
+        model,
+        errorCode: STREAM_UNAVAILABLE,
+        errorMessage: 'The stream log is unavailable',
+      };
     if (reason === 'cancelled') return { status: 'cancelled', content, model };
-    if (reason === 'shutdown') return { status: 'error', content, model, errorCode: INTERRUPTED, errorMessage: 'The server stopped during generation' };
-    if (err instanceof AppError) return { status: 'error', content, model, errorCode: err.code, errorMessage: err.message };
+    if (reason === 'shutdown')
+      return {
+        status: 'error',
+        content,
+        model,
+        errorCode: INTERRUPTED,
+        errorMessage: 'The server stopped during generation',
+      };
+    if (err instanceof AppError)
+      return { status: 'error', content, model, errorCode: err.code, errorMessage: err.message };
     this.logger.error(`generation failed: ${(err as Error)?.message ?? String(err)}`);
     return { status: 'error', content, model, errorCode: 'INTERNAL', errorMessage: 'Generation failed' };
   }
 
   /** Nobody follows this stream (the request that started it got an answer without it). */
   private async abandon(): Promise<void> {
-    await this.deps.limits.abandon(this.slot).catch((err: Error) => this.logger.warn(`job ${this.job.messageId}: slot not released: ${err.message}`));
+    await this.deps.limits
+      .abandon(this.slot)
+      .catch((err: Error) => this.logger.warn(`job ${this.job.messageId}: slot not released: ${err.message}`));
     await this.writer.finish().catch(() => undefined);
   }
 
@@ -242,8 +278,12 @@ export class ReplyJob {
     // The terminal event will be the next one: the database records its id so a resume from it matches the log.
     final.finalEventId = formatEventId(final.content.length, this.lastSeq + 1);
     const charged = final.usage ?? estimateUsage(this.job.history, final.content);
-    const recorded = this.deps.limits.record(teamId, charged).catch((err: Error) => this.logger.warn(`usage not recorded: ${err.message}`));
-    await this.deps.limits.release(this.slot).catch((err: Error) => this.logger.warn(`job ${messageId}: slot not released: ${err.message}`));
+    const recorded = this.deps.limits
+      .record(teamId, charged)
+      .catch((err: Error) => this.logger.warn(`usage not recorded: ${err.message}`));
+    await this.deps.limits
+      .release(this.slot)
+      .catch((err: Error) => this.logger.warn(`job ${messageId}: slot not released: ${err.message}`));
     const written = await this.deps.messages.finish(teamId, messageId, final).catch((err: Error) => {
       this.logger.error(`job ${messageId}: final write failed: ${err.message}`);
       return false;
@@ -258,12 +298,21 @@ export class ReplyJob {
     const messageId = this.job.messageId;
     try {
       if (final.status === 'error') {
-        await this.writer.append<ErrorEventData>('error', { code: final.errorCode ?? 'INTERNAL', message: final.errorMessage ?? 'Generation failed', messageId }, final.content.length);
+        await this.writer.append<ErrorEventData>(
+          'error',
+          { code: final.errorCode ?? 'INTERNAL', message: final.errorMessage ?? 'Generation failed', messageId },
+          final.content.length,
+        );
       } else {
         const cancelled = final.status === 'cancelled';
         await this.writer.append<DoneEventData>(
           'done',
-          { message: cancelled ? 'Stream cancelled' : 'Stream completed', messageId, status: cancelled ? 'cancelled' : 'complete', usage: final.usage ?? null },
+          {
+            message: cancelled ? 'Stream cancelled' : 'Stream completed',
+            messageId,
+            status: cancelled ? 'cancelled' : 'complete',
+            usage: final.usage ?? null,
+          },
           final.content.length,
         );
       }

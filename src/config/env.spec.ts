@@ -17,17 +17,27 @@ describe('loadConfig: metrics and docs exposure', () => {
 
   it('in production enables /metrics with METRICS_TOKEN or a separate METRICS_PORT, and docs with DOCS_ENABLED', () => {
     expect(loadConfig({ ...production, METRICS_TOKEN: 't' }).metrics.enabled).toBe(true);
-    expect(loadConfig({ ...production, METRICS_PORT: '9464', METRICS_HOST: '0.0.0.0' }).metrics).toEqual({ enabled: true, port: 9464, host: '0.0.0.0' });
+    expect(loadConfig({ ...production, METRICS_PORT: '9464', METRICS_HOST: '0.0.0.0' }).metrics).toEqual({
+      enabled: true,
+      port: 9464,
+      host: '0.0.0.0',
+    });
     expect(loadConfig({ ...production, DOCS_ENABLED: 'true' }).docsEnabled).toBe(true);
   });
 
   it('in development serves both by default', () => {
-    const c = loadConfig({ NODE_ENV: 'development', JWT_SECRET: 'x'.repeat(40), ENCRYPTION_KEY: production.ENCRYPTION_KEY });
+    const c = loadConfig({
+      NODE_ENV: 'development',
+      JWT_SECRET: 'x'.repeat(40),
+      ENCRYPTION_KEY: production.ENCRYPTION_KEY,
+    });
     expect(c.metrics.enabled).toBe(true);
     expect(c.docsEnabled).toBe(true);
   });
 
   it('refuses a bad METRICS_PORT or DOCS_ENABLED with the variable named', () => {
-    expect(() => loadConfig({ ...production, METRICS_PORT: 'abc', DOCS_ENABLED: 'maybe' })).toThrow(/METRICS_PORT[\s\S]*DOCS_ENABLED/);
+    expect(() => loadConfig({ ...production, METRICS_PORT: 'abc', DOCS_ENABLED: 'maybe' })).toThrow(
+      /METRICS_PORT[\s\S]*DOCS_ENABLED/,
+    );
   });
 });

@@ -50,7 +50,13 @@ export interface AppConfig {
    * Route breakers: open when more than `failureRatePercent` % of the requests in the last `windowMs` failed
    * for a dependency (database/Redis unavailable, timeout), once the window holds `minRequests` requests.
    */
-  breaker: { failureRatePercent: number; windowMs: number; minRequests: number; resetTimeoutMs: number; requestTimeoutMs: number };
+  breaker: {
+    failureRatePercent: number;
+    windowMs: number;
+    minRequests: number;
+    resetTimeoutMs: number;
+    requestTimeoutMs: number;
+  };
   auth: {
     jwtSecret: string;
     jwtIssuer: string;
@@ -251,7 +257,8 @@ function parseKeys(r: Reader, fallback?: string): { keys: Record<string, Buffer>
   const keys: Record<string, Buffer> = {};
   for (const [id, b64] of entries) {
     const buf = Buffer.from(b64, 'base64');
-    if (buf.length !== 32) r.errors.push(`encryption key "${id}" must be 32 bytes, base64-encoded (got ${buf.length} bytes)`);
+    if (buf.length !== 32)
+      r.errors.push(`encryption key "${id}" must be 32 bytes, base64-encoded (got ${buf.length} bytes)`);
     else keys[id] = buf;
   }
   return { keys, activeKeyId: entries[0]?.[0] ?? 'k1' };
@@ -260,7 +267,10 @@ function parseKeys(r: Reader, fallback?: string): { keys: Record<string, Buffer>
 /** `failures:seconds,...` with strictly increasing failures (lock-out steps). */
 function parseSteps(r: Reader, name: string, def: string): { failures: number; seconds: number }[] {
   const steps: { failures: number; seconds: number }[] = [];
-  for (const item of (r.raw(name) ?? def).split(',').map((x) => x.trim()).filter(Boolean)) {
+  for (const item of (r.raw(name) ?? def)
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)) {
     const m = /^(\d+):(\d+)$/.exec(item);
     const last = steps[steps.length - 1];
     if (!m || Number(m[1]) < 1 || Number(m[2]) < 1 || (last && Number(m[1]) <= last.failures)) {
@@ -293,7 +303,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     if (!jwtSecret) r.errors.push('JWT_SECRET is required in production');
     else if (jwtSecret.length < 32) r.errors.push('JWT_SECRET must be at least 32 characters');
     if (!hasKeys) r.errors.push('ENCRYPTION_KEY (or ENCRYPTION_KEYS) is required in production');
-    if (r.list('CORS_ORIGINS').length === 0) r.errors.push('CORS_ORIGINS (an explicit allow-list) is required in production');
+    if (r.list('CORS_ORIGINS').length === 0)
+      r.errors.push('CORS_ORIGINS (an explicit allow-list) is required in production');
   } else if (!jwtSecret || !hasKeys) {
     const dev = devSecrets(dataDir);
     jwtSecret ??= dev.secrets.jwtSecret;
@@ -324,7 +335,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     trustProxy: parseTrustProxy(r.str('TRUST_PROXY', 'false')),
     dataDir,
     logLevel,
-    corsOrigins: r.list('CORS_ORIGINS').length ? r.list('CORS_ORIGINS') : isProduction ? [] : ['http://localhost:3000', 'http://localhost:5173'],
+    corsOrigins: r.list('CORS_ORIGINS').length
+      ? r.list('CORS_ORIGINS')
+      : isProduction
+        ? []
+        : ['http://localhost:3000', 'http://localhost:5173'],
     bodyLimitBytes: r.int('BODY_LIMIT_BYTES', 1024 * 1024, 1024),
     shutdownTimeoutMs: r.int('SHUTDOWN_TIMEOUT_MS', 10000, 0),
     db: {

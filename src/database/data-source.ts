@@ -49,7 +49,8 @@ export async function openDatabase(config: AppConfig, opts: { reuseRunning?: boo
   const dataDir = join(config.dataDir, 'postgres');
   const log = { log: (m: string) => logger.log(m), warn: (m: string) => logger.warn(m) };
   // Started early by src/main.ts while the modules loaded, or now.
-  const embedded = await ((!opts.reuseRunning && takeEarlyStart(dataDir, log)) || startEmbeddedPostgres({ dataDir, reuseRunning: opts.reuseRunning, logger: log }));
+  const embedded = await ((!opts.reuseRunning && takeEarlyStart(dataDir, log)) ||
+    startEmbeddedPostgres({ dataDir, reuseRunning: opts.reuseRunning, logger: log }));
   return { url: embedded.url, embedded };
 }
 

@@ -1,6 +1,17 @@
 import { ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -71,7 +82,9 @@ export function postgresBinDir(): string {
   try {
     entry = require.resolve(pkg);
   } catch {
-    throw new Error(`embedded PostgreSQL: no binaries for ${process.platform}-${process.arch} (npm package ${pkg} is not installed); set DATABASE_URL instead`);
+    throw new Error(
+      `embedded PostgreSQL: no binaries for ${process.platform}-${process.arch} (npm package ${pkg} is not installed); set DATABASE_URL instead`,
+    );
   }
   return resolve(dirname(entry), '..', 'native', 'bin');
 }
@@ -85,8 +98,12 @@ interface RunAs {
 function serverUser(): RunAs | undefined {
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) return undefined;
   try {
-    const uid = Number(execFileSync('id', ['-u', USER], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
-    const gid = Number(execFileSync('id', ['-g', USER], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+    const uid = Number(
+      execFileSync('id', ['-u', USER], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(),
+    );
+    const gid = Number(
+      execFileSync('id', ['-g', USER], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(),
+    );
     return { uid, gid };
   } catch {
     throw new Error(
@@ -104,10 +121,15 @@ function serverUser(): RunAs | undefined {
 function ensureTraversable(dir: string, runAs: RunAs, logger: EmbeddedPostgresLogger): void {
   for (let d = resolve(dir); ; d = dirname(d)) {
     const st = statSync(d);
-    const ok = (st.mode & 0o001) !== 0 || (st.uid === runAs.uid && (st.mode & 0o100) !== 0) || (st.gid === runAs.gid && (st.mode & 0o010) !== 0);
+    const ok =
+      (st.mode & 0o001) !== 0 ||
+      (st.uid === runAs.uid && (st.mode & 0o100) !== 0) ||
+      (st.gid === runAs.gid && (st.mode & 0o010) !== 0);
     if (!ok) {
       chmodSync(d, (st.mode & 0o7777) | 0o001);
-      logger.warn(`added o+x (enter, not list) to ${d}: the embedded PostgreSQL runs as the OS user postgres and must reach ${dir}`);
+      logger.warn(
+        `added o+x (enter, not list) to ${d}: the embedded PostgreSQL runs as the OS user postgres and must reach ${dir}`,
+      );
     }
     if (d === dirname(d)) break;
   }
@@ -147,7 +169,10 @@ function commandLineOf(pid: number): string | undefined {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
   } catch {
     try {
-      return execFileSync('ps', ['-o', 'command=', '-p', String(pid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+      return execFileSync('ps', ['-o', 'command=', '-p', String(pid)], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).trim();
     } catch {
       return '';
     }
@@ -178,7 +203,12 @@ function ownerFile(dataDir: string): string {
  * that runs nothing is left to PostgreSQL, which replaces such a file itself.
  * Returns the PID of a running server to use, if any.
  */
-async function clearLeftovers(dataDir: string, socketDir: string, logger: EmbeddedPostgresLogger, reuseRunning: boolean): Promise<number | undefined> {
+async function clearLeftovers(
+  dataDir: string,
+  socketDir: string,
+  logger: EmbeddedPostgresLogger,
+  reuseRunning: boolean,
+): Promise<number | undefined> {
   for (const file of [join(dataDir, 'postmaster.pid'), join(socketDir, `.s.PGSQL.${SOCKET_PORT}.lock`)]) {
     if (!existsSync(file)) continue;
     const pid = Number(readFileSync(file, 'utf8').split('\n')[0]);
@@ -189,7 +219,9 @@ async function clearLeftovers(dataDir: string, socketDir: string, logger: Embedd
     }
     const cmd = commandLineOf(pid);
     if (cmd === undefined) {
-      logger.warn(`stale ${file} from a run that did not shut down (PID ${pid} is gone): PostgreSQL recovers and replaces it`);
+      logger.warn(
+        `stale ${file} from a run that did not shut down (PID ${pid} is gone): PostgreSQL recovers and replaces it`,
+      );
       continue;
     }
     if (cmd.includes('postgres')) {
@@ -205,7 +237,9 @@ async function clearLeftovers(dataDir: string, socketDir: string, logger: Embedd
             'Stop it first, or give this process its own DATA_DIR',
         );
       }
-      logger.warn(`an orphaned PostgreSQL server (PID ${pid}) from a run that did not shut down still holds ${dataDir}: stopping it`);
+      logger.warn(
+        `an orphaned PostgreSQL server (PID ${pid}) from a run that did not shut down still holds ${dataDir}: stopping it`,
+      );
       process.kill(pid, 'SIGINT');
       if (!(await waitForExit(pid, 15000))) {
         logger.warn(`PostgreSQL (PID ${pid}) did not stop within 15 s: sending SIGKILL`);
@@ -246,8 +280,12 @@ async function runInitdb(bin: string, dataDir: string, password: string, runAs: 
     );
   } catch (err) {
     const e = err as { stderr?: string; message: string };
-    const hint = runAs ? ' (running as root: the server runs as the OS user postgres, which must be able to enter every parent directory)' : '';
-    throw new Error(`embedded PostgreSQL: initdb failed${hint}: ${e.stderr?.toString().trim() || e.message}`, { cause: err });
+    const hint = runAs
+      ? ' (running as root: the server runs as the OS user postgres, which must be able to enter every parent directory)'
+      : '';
+    throw new Error(`embedded PostgreSQL: initdb failed${hint}: ${e.stderr?.toString().trim() || e.message}`, {
+      cause: err,
+    });
   } finally {
     rmSync(pwDir, { recursive: true, force: true });
   }
@@ -280,7 +318,9 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     logger.log(`initialised a new PostgreSQL cluster in ${dataDir} (${Date.now() - started} ms)`);
   } else {
     if (!existsSync(passwordFile(dataDir))) {
-      throw new Error(`embedded PostgreSQL: ${passwordFile(dataDir)} is missing, so the cluster in ${dataDir} cannot be reached (restore the file or remove the directory)`);
+      throw new Error(
+        `embedded PostgreSQL: ${passwordFile(dataDir)} is missing, so the cluster in ${dataDir} cannot be reached (restore the file or remove the directory)`,
+      );
     }
     password = readFileSync(passwordFile(dataDir), 'utf8').trim();
   }
@@ -298,7 +338,13 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     unix_socket_permissions: '0700',
     ...options.settings,
   };
-  const args = ['-D', dataDir, '-p', String(SOCKET_PORT), ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])];
+  const args = [
+    '-D',
+    dataDir,
+    '-p',
+    String(SOCKET_PORT),
+    ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
+  ];
   const child = spawn(join(bin, 'postgres'), args, {
     ...runAs,
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -379,7 +425,8 @@ function waitUntilReady(child: ChildProcess, logger: EmbeddedPostgresLogger): Pr
       if (!ready) output += chunk;
       for (const line of chunk.split('\n')) {
         // Statement errors (ERROR) are the client's to report; warnings, refused connections and crashes are ours.
-        if (/(WARNING|FATAL|PANIC):/.test(line) && !/the database system is (starting up|shutting down)/.test(line)) logger.warn(`postgres: ${line.trim()}`);
+        if (/(WARNING|FATAL|PANIC):/.test(line) && !/the database system is (starting up|shutting down)/.test(line))
+          logger.warn(`postgres: ${line.trim()}`);
       }
       if (!ready && output.includes('database system is ready to accept connections')) {
         ready = true;
@@ -389,7 +436,12 @@ function waitUntilReady(child: ChildProcess, logger: EmbeddedPostgresLogger): Pr
     });
     child.once('error', (err) => reject(new Error(`embedded PostgreSQL could not be started: ${err.message}`)));
     child.once('exit', (code, signal) => {
-      if (!ready) reject(new Error(`embedded PostgreSQL exited during start-up (code ${code}, signal ${signal}):\n${output.trim().split('\n').slice(-15).join('\n')}`));
+      if (!ready)
+        reject(
+          new Error(
+            `embedded PostgreSQL exited during start-up (code ${code}, signal ${signal}):\n${output.trim().split('\n').slice(-15).join('\n')}`,
+          ),
+        );
     });
   });
 }

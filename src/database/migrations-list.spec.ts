@@ -8,8 +8,10 @@ describe('migrations/index.ts', () => {
     const files = readdirSync(dir)
       .filter((f) => /^\d+-.+\.ts$/.test(f))
       .sort();
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- jest loads test modules through require()
-    const classes = files.map((f) => Object.values(require(join(dir, f)) as Record<string, unknown>).find((v) => typeof v === 'function'));
+    const classes = files.map((f) =>
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- jest loads test modules through require()
+      Object.values(require(join(dir, f)) as Record<string, unknown>).find((v) => typeof v === 'function'),
+    );
     expect(MIGRATIONS).toEqual(classes);
   });
 });

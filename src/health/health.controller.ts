@@ -1,6 +1,12 @@
 import { Controller, Get, Inject, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
-import { HealthCheck, HealthCheckResult, HealthCheckService, HealthIndicatorFunction, HealthIndicatorService } from '@nestjs/terminus';
+import {
+  HealthCheck,
+  HealthCheckResult,
+  HealthCheckService,
+  HealthIndicatorFunction,
+  HealthIndicatorService,
+} from '@nestjs/terminus';
 import { DataSource } from 'typeorm';
 import type Redis from 'ioredis';
 import { BreakerRegistry } from 'src/common/circuit/breaker-registry.service';
@@ -76,7 +82,9 @@ export class HealthController {
       const agents = this.breakers.snapshot('agent');
       const open = agents.filter((b) => b.state !== 'closed').map((b) => ({ name: b.name, state: b.state }));
       const session = this.indicators.check('llmProviders');
-      return open.length ? session.degraded({ breakers: agents.length, notClosed: open }) : session.up({ breakers: agents.length });
+      return open.length
+        ? session.degraded({ breakers: agents.length, notClosed: open })
+        : session.up({ breakers: agents.length });
     });
     try {
       return await this.health.check(checks);

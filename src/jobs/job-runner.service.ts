@@ -88,7 +88,9 @@ export class JobRunner implements OnModuleInit, OnApplicationBootstrap, OnModule
     this.metrics.sseStreamStarted(kind.name);
     // Run now: the job's first steps (its upstream call, its first event) happen before start returns.
     job.done = (async () => spec.run(job))()
-      .catch((err: unknown) => this.logger.error(`${kind.name} job ${spec.key} failed: ${(err as Error)?.message ?? String(err)}`))
+      .catch((err: unknown) =>
+        this.logger.error(`${kind.name} job ${spec.key} failed: ${(err as Error)?.message ?? String(err)}`),
+      )
       .finally(() => {
         job.ended();
         this.jobs.delete(spec.key);
@@ -127,13 +129,19 @@ export class JobRunner implements OnModuleInit, OnApplicationBootstrap, OnModule
   sweep(kindName: string, options: { ignoreLease?: boolean } = {}): Promise<number> {
     const registered = this.kinds.get(kindName);
     if (!registered) throw new Error(`no job kind ${kindName}`);
-    registered.sweeping ??= this.sweepOnce(registered.kind, options.ignoreLease ?? false).finally(() => (registered.sweeping = null));
+    registered.sweeping ??= this.sweepOnce(registered.kind, options.ignoreLease ?? false).finally(
+      () => (registered.sweeping = null),
+    );
     return registered.sweeping;
   }
 
   private async schedule(registered: RegisteredKind): Promise<void> {
     const { kind } = registered;
-    registered.timer = setInterval(() => void this.sweep(kind.name).catch((err: Error) => this.logger.warn(`${kind.name} sweep failed: ${err.message}`)), kind.leaseMs);
+    registered.timer = setInterval(
+      () =>
+        void this.sweep(kind.name).catch((err: Error) => this.logger.warn(`${kind.name} sweep failed: ${err.message}`)),
+      kind.leaseMs,
+    );
     registered.timer.unref();
     await this.sweep(kind.name, { ignoreLease: kind.bootSweepIgnoresLease }).catch((err: Error) =>
       this.logger.warn(`${kind.name} startup sweep failed: ${err.message}`),
@@ -150,7 +158,12 @@ export class JobRunner implements OnModuleInit, OnApplicationBootstrap, OnModule
     return finished;
   }
 
-  private async interrupt(kind: JobKind<unknown>, row: unknown, outcome: InterruptOutcome, ignoreLease: boolean): Promise<boolean> {
+  private async interrupt(
+    kind: JobKind<unknown>,
+    row: unknown,
+    outcome: InterruptOutcome,
+    ignoreLease: boolean,
+  ): Promise<boolean> {
     try {
       return await kind.interrupt(row, outcome, ignoreLease);
     } catch (err) {

@@ -85,7 +85,9 @@ export class RunningJob implements JobContext {
         this.logger.warn(`${this.kind} job ${this.spec.key} lost its lease; stopping it`);
         this.stop('lease_lost');
       })
-      .catch((err: unknown) => this.logger.warn(`${this.kind} job ${this.spec.key}: lease not renewed: ${(err as Error).message}`))
+      .catch((err: unknown) =>
+        this.logger.warn(`${this.kind} job ${this.spec.key}: lease not renewed: ${(err as Error).message}`),
+      )
       .finally(() => (this.renewal = null));
   }
 }

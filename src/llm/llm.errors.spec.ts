@@ -44,13 +44,18 @@ describe('classifyError', () => {
   });
 
   it('treats transport errors as retryable connection failures', () => {
-    const reset = Object.assign(new TypeError('terminated'), { cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }) });
+    const reset = Object.assign(new TypeError('terminated'), {
+      cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }),
+    });
     expect(classifyError(reset, agent)).toMatchObject({ retryable: true, error: { code: ErrorCode.UPSTREAM_FAILED } });
     expect(classifyError(new TypeError('fetch failed'), agent).retryable).toBe(true);
   });
 
   it('treats malformed data as a non-retryable protocol failure', () => {
-    expect(classifyError(new SyntaxError('Unexpected end of JSON input'), agent)).toMatchObject({ retryable: false, error: { code: ErrorCode.UPSTREAM_FAILED } });
+    expect(classifyError(new SyntaxError('Unexpected end of JSON input'), agent)).toMatchObject({
+      retryable: false,
+      error: { code: ErrorCode.UPSTREAM_FAILED },
+    });
   });
 
   it('does not count a refused URL or a missing key against the breaker', () => {
@@ -59,7 +64,10 @@ describe('classifyError', () => {
   });
 
   it('never copies the upstream message into the public error', () => {
-    const f = classifyError(new UpstreamError('http', 'raw body with sk-123', { status: 500, cause: new Error('sk-123') }), agent);
+    const f = classifyError(
+      new UpstreamError('http', 'raw body with sk-123', { status: 500, cause: new Error('sk-123') }),
+      agent,
+    );
     expect(f.error.message).not.toContain('sk-123');
     expect(JSON.stringify(f.error)).not.toContain('sk-123');
   });
@@ -74,6 +82,9 @@ describe('timeoutFailure', () => {
   it('retries connect and first-token timeouts, never idle ones', () => {
     expect(timeoutFailure('connect', agent).retryable).toBe(true);
     expect(timeoutFailure('first_token', agent).retryable).toBe(true);
-    expect(timeoutFailure('idle', agent)).toMatchObject({ retryable: false, error: { code: ErrorCode.UPSTREAM_TIMEOUT } });
+    expect(timeoutFailure('idle', agent)).toMatchObject({
+      retryable: false,
+      error: { code: ErrorCode.UPSTREAM_TIMEOUT },
+    });
   });
 });

@@ -106,35 +106,54 @@ function details(agent: LlmAgentConfig, extra: Record<string, unknown> = {}): Re
 
 /** Connect and first-token timeouts are retried; an idle timeout happens after the first delta, never retried. */
 export function timeoutFailure(phase: TimeoutPhase, agent: LlmAgentConfig): AttemptFailure {
-  const error = new AppError(ErrorCode.UPSTREAM_TIMEOUT, TIMEOUT_MESSAGES[phase], { details: details(agent, { phase }) });
+  const error = new AppError(ErrorCode.UPSTREAM_TIMEOUT, TIMEOUT_MESSAGES[phase], {
+    details: details(agent, { phase }),
+  });
   return new AttemptFailure(error, phase !== 'idle', undefined, true, `timeout ${phase}`);
 }
 
 /** The client-facing errors of the provider layer that are not an attempt's failure (see classifyError). */
 export const LlmErrors = {
   circuitOpen: (agent: LlmAgentConfig, retryAfterSec: number) =>
-    new AppError(ErrorCode.CIRCUIT_OPEN, 'The AI provider for this agent is temporarily unavailable after repeated failures.', {
-      retryAfter: retryAfterSec,
-      details: details(agent),
-    }),
+    new AppError(
+      ErrorCode.CIRCUIT_OPEN,
+      'The AI provider for this agent is temporarily unavailable after repeated failures.',
+      {
+        retryAfter: retryAfterSec,
+        details: details(agent),
+      },
+    ),
   noAgent: () => new AppError(ErrorCode.UPSTREAM_FAILED, 'No AI agent is configured for this request.'),
 };
 
 function httpFailure(status: number, retryAfterMs: number | undefined, agent: LlmAgentConfig): AttemptFailure {
   const d = details(agent, { upstreamStatus: status });
   if (status === 401 || status === 403) {
-    return new AttemptFailure(new AppError(ErrorCode.UPSTREAM_AUTH_FAILED, "The AI provider rejected the agent's credentials.", { details: d }), false);
+    return new AttemptFailure(
+      new AppError(ErrorCode.UPSTREAM_AUTH_FAILED, "The AI provider rejected the agent's credentials.", { details: d }),
+      false,
+    );
   }
   if (status === 429) {
     const retryAfter = retryAfterMs === undefined ? undefined : Math.max(1, Math.ceil(retryAfterMs / 1000));
-    const error = new AppError(ErrorCode.UPSTREAM_RATE_LIMITED, 'The AI provider is rate limiting requests; try again later.', { retryAfter, details: d });
+    const error = new AppError(
+      ErrorCode.UPSTREAM_RATE_LIMITED,
+      'The AI provider is rate limiting requests; try again later.',
+      { retryAfter, details: d },
+    );
     return new AttemptFailure(error, true, retryAfterMs);
   }
   if (status === 408 || status === 504) {
-    return new AttemptFailure(new AppError(ErrorCode.UPSTREAM_TIMEOUT, 'The AI provider timed out.', { details: d }), true, retryAfterMs);
+    return new AttemptFailure(
+      new AppError(ErrorCode.UPSTREAM_TIMEOUT, 'The AI provider timed out.', { details: d }),
+      true,
+      retryAfterMs,
+    );
   }
   const retryable = status >= 500;
-  const message = retryable ? `The AI provider failed (HTTP ${status}).` : `The AI provider refused the request (HTTP ${status}).`;
+  const message = retryable
+    ? `The AI provider failed (HTTP ${status}).`
+    : `The AI provider refused the request (HTTP ${status}).`;
   return new AttemptFailure(new AppError(ErrorCode.UPSTREAM_FAILED, message, { details: d }), retryable, retryAfterMs);
 }
 
@@ -180,38 +199,66 @@ export function classifyError(err: unknown, agent: LlmAgentConfig): AttemptFailu
 
 function classify(err: unknown, agent: LlmAgentConfig): AttemptFailure {
   if (err instanceof UnsafeUrlError) {
-    const error = new AppError(ErrorCode.UPSTREAM_FAILED, "The agent's endpoint address is not allowed.", { details: details(agent) });
+    const error = new AppError(ErrorCode.UPSTREAM_FAILED, "The agent's endpoint address is not allowed.", {
+      details: details(agent),
+    });
     return new AttemptFailure(error, false, undefined, false);
   }
   if (err instanceof UpstreamError) {
     switch (err.kind) {
       case 'http':
         if (err.status !== undefined) return httpFailure(err.status, err.retryAfterMs, agent);
-        return new AttemptFailure(new AppError(ErrorCode.UPSTREAM_FAILED, 'The AI provider reported an error.', { details: details(agent) }), false);
+        return new AttemptFailure(
+          new AppError(ErrorCode.UPSTREAM_FAILED, 'The AI provider reported an error.', { details: details(agent) }),
+          false,
+        );
       case 'timeout':
-        return new AttemptFailure(new AppError(ErrorCode.UPSTREAM_TIMEOUT, 'The AI provider timed out.', { details: details(agent) }), true);
+        return new AttemptFailure(
+          new AppError(ErrorCode.UPSTREAM_TIMEOUT, 'The AI provider timed out.', { details: details(agent) }),
+          true,
+        );
       case 'connection':
         return connectionFailure(agent);
       case 'config':
-        return new AttemptFailure(new AppError(ErrorCode.UPSTREAM_FAILED, 'The agent is not configured correctly.', { details: details(agent) }), false, undefined, false);
+        return new AttemptFailure(
+          new AppError(ErrorCode.UPSTREAM_FAILED, 'The agent is not configured correctly.', {
+            details: details(agent),
+          }),
+          false,
+          undefined,
+          false,
+        );
       case 'protocol':
         return protocolFailure(agent);
     }
   }
   if (isConnectionError(err)) return connectionFailure(agent);
   if (isAbortError(err) || nameOf(err) === 'TimeoutError') {
-    return new AttemptFailure(new AppError(ErrorCode.UPSTREAM_TIMEOUT, 'The AI provider timed out.', { details: details(agent) }), true);
+    return new AttemptFailure(
+      new AppError(ErrorCode.UPSTREAM_TIMEOUT, 'The AI provider timed out.', { details: details(agent) }),
+      true,
+    );
   }
   if (nameOf(err) === 'SyntaxError') return protocolFailure(agent);
-  return new AttemptFailure(new AppError(ErrorCode.UPSTREAM_FAILED, 'The AI provider call failed unexpectedly.', { details: details(agent) }), false);
+  return new AttemptFailure(
+    new AppError(ErrorCode.UPSTREAM_FAILED, 'The AI provider call failed unexpectedly.', { details: details(agent) }),
+    false,
+  );
 }
 
 function connectionFailure(agent: LlmAgentConfig): AttemptFailure {
-  return new AttemptFailure(new AppError(ErrorCode.UPSTREAM_FAILED, 'The connection to the AI provider failed.', { details: details(agent) }), true);
+  return new AttemptFailure(
+    new AppError(ErrorCode.UPSTREAM_FAILED, 'The connection to the AI provider failed.', { details: details(agent) }),
+    true,
+  );
 }
 
 function protocolFailure(agent: LlmAgentConfig): AttemptFailure {
-  const error = new AppError(ErrorCode.UPSTREAM_FAILED, 'The AI provider sent a response that could not be understood.', { details: details(agent) });
+  const error = new AppError(
+    ErrorCode.UPSTREAM_FAILED,
+    'The AI provider sent a response that could not be understood.',
+    { details: details(agent) },
+  );
   return new AttemptFailure(error, false);
 }
 

@@ -12,7 +12,15 @@ import { OpenAiProvider } from 'src/llm/providers/openai.provider';
  * Exports LlmService, and MockProvider for features that script its replies (`addScript`); url-safety is a plain module of functions (src/llm/url-safety.ts).
  */
 @Module({
-  providers: [GeminiProvider, OpenAiProvider, N8nProvider, MockProvider, LlmProviderRegistry, AgentBreakers, LlmService],
+  providers: [
+    GeminiProvider,
+    OpenAiProvider,
+    N8nProvider,
+    MockProvider,
+    LlmProviderRegistry,
+    AgentBreakers,
+    LlmService,
+  ],
   exports: [LlmService, MockProvider],
 })
 export class LlmModule {}

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger} from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { BrokenCircuitError, IsolatedCircuitError } from 'cockatiel';
 import { AppError } from 'src/common/errors/app-error';
 import { MetricsService } from 'src/common/metrics/metrics.service';
@@ -6,7 +6,15 @@ import { APP_CONFIG, AppConfig } from 'src/config/env';
 import { abortableSleep } from 'src/llm/abortable-sleep';
 import { AgentBreakers } from 'src/llm/agent-breakers';
 import { AttemptFailure, CallerAbort, classifyError, LlmErrors, UpstreamError } from 'src/llm/llm.errors';
-import { LlmAgentConfig, LlmChunk, LlmCompletion, LlmMessage, LlmProvider, LlmRequestOptions, LlmUsage } from 'src/llm/llm.types';
+import {
+  LlmAgentConfig,
+  LlmChunk,
+  LlmCompletion,
+  LlmMessage,
+  LlmProvider,
+  LlmRequestOptions,
+  LlmUsage,
+} from 'src/llm/llm.types';
 import { LlmProviderRegistry } from 'src/llm/provider-registry';
 import { UpstreamAttempt } from 'src/llm/upstream-attempt';
 import { assertSafeUpstreamUrl } from 'src/llm/url-safety';
@@ -51,7 +59,12 @@ export class LlmService {
   ) {}
 
   /** `options`: per-request overrides (temperature, max tokens, stop, tools), given to every agent of the chain. */
-  async *stream(chain: LlmAgentConfig[], messages: LlmMessage[], signal: AbortSignal, options?: LlmRequestOptions): AsyncGenerator<LlmChunk> {
+  async *stream(
+    chain: LlmAgentConfig[],
+    messages: LlmMessage[],
+    signal: AbortSignal,
+    options?: LlmRequestOptions,
+  ): AsyncGenerator<LlmChunk> {
     let lastError: AppError = LlmErrors.noAgent();
     let failedProvider: string | null = null;
     for (const [index, agent] of chain.entries()) {
@@ -96,7 +109,12 @@ export class LlmService {
   }
 
   /** Attempts one agent until a first delta (or a clean end), retrying what may be retried. */
-  private async *open(agent: LlmAgentConfig, messages: LlmMessage[], signal: AbortSignal, options?: LlmRequestOptions): AsyncGenerator<LlmChunk, OpenResult> {
+  private async *open(
+    agent: LlmAgentConfig,
+    messages: LlmMessage[],
+    signal: AbortSignal,
+    options?: LlmRequestOptions,
+  ): AsyncGenerator<LlmChunk, OpenResult> {
     const { maxAttempts, retryBaseMs } = this.config.llm;
     const provider = this.providers.get(agent.provider);
     if (!provider) return { error: classifyError(new UpstreamError('config', 'unknown provider'), agent).error };
@@ -151,7 +169,9 @@ export class LlmService {
       const failure = classifyError(err, agent);
       outcome = 'error';
       this.metrics.llmError(agent.provider, failure.error.code);
-      this.logger.warn(`agent ${agent.id}: stream failed after the first delta: ${failure.error.code} (${failure.summary})`);
+      this.logger.warn(
+        `agent ${agent.id}: stream failed after the first delta: ${failure.error.code} (${failure.summary})`,
+      );
       throw failure.error;
     } finally {
       attempt.close();
@@ -164,7 +184,13 @@ export class LlmService {
     return chunk;
   }
 
-  private newAttempt(provider: LlmProvider, agent: LlmAgentConfig, messages: LlmMessage[], signal: AbortSignal, options?: LlmRequestOptions): UpstreamAttempt {
+  private newAttempt(
+    provider: LlmProvider,
+    agent: LlmAgentConfig,
+    messages: LlmMessage[],
+    signal: AbortSignal,
+    options?: LlmRequestOptions,
+  ): UpstreamAttempt {
     const { connectTimeoutMs, firstTokenTimeoutMs, idleTimeoutMs, allowPrivateUpstreams } = this.config.llm;
     const url = agent.provider === 'n8n' ? agent.webhookUrl : agent.provider === 'mock' ? null : agent.baseUrl;
     const checkUrl = async (): Promise<void> => {

@@ -110,7 +110,13 @@ export interface LlmStreamHooks {
  */
 export interface LlmProvider {
   readonly name: LlmProviderName;
-  stream(agent: LlmAgentConfig, messages: LlmMessage[], signal: AbortSignal, hooks?: LlmStreamHooks, options?: LlmRequestOptions): AsyncIterable<LlmChunk>;
+  stream(
+    agent: LlmAgentConfig,
+    messages: LlmMessage[],
+    signal: AbortSignal,
+    hooks?: LlmStreamHooks,
+    options?: LlmRequestOptions,
+  ): AsyncIterable<LlmChunk>;
 }
 
 /** What `LlmService.complete` returns: the whole reply and which agent/model produced it. */

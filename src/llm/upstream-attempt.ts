@@ -54,7 +54,9 @@ export class UpstreamAttempt {
     try {
       await this.guard(this.beforeCall());
       const hooks = { onConnected: () => this.disarm('connect') };
-      this.iterator = this.provider.stream(this.agent, this.messages, this.controller.signal, hooks, this.options)[Symbol.asyncIterator]();
+      this.iterator = this.provider
+        .stream(this.agent, this.messages, this.controller.signal, hooks, this.options)
+        [Symbol.asyncIterator]();
       const chunks: LlmChunk[] = [];
       for (;;) {
         const r = await this.guard(this.iterator.next());

@@ -5,13 +5,19 @@ jest.mock('node:dns/promises', () => ({ lookup: jest.fn() }));
 const mockedLookup = lookup as unknown as jest.Mock;
 
 describe('validateUpstreamUrlSyntax', () => {
-  it.each(['https://api.openai.com/v1', 'http://example.com:8080/webhook/abc', 'https://[2001:4860:4860::8888]/'])('accepts public http(s) URL %s', (url) => {
-    expect(validateUpstreamUrlSyntax(url)).toBeNull();
-  });
+  it.each(['https://api.openai.com/v1', 'http://example.com:8080/webhook/abc', 'https://[2001:4860:4860::8888]/'])(
+    'accepts public http(s) URL %s',
+    (url) => {
+      expect(validateUpstreamUrlSyntax(url)).toBeNull();
+    },
+  );
 
-  it.each(['ftp://example.com/', 'file:///etc/passwd', 'gopher://x/', 'javascript:alert(1)', 'not a url', ''])('refuses non-http(s) or invalid %j', (url) => {
-    expect(validateUpstreamUrlSyntax(url)).not.toBeNull();
-  });
+  it.each(['ftp://example.com/', 'file:///etc/passwd', 'gopher://x/', 'javascript:alert(1)', 'not a url', ''])(
+    'refuses non-http(s) or invalid %j',
+    (url) => {
+      expect(validateUpstreamUrlSyntax(url)).not.toBeNull();
+    },
+  );
 
   it('refuses credentials in the URL', () => {
     expect(validateUpstreamUrlSyntax('https://user:pass@example.com/')).toMatch(/credentials/);
@@ -70,7 +76,10 @@ describe('assertSafeUpstreamUrl', () => {
   beforeEach(() => mockedLookup.mockReset());
 
   it('accepts a host whose every address is public', async () => {
-    mockedLookup.mockResolvedValue([{ address: '93.184.216.34', family: 4 }, { address: '2606:2800:220:1::1', family: 6 }]);
+    mockedLookup.mockResolvedValue([
+      { address: '93.184.216.34', family: 4 },
+      { address: '2606:2800:220:1::1', family: 6 },
+    ]);
     await expect(assertSafeUpstreamUrl('https://example.com/v1', false)).resolves.toBeUndefined();
     expect(mockedLookup).toHaveBeenCalledWith('example.com', { all: true, verbatim: true });
   });
@@ -81,9 +90,15 @@ describe('assertSafeUpstreamUrl', () => {
   });
 
   it('refuses a host when any one of its addresses is private', async () => {
-    mockedLookup.mockResolvedValue([{ address: '8.8.8.8', family: 4 }, { address: '10.1.2.3', family: 4 }]);
+    mockedLookup.mockResolvedValue([
+      { address: '8.8.8.8', family: 4 },
+      { address: '10.1.2.3', family: 4 },
+    ]);
     await expect(assertSafeUpstreamUrl('http://mixed.example/', false)).rejects.toThrow(/private/);
-    mockedLookup.mockResolvedValue([{ address: '8.8.8.8', family: 4 }, { address: '10.1.2.3', family: 4 }]);
+    mockedLookup.mockResolvedValue([
+      { address: '8.8.8.8', family: 4 },
+      { address: '10.1.2.3', family: 4 },
+    ]);
     await expect(assertSafeUpstreamUrl('http://mixed.example/', true)).resolves.toBeUndefined();
   });
 
@@ -99,7 +114,9 @@ describe('assertSafeUpstreamUrl', () => {
   });
 
   it('lets DNS failures through as they are (a connection problem, not a refusal)', async () => {
-    mockedLookup.mockRejectedValue(Object.assign(new Error('getaddrinfo ENOTFOUND nope.invalid'), { code: 'ENOTFOUND' }));
+    mockedLookup.mockRejectedValue(
+      Object.assign(new Error('getaddrinfo ENOTFOUND nope.invalid'), { code: 'ENOTFOUND' }),
+    );
     await expect(assertSafeUpstreamUrl('http://nope.invalid/', false)).rejects.toMatchObject({ code: 'ENOTFOUND' });
   });
 

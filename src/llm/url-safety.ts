@@ -30,16 +30,37 @@ function blockList(v4: [string, number][], v6: [string, number][]): BlockList {
 }
 
 const METADATA_IPS = blockList(
-  [['169.254.169.254', 32], ['100.100.100.200', 32]],
+  [
+    ['169.254.169.254', 32],
+    ['100.100.100.200', 32],
+  ],
   [['fd00:ec2::254', 128]],
 );
 const ALWAYS_BLOCKED = blockList(
-  [['169.254.0.0', 16], ['224.0.0.0', 4], ['240.0.0.0', 4]],
-  [['fe80::', 10], ['ff00::', 8]],
+  [
+    ['169.254.0.0', 16],
+    ['224.0.0.0', 4],
+    ['240.0.0.0', 4],
+  ],
+  [
+    ['fe80::', 10],
+    ['ff00::', 8],
+  ],
 );
 const PRIVATE = blockList(
-  [['10.0.0.0', 8], ['172.16.0.0', 12], ['192.168.0.0', 16], ['100.64.0.0', 10], ['127.0.0.0', 8], ['0.0.0.0', 8]],
-  [['fc00::', 7], ['::1', 128], ['::', 128]],
+  [
+    ['10.0.0.0', 8],
+    ['172.16.0.0', 12],
+    ['192.168.0.0', 16],
+    ['100.64.0.0', 10],
+    ['127.0.0.0', 8],
+    ['0.0.0.0', 8],
+  ],
+  [
+    ['fc00::', 7],
+    ['::1', 128],
+    ['::', 128],
+  ],
 );
 
 /** `::ffff:a.b.c.d`, `::ffff:aabb:ccdd` and NAT64 `64:ff9b::…` carry an IPv4 address: return it. */
@@ -76,7 +97,8 @@ function parse(url: string): { parsed: URL | null; problem: string | null } {
   } catch {
     return { parsed: null, problem: 'not a valid URL' };
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return { parsed, problem: 'only http and https URLs are allowed' };
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    return { parsed, problem: 'only http and https URLs are allowed' };
   if (parsed.username || parsed.password) return { parsed, problem: 'credentials in the URL are not allowed' };
   if (!parsed.hostname) return { parsed, problem: 'the URL has no host' };
   return { parsed, problem: null };
@@ -85,7 +107,8 @@ function parse(url: string): { parsed: URL | null; problem: string | null } {
 function hostProblem(host: string, allowPrivate: boolean): string | null {
   const name = host.toLowerCase().replace(/\.$/, '');
   if (METADATA_HOSTS.has(name)) return 'cloud metadata addresses are not allowed';
-  if (!allowPrivate && (name === 'localhost' || name.endsWith('.localhost'))) return 'private and loopback addresses are not allowed';
+  if (!allowPrivate && (name === 'localhost' || name.endsWith('.localhost')))
+    return 'private and loopback addresses are not allowed';
   return null;
 }
 

@@ -36,12 +36,16 @@ export class MetricsServer implements OnApplicationBootstrap, OnModuleDestroy {
       check.assert(req.headers.authorization);
       this.metrics
         .render()
-        .then((text) => res.status(200).set('Content-Type', this.metrics.contentType).set('Cache-Control', 'no-store').send(text))
+        .then((text) =>
+          res.status(200).set('Content-Type', this.metrics.contentType).set('Cache-Control', 'no-store').send(text),
+        )
         .catch(next);
     });
     app.use((_req: Request, _res: Response, next: NextFunction) => next(MonitoringErrors.routeNotFound()));
     app.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
-      this.filter.catch(err, { switchToHttp: () => ({ getRequest: () => req, getResponse: () => res, getNext: () => next }) } as never);
+      this.filter.catch(err, {
+        switchToHttp: () => ({ getRequest: () => req, getResponse: () => res, getNext: () => next }),
+      } as never);
     });
     const server = app.listen(port, host);
     await new Promise<void>((resolve, reject) => {

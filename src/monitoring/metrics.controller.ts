@@ -1,5 +1,13 @@
 import { Controller, Get, Header, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
 import { prometheusContentType } from 'prom-client';
 import { Public } from 'src/common/decorators/public.decorator';
 import { ErrorBodyDto } from 'src/common/filters/error-body';
@@ -21,8 +29,15 @@ export class MetricsController {
   @ApiOperation({ summary: 'Prometheus metrics (text format); Bearer METRICS_TOKEN when configured' })
   @ApiProduces(prometheusContentType)
   @ApiOkResponse({ description: 'Prometheus text exposition format', schema: { type: 'string' } })
-  @ApiUnauthorizedResponse({ type: ErrorBodyDto, description: 'METRICS_TOKEN is set and the bearer token is missing or wrong' })
-  @ApiNotFoundResponse({ type: ErrorBodyDto, description: 'Not served here: in production without METRICS_TOKEN, or when METRICS_PORT moves it to its own listener' })
+  @ApiUnauthorizedResponse({
+    type: ErrorBodyDto,
+    description: 'METRICS_TOKEN is set and the bearer token is missing or wrong',
+  })
+  @ApiNotFoundResponse({
+    type: ErrorBodyDto,
+    description:
+      'Not served here: in production without METRICS_TOKEN, or when METRICS_PORT moves it to its own listener',
+  })
   scrape(): Promise<string> {
     return this.metrics.render();
   }

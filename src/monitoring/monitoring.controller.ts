@@ -1,7 +1,15 @@
 import { ApiEventStream } from 'src/common/openapi/api-event-stream.decorator';
 import { MONITORING_STREAM_EVENTS } from 'src/monitoring/dto/monitoring-stream-events.dto';
 import { Controller, Get, MessageEvent, Query, Sse } from '@nestjs/common';
-import { ApiBearerAuth, ApiCookieAuth, ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiCookieAuth,
+  ApiOkResponse,
+  ApiOperation,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
 import { Observable } from 'rxjs';
 import type { AuthUser } from 'src/common/auth-user';
 import { CurrentUser } from 'src/common/decorators/current-user.decorator';
@@ -28,7 +36,9 @@ export class MonitoringController {
   ) {}
 
   @Get('connections')
-  @ApiOperation({ summary: 'Live SSE subscribers of your team per stream, queue depths, stream log and memory figures' })
+  @ApiOperation({
+    summary: 'Live SSE subscribers of your team per stream, queue depths, stream log and memory figures',
+  })
   @ApiOkResponse({ type: ConnectionsDto })
   connections(@CurrentUser() user: AuthUser): Promise<ConnectionsDto> {
     return this.monitoring.connections(user);
@@ -37,16 +47,26 @@ export class MonitoringController {
   @Sse('stream')
   @SkipCircuitBreaker()
   @ApiOperation({
-    summary: 'SSE: a `connections` event (same body as /connections) every 5 s; `reconnect` with a retry hint when the instance drains',
+    summary:
+      'SSE: a `connections` event (same body as /connections) every 5 s; `reconnect` with a retry hint when the instance drains',
   })
-  @ApiEventStream('Monitoring', MONITORING_STREAM_EVENTS, 'text/event-stream of `connections` events (`id:` lines, `: ping` comments)')
-  @ApiServiceUnavailableResponse({ type: ErrorBodyDto, description: 'The instance is draining; reconnect (Retry-After)' })
+  @ApiEventStream(
+    'Monitoring',
+    MONITORING_STREAM_EVENTS,
+    'text/event-stream of `connections` events (`id:` lines, `: ping` comments)',
+  )
+  @ApiServiceUnavailableResponse({
+    type: ErrorBodyDto,
+    description: 'The instance is draining; reconnect (Retry-After)',
+  })
   stream(@CurrentUser() user: AuthUser): Observable<MessageEvent> {
     return this.monitoring.stream(user);
   }
 
   @Get('errors')
-  @ApiOperation({ summary: 'Recent server-side and upstream failures of your team, newest first, with correlation ids' })
+  @ApiOperation({
+    summary: 'Recent server-side and upstream failures of your team, newest first, with correlation ids',
+  })
   @ApiOkResponse({ type: ErrorLogPageDto })
   errorLog(@CurrentUser() user: AuthUser, @Query() q: ListErrorLogsQueryDto): Promise<ErrorLogPageDto> {
     return this.errors.list(user, q);

@@ -51,7 +51,12 @@ export class MonitoringService {
         queuedEvents: stats.queuedEvents,
         maxQueueDepth: stats.maxQueueDepth,
         droppedSlowConsumers: stats.droppedSlowConsumers,
-        streamLog: { backend: stats.backend, streamsHeld: stats.streamsHeld, eventsHeld: stats.eventsHeld, approxBytes: stats.approxBytes },
+        streamLog: {
+          backend: stats.backend,
+          streamsHeld: stats.streamsHeld,
+          eventsHeld: stats.eventsHeld,
+          approxBytes: stats.approxBytes,
+        },
         memory: {
           rssBytes: mem.rss,
           heapUsedBytes: mem.heapUsed,
@@ -82,10 +87,12 @@ export class MonitoringService {
         switchMap(() => from(this.connections(user))),
         map((data) => ({ id: String(++seq), type: 'connections', data })),
       );
-      const live = toSseMessages(figures$, { heartbeatMs: this.config.streaming.heartbeatMs, retryMs: 3000 }).subscribe({
-        next: send,
-        error: (err: unknown) => subscriber.error(err),
-      });
+      const live = toSseMessages(figures$, { heartbeatMs: this.config.streaming.heartbeatMs, retryMs: 3000 }).subscribe(
+        {
+          next: send,
+          error: (err: unknown) => subscriber.error(err),
+        },
+      );
       const offDrain = this.drain.onDrain(() => {
         live.unsubscribe();
         send(toMessageEvent({ id: String(++seq), type: 'reconnect', data: { reason: 'draining' } }, DRAIN_RETRY_MS));

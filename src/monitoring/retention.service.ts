@@ -44,7 +44,9 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
     this.running = work;
     const result = await work;
     if (result.auditLogs || result.errorLogs) {
-      this.logger.log(`retention: deleted ${result.auditLogs} audit and ${result.errorLogs} error log rows before ${cutoff.toISOString()}`);
+      this.logger.log(
+        `retention: deleted ${result.auditLogs} audit and ${result.errorLogs} error log rows before ${cutoff.toISOString()}`,
+      );
     }
     return result;
   }

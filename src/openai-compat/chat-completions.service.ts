@@ -8,7 +8,13 @@ import type { LlmAgentConfig, LlmChunk, LlmFinishReason, LlmMessage, LlmToolCall
 import { AgentRouter } from 'src/routing/agent-router.service';
 import { ChatCompletionRequest, parseChatCompletionRequest } from 'src/openai-compat/chat-request';
 import { OpenAiError } from 'src/openai-compat/openai-errors';
-import { chunkObject, completionObject, CompletionIds, newCompletionIds, usageChunk } from 'src/openai-compat/openai-wire';
+import {
+  chunkObject,
+  completionObject,
+  CompletionIds,
+  newCompletionIds,
+  usageChunk,
+} from 'src/openai-compat/openai-wire';
 
 /** What the controller sends: one JSON document, or the chunk objects of a stream (then `data: [DONE]`). */
 export type CompletionReply = { stream: false; body: unknown } | { stream: true; chunks: AsyncGenerator<unknown> };
@@ -38,7 +44,10 @@ export class ChatCompletionsService {
     await this.limits.assertBudget(key.teamId);
     if (req.user) this.logger.debug({ apiKeyId: key.keyId, endUser: req.user.slice(0, 200) }, 'chat completion');
     const ids = newCompletionIds(req.model);
-    const run = new CompletionRun(this.router.stream(key.teamId, chain, req.messages, signal, req.options), req.messages);
+    const run = new CompletionRun(
+      this.router.stream(key.teamId, chain, req.messages, signal, req.options),
+      req.messages,
+    );
     try {
       await run.open();
     } catch (err) {
@@ -51,7 +60,10 @@ export class ChatCompletionsService {
       } finally {
         await this.charge(key.teamId, run);
       }
-      return { stream: false, body: completionObject(ids, run.content, run.toolCalls(), run.finishReason(), run.usageOrEstimate()) };
+      return {
+        stream: false,
+        body: completionObject(ids, run.content, run.toolCalls(), run.finishReason(), run.usageOrEstimate()),
+      };
     }
     return { stream: true, chunks: this.streamChunks(key.teamId, run, ids, req) };
   }
@@ -68,14 +80,21 @@ export class ChatCompletionsService {
     return modelObject(agent.id, agent.createdAt);
   }
 
-  private async *streamChunks(teamId: string, run: CompletionRun, ids: CompletionIds, req: ChatCompletionRequest): AsyncGenerator<unknown> {
+  private async *streamChunks(
+    teamId: string,
+    run: CompletionRun,
+    ids: CompletionIds,
+    req: ChatCompletionRequest,
+  ): AsyncGenerator<unknown> {
     try {
       yield chunkObject(ids, req.includeUsage, { role: 'assistant', content: '' });
       for await (const c of run.rest()) {
         if (c.type === 'delta') yield chunkObject(ids, req.includeUsage, { content: c.content });
         else if (c.type === 'tool_call') {
           const first = c.id !== undefined || c.name !== undefined;
-          const call = first ? { index: c.index, id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } } : { index: c.index, function: { arguments: c.arguments } };
+          const call = first
+            ? { index: c.index, id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } }
+            : { index: c.index, function: { arguments: c.arguments } };
           yield chunkObject(ids, req.includeUsage, { tool_calls: [call] });
         }
       }
@@ -91,18 +110,26 @@ export class ChatCompletionsService {
       return await this.agents.resolveChain(teamId, model);
     } catch (err) {
       // Another team's agent, a deleted one or an inactive one without an active fallback: no such model here.
-      if (err instanceof AppError && (err.code === ErrorCode.NOT_FOUND || err.code === ErrorCode.CONFLICT)) throw OpenAiError.modelNotFound(model);
+      if (err instanceof AppError && (err.code === ErrorCode.NOT_FOUND || err.code === ErrorCode.CONFLICT))
+        throw OpenAiError.modelNotFound(model);
       throw err;
     }
   }
 
   private async charge(teamId: string, run: CompletionRun): Promise<void> {
     if (!run.started) return;
-    await this.limits.record(teamId, run.usageOrEstimate()).catch((err: Error) => this.logger.warn(`usage not recorded: ${err.message}`));
+    await this.limits
+      .record(teamId, run.usageOrEstimate())
+      .catch((err: Error) => this.logger.warn(`usage not recorded: ${err.message}`));
   }
 }
 
-const modelObject = (id: string, created: Date) => ({ id, object: 'model', created: Math.floor(created.getTime() / 1000), owned_by: 'team' });
+const modelObject = (id: string, created: Date) => ({
+  id,
+  object: 'model',
+  created: Math.floor(created.getTime() / 1000),
+  owned_by: 'team',
+});
 
 /** Reads one LlmService stream and keeps what the answer needs: text, tool calls, finish reason, usage. */
 class CompletionRun {
@@ -167,7 +194,8 @@ class CompletionRun {
   usageOrEstimate(): LlmUsage {
     if (this.usage) return this.usage;
     const prompt = this.history.reduce((n, m) => n + m.content.length, 0);
-    const completion = this.content.length + this.toolCalls().reduce((n, c) => n + c.name.length + c.arguments.length, 0);
+    const completion =
+      this.content.length + this.toolCalls().reduce((n, c) => n + c.name.length + c.arguments.length, 0);
     return { promptTokens: Math.ceil(prompt / 4), completionTokens: Math.ceil(completion / 4) };
   }
 

@@ -19,8 +19,18 @@ describe('parseChatCompletionRequest', () => {
       model: 'agent',
       messages: [
         { role: 'developer', content: 'be nice' },
-        { role: 'user', content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }] },
-        { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{"x":1}' } }] },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'a' },
+            { type: 'text', text: 'b' },
+          ],
+        },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{"x":1}' } }],
+        },
         { role: 'tool', tool_call_id: 'c1', content: 'ok' },
       ],
     });
@@ -46,7 +56,13 @@ describe('parseChatCompletionRequest', () => {
       stream_options: { include_usage: true },
       top_p: 0.5,
     });
-    expect(r.options).toEqual({ temperature: 0, maxTokens: 20, stop: ['END'], tools: [{ name: 'f', parameters: { type: 'object' } }], toolChoice: { name: 'f' } });
+    expect(r.options).toEqual({
+      temperature: 0,
+      maxTokens: 20,
+      stop: ['END'],
+      tools: [{ name: 'f', parameters: { type: 'object' } }],
+      toolChoice: { name: 'f' },
+    });
     expect(r.includeUsage).toBe(true);
   });
 
@@ -55,7 +71,10 @@ describe('parseChatCompletionRequest', () => {
     [{ model: 'm', messages: [] }, 'messages'],
     [{ ...base, messages: [{ role: 'robot', content: 'x' }] }, 'messages[0].role'],
     [{ ...base, messages: [{ role: 'tool', content: 'x' }] }, 'messages[0].tool_call_id'],
-    [{ ...base, messages: [{ role: 'user', content: [{ type: 'image_url', image_url: {} }] }] }, 'messages[0].content[0]'],
+    [
+      { ...base, messages: [{ role: 'user', content: [{ type: 'image_url', image_url: {} }] }] },
+      'messages[0].content[0]',
+    ],
     [{ ...base, n: 2 }, 'n'],
     [{ ...base, temperature: 3 }, 'temperature'],
     [{ ...base, max_tokens: 0 }, 'max_tokens'],

@@ -31,7 +31,12 @@ export class OpenAiCompatController {
 
   @Post('chat/completions')
   @HttpCode(200)
-  async createChatCompletion(@CurrentApiKey() key: ApiKeyPrincipal, @Body() body: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
+  async createChatCompletion(
+    @CurrentApiKey() key: ApiKeyPrincipal,
+    @Body() body: unknown,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
     const reply = await this.completions.create(key, body, clientGone(req, res));
     if (reply.stream) await writeOpenAiStream(res, reply.chunks);
     else res.status(200).json(reply.body);

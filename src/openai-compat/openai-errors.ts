@@ -27,7 +27,13 @@ export class OpenAiError extends Error {
   }
 
   static modelNotFound(model: string): OpenAiError {
-    return new OpenAiError(404, `The model \`${model}\` does not exist or you do not have access to it.`, 'invalid_request_error', 'model_not_found', 'model');
+    return new OpenAiError(
+      404,
+      `The model \`${model}\` does not exist or you do not have access to it.`,
+      'invalid_request_error',
+      'model_not_found',
+      'model',
+    );
   }
 }
 
@@ -38,7 +44,8 @@ export class OpenAiError extends Error {
 export function toOpenAiError(e: unknown): OpenAiError {
   if (e instanceof OpenAiError) return e;
   if (e instanceof AppError) return fromAppError(e);
-  if (e instanceof ThrottlerException) return new OpenAiError(429, 'Rate limit reached for requests', 'requests', 'rate_limit_exceeded', null, 1);
+  if (e instanceof ThrottlerException)
+    return new OpenAiError(429, 'Rate limit reached for requests', 'requests', 'rate_limit_exceeded', null, 1);
   if (e instanceof HttpException) {
     const status = e.getStatus();
     if (status === 404) return new OpenAiError(404, 'Not found', 'invalid_request_error', 'not_found');
@@ -46,8 +53,10 @@ export function toOpenAiError(e: unknown): OpenAiError {
     return new OpenAiError(500, 'The server had an error while processing your request.', 'server_error');
   }
   const bodyParser = e as { type?: string; status?: number } | null;
-  if (bodyParser?.type === 'entity.parse.failed') return OpenAiError.invalid('We could not parse the JSON body of your request.');
-  if (bodyParser?.type === 'entity.too.large') return new OpenAiError(413, 'The request body is too large.', 'invalid_request_error');
+  if (bodyParser?.type === 'entity.parse.failed')
+    return OpenAiError.invalid('We could not parse the JSON body of your request.');
+  if (bodyParser?.type === 'entity.too.large')
+    return new OpenAiError(413, 'The request body is too large.', 'invalid_request_error');
   return new OpenAiError(500, 'The server had an error while processing your request.', 'server_error');
 }
 
@@ -59,7 +68,12 @@ function fromAppError(e: AppError): OpenAiError {
     case ErrorCode.INVALID_CURSOR:
       return OpenAiError.invalid(e.message, e.options.fieldErrors?.[0]?.field ?? null);
     case ErrorCode.UNAUTHORIZED:
-      return new OpenAiError(401, `${e.message}. You can find your API key in the team's API keys (cb_live_…).`, 'invalid_request_error', 'invalid_api_key');
+      return new OpenAiError(
+        401,
+        `${e.message}. You can find your API key in the team's API keys (cb_live_…).`,
+        'invalid_request_error',
+        'invalid_api_key',
+      );
     case ErrorCode.FORBIDDEN:
       return new OpenAiError(403, e.message, 'invalid_request_error', 'insufficient_permissions');
     case ErrorCode.NOT_FOUND:
@@ -74,7 +88,14 @@ function fromAppError(e: AppError): OpenAiError {
     case ErrorCode.RATE_LIMITED:
       return new OpenAiError(429, e.message, 'requests', 'rate_limit_exceeded', null, retryAfter ?? 1);
     case ErrorCode.BUDGET_EXCEEDED:
-      return new OpenAiError(429, `You exceeded your current quota: ${e.message}.`, 'insufficient_quota', 'insufficient_quota', null, retryAfter);
+      return new OpenAiError(
+        429,
+        `You exceeded your current quota: ${e.message}.`,
+        'insufficient_quota',
+        'insufficient_quota',
+        null,
+        retryAfter,
+      );
     case ErrorCode.CIRCUIT_OPEN:
     case ErrorCode.UPSTREAM_FAILED:
     case ErrorCode.UPSTREAM_TIMEOUT:

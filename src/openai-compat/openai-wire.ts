@@ -21,7 +21,12 @@ export const openAiUsage = (u: LlmUsage) => ({
 });
 
 /** One `chat.completion.chunk`. With `stream_options.include_usage` every chunk carries `usage` (null but on the last). */
-export function chunkObject(ids: CompletionIds, includeUsage: boolean, delta: Record<string, unknown>, finishReason: LlmFinishReason | null = null) {
+export function chunkObject(
+  ids: CompletionIds,
+  includeUsage: boolean,
+  delta: Record<string, unknown>,
+  finishReason: LlmFinishReason | null = null,
+) {
   return {
     ...baseChunk(ids),
     choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
@@ -33,9 +38,21 @@ export function usageChunk(ids: CompletionIds, usage: LlmUsage) {
   return { ...baseChunk(ids), choices: [], usage: openAiUsage(usage) };
 }
 
-const baseChunk = (ids: CompletionIds) => ({ id: ids.id, object: 'chat.completion.chunk', created: ids.created, model: ids.model, system_fingerprint: null });
+const baseChunk = (ids: CompletionIds) => ({
+  id: ids.id,
+  object: 'chat.completion.chunk',
+  created: ids.created,
+  model: ids.model,
+  system_fingerprint: null,
+});
 
-export function completionObject(ids: CompletionIds, content: string, toolCalls: LlmToolCall[], finishReason: LlmFinishReason, usage: LlmUsage) {
+export function completionObject(
+  ids: CompletionIds,
+  content: string,
+  toolCalls: LlmToolCall[],
+  finishReason: LlmFinishReason,
+  usage: LlmUsage,
+) {
   return {
     id: ids.id,
     object: 'chat.completion',
@@ -48,7 +65,15 @@ export function completionObject(ids: CompletionIds, content: string, toolCalls:
           role: 'assistant',
           content: content || (toolCalls.length ? null : ''),
           refusal: null,
-          ...(toolCalls.length ? { tool_calls: toolCalls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } })) } : {}),
+          ...(toolCalls.length
+            ? {
+                tool_calls: toolCalls.map((c) => ({
+                  id: c.id,
+                  type: 'function',
+                  function: { name: c.name, arguments: c.arguments },
+                })),
+              }
+            : {}),
         },
         logprobs: null,
         finish_reason: finishReason,

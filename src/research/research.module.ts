@@ -39,7 +39,12 @@ import { ResearchStreamsService } from 'src/research/streams/research-streams.se
     StreamingModule,
     SseModule,
   ],
-  controllers: [ResearchSessionsController, ResearchEventsController, ResearchMessagesController, ResearchSettingsController],
+  controllers: [
+    ResearchSessionsController,
+    ResearchEventsController,
+    ResearchMessagesController,
+    ResearchSettingsController,
+  ],
   providers: [
     ResearchSessionRepository,
     ResearchMessageRepository,

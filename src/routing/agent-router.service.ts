@@ -34,7 +34,13 @@ export class AgentRouter {
     private readonly llm: LlmService,
   ) {}
 
-  async *stream(teamId: string, chain: LlmAgentConfig[], messages: LlmMessage[], signal: AbortSignal, options?: LlmRequestOptions): AsyncGenerator<LlmChunk> {
+  async *stream(
+    teamId: string,
+    chain: LlmAgentConfig[],
+    messages: LlmMessage[],
+    signal: AbortSignal,
+    options?: LlmRequestOptions,
+  ): AsyncGenerator<LlmChunk> {
     const router = chain[0] ? routerOf(chain[0]) : null;
     if (!router) {
       yield* this.llm.stream(chain, messages, signal, options);
@@ -53,7 +59,13 @@ export class AgentRouter {
     yield* this.llm.stream(target, messages, signal, options);
   }
 
-  private async decide(teamId: string, agent: LlmAgentConfig, router: RouterConfig, messages: LlmMessage[], signal: AbortSignal): Promise<LlmRouting> {
+  private async decide(
+    teamId: string,
+    agent: LlmAgentConfig,
+    router: RouterConfig,
+    messages: LlmMessage[],
+    signal: AbortSignal,
+  ): Promise<LlmRouting> {
     const names = new Map((await this.agents.listActiveSummaries(teamId)).map((a) => [a.id, a.name]));
     const live = router.candidates.filter((c) => names.has(c.agentId));
     const fallback = (reason: string): LlmRouting => ({
@@ -67,8 +79,15 @@ export class AgentRouter {
     const timeout = AbortSignal.timeout(router.timeoutMs ?? DEFAULT_TIMEOUT_MS);
     try {
       const chosen = await this.ask(agent, live, names, messages, AbortSignal.any([signal, timeout]));
-      if (!chosen || !live.some((c) => c.agentId === chosen.agentId)) return fallback('the router named no valid candidate');
-      return { routerAgentId: agent.id, routedTo: chosen.agentId, routedToName: names.get(chosen.agentId) ?? '', reason: chosen.reason, method: 'model' };
+      if (!chosen || !live.some((c) => c.agentId === chosen.agentId))
+        return fallback('the router named no valid candidate');
+      return {
+        routerAgentId: agent.id,
+        routedTo: chosen.agentId,
+        routedToName: names.get(chosen.agentId) ?? '',
+        reason: chosen.reason,
+        method: 'model',
+      };
     } catch (err) {
       if (signal.aborted) throw signal.reason;
       const why = timeout.aborted ? 'the routing call timed out' : 'the routing call failed';
@@ -91,7 +110,10 @@ export class AgentRouter {
       `Agents:\n${list}\n` +
       `Call ${ROUTE_TOOL} with the chosen agent id and a short reason, or answer only with JSON {"agentId": "<id>", "reason": "<short reason>"}.`;
     const lastUser = [...messages].reverse().find((m) => m.role === 'user');
-    const prompt: LlmMessage[] = [{ role: 'system', content: system }, { role: 'user', content: lastUser?.content ?? '' }];
+    const prompt: LlmMessage[] = [
+      { role: 'system', content: system },
+      { role: 'user', content: lastUser?.content ?? '' },
+    ];
     const self = { ...agent, systemPrompt: null, config: { ...agent.config, router: undefined } };
     const tools = [
       {
@@ -99,7 +121,10 @@ export class AgentRouter {
         description: 'Choose the agent that answers',
         parameters: {
           type: 'object',
-          properties: { agentId: { type: 'string', enum: candidates.map((c) => c.agentId) }, reason: { type: 'string' } },
+          properties: {
+            agentId: { type: 'string', enum: candidates.map((c) => c.agentId) },
+            reason: { type: 'string' },
+          },
           required: ['agentId', 'reason'],
         },
       },
@@ -107,7 +132,12 @@ export class AgentRouter {
     const useTools = agent.provider === 'openai' || agent.provider === 'gemini';
     let text = '';
     let args = '';
-    for await (const c of this.llm.stream([self], prompt, signal, useTools ? { tools, toolChoice: { name: ROUTE_TOOL }, temperature: 0 } : { temperature: 0 })) {
+    for await (const c of this.llm.stream(
+      [self],
+      prompt,
+      signal,
+      useTools ? { tools, toolChoice: { name: ROUTE_TOOL }, temperature: 0 } : { temperature: 0 },
+    )) {
       if (c.type === 'delta') text += c.content;
       else if (c.type === 'tool_call') args += c.arguments;
     }
@@ -124,7 +154,10 @@ function parseChoice(text: string): { agentId: string; reason: string } | null {
     const v = JSON.parse(text.slice(start, end + 1)) as { agentId?: unknown; agent?: unknown; reason?: unknown };
     const agentId = typeof v.agentId === 'string' ? v.agentId : typeof v.agent === 'string' ? v.agent : null;
     if (!agentId) return null;
-    return { agentId, reason: typeof v.reason === 'string' && v.reason.trim() ? v.reason.trim().slice(0, 300) : 'chosen by the router' };
+    return {
+      agentId,
+      reason: typeof v.reason === 'string' && v.reason.trim() ? v.reason.trim().slice(0, 300) : 'chosen by the router',
+    };
   } catch {
     return null;
   }

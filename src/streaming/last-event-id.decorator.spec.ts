@@ -18,7 +18,8 @@ const context = (headers: Record<string, string>, query: Record<string, unknown>
   ({ switchToHttp: () => ({ getRequest: () => ({ headers, query }) }) }) as unknown as ExecutionContext;
 
 describe('@LastEventId()', () => {
-  const read = (headers: Record<string, string>, query: Record<string, unknown> = {}) => factoryOf()(undefined, context(headers, query));
+  const read = (headers: Record<string, string>, query: Record<string, unknown> = {}) =>
+    factoryOf()(undefined, context(headers, query));
 
   it('reads the Last-Event-ID header', () => {
     expect(read({ 'last-event-id': '42-7' })).toEqual({ offset: 42, seq: 7 });

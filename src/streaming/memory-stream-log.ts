@@ -16,7 +16,12 @@ import {
   StreamLog,
   StreamLogStats,
 } from 'src/streaming/stream-log';
-import { StreamFinishedError, StreamLogClosedError, StreamLostError, StreamOffsetError } from 'src/streaming/streaming.errors';
+import {
+  StreamFinishedError,
+  StreamLogClosedError,
+  StreamLostError,
+  StreamOffsetError,
+} from 'src/streaming/streaming.errors';
 
 export interface MemoryStreamLogOptions {
   /** Events held per stream; past it the oldest are dropped (default 10 000; STREAM_MAX_EVENTS). */
@@ -93,12 +98,20 @@ export class MemoryStreamLog extends StreamLog implements FollowSource, OnModule
     this.getOrCreate(key);
   }
 
-  async append<T>(key: string, type: string, data: T, offset?: number, options: AppendOptions = {}): Promise<StreamEvent<T>> {
+  async append<T>(
+    key: string,
+    type: string,
+    data: T,
+    offset?: number,
+    options: AppendOptions = {},
+  ): Promise<StreamEvent<T>> {
     const s = this.getOrCreate(key);
     if (s.finished) throw new StreamFinishedError(key);
-    if (options.expectSeq !== undefined && s.seq !== options.expectSeq) throw new StreamLostError(key, options.expectSeq, s.seq);
+    if (options.expectSeq !== undefined && s.seq !== options.expectSeq)
+      throw new StreamLostError(key, options.expectSeq, s.seq);
     const off = offset ?? s.offset;
-    if (!Number.isSafeInteger(off) || off < 0) throw new RangeError(`offset must be a non-negative integer (got ${off})`);
+    if (!Number.isSafeInteger(off) || off < 0)
+      throw new RangeError(`offset must be a non-negative integer (got ${off})`);
     if (off < s.offset) throw new StreamOffsetError(key, off, s.offset);
     return this.push(key, s, type, data, off);
   }
@@ -106,7 +119,9 @@ export class MemoryStreamLog extends StreamLog implements FollowSource, OnModule
   async reseed(key: string, afterSeq: number, events: SeedEvent[]): Promise<{ events: StreamEvent[]; seq: number }> {
     const s = this.getOrCreate(key);
     if (s.finished) throw new StreamFinishedError(key);
-    for (const e of events) if (!Number.isSafeInteger(e.offset) || e.offset < 0) throw new RangeError(`offset must be a non-negative integer (got ${e.offset})`);
+    for (const e of events)
+      if (!Number.isSafeInteger(e.offset) || e.offset < 0)
+        throw new RangeError(`offset must be a non-negative integer (got ${e.offset})`);
     s.seq = Math.max(s.seq, afterSeq);
     s.lastActivity = Date.now();
     const written = events.map((e) => this.push(key, s, e.type, e.data, Math.max(s.offset, e.offset)));
@@ -142,7 +157,8 @@ export class MemoryStreamLog extends StreamLog implements FollowSource, OnModule
   async finish(key: string, options: AppendOptions = {}): Promise<void> {
     const s = this.getOrCreate(key);
     if (s.finished) return;
-    if (options.expectSeq !== undefined && s.seq !== options.expectSeq) throw new StreamLostError(key, options.expectSeq, s.seq);
+    if (options.expectSeq !== undefined && s.seq !== options.expectSeq)
+      throw new StreamLostError(key, options.expectSeq, s.seq);
     s.finished = true;
     s.expiry = setTimeout(() => this.drop(key), this.retentionMs);
     s.expiry.unref();

@@ -93,7 +93,9 @@ export class RedisLiveHub {
         // A later register of the same channel subscribes after this on the same connection, so the
         // order of the two commands keeps it subscribed.
         if (!this.stopped) {
-          this.sub.unsubscribe(channel).catch((err: Error) => this.logger.warn(`unsubscribe ${channel}: ${err.message}`));
+          this.sub
+            .unsubscribe(channel)
+            .catch((err: Error) => this.logger.warn(`unsubscribe ${channel}: ${err.message}`));
         }
       },
     };

@@ -17,7 +17,14 @@ import {
   StreamLogStats,
 } from 'src/streaming/stream-log';
 import { RedisLiveHub } from 'src/streaming/redis-live-hub';
-import { APPEND_LUA, decodeEntry, FINISH_LUA, OPEN_LUA, RawEntry, RESEED_LUA } from 'src/streaming/redis-stream-scripts';
+import {
+  APPEND_LUA,
+  decodeEntry,
+  FINISH_LUA,
+  OPEN_LUA,
+  RawEntry,
+  RESEED_LUA,
+} from 'src/streaming/redis-stream-scripts';
 import {
   StreamFinishedError,
   StreamLogClosedError,
@@ -45,7 +52,17 @@ export interface RedisStreamLogOptions {
   statsSample?: number;
 }
 
-type AppendArgs = [events: string, meta: string, type: string, data: string, offset: string, maxLen: number, ttl: number, channel: string, expectSeq: string];
+type AppendArgs = [
+  events: string,
+  meta: string,
+  type: string,
+  data: string,
+  offset: string,
+  maxLen: number,
+  ttl: number,
+  channel: string,
+  expectSeq: string,
+];
 
 interface PendingAppend {
   args: AppendArgs;
@@ -56,7 +73,15 @@ interface PendingAppend {
 type ScriptedRedis = Redis & {
   streamLogAppend(...args: AppendArgs): Promise<[number, string]>;
   streamLogFinish(e: string, m: string, ttl: number, channel: string, expectSeq: string): Promise<number>;
-  streamLogReseed(e: string, m: string, afterSeq: number, maxLen: number, ttl: number, channel: string, ...seed: string[]): Promise<string[]>;
+  streamLogReseed(
+    e: string,
+    m: string,
+    afterSeq: number,
+    maxLen: number,
+    ttl: number,
+    channel: string,
+    ...seed: string[]
+  ): Promise<string[]>;
   streamLogOpen(m: string, ttl: number): Promise<number>;
 };
 
@@ -140,7 +165,13 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
     this.index(key, this.opts.idleTtlSec);
   }
 
-  async append<T>(key: string, type: string, data: T, offset?: number, options: AppendOptions = {}): Promise<StreamEvent<T>> {
+  async append<T>(
+    key: string,
+    type: string,
+    data: T,
+    offset?: number,
+    options: AppendOptions = {},
+  ): Promise<StreamEvent<T>> {
     if (offset !== undefined && (!Number.isSafeInteger(offset) || offset < 0)) {
       throw new RangeError(`offset must be a non-negative integer (got ${offset})`);
     }
@@ -176,7 +207,13 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
     const ttl = this.opts.retentionSec;
     let done: number;
     try {
-      done = await this.redis.streamLogFinish(this.eventsKey(key), this.metaKey(key), ttl, this.liveChannel(key), expectSeqArg(options));
+      done = await this.redis.streamLogFinish(
+        this.eventsKey(key),
+        this.metaKey(key),
+        ttl,
+        this.liveChannel(key),
+        expectSeqArg(options),
+      );
     } catch (e) {
       const lost = /STREAM_LOST (\d+)/.exec((e as Error).message ?? '');
       if (lost) throw new StreamLostError(key, options.expectSeq as number, Number(lost[1]));
@@ -189,12 +226,21 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
     const seed: string[] = [];
     const values = events.map((e) => (e.data === undefined ? null : e.data));
     events.forEach((e, i) => {
-      if (!Number.isSafeInteger(e.offset) || e.offset < 0) throw new RangeError(`offset must be a non-negative integer (got ${e.offset})`);
+      if (!Number.isSafeInteger(e.offset) || e.offset < 0)
+        throw new RangeError(`offset must be a non-negative integer (got ${e.offset})`);
       seed.push(e.type, JSON.stringify(values[i]), String(e.offset));
     });
     let reply: string[];
     try {
-      reply = await this.redis.streamLogReseed(this.eventsKey(key), this.metaKey(key), afterSeq, this.opts.maxLen, this.opts.idleTtlSec, this.liveChannel(key), ...seed);
+      reply = await this.redis.streamLogReseed(
+        this.eventsKey(key),
+        this.metaKey(key),
+        afterSeq,
+        this.opts.maxLen,
+        this.opts.idleTtlSec,
+        this.liveChannel(key),
+        ...seed,
+      );
     } catch (e) {
       if (((e as Error).message ?? '').includes('STREAM_FINISHED')) throw new StreamFinishedError(key);
       throw e;
@@ -203,7 +249,13 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
     const [seq, ...ids] = reply;
     const written = ids.map((id, i): StreamEvent => {
       const dash = id.indexOf('-');
-      return { id, seq: Number(id.slice(dash + 1)), offset: Number(id.slice(0, dash)), type: events[i].type, data: values[i] };
+      return {
+        id,
+        seq: Number(id.slice(dash + 1)),
+        offset: Number(id.slice(0, dash)),
+        type: events[i].type,
+        data: values[i],
+      };
     });
     return { events: written, seq: Number(seq) };
   }
@@ -263,7 +315,9 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
   }
 
   onControl(handler: ControlHandler): () => void {
-    this.ensureSubscribed().catch((e: unknown) => this.logger.error(`control subscribe failed: ${(e as Error).message}`));
+    this.ensureSubscribed().catch((e: unknown) =>
+      this.logger.error(`control subscribe failed: ${(e as Error).message}`),
+    );
     const h: ControlHandler = (k, m) => handler(k, m);
     this.controlHandlers.add(h);
     return () => void this.controlHandlers.delete(h);
@@ -331,7 +385,10 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
       this.redis.streamLogAppend(...one.args).then(one.resolve, one.reject);
       return;
     }
-    const pipe = this.redis.pipeline() as unknown as { streamLogAppend(...a: AppendArgs): unknown; exec(): Promise<[Error | null, unknown][] | null> };
+    const pipe = this.redis.pipeline() as unknown as {
+      streamLogAppend(...a: AppendArgs): unknown;
+      exec(): Promise<[Error | null, unknown][] | null>;
+    };
     for (const b of batch) pipe.streamLogAppend(...b.args);
     pipe.exec().then(
       (results) => {

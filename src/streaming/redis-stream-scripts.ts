@@ -136,8 +136,12 @@ export function decodeLiveMessage(payload: string): DecodedEntry {
   const dash = id.indexOf('-');
   const offset = Number(id.slice(0, dash));
   const seq = Number(id.slice(dash + 1));
-  if (dash < 0 || !Number.isSafeInteger(offset) || !Number.isSafeInteger(seq)) throw new Error(`bad live message id ${id}`);
-  return { marker: false, event: { id, seq, offset, type: payload.slice(b + 1, c), data: JSON.parse(payload.slice(c + 1)) as unknown } };
+  if (dash < 0 || !Number.isSafeInteger(offset) || !Number.isSafeInteger(seq))
+    throw new Error(`bad live message id ${id}`);
+  return {
+    marker: false,
+    event: { id, seq, offset, type: payload.slice(b + 1, c), data: JSON.parse(payload.slice(c + 1)) as unknown },
+  };
 }
 
 function seqOf(id: string): number {

@@ -23,18 +23,30 @@ describe('resumableStream', () => {
     const resumed: ResumeSource[] = [];
     const fromDatabase = jest.fn(() => db([]));
     const out = await firstValueFrom(
-      resumableStream(log, { key: 'k', after: StreamCursor.parse('20-2'), fromDatabase, onResumed: (s) => resumed.push(s) }).pipe(toArray()),
+      resumableStream(log, {
+        key: 'k',
+        after: StreamCursor.parse('20-2'),
+        fromDatabase,
+        onResumed: (s) => resumed.push(s),
+      }).pipe(toArray()),
     );
     expect(ids(out)).toEqual(['30-3', '40-4', '50-5']);
     expect(fromDatabase).not.toHaveBeenCalled();
     expect(resumed).toEqual(['log']);
   });
 
-  it('rebuilds from the database, after the client\'s cursor, when the log does not hold the stream', async () => {
+  it("rebuilds from the database, after the client's cursor, when the log does not hold the stream", async () => {
     const resumed: ResumeSource[] = [];
-    const fromDatabase = jest.fn((last: StreamCursor | null) => db([{ id: `${last?.offset}-${(last?.seq ?? 0) + 1}`, type: 'done' }]));
+    const fromDatabase = jest.fn((last: StreamCursor | null) =>
+      db([{ id: `${last?.offset}-${(last?.seq ?? 0) + 1}`, type: 'done' }]),
+    );
     const out = await firstValueFrom(
-      resumableStream(log, { key: 'gone', after: { offset: 7, seq: 3 }, fromDatabase, onResumed: (s) => resumed.push(s) }).pipe(toArray()),
+      resumableStream(log, {
+        key: 'gone',
+        after: { offset: 7, seq: 3 },
+        fromDatabase,
+        onResumed: (s) => resumed.push(s),
+      }).pipe(toArray()),
     );
     expect(fromDatabase).toHaveBeenCalledWith({ offset: 7, seq: 3 });
     expect(ids(out)).toEqual(['7-4']);
@@ -47,7 +59,9 @@ describe('resumableStream', () => {
     await log.append('k', 'gap', {}, 99);
     await log.append('k', 'e', {}, 120);
     await log.finish('k');
-    const fromDatabase = jest.fn((last: StreamCursor | null) => db([{ id: `db-after-${StreamCursor.format(last!)}`, type: 'rest' }]));
+    const fromDatabase = jest.fn((last: StreamCursor | null) =>
+      db([{ id: `db-after-${StreamCursor.format(last!)}`, type: 'rest' }]),
+    );
     const fallbacks: Error[] = [];
     const out = await firstValueFrom(
       resumableStream(log, {
@@ -72,7 +86,12 @@ describe('resumableStream', () => {
     await log.append('k', 'e', {}, 30);
     await log.finish('k');
     const out = await firstValueFrom(
-      resumableStream(log, { key: 'k', after: null, check: (e) => (e.type === 'seen' ? null : e), fromDatabase: () => db([]) }).pipe(toArray()),
+      resumableStream(log, {
+        key: 'k',
+        after: null,
+        check: (e) => (e.type === 'seen' ? null : e),
+        fromDatabase: () => db([]),
+      }).pipe(toArray()),
     );
     expect(ids(out)).toEqual(['10-1', '30-3']);
   });
@@ -81,7 +100,9 @@ describe('resumableStream', () => {
     await log.open('k');
     const fromDatabase = jest.fn(() => db([]));
     const stream = resumableStream(log, { key: 'k', after: null, fromDatabase });
-    const ended = new Promise<unknown>((resolve) => stream.subscribe({ error: resolve, complete: () => resolve('complete') }));
+    const ended = new Promise<unknown>((resolve) =>
+      stream.subscribe({ error: resolve, complete: () => resolve('complete') }),
+    );
     await new Promise((r) => setTimeout(r, 10));
     log.onModuleDestroy();
     expect(await ended).toBeInstanceOf(StreamLogClosedError);
@@ -91,7 +112,14 @@ describe('resumableStream', () => {
   it('does not count a stream from the start as a resume', async () => {
     await finishedStream('k', 2);
     const onResumed = jest.fn();
-    await firstValueFrom(resumableStream(log, { key: 'k', after: null, fromDatabase: () => new Observable<StreamEvent>((s) => s.complete()), onResumed }).pipe(toArray()));
+    await firstValueFrom(
+      resumableStream(log, {
+        key: 'k',
+        after: null,
+        fromDatabase: () => new Observable<StreamEvent>((s) => s.complete()),
+        onResumed,
+      }).pipe(toArray()),
+    );
     expect(onResumed).not.toHaveBeenCalled();
   });
 });

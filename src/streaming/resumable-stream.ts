@@ -47,7 +47,10 @@ const servedFromDatabase = (err: unknown): err is Error =>
  * rebuild), continuing after the last position delivered, so nothing is sent twice and nothing is skipped.
  * Written as one Observable (no per-event operator chain): each event costs a function call.
  */
-export function resumableStream<F = StreamEvent>(log: StreamLog, p: ResumableStreamParams<F>): Observable<StreamEvent | F> {
+export function resumableStream<F = StreamEvent>(
+  log: StreamLog,
+  p: ResumableStreamParams<F>,
+): Observable<StreamEvent | F> {
   return new Observable<StreamEvent | F>((subscriber) => {
     let last = p.after;
     let resumeCounted = p.after === null;

@@ -19,7 +19,10 @@ describe('StreamCursor', () => {
     expect(StreamCursor.compare(c('5-2'), c('5-3'))).toBeLessThan(0);
     expect(StreamCursor.compare(c('6-1'), c('5-3'))).toBeGreaterThan(0);
     expect(StreamCursor.compare(c('4-9'), c('5-3'))).toBeLessThan(0);
-    const sorted = ['7-2', '0-1', '7-10', '3-5'].map(c).sort((a, b) => StreamCursor.compare(a, b)).map((x) => StreamCursor.format(x));
+    const sorted = ['7-2', '0-1', '7-10', '3-5']
+      .map(c)
+      .sort((a, b) => StreamCursor.compare(a, b))
+      .map((x) => StreamCursor.format(x));
     expect(sorted).toEqual(['0-1', '3-5', '7-2', '7-10']);
   });
 

@@ -39,7 +39,10 @@ export const StreamCursor = {
    * stops reconnecting): the stream has ended, its terminal event id is known, and the client's cursor is at
    * or after it. Chats and research both ask this, with the id stored when the terminal event was written.
    */
-  isComplete(cursor: StreamCursor | null, stream: { ended: boolean; finalEventId: string | null | undefined }): boolean {
+  isComplete(
+    cursor: StreamCursor | null,
+    stream: { ended: boolean; finalEventId: string | null | undefined },
+  ): boolean {
     if (!cursor || !stream.ended) return false;
     const final = StreamCursor.parse(stream.finalEventId);
     return final !== null && StreamCursor.compare(cursor, final) >= 0;

@@ -57,7 +57,13 @@ export class FollowerTracker {
     this.dropped++;
   }
 
-  snapshot(): { activeFollowers: number; droppedSlowConsumers: number; queuedEvents: number; maxQueueDepth: number; followersByKey: Record<string, number> } {
+  snapshot(): {
+    activeFollowers: number;
+    droppedSlowConsumers: number;
+    queuedEvents: number;
+    maxQueueDepth: number;
+    followersByKey: Record<string, number>;
+  } {
     const followersByKey: Record<string, number> = {};
     let queuedEvents = 0;
     let maxQueueDepth = 0;
@@ -67,7 +73,13 @@ export class FollowerTracker {
       queuedEvents += q;
       maxQueueDepth = Math.max(maxQueueDepth, q);
     }
-    return { activeFollowers: this.followers.size, droppedSlowConsumers: this.dropped, queuedEvents, maxQueueDepth, followersByKey };
+    return {
+      activeFollowers: this.followers.size,
+      droppedSlowConsumers: this.dropped,
+      queuedEvents,
+      maxQueueDepth,
+      followersByKey,
+    };
   }
 }
 
@@ -136,7 +148,9 @@ class Follower implements TrackedFollower {
     this.p.tracker.add(this);
     try {
       this.live = this.p.source.live(this.key);
-      this.subs.add(this.live.signals.subscribe({ next: (s) => this.onSignal(s), error: (e: unknown) => this.fail(e) }));
+      this.subs.add(
+        this.live.signals.subscribe({ next: (s) => this.onSignal(s), error: (e: unknown) => this.fail(e) }),
+      );
       if (this.p.options.paused) {
         this.subs.add(
           this.p.options.paused.subscribe((paused) => {
@@ -223,13 +237,15 @@ class Follower implements TrackedFollower {
         const page = await this.p.source.read(this.key, this.cursor, { limit: this.p.pageSize });
         if (this.closed) return;
         if (!page.known) throw new StreamUnknownError(this.key, this.lastEmittedId);
-        if (page.truncated && this.p.options.gaps !== 'deliver') throw new StreamTruncatedError(this.key, this.lastEmittedId, page.events[0].id);
+        if (page.truncated && this.p.options.gaps !== 'deliver')
+          throw new StreamTruncatedError(this.key, this.lastEmittedId, page.events[0].id);
         this.take(page.events);
         // Signals seen before this read are covered by it, unless the read was cut short.
         this.signalledSeq = Math.max(this.signalledSeq, page.hasMore ? sawSeq : 0);
         this.signalledFinish ||= page.hasMore && sawFinish;
         if (page.finished && !page.hasMore) this.logDone = true;
-        else if (!page.hasMore && this.signalledSeq <= this.lastSeq && !this.signalledFinish && !this.resyncDue) this.mode = 'live';
+        else if (!page.hasMore && this.signalledSeq <= this.lastSeq && !this.signalledFinish && !this.resyncDue)
+          this.mode = 'live';
         this.drain();
       }
     } catch (e) {

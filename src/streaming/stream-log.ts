@@ -107,7 +107,13 @@ export abstract class StreamLog {
    * Appends an event with the next `seq`. `offset` defaults to the previous event's offset and may not go
    * below it (`StreamOffsetError`). Refused with `StreamFinishedError` after `finish()`.
    */
-  abstract append<T>(key: string, type: string, data: T, offset?: number, options?: AppendOptions): Promise<StreamEvent<T>>;
+  abstract append<T>(
+    key: string,
+    type: string,
+    data: T,
+    offset?: number,
+    options?: AppendOptions,
+  ): Promise<StreamEvent<T>>;
 
   /**
    * After `StreamLostError`: makes the stream's seq continue after `afterSeq` (if the log holds a higher

@@ -16,9 +16,14 @@ describe('StreamWriter and a log that lost the stream', () => {
 
   it('an append expecting another seq is refused with StreamLostError, never restarted at seq 1', async () => {
     await log.append('k', 'message', { content: 'ab' }, 2, { expectSeq: 0 });
-    await expect(log.append('k', 'message', { content: 'c' }, 3, { expectSeq: 0 })).rejects.toBeInstanceOf(StreamLostError);
+    await expect(log.append('k', 'message', { content: 'c' }, 3, { expectSeq: 0 })).rejects.toBeInstanceOf(
+      StreamLostError,
+    );
     log.forget('k');
-    await expect(log.append('k', 'message', { content: 'c' }, 3, { expectSeq: 1 })).rejects.toMatchObject({ heldSeq: 0, expectedSeq: 1 });
+    await expect(log.append('k', 'message', { content: 'c' }, 3, { expectSeq: 1 })).rejects.toMatchObject({
+      heldSeq: 0,
+      expectedSeq: 1,
+    });
     await expect(log.finish('k', { expectSeq: 1 })).rejects.toBeInstanceOf(StreamLostError);
   });
 
@@ -33,7 +38,9 @@ describe('StreamWriter and a log that lost the stream', () => {
 
   it('re-seeds with the seed at the last seq, so the next event keeps its seq and the seed the lost id', async () => {
     let content = '';
-    const w = new StreamWriter(log, 'k', () => (content ? [{ type: 'message', data: { content }, offset: content.length }] : []));
+    const w = new StreamWriter(log, 'k', () =>
+      content ? [{ type: 'message', data: { content }, offset: content.length }] : [],
+    );
     await w.append('status', { s: 1 });
     for (const part of ['Hello', ', ', 'world']) {
       const next = content + part;

@@ -38,7 +38,11 @@ export class StreamTruncatedError extends StreamLogError {
 
 /** The subscriber fell `queueMax` events behind; it should reconnect from `lastId`. */
 export class SlowConsumerError extends StreamLogError {
-  constructor(key: string, lastId: string | null, readonly queueMax: number) {
+  constructor(
+    key: string,
+    lastId: string | null,
+    readonly queueMax: number,
+  ) {
     super(`subscriber of stream ${key} fell more than ${queueMax} events behind`, key, lastId);
   }
 }
@@ -52,7 +56,11 @@ export class StreamFinishedError extends StreamLogError {
 
 /** An append whose offset is below the stream's current offset (offsets never go back). */
 export class StreamOffsetError extends StreamLogError {
-  constructor(key: string, readonly offset: number, readonly previous: number) {
+  constructor(
+    key: string,
+    readonly offset: number,
+    readonly previous: number,
+  ) {
     super(`offset ${offset} of stream ${key} is below the previous offset ${previous}`, key, null);
   }
 }
@@ -70,8 +78,16 @@ export class StreamLogClosedError extends StreamLogError {
  * The producer re-seeds the stream (`StreamLog.reseed`) and appends again; see `StreamWriter`.
  */
 export class StreamLostError extends StreamLogError {
-  constructor(key: string, readonly expectedSeq: number, readonly heldSeq: number) {
-    super(`stream ${key} lost its events: the log holds seq ${heldSeq}, the producer appended up to ${expectedSeq}`, key, null);
+  constructor(
+    key: string,
+    readonly expectedSeq: number,
+    readonly heldSeq: number,
+  ) {
+    super(
+      `stream ${key} lost its events: the log holds seq ${heldSeq}, the producer appended up to ${expectedSeq}`,
+      key,
+      null,
+    );
   }
 }
 
@@ -80,7 +96,11 @@ export class StreamLostError extends StreamLogError {
  * join): the part after `lastId` must be served from another source (the database), never skipped.
  */
 export class StreamGapError extends StreamLogError {
-  constructor(key: string, lastId: string | null, readonly detail: string) {
+  constructor(
+    key: string,
+    lastId: string | null,
+    readonly detail: string,
+  ) {
     super(`stream ${key} has a gap after ${lastId ?? 'its start'}: ${detail}`, key, lastId);
   }
 }

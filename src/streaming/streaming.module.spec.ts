@@ -11,7 +11,9 @@ import { StreamingModule } from 'src/streaming/streaming.module';
 describe('StreamingModule', () => {
   it('provides the in-process stream log when REDIS_URL is not set', async () => {
     const config = loadConfig({ NODE_ENV: 'test', DATA_DIR: mkdtempSync(join(tmpdir(), 'streaming-module-')) });
-    const moduleRef = await Test.createTestingModule({ imports: [ConfigModule.forRoot(config), StreamingModule] }).compile();
+    const moduleRef = await Test.createTestingModule({
+      imports: [ConfigModule.forRoot(config), StreamingModule],
+    }).compile();
     await moduleRef.init();
     const log = moduleRef.get(StreamLog);
     expect(log).toBeInstanceOf(MemoryStreamLog);

@@ -9,7 +9,10 @@ import { Invite } from 'src/teams/entities/invite.entity';
 export class InviteRepository {
   constructor(@InjectRepository(Invite) private readonly repo: Repository<Invite>) {}
 
-  create(teamId: string, data: { tokenHash: string; email: string | null; role: Role; createdBy: string; expiresAt: Date }): Promise<Invite> {
+  create(
+    teamId: string,
+    data: { tokenHash: string; email: string | null; role: Role; createdBy: string; expiresAt: Date },
+  ): Promise<Invite> {
     return this.repo.save(this.repo.create({ teamId, ...data }));
   }
 }

@@ -6,7 +6,13 @@ import type { Team } from 'src/teams/entities/team.entity';
 import type { User } from 'src/teams/entities/user.entity';
 
 export function toTeamResponse(t: Team): TeamResponseDto {
-  return { id: t.id, name: t.name, slug: t.slug, allowOpenSignup: t.allowOpenSignup, createdAt: t.createdAt.toISOString() };
+  return {
+    id: t.id,
+    name: t.name,
+    slug: t.slug,
+    allowOpenSignup: t.allowOpenSignup,
+    createdAt: t.createdAt.toISOString(),
+  };
 }
 
 /** The contract's `user`: never a password hash. */

@@ -67,7 +67,11 @@ export class TeamRepository {
     return (await this.repo.count({ take: 1 })) > 0;
   }
 
-  private async insertTeamWithAdmin(em: EntityManager, name: string, admin: NewAdmin): Promise<{ team: Team; user: User }> {
+  private async insertTeamWithAdmin(
+    em: EntityManager,
+    name: string,
+    admin: NewAdmin,
+  ): Promise<{ team: Team; user: User }> {
     const base = slugify(name);
     let team: Team | undefined;
     for (let i = 0; i < 8 && !team; i++) {

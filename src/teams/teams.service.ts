@@ -57,7 +57,12 @@ export class TeamsService {
   async updateCurrent(user: AuthUser, dto: UpdateTeamDto): Promise<TeamResponseDto> {
     const team = await this.teams.update(user.teamId, { ...dto });
     if (!team) throw TeamErrors.teamNotFound();
-    void this.audit.record({ action: 'team.update', teamId: user.teamId, userId: user.id, metadata: { fields: Object.keys(dto) } });
+    void this.audit.record({
+      action: 'team.update',
+      teamId: user.teamId,
+      userId: user.id,
+      metadata: { fields: Object.keys(dto) },
+    });
     return toTeamResponse(team);
   }
 
@@ -73,7 +78,12 @@ export class TeamsService {
       createdBy: user.id,
       expiresAt,
     });
-    void this.audit.record({ action: 'team.invite', teamId: user.teamId, userId: user.id, metadata: { inviteId: invite.id, role: dto.role } });
+    void this.audit.record({
+      action: 'team.invite',
+      teamId: user.teamId,
+      userId: user.id,
+      metadata: { inviteId: invite.id, role: dto.role },
+    });
     return toInviteResponse(invite, token);
   }
 }

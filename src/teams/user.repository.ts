@@ -7,7 +7,14 @@ import { Invite } from 'src/teams/entities/invite.entity';
 import { User } from 'src/teams/entities/user.entity';
 
 /** Members: oldest first. */
-const MEMBERS_KEYSET = new Keyset('members', [{ expr: 'u.created_at', type: 'timestamptz' }, { expr: 'u.id', type: 'uuid' }], 'ASC');
+const MEMBERS_KEYSET = new Keyset(
+  'members',
+  [
+    { expr: 'u.created_at', type: 'timestamptz' },
+    { expr: 'u.id', type: 'uuid' },
+  ],
+  'ASC',
+);
 
 export interface NewMember {
   email: string;
@@ -21,7 +28,8 @@ export interface MemberPatch {
 }
 
 /** Keyset position in a team's member list (creation time at ms precision, then id). */
-export type InviteJoinResult = { ok: true; user: User } | { ok: false; reason: 'invalid' | 'email_mismatch' | 'duplicate' };
+export type InviteJoinResult =
+  { ok: true; user: User } | { ok: false; reason: 'invalid' | 'email_mismatch' | 'duplicate' };
 export type MemberUpdateResult = { ok: true; user: User } | { ok: false; reason: 'not_found' | 'last_admin' };
 
 export const isUniqueViolation = (e: unknown): boolean => {
@@ -90,8 +98,14 @@ export class UserRepository {
         .where('i.token_hash = :tokenHash AND i.used_at IS NULL AND i.expires_at > now()', { tokenHash })
         .getOne();
       if (!invite) return { ok: false, reason: 'invalid' };
-      if (invite.email && invite.email.toLowerCase() !== member.email.toLowerCase()) return { ok: false, reason: 'email_mismatch' };
-      const user = await this.insertIgnoringDuplicate(em, { teamId: invite.teamId, role: invite.role, isActive: true, ...member });
+      if (invite.email && invite.email.toLowerCase() !== member.email.toLowerCase())
+        return { ok: false, reason: 'email_mismatch' };
+      const user = await this.insertIgnoringDuplicate(em, {
+        teamId: invite.teamId,
+        role: invite.role,
+        isActive: true,
+        ...member,
+      });
       if (!user) return { ok: false, reason: 'duplicate' }; // the invite stays usable
       await em.update(Invite, { id: invite.id }, { usedAt: new Date(), usedBy: user.id });
       return { ok: true, user };

@@ -52,7 +52,9 @@ export class UsersService {
    */
   async findActiveMember(teamId: string, userId: string): Promise<User | null> {
     const key = `${teamId}:${userId}`;
-    const user = await this.activeMembers.get(key, await this.stamps.current(memberScope(teamId, userId)), () => this.users.findActiveForAuth(teamId, userId));
+    const user = await this.activeMembers.get(key, await this.stamps.current(memberScope(teamId, userId)), () =>
+      this.users.findActiveForAuth(teamId, userId),
+    );
     if (!user) this.activeMembers.forget(key);
     return user;
   }

@@ -17,12 +17,20 @@ const ROOT = resolve(__dirname, '../..');
 const MAIN = join(ROOT, 'dist/src/main.js');
 export const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const METRICS_TOKEN = 'cluster-metrics-token';
-export const ADMIN = { email: 'cluster-admin@example.com', password: `Cluster-${randomBytes(6).toString('hex')}-Pass1` };
+export const ADMIN = {
+  email: 'cluster-admin@example.com',
+  password: `Cluster-${randomBytes(6).toString('hex')}-Pass1`,
+};
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `check` every `everyMs` until it returns a value other than undefined/false; throws after `timeoutMs`. */
-export async function until<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 20000, everyMs = 100): Promise<T> {
+export async function until<T>(
+  what: string,
+  check: () => Promise<T | undefined | false>,
+  timeoutMs = 20000,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -53,7 +61,11 @@ export class Instance {
   }
 
   async start(): Promise<void> {
-    const p = spawn(process.execPath, [MAIN], { cwd: ROOT, env: { ...process.env, ...this.env, PORT: String(this.port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [MAIN], {
+      cwd: ROOT,
+      env: { ...process.env, ...this.env, PORT: String(this.port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.proc = p;
     const keep = (b: Buffer) => {
       this.log = (this.log + b.toString()).slice(-20000);
@@ -61,10 +73,15 @@ export class Instance {
     p.stdout.on('data', keep);
     p.stderr.on('data', keep);
     this.exit = new Promise((r) => p.once('exit', (code) => r(code)));
-    await until(`${this.name} ready`, async () => {
-      if (p.exitCode !== null) throw new Error(`${this.name} exited (${p.exitCode}): ${this.log.slice(-2000)}`);
-      return (await fetch(`${this.url}/health/ready`)).status === 200;
-    }, 60000, 200);
+    await until(
+      `${this.name} ready`,
+      async () => {
+        if (p.exitCode !== null) throw new Error(`${this.name} exited (${p.exitCode}): ${this.log.slice(-2000)}`);
+        return (await fetch(`${this.url}/health/ready`)).status === 200;
+      },
+      60000,
+      200,
+    );
   }
 
   kill9(): Promise<number | null> {
@@ -79,7 +96,9 @@ export class Instance {
     this.proc.kill('SIGTERM');
     const code = await Promise.race([this.exit, sleep(timeoutMs).then(() => 'timeout' as const)]);
     // eslint-disable-next-line no-console
-    console.log(`${this.name}: SIGTERM to exit ${code} in ${Date.now() - sent} ms (SHUTDOWN_TIMEOUT_MS ${this.env.SHUTDOWN_TIMEOUT_MS})`);
+    console.log(
+      `${this.name}: SIGTERM to exit ${code} in ${Date.now() - sent} ms (SHUTDOWN_TIMEOUT_MS ${this.env.SHUTDOWN_TIMEOUT_MS})`,
+    );
     if (code === 'timeout') {
       this.proc.kill('SIGKILL');
       throw new Error(`${this.name} did not stop within ${timeoutMs} ms`);
@@ -89,7 +108,9 @@ export class Instance {
 
   /** A gauge or counter from this instance's /metrics (summed over labels matching `labels`). */
   async metric(name: string, labels = ''): Promise<number> {
-    const text = await (await fetch(`${this.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
+    const text = await (
+      await fetch(`${this.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })
+    ).text();
     let sum = 0;
     for (const line of text.split('\n')) {
       const m = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})? (\S+)$/.exec(line);
@@ -113,12 +134,18 @@ export class Nginx {
   /** Renders deploy/nginx/chat.conf.template (only its own `${NAME}` variables) into a private prefix. */
   async start(upstreams: [string, string]): Promise<void> {
     this.port = await freePort();
-    const vars: Record<string, string> = { NGINX_LISTEN: `127.0.0.1:${this.port}`, APP_UPSTREAM_1: upstreams[0], APP_UPSTREAM_2: upstreams[1] };
+    const vars: Record<string, string> = {
+      NGINX_LISTEN: `127.0.0.1:${this.port}`,
+      APP_UPSTREAM_1: upstreams[0],
+      APP_UPSTREAM_2: upstreams[1],
+    };
     const template = readFileSync(join(ROOT, 'deploy/nginx/chat.conf.template'), 'utf8');
     const rendered = template.replace(/\$\{(NGINX_LISTEN|APP_UPSTREAM_1|APP_UPSTREAM_2)\}/g, (_, k: string) => vars[k]);
-    for (const d of ['tmp', 'tmp/body', 'tmp/proxy', 'tmp/fastcgi', 'tmp/uwsgi', 'tmp/scgi', 'logs']) mkdirSync(join(this.dir, d), { recursive: true });
+    for (const d of ['tmp', 'tmp/body', 'tmp/proxy', 'tmp/fastcgi', 'tmp/uwsgi', 'tmp/scgi', 'logs'])
+      mkdirSync(join(this.dir, d), { recursive: true });
     chmodSync(this.dir, 0o755);
-    for (const d of ['tmp', 'tmp/body', 'tmp/proxy', 'tmp/fastcgi', 'tmp/uwsgi', 'tmp/scgi']) chmodSync(join(this.dir, d), 0o777);
+    for (const d of ['tmp', 'tmp/body', 'tmp/proxy', 'tmp/fastcgi', 'tmp/uwsgi', 'tmp/scgi'])
+      chmodSync(join(this.dir, d), 0o777);
     writeFileSync(join(this.dir, 'chat.conf'), rendered);
     writeFileSync(
       join(this.dir, 'nginx.conf'),
@@ -140,9 +167,17 @@ export class Nginx {
         '',
       ].join('\n'),
     );
-    const test = spawnSync(nginxBinary(), ['-t', '-p', this.dir, '-c', join(this.dir, 'nginx.conf'), '-e', join(this.dir, 'logs/error.log')], { encoding: 'utf8' });
+    const test = spawnSync(
+      nginxBinary(),
+      ['-t', '-p', this.dir, '-c', join(this.dir, 'nginx.conf'), '-e', join(this.dir, 'logs/error.log')],
+      { encoding: 'utf8' },
+    );
     if (test.status !== 0) throw new Error(`nginx -t failed: ${test.stderr}`);
-    this.proc = spawn(nginxBinary(), ['-p', this.dir, '-c', join(this.dir, 'nginx.conf'), '-e', join(this.dir, 'logs/error.log')], { stdio: 'ignore' });
+    this.proc = spawn(
+      nginxBinary(),
+      ['-p', this.dir, '-c', join(this.dir, 'nginx.conf'), '-e', join(this.dir, 'logs/error.log')],
+      { stdio: 'ignore' },
+    );
     await until('nginx', async () => (await fetch(`${this.url}/health/live`)).status === 200, 20000, 100);
   }
 
@@ -269,7 +304,13 @@ export interface Api {
   headers: Record<string, string>;
 }
 
-export async function call(api: Api, method: string, path: string, body?: unknown, extra: Record<string, string> = {}): Promise<{ status: number; body: any; headers: Headers }> {
+export async function call(
+  api: Api,
+  method: string,
+  path: string,
+  body?: unknown,
+  extra: Record<string, string> = {},
+): Promise<{ status: number; body: any; headers: Headers }> {
   const res = await fetch(`${api.base}${path}`, {
     method,
     headers: { ...api.headers, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...extra },
@@ -303,7 +344,11 @@ export interface Followed {
  * Follows a message's stream as an EventSource does: on a connection that ends without a terminal event it
  * reconnects (through nginx) with the last id it got, until `done`/`error` or a 204, within bounds.
  */
-export async function followToEnd(url: string, headers: Record<string, string>, o: { first?: Promise<SseRead>; maxConnections?: number; timeoutMs?: number } = {}): Promise<Followed> {
+export async function followToEnd(
+  url: string,
+  headers: Record<string, string>,
+  o: { first?: Promise<SseRead>; maxConnections?: number; timeoutMs?: number } = {},
+): Promise<Followed> {
   const out: Followed = { events: [], connections: 0, statuses: [] };
   const deadline = Date.now() + (o.timeoutMs ?? 60000);
   let first = o.first;
@@ -312,7 +357,12 @@ export async function followToEnd(url: string, headers: Record<string, string>, 
     const lastId = [...out.events].reverse().find((e) => e.id)?.id;
     let read: SseRead | null;
     try {
-      read = first ? await first : await readSse(url, { headers: { ...headers, ...(lastId ? { 'Last-Event-ID': lastId } : {}) }, timeoutMs: Math.max(1000, deadline - Date.now()) });
+      read = first
+        ? await first
+        : await readSse(url, {
+            headers: { ...headers, ...(lastId ? { 'Last-Event-ID': lastId } : {}) },
+            timeoutMs: Math.max(1000, deadline - Date.now()),
+          });
     } catch {
       read = null; // a connection reset by a killed instance: reconnect
     }
@@ -337,9 +387,11 @@ export function contiguousContent(events: SseEvent[]): string {
     const offset = Number(String(e.id).split('-')[0]);
     if (e.event === 'message') {
       const content = String(e.data.data.content);
-      if (offset - content.length !== delivered) throw new Error(`gap or overlap at ${e.id}: starts at ${offset - content.length}, had ${delivered}`);
+      if (offset - content.length !== delivered)
+        throw new Error(`gap or overlap at ${e.id}: starts at ${offset - content.length}, had ${delivered}`);
       delivered = offset;
-    } else if (e.id && offset !== delivered) throw new Error(`${e.event} ${e.id} at offset ${offset}, had ${delivered}`);
+    } else if (e.id && offset !== delivered)
+      throw new Error(`${e.event} ${e.id} at offset ${offset}, had ${delivered}`);
   }
   return contentOf(events);
 }

@@ -22,7 +22,11 @@ import { hasRedisServer } from 'test/utils/private-redis';
  * deploy/nginx/chat.conf.template, on PostgreSQL and Redis. Every request goes through nginx unless the
  * case is about one instance (cancel through either, observing which instance serves a stream).
  */
-const missing = [!hasBuild() && 'a build (npm run test:cluster builds first)', !hasNginx() && 'nginx', !hasRedisServer() && 'redis-server'].filter(Boolean);
+const missing = [
+  !hasBuild() && 'a build (npm run test:cluster builds first)',
+  !hasNginx() && 'nginx',
+  !hasRedisServer() && 'redis-server',
+].filter(Boolean);
 if (missing.length) throw new Error(`the cluster tier needs ${missing.join(', ')}`);
 
 describe('Scale-out behind nginx (two instances, PostgreSQL, Redis)', () => {
@@ -35,7 +39,12 @@ describe('Scale-out behind nginx (two instances, PostgreSQL, Redis)', () => {
     await cluster.start();
     [a, b] = cluster.instances;
     api = await loginAdmin(cluster.nginx.url);
-    const agent = await call(api, 'POST', '/api/agents', { name: 'Slow', provider: 'mock', model: 'mock-1', config: { mockDeltas: 250, mockDelayMs: 12 } });
+    const agent = await call(api, 'POST', '/api/agents', {
+      name: 'Slow',
+      provider: 'mock',
+      model: 'mock-1',
+      config: { mockDeltas: 250, mockDelayMs: 12 },
+    });
     expect(agent.status).toBe(201);
     slowAgent = agent.body.id;
   }, 240000);
@@ -47,22 +56,44 @@ describe('Scale-out behind nginx (two instances, PostgreSQL, Redis)', () => {
     return chat.body.id;
   };
   /** Sends through nginx and returns the stream URL (the reply is generated on whichever instance got it). */
-  const send = async (chatId: string, content = 'tell me about load balancers'): Promise<{ messageId: string; url: string }> => {
-    const res = await call(api, 'POST', `/api/chats/${chatId}/messages`, { content, clientMessageId: randomUUID() }, { accept: 'application/json' });
+  const send = async (
+    chatId: string,
+    content = 'tell me about load balancers',
+  ): Promise<{ messageId: string; url: string }> => {
+    const res = await call(
+      api,
+      'POST',
+      `/api/chats/${chatId}/messages`,
+      { content, clientMessageId: randomUUID() },
+      { accept: 'application/json' },
+    );
     expect(res.status).toBe(202);
     return { messageId: res.body.assistantMessage.id, url: `${cluster.nginx.url}${res.body.streamUrl}` };
   };
   const stored = (messageId: string) =>
-    until(`message ${messageId} final`, async () => {
-      const [m] = await cluster.sql<{ status: string; content: string; error_code: string | null }>('SELECT status, content, error_code FROM messages WHERE id = $1', [messageId]);
-      return m && m.status !== 'streaming' ? m : undefined;
-    }, 60000, 100);
+    until(
+      `message ${messageId} final`,
+      async () => {
+        const [m] = await cluster.sql<{ status: string; content: string; error_code: string | null }>(
+          'SELECT status, content, error_code FROM messages WHERE id = $1',
+          [messageId],
+        );
+        return m && m.status !== 'streaming' ? m : undefined;
+      },
+      60000,
+      100,
+    );
   /** The instance with an open SSE subscriber (asked directly, not through nginx). */
   const serving = () =>
-    until('a subscriber on one instance', async () => {
-      const [na, nb] = [await a.metric('sse_subscribers_active'), await b.metric('sse_subscribers_active')];
-      return na > 0 && nb === 0 ? a : nb > 0 && na === 0 ? b : undefined;
-    }, 10000, 50);
+    until(
+      'a subscriber on one instance',
+      async () => {
+        const [na, nb] = [await a.metric('sse_subscribers_active'), await b.metric('sse_subscribers_active')];
+        return na > 0 && nb === 0 ? a : nb > 0 && na === 0 ? b : undefined;
+      },
+      10000,
+      50,
+    );
 
   it('(1) a stream continues exactly after kill -9 of the instance serving it, via the other', async () => {
     const chatId = await newChat();
@@ -95,13 +126,27 @@ describe('Scale-out behind nginx (two instances, PostgreSQL, Redis)', () => {
       const chatId = await newChat();
       const { messageId, url } = await send(chatId);
       const follower = followToEnd(url, api.headers);
-      await until('content stored', async () => ((await cluster.sql<{ n: number }>('SELECT length(content) AS n FROM messages WHERE id = $1', [messageId]))[0]?.n ?? 0) > 0, 20000, 50);
-      const res = await call({ base: via.url, headers: api.headers }, 'POST', `/api/chats/${chatId}/messages/${messageId}/cancel`);
+      await until(
+        'content stored',
+        async () =>
+          ((await cluster.sql<{ n: number }>('SELECT length(content) AS n FROM messages WHERE id = $1', [messageId]))[0]
+            ?.n ?? 0) > 0,
+        20000,
+        50,
+      );
+      const res = await call(
+        { base: via.url, headers: api.headers },
+        'POST',
+        `/api/chats/${chatId}/messages/${messageId}/cancel`,
+      );
       expect(res.status).toBeLessThan(300);
       const followed = await follower;
       const m = await stored(messageId);
       expect(m.status).toBe('cancelled');
-      expect(followed.events[followed.events.length - 1]).toMatchObject({ event: 'done', data: { data: { status: 'cancelled' } } });
+      expect(followed.events[followed.events.length - 1]).toMatchObject({
+        event: 'done',
+        data: { data: { status: 'cancelled' } },
+      });
       expect(contiguousContent(followed.events)).toBe(m.content);
     }
   });
@@ -125,8 +170,12 @@ describe('Scale-out behind nginx (two instances, PostgreSQL, Redis)', () => {
         let head: SseRead = { status: 0, headers: {}, events: [], comments: [], ended: false, body: '' };
         for (let attempt = 0; attempt < 3 && !head.events.length; attempt++) {
           if (attempt) requests++;
-          head = await readSse(`${cluster.nginx.url}/api/chats/${chatId}/messages`, { method: 'POST', headers: api.headers, body: { content: `load ${i}`, clientMessageId }, timeoutMs: 60000 })
-            .catch((e: Error) => ({ ...head, status: 0, body: e.message }));
+          head = await readSse(`${cluster.nginx.url}/api/chats/${chatId}/messages`, {
+            method: 'POST',
+            headers: api.headers,
+            body: { content: `load ${i}`, clientMessageId },
+            timeoutMs: 60000,
+          }).catch((e: Error) => ({ ...head, status: 0, body: e.message }));
           if (head.status !== 200) failures.push(`POST messages ${head.status} ${head.body.slice(0, 200)}`);
         }
         if (!head.events.length) {
@@ -194,11 +243,18 @@ describe('Scale-out behind nginx (two instances, PostgreSQL, Redis)', () => {
   it('(5) PostgreSQL away and back: readiness 503, then recovery', async () => {
     await cluster.adminSql(`ALTER DATABASE "${cluster.dbName}" ALLOW_CONNECTIONS false`);
     try {
-      await cluster.adminSql(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${cluster.dbName}' AND pid <> pg_backend_pid()`);
-      const down = await until('readiness 503', async () => {
-        const r = await call({ base: cluster.nginx.url, headers: {} }, 'GET', '/health/ready');
-        return r.status === 503 ? r : undefined;
-      }, 15000, 200);
+      await cluster.adminSql(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${cluster.dbName}' AND pid <> pg_backend_pid()`,
+      );
+      const down = await until(
+        'readiness 503',
+        async () => {
+          const r = await call({ base: cluster.nginx.url, headers: {} }, 'GET', '/health/ready');
+          return r.status === 503 ? r : undefined;
+        },
+        15000,
+        200,
+      );
       expect(down.status).toBe(503);
       const apiDown = await call(api, 'GET', '/api/chats');
       // Issue 14 asks for 503 DATABASE_UNAVAILABLE here (branch `edge`); never a 2xx with wrong data.
@@ -207,7 +263,12 @@ describe('Scale-out behind nginx (two instances, PostgreSQL, Redis)', () => {
       await cluster.adminSql(`ALTER DATABASE "${cluster.dbName}" ALLOW_CONNECTIONS true`);
     }
     const upAt = Date.now();
-    await until('readiness 200', async () => (await call({ base: cluster.nginx.url, headers: {} }, 'GET', '/health/ready')).status === 200, 60000, 200);
+    await until(
+      'readiness 200',
+      async () => (await call({ base: cluster.nginx.url, headers: {} }, 'GET', '/health/ready')).status === 200,
+      60000,
+      200,
+    );
     await until('API answers', async () => (await call(api, 'GET', '/api/chats')).status === 200, 60000, 200);
     // eslint-disable-next-line no-console
     console.log(`cluster: recovered ${Date.now() - upAt} ms after PostgreSQL accepted connections again`);

@@ -9,10 +9,17 @@ const png = (size = 64) => {
 };
 const jpeg = () => Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.from('JFIF-e2e-jpeg')]);
 const gif = () => Buffer.concat([Buffer.from('GIF89a', 'latin1'), Buffer.alloc(20, 1)]);
-const webp = () => Buffer.concat([Buffer.from('RIFF', 'latin1'), Buffer.from([30, 0, 0, 0]), Buffer.from('WEBPVP8 ', 'latin1'), Buffer.alloc(20, 2)]);
+const webp = () =>
+  Buffer.concat([
+    Buffer.from('RIFF', 'latin1'),
+    Buffer.from([30, 0, 0, 0]),
+    Buffer.from('WEBPVP8 ', 'latin1'),
+    Buffer.alloc(20, 2),
+  ]);
 const svg = () => Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"></svg>');
 
-const fieldsOf = (body: { details?: { fieldErrors?: { field: string }[] } }) => (body.details?.fieldErrors ?? []).map((f) => f.field);
+const fieldsOf = (body: { details?: { fieldErrors?: { field: string }[] } }) =>
+  (body.details?.fieldErrors ?? []).map((f) => f.field);
 
 /** Avatars: content sniffing, size limit, caching headers. Roles and cross-team cases are in agents.e2e-spec.ts. */
 describe('Agents API: avatar', () => {
@@ -29,41 +36,66 @@ describe('Agents API: avatar', () => {
   });
 
   const mock = async (s: Session, body: Record<string, unknown> = {}) =>
-    (await t.http().post('/api/agents').set(s.bearer).send({ name: 'm', provider: 'mock', ...body }).expect(201)).body;
+    (
+      await t
+        .http()
+        .post('/api/agents')
+        .set(s.bearer)
+        .send({ name: 'm', provider: 'mock', ...body })
+        .expect(201)
+    ).body;
 
   let agentId: string;
   beforeAll(async () => {
     agentId = (await mock(admin, { name: 'face' })).id;
   });
   const upload = (buf: Buffer, name: string, s: Session = admin) =>
-    t.http().post(`/api/agents/${agentId}/avatar`).set(s.bearer).attach('file', buf, { filename: name, contentType: 'application/octet-stream' });
+    t
+      .http()
+      .post(`/api/agents/${agentId}/avatar`)
+      .set(s.bearer)
+      .attach('file', buf, { filename: name, contentType: 'application/octet-stream' });
 
   it.each([
     ['png', png(), 'image/png'],
     ['jpeg', jpeg(), 'image/jpeg'],
     ['webp', webp(), 'image/webp'],
     ['gif', gif(), 'image/gif'],
-  ])('accepts a %s and serves it with the sniffed type, nosniff, Cache-Control and a strong ETag', async (_n, buf, type) => {
-    const up = await upload(buf, 'avatar.bin').expect(200);
-    expect(up.body.avatarUrl).toMatch(new RegExp(`^/api/agents/${agentId}/avatar\\?v=[0-9a-f]{16}$`));
-    const res = await t.http().get(up.body.avatarUrl).set(admin.bearer).buffer(true).parse((r, cb) => {
-      const chunks: Buffer[] = [];
-      r.on('data', (c: Buffer) => chunks.push(c));
-      r.on('end', () => cb(null, Buffer.concat(chunks)));
-    }).expect(200);
-    expect(res.headers['content-type']).toBe(type);
-    expect(res.headers['x-content-type-options']).toBe('nosniff');
-    expect(res.headers['cache-control']).toMatch(/private/);
-    expect(res.headers.etag).toMatch(/^"[0-9a-f]{64}"$/);
-    expect(Buffer.compare(res.body as Buffer, buf)).toBe(0);
-  });
+  ])(
+    'accepts a %s and serves it with the sniffed type, nosniff, Cache-Control and a strong ETag',
+    async (_n, buf, type) => {
+      const up = await upload(buf, 'avatar.bin').expect(200);
+      expect(up.body.avatarUrl).toMatch(new RegExp(`^/api/agents/${agentId}/avatar\\?v=[0-9a-f]{16}$`));
+      const res = await t
+        .http()
+        .get(up.body.avatarUrl)
+        .set(admin.bearer)
+        .buffer(true)
+        .parse((r, cb) => {
+          const chunks: Buffer[] = [];
+          r.on('data', (c: Buffer) => chunks.push(c));
+          r.on('end', () => cb(null, Buffer.concat(chunks)));
+        })
+        .expect(200);
+      expect(res.headers['content-type']).toBe(type);
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(res.headers['cache-control']).toMatch(/private/);
+      expect(res.headers.etag).toMatch(/^"[0-9a-f]{64}"$/);
+      expect(Buffer.compare(res.body as Buffer, buf)).toBe(0);
+    },
+  );
 
   it('judges by content: a PNG named .svg is a PNG, an SVG named .png is refused', async () => {
     const ok = await upload(png(), 'evil.svg').expect(200);
     expect(ok.body.avatarUrl).toBeTruthy();
     const res = await t.http().get(`/api/agents/${agentId}/avatar`).set(admin.bearer).expect(200);
     expect(res.headers['content-type']).toBe('image/png');
-    const bad = await t.http().post(`/api/agents/${agentId}/avatar`).set(admin.bearer).attach('file', svg(), { filename: 'ok.png', contentType: 'image/png' }).expect(415);
+    const bad = await t
+      .http()
+      .post(`/api/agents/${agentId}/avatar`)
+      .set(admin.bearer)
+      .attach('file', svg(), { filename: 'ok.png', contentType: 'image/png' })
+      .expect(415);
     expect(bad.body.error).toBe('UNSUPPORTED_MEDIA_TYPE');
     expect(bad.body.message).toMatch(/PNG, JPEG, WebP or GIF/);
   });
@@ -101,12 +133,27 @@ describe('Agents API: avatar', () => {
     await upload(gif(), 'a.gif').expect(200);
     const first = await t.http().get(`/api/agents/${agentId}/avatar`).set(admin.bearer).expect(200);
     const etag = first.headers.etag;
-    const cached = await t.http().get(`/api/agents/${agentId}/avatar`).set(admin.bearer).set('If-None-Match', etag).expect(304);
+    const cached = await t
+      .http()
+      .get(`/api/agents/${agentId}/avatar`)
+      .set(admin.bearer)
+      .set('If-None-Match', etag)
+      .expect(304);
     expect(cached.headers.etag).toBe(etag);
-    await t.http().get(`/api/agents/${agentId}/avatar`).set(admin.bearer).set('If-None-Match', `W/${etag}, "other"`).expect(304);
+    await t
+      .http()
+      .get(`/api/agents/${agentId}/avatar`)
+      .set(admin.bearer)
+      .set('If-None-Match', `W/${etag}, "other"`)
+      .expect(304);
     await t.http().get(`/api/agents/${agentId}/avatar`).set(admin.bearer).set('If-None-Match', '"stale"').expect(200);
     await upload(jpeg(), 'a.jpg').expect(200);
-    const changed = await t.http().get(`/api/agents/${agentId}/avatar`).set(admin.bearer).set('If-None-Match', etag).expect(200);
+    const changed = await t
+      .http()
+      .get(`/api/agents/${agentId}/avatar`)
+      .set(admin.bearer)
+      .set('If-None-Match', etag)
+      .expect(200);
     expect(changed.headers.etag).not.toBe(etag);
   });
 

@@ -17,7 +17,8 @@ const png = (size = 64) => {
   return b;
 };
 
-const fieldsOf = (body: { details?: { fieldErrors?: { field: string }[] } }) => (body.details?.fieldErrors ?? []).map((f) => f.field);
+const fieldsOf = (body: { details?: { fieldErrors?: { field: string }[] } }) =>
+  (body.details?.fieldErrors ?? []).map((f) => f.field);
 
 describe('Agents API', () => {
   let t: TestApp;
@@ -35,10 +36,10 @@ describe('Agents API', () => {
     for (const stream of [process.stdout, process.stderr]) {
       const original = stream.write.bind(stream);
       writes.push(
-        jest.spyOn(stream, 'write').mockImplementation(((chunk: unknown, ...rest: unknown[]) => {
+        jest.spyOn(stream, 'write').mockImplementation((chunk: unknown, ...rest: unknown[]) => {
           logged.push(String(chunk));
           return (original as (...a: unknown[]) => boolean)(chunk, ...rest);
-        })),
+        }),
       );
     }
     ({ admin, user, outsider } = await teamMatrix(t));
@@ -50,13 +51,26 @@ describe('Agents API', () => {
   });
 
   const create = (s: Session, body: Record<string, unknown>) => t.http().post('/api/agents').set(s.bearer).send(body);
-  const mock = async (s: Session, body: Record<string, unknown> = {}) => (await create(s, { name: 'm', provider: 'mock', ...body }).expect(201)).body;
+  const mock = async (s: Session, body: Record<string, unknown> = {}) =>
+    (await create(s, { name: 'm', provider: 'mock', ...body }).expect(201)).body;
 
   describe('CRUD by an admin', () => {
     it('creates an agent of each provider type', async () => {
-      const g = await create(admin, { name: 'Gemini', provider: 'gemini', model: 'gemini-2.5-flash', apiKey: GEMINI_KEY }).expect(201);
+      const g = await create(admin, {
+        name: 'Gemini',
+        provider: 'gemini',
+        model: 'gemini-2.5-flash',
+        apiKey: GEMINI_KEY,
+      }).expect(201);
       expect(g.body).toEqual(
-        expect.objectContaining({ provider: 'gemini', model: 'gemini-2.5-flash', hasSecret: true, isActive: true, baseUrl: null, avatarUrl: null }),
+        expect.objectContaining({
+          provider: 'gemini',
+          model: 'gemini-2.5-flash',
+          hasSecret: true,
+          isActive: true,
+          baseUrl: null,
+          avatarUrl: null,
+        }),
       );
       const o = await create(admin, {
         name: 'OpenRouter',
@@ -69,7 +83,11 @@ describe('Agents API', () => {
         config: { temperature: 0.2, maxTokens: 512 },
       }).expect(201);
       expect(o.body).toEqual(
-        expect.objectContaining({ baseUrl: 'https://openrouter.example.com/api/v1', config: { temperature: 0.2, maxTokens: 512 }, hasSecret: true }),
+        expect.objectContaining({
+          baseUrl: 'https://openrouter.example.com/api/v1',
+          config: { temperature: 0.2, maxTokens: 512 },
+          hasSecret: true,
+        }),
       );
       const n = await create(admin, {
         name: 'Flow',
@@ -78,25 +96,74 @@ describe('Agents API', () => {
         webhookUrl: 'https://n8n.example.com/webhook/abc',
         webhookToken: N8N_TOKEN,
       }).expect(201);
-      expect(n.body).toEqual(expect.objectContaining({ provider: 'n8n', webhookUrl: 'https://n8n.example.com/webhook/abc', hasSecret: true }));
+      expect(n.body).toEqual(
+        expect.objectContaining({
+          provider: 'n8n',
+          webhookUrl: 'https://n8n.example.com/webhook/abc',
+          hasSecret: true,
+        }),
+      );
       const m = await create(admin, { name: 'Mock', provider: 'mock' }).expect(201);
-      expect(m.body).toEqual(expect.objectContaining({ provider: 'mock', model: 'mock-1', hasSecret: false, description: '', systemPrompt: '' }));
+      expect(m.body).toEqual(
+        expect.objectContaining({
+          provider: 'mock',
+          model: 'mock-1',
+          hasSecret: false,
+          description: '',
+          systemPrompt: '',
+        }),
+      );
       expect(m.body.id).toMatch(/^[0-9a-f-]{36}$/);
       expect(new Date(m.body.createdAt).toISOString()).toBe(m.body.createdAt);
     });
 
     it('PUT replaces the agent (omitted fields back to defaults) and keeps the secret unless sent', async () => {
-      const a = (await create(admin, { name: 'r', provider: 'openai', model: 'x', description: 'd', apiKey: OPENAI_KEY }).expect(201)).body;
-      const put = await t.http().put(`/api/agents/${a.id}`).set(admin.bearer).send({ name: 'r2', provider: 'openai', model: 'y' }).expect(200);
+      const a = (
+        await create(admin, { name: 'r', provider: 'openai', model: 'x', description: 'd', apiKey: OPENAI_KEY }).expect(
+          201,
+        )
+      ).body;
+      const put = await t
+        .http()
+        .put(`/api/agents/${a.id}`)
+        .set(admin.bearer)
+        .send({ name: 'r2', provider: 'openai', model: 'y' })
+        .expect(200);
       expect(put.body).toEqual(expect.objectContaining({ name: 'r2', model: 'y', description: '', hasSecret: true }));
-      const cleared = await t.http().put(`/api/agents/${a.id}`).set(admin.bearer).send({ name: 'r2', provider: 'openai', model: 'y', apiKey: null }).expect(200);
+      const cleared = await t
+        .http()
+        .put(`/api/agents/${a.id}`)
+        .set(admin.bearer)
+        .send({ name: 'r2', provider: 'openai', model: 'y', apiKey: null })
+        .expect(200);
       expect(cleared.body.hasSecret).toBe(false);
     });
 
     it('PATCH merges: only the sent fields change; apiKey null clears the secret', async () => {
-      const a = (await create(admin, { name: 'p', provider: 'gemini', model: 'g', apiKey: GEMINI_KEY, config: { temperature: 1 } }).expect(201)).body;
-      const p = await t.http().patch(`/api/agents/${a.id}`).set(admin.bearer).send({ description: 'new', config: { maxTokens: 64 } }).expect(200);
-      expect(p.body).toEqual(expect.objectContaining({ name: 'p', model: 'g', description: 'new', config: { temperature: 1, maxTokens: 64 }, hasSecret: true }));
+      const a = (
+        await create(admin, {
+          name: 'p',
+          provider: 'gemini',
+          model: 'g',
+          apiKey: GEMINI_KEY,
+          config: { temperature: 1 },
+        }).expect(201)
+      ).body;
+      const p = await t
+        .http()
+        .patch(`/api/agents/${a.id}`)
+        .set(admin.bearer)
+        .send({ description: 'new', config: { maxTokens: 64 } })
+        .expect(200);
+      expect(p.body).toEqual(
+        expect.objectContaining({
+          name: 'p',
+          model: 'g',
+          description: 'new',
+          config: { temperature: 1, maxTokens: 64 },
+          hasSecret: true,
+        }),
+      );
       const c = await t.http().patch(`/api/agents/${a.id}`).set(admin.bearer).send({ apiKey: null }).expect(200);
       expect(c.body.hasSecret).toBe(false);
       expect(new Date(c.body.updatedAt).getTime()).toBeGreaterThanOrEqual(new Date(a.updatedAt).getTime());
@@ -113,7 +180,12 @@ describe('Agents API', () => {
       expect(list.body.items.map((x: { id: string }) => x.id)).not.toContain(fb.id);
       expect((await t.http().get(`/api/agents/${a.id}`).set(admin.bearer).expect(200)).body.fallbackAgentId).toBeNull();
       // and it can no longer be chosen as a fallback
-      const res = await t.http().patch(`/api/agents/${a.id}`).set(admin.bearer).send({ fallbackAgentId: fb.id }).expect(400);
+      const res = await t
+        .http()
+        .patch(`/api/agents/${a.id}`)
+        .set(admin.bearer)
+        .send({ fallbackAgentId: fb.id })
+        .expect(400);
       expect(fieldsOf(res.body)).toEqual(['fallbackAgentId']);
     });
 
@@ -134,32 +206,48 @@ describe('Agents API', () => {
     });
 
     it('refuses a bad limit or cursor with a field error', async () => {
-      expect(fieldsOf((await t.http().get('/api/agents?limit=0').set(admin.bearer).expect(400)).body)).toEqual(['limit']);
-      expect(fieldsOf((await t.http().get('/api/agents?limit=101').set(admin.bearer).expect(400)).body)).toEqual(['limit']);
+      expect(fieldsOf((await t.http().get('/api/agents?limit=0').set(admin.bearer).expect(400)).body)).toEqual([
+        'limit',
+      ]);
+      expect(fieldsOf((await t.http().get('/api/agents?limit=101').set(admin.bearer).expect(400)).body)).toEqual([
+        'limit',
+      ]);
       const badCursor = await t.http().get('/api/agents?cursor=garbage').set(admin.bearer).expect(400);
       expect(fieldsOf(badCursor.body)).toEqual(['cursor']);
       expect(badCursor.body.error).toBe('INVALID_CURSOR');
     });
 
     it('records agent.create / agent.update / agent.delete / agent.avatar audit events without secrets', async () => {
-      const a = (await create(admin, { name: 'audited', provider: 'openai', model: 'x', apiKey: OPENAI_KEY }).expect(201)).body;
+      const a = (
+        await create(admin, { name: 'audited', provider: 'openai', model: 'x', apiKey: OPENAI_KEY }).expect(201)
+      ).body;
       await t.http().patch(`/api/agents/${a.id}`).set(admin.bearer).send({ apiKey: OPENAI_KEY }).expect(200);
       await t.http().post(`/api/agents/${a.id}/avatar`).set(admin.bearer).attach('file', png(), 'a.png').expect(200);
       await t.http().delete(`/api/agents/${a.id}`).set(admin.bearer).expect(204);
       const rows = await t.app
         .get(DataSource)
-        .query(`SELECT action, team_id, user_id, metadata FROM audit_logs WHERE metadata->>'agentId' = $1 ORDER BY created_at`, [a.id]);
+        .query(
+          `SELECT action, team_id, user_id, metadata FROM audit_logs WHERE metadata->>'agentId' = $1 ORDER BY created_at`,
+          [a.id],
+        );
       // Key changes are also security events of their own (agent.secret_change, see docs/reliability.md),
       // written right after their create/update row (possibly in the same millisecond, so counted apart).
       const actions = rows.map((r: { action: string }) => r.action);
-      expect(actions.filter((x: string) => x !== 'agent.secret_change')).toEqual(['agent.create', 'agent.update', 'agent.avatar', 'agent.delete']);
+      expect(actions.filter((x: string) => x !== 'agent.secret_change')).toEqual([
+        'agent.create',
+        'agent.update',
+        'agent.avatar',
+        'agent.delete',
+      ]);
       expect(actions.filter((x: string) => x === 'agent.secret_change')).toHaveLength(2);
       for (const r of rows) {
         expect(r.team_id).toBe(admin.teamId);
         expect(r.user_id).toEqual(expect.any(String));
         expect(JSON.stringify(r.metadata)).not.toContain(OPENAI_KEY);
       }
-      expect(rows.find((r: { action: string }) => r.action === 'agent.update').metadata).toEqual(expect.objectContaining({ fields: ['secret'], secret: 'set' }));
+      expect(rows.find((r: { action: string }) => r.action === 'agent.update').metadata).toEqual(
+        expect.objectContaining({ fields: ['secret'], secret: 'set' }),
+      );
     });
   });
 
@@ -195,12 +283,18 @@ describe('Agents API', () => {
     it('refuses a bad provider', () => expectFields({ name: 'x', provider: 'claude', model: 'm' }, ['provider']));
     it('refuses bad URLs', async () => {
       await expectFields({ name: 'x', provider: 'openai', model: 'm', baseUrl: 'not a url' }, ['baseUrl']);
-      await expectFields({ name: 'x', provider: 'openai', model: 'm', baseUrl: 'ftp://files.example.com' }, ['baseUrl']);
-      await expectFields({ name: 'x', provider: 'openai', model: 'm', baseUrl: 'http://169.254.169.254/latest' }, ['baseUrl']);
+      await expectFields({ name: 'x', provider: 'openai', model: 'm', baseUrl: 'ftp://files.example.com' }, [
+        'baseUrl',
+      ]);
+      await expectFields({ name: 'x', provider: 'openai', model: 'm', baseUrl: 'http://169.254.169.254/latest' }, [
+        'baseUrl',
+      ]);
       await expectFields({ name: 'x', provider: 'n8n', model: 'm', webhookUrl: 'javascript:alert(1)' }, ['webhookUrl']);
     });
-    it('refuses temperature 3', () => expectFields({ name: 'x', provider: 'mock', config: { temperature: 3 } }, ['config.temperature']));
-    it('refuses n8n without webhookUrl', () => expectFields({ name: 'x', provider: 'n8n', model: 'm' }, ['webhookUrl']));
+    it('refuses temperature 3', () =>
+      expectFields({ name: 'x', provider: 'mock', config: { temperature: 3 } }, ['config.temperature']));
+    it('refuses n8n without webhookUrl', () =>
+      expectFields({ name: 'x', provider: 'n8n', model: 'm' }, ['webhookUrl']));
     it('refuses a missing model for gemini/openai', () => expectFields({ name: 'x', provider: 'gemini' }, ['model']));
     it('refuses out-of-range and unknown fields', async () => {
       await expectFields(
@@ -219,14 +313,21 @@ describe('Agents API', () => {
       await expectFields({ name: 'x', provider: 'mock', config: 'hot' }, ['config']);
     });
     it('refuses a secret field that does not belong to the provider', async () => {
-      await expectFields({ name: 'x', provider: 'n8n', model: 'm', webhookUrl: 'https://n8n.example.com/w', apiKey: 'k' }, ['apiKey']);
+      await expectFields(
+        { name: 'x', provider: 'n8n', model: 'm', webhookUrl: 'https://n8n.example.com/w', apiKey: 'k' },
+        ['apiKey'],
+      );
       await expectFields({ name: 'x', provider: 'openai', model: 'm', webhookToken: 't' }, ['webhookToken']);
     });
 
     it("refuses a fallback to another team's agent exactly like a missing one", async () => {
       const theirs = await mock(outsider, { name: 'theirs' });
-      const other = await expectFields({ name: 'x', provider: 'mock', fallbackAgentId: theirs.id }, ['fallbackAgentId']);
-      const missing = await expectFields({ name: 'x', provider: 'mock', fallbackAgentId: randomUUID() }, ['fallbackAgentId']);
+      const other = await expectFields({ name: 'x', provider: 'mock', fallbackAgentId: theirs.id }, [
+        'fallbackAgentId',
+      ]);
+      const missing = await expectFields({ name: 'x', provider: 'mock', fallbackAgentId: randomUUID() }, [
+        'fallbackAgentId',
+      ]);
       expect(other.body.details.fieldErrors).toEqual(missing.body.details.fieldErrors);
       expect(other.body.message).toEqual(missing.body.message);
     });
@@ -234,18 +335,38 @@ describe('Agents API', () => {
     it('refuses a fallback cycle A→B→A and a fallback to itself', async () => {
       const a = await mock(admin, { name: 'A' });
       const b = await mock(admin, { name: 'B', fallbackAgentId: a.id });
-      const cyc = await t.http().patch(`/api/agents/${a.id}`).set(admin.bearer).send({ fallbackAgentId: b.id }).expect(400);
+      const cyc = await t
+        .http()
+        .patch(`/api/agents/${a.id}`)
+        .set(admin.bearer)
+        .send({ fallbackAgentId: b.id })
+        .expect(400);
       expect(fieldsOf(cyc.body)).toEqual(['fallbackAgentId']);
       expect(cyc.body.details.fieldErrors[0].message).toMatch(/cycle/);
-      const self = await t.http().patch(`/api/agents/${a.id}`).set(admin.bearer).send({ fallbackAgentId: a.id }).expect(400);
+      const self = await t
+        .http()
+        .patch(`/api/agents/${a.id}`)
+        .set(admin.bearer)
+        .send({ fallbackAgentId: a.id })
+        .expect(400);
       expect(fieldsOf(self.body)).toEqual(['fallbackAgentId']);
-      const put = await t.http().put(`/api/agents/${a.id}`).set(admin.bearer).send({ name: 'A', provider: 'mock', fallbackAgentId: b.id }).expect(400);
+      const put = await t
+        .http()
+        .put(`/api/agents/${a.id}`)
+        .set(admin.bearer)
+        .send({ name: 'A', provider: 'mock', fallbackAgentId: b.id })
+        .expect(400);
       expect(fieldsOf(put.body)).toEqual(['fallbackAgentId']);
     });
 
     it('refuses null for required fields in PATCH', async () => {
       const a = await mock(admin);
-      const res = await t.http().patch(`/api/agents/${a.id}`).set(admin.bearer).send({ name: null, provider: null, isActive: null }).expect(400);
+      const res = await t
+        .http()
+        .patch(`/api/agents/${a.id}`)
+        .set(admin.bearer)
+        .send({ name: null, provider: null, isActive: null })
+        .expect(400);
       expect(fieldsOf(res.body)).toEqual(expect.arrayContaining(['name', 'provider', 'isActive']));
     });
   });
@@ -255,7 +376,13 @@ describe('Agents API', () => {
       const bodies: string[] = [];
       const o = await create(admin, { name: 'sec', provider: 'openai', model: 'm', apiKey: OPENAI_KEY }).expect(201);
       bodies.push(o.text);
-      const n = await create(admin, { name: 'sec-n8n', provider: 'n8n', model: 'f', webhookUrl: 'https://n8n.example.com/w', webhookToken: N8N_TOKEN }).expect(201);
+      const n = await create(admin, {
+        name: 'sec-n8n',
+        provider: 'n8n',
+        model: 'f',
+        webhookUrl: 'https://n8n.example.com/w',
+        webhookToken: N8N_TOKEN,
+      }).expect(201);
       bodies.push(n.text);
       const g = await create(admin, { name: 'sec-g', provider: 'gemini', model: 'g', apiKey: GEMINI_KEY }).expect(201);
       bodies.push(g.text);
@@ -264,9 +391,36 @@ describe('Agents API', () => {
       bodies.push((await t.http().get(`/api/agents/${n.body.id}`).set(user.bearer).expect(200)).text);
       bodies.push((await t.http().get('/api/agents?limit=100').set(admin.bearer).expect(200)).text);
       bodies.push((await t.http().get('/api/agents?limit=100').set(outsider.bearer).expect(200)).text);
-      bodies.push((await t.http().put(`/api/agents/${o.body.id}`).set(admin.bearer).send({ name: 'sec', provider: 'openai', model: 'm', apiKey: OPENAI_KEY }).expect(200)).text);
-      bodies.push((await t.http().patch(`/api/agents/${n.body.id}`).set(admin.bearer).send({ webhookToken: N8N_TOKEN }).expect(200)).text);
-      bodies.push((await t.http().patch(`/api/agents/${g.body.id}`).set(admin.bearer).send({ apiKey: GEMINI_KEY, provider: 'bogus' }).expect(400)).text);
+      bodies.push(
+        (
+          await t
+            .http()
+            .put(`/api/agents/${o.body.id}`)
+            .set(admin.bearer)
+            .send({ name: 'sec', provider: 'openai', model: 'm', apiKey: OPENAI_KEY })
+            .expect(200)
+        ).text,
+      );
+      bodies.push(
+        (
+          await t
+            .http()
+            .patch(`/api/agents/${n.body.id}`)
+            .set(admin.bearer)
+            .send({ webhookToken: N8N_TOKEN })
+            .expect(200)
+        ).text,
+      );
+      bodies.push(
+        (
+          await t
+            .http()
+            .patch(`/api/agents/${g.body.id}`)
+            .set(admin.bearer)
+            .send({ apiKey: GEMINI_KEY, provider: 'bogus' })
+            .expect(400)
+        ).text,
+      );
       for (const body of bodies) {
         for (const s of SECRETS) expect(body).not.toContain(s);
         expect(body).not.toMatch(/"apiKey"|"webhookToken"|"secret"|secretEnc|v1:k1:/);
@@ -276,7 +430,8 @@ describe('Agents API', () => {
     });
 
     it('stores ciphertext, not the plaintext, in the database', async () => {
-      const o = (await create(admin, { name: 'db', provider: 'openai', model: 'm', apiKey: OPENAI_KEY }).expect(201)).body;
+      const o = (await create(admin, { name: 'db', provider: 'openai', model: 'm', apiKey: OPENAI_KEY }).expect(201))
+        .body;
       const [row] = await t.app.get(DataSource).query(`SELECT secret_enc FROM agents WHERE id = $1`, [o.id]);
       expect(row.secret_enc).toMatch(/^v1:k1:[A-Za-z0-9_-]+:[A-Za-z0-9_-]+:[A-Za-z0-9_-]+$/);
       expect(row.secret_enc).not.toContain(OPENAI_KEY);
@@ -285,7 +440,7 @@ describe('Agents API', () => {
   });
 
   describe('cross-team isolation', () => {
-    it("answers 404 to an outsider on every route of our agent and never lists it", async () => {
+    it('answers 404 to an outsider on every route of our agent and never lists it', async () => {
       const a = await mock(admin, { name: 'ours' });
       await t.http().post(`/api/agents/${a.id}/avatar`).set(admin.bearer).attach('file', png(), 'a.png').expect(200);
       const missing = await t.http().get(`/api/agents/${randomUUID()}`).set(outsider.bearer).expect(404);

@@ -13,7 +13,6 @@ interface AuditItem {
  * logouts, refresh-token reuse, lock-outs and key changes. Events are read through the API, as an admin does.
  */
 describe('Audit trail: security events for the team admins', () => {
-
   const t = withTestApp({ env: { AUTH_LOCKOUT_STEPS: '3:60,10:900' } });
 
   /** Every row of the admin's trail with this action (newest first), after the writes in flight. */
@@ -27,21 +26,32 @@ describe('Audit trail: security events for the team admins', () => {
     const admin = await registerTeam(t);
     await t.app.get(AuditService).flush();
     const res = await t.http().get('/api/audit-logs').set(admin.bearer).expect(200);
-    expect(res.body.items).toEqual(expect.arrayContaining([expect.objectContaining({ action: 'auth.login', userId: admin.userId })]));
+    expect(res.body.items).toEqual(
+      expect.arrayContaining([expect.objectContaining({ action: 'auth.login', userId: admin.userId })]),
+    );
   });
 
   it('records a failed login in every team where the email has an account, and a lock-out in each', async () => {
     const email = uniqueEmail('multi');
     const a = await registerTeam(t, { email, password: strongPassword() });
     const b = await registerTeam(t, { email, password: strongPassword() });
-    for (let i = 0; i < 3; i++) await t.http().post('/api/auth/login').send({ email, password: `Wrong-password-${i}!` });
+    for (let i = 0; i < 3; i++)
+      await t
+        .http()
+        .post('/api/auth/login')
+        .send({ email, password: `Wrong-password-${i}!` });
 
     for (const admin of [a, b]) {
       const failed = await trail(admin, 'auth.login_failed');
       expect(failed).toHaveLength(3);
       expect(failed.every((r) => r.userId === admin.userId && r.metadata.reason === 'bad_password')).toBe(true);
       const locks = await trail(admin, 'auth.lockout');
-      expect(locks).toEqual([expect.objectContaining({ userId: admin.userId, metadata: expect.objectContaining({ scope: 'account', failures: 3 }) })]);
+      expect(locks).toEqual([
+        expect.objectContaining({
+          userId: admin.userId,
+          metadata: expect.objectContaining({ scope: 'account', failures: 3 }),
+        }),
+      ]);
     }
   });
 
@@ -68,9 +78,24 @@ describe('Audit trail: security events for the team admins', () => {
     const admin = await registerTeam(t);
     const outsider = await registerTeam(t);
     const key = 'sk-test-0123456789abcdef';
-    const agent = await t.http().post('/api/agents').set(admin.bearer).send({ name: 'k', provider: 'openai', model: 'm', apiKey: key }).expect(201);
-    await t.http().patch(`/api/agents/${agent.body.id}`).set(admin.bearer).send({ apiKey: `${key}-2` }).expect(200);
-    await t.http().patch(`/api/agents/${agent.body.id}`).set(admin.bearer).send({ description: 'no key change' }).expect(200);
+    const agent = await t
+      .http()
+      .post('/api/agents')
+      .set(admin.bearer)
+      .send({ name: 'k', provider: 'openai', model: 'm', apiKey: key })
+      .expect(201);
+    await t
+      .http()
+      .patch(`/api/agents/${agent.body.id}`)
+      .set(admin.bearer)
+      .send({ apiKey: `${key}-2` })
+      .expect(200);
+    await t
+      .http()
+      .patch(`/api/agents/${agent.body.id}`)
+      .set(admin.bearer)
+      .send({ description: 'no key change' })
+      .expect(200);
     await t.http().patch(`/api/agents/${agent.body.id}`).set(admin.bearer).send({ apiKey: null }).expect(200);
 
     const changes = await trail(admin, 'agent.secret_change');

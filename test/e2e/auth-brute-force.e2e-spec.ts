@@ -62,13 +62,20 @@ describe('Auth: brute-force defence', () => {
     expect(Number(extended.headers['retry-after'])).toBeGreaterThan(800);
 
     await t.app.get(AuditService).flush();
-    const rows = await t.app.get(DataSource).query(`SELECT metadata FROM audit_logs WHERE action = 'auth.lockout' AND user_id = $1`, [s.userId]);
-    expect(rows.map((r: { metadata: { lockSeconds: number } }) => r.metadata.lockSeconds).sort((a: number, b: number) => a - b)).toEqual([2, 900]);
+    const rows = await t.app
+      .get(DataSource)
+      .query(`SELECT metadata FROM audit_logs WHERE action = 'auth.lockout' AND user_id = $1`, [s.userId]);
+    expect(
+      rows
+        .map((r: { metadata: { lockSeconds: number } }) => r.metadata.lockSeconds)
+        .sort((a: number, b: number) => a - b),
+    ).toEqual([2, 900]);
   });
 
   it('locks a client address that fails against many accounts, without locking those accounts elsewhere', async () => {
     const ip = '10.0.1.1';
-    for (let i = 0; i < 5; i++) expect((await attempt(ip, `nobody-${i}@example.test`, 'Wrong-password-1')).status).toBe(401);
+    for (let i = 0; i < 5; i++)
+      expect((await attempt(ip, `nobody-${i}@example.test`, 'Wrong-password-1')).status).toBe(401);
     const locked = await attempt(ip, 'nobody-5@example.test', 'Wrong-password-1');
     expect(locked.status).toBe(429);
     expect(Number(locked.headers['retry-after'])).toBeGreaterThan(1000);
@@ -95,7 +102,11 @@ describe('Auth: brute-force defence', () => {
   it('rate-limits registrations per client address', async () => {
     const ip = '10.0.3.1';
     const register = () =>
-      t.http().post('/api/auth/register').set('X-Forwarded-For', ip).send({ email: `r-${Math.random()}@example.test`, password: 'Str0ng-Pass-abc-def', teamName: 'R' });
+      t
+        .http()
+        .post('/api/auth/register')
+        .set('X-Forwarded-For', ip)
+        .send({ email: `r-${Math.random()}@example.test`, password: 'Str0ng-Pass-abc-def', teamName: 'R' });
     for (let i = 0; i < 5; i++) expect((await register()).status).toBe(201);
     const limited = await register();
     expect(limited.status).toBe(429);

@@ -19,7 +19,8 @@ describe('Auth: password change', () => {
     await t?.close();
   });
 
-  const change = (s: Pick<Session, 'bearer'>, body: Record<string, unknown>) => t.http().post('/api/auth/password').set(s.bearer).send(body);
+  const change = (s: Pick<Session, 'bearer'>, body: Record<string, unknown>) =>
+    t.http().post('/api/auth/password').set(s.bearer).send(body);
   const trail = async (admin: Pick<Session, 'bearer'>, action: string): Promise<AuditItem[]> => {
     await t.app.get(AuditService).flush();
     const res = await t.http().get(`/api/audit-logs?action=${action}&limit=100`).set(admin.bearer).expect(200);
@@ -30,7 +31,11 @@ describe('Auth: password change', () => {
     const admin = await registerTeam(t);
     const next = strongPassword();
     await change(admin, { currentPassword: admin.password, newPassword: next }).expect(204);
-    await t.http().post('/api/auth/login').send({ email: admin.email, password: admin.password, team: admin.teamSlug }).expect(401);
+    await t
+      .http()
+      .post('/api/auth/login')
+      .send({ email: admin.email, password: admin.password, team: admin.teamSlug })
+      .expect(401);
     await login(t, admin.email, next, admin.teamSlug);
   });
 
@@ -49,7 +54,9 @@ describe('Auth: password change', () => {
 
   it('refuses a wrong current password with 400 naming currentPassword, and changes nothing', async () => {
     const admin = await registerTeam(t);
-    const res = await change(admin, { currentPassword: 'Not-the-password-1', newPassword: strongPassword() }).expect(400);
+    const res = await change(admin, { currentPassword: 'Not-the-password-1', newPassword: strongPassword() }).expect(
+      400,
+    );
     expect(res.body.error).toBe('VALIDATION_FAILED');
     expect(res.body.details.fieldErrors).toEqual([expect.objectContaining({ field: 'currentPassword' })]);
     await login(t, admin.email, admin.password, admin.teamSlug);
@@ -59,7 +66,9 @@ describe('Auth: password change', () => {
     const admin = await registerTeam(t);
     await change(admin, { currentPassword: 'Wrong-password-1!', newPassword: strongPassword() }).expect(400);
     await change(admin, { currentPassword: 'Wrong-password-2!', newPassword: strongPassword() }).expect(400);
-    const locked = await change(admin, { currentPassword: 'Wrong-password-3!', newPassword: strongPassword() }).expect(429);
+    const locked = await change(admin, { currentPassword: 'Wrong-password-3!', newPassword: strongPassword() }).expect(
+      429,
+    );
     expect(Number(locked.headers['retry-after'])).toBeGreaterThan(0);
     // Locked even with the right current password, as sign-in is.
     await change(admin, { currentPassword: admin.password, newPassword: strongPassword() }).expect(429);

@@ -23,14 +23,24 @@ function cookie(res: { headers: Record<string, unknown> }, name: string): { valu
 }
 
 const expectError = (body: Record<string, unknown>, status: number, code: string) =>
-  expect(body).toEqual(expect.objectContaining({ statusCode: status, error: code, message: expect.any(String), correlationId: expect.any(String) }));
+  expect(body).toEqual(
+    expect.objectContaining({
+      statusCode: status,
+      error: code,
+      message: expect.any(String),
+      correlationId: expect.any(String),
+    }),
+  );
 
 describe('Auth: register, login, refresh, logout, me', () => {
   let t: TestApp;
   let ds: DataSource;
   const auditRows = async (action: string, userId?: string) => {
     await t.app.get(AuditService).flush();
-    return ds.query(`SELECT * FROM audit_logs WHERE action = $1 ${userId ? 'AND user_id = $2' : ''}`, userId ? [action, userId] : [action]);
+    return ds.query(
+      `SELECT * FROM audit_logs WHERE action = $1 ${userId ? 'AND user_id = $2' : ''}`,
+      userId ? [action, userId] : [action],
+    );
   };
 
   beforeAll(async () => {
@@ -44,7 +54,11 @@ describe('Auth: register, login, refresh, logout, me', () => {
 
   it('registers a new team whose caller is admin, and never returns a hash', async () => {
     const email = uniqueEmail('Founder').replace('founder', 'FoUnDeR');
-    const res = await t.http().post('/api/auth/register').send({ email, password: strongPassword(), teamName: 'Acme Rockets!' }).expect(201);
+    const res = await t
+      .http()
+      .post('/api/auth/register')
+      .send({ email, password: strongPassword(), teamName: 'Acme Rockets!' })
+      .expect(201);
     expect(res.body.user).toEqual({
       id: expect.any(String),
       email: email.toLowerCase(),
@@ -59,8 +73,16 @@ describe('Auth: register, login, refresh, logout, me', () => {
   });
 
   it('gives each new team a unique slug even for the same name', async () => {
-    const a = await t.http().post('/api/auth/register').send({ email: uniqueEmail(), password: strongPassword(), teamName: 'Same Name' }).expect(201);
-    const b = await t.http().post('/api/auth/register').send({ email: uniqueEmail(), password: strongPassword(), teamName: 'Same Name' }).expect(201);
+    const a = await t
+      .http()
+      .post('/api/auth/register')
+      .send({ email: uniqueEmail(), password: strongPassword(), teamName: 'Same Name' })
+      .expect(201);
+    const b = await t
+      .http()
+      .post('/api/auth/register')
+      .send({ email: uniqueEmail(), password: strongPassword(), teamName: 'Same Name' })
+      .expect(201);
     expect(a.body.team.slug).not.toBe(b.body.team.slug);
   });
 
@@ -68,7 +90,11 @@ describe('Auth: register, login, refresh, logout, me', () => {
     const s = await registerTeam(t);
     const res = await t.http().post('/api/auth/login').send({ email: s.email, password: s.password }).expect(200);
     expect(res.body).toEqual(
-      expect.objectContaining({ accessToken: expect.any(String), expiresIn: 900, user: expect.objectContaining({ id: s.userId, lastLoginAt: expect.any(String) }) }),
+      expect.objectContaining({
+        accessToken: expect.any(String),
+        expiresIn: 900,
+        user: expect.objectContaining({ id: s.userId, lastLoginAt: expect.any(String) }),
+      }),
     );
     const access = cookie(res, 'access_token');
     const refresh = cookie(res, 'refresh_token');
@@ -78,7 +104,15 @@ describe('Auth: register, login, refresh, logout, me', () => {
     expect(refresh?.attrs).toMatch(/HttpOnly/);
     const claims = decode(res.body.accessToken);
     expect(claims).toEqual(
-      expect.objectContaining({ sub: s.userId, teamId: s.teamId, role: 'admin', typ: 'access', iss: 'chat-backend', aud: 'chat-backend-api', jti: expect.any(String) }),
+      expect.objectContaining({
+        sub: s.userId,
+        teamId: s.teamId,
+        role: 'admin',
+        typ: 'access',
+        iss: 'chat-backend',
+        aud: 'chat-backend-api',
+        jti: expect.any(String),
+      }),
     );
     expect(claims.exp - claims.iat).toBe(900);
     expect(JSON.parse(Buffer.from(res.body.accessToken.split('.')[0], 'base64url').toString()).alg).toBe('HS256');
@@ -87,7 +121,13 @@ describe('Auth: register, login, refresh, logout, me', () => {
   it('authenticates with Bearer and with the access cookie; GET /me returns the caller and team', async () => {
     const s = await registerTeam(t, { displayName: 'Grace' });
     const byBearer = await t.http().get('/api/auth/me').set(s.bearer).expect(200);
-    expect(byBearer.body).toEqual({ id: s.userId, email: s.email, displayName: 'Grace', role: 'admin', team: { id: s.teamId, name: expect.any(String), slug: s.teamSlug } });
+    expect(byBearer.body).toEqual({
+      id: s.userId,
+      email: s.email,
+      displayName: 'Grace',
+      role: 'admin',
+      team: { id: s.teamId, name: expect.any(String), slug: s.teamSlug },
+    });
     const byCookie = await t.http().get('/api/auth/me').set('Cookie', `access_token=${s.accessToken}`).expect(200);
     expect(byCookie.body.id).toBe(s.userId);
   });
@@ -109,26 +149,48 @@ describe('Auth: register, login, refresh, logout, me', () => {
 
   it('answers the same 401 for an unknown email and a wrong password', async () => {
     const s = await registerTeam(t);
-    const unknown = await t.http().post('/api/auth/login').send({ email: uniqueEmail('ghost'), password: 'Wrong-password-123' }).expect(401);
-    const wrong = await t.http().post('/api/auth/login').send({ email: s.email, password: 'Wrong-password-123' }).expect(401);
+    const unknown = await t
+      .http()
+      .post('/api/auth/login')
+      .send({ email: uniqueEmail('ghost'), password: 'Wrong-password-123' })
+      .expect(401);
+    const wrong = await t
+      .http()
+      .post('/api/auth/login')
+      .send({ email: s.email, password: 'Wrong-password-123' })
+      .expect(401);
     expect(unknown.body.message).toBe(wrong.body.message);
   });
 
   describe('refresh', () => {
     it('rotates the refresh token from the cookie (allowed Origin) and from the body', async () => {
       const s = await registerTeam(t);
-      const byCookie = await t.http().post('/api/auth/refresh').set('Origin', ORIGIN).set('Cookie', `refresh_token=${s.refreshToken}`).expect(200);
+      const byCookie = await t
+        .http()
+        .post('/api/auth/refresh')
+        .set('Origin', ORIGIN)
+        .set('Cookie', `refresh_token=${s.refreshToken}`)
+        .expect(200);
       expect(byCookie.body.refreshToken).not.toBe(s.refreshToken);
       expect(cookie(byCookie, 'refresh_token')?.value).toBe(byCookie.body.refreshToken);
       await t.http().get('/api/auth/me').set('Authorization', `Bearer ${byCookie.body.accessToken}`).expect(200);
-      const byBody = await t.http().post('/api/auth/refresh').send({ refreshToken: byCookie.body.refreshToken }).expect(200);
+      const byBody = await t
+        .http()
+        .post('/api/auth/refresh')
+        .send({ refreshToken: byCookie.body.refreshToken })
+        .expect(200);
       expect(byBody.body.user.id).toBe(s.userId);
     });
 
     it('refuses a cookie refresh without an allowed Origin (403)', async () => {
       const s = await registerTeam(t);
       await t.http().post('/api/auth/refresh').set('Cookie', `refresh_token=${s.refreshToken}`).expect(403);
-      await t.http().post('/api/auth/refresh').set('Origin', 'https://evil.example').set('Cookie', `refresh_token=${s.refreshToken}`).expect(403);
+      await t
+        .http()
+        .post('/api/auth/refresh')
+        .set('Origin', 'https://evil.example')
+        .set('Cookie', `refresh_token=${s.refreshToken}`)
+        .expect(403);
     });
 
     it('revokes the whole family when a rotated refresh token is presented again, and audits it', async () => {
@@ -144,7 +206,11 @@ describe('Auth: register, login, refresh, logout, me', () => {
     });
 
     it('refuses an unknown refresh token', async () => {
-      await t.http().post('/api/auth/refresh').send({ refreshToken: 'x'.repeat(43) }).expect(401);
+      await t
+        .http()
+        .post('/api/auth/refresh')
+        .send({ refreshToken: 'x'.repeat(43) })
+        .expect(401);
       await t.http().post('/api/auth/refresh').send({}).expect(401);
     });
   });
@@ -191,7 +257,9 @@ describe('Auth: register, login, refresh, logout, me', () => {
       await call(`${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims)}`).expect(401);
     });
     it('refuses a token signed with another key', async () => {
-      await call(forge({ alg: 'HS256', typ: 'JWT' }, claims, 'another-secret-another-secret-another-secret')).expect(401);
+      await call(forge({ alg: 'HS256', typ: 'JWT' }, claims, 'another-secret-another-secret-another-secret')).expect(
+        401,
+      );
     });
     it('refuses an algorithm other than HS256 even with the right key', async () => {
       const body = `${b64({ alg: 'HS512', typ: 'JWT' })}.${b64(claims)}`;
@@ -199,11 +267,15 @@ describe('Auth: register, login, refresh, logout, me', () => {
     });
     it('refuses an edited payload (role escalation) with the original signature', async () => {
       const [h, , sig] = s.accessToken.split('.');
-      await call(`${h}.${b64({ ...claims, role: 'admin', teamId: '00000000-0000-4000-8000-000000000000' })}.${sig}`).expect(401);
+      await call(
+        `${h}.${b64({ ...claims, role: 'admin', teamId: '00000000-0000-4000-8000-000000000000' })}.${sig}`,
+      ).expect(401);
     });
     it('refuses an expired token', async () => {
       const now = Math.floor(Date.now() / 1000);
-      const res = await call(forge({ alg: 'HS256', typ: 'JWT' }, { ...claims, iat: now - 1000, exp: now - 10 })).expect(401);
+      const res = await call(forge({ alg: 'HS256', typ: 'JWT' }, { ...claims, iat: now - 1000, exp: now - 10 })).expect(
+        401,
+      );
       expectError(res.body, 401, 'UNAUTHORIZED');
     });
     it('refuses a wrong audience, a wrong issuer and a non-access token type', async () => {
@@ -217,7 +289,12 @@ describe('Auth: register, login, refresh, logout, me', () => {
     const admin = await registerTeam(t);
     const member = await addMember(t, admin, 'user');
     await t.http().get('/api/auth/me').set(member.bearer).expect(200);
-    await t.http().patch(`/api/teams/current/members/${member.userId}`).set(admin.bearer).send({ isActive: false }).expect(200);
+    await t
+      .http()
+      .patch(`/api/teams/current/members/${member.userId}`)
+      .set(admin.bearer)
+      .send({ isActive: false })
+      .expect(200);
     await t.http().get('/api/auth/me').set(member.bearer).expect(401);
     await t.http().post('/api/auth/refresh').send({ refreshToken: member.refreshToken }).expect(401);
     await t.http().post('/api/auth/login').send({ email: member.email, password: member.password }).expect(401);
@@ -227,7 +304,12 @@ describe('Auth: register, login, refresh, logout, me', () => {
     const admin = await registerTeam(t);
     const second = await addMember(t, admin, 'admin');
     await t.http().post('/api/teams/current/invites').set(second.bearer).send({ role: 'user' }).expect(201);
-    await t.http().patch(`/api/teams/current/members/${second.userId}`).set(admin.bearer).send({ role: 'user' }).expect(200);
+    await t
+      .http()
+      .patch(`/api/teams/current/members/${second.userId}`)
+      .set(admin.bearer)
+      .send({ role: 'user' })
+      .expect(200);
     await t.http().post('/api/teams/current/invites').set(second.bearer).send({ role: 'user' }).expect(403);
   });
 
@@ -235,10 +317,27 @@ describe('Auth: register, login, refresh, logout, me', () => {
     it('refuses a cookie POST without Origin or from a foreign Origin (403), accepts an allowed Origin', async () => {
       const s = await registerTeam(t);
       const c = `access_token=${s.accessToken}`;
-      const none = await t.http().post('/api/teams/current/invites').set('Cookie', c).send({ role: 'user' }).expect(403);
+      const none = await t
+        .http()
+        .post('/api/teams/current/invites')
+        .set('Cookie', c)
+        .send({ role: 'user' })
+        .expect(403);
       expectError(none.body, 403, 'FORBIDDEN');
-      await t.http().post('/api/teams/current/invites').set('Cookie', c).set('Origin', 'https://evil.example').send({ role: 'user' }).expect(403);
-      await t.http().post('/api/teams/current/invites').set('Cookie', c).set('Origin', ORIGIN).send({ role: 'user' }).expect(201);
+      await t
+        .http()
+        .post('/api/teams/current/invites')
+        .set('Cookie', c)
+        .set('Origin', 'https://evil.example')
+        .send({ role: 'user' })
+        .expect(403);
+      await t
+        .http()
+        .post('/api/teams/current/invites')
+        .set('Cookie', c)
+        .set('Origin', ORIGIN)
+        .send({ role: 'user' })
+        .expect(201);
       await t.http().patch('/api/teams/current').set('Cookie', c).send({ name: 'x' }).expect(403);
     });
 
@@ -250,7 +349,8 @@ describe('Auth: register, login, refresh, logout, me', () => {
   });
 
   describe('passwords', () => {
-    const register = (password: string, email = uniqueEmail('pw')) => t.http().post('/api/auth/register').send({ email, password, teamName: 'PW team' });
+    const register = (password: string, email = uniqueEmail('pw')) =>
+      t.http().post('/api/auth/register').send({ email, password, teamName: 'PW team' });
 
     it.each([
       ['too short', 'Ab1!xyz'],
@@ -260,7 +360,9 @@ describe('Auth: register, login, refresh, logout, me', () => {
     ])('refuses a %s password with fieldErrors', async (_what, password) => {
       const res = await register(password).expect(400);
       expectError(res.body, 400, 'VALIDATION_FAILED');
-      expect(res.body.details.fieldErrors).toEqual(expect.arrayContaining([expect.objectContaining({ field: 'password' })]));
+      expect(res.body.details.fieldErrors).toEqual(
+        expect.arrayContaining([expect.objectContaining({ field: 'password' })]),
+      );
     });
 
     it("refuses a password containing the email's local part", async () => {
@@ -282,7 +384,11 @@ describe('Auth: register, login, refresh, logout, me', () => {
     it('requires exactly one of teamName, inviteToken, teamId', async () => {
       const base = { email: uniqueEmail(), password: strongPassword() };
       await t.http().post('/api/auth/register').send(base).expect(400);
-      const two = await t.http().post('/api/auth/register').send({ ...base, teamName: 'A', teamId: '00000000-0000-4000-8000-000000000000' }).expect(400);
+      const two = await t
+        .http()
+        .post('/api/auth/register')
+        .send({ ...base, teamName: 'A', teamId: '00000000-0000-4000-8000-000000000000' })
+        .expect(400);
       expectError(two.body, 400, 'VALIDATION_FAILED');
     });
 
@@ -290,17 +396,27 @@ describe('Auth: register, login, refresh, logout, me', () => {
       const admin = await registerTeam(t);
       const body = () => ({ email: uniqueEmail('open'), password: strongPassword(), teamId: admin.teamId });
       const closed = await t.http().post('/api/auth/register').send(body()).expect(404);
-      expect(closed.body.details.fieldErrors).toEqual([{ field: 'teamId', message: 'teamId must be a team that allows open sign-up' }]);
+      expect(closed.body.details.fieldErrors).toEqual([
+        { field: 'teamId', message: 'teamId must be a team that allows open sign-up' },
+      ]);
       await t.http().patch('/api/teams/current').set(admin.bearer).send({ allowOpenSignup: true }).expect(200);
       const res = await t.http().post('/api/auth/register').send(body()).expect(201);
       expect(res.body.user).toEqual(expect.objectContaining({ teamId: admin.teamId, role: 'user' }));
-      await t.http().post('/api/auth/register').send({ ...body(), teamId: '00000000-0000-4000-8000-000000000000' }).expect(404);
+      await t
+        .http()
+        .post('/api/auth/register')
+        .send({ ...body(), teamId: '00000000-0000-4000-8000-000000000000' })
+        .expect(404);
     });
 
     it('keeps emails unique per team case-insensitively (409)', async () => {
       const admin = await registerTeam(t);
       await t.http().patch('/api/teams/current').set(admin.bearer).send({ allowOpenSignup: true }).expect(200);
-      const res = await t.http().post('/api/auth/register').send({ email: admin.email.toUpperCase(), password: strongPassword(), teamId: admin.teamId }).expect(409);
+      const res = await t
+        .http()
+        .post('/api/auth/register')
+        .send({ email: admin.email.toUpperCase(), password: strongPassword(), teamId: admin.teamId })
+        .expect(409);
       expectError(res.body, 409, 'CONFLICT');
     });
   });

@@ -59,12 +59,22 @@ function coherenceScenarios(ctx: () => Instances): void {
     return reply(s, chatId, res.body.assistantMessage.id);
   }
 
-  async function agent(admin: Session, name: string, mockContent: string, extra: Record<string, unknown> = {}): Promise<string> {
-    const res = await w().post('/api/agents').set(admin.bearer).send({ name, provider: 'mock', model: 'mock-1', config: { mockContent, mockDelayMs: 0 }, ...extra }).expect(201);
+  async function agent(
+    admin: Session,
+    name: string,
+    mockContent: string,
+    extra: Record<string, unknown> = {},
+  ): Promise<string> {
+    const res = await w()
+      .post('/api/agents')
+      .set(admin.bearer)
+      .send({ name, provider: 'mock', model: 'mock-1', config: { mockContent, mockDelayMs: 0 }, ...extra })
+      .expect(201);
     return res.body.id as string;
   }
 
-  const patchAgent = (admin: Session, id: string, body: Record<string, unknown>) => w().patch(`/api/agents/${id}`).set(admin.bearer).send(body).expect(200);
+  const patchAgent = (admin: Session, id: string, body: Record<string, unknown>) =>
+    w().patch(`/api/agents/${id}`).set(admin.bearer).send(body).expect(200);
   const patchMember = (admin: Session, userId: string, body: Record<string, unknown>) =>
     w().patch(`/api/teams/current/members/${userId}`).set(admin.bearer).send(body).expect(200);
 
@@ -110,7 +120,8 @@ function coherenceScenarios(ctx: () => Instances): void {
       const fallbackId = await agent(admin, 'Fallback', 'from fallback');
       const primaryName = `Primary ${Date.now()}`;
       const primaryId = await agent(admin, primaryName, 'from primary', { fallbackAgentId: fallbackId });
-      const chatId = (await w().post('/api/chats').set(user.bearer).send({ agentId: primaryId }).expect(201)).body.id as string;
+      const chatId = (await w().post('/api/chats').set(user.bearer).send({ agentId: primaryId }).expect(201)).body
+        .id as string;
       expect((await converse(user, chatId, 'one')).content).toBe('from primary');
       expect((await converse(user, chatId, 'two')).content).toBe('from primary');
 
@@ -119,7 +130,12 @@ function coherenceScenarios(ctx: () => Instances): void {
 
       await patchAgent(admin, fallbackId, { isActive: false });
       const refused = await send(user, chatId, 'four').expect(409);
-      expect(refused.body).toEqual(expect.objectContaining({ error: 'CONFLICT', message: `Agent "${primaryName}" is inactive and has no active fallback` }));
+      expect(refused.body).toEqual(
+        expect.objectContaining({
+          error: 'CONFLICT',
+          message: `Agent "${primaryName}" is inactive and has no active fallback`,
+        }),
+      );
 
       await patchAgent(admin, primaryId, { isActive: true });
       expect((await converse(user, chatId, 'five')).content).toBe('from primary');
@@ -141,7 +157,11 @@ function coherenceScenarios(ctx: () => Instances): void {
     it('answers 403 on an admin-only route on the very next request after a demotion, and 201 again after re-promotion', async () => {
       const { admin } = await teamMatrix(writer());
       const second = await addMember(writer(), admin, 'admin');
-      const create = (n: number) => r().post('/api/agents').set(second.bearer).send({ name: `By second ${n}`, provider: 'mock', model: 'mock-1' });
+      const create = (n: number) =>
+        r()
+          .post('/api/agents')
+          .set(second.bearer)
+          .send({ name: `By second ${n}`, provider: 'mock', model: 'mock-1' });
       await create(1).expect(201); // warm: the reader has this member cached as admin
       await create(2).expect(201);
 
@@ -162,7 +182,9 @@ function coherenceScenarios(ctx: () => Instances): void {
 
       await patchMember(admin, user.userId, { isActive: false });
       const refused = await r().get('/api/agents').set(user.bearer).expect(401);
-      expect(refused.body).toEqual(expect.objectContaining({ statusCode: 401, error: 'UNAUTHORIZED', message: 'Account is not active' }));
+      expect(refused.body).toEqual(
+        expect.objectContaining({ statusCode: 401, error: 'UNAUTHORIZED', message: 'Account is not active' }),
+      );
       await r().get('/api/auth/me').set(user.bearer).expect(401);
 
       // Deactivation does not revoke the token (by design): a refusal is not cached either.
@@ -178,7 +200,9 @@ function coherenceScenarios(ctx: () => Instances): void {
 
       await w().post('/api/auth/logout').set(user.bearer).send({ refreshToken: user.refreshToken }).expect(204);
       const refused = await r().get('/api/auth/me').set(user.bearer).expect(401);
-      expect(refused.body).toEqual(expect.objectContaining({ error: 'UNAUTHORIZED', message: 'Access token has been revoked' }));
+      expect(refused.body).toEqual(
+        expect.objectContaining({ error: 'UNAUTHORIZED', message: 'Access token has been revoked' }),
+      );
       await w().get('/api/auth/me').set(user.bearer).expect(401);
       await r().get('/api/auth/me').set(other.bearer).expect(200);
     });
@@ -196,45 +220,55 @@ describe('Cache coherence, one instance (changes hold from the very next request
 });
 
 const shared = Boolean(process.env.TEST_DATABASE_URL && process.env.TEST_REDIS_URL);
-const SKIP_REASON = 'needs TEST_DATABASE_URL and TEST_REDIS_URL: two instances can only share PostgreSQL and Redis, not one embedded database';
+const SKIP_REASON =
+  'needs TEST_DATABASE_URL and TEST_REDIS_URL: two instances can only share PostgreSQL and Redis, not one embedded database';
 if (!shared) process.stderr.write(`[cache-coherence] two-instance part SKIPPED: ${SKIP_REASON}\n`);
 const describeShared = shared ? describe : describe.skip;
 
-describeShared(`Cache coherence, two instances sharing PostgreSQL and Redis${shared ? '' : ` (skipped: ${SKIP_REASON})`}`, () => {
-  let a: TestApp;
-  let b: { app: NestExpressApplication; http: () => TestAgent; close(): Promise<void> };
+describeShared(
+  `Cache coherence, two instances sharing PostgreSQL and Redis${shared ? '' : ` (skipped: ${SKIP_REASON})`}`,
+  () => {
+    let a: TestApp;
+    let b: { app: NestExpressApplication; http: () => TestAgent; close(): Promise<void> };
 
-  beforeAll(async () => {
-    a = await createTestApp({ env: LIMITS });
-    // Instance B: same database, same Redis and key prefix, its own process state (caches).
-    const dir = mkdtempSync(join(TEST_TMP, 'app-b-'));
-    const env = { ...baseTestEnv(dir), ...LIMITS, DATABASE_URL: a.config.db.url!, REDIS_KEY_PREFIX: a.config.redisKeyPrefix, DB_MIGRATIONS_RUN: 'false' };
-    const appB = await createApp(loadConfig(env));
-    await appB.listen(0, '127.0.0.1');
-    const url = (await appB.getUrl()).replace('[::1]', '127.0.0.1');
-    b = {
-      app: appB,
-      http: () => request(url),
-      close: async () => {
-        await appB.close();
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
-  });
-  afterAll(async () => {
-    await b?.close();
-    await a?.close();
-  });
+    beforeAll(async () => {
+      a = await createTestApp({ env: LIMITS });
+      // Instance B: same database, same Redis and key prefix, its own process state (caches).
+      const dir = mkdtempSync(join(TEST_TMP, 'app-b-'));
+      const env = {
+        ...baseTestEnv(dir),
+        ...LIMITS,
+        DATABASE_URL: a.config.db.url!,
+        REDIS_KEY_PREFIX: a.config.redisKeyPrefix,
+        DB_MIGRATIONS_RUN: 'false',
+      };
+      const appB = await createApp(loadConfig(env));
+      await appB.listen(0, '127.0.0.1');
+      const url = (await appB.getUrl()).replace('[::1]', '127.0.0.1');
+      b = {
+        app: appB,
+        http: () => request(url),
+        close: async () => {
+          await appB.close();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    });
+    afterAll(async () => {
+      await b?.close();
+      await a?.close();
+    });
 
-  // Both instances share passport's global 'jwt' strategy in this process: the reader's own is put back
-  // before each direction (test/utils/passport-instances.ts), or the reader would authenticate with the
-  // writer's caches and the authentication scenarios would prove nothing.
-  describe('changes on A, next request on B', () => {
-    beforeAll(() => authenticateWith(b.app));
-    coherenceScenarios(() => ({ write: a.http, read: b.http }));
-  });
-  describe('changes on B, next request on A', () => {
-    beforeAll(() => authenticateWith(a.app));
-    coherenceScenarios(() => ({ write: b.http, read: a.http }));
-  });
-});
+    // Both instances share passport's global 'jwt' strategy in this process: the reader's own is put back
+    // before each direction (test/utils/passport-instances.ts), or the reader would authenticate with the
+    // writer's caches and the authentication scenarios would prove nothing.
+    describe('changes on A, next request on B', () => {
+      beforeAll(() => authenticateWith(b.app));
+      coherenceScenarios(() => ({ write: a.http, read: b.http }));
+    });
+    describe('changes on B, next request on A', () => {
+      beforeAll(() => authenticateWith(a.app));
+      coherenceScenarios(() => ({ write: b.http, read: a.http }));
+    });
+  },
+);

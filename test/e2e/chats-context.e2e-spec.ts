@@ -22,10 +22,21 @@ describe('the context a send reads and sends', () => {
   beforeAll(async () => {
     await upstream.start();
     upstream.setDefault({ deltas: ['ok'] });
-    t = await createTestApp({ env: { ALLOW_PRIVATE_UPSTREAMS: 'true', LLM_MAX_ATTEMPTS: '1', CHAT_CONTEXT_MESSAGES: '4', CHAT_MESSAGES_PER_MINUTE: '1000' } });
+    t = await createTestApp({
+      env: {
+        ALLOW_PRIVATE_UPSTREAMS: 'true',
+        LLM_MAX_ATTEMPTS: '1',
+        CHAT_CONTEXT_MESSAGES: '4',
+        CHAT_MESSAGES_PER_MINUTE: '1000',
+      },
+    });
     ({ admin, user, outsider } = await teamMatrix(t));
-    const agent = await t.http().post('/api/agents').set(admin.bearer)
-      .send({ name: 'Ctx', provider: 'openai', model: 'gpt-fake', baseUrl: `${upstream.baseUrl}/v1`, apiKey: 'k' }).expect(201);
+    const agent = await t
+      .http()
+      .post('/api/agents')
+      .set(admin.bearer)
+      .send({ name: 'Ctx', provider: 'openai', model: 'gpt-fake', baseUrl: `${upstream.baseUrl}/v1`, apiKey: 'k' })
+      .expect(201);
     agentId = agent.body.id;
   });
   afterAll(async () => {
@@ -89,7 +100,9 @@ describe('the context a send reads and sends', () => {
     const first = await send(user, c, { content: 'first' });
     const second = await send(user, c, { content: 'second' });
     // Another instance's clock behind: the first reply now looks newer than the second exchange.
-    await t.app.get(DataSource).query(`UPDATE messages SET created_at = now() + interval '1 hour' WHERE id = $1`, [first.assistantMessageId]);
+    await t.app
+      .get(DataSource)
+      .query(`UPDATE messages SET created_at = now() + interval '1 hour' WHERE id = $1`, [first.assistantMessageId]);
     const next = await send(user, c, { content: 'third' });
     expect(next.sent.map((m) => m.content)).toEqual(['first', 'ok', 'second', 'ok', 'third']);
     const tree = await t.http().get(`/api/chats/${c}/tree`).set(user.bearer).expect(200);
@@ -97,23 +110,41 @@ describe('the context a send reads and sends', () => {
     expect(third.parentId).toBe(second.assistantMessageId);
   });
 
-  it('a regenerate sends the branch up to the regenerated reply\'s question', async () => {
+  it("a regenerate sends the branch up to the regenerated reply's question", async () => {
     const chat = await t.http().post('/api/chats').set(user.bearer).send({ agentId }).expect(201);
     const c = chat.body.id as string;
     await send(user, c, { content: 'one' });
     const two = await send(user, c, { content: 'two' });
-    await readSse(`${t.url}/api/chats/${c}/messages/${two.assistantMessageId}/regenerate`, { method: 'POST', headers: user.bearer, body: {} });
-    expect((upstream.lastRequest!.body as { messages: Sent }).messages.map((m) => m.content)).toEqual(['one', 'ok', 'two']);
+    await readSse(`${t.url}/api/chats/${c}/messages/${two.assistantMessageId}/regenerate`, {
+      method: 'POST',
+      headers: user.bearer,
+      body: {},
+    });
+    expect((upstream.lastRequest!.body as { messages: Sent }).messages.map((m) => m.content)).toEqual([
+      'one',
+      'ok',
+      'two',
+    ]);
   });
 
-  it('refuses a parentId of another chat (400) and another owner\'s chat (404) without sending anything', async () => {
+  it("refuses a parentId of another chat (400) and another owner's chat (404) without sending anything", async () => {
     const mine = await t.http().post('/api/chats').set(user.bearer).send({ agentId }).expect(201);
     const other = await t.http().post('/api/chats').set(user.bearer).send({ agentId }).expect(201);
     const inOther = await send(user, other.body.id, { content: 'elsewhere' });
     const before = upstream.requests.length;
-    const bad = await t.http().post(`/api/chats/${mine.body.id}/messages`).set(user.bearer).set('Accept', 'application/json').send({ content: 'x', parentId: inOther.assistantMessageId });
+    const bad = await t
+      .http()
+      .post(`/api/chats/${mine.body.id}/messages`)
+      .set(user.bearer)
+      .set('Accept', 'application/json')
+      .send({ content: 'x', parentId: inOther.assistantMessageId });
     expect(bad.status).toBe(400);
-    const foreign = await t.http().post(`/api/chats/${mine.body.id}/messages`).set(outsider.bearer).set('Accept', 'application/json').send({ content: 'x' });
+    const foreign = await t
+      .http()
+      .post(`/api/chats/${mine.body.id}/messages`)
+      .set(outsider.bearer)
+      .set('Accept', 'application/json')
+      .send({ content: 'x' });
     expect(foreign.status).toBe(404);
     expect(upstream.requests.length).toBe(before);
   });

@@ -2,16 +2,25 @@ import { Session, teamMatrix } from 'test/factories/auth.factory';
 import { withTestApp } from 'test/utils/test-app';
 
 describe('Chat limits: message rate, concurrent generations, monthly token budget', () => {
+  const t = withTestApp({
+    env: { CHAT_MESSAGES_PER_MINUTE: '3', CHAT_MAX_CONCURRENT_GENERATIONS: '1', TEAM_MONTHLY_TOKEN_BUDGET: '60' },
+  });
 
-  const t = withTestApp({ env: { CHAT_MESSAGES_PER_MINUTE: '3', CHAT_MAX_CONCURRENT_GENERATIONS: '1', TEAM_MONTHLY_TOKEN_BUDGET: '60' } });
-
-  async function teamWithChat(config: Record<string, unknown>): Promise<{ admin: Session; user: Session; chatId: string }> {
+  async function teamWithChat(
+    config: Record<string, unknown>,
+  ): Promise<{ admin: Session; user: Session; chatId: string }> {
     const { admin, user } = await teamMatrix(t);
-    const agent = await t.http().post('/api/agents').set(admin.bearer).send({ name: 'Limited', provider: 'mock', model: 'mock-1', config }).expect(201);
+    const agent = await t
+      .http()
+      .post('/api/agents')
+      .set(admin.bearer)
+      .send({ name: 'Limited', provider: 'mock', model: 'mock-1', config })
+      .expect(201);
     const chat = await t.http().post('/api/chats').set(user.bearer).send({ agentId: agent.body.id }).expect(201);
     return { admin, user, chatId: chat.body.id };
   }
-  const send = (s: Session, chatId: string, content: string) => t.http().post(`/api/chats/${chatId}/messages`).set(s.bearer).set('Accept', 'application/json').send({ content });
+  const send = (s: Session, chatId: string, content: string) =>
+    t.http().post(`/api/chats/${chatId}/messages`).set(s.bearer).set('Accept', 'application/json').send({ content });
   async function settle(s: Session, chatId: string): Promise<void> {
     for (let i = 0; i < 400; i++) {
       const tree = await t.http().get(`/api/chats/${chatId}/tree`).set(s.bearer).expect(200);
@@ -43,14 +52,27 @@ describe('Chat limits: message rate, concurrent generations, monthly token budge
     const second = await send(user, chatId, 'in parallel').expect(429);
     expect(second.body.error).toBe('RATE_LIMITED');
     expect(second.headers['retry-after']).toBeDefined();
-    await t.http().post(`/api/chats/${chatId}/messages/${first.body.assistantMessage.id}/cancel`).set(user.bearer).expect(200);
+    await t
+      .http()
+      .post(`/api/chats/${chatId}/messages/${first.body.assistantMessage.id}/cancel`)
+      .set(user.bearer)
+      .expect(200);
     await send(user, chatId, 'now it fits').expect(202);
   });
 
   it('refuses generation with 429 BUDGET_EXCEEDED once the team spent its monthly tokens, until the period ends', async () => {
     const { admin, user, chatId } = await teamWithChat({ mockContent: 'word '.repeat(100), mockDelayMs: 0 });
     const before = await t.http().get('/api/teams/current/usage').set(admin.bearer).expect(200);
-    expect(before.body).toEqual(expect.objectContaining({ promptTokens: 0, completionTokens: 0, totalTokens: 0, budget: 60, remaining: 60, period: expect.stringMatching(/^\d{4}-\d\d$/) }));
+    expect(before.body).toEqual(
+      expect.objectContaining({
+        promptTokens: 0,
+        completionTokens: 0,
+        totalTokens: 0,
+        budget: 60,
+        remaining: 60,
+        period: expect.stringMatching(/^\d{4}-\d\d$/),
+      }),
+    );
     await send(user, chatId, 'spend it all').expect(202);
     await settle(user, chatId);
     const after = await t.http().get('/api/teams/current/usage').set(user.bearer).expect(200);

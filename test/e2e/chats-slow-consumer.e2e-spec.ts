@@ -45,7 +45,8 @@ async function waitFor<T>(what: string, check: () => Promise<T | undefined | fal
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
   for (const line of text.split('\n')) {
     if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) return Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`)))
+      return Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return undefined;
 }
@@ -104,7 +105,8 @@ class PausableSseClient {
       };
       this.listeners.add(check);
       void this.closed.then(() => {
-        if (this.listeners.delete(check)) reject(new Error(`the stream closed first: ${JSON.stringify(this.events.slice(-2))}`));
+        if (this.listeners.delete(check))
+          reject(new Error(`the stream closed first: ${JSON.stringify(this.events.slice(-2))}`));
       });
     });
   }
@@ -121,7 +123,8 @@ class PausableSseClient {
         else if (line.startsWith('event: ')) ev.event = line.slice(7);
         else if (line.startsWith('data: ')) ev.dataText = line.slice(6);
       }
-      if (ev.event && ev.dataText !== undefined) this.events.push({ id: ev.id, event: ev.event, data: JSON.parse(ev.dataText) });
+      if (ev.event && ev.dataText !== undefined)
+        this.events.push({ id: ev.id, event: ev.event, data: JSON.parse(ev.dataText) });
     }
     for (const l of [...this.listeners]) l();
   }
@@ -153,14 +156,26 @@ describe('Chat streams: a slow consumer over real HTTP', () => {
 
   it('disconnects a client that stops reading, keeps generating, and the client resumes exactly from the last id it received', async () => {
     upstream.setDefault({ deltas, delayMs: 1 });
-    const agent = await t.http().post('/api/agents').set(admin.bearer)
-      .send({ name: 'Big upstream', provider: 'openai', model: 'gpt-fake', baseUrl: `${upstream.baseUrl}/v1`, apiKey: 'sk-fake-key' }).expect(201);
+    const agent = await t
+      .http()
+      .post('/api/agents')
+      .set(admin.bearer)
+      .send({
+        name: 'Big upstream',
+        provider: 'openai',
+        model: 'gpt-fake',
+        baseUrl: `${upstream.baseUrl}/v1`,
+        apiKey: 'sk-fake-key',
+      })
+      .expect(201);
     const chat = await t.http().post('/api/chats').set(user.bearer).send({ agentId: agent.body.id }).expect(201);
     const log = t.app.get(StreamLog);
     const droppedBefore = (await log.stats()).droppedSlowConsumers;
 
     // The reply streams as the POST response; read up to the status event, then stop reading.
-    const client = new PausableSseClient(`${t.url}/api/chats/${chat.body.id}/messages`, user.bearer, { content: 'a very long answer please' });
+    const client = new PausableSseClient(`${t.url}/api/chats/${chat.body.id}/messages`, user.bearer, {
+      content: 'a very long answer please',
+    });
     await client.until((events) => events.length > 0);
     client.pause();
     expect(client.status).toBe(200);
@@ -189,7 +204,8 @@ describe('Chat streams: a slow consumer over real HTTP', () => {
     // The reply completes anyway, in full, and the upstream was never cut.
     const stored = await waitFor('the reply to finish', async () => {
       const res = await t.http().get(`/api/chats/${chat.body.id}/tree`).set(user.bearer).expect(200);
-      const m = res.body.items.find((x: { id: string }) => x.id === messageId) as { status: string; content: string } | undefined;
+      const m = res.body.items.find((x: { id: string }) => x.id === messageId) as
+        { status: string; content: string } | undefined;
       return m && m.status !== 'streaming' ? m : undefined;
     });
     expect(stored.status).toBe('complete');

@@ -40,7 +40,11 @@ export function readSse(url: string, o: SseReadOptions = {}): Promise<SseRead> {
     const payload = o.body === undefined ? undefined : JSON.stringify(o.body);
     const req = httpRequest(url, {
       method: o.method ?? 'GET',
-      headers: { Accept: 'text/event-stream', ...(payload ? { 'Content-Type': 'application/json' } : {}), ...o.headers },
+      headers: {
+        Accept: 'text/event-stream',
+        ...(payload ? { 'Content-Type': 'application/json' } : {}),
+        ...o.headers,
+      },
     });
     const finish = (ended: boolean) => {
       if (done) return;
@@ -101,7 +105,10 @@ export function readSse(url: string, o: SseReadOptions = {}): Promise<SseRead> {
 }
 
 export const contentOf = (events: SseEvent[]): string =>
-  events.filter((e) => e.event === 'message').map((e) => String(e.data.data.content)).join('');
+  events
+    .filter((e) => e.event === 'message')
+    .map((e) => String(e.data.data.content))
+    .join('');
 
 /** A small deterministic PRNG (mulberry32) for property tests with a fixed seed. */
 export function seeded(seed: number): () => number {

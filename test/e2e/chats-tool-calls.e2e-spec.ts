@@ -31,8 +31,12 @@ describe('tool calls in the chat stream', () => {
   };
 
   it('streams tool_call events {id, name, arguments}, stores the calls, and a resume in the middle of the arguments completes them', async () => {
-    const agent = await t.http().post('/api/agents').set(admin.bearer)
-      .send({ name: 'Tools', provider: 'openai', model: 'gpt-fake', baseUrl: `${upstream.baseUrl}/v1`, apiKey: 'k' }).expect(201);
+    const agent = await t
+      .http()
+      .post('/api/agents')
+      .set(admin.bearer)
+      .send({ name: 'Tools', provider: 'openai', model: 'gpt-fake', baseUrl: `${upstream.baseUrl}/v1`, apiKey: 'k' })
+      .expect(201);
     const chat = await t.http().post('/api/chats').set(user.bearer).send({ agentId: agent.body.id }).expect(201);
     upstream.enqueue({
       deltas: ['Checking'],
@@ -41,7 +45,11 @@ describe('tool calls in the chat stream', () => {
         { id: 'call_2', name: 'get_time', argumentPieces: ['{}'] },
       ],
     });
-    const full = await readSse(`${t.url}/api/chats/${chat.body.id}/messages`, { method: 'POST', headers: user.bearer, body: { content: 'weather?' } });
+    const full = await readSse(`${t.url}/api/chats/${chat.body.id}/messages`, {
+      method: 'POST',
+      headers: user.bearer,
+      body: { content: 'weather?' },
+    });
     const messageId = (full.events[0].data.data as { assistantMessageId: string }).assistantMessageId;
     const calls = full.events.filter((e) => e.event === 'tool_call');
     expect(calls.map((e) => e.data.data)).toEqual([
@@ -75,18 +83,32 @@ describe('tool calls in the chat stream', () => {
   });
 
   it('replays stored tool calls when the resume is served from the database', async () => {
-    const t2 = await createTestApp({ env: { ALLOW_PRIVATE_UPSTREAMS: 'true', LLM_MAX_ATTEMPTS: '1', STREAM_RETENTION_SEC: '1' } });
+    const t2 = await createTestApp({
+      env: { ALLOW_PRIVATE_UPSTREAMS: 'true', LLM_MAX_ATTEMPTS: '1', STREAM_RETENTION_SEC: '1' },
+    });
     try {
       const { admin: a, user: u } = await teamMatrix(t2);
-      const agent = await t2.http().post('/api/agents').set(a.bearer)
-        .send({ name: 'Tools', provider: 'openai', model: 'gpt-fake', baseUrl: `${upstream.baseUrl}/v1`, apiKey: 'k' }).expect(201);
+      const agent = await t2
+        .http()
+        .post('/api/agents')
+        .set(a.bearer)
+        .send({ name: 'Tools', provider: 'openai', model: 'gpt-fake', baseUrl: `${upstream.baseUrl}/v1`, apiKey: 'k' })
+        .expect(201);
       const chat = await t2.http().post('/api/chats').set(u.bearer).send({ agentId: agent.body.id }).expect(201);
-      upstream.enqueue({ deltas: ['Hi'], toolCalls: [{ id: 'call_db', name: 'lookup', argumentPieces: ['{"q":', '"x"}'] }] });
-      const full = await readSse(`${t2.url}/api/chats/${chat.body.id}/messages`, { method: 'POST', headers: u.bearer, body: { content: 'q' } });
+      upstream.enqueue({
+        deltas: ['Hi'],
+        toolCalls: [{ id: 'call_db', name: 'lookup', argumentPieces: ['{"q":', '"x"}'] }],
+      });
+      const full = await readSse(`${t2.url}/api/chats/${chat.body.id}/messages`, {
+        method: 'POST',
+        headers: u.bearer,
+        body: { content: 'q' },
+      });
       const messageId = (full.events[0].data.data as { assistantMessageId: string }).assistantMessageId;
       const firstCall = full.events.findIndex((e) => e.event === 'tool_call');
       const log = t2.app.get(StreamLog);
-      for (let i = 0; i < 100 && (await log.read(`chat:${messageId}`, null)).known; i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 100 && (await log.read(`chat:${messageId}`, null)).known; i++)
+        await new Promise((r) => setTimeout(r, 100));
       expect((await log.read(`chat:${messageId}`, null)).known).toBe(false); // served from the database now
       const rest = await readSse(`${t2.url}/api/chats/${chat.body.id}/messages/${messageId}/stream`, {
         headers: { ...u.bearer, 'Last-Event-ID': full.events[firstCall].id as string },

@@ -28,13 +28,18 @@ export class N8nBrowser {
   ) {}
 
   /** `fetch(base + path, {credentials: 'include', …})`. */
-  async fetch(path: string, init: { method?: string; body?: unknown; form?: FormData; raw?: string; headers?: Record<string, string> } = {}): Promise<Response> {
+  async fetch(
+    path: string,
+    init: { method?: string; body?: unknown; form?: FormData; raw?: string; headers?: Record<string, string> } = {},
+  ): Promise<Response> {
     const url = new URL(this.base + path);
     const headers: Record<string, string> = { ...(init.headers ?? {}) };
     if (init.body !== undefined) headers['Content-Type'] = 'application/json';
     if (this.origin) headers.Origin = this.origin;
     const cookie = [...this.cookies.entries()]
-      .filter(([, c]) => url.pathname === c.path || url.pathname.startsWith(c.path.endsWith('/') ? c.path : `${c.path}/`))
+      .filter(
+        ([, c]) => url.pathname === c.path || url.pathname.startsWith(c.path.endsWith('/') ? c.path : `${c.path}/`),
+      )
       .map(([name, c]) => `${name}=${c.value}`)
       .join('; ');
     if (cookie) headers.Cookie = cookie;
@@ -44,7 +49,10 @@ export class N8nBrowser {
     return res;
   }
 
-  async json<T = any>(path: string, init: { method?: string; body?: unknown; form?: FormData } = {}): Promise<JsonResponse<T>> {
+  async json<T = any>(
+    path: string,
+    init: { method?: string; body?: unknown; form?: FormData } = {},
+  ): Promise<JsonResponse<T>> {
     const res = await this.fetch(path, init);
     const text = await res.text();
     return { status: res.status, body: text ? (JSON.parse(text) as T) : (undefined as T), headers: res.headers };
@@ -62,7 +70,9 @@ export class N8nBrowser {
       const name = pair.slice(0, eq);
       const value = decodeURIComponent(pair.slice(eq + 1));
       const path = attrs.find((a) => a.toLowerCase().startsWith('path='))?.slice(5) ?? '/';
-      const expired = attrs.some((a) => a.toLowerCase().startsWith('expires=') && new Date(a.slice(8)).getTime() <= Date.now()) || attrs.some((a) => /^max-age=0$/i.test(a));
+      const expired =
+        attrs.some((a) => a.toLowerCase().startsWith('expires=') && new Date(a.slice(8)).getTime() <= Date.now()) ||
+        attrs.some((a) => /^max-age=0$/i.test(a));
       if (expired || value === '') this.cookies.delete(name);
       else this.cookies.set(name, { value, path });
     }

@@ -52,7 +52,9 @@ describe('compat/n8n: the n8n chat frontend against /compat/n8n', () => {
   }
 
   /** register → login by cookies, as seed 003 "Authentication Flow" 1-2. */
-  async function newMember(teamId: string): Promise<{ browser: N8nBrowser; user: any; email: string; password: string }> {
+  async function newMember(
+    teamId: string,
+  ): Promise<{ browser: N8nBrowser; user: any; email: string; password: string }> {
     const email = uniqueEmail('n8n');
     const password = strongPassword();
     const b = new N8nBrowser(base);
@@ -64,12 +66,19 @@ describe('compat/n8n: the n8n chat frontend against /compat/n8n', () => {
   }
 
   async function createAgent(admin: N8nBrowser, body: Record<string, unknown> = {}): Promise<any> {
-    const res = await admin.json('/api/agents', { method: 'POST', body: { name: 'Test Bot', webhook_url: `${webhookBase}/webhook/test`, ...body } });
+    const res = await admin.json('/api/agents', {
+      method: 'POST',
+      body: { name: 'Test Bot', webhook_url: `${webhookBase}/webhook/test`, ...body },
+    });
     expect(res.status).toBe(201);
     return res.body;
   }
 
-  async function send(b: N8nBrowser, chatId: string, content: string): Promise<{ status: number; text: string; events: SeedEvent[]; contentType: string | null }> {
+  async function send(
+    b: N8nBrowser,
+    chatId: string,
+    content: string,
+  ): Promise<{ status: number; text: string; events: SeedEvent[]; contentType: string | null }> {
     // The frontend's call, seed 001: POST, JSON body {content}, credentials: 'include'.
     const response = await b.fetch(`/api/chats/${chatId}/messages`, { method: 'POST', body: { content } });
     const contentType = response.headers.get('content-type');
@@ -83,7 +92,10 @@ describe('compat/n8n: the n8n chat frontend against /compat/n8n', () => {
     const email = uniqueEmail('n8n');
     const password = strongPassword();
     const b = new N8nBrowser(base);
-    const reg = await b.json('/api/auth/register', { method: 'POST', body: { email, password, team_id: teamAdmin.teamId, full_name: 'Ada', confirm_password: password } });
+    const reg = await b.json('/api/auth/register', {
+      method: 'POST',
+      body: { email, password, team_id: teamAdmin.teamId, full_name: 'Ada', confirm_password: password },
+    });
     expect(reg.status).toBe(201);
     expect(reg.body).toEqual({
       id: expect.any(String),
@@ -100,14 +112,24 @@ describe('compat/n8n: the n8n chat frontend against /compat/n8n', () => {
     // Login: httpOnly cookies access_token and refresh_token; the refresh cookie reaches the surface's refresh route.
     const login = await b.fetch('/api/auth/login', { method: 'POST', body: { email, password } });
     expect(login.status).toBe(200);
-    expect(await login.json()).toEqual({ message: 'Login successful', user: expect.objectContaining({ id: reg.body.id, email, team_id: teamAdmin.teamId }) });
+    expect(await login.json()).toEqual({
+      message: 'Login successful',
+      user: expect.objectContaining({ id: reg.body.id, email, team_id: teamAdmin.teamId }),
+    });
     const setCookies = login.headers.getSetCookie();
     expect(setCookies.find((c) => c.startsWith('access_token='))).toMatch(/HttpOnly/i);
     expect(setCookies.find((c) => c.startsWith('refresh_token='))).toMatch(/Path=\/compat\/n8n\/api\/auth/);
     expect(b.cookie('access_token')?.path).toBe('/');
     const me = await b.json('/api/auth/me');
     expect(me.status).toBe(200);
-    expect(me.body).toEqual({ id: reg.body.id, email, full_name: 'Ada', role: 'user', team_id: teamAdmin.teamId, is_active: true });
+    expect(me.body).toEqual({
+      id: reg.body.id,
+      email,
+      full_name: 'Ada',
+      role: 'user',
+      team_id: teamAdmin.teamId,
+      is_active: true,
+    });
 
     // The team's admin creates the agent (admin only, as in the seed), with webhook_url, token, prompt and config.
     const admin = await loggedIn(teamAdmin.email, teamAdmin.password);
@@ -139,7 +161,10 @@ describe('compat/n8n: the n8n chat frontend against /compat/n8n', () => {
     expect(agents.body.map((a: { id: string }) => a.id)).toContain(agent.id);
 
     // Chat with agent_id.
-    const created = await b.json('/api/chats', { method: 'POST', body: { agent_id: agent.id, title: 'Test', extra: true } });
+    const created = await b.json('/api/chats', {
+      method: 'POST',
+      body: { agent_id: agent.id, title: 'Test', extra: true },
+    });
     expect(created.status).toBe(201);
     expect(created.body).toEqual({
       id: expect.any(String),
@@ -167,22 +192,40 @@ describe('compat/n8n: the n8n chat frontend against /compat/n8n', () => {
     expect(types.slice(-2)).toEqual(['status', 'done']);
     expect(r.events[0].data).toEqual({ description: 'Sending request...', level: 'info', done: false });
     for (const e of r.events.filter((x) => x.type === 'message')) expect(Object.keys(e.data)).toEqual(['content']);
-    expect(r.events[r.events.length - 2]).toEqual({ type: 'status', data: { description: 'Stream completed', level: 'info', done: true } });
+    expect(r.events[r.events.length - 2]).toEqual({
+      type: 'status',
+      data: { description: 'Stream completed', level: 'info', done: true },
+    });
     expect(r.events[r.events.length - 1]).toEqual({ type: 'done', data: { message: 'Stream completed' } });
 
     // The webhook got the seed's request: {messages, system_prompt, config} with the bearer token.
     const hook = n8n.requests[n8n.requests.length - 1];
     expect(hook.url).toBe('/webhook/test');
     expect(hook.headers.authorization).toBe('Bearer n8n-secret-token');
-    expect(hook.body).toEqual(expect.objectContaining({ system_prompt: 'You are a helpful assistant.', config: expect.objectContaining({ model: 'gpt-4', temperature: 0.2 }) }));
-    expect(hook.body.messages[hook.body.messages.length - 1]).toEqual(expect.objectContaining({ role: 'user', content: 'Hello' }));
+    expect(hook.body).toEqual(
+      expect.objectContaining({
+        system_prompt: 'You are a helpful assistant.',
+        config: expect.objectContaining({ model: 'gpt-4', temperature: 0.2 }),
+      }),
+    );
+    expect(hook.body.messages[hook.body.messages.length - 1]).toEqual(
+      expect.objectContaining({ role: 'user', content: 'Hello' }),
+    );
 
     // Reload: the chats list is an array; the chat has its messages {role, content, timestamp}.
     const list = await b.json('/api/chats');
     expect(list.status).toBe(200);
     expect(Array.isArray(list.body)).toBe(true);
     expect(list.body.map((c: { id: string }) => c.id)).toEqual([chatId]);
-    expect(list.body[0]).toEqual(expect.objectContaining({ id: chatId, agent_id: agent.id, user_id: reg.body.id, team_id: teamAdmin.teamId, title: 'Test' }));
+    expect(list.body[0]).toEqual(
+      expect.objectContaining({
+        id: chatId,
+        agent_id: agent.id,
+        user_id: reg.body.id,
+        team_id: teamAdmin.teamId,
+        title: 'Test',
+      }),
+    );
     const chat = await b.json(`/api/chats/${chatId}`);
     expect(chat.status).toBe(200);
     expect(chat.body.messages).toEqual([
@@ -195,9 +238,18 @@ describe('compat/n8n: the n8n chat frontend against /compat/n8n', () => {
     const second = await send(b, chatId, 'Thanks');
     expect(second.text).toBe('Sure.');
     expect(second.events.slice(-2).map((e) => e.type)).toEqual(['status', 'done']);
-    expect(n8n.requests[n8n.requests.length - 1].body.messages.map((m: { content: string }) => m.content)).toEqual(['Hello', 'Hi there! How can I help you?', 'Thanks']);
+    expect(n8n.requests[n8n.requests.length - 1].body.messages.map((m: { content: string }) => m.content)).toEqual([
+      'Hello',
+      'Hi there! How can I help you?',
+      'Thanks',
+    ]);
     const reloaded = await b.json(`/api/chats/${chatId}`);
-    expect(reloaded.body.messages.map((m: { role: string }) => m.role)).toEqual(['user', 'assistant', 'user', 'assistant']);
+    expect(reloaded.body.messages.map((m: { role: string }) => m.role)).toEqual([
+      'user',
+      'assistant',
+      'user',
+      'assistant',
+    ]);
   });
 
   it('a webhook answering one JSON document {content} (seed 001, "complete response") streams as the same sequence', async () => {
@@ -222,7 +274,10 @@ describe('compat/n8n: the n8n chat frontend against /compat/n8n', () => {
     expect(r.status).toBe(200);
     expect(r.text).toBe('');
     expect(r.events.map((e) => e.type)).toEqual(['status', 'status', 'error']);
-    expect(r.events[1]).toEqual({ type: 'status', data: { description: r.events[2].data.message, level: 'error', done: true } });
+    expect(r.events[1]).toEqual({
+      type: 'status',
+      data: { description: r.events[2].data.message, level: 'error', done: true },
+    });
     expect(r.events[2].data).toEqual({ message: expect.any(String), code: expect.stringMatching(/^UPSTREAM_/) });
     n8n.reset();
   });
@@ -231,21 +286,39 @@ describe('compat/n8n: the n8n chat frontend against /compat/n8n', () => {
     const { browser: b } = await newMember(teamAdmin.teamId);
     const admin = await loggedIn(teamAdmin.email, teamAdmin.password);
     const agent = await createAgent(admin, { system_prompt: 'Be brief.', config: { model: 'gpt-4o' } });
-    const renamed = await admin.json(`/api/agents/${agent.id}`, { method: 'PUT', body: { name: 'Renamed', is_active: false } });
+    const renamed = await admin.json(`/api/agents/${agent.id}`, {
+      method: 'PUT',
+      body: { name: 'Renamed', is_active: false },
+    });
     expect(renamed.status).toBe(200);
-    expect(renamed.body).toEqual(expect.objectContaining({ name: 'Renamed', is_active: false, system_prompt: 'Be brief.', config: { model: 'gpt-4o' } }));
+    expect(renamed.body).toEqual(
+      expect.objectContaining({
+        name: 'Renamed',
+        is_active: false,
+        system_prompt: 'Be brief.',
+        config: { model: 'gpt-4o' },
+      }),
+    );
     expect((await b.json(`/api/agents/${agent.id}`)).body.name).toBe('Renamed');
     const avatar = await admin.json(`/api/agents/${agent.id}/avatar`, { method: 'POST', form: avatarForm(png()) });
     expect(avatar.status).toBe(200);
     expect(avatar.body.avatar_url).toMatch(new RegExp(`^/api/agents/${agent.id}/avatar\\?v=[0-9a-f]{16}$`));
-    const notImage = await admin.json(`/api/agents/${agent.id}/avatar`, { method: 'POST', form: avatarForm(Buffer.from('<svg/>')) });
+    const notImage = await admin.json(`/api/agents/${agent.id}/avatar`, {
+      method: 'POST',
+      form: avatarForm(Buffer.from('<svg/>')),
+    });
     expect(notImage.status).toBe(415);
     expect(notImage.body).toEqual({ detail: expect.any(String) });
 
     const chat = (await b.json('/api/chats', { method: 'POST', body: { agent_id: agent.id } })).body;
-    const put = await b.json(`/api/chats/${chat.id}`, { method: 'PUT', body: { title: 'Renamed chat', is_archived: true, metadata: { tags: ['x'] } } });
+    const put = await b.json(`/api/chats/${chat.id}`, {
+      method: 'PUT',
+      body: { title: 'Renamed chat', is_archived: true, metadata: { tags: ['x'] } },
+    });
     expect(put.status).toBe(200);
-    expect(put.body).toEqual(expect.objectContaining({ id: chat.id, title: 'Renamed chat', is_archived: true, metadata: { tags: ['x'] } }));
+    expect(put.body).toEqual(
+      expect.objectContaining({ id: chat.id, title: 'Renamed chat', is_archived: true, metadata: { tags: ['x'] } }),
+    );
     expect((await b.fetch(`/api/chats/${chat.id}`, { method: 'DELETE' })).status).toBe(204);
     expect((await b.json(`/api/chats/${chat.id}`)).status).toBe(404);
     expect((await admin.fetch(`/api/agents/${agent.id}`, { method: 'DELETE' })).status).toBe(204);
@@ -274,15 +347,29 @@ describe('compat/n8n: the n8n chat frontend against /compat/n8n', () => {
   describe('errors in the seed system shape (FastAPI {detail})', () => {
     it('422 with detail [{loc, msg, type}] naming the seed fields; unknown fields are not an error', async () => {
       const b = new N8nBrowser(base);
-      const res = await b.json('/api/auth/register', { method: 'POST', body: { email: uniqueEmail(), password: strongPassword(), nickname: 'x' } });
+      const res = await b.json('/api/auth/register', {
+        method: 'POST',
+        body: { email: uniqueEmail(), password: strongPassword(), nickname: 'x' },
+      });
       expect(res.status).toBe(422);
-      expect(res.body).toEqual({ detail: [expect.objectContaining({ loc: ['body', 'team_id'], msg: expect.stringContaining('team_id'), type: 'value_error' })] });
+      expect(res.body).toEqual({
+        detail: [
+          expect.objectContaining({
+            loc: ['body', 'team_id'],
+            msg: expect.stringContaining('team_id'),
+            type: 'value_error',
+          }),
+        ],
+      });
 
       const admin = await loggedIn(teamAdmin.email, teamAdmin.password);
       const noHook = await admin.json('/api/agents', { method: 'POST', body: { name: 'No hook', colour: 'blue' } });
       expect(noHook.status).toBe(422);
       expect(noHook.body.detail).toEqual([expect.objectContaining({ loc: ['body', 'webhook_url'] })]);
-      const badHook = await admin.json('/api/agents', { method: 'POST', body: { name: 'Bad hook', webhook_url: 'ftp://example.com/x' } });
+      const badHook = await admin.json('/api/agents', {
+        method: 'POST',
+        body: { name: 'Bad hook', webhook_url: 'ftp://example.com/x' },
+      });
       expect(badHook.status).toBe(422);
       expect(badHook.body.detail[0].loc).toEqual(['body', 'webhook_url']);
     });
@@ -290,30 +377,48 @@ describe('compat/n8n: the n8n chat frontend against /compat/n8n', () => {
     it('a closed or unknown team is 404 {detail}; an email taken in the team is 409 {detail}; a wrong password is 401 {detail}', async () => {
       const closed = await registerTeam(t);
       const b = new N8nBrowser(base);
-      const res = await b.json('/api/auth/register', { method: 'POST', body: { email: uniqueEmail(), password: strongPassword(), team_id: closed.teamId } });
+      const res = await b.json('/api/auth/register', {
+        method: 'POST',
+        body: { email: uniqueEmail(), password: strongPassword(), team_id: closed.teamId },
+      });
       expect(res.status).toBe(404);
       expect(res.body).toEqual({ detail: expect.any(String) });
-      const unknown = await b.json('/api/auth/register', { method: 'POST', body: { email: uniqueEmail(), password: strongPassword(), team_id: '00000000-0000-4000-8000-000000000000' } });
+      const unknown = await b.json('/api/auth/register', {
+        method: 'POST',
+        body: { email: uniqueEmail(), password: strongPassword(), team_id: '00000000-0000-4000-8000-000000000000' },
+      });
       expect(unknown.status).toBe(404);
 
       const { email } = await newMember(teamAdmin.teamId);
-      const dup = await b.json('/api/auth/register', { method: 'POST', body: { email, password: strongPassword(), team_id: teamAdmin.teamId } });
+      const dup = await b.json('/api/auth/register', {
+        method: 'POST',
+        body: { email, password: strongPassword(), team_id: teamAdmin.teamId },
+      });
       expect(dup.status).toBe(409);
       expect(dup.body).toEqual({ detail: expect.any(String) });
-      const wrong = await b.json('/api/auth/login', { method: 'POST', body: { email, password: 'not-the-password-1' } });
+      const wrong = await b.json('/api/auth/login', {
+        method: 'POST',
+        body: { email, password: 'not-the-password-1' },
+      });
       expect(wrong.status).toBe(401);
       expect(wrong.body).toEqual({ detail: 'Invalid email or password' });
     });
 
     it('a member cannot manage agents (403 {detail}); cookie writes need an allowed Origin (403 {detail}); no cookie is 401', async () => {
       const { browser: b, email, password } = await newMember(teamAdmin.teamId);
-      const res = await b.json('/api/agents', { method: 'POST', body: { name: 'Mine', webhook_url: `${webhookBase}/webhook/x` } });
+      const res = await b.json('/api/agents', {
+        method: 'POST',
+        body: { name: 'Mine', webhook_url: `${webhookBase}/webhook/x` },
+      });
       expect(res.status).toBe(403);
       expect(res.body).toEqual({ detail: expect.any(String) });
 
       const foreign = new N8nBrowser(base, 'https://evil.example');
       await foreign.json('/api/auth/login', { method: 'POST', body: { email, password } });
-      const csrf = await foreign.json('/api/chats', { method: 'POST', body: { agent_id: '00000000-0000-4000-8000-000000000000' } });
+      const csrf = await foreign.json('/api/chats', {
+        method: 'POST',
+        body: { agent_id: '00000000-0000-4000-8000-000000000000' },
+      });
       expect(csrf.status).toBe(403);
       expect(csrf.body).toEqual({ detail: expect.any(String) });
 
@@ -324,7 +429,11 @@ describe('compat/n8n: the n8n chat frontend against /compat/n8n', () => {
 
     it('malformed JSON and unknown paths under the prefix answer {detail} too', async () => {
       const b = new N8nBrowser(base);
-      const bad = await b.fetch('/api/auth/login', { method: 'POST', headers: { 'Content-Type': 'application/json' }, raw: '{"email": ' });
+      const bad = await b.fetch('/api/auth/login', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        raw: '{"email": ',
+      });
       expect(bad.status).toBe(400);
       expect(await bad.json()).toEqual({ detail: expect.any(String) });
       const missing = await b.json('/api/nothing-here');
@@ -337,7 +446,11 @@ describe('compat/n8n: the n8n chat frontend against /compat/n8n', () => {
     });
 
     it('the canonical API stays strict: the seed field names are refused there', async () => {
-      const res = await t.http().post('/api/chats').set(teamAdmin.bearer).send({ agent_id: '00000000-0000-4000-8000-000000000000' });
+      const res = await t
+        .http()
+        .post('/api/chats')
+        .set(teamAdmin.bearer)
+        .send({ agent_id: '00000000-0000-4000-8000-000000000000' });
       expect(res.status).toBe(400);
       expect(res.body.error).toBe('VALIDATION_FAILED');
     });
@@ -356,7 +469,8 @@ describe('compat/n8n: the n8n chat frontend against /compat/n8n', () => {
       ({ browser: member } = await newMember(teamAdmin.teamId));
       ({ browser: colleague } = await newMember(teamAdmin.teamId));
       agentId = (await createAgent(admin, { name: 'Private bot' })).id;
-      chatId = (await member.json('/api/chats', { method: 'POST', body: { agent_id: agentId, title: 'Secret chat' } })).body.id;
+      chatId = (await member.json('/api/chats', { method: 'POST', body: { agent_id: agentId, title: 'Secret chat' } }))
+        .body.id;
       const other = await registerTeam(t);
       outsider = await loggedIn(other.email, other.password);
     });

@@ -7,7 +7,7 @@ import { createTestApp, TestApp } from 'test/utils/test-app';
 const AGENT_STATUSES = new Set(['current', 'waiting', 'completed', 'error']);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('Vana compatibility surface (/compat/vana), driven by Vana\'s own client logic', () => {
+describe("Vana compatibility surface (/compat/vana), driven by Vana's own client logic", () => {
   let t: TestApp;
   let user: Session;
   let admin: Session;
@@ -33,21 +33,38 @@ describe('Vana compatibility surface (/compat/vana), driven by Vana\'s own clien
   };
   /** useResearchSSE(sessionId): `/api/run_sse/${sessionId}` through the reader of useSSE.ts. */
   const open = (client: VanaApiClient, chat: VanaChatState, headers: Record<string, string> = {}) => {
-    const s = openVanaStream(`${base}/api/run_sse/${chat.sessionId}`, client.accessToken, (e) => chat.handle(e), headers);
+    const s = openVanaStream(
+      `${base}/api/run_sse/${chat.sessionId}`,
+      client.accessToken,
+      (e) => chat.handle(e),
+      headers,
+    );
     streams.push(s);
     return s;
   };
 
-  it('logs in and refreshes with Vana\'s shapes; unknown fields are ignored', async () => {
+  it("logs in and refreshes with Vana's shapes; unknown fields are ignored", async () => {
     const client = new VanaApiClient(base);
     const res = await client.login({ username: user.email, password: user.password, grant_type: 'password' });
-    expect(res.tokens).toEqual({ access_token: expect.any(String), refresh_token: expect.any(String), token_type: 'bearer', expires_in: expect.any(Number) });
-    expect(res.user).toMatchObject({ email: user.email, is_active: true, is_superuser: false, roles: [expect.objectContaining({ name: 'user' })] });
+    expect(res.tokens).toEqual({
+      access_token: expect.any(String),
+      refresh_token: expect.any(String),
+      token_type: 'bearer',
+      expires_in: expect.any(Number),
+    });
+    expect(res.user).toMatchObject({
+      email: user.email,
+      is_active: true,
+      is_superuser: false,
+      roles: [expect.objectContaining({ name: 'user' })],
+    });
     const before = client.refreshToken;
     expect(await client.performTokenRefresh()).toBe(true);
     expect(client.refreshToken).not.toBe(before);
     expect((await client.getCurrentUser()).email).toBe(user.email);
-    await expect(new VanaApiClient(base).login({ username: user.email, password: 'wrong-password' })).rejects.toMatchObject({ status_code: 401, message: expect.any(String) });
+    await expect(
+      new VanaApiClient(base).login({ username: user.email, password: 'wrong-password' }),
+    ).rejects.toMatchObject({ status_code: 401, message: expect.any(String) });
   });
 
   it('streams research started in the start race (stream opened before, or 0-120 ms after, the POST), shows phase and percentage, then a follow-up on the same stream', async () => {
@@ -56,7 +73,9 @@ describe('Vana compatibility surface (/compat/vana), driven by Vana\'s own clien
     const opened: VanaStream[] = [];
     // useAgentNetworkSSE(sessionId) of the first chat, opened before anything exists.
     const agentEvents: AgentNetworkEvent[] = [];
-    const agentStream = openVanaStream(`${base}/agent_network_sse/${chats[0].sessionId}`, client.accessToken, (e) => agentEvents.push(e));
+    const agentStream = openVanaStream(`${base}/agent_network_sse/${chats[0].sessionId}`, client.accessToken, (e) =>
+      agentEvents.push(e),
+    );
     streams.push(agentStream);
     expect(await agentStream.opened).toBe(200);
     await Promise.all(
@@ -74,7 +93,11 @@ describe('Vana compatibility surface (/compat/vana), driven by Vana\'s own clien
     for (const [i, chat] of chats.entries()) {
       expect(await opened[i].opened).toBe(200);
       await waitFor(async () => chat.completions === 1, 30000);
-      expect(chat.progress).toMatchObject({ status: 'completed', overall_progress: 1, final_report: expect.stringContaining('# Research report: Question') });
+      expect(chat.progress).toMatchObject({
+        status: 'completed',
+        overall_progress: 1,
+        final_report: expect.stringContaining('# Research report: Question'),
+      });
       expect(chat.shown.some((c) => /^\*\*researching\*\*\n\nProgress: \d+%/.test(c))).toBe(true);
       const agents = opened[i].events.filter((e) => e.type === 'research_progress').flatMap((e) => e.data.agents);
       expect(agents.length).toBeGreaterThan(0);
@@ -107,7 +130,14 @@ describe('Vana compatibility surface (/compat/vana), driven by Vana\'s own clien
     const list = await client.listSessions();
     for (const c of chats) expect(list.map((s) => s.id)).toContain(c.sessionId);
     const row = list.find((s) => s.id === chat.sessionId);
-    expect(row).toMatchObject({ status: 'completed', current_phase: 'completed', progress: 1, user_id: expect.any(String), created_at: expect.any(String), updated_at: expect.any(String) });
+    expect(row).toMatchObject({
+      status: 'completed',
+      current_phase: 'completed',
+      progress: 1,
+      user_id: expect.any(String),
+      created_at: expect.any(String),
+      updated_at: expect.any(String),
+    });
     const detail = await client.getSession(chat.sessionId);
     expect(detail.final_report).toContain('geothermal');
     expect(detail.messages.map((m: any) => [m.role, m.content.slice(0, 12)])).toEqual([
@@ -126,10 +156,17 @@ describe('Vana compatibility surface (/compat/vana), driven by Vana\'s own clien
     await waitFor(async () => chat.completions === 1, 30000);
     first.close();
     // An EventSource sends Last-Event-ID: the events after it, and nothing of the ended run beyond.
-    const raw = await fetch(`${base}/api/run_sse/${chat.sessionId}`, { headers: { authorization: `Bearer ${client.accessToken}` } });
+    const raw = await fetch(`${base}/api/run_sse/${chat.sessionId}`, {
+      headers: { authorization: `Bearer ${client.accessToken}` },
+    });
     void raw.body?.cancel();
     const seen: string[] = [];
-    const again = openVanaStream(`${base}/api/run_sse/${chat.sessionId}`, client.accessToken, (e) => seen.push(e.type), { 'last-event-id': '1-3' });
+    const again = openVanaStream(
+      `${base}/api/run_sse/${chat.sessionId}`,
+      client.accessToken,
+      (e) => seen.push(e.type),
+      { 'last-event-id': '1-3' },
+    );
     streams.push(again);
     await waitFor(async () => seen.includes('research_complete'), 10000);
     const progressCount = first.events.filter((e) => e.type !== 'heartbeat' && e.type !== 'connection').length;
@@ -146,20 +183,44 @@ describe('Vana compatibility surface (/compat/vana), driven by Vana\'s own clien
     let detail = await client.getSession(chat.sessionId);
     const [question, report] = detail.messages;
 
-    expect(await client.submitFeedback({ type: 'general', message: 'Great research', rating: 5, extra: 'ignored' })).toEqual({ status: 'success' });
-    expect(await client.submitFeedback({ score: 4.5, text: 'good', invocation_id: chat.sessionId })).toEqual({ status: 'success' });
+    expect(
+      await client.submitFeedback({ type: 'general', message: 'Great research', rating: 5, extra: 'ignored' }),
+    ).toEqual({ status: 'success' });
+    expect(await client.submitFeedback({ score: 4.5, text: 'good', invocation_id: chat.sessionId })).toEqual({
+      status: 'success',
+    });
     const up = await client.submitMessageFeedback(report.id, 'upvote', 'clear');
-    expect(up).toMatchObject({ success: true, feedback_id: expect.any(String), message_id: report.id, session_id: chat.sessionId });
+    expect(up).toMatchObject({
+      success: true,
+      feedback_id: expect.any(String),
+      message_id: report.id,
+      session_id: chat.sessionId,
+    });
 
     const updated = await client.updateSession(chat.sessionId, { title: 'Battery research', status: 'completed' });
     expect(updated).toMatchObject({ id: chat.sessionId, title: 'Battery research', status: 'completed' });
-    const stored = await client.appendSessionMessage(chat.sessionId, { id: 'note-1', role: 'assistant', content: 'A note', timestamp: new Date().toISOString(), sessionId: chat.sessionId });
+    const stored = await client.appendSessionMessage(chat.sessionId, {
+      id: 'note-1',
+      role: 'assistant',
+      content: 'A note',
+      timestamp: new Date().toISOString(),
+      sessionId: chat.sessionId,
+    });
     expect(stored).toMatchObject({ id: 'note-1', content: 'A note', sessionId: chat.sessionId });
 
     const edited = await client.editMessage(question.id, 'Batteries for homes', false);
-    expect(edited).toMatchObject({ success: true, message_id: question.id, session_id: chat.sessionId, operation: 'edit' });
+    expect(edited).toMatchObject({
+      success: true,
+      message_id: question.id,
+      session_id: chat.sessionId,
+      operation: 'edit',
+    });
     const deleted = await client.deleteMessage('note-1');
-    expect(deleted).toMatchObject({ success: true, operation: 'delete', data: { deleted_count: 1, deleted_message_ids: ['note-1'] } });
+    expect(deleted).toMatchObject({
+      success: true,
+      operation: 'delete',
+      data: { deleted_count: 1, deleted_message_ids: ['note-1'] },
+    });
 
     // Regenerate: a new run of the question, streamed on the open stream.
     const regen = await client.regenerateMessage(report.id);
@@ -172,13 +233,19 @@ describe('Vana compatibility surface (/compat/vana), driven by Vana\'s own clien
     s.close();
 
     expect(await client.deleteSession(chat.sessionId)).toMatchObject({ success: true });
-    await expect(client.getSession(chat.sessionId)).rejects.toMatchObject({ status_code: 404, message: 'Research session not found' });
-    await expect(client.startResearch(randomUUID(), { query: '' })).rejects.toMatchObject({ status_code: 400, message: expect.stringContaining('Research query is required') });
+    await expect(client.getSession(chat.sessionId)).rejects.toMatchObject({
+      status_code: 404,
+      message: 'Research session not found',
+    });
+    await expect(client.startResearch(randomUUID(), { query: '' })).rejects.toMatchObject({
+      status_code: 400,
+      message: expect.stringContaining('Research query is required'),
+    });
     const history = await client.getAgentNetworkHistory(10);
     expect(history).toMatchObject({ events: expect.any(Array), authenticated: true, timestamp: expect.any(String) });
   });
 
-  it('answers Vana\'s {detail} 404 on every compat route for another user\'s and another team\'s session', async () => {
+  it("answers Vana's {detail} 404 on every compat route for another user's and another team's session", async () => {
     const owner = await loggedIn(user);
     const chat = new VanaChatState(randomUUID());
     await chat.sendMessage(owner, 'Mine only');
@@ -189,10 +256,16 @@ describe('Vana compatibility surface (/compat/vana), driven by Vana\'s own clien
       const notFound = { status_code: 404, message: expect.stringMatching(/not found/) };
       await expect(client.getSession(chat.sessionId)).rejects.toMatchObject(notFound);
       await expect(client.updateSession(chat.sessionId, { title: 'x' })).rejects.toMatchObject(notFound);
-      await expect(client.appendSessionMessage(chat.sessionId, { role: 'user', content: 'x' })).rejects.toMatchObject(notFound);
+      await expect(client.appendSessionMessage(chat.sessionId, { role: 'user', content: 'x' })).rejects.toMatchObject(
+        notFound,
+      );
       await expect(client.startResearch(chat.sessionId, { query: 'x', message: 'x' })).rejects.toMatchObject(notFound);
-      await expect(client.makeRequest(`/api/run_sse/${chat.sessionId}/cancel`, { method: 'POST' })).rejects.toMatchObject(notFound);
-      await expect(client.makeRequest(`/api/sessions/${chat.sessionId}`, { method: 'DELETE' })).rejects.toMatchObject(notFound);
+      await expect(
+        client.makeRequest(`/api/run_sse/${chat.sessionId}/cancel`, { method: 'POST' }),
+      ).rejects.toMatchObject(notFound);
+      await expect(client.makeRequest(`/api/sessions/${chat.sessionId}`, { method: 'DELETE' })).rejects.toMatchObject(
+        notFound,
+      );
       await expect(client.editMessage(question.id, 'x')).rejects.toMatchObject(notFound);
       await expect(client.deleteMessage(question.id)).rejects.toMatchObject(notFound);
       await expect(client.regenerateMessage(report.id)).rejects.toMatchObject(notFound);
@@ -206,7 +279,9 @@ describe('Vana compatibility surface (/compat/vana), driven by Vana\'s own clien
       const history = await client.getAgentNetworkHistory(100);
       expect(history.events.map((e: any) => e.data.sessionId)).not.toContain(chat.sessionId);
     }
-    const res = await fetch(`${base}/api/sessions/${chat.sessionId}`, { headers: { authorization: `Bearer ${(await loggedIn(outsider)).accessToken}` } });
+    const res = await fetch(`${base}/api/sessions/${chat.sessionId}`, {
+      headers: { authorization: `Bearer ${(await loggedIn(outsider)).accessToken}` },
+    });
     expect(await res.json()).toEqual({ detail: 'Research session not found' });
     // The global guard's refusal in Vana's shape too (the client clears its tokens on a 401).
     const anonymous = await fetch(`${base}/api/sessions`);
@@ -214,7 +289,7 @@ describe('Vana compatibility surface (/compat/vana), driven by Vana\'s own clien
     expect(await anonymous.json()).toEqual({ detail: expect.any(String) });
   });
 
-  it('answers an unknown path under the prefix with FastAPI\'s {detail} 404, the canonical body outside it', async () => {
+  it("answers an unknown path under the prefix with FastAPI's {detail} 404, the canonical body outside it", async () => {
     const missing = await fetch(`${base}/api/nothing-here`, { method: 'POST' });
     expect(missing.status).toBe(404);
     expect(await missing.json()).toEqual({ detail: 'Not Found' });

@@ -11,15 +11,30 @@ describe('Database under concurrent requests', () => {
 
   it('serves concurrent sends in separate chats without cross-talk', async () => {
     const admin = await registerTeam(t);
-    const agent = await t.http().post('/api/agents').set(admin.bearer).send({ name: 'm', provider: 'mock', model: 'mock-1' }).expect(201);
+    const agent = await t
+      .http()
+      .post('/api/agents')
+      .set(admin.bearer)
+      .send({ name: 'm', provider: 'mock', model: 'mock-1' })
+      .expect(201);
     const chats: string[] = [];
     for (let i = 0; i < 12; i++) {
-      const c = await t.http().post('/api/chats').set(admin.bearer).send({ agentId: agent.body.id, title: `c${i}` }).expect(201);
+      const c = await t
+        .http()
+        .post('/api/chats')
+        .set(admin.bearer)
+        .send({ agentId: agent.body.id, title: `c${i}` })
+        .expect(201);
       chats.push(c.body.id);
     }
     const sent = await Promise.all(
       chats.map((id) =>
-        t.http().post(`/api/chats/${id}/messages`).set(admin.bearer).set('Accept', 'application/json').send({ content: `hello ${id}` }),
+        t
+          .http()
+          .post(`/api/chats/${id}/messages`)
+          .set(admin.bearer)
+          .set('Accept', 'application/json')
+          .send({ content: `hello ${id}` }),
       ),
     );
     expect(sent.map((r) => r.status)).toEqual(chats.map(() => 202));

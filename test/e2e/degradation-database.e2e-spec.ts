@@ -30,7 +30,11 @@ async function setDatabaseAvailable(dbName: string, available: boolean): Promise
   await c.connect();
   try {
     await c.query(`ALTER DATABASE "${dbName}" ALLOW_CONNECTIONS ${available ? 'true' : 'false'}`);
-    if (!available) await c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [dbName]);
+    if (!available)
+      await c.query(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+        [dbName],
+      );
   } finally {
     await c.end();
   }
@@ -68,7 +72,10 @@ describeOnServer('Degradation without PostgreSQL', () => {
       }),
     );
     expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
-    const login = await t.http().post('/api/auth/login').send({ email: admin.email, password: admin.password, team: admin.teamSlug });
+    const login = await t
+      .http()
+      .post('/api/auth/login')
+      .send({ email: admin.email, password: admin.password, team: admin.teamSlug });
     expect([login.status, login.body.error]).toEqual([503, 'DATABASE_UNAVAILABLE']);
   });
 
@@ -84,21 +91,46 @@ describeOnServer('Degradation without PostgreSQL', () => {
   it('after the database returns, readiness is 200 within 2 s; routes whose breaker opened are back after its reset', async () => {
     // /api/auth/me fails in the authentication guard (outside the route breaker) or, when the member is cached
     // (with Redis), in its handler (counted): 503 either way, never 500.
-    for (let i = 0; i < 4; i++) expect(['DATABASE_UNAVAILABLE', 'CIRCUIT_OPEN']).toContain((await t.http().get('/api/auth/me').set(admin.bearer)).body.error);
+    for (let i = 0; i < 4; i++)
+      expect(['DATABASE_UNAVAILABLE', 'CIRCUIT_OPEN']).toContain(
+        (await t.http().get('/api/auth/me').set(admin.bearer)).body.error,
+      );
     // Login fails in its handler: the outage counts against its breaker (BREAKER_MIN_REQUESTS=3), which opens.
     const logins: string[] = [];
-    for (let i = 0; i < 5; i++) logins.push((await t.http().post('/api/auth/login').send({ email: admin.email, password: admin.password, team: admin.teamSlug })).body.error);
+    for (let i = 0; i < 5; i++)
+      logins.push(
+        (
+          await t
+            .http()
+            .post('/api/auth/login')
+            .send({ email: admin.email, password: admin.password, team: admin.teamSlug })
+        ).body.error,
+      );
     expect(logins).toContain('CIRCUIT_OPEN');
     expect(logins.every((s) => s === 'DATABASE_UNAVAILABLE' || s === 'CIRCUIT_OPEN')).toBe(true);
 
     await setDatabaseAvailable(dbName, true);
-    const readyMs = await waitFor('readiness 200', async () => (await t.http().get('/health/ready')).status === 200, 2000);
+    const readyMs = await waitFor(
+      'readiness 200',
+      async () => (await t.http().get('/health/ready')).status === 200,
+      2000,
+    );
     expect(readyMs).toBeLessThan(2000);
     // BREAKER_RESET_TIMEOUT_MS=1000 here (default 5000): the first request after it is the half-open probe.
-    await waitFor('/api/auth/me 200', async () => (await t.http().get('/api/auth/me').set(admin.bearer)).status === 200, 3000);
+    await waitFor(
+      '/api/auth/me 200',
+      async () => (await t.http().get('/api/auth/me').set(admin.bearer)).status === 200,
+      3000,
+    );
     await waitFor(
       'login 200',
-      async () => (await t.http().post('/api/auth/login').send({ email: admin.email, password: admin.password, team: admin.teamSlug })).status === 200,
+      async () =>
+        (
+          await t
+            .http()
+            .post('/api/auth/login')
+            .send({ email: admin.email, password: admin.password, team: admin.teamSlug })
+        ).status === 200,
       4000,
     );
     await t.http().get('/api/chats').set(admin.bearer).expect(200);

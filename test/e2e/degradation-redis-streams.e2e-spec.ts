@@ -34,12 +34,27 @@ describeIfRedis('Degradation without Redis: stream routes (a private redis-serve
     redisUp = true;
     t = await createTestApp({ env: { REDIS_URL: redis.url } });
     admin = await registerTeam(t);
-    const agent = await t.http().post('/api/agents').set(admin.bearer).send({ name: 'Mock', provider: 'mock', model: 'mock-1' }).expect(201);
+    const agent = await t
+      .http()
+      .post('/api/agents')
+      .set(admin.bearer)
+      .send({ name: 'Mock', provider: 'mock', model: 'mock-1' })
+      .expect(201);
     chatId = (await t.http().post('/api/chats').set(admin.bearer).send({ agentId: agent.body.id }).expect(201)).body.id;
     // A reply stored while Redis was up.
-    const sent = await t.http().post(`/api/chats/${chatId}/messages`).set(admin.bearer).set('Accept', 'application/json').send({ content: 'hello' }).expect(202);
+    const sent = await t
+      .http()
+      .post(`/api/chats/${chatId}/messages`)
+      .set(admin.bearer)
+      .set('Accept', 'application/json')
+      .send({ content: 'hello' })
+      .expect(202);
     storedMessageId = sent.body.assistantMessage.id;
-    const stream = await t.http().get(`/api/chats/${chatId}/messages/${storedMessageId}/stream`).set(admin.bearer).set('Accept', 'text/event-stream');
+    const stream = await t
+      .http()
+      .get(`/api/chats/${chatId}/messages/${storedMessageId}/stream`)
+      .set(admin.bearer)
+      .set('Accept', 'text/event-stream');
     expect(stream.text).toContain('event: done');
     await redis.stop();
     redisUp = false;
@@ -53,7 +68,14 @@ describeIfRedis('Degradation without Redis: stream routes (a private redis-serve
 
   it('a send answers 503 SERVICE_UNAVAILABLE with Retry-After within 1 s, never a hang or a 500', async () => {
     for (const accept of ['application/json', 'text/event-stream']) {
-      const { res, ms } = await timed(() => t.http().post(`/api/chats/${chatId}/messages`).set(admin.bearer).set('Accept', accept).send({ content: 'while redis is down' }));
+      const { res, ms } = await timed(() =>
+        t
+          .http()
+          .post(`/api/chats/${chatId}/messages`)
+          .set(admin.bearer)
+          .set('Accept', accept)
+          .send({ content: 'while redis is down' }),
+      );
       expect({ accept, status: res.status, error: res.body?.error, retryAfter: res.headers['retry-after'] }).toEqual({
         accept,
         status: 503,
@@ -65,10 +87,20 @@ describeIfRedis('Degradation without Redis: stream routes (a private redis-serve
   });
 
   it('the stream of a stored reply answers within the stream log command timeout (it waited ~10 s before), never a 500', async () => {
-    const { res, ms } = await timed(() => t.http().get(`/api/chats/${chatId}/messages/${storedMessageId}/stream`).set(admin.bearer).set('Accept', 'text/event-stream'));
+    const { res, ms } = await timed(() =>
+      t
+        .http()
+        .get(`/api/chats/${chatId}/messages/${storedMessageId}/stream`)
+        .set(admin.bearer)
+        .set('Accept', 'text/event-stream'),
+    );
     expect(ms).toBeLessThan(STREAM_LOG_COMMAND_TIMEOUT_MS + 1000);
     if (res.status !== 200) {
-      expect({ status: res.status, error: res.body?.error, retryAfter: typeof res.headers['retry-after'] }).toEqual({ status: 503, error: 'SERVICE_UNAVAILABLE', retryAfter: 'string' });
+      expect({ status: res.status, error: res.body?.error, retryAfter: typeof res.headers['retry-after'] }).toEqual({
+        status: 503,
+        error: 'SERVICE_UNAVAILABLE',
+        retryAfter: 'string',
+      });
     }
     // Today the SSE response (headers already sent) ends after its retry hint, without a terminal event: the
     // client reconnects later. What it must never get is a `done` on a partial reply.
@@ -76,7 +108,9 @@ describeIfRedis('Degradation without Redis: stream routes (a private redis-serve
   });
 
   it('a cancel answers within the stream log command timeout, never a 500', async () => {
-    const { res, ms } = await timed(() => t.http().post(`/api/chats/${chatId}/messages/${storedMessageId}/cancel`).set(admin.bearer));
+    const { res, ms } = await timed(() =>
+      t.http().post(`/api/chats/${chatId}/messages/${storedMessageId}/cancel`).set(admin.bearer),
+    );
     expect(ms).toBeLessThan(STREAM_LOG_COMMAND_TIMEOUT_MS + 1000);
     expect(res.status === 503 || res.status < 500).toBe(true);
   });

@@ -45,7 +45,11 @@ describeIfRedis('Degradation without Redis (a private redis-server, killed and r
     t = await createTestApp({ env: { REDIS_URL: redis.url, AUTH_LOCKOUT_STEPS: '3:60' } });
     client = t.app.get<Redis>(REDIS_CLIENT);
     admin = await registerTeam(t);
-    baselineLoginMs = (await timed(() => t.http().post('/api/auth/login').send({ email: admin.email, password: admin.password, team: admin.teamSlug }))).ms;
+    baselineLoginMs = (
+      await timed(() =>
+        t.http().post('/api/auth/login').send({ email: admin.email, password: admin.password, team: admin.teamSlug }),
+      )
+    ).ms;
     await redis.stop();
     redisUp = false;
     await waitFor('the app to notice Redis is gone', () => client.status !== 'ready', 5000);
@@ -72,7 +76,9 @@ describeIfRedis('Degradation without Redis (a private redis-server, killed and r
   });
 
   it('login works: rate limits and lock-out counters fall back to this instance’s memory', async () => {
-    const { res, ms } = await timed(() => t.http().post('/api/auth/login').send({ email: admin.email, password: admin.password, team: admin.teamSlug }));
+    const { res, ms } = await timed(() =>
+      t.http().post('/api/auth/login').send({ email: admin.email, password: admin.password, team: admin.teamSlug }),
+    );
     expect(res.status).toBe(200);
     expect(ms).toBeLessThan(baselineLoginMs + 1000); // no wait on Redis (it used to be 2–4 s, then a 500)
   });
@@ -81,12 +87,18 @@ describeIfRedis('Degradation without Redis (a private redis-server, killed and r
     const email = admin.email;
     const statuses: number[] = [];
     for (let i = 0; i < 4; i++) {
-      const res = await t.http().post('/api/auth/login').send({ email, password: strongPassword(), team: admin.teamSlug });
+      const res = await t
+        .http()
+        .post('/api/auth/login')
+        .send({ email, password: strongPassword(), team: admin.teamSlug });
       statuses.push(res.status);
     }
     expect(statuses.slice(0, 2)).toEqual([401, 401]);
     expect(statuses[2]).toBe(429); // the third failure earns the lock (AUTH_LOCKOUT_STEPS=3:60)
-    const locked = await t.http().post('/api/auth/login').send({ email, password: admin.password, team: admin.teamSlug });
+    const locked = await t
+      .http()
+      .post('/api/auth/login')
+      .send({ email, password: admin.password, team: admin.teamSlug });
     expect(locked.status).toBe(429);
     expect(locked.body.error).toBe('RATE_LIMITED');
   });
@@ -110,7 +122,12 @@ describeIfRedis('Degradation without Redis (a private redis-server, killed and r
     const chat = await t.http().post('/api/chats').set(admin.bearer).send({ agentId: agent.body.id });
     expect(chat.status).toBe(201);
     const { res, ms } = await timed(() =>
-      t.http().post(`/api/chats/${chat.body.id}/messages`).set(admin.bearer).set('Accept', 'application/json').send({ content: 'hi' }),
+      t
+        .http()
+        .post(`/api/chats/${chat.body.id}/messages`)
+        .set(admin.bearer)
+        .set('Accept', 'application/json')
+        .send({ content: 'hi' }),
     );
     expect(ms).toBeLessThan(1000);
     expect(res.status).toBe(503);
@@ -122,13 +139,12 @@ describeIfRedis('Degradation without Redis (a private redis-server, killed and r
   it('recovers by itself: readiness 200 within 2 s of Redis returning, and the counters go back to Redis', async () => {
     await redis.start();
     redisUp = true;
-    const ms = await waitFor(
-      'readiness 200',
-      async () => (await t.http().get('/health/ready')).status === 200,
-      2000,
-    );
+    const ms = await waitFor('readiness 200', async () => (await t.http().get('/health/ready')).status === 200, 2000);
     expect(ms).toBeLessThan(2000);
-    await t.http().post('/api/auth/login').send({ email: `nobody-${Date.now()}@example.test`, password: 'x', team: admin.teamSlug });
+    await t
+      .http()
+      .post('/api/auth/login')
+      .send({ email: `nobody-${Date.now()}@example.test`, password: 'x', team: admin.teamSlug });
     await t.http().get('/api/chats').set(admin.bearer).expect(200);
     const text = (await t.http().get('/metrics')).text;
     expect(metricValue(text, 'redis_fallback_active', 'store="auth"')).toBe(0);

@@ -19,7 +19,11 @@ function postmasterPid(dataDir: string): number {
 }
 
 async function login(svc: ServiceProcess, body: Record<string, string>): Promise<{ status: number; cookie: string }> {
-  const res = await fetch(`${svc.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${svc.url}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   const cookie = res.headers
     .getSetCookie()
     .map((c) => c.split(';')[0])
@@ -72,7 +76,11 @@ embeddedTier('the service on its embedded PostgreSQL (child process)', () => {
   it('comes back with its data after kill -9, stopping the orphaned postmaster, and stops PostgreSQL on SIGTERM', async () => {
     // Data written by the first run (from the previous test): a second team.
     const team = { email: 'kept@example.test', password: 'Across-Kill-Nine-42', teamName: 'Survives' };
-    const reg = await fetch(`${svc!.url}/api/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(team) });
+    const reg = await fetch(`${svc!.url}/api/auth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(team),
+    });
     expect(reg.status).toBe(201);
     const orphan = postmasterPid(dataDir);
     expect(isAlive(orphan)).toBe(true);
@@ -106,7 +114,9 @@ describe('production without DATABASE_URL', () => {
         ENCRYPTION_KEY: Buffer.alloc(32, 3).toString('base64'),
         CORS_ORIGINS: 'https://app.example.com',
       });
-      await expect(start).rejects.toThrow(/exited \(code 1[\s\S]*DATABASE_URL is required in production[\s\S]*EMBEDDED_DATABASE=true/);
+      await expect(start).rejects.toThrow(
+        /exited \(code 1[\s\S]*DATABASE_URL is required in production[\s\S]*EMBEDDED_DATABASE=true/,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -16,11 +16,10 @@ const expectContractError = (body: Record<string, unknown>, status: number, code
 };
 
 describe('Foundation: request pipeline', () => {
-
   const t = withTestApp({
-      imports: [ProbeModule],
-      env: { BREAKER_MIN_REQUESTS: '3', BREAKER_RESET_TIMEOUT_MS: '400', CORS_ORIGINS: 'https://app.example.com' },
-    });
+    imports: [ProbeModule],
+    env: { BREAKER_MIN_REQUESTS: '3', BREAKER_RESET_TIMEOUT_MS: '400', CORS_ORIGINS: 'https://app.example.com' },
+  });
 
   it('answers an unknown route with a 404 contract body', async () => {
     const res = await t.http().get('/api/does-not-exist').expect(404);
@@ -28,7 +27,12 @@ describe('Foundation: request pipeline', () => {
   });
 
   it('answers malformed JSON with 400', async () => {
-    const res = await t.http().post('/test-probe/echo').set('Content-Type', 'application/json').send('{"email": ').expect(400);
+    const res = await t
+      .http()
+      .post('/test-probe/echo')
+      .set('Content-Type', 'application/json')
+      .send('{"email": ')
+      .expect(400);
     expectContractError(res.body, 400, 'BAD_REQUEST');
     expect(res.headers['x-correlation-id']).toBeTruthy();
   });
@@ -40,7 +44,11 @@ describe('Foundation: request pipeline', () => {
   });
 
   it('names every invalid field in details.fieldErrors', async () => {
-    const res = await t.http().post('/test-probe/echo').send({ email: 'not-an-email', count: 50, extra: 1 }).expect(400);
+    const res = await t
+      .http()
+      .post('/test-probe/echo')
+      .send({ email: 'not-an-email', count: 50, extra: 1 })
+      .expect(400);
     expectContractError(res.body, 400, 'VALIDATION_FAILED');
     const fields = res.body.details.fieldErrors.map((f: { field: string }) => f.field);
     expect(fields).toEqual(expect.arrayContaining(['email', 'count', 'extra']));
@@ -83,7 +91,12 @@ describe('Foundation: request pipeline', () => {
   });
 
   it('writes an audit row for a mutating request, and none for a read', async () => {
-    await t.http().post('/test-probe/echo').set('X-Correlation-Id', 'audit-probe-1').send({ email: 'a@b.co', count: 2 }).expect(200);
+    await t
+      .http()
+      .post('/test-probe/echo')
+      .set('X-Correlation-Id', 'audit-probe-1')
+      .send({ email: 'a@b.co', count: 2 })
+      .expect(200);
     await t.http().get('/health/live').set('X-Correlation-Id', 'audit-probe-read').expect(200);
     const ds = t.app.get(DataSource);
     const waitFor = async () => {

@@ -55,13 +55,22 @@ describe('Graceful shutdown within its budget (child process)', () => {
   it('exits 0 within SHUTDOWN_TIMEOUT_MS with replies generating, streams open and keep-alive clients busy', async () => {
     const { accessToken } = await api('POST', '/api/auth/login', undefined, ADMIN);
     // Replies of ~20 s: they outlast the drain's wait, so the jobs are stopped in the close phase.
-    const agent = await api('POST', '/api/agents', accessToken, { name: 'Long', provider: 'mock', model: 'mock-1', config: { mockDeltas: 2000, mockDelayMs: 10 } });
+    const agent = await api('POST', '/api/agents', accessToken, {
+      name: 'Long',
+      provider: 'mock',
+      model: 'mock-1',
+      config: { mockDeltas: 2000, mockDelayMs: 10 },
+    });
     const streams: Array<{ messageId: string; text: Promise<string> }> = [];
     for (let i = 0; i < 3; i++) {
       const chat = await api('POST', '/api/chats', accessToken, { agentId: agent.id });
       const res = await fetch(`${svc.url}/api/chats/${chat.id}/messages`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${accessToken}` },
+        headers: {
+          'content-type': 'application/json',
+          accept: 'text/event-stream',
+          authorization: `Bearer ${accessToken}`,
+        },
         body: JSON.stringify({ content: `long reply ${i}` }),
       });
       expect(res.status).toBe(200);
@@ -92,10 +101,14 @@ describe('Graceful shutdown within its budget (child process)', () => {
     let served = 0;
     const get = () =>
       new Promise<void>((resolve) => {
-        const req = httpRequest(`${svc.url}/api/auth/me`, { agent: keepAlive, headers: { authorization: `Bearer ${accessToken}` } }, (res) => {
-          res.resume();
-          res.on('end', () => ((served += 1), resolve()));
-        });
+        const req = httpRequest(
+          `${svc.url}/api/auth/me`,
+          { agent: keepAlive, headers: { authorization: `Bearer ${accessToken}` } },
+          (res) => {
+            res.resume();
+            res.on('end', () => ((served += 1), resolve()));
+          },
+        );
         req.on('error', () => resolve());
         req.end();
       });
@@ -121,7 +134,9 @@ describe('Graceful shutdown within its budget (child process)', () => {
       .join('\n');
     expect({ exit, log: exit.code === 0 ? '' : shutdownLines }).toEqual({ exit: { code: 0, signal: null }, log: '' });
     // eslint-disable-next-line no-console
-    console.log(`SIGTERM to exit: ${tookMs} ms; ${served} keep-alive requests served; ${/shutdown in .*/.exec(log)?.[0] ?? ''}`);
+    console.log(
+      `SIGTERM to exit: ${tookMs} ms; ${served} keep-alive requests served; ${/shutdown in .*/.exec(log)?.[0] ?? ''}`,
+    );
     // Exit code 0 is the proof: the forced-exit timer fires at BUDGET_MS with code 1. From outside, signal
     // delivery and the process teardown add to it (up to ~0.7 s measured on a loaded machine).
     expect(tookMs).toBeLessThan(BUDGET_MS + 2000);

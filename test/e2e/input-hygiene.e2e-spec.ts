@@ -12,7 +12,12 @@ type Res = { status: number; body: Record<string, any>; headers: Record<string, 
 function expectRefused(res: Res, field: string): void {
   expect({ status: res.status, error: res.body.error }).toEqual({ status: 400, error: 'VALIDATION_FAILED' });
   expect(res.body).toEqual(
-    expect.objectContaining({ statusCode: 400, message: expect.any(String), timestamp: expect.any(String), correlationId: expect.any(String) }),
+    expect.objectContaining({
+      statusCode: 400,
+      message: expect.any(String),
+      timestamp: expect.any(String),
+      correlationId: expect.any(String),
+    }),
   );
   expect(res.body.details.fieldErrors.map((f: { field: string }) => f.field)).toContain(field);
 }
@@ -31,7 +36,12 @@ describe('Input hygiene at the edge: NUL and lone surrogates are refused with 40
     // Strict breaker settings: if any refused request counted as a failure, the routes would open.
     t = await createTestApp({ env: { BREAKER_MIN_REQUESTS: '3', BREAKER_WINDOW_MS: '10000' } });
     ({ admin, user } = await teamMatrix(t));
-    const agent = await t.http().post('/api/agents').set(admin.bearer).send({ name: 'Hygiene bot', provider: 'mock' }).expect(201);
+    const agent = await t
+      .http()
+      .post('/api/agents')
+      .set(admin.bearer)
+      .send({ name: 'Hygiene bot', provider: 'mock' })
+      .expect(201);
     agentId = agent.body.id;
     const chat = await t.http().post('/api/chats').set(user.bearer).send({ agentId, title: 'ok' }).expect(201);
     chatId = chat.body.id;
@@ -45,14 +55,26 @@ describe('Input hygiene at the edge: NUL and lone surrogates are refused with 40
         const res = await t.http().post('/api/auth/login').set(h).send(body);
         expectRefused(res, 'email');
       }
-      const ok = await t.http().post('/api/auth/login').send({ email: admin.email, password: admin.password, team: admin.teamSlug });
+      const ok = await t
+        .http()
+        .post('/api/auth/login')
+        .send({ email: admin.email, password: admin.password, team: admin.teamSlug });
       expect(ok.status).toBe(200);
     });
 
     it('answers a lone-surrogate email on register and on invites with 400', async () => {
-      const reg = await t.http().post('/api/auth/register').set('Content-Type', 'application/json').send('{"email":"a\\ud800@x.io","password":"Str0ng-Pass-xyz-123","teamName":"T"}');
+      const reg = await t
+        .http()
+        .post('/api/auth/register')
+        .set('Content-Type', 'application/json')
+        .send('{"email":"a\\ud800@x.io","password":"Str0ng-Pass-xyz-123","teamName":"T"}');
       expectRefused(reg, 'email');
-      const inv = await t.http().post('/api/teams/current/invites').set(admin.bearer).set('Content-Type', 'application/json').send('{"email":"\\udc00@x.io","role":"user"}');
+      const inv = await t
+        .http()
+        .post('/api/teams/current/invites')
+        .set(admin.bearer)
+        .set('Content-Type', 'application/json')
+        .send('{"email":"\\udc00@x.io","role":"user"}');
       expectRefused(inv, 'email');
     });
 
@@ -67,49 +89,105 @@ describe('Input hygiene at the edge: NUL and lone surrogates are refused with 40
     it('keeps the health routes outside the route breakers', async () => {
       await t.http().get('/health/ready').expect(200);
       await t.http().get('/health/live').expect(200);
-      const names = t.app.get(BreakerRegistry).snapshot('route').map((b) => b.name);
+      const names = t.app
+        .get(BreakerRegistry)
+        .snapshot('route')
+        .map((b) => b.name);
       expect(names.filter((n) => n.includes('/health'))).toEqual([]);
     });
   });
 
   describe('defect 3: every listed surface', () => {
     it('chat title and tags', async () => {
-      expectRefused(await t.http().post('/api/chats').set(user.bearer).send({ agentId, title: `a${NUL}b` }), 'title');
-      const tags = await t.http().post('/api/chats').set(user.bearer).send({ agentId, title: 'x', metadata: { tags: ['fine', `x${NUL}`] } });
+      expectRefused(
+        await t
+          .http()
+          .post('/api/chats')
+          .set(user.bearer)
+          .send({ agentId, title: `a${NUL}b` }),
+        'title',
+      );
+      const tags = await t
+        .http()
+        .post('/api/chats')
+        .set(user.bearer)
+        .send({ agentId, title: 'x', metadata: { tags: ['fine', `x${NUL}`] } });
       expectRefused(tags, 'metadata.tags.1');
-      const patch = await t.http().patch(`/api/chats/${chatId}`).set(user.bearer).set('Content-Type', 'application/json').send('{"title":"\\udfff"}');
+      const patch = await t
+        .http()
+        .patch(`/api/chats/${chatId}`)
+        .set(user.bearer)
+        .set('Content-Type', 'application/json')
+        .send('{"title":"\\udfff"}');
       expectRefused(patch, 'title');
     });
 
     it('a metadata key holding NUL, and a __proto__ key', async () => {
-      const key = await t.http().post('/api/chats').set(user.bearer).send({ agentId, metadata: { [`k${NUL}`]: 1 } });
+      const key = await t
+        .http()
+        .post('/api/chats')
+        .set(user.bearer)
+        .send({ agentId, metadata: { [`k${NUL}`]: 1 } });
       expect(key.status).toBe(400);
       expect(key.body.error).toBe('VALIDATION_FAILED');
-      const proto = await t.http().post('/api/chats').set(user.bearer).set('Content-Type', 'application/json').send(`{"agentId":"${agentId}","metadata":{"__proto__":{"isAdmin":true}}}`);
+      const proto = await t
+        .http()
+        .post('/api/chats')
+        .set(user.bearer)
+        .set('Content-Type', 'application/json')
+        .send(`{"agentId":"${agentId}","metadata":{"__proto__":{"isAdmin":true}}}`);
       expectRefused(proto, 'metadata.__proto__');
     });
 
     it('message content', async () => {
-      const res = await t.http().post(`/api/chats/${chatId}/messages`).set(user.bearer).set('Accept', 'application/json').send({ content: `hi${NUL}` });
+      const res = await t
+        .http()
+        .post(`/api/chats/${chatId}/messages`)
+        .set(user.bearer)
+        .set('Accept', 'application/json')
+        .send({ content: `hi${NUL}` });
       expectRefused(res, 'content');
     });
 
     it('agent name and description', async () => {
       expectRefused(await t.http().post('/api/agents').set(admin.bearer).send({ name: NUL, provider: 'mock' }), 'name');
-      const d = await t.http().patch(`/api/agents/${agentId}`).set(admin.bearer).set('Content-Type', 'application/json').send('{"description":"x\\ud800"}');
+      const d = await t
+        .http()
+        .patch(`/api/agents/${agentId}`)
+        .set(admin.bearer)
+        .set('Content-Type', 'application/json')
+        .send('{"description":"x\\ud800"}');
       expectRefused(d, 'description');
     });
 
     it('team name', async () => {
-      expectRefused(await t.http().patch('/api/teams/current').set(admin.bearer).send({ name: `T${NUL}` }), 'name');
+      expectRefused(
+        await t
+          .http()
+          .patch('/api/teams/current')
+          .set(admin.bearer)
+          .send({ name: `T${NUL}` }),
+        'name',
+      );
     });
 
     it('feedback comments', async () => {
-      expectRefused(await t.http().post('/api/research/feedback').set(user.bearer).send({ rating: 1, comment: `c${NUL}` }), 'comment');
+      expectRefused(
+        await t
+          .http()
+          .post('/api/research/feedback')
+          .set(user.bearer)
+          .send({ rating: 1, comment: `c${NUL}` }),
+        'comment',
+      );
     });
 
     it('research queries', async () => {
-      const res = await t.http().post('/api/research/sessions').set(user.bearer).send({ id: randomUUID(), query: `what${NUL}` });
+      const res = await t
+        .http()
+        .post('/api/research/sessions')
+        .set(user.bearer)
+        .send({ id: randomUUID(), query: `what${NUL}` });
       expectRefused(res, 'query');
     });
 
@@ -124,7 +202,10 @@ describe('Input hygiene at the edge: NUL and lone surrogates are refused with 40
 
     it('path parameters', async () => {
       expectRefused(await t.http().get('/api/chats/%00').set(user.bearer), 'path.id');
-      expectRefused(await t.http().get(`/api/chats/${chatId}/messages/a%00b/stream`).set(user.bearer), 'path.messageId');
+      expectRefused(
+        await t.http().get(`/api/chats/${chatId}/messages/a%00b/stream`).set(user.bearer),
+        'path.messageId',
+      );
       expectRefused(await t.http().get('/api/research/sessions/%00').set(user.bearer), 'path.sessionId');
     });
 
@@ -133,7 +214,10 @@ describe('Input hygiene at the edge: NUL and lone surrogates are refused with 40
       const raw = await new Promise<string>((resolve, reject) => {
         const url = new URL(t.url);
         const sock = connect(Number(url.port), url.hostname, () => {
-          sock.write(`GET /api/chats HTTP/1.1\r\nHost: x\r\nAuthorization: ${user.bearer.Authorization}\r\nX-Note: a\u0000b\r\nConnection: close\r\n\r\n`, 'latin1');
+          sock.write(
+            `GET /api/chats HTTP/1.1\r\nHost: x\r\nAuthorization: ${user.bearer.Authorization}\r\nX-Note: a\u0000b\r\nConnection: close\r\n\r\n`,
+            'latin1',
+          );
         });
         let data = '';
         sock.on('data', (d) => (data += d.toString('latin1')));
@@ -142,17 +226,25 @@ describe('Input hygiene at the edge: NUL and lone surrogates are refused with 40
       });
       expect(raw).toMatch(/^HTTP\/1\.1 400 /);
       const body = JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4));
-      expect(body).toEqual(expect.objectContaining({ statusCode: 400, error: 'BAD_REQUEST', correlationId: expect.any(String) }));
+      expect(body).toEqual(
+        expect.objectContaining({ statusCode: 400, error: 'BAD_REQUEST', correlationId: expect.any(String) }),
+      );
     });
 
     it('a URL over the header size limit gets 431 in the contract body, not a bare 431', async () => {
       const res = await fetch(`${t.url}/api/chats?q=${'y'.repeat(20_000)}`, { headers: user.bearer });
       expect(res.status).toBe(431);
-      expect(await res.json()).toEqual(expect.objectContaining({ statusCode: 431, error: 'HEADERS_TOO_LARGE', correlationId: expect.any(String) }));
+      expect(await res.json()).toEqual(
+        expect.objectContaining({ statusCode: 431, error: 'HEADERS_TOO_LARGE', correlationId: expect.any(String) }),
+      );
     });
 
     it('still accepts ordinary non-ASCII text, emoji (surrogate pairs) included', async () => {
-      const res = await t.http().post('/api/chats').set(user.bearer).send({ agentId, title: 'Grüße 👋 日本', metadata: { tags: ['ü', '🎉'] } });
+      const res = await t
+        .http()
+        .post('/api/chats')
+        .set(user.bearer)
+        .send({ agentId, title: 'Grüße 👋 日本', metadata: { tags: ['ü', '🎉'] } });
       expect(res.status).toBe(201);
       expect(res.body.title).toBe('Grüße 👋 日本');
     });
@@ -160,7 +252,12 @@ describe('Input hygiene at the edge: NUL and lone surrogates are refused with 40
     it('a body nested deeper than 32 levels is refused, not a stack overflow', async () => {
       let deep = '1';
       for (let i = 0; i < 5000; i++) deep = `[${deep}]`;
-      const res = await t.http().post('/api/chats').set(user.bearer).set('Content-Type', 'application/json').send(`{"agentId":"${agentId}","metadata":{"x":${deep}}}`);
+      const res = await t
+        .http()
+        .post('/api/chats')
+        .set(user.bearer)
+        .set('Content-Type', 'application/json')
+        .send(`{"agentId":"${agentId}","metadata":{"x":${deep}}}`);
       expect(res.status).toBe(400);
       expect(res.body.error).toBe('VALIDATION_FAILED');
     });

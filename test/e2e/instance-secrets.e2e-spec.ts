@@ -21,7 +21,8 @@ describe('Instance secrets check at boot', () => {
   let db: TestDatabase;
   let first: NestExpressApplication | undefined;
 
-  const boot = (env: Record<string, string> = {}) => createApp(loadConfig({ ...baseTestEnv(dataDir), ...db.env, ...env }));
+  const boot = (env: Record<string, string> = {}) =>
+    createApp(loadConfig({ ...baseTestEnv(dataDir), ...db.env, ...env }));
   /** Boots and closes at once (the instance only has to pass the check). */
   const bootAndClose = async (env: Record<string, string> = {}) => (await boot(env)).close();
   const refusal = async (env: Record<string, string>): Promise<ConfigError> => {

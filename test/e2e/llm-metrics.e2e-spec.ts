@@ -81,16 +81,39 @@ describe('LLM metrics wired to real chat traffic', () => {
   });
 
   const openAiAgent = async (name: string, extra: Record<string, unknown> = {}): Promise<string> =>
-    (await t.http().post('/api/agents').set(admin.bearer)
-      .send({ name, provider: 'openai', model: 'gpt-fake', baseUrl: `${openai.baseUrl}/v1`, apiKey: 'sk-fake-key', ...extra }).expect(201)).body.id;
+    (
+      await t
+        .http()
+        .post('/api/agents')
+        .set(admin.bearer)
+        .send({
+          name,
+          provider: 'openai',
+          model: 'gpt-fake',
+          baseUrl: `${openai.baseUrl}/v1`,
+          apiKey: 'sk-fake-key',
+          ...extra,
+        })
+        .expect(201)
+    ).body.id;
   const geminiAgent = async (name: string): Promise<string> =>
-    (await t.http().post('/api/agents').set(admin.bearer)
-      .send({ name, provider: 'gemini', model: 'gemini-fake', baseUrl: gemini.baseUrl, apiKey: 'gm-fake-key' }).expect(201)).body.id;
+    (
+      await t
+        .http()
+        .post('/api/agents')
+        .set(admin.bearer)
+        .send({ name, provider: 'gemini', model: 'gemini-fake', baseUrl: gemini.baseUrl, apiKey: 'gm-fake-key' })
+        .expect(201)
+    ).body.id;
 
   /** A new chat with `agentId`, one message sent over SSE and read to the end of the stream. */
   async function ask(agentId: string, content = 'hello metrics'): Promise<SseRead> {
     const chat = await t.http().post('/api/chats').set(user.bearer).send({ agentId }).expect(201);
-    const read = await readSse(`${t.url}/api/chats/${chat.body.id}/messages`, { method: 'POST', headers: user.bearer, body: { content } });
+    const read = await readSse(`${t.url}/api/chats/${chat.body.id}/messages`, {
+      method: 'POST',
+      headers: user.bearer,
+      body: { content },
+    });
     expect(read.status).toBe(200);
     expect(read.ended).toBe(true);
     return read;
@@ -153,7 +176,9 @@ describe('LLM metrics wired to real chat traffic', () => {
       read = await ask(agentId);
     });
     expectComplete(read);
-    expect(lastEvent(read).data.data).toEqual(expect.objectContaining({ usage: { promptTokens: 123, completionTokens: 45 } }));
+    expect(lastEvent(read).data.data).toEqual(
+      expect.objectContaining({ usage: { promptTokens: 123, completionTokens: 45 } }),
+    );
 
     expect(delta(TOKENS, { provider: 'openai', kind: 'prompt' })).toBe(123);
     expect(delta(TOKENS, { provider: 'openai', kind: 'completion' })).toBe(45);

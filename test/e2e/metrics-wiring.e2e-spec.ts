@@ -34,19 +34,30 @@ describe('Metrics wired to real chat traffic', () => {
   });
 
   it('records time to first token, duration and SSE counts of a chat reply by the mock provider, and counts a resume', async () => {
-    const agent = await t.http().post('/api/agents').set(admin.bearer).send({ name: 'Metered', provider: 'mock', model: 'mock-1', config: { mockDeltas: 5, mockDelayMs: 1 } }).expect(201);
+    const agent = await t
+      .http()
+      .post('/api/agents')
+      .set(admin.bearer)
+      .send({ name: 'Metered', provider: 'mock', model: 'mock-1', config: { mockDeltas: 5, mockDelayMs: 1 } })
+      .expect(201);
     const chat = await t.http().post('/api/chats').set(user.bearer).send({ agentId: agent.body.id }).expect(201);
     const before = await scrape(t);
     const resumesBefore = sample(before, 'chat_backend_stream_resumes_total', { kind: 'chat', source: 'log' }) ?? 0;
 
-    const full = await readSse(`${t.url}/api/chats/${chat.body.id}/messages`, { method: 'POST', headers: user.bearer, body: { content: 'count me' } });
+    const full = await readSse(`${t.url}/api/chats/${chat.body.id}/messages`, {
+      method: 'POST',
+      headers: user.bearer,
+      body: { content: 'count me' },
+    });
     expect(full.events[full.events.length - 1].event).toBe('done');
     const messageId = (full.events[0].data.data as { assistantMessageId: string }).assistantMessageId;
     await waitFinished(t, user, chat.body.id, messageId);
 
     const text = await scrape(t);
     expect(sample(text, 'chat_backend_llm_time_to_first_token_seconds_count', { provider: 'mock' })).toBeGreaterThan(0);
-    expect(sample(text, 'chat_backend_llm_request_duration_seconds_count', { provider: 'mock', outcome: 'ok' })).toBeGreaterThan(0);
+    expect(
+      sample(text, 'chat_backend_llm_request_duration_seconds_count', { provider: 'mock', outcome: 'ok' }),
+    ).toBeGreaterThan(0);
     expect(sample(text, 'chat_backend_sse_events_sent_total', { kind: 'chat', type: 'done' })).toBeGreaterThan(0);
     expect(sample(text, 'chat_backend_sse_subscribers_active', { kind: 'chat' })).toBe(0);
     expect(sample(text, 'chat_backend_sse_streams_active', { kind: 'chat' })).toBe(0);

@@ -59,7 +59,12 @@ describe('Monitoring: admin routes, team scoping', () => {
   const audit = (s: Session, query = '') => t.http().get(`/api/audit-logs${query}`).set(s.bearer);
 
   describe('access', () => {
-    const routes = ['/api/monitoring/connections', '/api/monitoring/errors', '/api/audit-logs', '/api/monitoring/stream'];
+    const routes = [
+      '/api/monitoring/connections',
+      '/api/monitoring/errors',
+      '/api/audit-logs',
+      '/api/monitoring/stream',
+    ];
 
     it('answers 401 without a token', async () => {
       for (const r of routes) await t.http().get(r).expect(401);
@@ -85,7 +90,12 @@ describe('Monitoring: admin routes, team scoping', () => {
       subs.push(log.follow(theirs, null).subscribe({ error: () => undefined }));
 
       const res = await t.http().get('/api/monitoring/connections').set(admin.bearer).expect(200);
-      expect(res.body.team).toEqual({ teamId: admin.teamId, streams: 1, subscribers: 2, byStream: [{ key: ours, kind: 'chat', subscribers: 2 }] });
+      expect(res.body.team).toEqual({
+        teamId: admin.teamId,
+        streams: 1,
+        subscribers: 2,
+        byStream: [{ key: ours, kind: 'chat', subscribers: 2 }],
+      });
       expect(res.body.process).toEqual(
         expect.objectContaining({
           subscribers: expect.any(Number),
@@ -93,7 +103,10 @@ describe('Monitoring: admin routes, team scoping', () => {
           maxQueueDepth: expect.any(Number),
           droppedSlowConsumers: expect.any(Number),
           draining: false,
-          streamLog: expect.objectContaining({ backend: expect.stringMatching(/^(memory|redis)$/), streamsHeld: expect.any(Number) }),
+          streamLog: expect.objectContaining({
+            backend: expect.stringMatching(/^(memory|redis)$/),
+            streamsHeld: expect.any(Number),
+          }),
           memory: expect.objectContaining({ rssBytes: expect.any(Number), heapUsedBytes: expect.any(Number) }),
         }),
       );
@@ -107,7 +120,9 @@ describe('Monitoring: admin routes, team scoping', () => {
 
   describe('GET /api/monitoring/stream', () => {
     it('streams connections events as SSE to an admin', async () => {
-      const res = await fetch(`${t.url}/api/monitoring/stream`, { headers: { ...admin.bearer, Accept: 'text/event-stream' } });
+      const res = await fetch(`${t.url}/api/monitoring/stream`, {
+        headers: { ...admin.bearer, Accept: 'text/event-stream' },
+      });
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toContain('text/event-stream');
       const reader = res.body!.getReader();
@@ -153,15 +168,36 @@ describe('Monitoring: admin routes, team scoping', () => {
     it('shows upstream failures recorded by other modules, filterable by source and code, paginated', async () => {
       const errors = t.app.get(ErrorLogService);
       for (let i = 0; i < 3; i++) {
-        errors.record({ teamId: admin.teamId, userId: admin.userId, source: 'llm', code: 'UPSTREAM_TIMEOUT', message: `timeout ${i}`, correlationId: `llm-${i}` });
+        errors.record({
+          teamId: admin.teamId,
+          userId: admin.userId,
+          source: 'llm',
+          code: 'UPSTREAM_TIMEOUT',
+          message: `timeout ${i}`,
+          correlationId: `llm-${i}`,
+        });
       }
-      errors.record({ teamId: outsider.teamId, source: 'llm', code: 'UPSTREAM_TIMEOUT', message: 'theirs', correlationId: 'llm-theirs' });
+      errors.record({
+        teamId: outsider.teamId,
+        source: 'llm',
+        code: 'UPSTREAM_TIMEOUT',
+        message: 'theirs',
+        correlationId: 'llm-theirs',
+      });
       await errors.flush();
 
-      const first = await t.http().get('/api/monitoring/errors?source=llm&code=UPSTREAM_TIMEOUT&limit=2').set(admin.bearer).expect(200);
+      const first = await t
+        .http()
+        .get('/api/monitoring/errors?source=llm&code=UPSTREAM_TIMEOUT&limit=2')
+        .set(admin.bearer)
+        .expect(200);
       expect(first.body.items).toHaveLength(2);
       expect(first.body.nextCursor).toEqual(expect.any(String));
-      const second = await t.http().get(`/api/monitoring/errors?source=llm&limit=2&cursor=${first.body.nextCursor}`).set(admin.bearer).expect(200);
+      const second = await t
+        .http()
+        .get(`/api/monitoring/errors?source=llm&limit=2&cursor=${first.body.nextCursor}`)
+        .set(admin.bearer)
+        .expect(200);
       const all = [...first.body.items, ...second.body.items].map((e: { correlationId: string }) => e.correlationId);
       expect(all.sort()).toEqual(['llm-0', 'llm-1', 'llm-2']);
       expect(second.body.nextCursor).toBeNull();
@@ -170,7 +206,9 @@ describe('Monitoring: admin routes, team scoping', () => {
     it('answers 400 INVALID_CURSOR to a bad cursor and VALIDATION_FAILED to a bad date', async () => {
       const bad = await t.http().get('/api/monitoring/errors?cursor=not-a-cursor').set(admin.bearer).expect(400);
       expect(bad.body.error).toBe('INVALID_CURSOR');
-      expect((await t.http().get('/api/monitoring/errors?from=yesterday').set(admin.bearer).expect(400)).body.error).toBe('VALIDATION_FAILED');
+      expect(
+        (await t.http().get('/api/monitoring/errors?from=yesterday').set(admin.bearer).expect(400)).body.error,
+      ).toBe('VALIDATION_FAILED');
       await t.http().get('/api/monitoring/errors?from=yesterday').set(admin.bearer).expect(400);
       await t.http().get('/api/monitoring/errors?limit=101').set(admin.bearer).expect(400);
     });
@@ -178,25 +216,36 @@ describe('Monitoring: admin routes, team scoping', () => {
 
   describe('GET /api/audit-logs', () => {
     it('shows logins and failed logins of the team, filterable by action and user', async () => {
-      await t.http().post('/api/auth/login').send({ email: user.email, password: 'Wrong-password-123!', team: admin.teamSlug }).expect(401);
+      await t
+        .http()
+        .post('/api/auth/login')
+        .send({ email: user.email, password: 'Wrong-password-123!', team: admin.teamSlug })
+        .expect(401);
 
       const failed = await eventually(
         () => audit(admin, '?action=auth.login_failed').expect(200),
         (r) => r.body.items.length > 0,
       );
       expect(failed.body.items.every((i: AuditItem) => i.action === 'auth.login_failed')).toBe(true);
-      expect(failed.body.items[0]).toEqual(expect.objectContaining({ userId: user.userId, metadata: expect.objectContaining({ reason: 'bad_password' }) }));
+      expect(failed.body.items[0]).toEqual(
+        expect.objectContaining({ userId: user.userId, metadata: expect.objectContaining({ reason: 'bad_password' }) }),
+      );
 
       const logins = await eventually(
         () => audit(admin, `?action=auth.login&userId=${user.userId}`).expect(200),
         (r) => r.body.items.length > 0,
       );
-      expect(logins.body.items.every((i: AuditItem) => i.action === 'auth.login' && i.userId === user.userId)).toBe(true);
+      expect(logins.body.items.every((i: AuditItem) => i.action === 'auth.login' && i.userId === user.userId)).toBe(
+        true,
+      );
     });
 
     it('records a lock-out after repeated failed logins', async () => {
       for (let i = 0; i < 3; i++) {
-        await t.http().post('/api/auth/login').send({ email: admin.email, password: `Wrong-password-${i}!`, team: admin.teamSlug });
+        await t
+          .http()
+          .post('/api/auth/login')
+          .send({ email: admin.email, password: `Wrong-password-${i}!`, team: admin.teamSlug });
       }
       const locks = await eventually(
         () => audit(admin, '?action=auth.lockout').expect(200),
@@ -212,11 +261,18 @@ describe('Monitoring: admin routes, team scoping', () => {
         () => audit(admin, '?action=auth.refresh_reuse').expect(200),
         (r) => r.body.items.length > 0,
       );
-      expect(reuse.body.items[0]).toEqual(expect.objectContaining({ action: 'auth.refresh_reuse', userId: user.userId }));
+      expect(reuse.body.items[0]).toEqual(
+        expect.objectContaining({ action: 'auth.refresh_reuse', userId: user.userId }),
+      );
     });
 
     it('records agent changes', async () => {
-      const created = await t.http().post('/api/agents').set(admin.bearer).send({ name: 'Audited', provider: 'mock' }).expect(201);
+      const created = await t
+        .http()
+        .post('/api/agents')
+        .set(admin.bearer)
+        .send({ name: 'Audited', provider: 'mock' })
+        .expect(201);
       await t.http().patch(`/api/agents/${created.body.id}`).set(admin.bearer).send({ name: 'Audited 2' }).expect(200);
       await t.http().delete(`/api/agents/${created.body.id}`).set(admin.bearer).expect(204);
       for (const action of ['agent.create', 'agent.update', 'agent.delete']) {
@@ -224,7 +280,9 @@ describe('Monitoring: admin routes, team scoping', () => {
           () => audit(admin, `?action=${action}`).expect(200),
           (r) => r.body.items.some((i: AuditItem) => i.metadata.agentId === created.body.id),
         );
-        expect(res.body.items.some((i: AuditItem) => i.metadata.agentId === created.body.id && i.userId === admin.userId)).toBe(true);
+        expect(
+          res.body.items.some((i: AuditItem) => i.metadata.agentId === created.body.id && i.userId === admin.userId),
+        ).toBe(true);
       }
     });
 

@@ -96,7 +96,9 @@ describe('Monitoring: drain and the admin monitoring stream', () => {
 
   it('tells an open monitoring stream to reconnect with a retry hint and ends it, then refuses new ones with 503', async () => {
     const admin = await registerTeam(t);
-    const res = await fetch(`${t.url}/api/monitoring/stream`, { headers: { ...admin.bearer, Accept: 'text/event-stream' } });
+    const res = await fetch(`${t.url}/api/monitoring/stream`, {
+      headers: { ...admin.bearer, Accept: 'text/event-stream' },
+    });
     expect(res.status).toBe(200);
     const reader = res.body!.getReader();
     let text = '';

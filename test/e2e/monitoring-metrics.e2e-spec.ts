@@ -27,16 +27,24 @@ describe('Monitoring: /metrics after real traffic', () => {
     await t.http().get('/health/live').expect(200);
     await t.http().get('/health/live').expect(200);
     const text = await scrape(t);
-    const count = sample(text, 'chat_backend_http_request_duration_seconds_count', { method: 'GET', route: '/health/live', status: '200' });
+    const count = sample(text, 'chat_backend_http_request_duration_seconds_count', {
+      method: 'GET',
+      route: '/health/live',
+      status: '200',
+    });
     expect(count).toBeGreaterThanOrEqual(2);
-    expect(sample(text, 'chat_backend_http_request_duration_seconds_bucket', { route: '/health/live', le: '+Inf' })).toBeGreaterThanOrEqual(2);
+    expect(
+      sample(text, 'chat_backend_http_request_duration_seconds_bucket', { route: '/health/live', le: '+Inf' }),
+    ).toBeGreaterThanOrEqual(2);
   });
 
   it('labels unknown paths "unmatched", never with the raw URL', async () => {
     await t.http().get('/api/no-such-route-7f3a91').expect(404);
     await t.http().get('/wp-admin/setup-config.php?x=1').expect(404);
     const text = await scrape(t);
-    expect(sample(text, 'chat_backend_http_request_duration_seconds_count', { route: 'unmatched', status: '404' })).toBeGreaterThanOrEqual(2);
+    expect(
+      sample(text, 'chat_backend_http_request_duration_seconds_count', { route: 'unmatched', status: '404' }),
+    ).toBeGreaterThanOrEqual(2);
     expect(text).not.toContain('no-such-route-7f3a91');
     expect(text).not.toContain('wp-admin');
   });
@@ -45,7 +53,9 @@ describe('Monitoring: /metrics after real traffic', () => {
     // Any parameterised route of the app: unknown ids answer 401/404, the label is the template either way.
     await t.http().get('/api/agents/00000000-0000-4000-8000-000000000001');
     const text = await scrape(t);
-    expect(text).toMatch(/chat_backend_http_request_duration_seconds_count\{method="GET",route="\/api\/agents\/:id",status="\d{3}"\}/);
+    expect(text).toMatch(
+      /chat_backend_http_request_duration_seconds_count\{method="GET",route="\/api\/agents\/:id",status="\d{3}"\}/,
+    );
     expect(text).not.toContain('00000000-0000-4000-8000-000000000001');
   });
 
@@ -87,10 +97,14 @@ describe('Monitoring: /metrics after real traffic', () => {
     const registry = t.app.get(BreakerRegistry);
     const policy = registry.get('agent:metrics-test', { kind: 'agent', failureThreshold: 1, resetTimeoutMs: 60000 });
     let text = await scrape(t);
-    expect(sample(text, 'chat_backend_circuit_breaker_state', { breaker: 'agent:metrics-test', kind: 'agent' })).toBe(0);
+    expect(sample(text, 'chat_backend_circuit_breaker_state', { breaker: 'agent:metrics-test', kind: 'agent' })).toBe(
+      0,
+    );
     await policy.execute(() => Promise.reject(new Error('upstream down'))).catch(() => undefined);
     text = await scrape(t);
-    expect(sample(text, 'chat_backend_circuit_breaker_state', { breaker: 'agent:metrics-test', kind: 'agent' })).toBe(2);
+    expect(sample(text, 'chat_backend_circuit_breaker_state', { breaker: 'agent:metrics-test', kind: 'agent' })).toBe(
+      2,
+    );
   });
 
   it('records what other modules report through the typed methods, with their labels', async () => {
@@ -107,7 +121,9 @@ describe('Monitoring: /metrics after real traffic', () => {
     m.streamCancelled('research');
     const text = await scrape(t);
     expect(sample(text, 'chat_backend_llm_time_to_first_token_seconds_count', { provider: 'gemini' })).toBe(1);
-    expect(sample(text, 'chat_backend_llm_request_duration_seconds_count', { provider: 'gemini', outcome: 'ok' })).toBe(1);
+    expect(sample(text, 'chat_backend_llm_request_duration_seconds_count', { provider: 'gemini', outcome: 'ok' })).toBe(
+      1,
+    );
     expect(sample(text, 'chat_backend_llm_tokens_total', { provider: 'gemini', kind: 'prompt' })).toBe(12);
     expect(sample(text, 'chat_backend_llm_tokens_total', { provider: 'gemini', kind: 'completion' })).toBe(30);
     expect(sample(text, 'chat_backend_llm_errors_total', { provider: 'openai', code: 'UPSTREAM_TIMEOUT' })).toBe(1);
@@ -130,7 +146,9 @@ describe('Monitoring: throttled requests', () => {
     // The scrape is throttled as well (same client): read the registry directly.
     const text = await t.app.get(MetricsService).render();
     expect(sample(text, 'chat_backend_throttled_requests_total', { route: '/api/agents' })).toBe(1);
-    expect(sample(text, 'chat_backend_http_request_duration_seconds_count', { route: '/api/agents', status: '429' })).toBe(1);
+    expect(
+      sample(text, 'chat_backend_http_request_duration_seconds_count', { route: '/api/agents', status: '429' }),
+    ).toBe(1);
   });
 });
 
@@ -140,7 +158,9 @@ describe('Monitoring: METRICS_TOKEN', () => {
 
   it('answers 401 with the contract body without a token', async () => {
     const res = await t.http().get('/metrics').expect(401);
-    expect(res.body).toEqual(expect.objectContaining({ statusCode: 401, error: 'UNAUTHORIZED', correlationId: expect.any(String) }));
+    expect(res.body).toEqual(
+      expect.objectContaining({ statusCode: 401, error: 'UNAUTHORIZED', correlationId: expect.any(String) }),
+    );
     expect(res.text).not.toContain('chat_backend_');
   });
 

@@ -24,7 +24,11 @@ describe('OpenAPI document', () => {
     const dir = mkdtempSync(join(tmpdir(), 'client-'));
     try {
       const out = join(dir, 'schema.d.ts');
-      const run = spawnSync(process.execPath, [join(root, 'node_modules', 'openapi-typescript', 'bin', 'cli.js'), join(root, 'openapi.json'), '-o', out], { encoding: 'utf8' });
+      const run = spawnSync(
+        process.execPath,
+        [join(root, 'node_modules', 'openapi-typescript', 'bin', 'cli.js'), join(root, 'openapi.json'), '-o', out],
+        { encoding: 'utf8' },
+      );
       expect(run.status).toBe(0);
       expect(readFileSync(out, 'utf8')).toBe(readFileSync(join(root, 'clients', 'typescript', 'schema.d.ts'), 'utf8'));
     } finally {
@@ -35,10 +39,19 @@ describe('OpenAPI document', () => {
   it('types every schema property (no bare `type: object` without properties, a free-form object says so)', () => {
     const doc = JSON.parse(readFileSync(join(__dirname, '..', '..', 'openapi.json'), 'utf8'));
     const untyped: string[] = [];
-    for (const [name, schema] of Object.entries<{ properties?: Record<string, Record<string, unknown>> }>(doc.components.schemas)) {
+    for (const [name, schema] of Object.entries<{ properties?: Record<string, Record<string, unknown>> }>(
+      doc.components.schemas,
+    )) {
       for (const [prop, p] of Object.entries(schema.properties ?? {})) {
-        const bare = p.type === 'object' && !p.properties && p.additionalProperties === undefined && !p.allOf && !p.oneOf && !p.anyOf;
-        if (bare || (!p.type && !p.$ref && !p.allOf && !p.oneOf && !p.anyOf && !p.enum)) untyped.push(`${name}.${prop}`);
+        const bare =
+          p.type === 'object' &&
+          !p.properties &&
+          p.additionalProperties === undefined &&
+          !p.allOf &&
+          !p.oneOf &&
+          !p.anyOf;
+        if (bare || (!p.type && !p.$ref && !p.allOf && !p.oneOf && !p.anyOf && !p.enum))
+          untyped.push(`${name}.${prop}`);
       }
     }
     expect(untyped).toEqual([]);
@@ -50,10 +63,17 @@ describe('OpenAPI document', () => {
     for (const [path, item] of Object.entries<Record<string, Record<string, any>>>(doc.paths)) {
       for (const [method, op] of Object.entries(item)) {
         const where = `${method.toUpperCase()} ${path}`;
-        if (!op.summary || !op.tags?.length || !op.operationId) problems.push(`${where}: summary, tags and operationId`);
+        if (!op.summary || !op.tags?.length || !op.operationId)
+          problems.push(`${where}: summary, tags and operationId`);
         for (const [status, response] of Object.entries<Record<string, any>>(op.responses)) {
-          if (/^[45]/.test(status) && !response.content?.['application/json']) problems.push(`${where} ${status}: no JSON error body`);
-          if (status === '200' && response.content?.['text/event-stream'] && !response.content['text/event-stream'].schema?.oneOf) problems.push(`${where}: stream without event schema`);
+          if (/^[45]/.test(status) && !response.content?.['application/json'])
+            problems.push(`${where} ${status}: no JSON error body`);
+          if (
+            status === '200' &&
+            response.content?.['text/event-stream'] &&
+            !response.content['text/event-stream'].schema?.oneOf
+          )
+            problems.push(`${where}: stream without event schema`);
         }
       }
     }

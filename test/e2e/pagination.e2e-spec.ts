@@ -33,15 +33,32 @@ describe('Pagination: one opaque cursor, one INVALID_CURSOR', () => {
   beforeAll(async () => {
     t = await createTestApp();
     ({ admin, user } = await teamMatrix(t));
-    const agent = await t.http().post('/api/agents').set(admin.bearer).send({ name: 'a1', provider: 'mock', model: 'mock-1' }).expect(201);
-    await t.http().post('/api/agents').set(admin.bearer).send({ name: 'a2', provider: 'mock', model: 'mock-1' }).expect(201);
-    for (const title of ['one', 'two']) await t.http().post('/api/chats').set(user.bearer).send({ agentId: agent.body.id, title }).expect(201);
+    const agent = await t
+      .http()
+      .post('/api/agents')
+      .set(admin.bearer)
+      .send({ name: 'a1', provider: 'mock', model: 'mock-1' })
+      .expect(201);
+    await t
+      .http()
+      .post('/api/agents')
+      .set(admin.bearer)
+      .send({ name: 'a2', provider: 'mock', model: 'mock-1' })
+      .expect(201);
+    for (const title of ['one', 'two'])
+      await t.http().post('/api/chats').set(user.bearer).send({ agentId: agent.body.id, title }).expect(201);
     const errors = t.app.get(ErrorLogService);
-    for (const message of ['e1', 'e2']) errors.record({ teamId: admin.teamId, source: 'http', code: 'INTERNAL', message });
+    for (const message of ['e1', 'e2'])
+      errors.record({ teamId: admin.teamId, source: 'http', code: 'INTERNAL', message });
     await errors.flush();
     // Two finished research sessions of the user, each with one agent event.
     for (let i = 0; i < 2; i++) {
-      await insertRun(t.app.get(DataSource), t.app.get(StreamLog), { user: { id: user.userId, teamId: user.teamId }, status: 'completed', leaseOwner: null, leaseInSec: null });
+      await insertRun(t.app.get(DataSource), t.app.get(StreamLog), {
+        user: { id: user.userId, teamId: user.teamId },
+        status: 'completed',
+        leaseOwner: null,
+        leaseInSec: null,
+      });
     }
     // Audit rows are written after the response: wait until the team has two.
     for (let i = 0; i < 100; i++) {
@@ -50,7 +67,11 @@ describe('Pagination: one opaque cursor, one INVALID_CURSOR', () => {
       await new Promise((r) => setTimeout(r, 50));
     }
     for (const { route, as } of LISTS) {
-      const res = await t.http().get(`${route}?limit=1`).set((as === 'admin' ? admin : user).bearer).expect(200);
+      const res = await t
+        .http()
+        .get(`${route}?limit=1`)
+        .set((as === 'admin' ? admin : user).bearer)
+        .expect(200);
       firstPages.set(route, res.body as Page);
     }
   });
@@ -70,16 +91,23 @@ describe('Pagination: one opaque cursor, one INVALID_CURSOR', () => {
     expect((next.body as Page).items[0]).not.toEqual(first.items[0]);
   });
 
-  it.each(LISTS)('$route refuses a garbage, tampered, foreign or over-long cursor with 400 INVALID_CURSOR', async ({ route, as }) => {
-    const foreign = route === '/api/chats' ? agentsCursor() : chatsCursor();
-    expect(foreign).toEqual(expect.any(String));
-    const own = firstPages.get(route)?.nextCursor as string;
-    const bad = ['garbage', 'not.a.cursor', tamper(foreign), foreign, 'A'.repeat(600), tamper(own)];
-    for (const cursor of bad) {
-      const res = await t.http().get(route).query({ cursor }).set(session(as).bearer);
-      expect({ cursor, status: res.status, error: res.body.error }).toEqual({ cursor, status: 400, error: 'INVALID_CURSOR' });
-      expect(res.body.details.fieldErrors).toEqual([{ field: 'cursor', message: expect.any(String) }]);
-      expect(res.body.correlationId).toEqual(expect.any(String));
-    }
-  });
+  it.each(LISTS)(
+    '$route refuses a garbage, tampered, foreign or over-long cursor with 400 INVALID_CURSOR',
+    async ({ route, as }) => {
+      const foreign = route === '/api/chats' ? agentsCursor() : chatsCursor();
+      expect(foreign).toEqual(expect.any(String));
+      const own = firstPages.get(route)?.nextCursor as string;
+      const bad = ['garbage', 'not.a.cursor', tamper(foreign), foreign, 'A'.repeat(600), tamper(own)];
+      for (const cursor of bad) {
+        const res = await t.http().get(route).query({ cursor }).set(session(as).bearer);
+        expect({ cursor, status: res.status, error: res.body.error }).toEqual({
+          cursor,
+          status: 400,
+          error: 'INVALID_CURSOR',
+        });
+        expect(res.body.details.fieldErrors).toEqual([{ field: 'cursor', message: expect.any(String) }]);
+        expect(res.body.correlationId).toEqual(expect.any(String));
+      }
+    },
+  );
 });

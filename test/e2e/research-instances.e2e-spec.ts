@@ -19,19 +19,28 @@ multiInstance('Research across two instances', () => {
   let b: TestApp;
   let admin: Session;
   const upstream = new ResearchUpstream((role, user) =>
-    role === 'researcher' ? { text: `Findings.\nSource: ${user.length}`, delayMs: 4000 } : { text: role === 'section_planner' ? '1. One\n2. Two' : 'ok' },
+    role === 'researcher'
+      ? { text: `Findings.\nSource: ${user.length}`, delayMs: 4000 }
+      : { text: role === 'section_planner' ? '1. One\n2. Two' : 'ok' },
   );
 
   beforeAll(async () => {
     await upstream.start();
     const env = { ALLOW_PRIVATE_UPSTREAMS: 'true', LLM_MAX_ATTEMPTS: '1', LLM_FIRST_TOKEN_TIMEOUT_MS: '20000' };
     a = await createTestApp({ env });
-    b = await createTestApp({ env: { ...env, DATABASE_URL: a.config.db.url as string, REDIS_KEY_PREFIX: a.config.redisKeyPrefix } });
+    b = await createTestApp({
+      env: { ...env, DATABASE_URL: a.config.db.url as string, REDIS_KEY_PREFIX: a.config.redisKeyPrefix },
+    });
     admin = await registerTeam(a);
     // One process, two apps: passport's 'jwt' strategy is global (B, created last, would authenticate A's
     // requests too), so each request is authenticated by the instance it goes to (see the helper).
     authenticateWith(a.app);
-    const agent = await a.http().post('/api/agents').set(admin.bearer).send({ name: 'Up', provider: 'openai', model: 'gpt-fake', baseUrl: upstream.url, apiKey: 'sk-test' }).expect(201);
+    const agent = await a
+      .http()
+      .post('/api/agents')
+      .set(admin.bearer)
+      .send({ name: 'Up', provider: 'openai', model: 'gpt-fake', baseUrl: upstream.url, apiKey: 'sk-test' })
+      .expect(201);
     await a.http().put('/api/research/settings').set(admin.bearer).send({ workerAgentId: agent.body.id }).expect(200);
   });
   afterAll(async () => {
@@ -63,14 +72,24 @@ multiInstance('Research across two instances', () => {
     const owner = { id: admin.userId, teamId: admin.teamId };
     const ds = a.app.get(DataSource);
     const dead = await insertRun(ds, a.app.get(StreamLog), { user: owner, inLog: 2 });
-    const alive = await insertRun(ds, a.app.get(StreamLog), { user: { id: other.userId, teamId: other.teamId }, inLog: 3, leaseOwner: 'research-alive', leaseInSec: 300 });
+    const alive = await insertRun(ds, a.app.get(StreamLog), {
+      user: { id: other.userId, teamId: other.teamId },
+      inLog: 3,
+      leaseOwner: 'research-alive',
+      leaseInSec: 300,
+    });
     authenticateWith(a.app);
     let openedA!: () => void;
     const aOpen = new Promise<void>((resolve) => (openedA = resolve));
-    const onA = readSse(`${a.url}/api/research/sessions/${dead}/events`, { headers: admin.bearer, onOpen: () => openedA() });
+    const onA = readSse(`${a.url}/api/research/sessions/${dead}/events`, {
+      headers: admin.bearer,
+      onOpen: () => openedA(),
+    });
     await Promise.race([aOpen, onA]); // A's follower got past authentication before B's strategy is put back
     authenticateWith(b.app);
-    const onB = readSse(`${b.url}/api/research/sessions/${dead}/events`, { headers: { ...admin.bearer, 'last-event-id': '1-2' } });
+    const onB = readSse(`${b.url}/api/research/sessions/${dead}/events`, {
+      headers: { ...admin.bearer, 'last-event-id': '1-2' },
+    });
     await new Promise((r) => setTimeout(r, 300));
 
     const swept = await Promise.all([a.app.get(JobRunner).sweep('research'), b.app.get(JobRunner).sweep('research')]);
@@ -79,7 +98,11 @@ multiInstance('Research across two instances', () => {
     const [fromA, fromB] = [(await onA).events, (await onB).events];
     expect(fromA.filter((e) => e.id).map((e) => e.id)).toEqual(['1-1', '1-2', '1-3', '1-4']);
     expect(fromB.filter((e) => e.id).map((e) => e.id)).toEqual(['1-3', '1-4']);
-    for (const events of [fromA, fromB]) expect(events[events.length - 1]).toMatchObject({ event: 'error', data: { data: { code: 'INTERRUPTED', status: 'failed' } } });
+    for (const events of [fromA, fromB])
+      expect(events[events.length - 1]).toMatchObject({
+        event: 'error',
+        data: { data: { code: 'INTERRUPTED', status: 'failed' } },
+      });
     expect((await storedEvents(ds, dead)).filter((e) => e.type === 'error')).toHaveLength(1);
     const s = await b.http().get(`/api/research/sessions/${dead}`).set(admin.bearer).expect(200);
     expect(s.body).toMatchObject({ status: 'failed', error: { code: 'INTERRUPTED' } });

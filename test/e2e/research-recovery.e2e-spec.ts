@@ -19,7 +19,14 @@ describe('Research: crash recovery and event retention over HTTP', () => {
   let outsider: Session;
 
   beforeAll(async () => {
-    t = await createTestApp({ env: { MOCK_LLM_DELAY_MS: '2', MOCK_LLM_DELTAS: '4', STREAM_RETENTION_SEC: '1', RESEARCH_EVENTS_RETENTION_DAYS: '7' } });
+    t = await createTestApp({
+      env: {
+        MOCK_LLM_DELAY_MS: '2',
+        MOCK_LLM_DELTAS: '4',
+        STREAM_RETENTION_SEC: '1',
+        RESEARCH_EVENTS_RETENTION_DAYS: '7',
+      },
+    });
     ds = t.app.get(DataSource);
     log = t.app.get(StreamLog);
     ({ admin, user, outsider } = await teamMatrix(t));
@@ -31,23 +38,44 @@ describe('Research: crash recovery and event retention over HTTP', () => {
 
   const owner = (s: Session) => ({ id: s.userId, teamId: s.teamId });
   const stream = (s: Session, id: string, lastEventId?: string) =>
-    readSse(`${t.url}/api/research/sessions/${id}/events`, { headers: { ...s.bearer, ...(lastEventId ? { 'last-event-id': lastEventId } : {}) } });
+    readSse(`${t.url}/api/research/sessions/${id}/events`, {
+      headers: { ...s.bearer, ...(lastEventId ? { 'last-event-id': lastEventId } : {}) },
+    });
 
   it('ends the followers of a run whose process died with error INTERRUPTED once the sweep finds its lease expired', async () => {
     const dead = await insertRun(ds, log, { user: owner(user), inLog: 3 });
     // The outsider's run, in another team, is alive (its lease is renewed elsewhere).
-    const alive = await insertRun(ds, log, { user: owner(outsider), inLog: 3, leaseOwner: 'research-alive', leaseInSec: 300 });
+    const alive = await insertRun(ds, log, {
+      user: owner(outsider),
+      inLog: 3,
+      leaseOwner: 'research-alive',
+      leaseInSec: 300,
+    });
     const following = stream(user, dead, '1-1');
-    const watchingAlive = readSse(`${t.url}/api/research/sessions/${alive}/events`, { headers: outsider.bearer, timeoutMs: 1500 });
+    const watchingAlive = readSse(`${t.url}/api/research/sessions/${alive}/events`, {
+      headers: outsider.bearer,
+      timeoutMs: 1500,
+    });
     await new Promise((r) => setTimeout(r, 200));
 
     await t.app.get(JobRunner).sweep('research');
 
     const { events } = await following;
-    expect(idEvents(events).map((e) => [e.id, e.event])).toEqual([['1-2', 'research_progress'], ['1-3', 'agent_start'], ['1-4', 'error']]);
-    expect(events[events.length - 1].data).toMatchObject({ type: 'error', data: { status: 'failed', code: 'INTERRUPTED', sessionId: dead } });
+    expect(idEvents(events).map((e) => [e.id, e.event])).toEqual([
+      ['1-2', 'research_progress'],
+      ['1-3', 'agent_start'],
+      ['1-4', 'error'],
+    ]);
+    expect(events[events.length - 1].data).toMatchObject({
+      type: 'error',
+      data: { status: 'failed', code: 'INTERRUPTED', sessionId: dead },
+    });
     const s = await t.http().get(`/api/research/sessions/${dead}`).set(user.bearer).expect(200);
-    expect(s.body).toMatchObject({ status: 'failed', progress: 0.4, error: { code: 'INTERRUPTED', message: expect.stringContaining('server stopped') } });
+    expect(s.body).toMatchObject({
+      status: 'failed',
+      progress: 0.4,
+      error: { code: 'INTERRUPTED', message: expect.stringContaining('server stopped') },
+    });
     // Nobody else can read it; a reconnect after the terminal event gets 204.
     await t.http().get(`/api/research/sessions/${dead}`).set(outsider.bearer).expect(404);
     await t.http().get(`/api/research/sessions/${dead}`).set(admin.bearer).expect(404);
@@ -65,18 +93,27 @@ describe('Research: crash recovery and event retention over HTTP', () => {
     await ds.query(`DELETE FROM research_sessions WHERE id = $1`, [alive]);
   });
 
-  it('after retention deleted a finished run\'s events, a resume still ends with research_complete (same id) and then gets 204', async () => {
+  it("after retention deleted a finished run's events, a resume still ends with research_complete (same id) and then gets 204", async () => {
     const id = randomUUID();
-    await t.http().post('/api/research/sessions').set(user.bearer).send({ id, query: 'Retention and resume' }).expect(201);
+    await t
+      .http()
+      .post('/api/research/sessions')
+      .set(user.bearer)
+      .send({ id, query: 'Retention and resume' })
+      .expect(201);
     const first = await stream(user, id);
     const ids = idEvents(first.events);
     const terminal = ids[ids.length - 1];
     expect(terminal.event).toBe('research_complete');
-    await waitFor(async () => (await t.http().get(`/api/research/sessions/${id}`).set(user.bearer)).body.status === 'completed');
+    await waitFor(
+      async () => (await t.http().get(`/api/research/sessions/${id}`).set(user.bearer)).body.status === 'completed',
+    );
 
     // Eight days later (the stream log expired long ago).
     await ds.query(`UPDATE research_sessions SET completed_at = completed_at - interval '8 days' WHERE id = $1`, [id]);
-    await ds.query(`UPDATE research_events SET created_at = created_at - interval '8 days' WHERE session_id = $1`, [id]);
+    await ds.query(`UPDATE research_events SET created_at = created_at - interval '8 days' WHERE session_id = $1`, [
+      id,
+    ]);
     await new Promise((r) => setTimeout(r, 1500));
     expect((await t.app.get(ResearchRetentionService).purge()).events).toBe(ids.length);
 

@@ -18,12 +18,18 @@ export interface ReadSseOptions {
 }
 
 /** Reads an SSE response with fetch until it ends, `until` holds, or the timeout; returns the status too. */
-export async function readSse(url: string, options: ReadSseOptions = {}): Promise<{ status: number; events: SseEvent[] }> {
+export async function readSse(
+  url: string,
+  options: ReadSseOptions = {},
+): Promise<{ status: number; events: SseEvent[] }> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), options.timeoutMs ?? 20000);
   const events: SseEvent[] = [];
   try {
-    const res = await fetch(url, { headers: { accept: 'text/event-stream', ...options.headers }, signal: controller.signal });
+    const res = await fetch(url, {
+      headers: { accept: 'text/event-stream', ...options.headers },
+      signal: controller.signal,
+    });
     options.onOpen?.(res.status);
     if (res.status !== 200 || !res.body) return { status: res.status, events };
     const decoder = new TextDecoder();
@@ -139,7 +145,10 @@ export class ResearchUpstream {
     const messages: Array<{ role: string; content: string }> = body.messages ?? [];
     const system = messages.find((m) => m.role === 'system')?.content ?? '';
     const role = /\[research:([a-z_]+)\]/.exec(system)?.[1] ?? 'unknown';
-    const user = messages.filter((m) => m.role === 'user').map((m) => m.content).join('\n');
+    const user = messages
+      .filter((m) => m.role === 'user')
+      .map((m) => m.content)
+      .join('\n');
     const call: UpstreamCall = { role, user, startedAt: Date.now(), endedAt: null, status: 200, clientClosed: false };
     this.calls.push(call);
     res.on('close', () => {
@@ -160,15 +169,24 @@ export class ResearchUpstream {
     call.status = reply.status ?? 200;
     if (call.status >= 400) {
       res.writeHead(call.status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: { message: `fake ${call.status}`, type: 'server_error', param: null, code: null } }));
+      res.end(
+        JSON.stringify({ error: { message: `fake ${call.status}`, type: 'server_error', param: null, code: null } }),
+      );
       call.endedAt = Date.now();
       return;
     }
-    const base = { id: 'chatcmpl-r', object: 'chat.completion.chunk', created: 1700000000, model: String(body.model ?? 'm') };
-    const frame = (choices: unknown[], usage?: unknown) => `data: ${JSON.stringify({ ...base, choices, ...(usage ? { usage } : {}) })}\n\n`;
+    const base = {
+      id: 'chatcmpl-r',
+      object: 'chat.completion.chunk',
+      created: 1700000000,
+      model: String(body.model ?? 'm'),
+    };
+    const frame = (choices: unknown[], usage?: unknown) =>
+      `data: ${JSON.stringify({ ...base, choices, ...(usage ? { usage } : {}) })}\n\n`;
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     res.write(frame([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]));
-    for (const piece of (reply.text ?? 'ok').match(/[\s\S]{1,40}/g) ?? []) res.write(frame([{ index: 0, delta: { content: piece }, finish_reason: null }]));
+    for (const piece of (reply.text ?? 'ok').match(/[\s\S]{1,40}/g) ?? [])
+      res.write(frame([{ index: 0, delta: { content: piece }, finish_reason: null }]));
     res.write(frame([{ index: 0, delta: {}, finish_reason: 'stop' }]));
     res.write(frame([], { prompt_tokens: 10, completion_tokens: 10, total_tokens: 20 }));
     call.endedAt = Date.now();
@@ -177,7 +195,11 @@ export class ResearchUpstream {
 }
 
 /** Waits until `check` returns a truthy value (polling), or fails after `timeoutMs`. */
-export async function waitFor<T>(check: () => Promise<T | null | undefined | false>, timeoutMs = 15000, stepMs = 25): Promise<T> {
+export async function waitFor<T>(
+  check: () => Promise<T | null | undefined | false>,
+  timeoutMs = 15000,
+  stepMs = 25,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();

@@ -15,7 +15,9 @@ function scripted(overrides: Partial<Record<string, (user: string) => UpstreamRe
         return { text: SECTIONS.map((s, i) => `${i + 1}. ${s}`).join('\n') };
       case 'researcher': {
         const section = /Section to research: (.+)/.exec(user)?.[1] ?? '?';
-        return { text: `Findings about ${section}.\nSource: https://example.org/${encodeURIComponent(section)}\nAssumption: figures from 2025` };
+        return {
+          text: `Findings about ${section}.\nSource: https://example.org/${encodeURIComponent(section)}\nAssumption: figures from 2025`,
+        };
       }
       case 'evaluator':
         return { text: SECTIONS.map((_, i) => `${i + 1}. SCORE: 8 - fine`).join('\n') };
@@ -61,7 +63,12 @@ describe('Research through a fake OpenAI-compatible upstream', () => {
       .set(admin.bearer)
       .send({ name: 'Upstream', provider: 'openai', model: 'gpt-fake', baseUrl: upstream.url, apiKey: 'sk-test' })
       .expect(201);
-    await t.http().put('/api/research/settings').set(admin.bearer).send({ workerAgentId: agent.body.id, criticAgentId: agent.body.id }).expect(200);
+    await t
+      .http()
+      .put('/api/research/settings')
+      .set(admin.bearer)
+      .send({ workerAgentId: agent.body.id, criticAgentId: agent.body.id })
+      .expect(200);
   });
   afterAll(async () => {
     await new Promise((r) => setTimeout(r, 200));
@@ -74,18 +81,34 @@ describe('Research through a fake OpenAI-compatible upstream', () => {
   });
 
   const run = async (id: string) => {
-    await t.http().post('/api/research/sessions').set(admin.bearer).send({ id, query: 'Should our city build a small modular reactor?' }).expect(201);
+    await t
+      .http()
+      .post('/api/research/sessions')
+      .set(admin.bearer)
+      .send({ id, query: 'Should our city build a small modular reactor?' })
+      .expect(201);
     return readSse(`${t.url}/api/research/sessions/${id}/events`, { headers: admin.bearer });
   };
-  const session = async (id: string) => (await t.http().get(`/api/research/sessions/${id}`).set(admin.bearer).expect(200)).body;
+  const session = async (id: string) =>
+    (await t.http().get(`/api/research/sessions/${id}`).set(admin.bearer).expect(200)).body;
 
   it('runs every agent through the upstream and builds the report from its answers, revising a weak section once', async () => {
-    upstream.handler = scripted({ evaluator: () => ({ text: '1. SCORE: 8 - good\n2. SCORE: 3 - too thin, add numbers\n3. SCORE: 9 - good\n4. SCORE: 7 - ok' }) });
+    upstream.handler = scripted({
+      evaluator: () => ({
+        text: '1. SCORE: 8 - good\n2. SCORE: 3 - too thin, add numbers\n3. SCORE: 9 - good\n4. SCORE: 7 - ok',
+      }),
+    });
     const id = randomUUID();
     const { events } = await run(id);
     const s = await session(id);
     expect(s.status).toBe('completed');
-    expect(upstream.calls.map((c) => c.role).filter((r) => r !== 'researcher')).toEqual(['team_leader', 'plan_generator', 'section_planner', 'evaluator', 'report_writer']);
+    expect(upstream.calls.map((c) => c.role).filter((r) => r !== 'researcher')).toEqual([
+      'team_leader',
+      'plan_generator',
+      'section_planner',
+      'evaluator',
+      'report_writer',
+    ]);
     expect(upstream.callsOf('researcher')).toHaveLength(5);
     expect(upstream.callsOf('researcher')[4].user).toContain('A reviewer asked for a revision: too thin, add numbers');
     const report: string = s.finalReport;
@@ -114,7 +137,8 @@ describe('Research through a fake OpenAI-compatible upstream', () => {
 
   it('retries a failing researcher once, then completes the report and says what is missing', async () => {
     upstream.handler = scripted({
-      researcher: (user) => (user.includes('Section to research: Beta safety') ? { status: 500 } : scripted()('researcher', user)),
+      researcher: (user) =>
+        user.includes('Section to research: Beta safety') ? { status: 500 } : scripted()('researcher', user),
     });
     const id = randomUUID();
     const { events } = await run(id);
@@ -125,7 +149,11 @@ describe('Research through a fake OpenAI-compatible upstream', () => {
     expect(s.finalReport).toContain('## 2. Beta safety\n\n_This section is missing: research failed');
     expect(s.finalReport).toContain('- Missing section "Beta safety"');
     const failed = events.find((e) => e.event === 'agent_complete' && e.data.data.status === 'failed');
-    expect(failed!.data.data).toMatchObject({ agent_id: 'researcher_2', agent_type: 'researcher', error: { code: 'UPSTREAM_FAILED' } });
+    expect(failed!.data.data).toMatchObject({
+      agent_id: 'researcher_2',
+      agent_type: 'researcher',
+      error: { code: 'UPSTREAM_FAILED' },
+    });
     expect(upstream.callsOf('evaluator')[0].user).not.toContain('Beta safety');
     expect(upstream.callsOf('report_writer')[0].user).toContain('could not be researched: Beta safety');
     expectPairedAgentEvents(events);
@@ -157,15 +185,28 @@ describe('Research through a fake OpenAI-compatible upstream', () => {
 describe('Research time limit', () => {
   let t: TestApp;
   let admin: Session;
-  const upstream = new ResearchUpstream((role) => (role === 'plan_generator' ? { text: 'slow', delayMs: 8000 } : { text: 'ok' }));
+  const upstream = new ResearchUpstream((role) =>
+    role === 'plan_generator' ? { text: 'slow', delayMs: 8000 } : { text: 'ok' },
+  );
 
   beforeAll(async () => {
     await upstream.start();
     t = await createTestApp({
-      env: { ALLOW_PRIVATE_UPSTREAMS: 'true', LLM_MAX_ATTEMPTS: '1', LLM_FIRST_TOKEN_TIMEOUT_MS: '20000', LLM_CONNECT_TIMEOUT_MS: '20000', RESEARCH_TIME_LIMIT_MS: '1500' },
+      env: {
+        ALLOW_PRIVATE_UPSTREAMS: 'true',
+        LLM_MAX_ATTEMPTS: '1',
+        LLM_FIRST_TOKEN_TIMEOUT_MS: '20000',
+        LLM_CONNECT_TIMEOUT_MS: '20000',
+        RESEARCH_TIME_LIMIT_MS: '1500',
+      },
     });
     admin = await registerTeam(t);
-    const agent = await t.http().post('/api/agents').set(admin.bearer).send({ name: 'Slow', provider: 'openai', model: 'gpt-fake', baseUrl: upstream.url, apiKey: 'sk-test' }).expect(201);
+    const agent = await t
+      .http()
+      .post('/api/agents')
+      .set(admin.bearer)
+      .send({ name: 'Slow', provider: 'openai', model: 'gpt-fake', baseUrl: upstream.url, apiKey: 'sk-test' })
+      .expect(201);
     await t.http().put('/api/research/settings').set(admin.bearer).send({ workerAgentId: agent.body.id }).expect(200);
   });
   afterAll(async () => {
@@ -178,10 +219,16 @@ describe('Research time limit', () => {
     const id = randomUUID();
     await t.http().post('/api/research/sessions').set(admin.bearer).send({ id, query: 'Too slow' }).expect(201);
     const { events } = await readSse(`${t.url}/api/research/sessions/${id}/events`, { headers: admin.bearer });
-    expect(events[events.length - 1]).toMatchObject({ event: 'error', data: { data: { code: 'RESEARCH_TIME_LIMIT', status: 'failed' } } });
+    expect(events[events.length - 1]).toMatchObject({
+      event: 'error',
+      data: { data: { code: 'RESEARCH_TIME_LIMIT', status: 'failed' } },
+    });
     expectPairedAgentEvents(events);
     const s = (await t.http().get(`/api/research/sessions/${id}`).set(admin.bearer).expect(200)).body;
-    expect(s).toMatchObject({ status: 'failed', error: { code: 'RESEARCH_TIME_LIMIT', message: expect.stringContaining('time limit') } });
+    expect(s).toMatchObject({
+      status: 'failed',
+      error: { code: 'RESEARCH_TIME_LIMIT', message: expect.stringContaining('time limit') },
+    });
     await waitFor(async () => upstream.callsOf('plan_generator')[0]?.clientClosed);
   });
 });

@@ -14,7 +14,9 @@ describe('Research with the mock provider (canonical API /api/research)', () => 
 
   beforeAll(async () => {
     // Short stream retention: a reconnect some seconds after the end is served from the database.
-    t = await createTestApp({ env: { MOCK_LLM_DELAY_MS: '4', MOCK_LLM_DELTAS: '8', STREAM_RETENTION_SEC: '1', RESEARCH_MAX_PARALLEL: '3' } });
+    t = await createTestApp({
+      env: { MOCK_LLM_DELAY_MS: '4', MOCK_LLM_DELTAS: '8', STREAM_RETENTION_SEC: '1', RESEARCH_MAX_PARALLEL: '3' },
+    });
     ({ admin, user, outsider } = await teamMatrix(t));
   });
   afterAll(async () => {
@@ -22,9 +24,13 @@ describe('Research with the mock provider (canonical API /api/research)', () => 
     await t?.close();
   });
 
-  const start = (s: Session, id: string, query = QUERY) => t.http().post('/api/research/sessions').set(s.bearer).send({ id, query });
+  const start = (s: Session, id: string, query = QUERY) =>
+    t.http().post('/api/research/sessions').set(s.bearer).send({ id, query });
   const stream = (s: Session, id: string, opts: { lastEventId?: string; until?: (e: SseEvent[]) => boolean } = {}) =>
-    readSse(`${t.url}/api/research/sessions/${id}/events`, { headers: { ...s.bearer, ...(opts.lastEventId ? { 'last-event-id': opts.lastEventId } : {}) }, until: opts.until });
+    readSse(`${t.url}/api/research/sessions/${id}/events`, {
+      headers: { ...s.bearer, ...(opts.lastEventId ? { 'last-event-id': opts.lastEventId } : {}) },
+      until: opts.until,
+    });
   const finished = (s: Session, id: string) =>
     waitFor(async () => {
       const res = await t.http().get(`/api/research/sessions/${id}`).set(s.bearer);
@@ -37,7 +43,12 @@ describe('Research with the mock provider (canonical API /api/research)', () => 
 
     beforeAll(async () => {
       const res = await start(admin, id).expect(201);
-      expect(res.body).toMatchObject({ id, status: 'running', query: QUERY, messages: [{ role: 'user', content: QUERY }] });
+      expect(res.body).toMatchObject({
+        id,
+        status: 'running',
+        query: QUERY,
+        messages: [{ role: 'user', content: QUERY }],
+      });
       ({ events } = await stream(admin, id));
     });
 
@@ -63,17 +74,26 @@ describe('Research with the mock provider (canonical API /api/research)', () => 
       expect(report).toContain('- Every planned section was researched.');
       expect(report).toContain('- Offline knowledge base - Key factors and challenges');
       const complete = events[events.length - 1];
-      expect(complete).toMatchObject({ event: 'research_complete', data: { type: 'research_complete', data: { final_report: report, status: 'completed' } } });
+      expect(complete).toMatchObject({
+        event: 'research_complete',
+        data: { type: 'research_complete', data: { final_report: report, status: 'completed' } },
+      });
     });
 
     it('sends connection first, research_started next and research_complete last, with ids <run>-<seq> in order', () => {
-      expect(events[0]).toMatchObject({ event: 'connection', id: undefined, data: { data: { status: 'connected', sessionId: id } } });
+      expect(events[0]).toMatchObject({
+        event: 'connection',
+        id: undefined,
+        data: { data: { status: 'connected', sessionId: id } },
+      });
       const withIds = idEvents(events);
       expect(withIds[0].event).toBe('research_started');
       expect(withIds.map((e) => e.id)).toEqual(withIds.map((_, i) => `1-${i + 1}`));
       expect(withIds.filter((e) => e.event === 'research_complete')).toHaveLength(1);
       expect(withIds[withIds.length - 1].event).toBe('research_complete');
-      expect(new Set(withIds.map((e) => e.event))).toEqual(new Set(['research_started', 'research_progress', 'agent_start', 'agent_complete', 'research_complete']));
+      expect(new Set(withIds.map((e) => e.event))).toEqual(
+        new Set(['research_started', 'research_progress', 'agent_start', 'agent_complete', 'research_complete']),
+      );
     });
 
     it('reports monotonic progress from 0 to 1 with every agent and partial results', () => {
@@ -89,9 +109,25 @@ describe('Research with the mock provider (canonical API /api/research)', () => 
       const lastProgress = progress[progress.length - 1];
       expect(lastProgress.phase).toBe('completed');
       expect(lastProgress.agents.map((a: any) => a.agent_id)).toEqual([
-        'team_leader', 'plan_generator', 'section_planner', 'evaluator', 'report_writer', 'researcher_1', 'researcher_2', 'researcher_3', 'researcher_4',
+        'team_leader',
+        'plan_generator',
+        'section_planner',
+        'evaluator',
+        'report_writer',
+        'researcher_1',
+        'researcher_2',
+        'researcher_3',
+        'researcher_4',
       ]);
-      for (const a of lastProgress.agents) expect(a).toEqual({ agent_id: expect.any(String), agent_type: expect.any(String), name: expect.any(String), status: 'completed', progress: 1, current_task: expect.any(String) });
+      for (const a of lastProgress.agents)
+        expect(a).toEqual({
+          agent_id: expect.any(String),
+          agent_type: expect.any(String),
+          name: expect.any(String),
+          status: 'completed',
+          progress: 1,
+          current_task: expect.any(String),
+        });
       expect(lastProgress.partial_results.findings).toHaveLength(4);
       expect(lastProgress.partial_results.sources).toHaveLength(4);
     });
@@ -111,7 +147,9 @@ describe('Research with the mock provider (canonical API /api/research)', () => 
       }
       expect(open.size).toBe(0);
       const types = new Set(events.filter((e) => e.event === 'agent_start').map((e) => e.data.data.agent_type));
-      expect(types).toEqual(new Set(['team_leader', 'plan_generator', 'section_planner', 'researcher', 'evaluator', 'report_writer']));
+      expect(types).toEqual(
+        new Set(['team_leader', 'plan_generator', 'section_planner', 'researcher', 'evaluator', 'report_writer']),
+      );
     });
 
     it('serves the finished run from the database after the stream log expired, from any Last-Event-ID', async () => {
@@ -120,7 +158,9 @@ describe('Research with the mock provider (canonical API /api/research)', () => 
       const again = await stream(admin, id, { lastEventId: withIds[4].id });
       expect(again.events[0].event).toBe('connection');
       expect(idEvents(again.events).map((e) => [e.id, e.event])).toEqual(withIds.slice(5).map((e) => [e.id, e.event]));
-      expect(again.events[again.events.length - 1].data.data.final_report).toBe(events[events.length - 1].data.data.final_report);
+      expect(again.events[again.events.length - 1].data.data.final_report).toBe(
+        events[events.length - 1].data.data.final_report,
+      );
     });
 
     it('gives the agent network snapshot of a finished run and ends', async () => {
@@ -180,23 +220,58 @@ describe('Research with the mock provider (canonical API /api/research)', () => 
     await start(admin, 'bad id!').expect(400);
     await start(admin, 'x'.repeat(101)).expect(400);
     await t.http().post('/api/research/sessions').set(admin.bearer).send({ id: randomUUID(), query: '' }).expect(400);
-    await t.http().post('/api/research/sessions').set(admin.bearer).send({ id: randomUUID(), query: 'q'.repeat(2001) }).expect(400);
-    await t.http().post('/api/research/sessions').set(admin.bearer).send({ id: randomUUID(), query: 'ok', session_id: 'x', user_id: 'y' }).expect(400); // the canonical API is strict
-    await t.http().post('/api/research/sessions').set(admin.bearer).send({ query: 'ok', preferences: { depth: 2 } }).expect(201);
+    await t
+      .http()
+      .post('/api/research/sessions')
+      .set(admin.bearer)
+      .send({ id: randomUUID(), query: 'q'.repeat(2001) })
+      .expect(400);
+    await t
+      .http()
+      .post('/api/research/sessions')
+      .set(admin.bearer)
+      .send({ id: randomUUID(), query: 'ok', session_id: 'x', user_id: 'y' })
+      .expect(400); // the canonical API is strict
+    await t
+      .http()
+      .post('/api/research/sessions')
+      .set(admin.bearer)
+      .send({ query: 'ok', preferences: { depth: 2 } })
+      .expect(201);
   });
 
-  it('lists, updates and stores messages of the caller\'s sessions, one message per client id', async () => {
+  it("lists, updates and stores messages of the caller's sessions, one message per client id", async () => {
     const id = randomUUID();
     await start(user, id).expect(201);
     await finished(user, id);
-    const upd = await t.http().patch(`/api/research/sessions/${id}`).set(user.bearer).send({ title: 'Renamed', metadata: { pinned: true } }).expect(200);
+    const upd = await t
+      .http()
+      .patch(`/api/research/sessions/${id}`)
+      .set(user.bearer)
+      .send({ title: 'Renamed', metadata: { pinned: true } })
+      .expect(200);
     expect(upd.body).toMatchObject({ id, title: 'Renamed', metadata: { pinned: true } });
     const msg = { id: 'msg-1', role: 'user', content: 'hello', timestamp: '2026-01-01T00:00:00.000Z' };
     const a = await t.http().post(`/api/research/sessions/${id}/messages`).set(user.bearer).send(msg).expect(201);
     expect(a.body).toEqual({ ...msg, metadata: {} });
-    await t.http().post(`/api/research/sessions/${id}/messages`).set(user.bearer).send({ ...msg, content: 'again' }).expect(200);
-    await t.http().post(`/api/research/sessions/${id}/messages`).set(user.bearer).send({ role: 'assistant', content: 'no id' }).expect(201);
-    await t.http().post(`/api/research/sessions/${id}/messages`).set(user.bearer).send({ role: 'robot', content: 'x' }).expect(400);
+    await t
+      .http()
+      .post(`/api/research/sessions/${id}/messages`)
+      .set(user.bearer)
+      .send({ ...msg, content: 'again' })
+      .expect(200);
+    await t
+      .http()
+      .post(`/api/research/sessions/${id}/messages`)
+      .set(user.bearer)
+      .send({ role: 'assistant', content: 'no id' })
+      .expect(201);
+    await t
+      .http()
+      .post(`/api/research/sessions/${id}/messages`)
+      .set(user.bearer)
+      .send({ role: 'robot', content: 'x' })
+      .expect(400);
     const got = await t.http().get(`/api/research/sessions/${id}`).set(user.bearer).expect(200);
     // msg-1 (sent earlier by the client's clock), the query stored at the start, the report stored at the end, 'no id'
     expect(got.body.messages.map((m: any) => [m.role, m.content.slice(0, 5)])).toEqual([
@@ -211,7 +286,11 @@ describe('Research with the mock provider (canonical API /api/research)', () => 
     await finished(user, second);
     const page1 = await t.http().get('/api/research/sessions?limit=1').set(user.bearer).expect(200);
     expect(page1.body.items.map((s: any) => s.id)).toEqual([second]);
-    const page2 = await t.http().get(`/api/research/sessions?limit=1&cursor=${page1.body.nextCursor}`).set(user.bearer).expect(200);
+    const page2 = await t
+      .http()
+      .get(`/api/research/sessions?limit=1&cursor=${page1.body.nextCursor}`)
+      .set(user.bearer)
+      .expect(200);
     expect(page2.body.items.map((s: any) => s.id)).toEqual([id]);
     expect(page2.body.nextCursor).toBeNull();
   });
@@ -219,24 +298,43 @@ describe('Research with the mock provider (canonical API /api/research)', () => 
   it('stores feedback with a validated rating', async () => {
     const id = randomUUID();
     await start(user, id).expect(201);
-    await t.http().post(`/api/research/sessions/${id}/messages`).set(user.bearer).send({ id: 'msg-1', role: 'assistant', content: 'the report' }).expect(201);
+    await t
+      .http()
+      .post(`/api/research/sessions/${id}/messages`)
+      .set(user.bearer)
+      .send({ id: 'msg-1', role: 'assistant', content: 'the report' })
+      .expect(201);
     for (const rating of [-1, 0, 1, 5]) {
-      const res = await t.http().post('/api/research/feedback').set(user.bearer).send({ sessionId: id, messageId: 'msg-1', rating, comment: 'useful' });
+      const res = await t
+        .http()
+        .post('/api/research/feedback')
+        .set(user.bearer)
+        .send({ sessionId: id, messageId: 'msg-1', rating, comment: 'useful' });
       expect(res.status).toBe(201);
       expect(res.body).toMatchObject({ success: true, sessionId: id, messageId: 'msg-1', rating });
     }
     await t.http().post('/api/research/feedback').set(user.bearer).send({ rating: 3 }).expect(201);
-    for (const rating of [6, -2, 2.5, '5']) await t.http().post('/api/research/feedback').set(user.bearer).send({ sessionId: id, rating }).expect(400);
-    await t.http().post('/api/research/feedback').set(user.bearer).send({ sessionId: randomUUID(), rating: 1 }).expect(404);
+    for (const rating of [6, -2, 2.5, '5'])
+      await t.http().post('/api/research/feedback').set(user.bearer).send({ sessionId: id, rating }).expect(400);
+    await t
+      .http()
+      .post('/api/research/feedback')
+      .set(user.bearer)
+      .send({ sessionId: randomUUID(), rating: 1 })
+      .expect(404);
     await finished(user, id);
   });
 
-  it('returns the caller\'s own recent agent events as history', async () => {
+  it("returns the caller's own recent agent events as history", async () => {
     const res = await t.http().get('/api/research/agent-history?limit=5').set(user.bearer).expect(200);
     expect(res.body.items).toHaveLength(5);
     expect(res.body.nextCursor).toEqual(expect.any(String));
     for (const item of res.body.items) expect(['agent_start', 'agent_complete']).toContain(item.type);
-    const next = await t.http().get(`/api/research/agent-history?limit=5&cursor=${res.body.nextCursor}`).set(user.bearer).expect(200);
+    const next = await t
+      .http()
+      .get(`/api/research/agent-history?limit=5&cursor=${res.body.nextCursor}`)
+      .set(user.bearer)
+      .expect(200);
     expect(next.body.items[0].timestamp <= res.body.items[4].timestamp).toBe(true);
     const own = await t.http().get('/api/research/sessions?limit=100').set(user.bearer).expect(200);
     const ids = new Set(own.body.items.map((s: any) => s.id));
@@ -247,20 +345,34 @@ describe('Research with the mock provider (canonical API /api/research)', () => 
     expect(none.body.items).toEqual([]);
   });
 
-  it('accepts feedback on a message only when it is stored in one of the caller\'s sessions', async () => {
+  it("accepts feedback on a message only when it is stored in one of the caller's sessions", async () => {
     const [mine, other, theirs] = [randomUUID(), randomUUID(), randomUUID()];
-    for (const [s, id] of [[user, mine], [user, other], [outsider, theirs]] as const) {
+    for (const [s, id] of [
+      [user, mine],
+      [user, other],
+      [outsider, theirs],
+    ] as const) {
       await start(s, id).expect(201);
       await finished(s, id);
     }
-    const post = (s: Session, id: string, msgId: string) => t.http().post(`/api/research/sessions/${id}/messages`).set(s.bearer).send({ id: msgId, role: 'assistant', content: 'x' });
+    const post = (s: Session, id: string, msgId: string) =>
+      t
+        .http()
+        .post(`/api/research/sessions/${id}/messages`)
+        .set(s.bearer)
+        .send({ id: msgId, role: 'assistant', content: 'x' });
     await post(user, mine, 'm-mine').expect(201);
     await post(user, other, 'm-other').expect(201);
     await post(outsider, theirs, 'm-theirs').expect(201);
     // The same client id in two of the caller's sessions.
     await post(user, mine, 'm-twice').expect(201);
     await post(user, other, 'm-twice').expect(201);
-    const feedback = (s: Session, body: Record<string, unknown>) => t.http().post('/api/research/feedback').set(s.bearer).send({ rating: 1, ...body });
+    const feedback = (s: Session, body: Record<string, unknown>) =>
+      t
+        .http()
+        .post('/api/research/feedback')
+        .set(s.bearer)
+        .send({ rating: 1, ...body });
 
     const ok = await feedback(user, { sessionId: mine, messageId: 'm-mine' }).expect(201);
     expect(ok.body).toMatchObject({ success: true, sessionId: mine, messageId: 'm-mine' });
@@ -295,23 +407,33 @@ describe('Research with the mock provider (canonical API /api/research)', () => 
     await feedback(outsider, { sessionId: theirs, messageId: 'm-theirs' }).expect(201);
 
     const ambiguous = await feedback(user, { messageId: 'm-twice' }).expect(400);
-    expect(ambiguous.body).toMatchObject({ error: 'VALIDATION_FAILED', details: { fieldErrors: [{ field: 'sessionId', message: expect.any(String) }] } });
+    expect(ambiguous.body).toMatchObject({
+      error: 'VALIDATION_FAILED',
+      details: { fieldErrors: [{ field: 'sessionId', message: expect.any(String) }] },
+    });
     await feedback(user, { sessionId: other, messageId: 'm-twice' }).expect(201);
     await feedback(user, { sessionId: mine, messageId: 'not a valid id!' }).expect(400);
   });
 
-  it('answers 404 on every route for another user\'s and another team\'s session', async () => {
+  it("answers 404 on every route for another user's and another team's session", async () => {
     const id = randomUUID();
     await start(admin, id).expect(201);
     await finished(admin, id);
     for (const other of [user, outsider]) {
       await t.http().get(`/api/research/sessions/${id}`).set(other.bearer).expect(404);
       await t.http().patch(`/api/research/sessions/${id}`).set(other.bearer).send({ title: 'x' }).expect(404);
-      await t.http().post(`/api/research/sessions/${id}/messages`).set(other.bearer).send({ role: 'user', content: 'x' }).expect(404);
+      await t
+        .http()
+        .post(`/api/research/sessions/${id}/messages`)
+        .set(other.bearer)
+        .send({ role: 'user', content: 'x' })
+        .expect(404);
       await start(other, id).expect(404);
       await t.http().post(`/api/research/sessions/${id}/cancel`).set(other.bearer).expect(404);
       expect((await stream(other, id)).status).toBe(404);
-      expect((await readSse(`${t.url}/api/research/sessions/${id}/agents/events`, { headers: other.bearer })).status).toBe(404);
+      expect(
+        (await readSse(`${t.url}/api/research/sessions/${id}/agents/events`, { headers: other.bearer })).status,
+      ).toBe(404);
       await t.http().post('/api/research/feedback').set(other.bearer).send({ sessionId: id, rating: 1 }).expect(404);
       const list = await t.http().get('/api/research/sessions?limit=100').set(other.bearer).expect(200);
       expect(list.body.items.map((s: any) => s.id)).not.toContain(id);
@@ -325,41 +447,86 @@ describe('Research with the mock provider (canonical API /api/research)', () => 
 
   it('edits, deletes and regenerates messages, takes feedback on a session, deletes a session; resumes with ?lastEventId=', async () => {
     const id = randomUUID();
-    const created = await t.http().post('/api/research/sessions').set(user.bearer).send({ id, query: 'Solar', messageId: 'q-1' }).expect(201);
+    const created = await t
+      .http()
+      .post('/api/research/sessions')
+      .set(user.bearer)
+      .send({ id, query: 'Solar', messageId: 'q-1' })
+      .expect(201);
     expect(created.body.messages).toEqual([expect.objectContaining({ id: 'q-1', role: 'user', content: 'Solar' })]);
     await finished(user, id);
     const all = (await stream(user, id)).events.filter((e) => e.id);
-    const tail = await readSse(`${t.url}/api/research/sessions/${id}/events?lastEventId=${all[all.length - 3].id}`, { headers: user.bearer });
+    const tail = await readSse(`${t.url}/api/research/sessions/${id}/events?lastEventId=${all[all.length - 3].id}`, {
+      headers: user.bearer,
+    });
     expect(tail.events.filter((e) => e.id).map((e) => e.id)).toEqual(all.slice(-2).map((e) => e.id));
 
     const report = (await t.http().get(`/api/research/sessions/${id}`).set(user.bearer).expect(200)).body.messages[1];
     expect(report.role).toBe('assistant');
     await t.http().post(`/api/research/sessions/${id}/messages/q-1/regenerate`).set(user.bearer).expect(400); // a user message
-    const regen = await t.http().post(`/api/research/sessions/${id}/messages/${report.id}/regenerate`).set(user.bearer).expect(201);
+    const regen = await t
+      .http()
+      .post(`/api/research/sessions/${id}/messages/${report.id}/regenerate`)
+      .set(user.bearer)
+      .expect(201);
     expect(regen.body).toMatchObject({ sessionId: id, deletedMessageIds: [report.id], runStarted: true, runNo: 2 });
     await t.http().post(`/api/research/sessions/${id}/messages/${report.id}/regenerate`).set(user.bearer).expect(404); // gone
     let s = await finished(user, id);
     expect(s.messages.map((m: any) => m.role)).toEqual(['user', 'assistant']);
 
-    const edit = await t.http().patch(`/api/research/sessions/${id}/messages/q-1`).set(user.bearer).send({ content: 'Wind', regenerate: true }).expect(200);
-    expect(edit.body).toMatchObject({ message: { id: 'q-1', content: 'Wind' }, runStarted: true, runNo: 3, deletedMessageIds: [s.messages[1].id] });
-    await t.http().patch(`/api/research/sessions/${id}/messages/q-1`).set(user.bearer).send({ content: 'x', extra: 1 }).expect(400);
+    const edit = await t
+      .http()
+      .patch(`/api/research/sessions/${id}/messages/q-1`)
+      .set(user.bearer)
+      .send({ content: 'Wind', regenerate: true })
+      .expect(200);
+    expect(edit.body).toMatchObject({
+      message: { id: 'q-1', content: 'Wind' },
+      runStarted: true,
+      runNo: 3,
+      deletedMessageIds: [s.messages[1].id],
+    });
+    await t
+      .http()
+      .patch(`/api/research/sessions/${id}/messages/q-1`)
+      .set(user.bearer)
+      .send({ content: 'x', extra: 1 })
+      .expect(400);
     s = await finished(user, id);
     expect(s).toMatchObject({ query: 'Wind', messages: [{ id: 'q-1', content: 'Wind' }, { role: 'assistant' }] });
-    const fb = await t.http().post(`/api/research/sessions/${id}/feedback`).set(user.bearer).send({ messageId: s.messages[1].id, rating: 5 }).expect(201);
+    const fb = await t
+      .http()
+      .post(`/api/research/sessions/${id}/feedback`)
+      .set(user.bearer)
+      .send({ messageId: s.messages[1].id, rating: 5 })
+      .expect(201);
     expect(fb.body).toMatchObject({ sessionId: id, messageId: s.messages[1].id, rating: 5 });
 
     for (const other of [admin, outsider]) {
-      await t.http().patch(`/api/research/sessions/${id}/messages/q-1`).set(other.bearer).send({ content: 'x' }).expect(404);
+      await t
+        .http()
+        .patch(`/api/research/sessions/${id}/messages/q-1`)
+        .set(other.bearer)
+        .send({ content: 'x' })
+        .expect(404);
       await t.http().delete(`/api/research/sessions/${id}/messages/q-1`).set(other.bearer).expect(404);
       await t.http().post(`/api/research/sessions/${id}/messages/q-1/regenerate`).set(other.bearer).expect(404);
       await t.http().post(`/api/research/sessions/${id}/runs`).set(other.bearer).send({ query: 'x' }).expect(404);
       await t.http().post(`/api/research/sessions/${id}/feedback`).set(other.bearer).send({ rating: 1 }).expect(404);
       await t.http().delete(`/api/research/sessions/${id}`).set(other.bearer).expect(404);
     }
-    const del = await t.http().delete(`/api/research/sessions/${id}/messages/${s.messages[1].id}`).set(user.bearer).expect(200);
+    const del = await t
+      .http()
+      .delete(`/api/research/sessions/${id}/messages/${s.messages[1].id}`)
+      .set(user.bearer)
+      .expect(200);
     expect(del.body.deletedMessageIds).toEqual([s.messages[1].id]);
-    const ask = await t.http().post(`/api/research/sessions/${id}/runs`).set(user.bearer).send({ query: 'Tides' }).expect(201);
+    const ask = await t
+      .http()
+      .post(`/api/research/sessions/${id}/runs`)
+      .set(user.bearer)
+      .send({ query: 'Tides' })
+      .expect(201);
     expect(ask.body).toMatchObject({ status: 'running', query: 'Tides' });
     await t.http().delete(`/api/research/sessions/${id}`).set(user.bearer).expect(204);
     await t.http().get(`/api/research/sessions/${id}`).set(user.bearer).expect(404);
@@ -371,14 +538,36 @@ describe('Research with the mock provider (canonical API /api/research)', () => 
     expect(def.body).toEqual({
       workerAgentId: null,
       criticAgentId: null,
-      effective: { worker: expect.objectContaining({ id: 'builtin-mock', provider: 'mock' }), critic: expect.objectContaining({ id: 'builtin-mock' }) },
+      effective: {
+        worker: expect.objectContaining({ id: 'builtin-mock', provider: 'mock' }),
+        critic: expect.objectContaining({ id: 'builtin-mock' }),
+      },
     });
-    const theirs = await t.http().post('/api/agents').set(outsider.bearer).send({ name: 'Theirs', provider: 'mock', model: 'm' }).expect(201);
-    const ours = await t.http().post('/api/agents').set(admin.bearer).send({ name: 'Ours', provider: 'mock', model: 'm-ours' }).expect(201);
+    const theirs = await t
+      .http()
+      .post('/api/agents')
+      .set(outsider.bearer)
+      .send({ name: 'Theirs', provider: 'mock', model: 'm' })
+      .expect(201);
+    const ours = await t
+      .http()
+      .post('/api/agents')
+      .set(admin.bearer)
+      .send({ name: 'Ours', provider: 'mock', model: 'm-ours' })
+      .expect(201);
     await t.http().put('/api/research/settings').set(user.bearer).send({ workerAgentId: ours.body.id }).expect(403);
     await t.http().put('/api/research/settings').set(admin.bearer).send({ workerAgentId: theirs.body.id }).expect(404);
-    const set = await t.http().put('/api/research/settings').set(admin.bearer).send({ workerAgentId: ours.body.id }).expect(200);
-    expect(set.body).toMatchObject({ workerAgentId: ours.body.id, criticAgentId: null, effective: { worker: { id: ours.body.id }, critic: { id: ours.body.id } } });
+    const set = await t
+      .http()
+      .put('/api/research/settings')
+      .set(admin.bearer)
+      .send({ workerAgentId: ours.body.id })
+      .expect(200);
+    expect(set.body).toMatchObject({
+      workerAgentId: ours.body.id,
+      criticAgentId: null,
+      effective: { worker: { id: ours.body.id }, critic: { id: ours.body.id } },
+    });
     const other = await t.http().get('/api/research/settings').set(outsider.bearer).expect(200);
     expect(other.body.effective.worker.id).toBe(theirs.body.id);
     await t.http().put('/api/research/settings').set(admin.bearer).send({ workerAgentId: null }).expect(200);
@@ -404,7 +593,13 @@ describe('Research with the mock provider (canonical API /api/research)', () => 
       expect(doc.paths[path]).toBeDefined();
     }
     // The Vana-shaped routes are no longer part of the canonical API; they live under /compat/vana.
-    for (const path of ['/api/run_sse/{sessionId}', '/api/sessions', '/agent_network_sse/{sessionId}', '/agent_network_history', '/feedback']) {
+    for (const path of [
+      '/api/run_sse/{sessionId}',
+      '/api/sessions',
+      '/agent_network_sse/{sessionId}',
+      '/agent_network_history',
+      '/feedback',
+    ]) {
       expect(doc.paths[path]).toBeUndefined();
       expect(doc.paths[`/compat/vana${path}`]).toBeDefined();
     }

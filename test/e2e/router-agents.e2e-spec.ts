@@ -22,20 +22,44 @@ describe('router agents', () => {
 
   beforeAll(async () => {
     await upstream.start();
-    t = await createTestApp({ env: { ALLOW_PRIVATE_UPSTREAMS: 'true', LLM_MAX_ATTEMPTS: '1', LLM_BREAKER_FAILURE_THRESHOLD: '1000' } });
+    t = await createTestApp({
+      env: { ALLOW_PRIVATE_UPSTREAMS: 'true', LLM_MAX_ATTEMPTS: '1', LLM_BREAKER_FAILURE_THRESHOLD: '1000' },
+    });
     ({ admin, user, outsider } = await teamMatrix(t));
     const mock = async (name: string, text: string) =>
-      (await t.http().post('/api/agents').set(admin.bearer).send({ name, provider: 'mock', description: name, config: { mockContent: text } }).expect(201)).body.id as string;
+      (
+        await t
+          .http()
+          .post('/api/agents')
+          .set(admin.bearer)
+          .send({ name, provider: 'mock', description: name, config: { mockContent: text } })
+          .expect(201)
+      ).body.id as string;
     billing = await mock('Billing', 'billing answer');
     support = await mock('Support', 'support answer');
-    router = (await t.http().post('/api/agents').set(admin.bearer).send({
-      name: 'Supervisor',
-      provider: 'openai',
-      model: 'gpt-router',
-      baseUrl: `${upstream.baseUrl}/v1`,
-      apiKey: 'k',
-      config: { router: { candidates: [{ agentId: billing, description: 'invoices, payments' }, { agentId: support, description: 'everything else' }], defaultAgentId: support } },
-    }).expect(201)).body.id;
+    router = (
+      await t
+        .http()
+        .post('/api/agents')
+        .set(admin.bearer)
+        .send({
+          name: 'Supervisor',
+          provider: 'openai',
+          model: 'gpt-router',
+          baseUrl: `${upstream.baseUrl}/v1`,
+          apiKey: 'k',
+          config: {
+            router: {
+              candidates: [
+                { agentId: billing, description: 'invoices, payments' },
+                { agentId: support, description: 'everything else' },
+              ],
+              defaultAgentId: support,
+            },
+          },
+        })
+        .expect(201)
+    ).body.id;
   });
   afterAll(async () => {
     await new Promise((r) => setTimeout(r, 200));
@@ -46,7 +70,11 @@ describe('router agents', () => {
 
   async function ask(content: string) {
     const chat = await t.http().post('/api/chats').set(user.bearer).send({ agentId: router }).expect(201);
-    const read = await readSse(`${t.url}/api/chats/${chat.body.id}/messages`, { method: 'POST', headers: user.bearer, body: { content } });
+    const read = await readSse(`${t.url}/api/chats/${chat.body.id}/messages`, {
+      method: 'POST',
+      headers: user.bearer,
+      body: { content },
+    });
     const messageId = (read.events[0].data.data as { assistantMessageId: string }).assistantMessageId;
     const detail = await t.http().get(`/api/chats/${chat.body.id}`).set(user.bearer).expect(200);
     return { read, message: detail.body.messages.find((m: { id: string }) => m.id === messageId) };
@@ -63,16 +91,26 @@ describe('router agents', () => {
     expect(sent.messages[sent.messages.length - 1]).toEqual({ role: 'user', content: 'Why is my invoice wrong?' });
 
     const routed = read.events.find((e) => e.event === 'status' && e.data.data.routedTo);
-    expect(routed?.data.data).toEqual(expect.objectContaining({ routedTo: billing, reason: 'an invoice question', agentId: billing }));
+    expect(routed?.data.data).toEqual(
+      expect.objectContaining({ routedTo: billing, reason: 'an invoice question', agentId: billing }),
+    );
     expect(contentOf(read.events)).toBe('billing answer');
-    expect(message.routing).toEqual({ routerAgentId: router, routedTo: billing, routedToName: 'Billing', reason: 'an invoice question', method: 'model' });
+    expect(message.routing).toEqual({
+      routerAgentId: router,
+      routedTo: billing,
+      routedToName: 'Billing',
+      reason: 'an invoice question',
+      method: 'model',
+    });
   });
 
-  it('falls back to the default candidate when the router\'s model fails, or names no candidate', async () => {
+  it("falls back to the default candidate when the router's model fails, or names no candidate", async () => {
     upstream.enqueue({ status: 500 });
     const failed = await ask('hello');
     expect(contentOf(failed.read.events)).toBe('support answer');
-    expect(failed.message.routing).toEqual(expect.objectContaining({ routedTo: support, method: 'default', reason: 'the routing call failed' }));
+    expect(failed.message.routing).toEqual(
+      expect.objectContaining({ routedTo: support, method: 'default', reason: 'the routing call failed' }),
+    );
 
     upstream.enqueue(routeCall('00000000-0000-4000-8000-000000000000', 'made up'));
     const invalid = await ask('hello again');
@@ -81,29 +119,78 @@ describe('router agents', () => {
   });
 
   it('falls back to the default when the routing call times out', async () => {
-    await t.http().patch(`/api/agents/${router}`).set(admin.bearer)
-      .send({ config: { router: { candidates: [{ agentId: billing, description: 'invoices' }, { agentId: support, description: 'rest' }], defaultAgentId: support, timeoutMs: 300 } } }).expect(200);
+    await t
+      .http()
+      .patch(`/api/agents/${router}`)
+      .set(admin.bearer)
+      .send({
+        config: {
+          router: {
+            candidates: [
+              { agentId: billing, description: 'invoices' },
+              { agentId: support, description: 'rest' },
+            ],
+            defaultAgentId: support,
+            timeoutMs: 300,
+          },
+        },
+      })
+      .expect(200);
     upstream.enqueue({ ...routeCall(billing, 'slow'), holdMs: 3000 });
     const { read, message } = await ask('slow routing');
     expect(contentOf(read.events)).toBe('support answer');
-    expect(message.routing).toEqual(expect.objectContaining({ routedTo: support, method: 'default', reason: 'the routing call timed out' }));
+    expect(message.routing).toEqual(
+      expect.objectContaining({ routedTo: support, method: 'default', reason: 'the routing call timed out' }),
+    );
   });
 
   it('routes /v1 completions too (the router is a model like any agent)', async () => {
-    const key = (await t.http().post('/api/api-keys').set(admin.bearer).send({ name: 'r', scopes: ['chat'] }).expect(201)).body.key;
+    const key = (
+      await t
+        .http()
+        .post('/api/api-keys')
+        .set(admin.bearer)
+        .send({ name: 'r', scopes: ['chat'] })
+        .expect(201)
+    ).body.key;
     const client = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: key, maxRetries: 0 });
     upstream.enqueue(routeCall(billing, 'payments'));
-    const res = await client.chat.completions.create({ model: router, messages: [{ role: 'user', content: 'refund?' }] });
+    const res = await client.chat.completions.create({
+      model: router,
+      messages: [{ role: 'user', content: 'refund?' }],
+    });
     expect(res.choices[0].message.content).toBe('billing answer');
   });
 
   it('refuses a router whose candidates are not agents of the team, or whose default is not a candidate', async () => {
-    const theirs = (await t.http().post('/api/agents').set(outsider.bearer).send({ name: 'X', provider: 'mock' }).expect(201)).body.id;
-    const foreign = await t.http().post('/api/agents').set(admin.bearer)
-      .send({ name: 'Bad', provider: 'mock', config: { router: { candidates: [{ agentId: theirs, description: 'x' }], defaultAgentId: theirs } } }).expect(400);
-    expect(foreign.body.details.fieldErrors.map((f: { field: string }) => f.field)).toContain('config.router.candidates.0.agentId');
-    const notCandidate = await t.http().post('/api/agents').set(admin.bearer)
-      .send({ name: 'Bad2', provider: 'mock', config: { router: { candidates: [{ agentId: billing, description: 'x' }], defaultAgentId: support } } }).expect(400);
-    expect(notCandidate.body.details.fieldErrors.map((f: { field: string }) => f.field)).toContain('config.router.defaultAgentId');
+    const theirs = (
+      await t.http().post('/api/agents').set(outsider.bearer).send({ name: 'X', provider: 'mock' }).expect(201)
+    ).body.id;
+    const foreign = await t
+      .http()
+      .post('/api/agents')
+      .set(admin.bearer)
+      .send({
+        name: 'Bad',
+        provider: 'mock',
+        config: { router: { candidates: [{ agentId: theirs, description: 'x' }], defaultAgentId: theirs } },
+      })
+      .expect(400);
+    expect(foreign.body.details.fieldErrors.map((f: { field: string }) => f.field)).toContain(
+      'config.router.candidates.0.agentId',
+    );
+    const notCandidate = await t
+      .http()
+      .post('/api/agents')
+      .set(admin.bearer)
+      .send({
+        name: 'Bad2',
+        provider: 'mock',
+        config: { router: { candidates: [{ agentId: billing, description: 'x' }], defaultAgentId: support } },
+      })
+      .expect(400);
+    expect(notCandidate.body.details.fieldErrors.map((f: { field: string }) => f.field)).toContain(
+      'config.router.defaultAgentId',
+    );
   });
 });

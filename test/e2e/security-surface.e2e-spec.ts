@@ -6,7 +6,14 @@ const ORIGIN = 'https://app.example.com';
 const TOKEN = 'scrape-token-0123456789abcdef';
 
 const expectError = (body: Record<string, unknown>, status: number, code: string) =>
-  expect(body).toEqual(expect.objectContaining({ statusCode: status, error: code, message: expect.any(String), correlationId: expect.any(String) }));
+  expect(body).toEqual(
+    expect.objectContaining({
+      statusCode: status,
+      error: code,
+      message: expect.any(String),
+      correlationId: expect.any(String),
+    }),
+  );
 
 /** What an unauthenticated visitor can reach in production: /metrics, /docs, CORS preflights. */
 describe('Production surface with the defaults (no METRICS_TOKEN, METRICS_PORT or DOCS_ENABLED)', () => {
@@ -37,7 +44,12 @@ describe('Production surface with the defaults (no METRICS_TOKEN, METRICS_PORT o
   });
 
   it('answers a preflight from an allowed origin with 204 and the CORS headers', async () => {
-    const res = await t.http().options('/api/chats').set('Origin', ORIGIN).set('Access-Control-Request-Method', 'POST').expect(204);
+    const res = await t
+      .http()
+      .options('/api/chats')
+      .set('Origin', ORIGIN)
+      .set('Access-Control-Request-Method', 'POST')
+      .expect(204);
     expect(res.headers['access-control-allow-origin']).toBe(ORIGIN);
     expect(res.headers['access-control-allow-credentials']).toBe('true');
   });
@@ -46,8 +58,15 @@ describe('Production surface with the defaults (no METRICS_TOKEN, METRICS_PORT o
 describe('Production surface with METRICS_PORT, METRICS_TOKEN and DOCS_ENABLED=true', () => {
   let metricsUrl: string;
   const t = withTestApp({
-      env: { NODE_ENV: 'production', CORS_ORIGINS: ORIGIN, METRICS_PORT: '0', METRICS_HOST: '127.0.0.1', METRICS_TOKEN: TOKEN, DOCS_ENABLED: 'true' },
-    });
+    env: {
+      NODE_ENV: 'production',
+      CORS_ORIGINS: ORIGIN,
+      METRICS_PORT: '0',
+      METRICS_HOST: '127.0.0.1',
+      METRICS_TOKEN: TOKEN,
+      DOCS_ENABLED: 'true',
+    },
+  });
   beforeAll(async () => {
     metricsUrl = `http://127.0.0.1:${t.app.get(MetricsServer).port()}`;
   });

@@ -45,8 +45,12 @@ describeIf('Streams across a Redis that loses its data (no silent gap)', () => {
     await redis.start();
     t = await createTestApp({ env: { REDIS_URL: redis.url, CHAT_PERSIST_INTERVAL_MS: '100' } });
     ({ admin, user } = await teamMatrix(t));
-    const agent = await t.http().post('/api/agents').set(admin.bearer)
-      .send({ name: 'Slow', provider: 'mock', model: 'mock-1', config: { mockDeltas: DELTAS, mockDelayMs: 8 } }).expect(201);
+    const agent = await t
+      .http()
+      .post('/api/agents')
+      .set(admin.bearer)
+      .send({ name: 'Slow', provider: 'mock', model: 'mock-1', config: { mockDeltas: DELTAS, mockDelayMs: 8 } })
+      .expect(201);
     agentId = agent.body.id;
   }, 180_000);
   afterAll(async () => {
@@ -83,7 +87,8 @@ describeIf('Streams across a Redis that loses its data (no silent gap)', () => {
           second = readSse(url(), { headers: user.bearer, timeoutMs: 30000 });
         }
         // A follower that joins after the fault, while the reply is still being generated.
-        if (n === after && !faulted) faulted = fault().then(() => void (late = readSse(url(), { headers: user.bearer, timeoutMs: 30000 })));
+        if (n === after && !faulted)
+          faulted = fault().then(() => void (late = readSse(url(), { headers: user.bearer, timeoutMs: 30000 })));
       },
     });
     await faulted;
@@ -97,7 +102,9 @@ describeIf('Streams across a Redis that loses its data (no silent gap)', () => {
       const last = c.events[c.events.length - 1];
       if (last.event === 'done') expect(contentOf(c.events)).toBe(m.content);
       else {
-        const rest = await readSse(url(), { headers: { ...user.bearer, 'Last-Event-ID': String([...c.events].reverse().find((e) => e.id)?.id) } });
+        const rest = await readSse(url(), {
+          headers: { ...user.bearer, 'Last-Event-ID': String([...c.events].reverse().find((e) => e.id)?.id) },
+        });
         expect(contentOf(c.events) + contentOf(rest.events)).toBe(m.content);
       }
     }

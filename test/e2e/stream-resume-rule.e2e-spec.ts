@@ -24,20 +24,40 @@ describe('One resume protocol for chats and research', () => {
     t = await createTestApp({ env: { MOCK_LLM_DELAY_MS: '2', MOCK_LLM_DELTAS: '6' } });
     ({ admin, user, outsider } = await teamMatrix(t));
 
-    const agent = await t.http().post('/api/agents').set(admin.bearer).send({ name: 'Rule', provider: 'mock', model: 'mock-1', config: { mockDeltas: 8, mockDelayMs: 1 } }).expect(201);
+    const agent = await t
+      .http()
+      .post('/api/agents')
+      .set(admin.bearer)
+      .send({ name: 'Rule', provider: 'mock', model: 'mock-1', config: { mockDeltas: 8, mockDelayMs: 1 } })
+      .expect(201);
     const chat = await t.http().post('/api/chats').set(user.bearer).send({ agentId: agent.body.id }).expect(201);
-    const sent = await t.http().post(`/api/chats/${chat.body.id}/messages`).set(user.bearer).set('Accept', 'application/json').send({ content: 'one rule' }).expect(202);
+    const sent = await t
+      .http()
+      .post(`/api/chats/${chat.body.id}/messages`)
+      .set(user.bearer)
+      .set('Accept', 'application/json')
+      .send({ content: 'one rule' })
+      .expect(202);
     streams.chat.url = `${t.url}${sent.body.streamUrl}`;
     const full = await readChatSse(streams.chat.url, { headers: user.bearer });
     expect(full.events[full.events.length - 1].event).toBe('done');
     streams.chat.ids = full.events.map((e) => e.id as string);
     await waitFor(async () => {
       const tree = await t.http().get(`/api/chats/${chat.body.id}/tree`).set(user.bearer).expect(200);
-      return tree.body.items.find((m: { id: string; status: string }) => m.id === sent.body.assistantMessage.id && m.status !== 'streaming') ?? null;
+      return (
+        tree.body.items.find(
+          (m: { id: string; status: string }) => m.id === sent.body.assistantMessage.id && m.status !== 'streaming',
+        ) ?? null
+      );
     });
 
     const sessionId = randomUUID();
-    await t.http().post('/api/research/sessions').set(user.bearer).send({ id: sessionId, query: 'How do heat pumps work in cold climates?' }).expect(201);
+    await t
+      .http()
+      .post('/api/research/sessions')
+      .set(user.bearer)
+      .send({ id: sessionId, query: 'How do heat pumps work in cold climates?' })
+      .expect(201);
     streams.research.url = `${t.url}/api/research/sessions/${sessionId}/events`;
     const run = await readResearchSse(streams.research.url, { headers: user.bearer });
     expect(run.events[run.events.length - 1].event).toBe('research_complete');
@@ -50,7 +70,8 @@ describe('One resume protocol for chats and research', () => {
   afterAll(() => t?.close());
 
   const get = (url: string, s: Session, how: { header?: string; query?: string }) => {
-    const path = url.slice(t.url.length) + (how.query !== undefined ? `?lastEventId=${encodeURIComponent(how.query)}` : '');
+    const path =
+      url.slice(t.url.length) + (how.query !== undefined ? `?lastEventId=${encodeURIComponent(how.query)}` : '');
     const req = t.http().get(path).set(s.bearer).set('Accept', 'text/event-stream');
     return how.header !== undefined ? req.set('Last-Event-ID', how.header) : req;
   };
@@ -83,7 +104,13 @@ describe('One resume protocol for chats and research', () => {
         const restIds = (rest.events as { id?: string }[]).filter((e) => e.id !== undefined).map((e) => e.id);
         expect(restIds[restIds.length - 1]).toBe(final());
         if (feature === 'research') expect(restIds).toEqual(ids.slice(cut));
-        else expect(StreamCursor.compare(StreamCursor.parse(restIds[0]) as StreamCursor, StreamCursor.parse(ids[cut - 1]) as StreamCursor)).toBeGreaterThan(0);
+        else
+          expect(
+            StreamCursor.compare(
+              StreamCursor.parse(restIds[0]) as StreamCursor,
+              StreamCursor.parse(ids[cut - 1]) as StreamCursor,
+            ),
+          ).toBeGreaterThan(0);
       });
 
       it('prefers the header over ?lastEventId=', async () => {
@@ -99,7 +126,9 @@ describe('One resume protocol for chats and research', () => {
   it('resumed chat content joins up exactly with what the client had', async () => {
     const full = await readChatSse(streams.chat.url, { headers: user.bearer });
     const cut = 2;
-    const rest = await readChatSse(`${streams.chat.url}?lastEventId=${full.events[cut - 1].id}`, { headers: user.bearer });
+    const rest = await readChatSse(`${streams.chat.url}?lastEventId=${full.events[cut - 1].id}`, {
+      headers: user.bearer,
+    });
     expect(contentOf(full.events.slice(0, cut)) + contentOf(rest.events)).toBe(contentOf(full.events));
   });
 });

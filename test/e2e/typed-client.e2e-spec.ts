@@ -66,7 +66,12 @@ describe('Typed TypeScript client (clients/typescript)', () => {
 
     expect(me.data?.email).toBe(admin.email);
     expect(api.tokens.refreshToken).not.toBe(before);
-    expect(seen.map((r) => `${r.method} ${r.path} ${r.status}`)).toEqual(['POST /api/auth/login 200', 'GET /api/auth/me 401', 'POST /api/auth/refresh 200', 'GET /api/auth/me 200']);
+    expect(seen.map((r) => `${r.method} ${r.path} ${r.status}`)).toEqual([
+      'POST /api/auth/login 200',
+      'GET /api/auth/me 401',
+      'POST /api/auth/refresh 200',
+      'GET /api/auth/me 200',
+    ]);
     expect(problems).toEqual([]);
   });
 
@@ -82,7 +87,7 @@ describe('Typed TypeScript client (clients/typescript)', () => {
     expect(problems).toEqual([]);
   });
 
-  it('answers 404 for another team\'s agent through the client', async () => {
+  it("answers 404 for another team's agent through the client", async () => {
     const other = await registerTeam(t);
     const api = createApiClient({ baseUrl: t.url, fetch: recordingFetch(null) });
     await api.POST('/api/auth/login', { body: { email: admin.email, password: admin.password } });

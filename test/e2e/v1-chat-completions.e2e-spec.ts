@@ -25,7 +25,11 @@ describe('/v1 chat completions with real OpenAI clients', () => {
 
   const weatherTool = {
     type: 'function' as const,
-    function: { name: 'get_weather', description: 'Weather in a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } },
+    function: {
+      name: 'get_weather',
+      description: 'Weather in a city',
+      parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+    },
   };
 
   beforeAll(async () => {
@@ -33,15 +37,46 @@ describe('/v1 chat completions with real OpenAI clients', () => {
     await gemini.start();
     await n8n.start();
     t = await createTestApp({
-      env: { ALLOW_PRIVATE_UPSTREAMS: 'true', LLM_MAX_ATTEMPTS: '2', LLM_RETRY_BASE_MS: '10', LLM_BREAKER_FAILURE_THRESHOLD: '1000' },
+      env: {
+        ALLOW_PRIVATE_UPSTREAMS: 'true',
+        LLM_MAX_ATTEMPTS: '2',
+        LLM_RETRY_BASE_MS: '10',
+        LLM_BREAKER_FAILURE_THRESHOLD: '1000',
+      },
     });
     ({ admin, outsider } = await teamMatrix(t));
-    key = (await t.http().post('/api/api-keys').set(admin.bearer).send({ name: 'sdk', scopes: ['chat'] }).expect(201)).body.key;
+    key = (
+      await t
+        .http()
+        .post('/api/api-keys')
+        .set(admin.bearer)
+        .send({ name: 'sdk', scopes: ['chat'] })
+        .expect(201)
+    ).body.key;
     client = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: key, maxRetries: 0 });
-    geminiAgent = (await t.http().post('/api/agents').set(admin.bearer)
-      .send({ name: 'Gemini', provider: 'gemini', model: 'gemini-fake', baseUrl: gemini.baseUrl, apiKey: 'gm-key' }).expect(201)).body.id;
-    openAiAgent = (await t.http().post('/api/agents').set(admin.bearer)
-      .send({ name: 'GPT', provider: 'openai', model: 'gpt-fake', baseUrl: `${upstream.baseUrl}/v1`, apiKey: 'sk-up', systemPrompt: 'Be brief.' }).expect(201)).body.id;
+    geminiAgent = (
+      await t
+        .http()
+        .post('/api/agents')
+        .set(admin.bearer)
+        .send({ name: 'Gemini', provider: 'gemini', model: 'gemini-fake', baseUrl: gemini.baseUrl, apiKey: 'gm-key' })
+        .expect(201)
+    ).body.id;
+    openAiAgent = (
+      await t
+        .http()
+        .post('/api/agents')
+        .set(admin.bearer)
+        .send({
+          name: 'GPT',
+          provider: 'openai',
+          model: 'gpt-fake',
+          baseUrl: `${upstream.baseUrl}/v1`,
+          apiKey: 'sk-up',
+          systemPrompt: 'Be brief.',
+        })
+        .expect(201)
+    ).body.id;
   });
   afterAll(async () => {
     await new Promise((r) => setTimeout(r, 200));
@@ -55,9 +90,18 @@ describe('/v1 chat completions with real OpenAI clients', () => {
     gemini.reset();
   });
 
-  it('lists the team\'s active agents as models (id = agent id), not another team\'s', async () => {
-    const inactive = (await t.http().post('/api/agents').set(admin.bearer).send({ name: 'Off', provider: 'mock', isActive: false }).expect(201)).body.id;
-    const theirs = (await t.http().post('/api/agents').set(outsider.bearer).send({ name: 'Theirs', provider: 'mock' }).expect(201)).body.id;
+  it("lists the team's active agents as models (id = agent id), not another team's", async () => {
+    const inactive = (
+      await t
+        .http()
+        .post('/api/agents')
+        .set(admin.bearer)
+        .send({ name: 'Off', provider: 'mock', isActive: false })
+        .expect(201)
+    ).body.id;
+    const theirs = (
+      await t.http().post('/api/agents').set(outsider.bearer).send({ name: 'Theirs', provider: 'mock' }).expect(201)
+    ).body.id;
     const ids: string[] = [];
     for await (const m of client.models.list()) {
       expect(m).toEqual(expect.objectContaining({ object: 'model', owned_by: 'team', created: expect.any(Number) }));
@@ -74,7 +118,10 @@ describe('/v1 chat completions with real OpenAI clients', () => {
     upstream.enqueue({ deltas: ['Hi', ' there'], usage: { promptTokens: 11, completionTokens: 2 } });
     const res = await client.chat.completions.create({
       model: openAiAgent,
-      messages: [{ role: 'system', content: 'sys' }, { role: 'user', content: 'hello' }],
+      messages: [
+        { role: 'system', content: 'sys' },
+        { role: 'user', content: 'hello' },
+      ],
       temperature: 0.3,
       max_completion_tokens: 50,
       stop: ['END'],
@@ -83,11 +130,23 @@ describe('/v1 chat completions with real OpenAI clients', () => {
     expect(res.object).toBe('chat.completion');
     expect(res.id).toMatch(/^chatcmpl-/);
     expect(res.model).toBe(openAiAgent);
-    expect(res.choices[0]).toEqual(expect.objectContaining({ index: 0, finish_reason: 'stop', message: expect.objectContaining({ role: 'assistant', content: 'Hi there' }) }));
+    expect(res.choices[0]).toEqual(
+      expect.objectContaining({
+        index: 0,
+        finish_reason: 'stop',
+        message: expect.objectContaining({ role: 'assistant', content: 'Hi there' }),
+      }),
+    );
     expect(res.usage).toEqual({ prompt_tokens: 11, completion_tokens: 2, total_tokens: 13 });
     const sent = upstream.lastRequest!.body;
-    expect(sent).toEqual(expect.objectContaining({ model: 'gpt-fake', temperature: 0.3, max_tokens: 50, stop: ['END'] }));
-    expect(sent.messages).toEqual([{ role: 'system', content: 'Be brief.' }, { role: 'system', content: 'sys' }, { role: 'user', content: 'hello' }]);
+    expect(sent).toEqual(
+      expect.objectContaining({ model: 'gpt-fake', temperature: 0.3, max_tokens: 50, stop: ['END'] }),
+    );
+    expect(sent.messages).toEqual([
+      { role: 'system', content: 'Be brief.' },
+      { role: 'system', content: 'sys' },
+      { role: 'user', content: 'hello' },
+    ]);
     expect(upstream.lastRequest!.headers.authorization).toBe('Bearer sk-up');
   });
 
@@ -101,7 +160,9 @@ describe('/v1 chat completions with real OpenAI clients', () => {
     });
     const chunks: ChatCompletionChunk[] = [];
     for await (const c of stream) chunks.push(c);
-    expect(chunks.every((c) => c.object === 'chat.completion.chunk' && c.id === chunks[0].id && c.model === openAiAgent)).toBe(true);
+    expect(
+      chunks.every((c) => c.object === 'chat.completion.chunk' && c.id === chunks[0].id && c.model === openAiAgent),
+    ).toBe(true);
     expect(chunks[0].choices[0].delta).toEqual({ role: 'assistant', content: '' });
     expect(chunks.map((c) => c.choices[0]?.delta?.content ?? '').join('')).toBe('one two three');
     const finish = chunks.filter((c) => c.choices[0]?.finish_reason);
@@ -114,8 +175,13 @@ describe('/v1 chat completions with real OpenAI clients', () => {
 
   it('writes the exact wire format: data lines, no usage field without include_usage, data: [DONE] last', async () => {
     upstream.enqueue({ deltas: ['a', 'b'] });
-    const res = await t.http().post('/v1/chat/completions').set({ Authorization: `Bearer ${key}` })
-      .send({ model: openAiAgent, messages: [{ role: 'user', content: 'x' }], stream: true }).buffer(true).parse((r, cb) => {
+    const res = await t
+      .http()
+      .post('/v1/chat/completions')
+      .set({ Authorization: `Bearer ${key}` })
+      .send({ model: openAiAgent, messages: [{ role: 'user', content: 'x' }], stream: true })
+      .buffer(true)
+      .parse((r, cb) => {
         let text = '';
         r.on('data', (d: Buffer) => (text += d.toString()));
         r.on('end', () => cb(null, text));
@@ -126,11 +192,19 @@ describe('/v1 chat completions with real OpenAI clients', () => {
     expect(frames[frames.length - 1]).toBe('data: [DONE]');
     const objects = frames.slice(0, -1).map((f) => JSON.parse(f.replace(/^data: /, '')));
     expect(objects.every((o) => !('usage' in o))).toBe(true);
-    expect(objects[objects.length - 1].choices[0]).toEqual({ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' });
+    expect(objects[objects.length - 1].choices[0]).toEqual({
+      index: 0,
+      delta: {},
+      logprobs: null,
+      finish_reason: 'stop',
+    });
   });
 
   it('round-trips a tool call: definitions go out, tool_calls deltas come back, the tool result goes upstream', async () => {
-    upstream.enqueue({ deltas: [], toolCalls: [{ id: 'call_abc', name: 'get_weather', argumentPieces: ['{"ci', 'ty":"Pa', 'ris"}'] }] });
+    upstream.enqueue({
+      deltas: [],
+      toolCalls: [{ id: 'call_abc', name: 'get_weather', argumentPieces: ['{"ci', 'ty":"Pa', 'ris"}'] }],
+    });
     const stream = await client.chat.completions.create({
       model: openAiAgent,
       messages: [{ role: 'user', content: 'weather in Paris?' }],
@@ -144,7 +218,12 @@ describe('/v1 chat completions with real OpenAI clients', () => {
     expect(out.tools).toEqual([weatherTool]);
     expect(out.tool_choice).toBe('auto');
     const pieces = chunks.flatMap((c) => c.choices[0]?.delta?.tool_calls ?? []);
-    expect(pieces[0]).toEqual({ index: 0, id: 'call_abc', type: 'function', function: { name: 'get_weather', arguments: '' } });
+    expect(pieces[0]).toEqual({
+      index: 0,
+      id: 'call_abc',
+      type: 'function',
+      function: { name: 'get_weather', arguments: '' },
+    });
     expect(pieces.map((p) => p.function?.arguments ?? '').join('')).toBe('{"city":"Paris"}');
     expect(chunks.find((c) => c.choices[0]?.finish_reason)?.choices[0].finish_reason).toBe('tool_calls');
 
@@ -155,26 +234,49 @@ describe('/v1 chat completions with real OpenAI clients', () => {
       tools: [weatherTool],
       messages: [
         { role: 'user', content: 'weather in Paris?' },
-        { role: 'assistant', content: null, tool_calls: [{ id: 'call_abc', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [
+            { id: 'call_abc', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
+          ],
+        },
         { role: 'tool', tool_call_id: 'call_abc', content: '{"sky":"sunny"}' },
       ],
     });
     expect(res.choices[0].message.content).toBe('Sunny in Paris');
     expect(upstream.lastRequest!.body.messages.slice(1)).toEqual([
       { role: 'user', content: 'weather in Paris?' },
-      { role: 'assistant', content: null, tool_calls: [{ id: 'call_abc', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+      {
+        role: 'assistant',
+        content: null,
+        tool_calls: [
+          { id: 'call_abc', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
+        ],
+      },
       { role: 'tool', tool_call_id: 'call_abc', content: '{"sky":"sunny"}' },
     ]);
   });
 
   it('passes Gemini function calls back as OpenAI tool_calls (non-streamed) and sends tool results as functionResponse', async () => {
     gemini.enqueue({ deltas: [], toolCalls: [{ id: 'x', name: 'get_weather', argumentPieces: ['{"city":"Rome"}'] }] });
-    const res = await client.chat.completions.create({ model: geminiAgent, messages: [{ role: 'user', content: 'Rome?' }], tools: [weatherTool], tool_choice: 'required' });
+    const res = await client.chat.completions.create({
+      model: geminiAgent,
+      messages: [{ role: 'user', content: 'Rome?' }],
+      tools: [weatherTool],
+      tool_choice: 'required',
+    });
     const body = gemini.lastRequest!.body;
-    expect(body.tools[0].functionDeclarations[0]).toEqual(expect.objectContaining({ name: 'get_weather', description: 'Weather in a city' }));
+    expect(body.tools[0].functionDeclarations[0]).toEqual(
+      expect.objectContaining({ name: 'get_weather', description: 'Weather in a city' }),
+    );
     expect(body.toolConfig.functionCallingConfig.mode).toBe('ANY');
     expect(res.choices[0].finish_reason).toBe('tool_calls');
-    const call = res.choices[0].message.tool_calls![0] as { id: string; type: string; function: { name: string; arguments: string } };
+    const call = res.choices[0].message.tool_calls![0] as {
+      id: string;
+      type: string;
+      function: { name: string; arguments: string };
+    };
     expect(call.type).toBe('function');
     expect(call.function.name).toBe('get_weather');
     expect(JSON.parse(call.function.arguments)).toEqual({ city: 'Rome' });
@@ -184,63 +286,140 @@ describe('/v1 chat completions with real OpenAI clients', () => {
       model: geminiAgent,
       messages: [
         { role: 'user', content: 'Rome?' },
-        { role: 'assistant', content: null, tool_calls: [{ id: call.id, type: 'function', function: { name: 'get_weather', arguments: call.function.arguments } }] },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [
+            { id: call.id, type: 'function', function: { name: 'get_weather', arguments: call.function.arguments } },
+          ],
+        },
         { role: 'tool', tool_call_id: call.id, content: '{"sky":"rain"}' },
       ],
     });
     const contents = gemini.lastRequest!.body.contents;
-    expect(contents[1].parts[0].functionCall).toEqual(expect.objectContaining({ name: 'get_weather', args: { city: 'Rome' } }));
-    expect(contents[2].parts[0].functionResponse).toEqual(expect.objectContaining({ name: 'get_weather', response: { sky: 'rain' } }));
+    expect(contents[1].parts[0].functionCall).toEqual(
+      expect.objectContaining({ name: 'get_weather', args: { city: 'Rome' } }),
+    );
+    expect(contents[2].parts[0].functionResponse).toEqual(
+      expect.objectContaining({ name: 'get_weather', response: { sky: 'rain' } }),
+    );
   });
 
   it('passes the tool calls an n8n webhook sends through as OpenAI tool_calls, and the tools to the webhook', async () => {
-    const agent = (await t.http().post('/api/agents').set(admin.bearer)
-      .send({ name: 'Flow', provider: 'n8n', model: 'flow', webhookUrl: `${n8n.baseUrl}/webhook/x` }).expect(201)).body.id;
-    n8n.enqueue({ body: { output: 'Looking', tool_calls: [{ id: 'call_n8n', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Lima"}' } }] } });
-    const res = await client.chat.completions.create({ model: agent, messages: [{ role: 'user', content: 'Lima?' }], tools: [weatherTool] });
-    expect(n8n.lastRequest!.body.tools).toEqual([{ name: 'get_weather', description: 'Weather in a city', parameters: weatherTool.function.parameters }]);
+    const agent = (
+      await t
+        .http()
+        .post('/api/agents')
+        .set(admin.bearer)
+        .send({ name: 'Flow', provider: 'n8n', model: 'flow', webhookUrl: `${n8n.baseUrl}/webhook/x` })
+        .expect(201)
+    ).body.id;
+    n8n.enqueue({
+      body: {
+        output: 'Looking',
+        tool_calls: [
+          { id: 'call_n8n', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Lima"}' } },
+        ],
+      },
+    });
+    const res = await client.chat.completions.create({
+      model: agent,
+      messages: [{ role: 'user', content: 'Lima?' }],
+      tools: [weatherTool],
+    });
+    expect(n8n.lastRequest!.body.tools).toEqual([
+      { name: 'get_weather', description: 'Weather in a city', parameters: weatherTool.function.parameters },
+    ]);
     expect(res.choices[0].finish_reason).toBe('tool_calls');
     expect(res.choices[0].message.content).toBe('Looking');
-    expect(res.choices[0].message.tool_calls).toEqual([{ id: 'call_n8n', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Lima"}' } }]);
+    expect(res.choices[0].message.tool_calls).toEqual([
+      { id: 'call_n8n', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Lima"}' } },
+    ]);
   });
 
-  it('runs on the agent\'s fallback chain, and answers OpenAI errors: 503 when every agent failed', async () => {
-    const primary = (await t.http().post('/api/agents').set(admin.bearer)
-      .send({ name: 'Primary', provider: 'openai', model: 'gpt-p', baseUrl: `${upstream.baseUrl}/v1`, apiKey: 'k', fallbackAgentId: geminiAgent }).expect(201)).body.id;
+  it("runs on the agent's fallback chain, and answers OpenAI errors: 503 when every agent failed", async () => {
+    const primary = (
+      await t
+        .http()
+        .post('/api/agents')
+        .set(admin.bearer)
+        .send({
+          name: 'Primary',
+          provider: 'openai',
+          model: 'gpt-p',
+          baseUrl: `${upstream.baseUrl}/v1`,
+          apiKey: 'k',
+          fallbackAgentId: geminiAgent,
+        })
+        .expect(201)
+    ).body.id;
     upstream.enqueue({ status: 401 });
     gemini.enqueue({ deltas: ['from', ' fallback'] });
     const ok = await client.chat.completions.create({ model: primary, messages: [{ role: 'user', content: 'x' }] });
     expect(ok.choices[0].message.content).toBe('from fallback');
 
     upstream.enqueue({ status: 500 }, { status: 500 });
-    const res = await t.http().post('/v1/chat/completions').set({ Authorization: `Bearer ${key}` })
+    const res = await t
+      .http()
+      .post('/v1/chat/completions')
+      .set({ Authorization: `Bearer ${key}` })
       .send({ model: openAiAgent, messages: [{ role: 'user', content: 'x' }], stream: true });
     expect(res.status).toBe(503);
-    expect(res.body.error).toEqual(expect.objectContaining({ type: 'server_error', code: 'upstream_failed', param: null }));
+    expect(res.body.error).toEqual(
+      expect.objectContaining({ type: 'server_error', code: 'upstream_failed', param: null }),
+    );
   });
 
-  it('answers 404 model_not_found for another team\'s agent and an unknown model; 400 with param for a bad body', async () => {
-    const theirs = (await t.http().post('/api/agents').set(outsider.bearer).send({ name: 'Theirs2', provider: 'mock' }).expect(201)).body.id;
+  it("answers 404 model_not_found for another team's agent and an unknown model; 400 with param for a bad body", async () => {
+    const theirs = (
+      await t.http().post('/api/agents').set(outsider.bearer).send({ name: 'Theirs2', provider: 'mock' }).expect(201)
+    ).body.id;
     for (const model of [theirs, 'gpt-4o', '00000000-0000-4000-8000-000000000000']) {
-      const err = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
+      const err = await client.chat.completions
+        .create({ model, messages: [{ role: 'user', content: 'x' }] })
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(NotFoundError);
       expect((err as NotFoundError).code).toBe('model_not_found');
       expect((err as NotFoundError).param).toBe('model');
     }
-    const bad = await t.http().post('/v1/chat/completions').set({ Authorization: `Bearer ${key}` }).send({ model: openAiAgent, messages: [{ role: 'wizard', content: 'x' }] }).expect(400);
-    expect(bad.body).toEqual({ error: { message: expect.any(String), type: 'invalid_request_error', param: 'messages[0].role', code: null } });
-    const noMessages = await t.http().post('/v1/chat/completions').set({ Authorization: `Bearer ${key}` }).send({ model: openAiAgent }).expect(400);
+    const bad = await t
+      .http()
+      .post('/v1/chat/completions')
+      .set({ Authorization: `Bearer ${key}` })
+      .send({ model: openAiAgent, messages: [{ role: 'wizard', content: 'x' }] })
+      .expect(400);
+    expect(bad.body).toEqual({
+      error: { message: expect.any(String), type: 'invalid_request_error', param: 'messages[0].role', code: null },
+    });
+    const noMessages = await t
+      .http()
+      .post('/v1/chat/completions')
+      .set({ Authorization: `Bearer ${key}` })
+      .send({ model: openAiAgent })
+      .expect(400);
     expect(noMessages.body.error.param).toBe('messages');
-    const badJson = await t.http().post('/v1/chat/completions').set({ Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' }).send('{"model":');
+    const badJson = await t
+      .http()
+      .post('/v1/chat/completions')
+      .set({ Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' })
+      .send('{"model":');
     expect(badJson.status).toBe(400);
-    const temp = await t.http().post('/v1/chat/completions').set({ Authorization: `Bearer ${key}` }).send({ model: openAiAgent, messages: [{ role: 'user', content: 'x' }], temperature: 7 }).expect(400);
+    const temp = await t
+      .http()
+      .post('/v1/chat/completions')
+      .set({ Authorization: `Bearer ${key}` })
+      .send({ model: openAiAgent, messages: [{ role: 'user', content: 'x' }], temperature: 7 })
+      .expect(400);
     expect(temp.body.error.param).toBe('temperature');
   });
 
   it('stops the upstream call when the client disconnects mid-stream', async () => {
     upstream.enqueue({ deltas: ['a', 'b', 'c', 'd', 'e', 'f'], delayMs: 200 });
     const controller = new AbortController();
-    const stream = await client.chat.completions.create({ model: openAiAgent, messages: [{ role: 'user', content: 'long' }], stream: true }, { signal: controller.signal });
+    const stream = await client.chat.completions.create(
+      { model: openAiAgent, messages: [{ role: 'user', content: 'long' }], stream: true },
+      { signal: controller.signal },
+    );
     let seen = 0;
     // The SDK ends the iteration (or throws) when its request is aborted; either way the client is gone.
     await (async () => {
@@ -256,7 +435,13 @@ describe('/v1 chat completions with real OpenAI clients', () => {
   });
 
   it('works with LangChain ChatOpenAI: stream, and invoke with a bound tool', async () => {
-    const llm = new ChatOpenAI({ model: openAiAgent, apiKey: key, configuration: { baseURL: `${t.url}/v1` }, maxRetries: 0, streamUsage: true });
+    const llm = new ChatOpenAI({
+      model: openAiAgent,
+      apiKey: key,
+      configuration: { baseURL: `${t.url}/v1` },
+      maxRetries: 0,
+      streamUsage: true,
+    });
     upstream.enqueue({ deltas: ['Hello', ' from', ' LangChain'], usage: { promptTokens: 4, completionTokens: 3 } });
     let text = '';
     let usage: { input_tokens: number } | undefined;
@@ -267,9 +452,14 @@ describe('/v1 chat completions with real OpenAI clients', () => {
     expect(text).toBe('Hello from LangChain');
     expect(usage?.input_tokens).toBe(4);
 
-    upstream.enqueue({ deltas: [], toolCalls: [{ id: 'call_lc', name: 'get_weather', argumentPieces: ['{"city":', '"Oslo"}'] }] });
+    upstream.enqueue({
+      deltas: [],
+      toolCalls: [{ id: 'call_lc', name: 'get_weather', argumentPieces: ['{"city":', '"Oslo"}'] }],
+    });
     const msg = await llm.bindTools([weatherTool]).invoke('weather in Oslo?');
-    expect(msg.tool_calls).toEqual([expect.objectContaining({ id: 'call_lc', name: 'get_weather', args: { city: 'Oslo' } })]);
+    expect(msg.tool_calls).toEqual([
+      expect.objectContaining({ id: 'call_lc', name: 'get_weather', args: { city: 'Oslo' } }),
+    ]);
     expect(upstream.lastRequest!.body.tools).toEqual([weatherTool]);
   });
 });

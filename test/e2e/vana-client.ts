@@ -17,7 +17,10 @@
 import { randomUUID } from 'node:crypto';
 
 export class APIError extends Error {
-  constructor(message: string, public status_code: number) {
+  constructor(
+    message: string,
+    public status_code: number,
+  ) {
     super(message);
   }
 }
@@ -59,7 +62,10 @@ export class VanaApiClient {
 
   async makeRequest<T>(endpoint: string, options: RequestInit & { skipAuth?: boolean } = {}): Promise<T> {
     const { skipAuth = false, ...requestOptions } = options;
-    const headers: Record<string, string> = { 'Content-Type': 'application/json', ...((requestOptions.headers as Record<string, string>) || {}) };
+    const headers: Record<string, string> = {
+      'Content-Type': 'application/json',
+      ...((requestOptions.headers as Record<string, string>) || {}),
+    };
     if (!skipAuth && this.accessToken) headers.Authorization = `Bearer ${this.accessToken}`;
     const response = await fetch(`${this.baseURL}${endpoint}`, { ...requestOptions, headers });
     if (!response.ok) {
@@ -79,20 +85,28 @@ export class VanaApiClient {
   }
 
   async login(credentials: { username?: string; email?: string; password: string; grant_type?: 'password' }) {
-    const response = await this.makeRequest<{ user: any; tokens: VanaToken }>('/api/auth/login', { method: 'POST', body: JSON.stringify(credentials), skipAuth: true });
+    const response = await this.makeRequest<{ user: any; tokens: VanaToken }>('/api/auth/login', {
+      method: 'POST',
+      body: JSON.stringify(credentials),
+      skipAuth: true,
+    });
     this.saveTokensToStorage(response.tokens);
     return response;
   }
   getCurrentUser = () => this.makeRequest<any>('/api/auth/me');
   startResearch = (sessionId: string, request: { query: string; message?: string }) =>
-    this.makeRequest<{ success: boolean; session_id: string; message: string; timestamp: string }>(`/api/run_sse/${sessionId}`, { method: 'POST', body: JSON.stringify(request) });
+    this.makeRequest<{ success: boolean; session_id: string; message: string; timestamp: string }>(
+      `/api/run_sse/${sessionId}`,
+      { method: 'POST', body: JSON.stringify(request) },
+    );
   getAgentNetworkHistory = (limit = 50) => this.makeRequest<any>(`/agent_network_history?limit=${limit}`);
   async listSessions(): Promise<any[]> {
     const response = await this.makeRequest<{ sessions?: any[] }>('/api/sessions');
     return response.sessions ?? [];
   }
   getSession = (sessionId: string) => this.makeRequest<any>(`/api/sessions/${sessionId}`);
-  updateSession = (sessionId: string, payload: Record<string, unknown>) => this.makeRequest<any>(`/api/sessions/${sessionId}`, { method: 'PUT', body: JSON.stringify(payload) });
+  updateSession = (sessionId: string, payload: Record<string, unknown>) =>
+    this.makeRequest<any>(`/api/sessions/${sessionId}`, { method: 'PUT', body: JSON.stringify(payload) });
   appendSessionMessage = (sessionId: string, message: Record<string, unknown>) =>
     this.makeRequest<any>(`/api/sessions/${sessionId}/messages`, { method: 'POST', body: JSON.stringify(message) });
   async deleteSession(sessionId: string): Promise<{ success: boolean; message?: string }> {
@@ -103,12 +117,28 @@ export class VanaApiClient {
     }
   }
   editMessage = (messageId: string, content: string, triggerRegeneration = true) =>
-    this.makeRequest<any>(`/api/messages/${messageId}`, { method: 'PUT', body: JSON.stringify({ content, trigger_regeneration: triggerRegeneration }) });
+    this.makeRequest<any>(`/api/messages/${messageId}`, {
+      method: 'PUT',
+      body: JSON.stringify({ content, trigger_regeneration: triggerRegeneration }),
+    });
   deleteMessage = (messageId: string) => this.makeRequest<any>(`/api/messages/${messageId}`, { method: 'DELETE' });
-  submitMessageFeedback = (messageId: string, feedbackType: 'upvote' | 'downvote', reason?: string, metadata?: Record<string, any>) =>
-    this.makeRequest<any>(`/api/messages/${messageId}/feedback`, { method: 'POST', body: JSON.stringify({ feedback_type: feedbackType, reason, metadata }) });
-  regenerateMessage = (messageId: string, context?: string) => this.makeRequest<any>(`/api/messages/${messageId}/regenerate`, { method: 'POST', body: JSON.stringify({ context }) });
-  submitFeedback = (feedback: Record<string, unknown>) => this.makeRequest<any>('/feedback', { method: 'POST', body: JSON.stringify(feedback) });
+  submitMessageFeedback = (
+    messageId: string,
+    feedbackType: 'upvote' | 'downvote',
+    reason?: string,
+    metadata?: Record<string, any>,
+  ) =>
+    this.makeRequest<any>(`/api/messages/${messageId}/feedback`, {
+      method: 'POST',
+      body: JSON.stringify({ feedback_type: feedbackType, reason, metadata }),
+    });
+  regenerateMessage = (messageId: string, context?: string) =>
+    this.makeRequest<any>(`/api/messages/${messageId}/regenerate`, {
+      method: 'POST',
+      body: JSON.stringify({ context }),
+    });
+  submitFeedback = (feedback: Record<string, unknown>) =>
+    this.makeRequest<any>('/feedback', { method: 'POST', body: JSON.stringify(feedback) });
 }
 
 export interface AgentNetworkEvent {
@@ -121,10 +151,12 @@ export function parseEventData(data: string, fallbackType?: string): AgentNetwor
   try {
     const trimmedData = data.trim();
     if (!trimmedData) return null;
-    if (trimmedData === '[DONE]') return { type: 'stream_complete', data: { timestamp: new Date().toISOString(), status: 'done' } };
+    if (trimmedData === '[DONE]')
+      return { type: 'stream_complete', data: { timestamp: new Date().toISOString(), status: 'done' } };
     if (trimmedData.startsWith(':')) return null;
     const parsed = JSON.parse(trimmedData);
-    if (parsed.type && parsed.data) return { type: parsed.type, data: { timestamp: new Date().toISOString(), ...parsed.data } };
+    if (parsed.type && parsed.data)
+      return { type: parsed.type, data: { timestamp: new Date().toISOString(), ...parsed.data } };
     return { type: fallbackType || 'unknown', data: { timestamp: new Date().toISOString(), ...parsed } };
   } catch {
     return null;
@@ -141,7 +173,12 @@ export interface VanaStream {
 }
 
 /** useSSE.ts connect() for `/api/sse/...` proxy routes: fetch, then the block reader. */
-export function openVanaStream(url: string, accessToken: string | null, onEvent: (e: AgentNetworkEvent) => void, extraHeaders: Record<string, string> = {}): VanaStream {
+export function openVanaStream(
+  url: string,
+  accessToken: string | null,
+  onEvent: (e: AgentNetworkEvent) => void,
+  extraHeaders: Record<string, string> = {},
+): VanaStream {
   const controller = new AbortController();
   const stream: VanaStream = { opened: Promise.resolve(0), events: [], ended: false, close: () => controller.abort() };
   const headers: Record<string, string> = { Accept: 'text/event-stream', 'Cache-Control': 'no-cache', ...extraHeaders };
@@ -221,10 +258,19 @@ export class VanaChatState {
   constructor(public sessionId: string) {}
 
   private ensureProgressMessage(): string {
-    const progressMessage = this.messages.find((msg) => msg.role === 'assistant' && msg.metadata?.kind === 'assistant-progress');
+    const progressMessage = this.messages.find(
+      (msg) => msg.role === 'assistant' && msg.metadata?.kind === 'assistant-progress',
+    );
     if (progressMessage) return progressMessage.id;
     const messageId = `msg_${randomUUID()}_assistant_progress`;
-    this.messages.push({ id: messageId, content: 'Preparing research response...', role: 'assistant', timestamp: new Date().toISOString(), sessionId: this.sessionId, metadata: { kind: 'assistant-progress' } });
+    this.messages.push({
+      id: messageId,
+      content: 'Preparing research response...',
+      role: 'assistant',
+      timestamp: new Date().toISOString(),
+      sessionId: this.sessionId,
+      metadata: { kind: 'assistant-progress' },
+    });
     return messageId;
   }
 
@@ -244,13 +290,22 @@ export class VanaChatState {
   formatProgressContent(payload: any): string {
     const phase = payload.current_phase ?? this.progress?.current_phase ?? 'Processing';
     const progressValue =
-      typeof payload.overall_progress === 'number' ? Math.round(payload.overall_progress <= 1 ? payload.overall_progress * 100 : payload.overall_progress) : undefined;
+      typeof payload.overall_progress === 'number'
+        ? Math.round(payload.overall_progress <= 1 ? payload.overall_progress * 100 : payload.overall_progress)
+        : undefined;
     const lines: string[] = [`**${phase}**`];
     if (typeof progressValue === 'number') lines.push(`Progress: ${Math.min(100, Math.max(0, progressValue))}%`);
     if (payload && typeof payload.partial_results === 'object' && payload.partial_results !== null) {
       const previewEntries = Object.entries(payload.partial_results).slice(0, 2);
       if (previewEntries.length > 0) {
-        lines.push(previewEntries.map(([key, value]) => `- ${key.replace(/_/g, ' ')}: ${typeof value === 'string' ? value : JSON.stringify(value)}`).join('\n'));
+        lines.push(
+          previewEntries
+            .map(
+              ([key, value]) =>
+                `- ${key.replace(/_/g, ' ')}: ${typeof value === 'string' ? value : JSON.stringify(value)}`,
+            )
+            .join('\n'),
+        );
       }
     }
     return lines.join('\n\n');
@@ -285,12 +340,19 @@ export class VanaChatState {
       case 'research_update':
       case 'research_progress': {
         const messageId = this.ensureProgressMessage();
-        const content = type === 'research_update' ? payload.content || this.formatProgressContent(payload) : this.formatProgressContent(payload);
+        const content =
+          type === 'research_update'
+            ? payload.content || this.formatProgressContent(payload)
+            : this.formatProgressContent(payload);
         this.update(messageId, content);
         this.mergeProgressSnapshot({
           status: payload.status ?? 'running',
           overall_progress:
-            typeof payload.overall_progress === 'number' ? (payload.overall_progress <= 1 ? payload.overall_progress : payload.overall_progress / 100) : undefined,
+            typeof payload.overall_progress === 'number'
+              ? payload.overall_progress <= 1
+                ? payload.overall_progress
+                : payload.overall_progress / 100
+              : undefined,
           current_phase: payload.current_phase,
           partial_results: payload.partial_results,
           agents: Array.isArray(payload.agents) ? payload.agents : undefined,
@@ -303,7 +365,12 @@ export class VanaChatState {
         const finalReport = payload.final_report || payload.message || 'Research complete. (No report returned)';
         this.update(messageId, finalReport);
         this.complete(messageId);
-        this.mergeProgressSnapshot({ status: 'completed', overall_progress: 1, current_phase: payload.current_phase ?? 'Research complete', final_report: finalReport });
+        this.mergeProgressSnapshot({
+          status: 'completed',
+          overall_progress: 1,
+          current_phase: payload.current_phase ?? 'Research complete',
+          final_report: finalReport,
+        });
         this.isStreaming = false;
         this.completions++;
         break;
@@ -328,7 +395,13 @@ export class VanaChatState {
 
   /** message-handlers.ts sendMessage: local user + progress messages, then startResearch with `{query, message}`. */
   async sendMessage(client: VanaApiClient, content: string): Promise<void> {
-    this.messages.push({ id: `msg_${randomUUID()}_user`, content: content.trim(), role: 'user', timestamp: new Date().toISOString(), sessionId: this.sessionId });
+    this.messages.push({
+      id: `msg_${randomUUID()}_user`,
+      content: content.trim(),
+      role: 'user',
+      timestamp: new Date().toISOString(),
+      sessionId: this.sessionId,
+    });
     this.messages.push({
       id: `msg_${randomUUID()}_assistant`,
       content: 'Initializing research pipeline...',

@@ -30,12 +30,21 @@ export const uniqueEmail = (prefix = 'user'): string => `${prefix}-${uid()}@exam
 export const strongPassword = (): string => `Str0ng-Pass-${uid()}-${uid()}`;
 
 function expectStatus(res: { status: number; body: unknown }, status: number, what: string): void {
-  if (res.status !== status) throw new Error(`${what}: expected ${status}, got ${res.status} ${JSON.stringify(res.body)}`);
+  if (res.status !== status)
+    throw new Error(`${what}: expected ${status}, got ${res.status} ${JSON.stringify(res.body)}`);
 }
 
 /** Logs in; `team` is the slug (needed only when the email exists in several teams). */
-export async function login(t: TestApp, email: string, password: string, team?: string): Promise<Omit<Session, 'password' | 'teamSlug'> & { teamSlug?: string }> {
-  const res = await t.http().post('/api/auth/login').send({ email, password, ...(team ? { team } : {}) });
+export async function login(
+  t: TestApp,
+  email: string,
+  password: string,
+  team?: string,
+): Promise<Omit<Session, 'password' | 'teamSlug'> & { teamSlug?: string }> {
+  const res = await t
+    .http()
+    .post('/api/auth/login')
+    .send({ email, password, ...(team ? { team } : {}) });
   expectStatus(res, 200, `login ${email}`);
   const accessToken = res.body.accessToken as string;
   return {
@@ -54,12 +63,15 @@ export async function login(t: TestApp, email: string, password: string, team?: 
 export async function registerTeam(t: TestApp, opts: RegisterTeamOptions = {}): Promise<Session> {
   const email = opts.email ?? uniqueEmail('admin');
   const password = opts.password ?? strongPassword();
-  const reg = await t.http().post('/api/auth/register').send({
-    email,
-    password,
-    teamName: opts.teamName ?? `Team ${uid()}`,
-    ...(opts.displayName ? { displayName: opts.displayName } : {}),
-  });
+  const reg = await t
+    .http()
+    .post('/api/auth/register')
+    .send({
+      email,
+      password,
+      teamName: opts.teamName ?? `Team ${uid()}`,
+      ...(opts.displayName ? { displayName: opts.displayName } : {}),
+    });
   expectStatus(reg, 201, 'register team');
   const slug = reg.body.team.slug as string;
   const s = await login(t, email, password, slug);
@@ -67,7 +79,12 @@ export async function registerTeam(t: TestApp, opts: RegisterTeamOptions = {}): 
 }
 
 /** Invites a member with `role` into the admin's team (invite → register → login). */
-export async function addMember(t: TestApp, admin: Session, role: Role = 'user', opts: { email?: string; password?: string } = {}): Promise<Session> {
+export async function addMember(
+  t: TestApp,
+  admin: Session,
+  role: Role = 'user',
+  opts: { email?: string; password?: string } = {},
+): Promise<Session> {
   const email = opts.email ?? uniqueEmail(role);
   const password = opts.password ?? strongPassword();
   const invite = await t.http().post('/api/teams/current/invites').set(admin.bearer).send({ role });

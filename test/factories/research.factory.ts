@@ -9,9 +9,30 @@ export interface RunOwner {
 }
 
 export const agentsOf = (researcher: 'active' | 'completed') => [
-  { agent_id: 'team_leader', agent_type: 'team_leader', name: 'Team leader', status: 'completed', progress: 1, current_task: 'Done' },
-  { agent_id: 'researcher_1', agent_type: 'researcher', name: 'Researcher 1', status: researcher, progress: 0.5, current_task: 'Researching "One"' },
-  { agent_id: 'evaluator', agent_type: 'evaluator', name: 'Evaluator', status: 'waiting', progress: 0, current_task: 'Waiting' },
+  {
+    agent_id: 'team_leader',
+    agent_type: 'team_leader',
+    name: 'Team leader',
+    status: 'completed',
+    progress: 1,
+    current_task: 'Done',
+  },
+  {
+    agent_id: 'researcher_1',
+    agent_type: 'researcher',
+    name: 'Researcher 1',
+    status: researcher,
+    progress: 0.5,
+    current_task: 'Researching "One"',
+  },
+  {
+    agent_id: 'evaluator',
+    agent_type: 'evaluator',
+    name: 'Evaluator',
+    status: 'waiting',
+    progress: 0,
+    current_task: 'Waiting',
+  },
 ];
 
 export interface FakeEvent {
@@ -25,12 +46,36 @@ export interface FakeEvent {
 export function earlyEvents(sessionId: string, runNo = 1): FakeEvent[] {
   const at = { sessionId, timestamp: new Date().toISOString() };
   return [
-    { type: 'research_started', data: { query: 'q', title: 'q', runNo, status: 'running', agents: agentsOf('active'), ...at } },
+    {
+      type: 'research_started',
+      data: { query: 'q', title: 'q', runNo, status: 'running', agents: agentsOf('active'), ...at },
+    },
     {
       type: 'research_progress',
-      data: { phase: 'researching', progress: 0.4, agents: agentsOf('active'), partial_results: { findings: [{ section: 'One', summary: 'Half done', status: 'researched' }], sources: ['s1'] }, ...at },
+      data: {
+        phase: 'researching',
+        progress: 0.4,
+        agents: agentsOf('active'),
+        partial_results: {
+          findings: [{ section: 'One', summary: 'Half done', status: 'researched' }],
+          sources: ['s1'],
+        },
+        ...at,
+      },
     },
-    { type: 'agent_start', agentId: 'researcher_1', agentType: 'researcher', data: { agent_id: 'researcher_1', agent_type: 'researcher', name: 'Researcher 1', task: 'One', provider: 'mock', ...at } },
+    {
+      type: 'agent_start',
+      agentId: 'researcher_1',
+      agentType: 'researcher',
+      data: {
+        agent_id: 'researcher_1',
+        agent_type: 'researcher',
+        name: 'Researcher 1',
+        task: 'One',
+        provider: 'mock',
+        ...at,
+      },
+    },
   ];
 }
 
@@ -91,7 +136,18 @@ export async function insertRun(ds: DataSource, log: StreamLog, r: FakeRun): Pro
     await ds.query(
       `INSERT INTO research_events (session_id, team_id, user_id, run_no, seq, type, agent_id, agent_type, data, created_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, now() - ($10::int || ' days')::interval)`,
-      [id, r.user.teamId, r.user.id, runNo, i + 1, e.type, e.agentId ?? null, e.agentType ?? null, JSON.stringify(e.data), r.eventsDaysAgo ?? 0],
+      [
+        id,
+        r.user.teamId,
+        r.user.id,
+        runNo,
+        i + 1,
+        e.type,
+        e.agentId ?? null,
+        e.agentType ?? null,
+        JSON.stringify(e.data),
+        r.eventsDaysAgo ?? 0,
+      ],
     );
   }
   for (const e of events.slice(0, r.inLog ?? 0)) await log.append(`research:${id}:${runNo}`, e.type, e.data, runNo);
@@ -106,6 +162,11 @@ export async function sessionRow(ds: DataSource, id: string): Promise<Record<str
   return row;
 }
 
-export async function storedEvents(ds: DataSource, id: string): Promise<Array<{ seq: number; type: string; team_id: string; data: any }>> {
-  return ds.query(`SELECT seq, type, team_id, data FROM research_events WHERE session_id = $1 ORDER BY run_no, seq`, [id]);
+export async function storedEvents(
+  ds: DataSource,
+  id: string,
+): Promise<Array<{ seq: number; type: string; team_id: string; data: any }>> {
+  return ds.query(`SELECT seq, type, team_id, data FROM research_events WHERE session_id = $1 ORDER BY run_no, seq`, [
+    id,
+  ]);
 }

@@ -1,4 +1,10 @@
-import { FakeReply, FakeUsage, RecordedRequest, ScriptedHttpServer, StreamEncoding } from 'test/fakes/scripted-http-server';
+import {
+  FakeReply,
+  FakeUsage,
+  RecordedRequest,
+  ScriptedHttpServer,
+  StreamEncoding,
+} from 'test/fakes/scripted-http-server';
 
 /**
  * Speaks the Gemini API as `@google/genai` calls it (3.x calls `/v1/...` by default, 2.x called `/v1beta/...`;
@@ -21,7 +27,14 @@ export class FakeGeminiServer extends ScriptedHttpServer {
   }
 
   protected errorBody(status: number): unknown {
-    const names: Record<number, string> = { 400: 'INVALID_ARGUMENT', 401: 'UNAUTHENTICATED', 403: 'PERMISSION_DENIED', 404: 'NOT_FOUND', 429: 'RESOURCE_EXHAUSTED', 503: 'UNAVAILABLE' };
+    const names: Record<number, string> = {
+      400: 'INVALID_ARGUMENT',
+      401: 'UNAUTHENTICATED',
+      403: 'PERMISSION_DENIED',
+      404: 'NOT_FOUND',
+      429: 'RESOURCE_EXHAUSTED',
+      503: 'UNAVAILABLE',
+    };
     return { error: { code: status, message: `fake gemini error ${status}`, status: names[status] ?? 'INTERNAL' } };
   }
 
@@ -44,7 +57,13 @@ export class FakeGeminiServer extends ScriptedHttpServer {
       end: (usage) =>
         // Function calls come whole, as `functionCall` parts (with `toolCalls`), in the last chunk.
         frame({
-          candidates: [{ content: { parts: functionCallParts(reply) ?? [{ text: '' }], role: 'model' }, finishReason: 'STOP', index: 0 }],
+          candidates: [
+            {
+              content: { parts: functionCallParts(reply) ?? [{ text: '' }], role: 'model' },
+              finishReason: 'STOP',
+              index: 0,
+            },
+          ],
           usageMetadata: usageMetadata(usage),
           modelVersion: model,
           responseId: 'fake-response',
@@ -65,9 +84,15 @@ export class FakeGeminiServer extends ScriptedHttpServer {
 
 function functionCallParts(reply: FakeReply): unknown[] | null {
   if (!reply.toolCalls?.length) return null;
-  return reply.toolCalls.map((c) => ({ functionCall: { name: c.name, args: JSON.parse(c.argumentPieces.join('') || '{}') } }));
+  return reply.toolCalls.map((c) => ({
+    functionCall: { name: c.name, args: JSON.parse(c.argumentPieces.join('') || '{}') },
+  }));
 }
 
 function usageMetadata(u: FakeUsage): Record<string, number> {
-  return { promptTokenCount: u.promptTokens, candidatesTokenCount: u.completionTokens, totalTokenCount: u.promptTokens + u.completionTokens };
+  return {
+    promptTokenCount: u.promptTokens,
+    candidatesTokenCount: u.completionTokens,
+    totalTokenCount: u.promptTokens + u.completionTokens,
+  };
 }

@@ -1,4 +1,10 @@
-import { FakeReply, FakeUsage, RecordedRequest, ScriptedHttpServer, StreamEncoding } from 'test/fakes/scripted-http-server';
+import {
+  FakeReply,
+  FakeUsage,
+  RecordedRequest,
+  ScriptedHttpServer,
+  StreamEncoding,
+} from 'test/fakes/scripted-http-server';
 
 /** How the fake n8n webhook answers. */
 export type N8nFormat =

@@ -240,7 +240,12 @@ export abstract class ScriptedHttpServer {
     res.end(enc.end(usage));
   }
 
-  private sendJson(res: ServerResponse, status: number, headers: Record<string, string> | undefined, body: unknown): void {
+  private sendJson(
+    res: ServerResponse,
+    status: number,
+    headers: Record<string, string> | undefined,
+    body: unknown,
+  ): void {
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
     res.end(JSON.stringify(body));
   }

@@ -8,5 +8,7 @@ module.exports = {
   globalSetup: root.globalSetup,
   globalTeardown: root.globalTeardown,
   testTimeout: 600000,
-  projects: [{ ...root.projects[0], rootDir, displayName: 'fuzz', testMatch: ['<rootDir>/test/fuzz/**/*.fuzz-spec.ts'] }],
+  projects: [
+    { ...root.projects[0], rootDir, displayName: 'fuzz', testMatch: ['<rootDir>/test/fuzz/**/*.fuzz-spec.ts'] },
+  ],
 };

@@ -45,7 +45,10 @@ interface Operation {
   bodyType?: string;
 }
 interface Doc {
-  paths: Record<string, Record<string, { parameters?: Parameter[]; requestBody?: { content: Record<string, { schema: Schema }> } }>>;
+  paths: Record<
+    string,
+    Record<string, { parameters?: Parameter[]; requestBody?: { content: Record<string, { schema: Schema }> } }>
+  >;
   components?: { schemas?: Record<string, Schema> };
 }
 
@@ -70,7 +73,13 @@ function operations(doc: Doc): Operation[] {
       if (!['get', 'post', 'put', 'patch', 'delete'].includes(method)) continue;
       const content = op.requestBody?.content ?? {};
       const bodyType = Object.keys(content)[0];
-      ops.push({ method: method.toUpperCase(), path, parameters: op.parameters ?? [], bodySchema: bodyType ? content[bodyType].schema : undefined, bodyType });
+      ops.push({
+        method: method.toUpperCase(),
+        path,
+        parameters: op.parameters ?? [],
+        bodySchema: bodyType ? content[bodyType].schema : undefined,
+        bodyType,
+      });
     }
   }
   return ops;
@@ -111,22 +120,27 @@ function plausible(doc: Doc, schema: Schema | undefined, name: string, fx: Fixtu
       return fc.array(plausible(doc, s.items, name, fx), { maxLength: 3 });
     case 'object': {
       const props = Object.entries(s.properties ?? {});
-      if (!props.length) return fc.dictionary(fc.constantFrom('a', 'tags', 'priority'), fc.string({ maxLength: 8 }), { maxKeys: 2 });
+      if (!props.length)
+        return fc.dictionary(fc.constantFrom('a', 'tags', 'priority'), fc.string({ maxLength: 8 }), { maxKeys: 2 });
       return fc.record(Object.fromEntries(props.map(([k, v]) => [k, plausible(doc, v, k, fx)])), { requiredKeys: [] });
     }
     default:
-      if (s.format === 'uuid') return fc.constantFrom(fx.agentId, fx.chatId, fx.user.userId, '00000000-0000-4000-8000-000000000000');
+      if (s.format === 'uuid')
+        return fc.constantFrom(fx.agentId, fx.chatId, fx.user.userId, '00000000-0000-4000-8000-000000000000');
       if (s.format === 'date-time') return fc.constant(new Date().toISOString());
-      if (s.format === 'uri' || name.endsWith('Url')) return fc.constantFrom('https://example.com/hook', 'http://127.0.0.1:1/x', 'file:///etc/passwd');
+      if (s.format === 'uri' || name.endsWith('Url'))
+        return fc.constantFrom('https://example.com/hook', 'http://127.0.0.1:1/x', 'file:///etc/passwd');
       return fc.string({ minLength: 1, maxLength: 12 });
   }
 }
 
-const randomUUIDFrom = (seed: string) => `00000000-0000-4000-8000-${Buffer.from(seed.padEnd(6, 'x')).toString('hex').slice(0, 12)}`;
+const randomUUIDFrom = (seed: string) =>
+  `00000000-0000-4000-8000-${Buffer.from(seed.padEnd(6, 'x')).toString('hex').slice(0, 12)}`;
 
 /** A body: plausible fields, each possibly replaced by a hostile string or a wrong type, plus prototype keys; or not an object at all. */
 function bodyArb(doc: Doc, op: Operation, fx: Fixtures): fc.Arbitrary<string | undefined> {
-  if (!op.bodySchema) return fc.constantFrom(undefined, undefined, undefined, '{"__proto__":{"x":1}}', '{"a":"\\u0000"}');
+  if (!op.bodySchema)
+    return fc.constantFrom(undefined, undefined, undefined, '{"__proto__":{"x":1}}', '{"a":"\\u0000"}');
   const s = resolve(doc, op.bodySchema);
   const props = Object.entries(s?.properties ?? {});
   const field = (k: string, v: Schema) =>
@@ -138,18 +152,37 @@ function bodyArb(doc: Doc, op: Operation, fx: Fixtures): fc.Arbitrary<string | u
   const objectBody = fc
     .tuple(
       fc.record(Object.fromEntries(props.map(([k, v]) => [k, field(k, v)])), { requiredKeys: [] }),
-      fc.constantFrom('', '"__proto__":{"polluted":true}', '"constructor":{"prototype":{"polluted":true}}', '"extra\\u0000":1', '"\\ud800":"x"'),
+      fc.constantFrom(
+        '',
+        '"__proto__":{"polluted":true}',
+        '"constructor":{"prototype":{"polluted":true}}',
+        '"extra\\u0000":1',
+        '"\\ud800":"x"',
+      ),
       fc.option(fc.constantFrom('metadata', 'preferences', 'config'), { nil: undefined }),
     )
     .map(([obj, extra, deepKey]) => {
       let text = JSON.stringify(obj);
       if (extra) text = text === '{}' ? `{${extra}}` : `${text.slice(0, -1)},${extra}}`;
-      if (deepKey && !(deepKey in obj)) text = `${text.slice(0, -1)}${text === '{}' ? '' : ','}"${deepKey}":{"a":{"b":["\\u0000","\\udfff",{"__proto__":1}]}}}`;
+      if (deepKey && !(deepKey in obj))
+        text = `${text.slice(0, -1)}${text === '{}' ? '' : ','}"${deepKey}":{"a":{"b":["\\u0000","\\udfff",{"__proto__":1}]}}}`;
       return text;
     });
   return fc.oneof(
     { weight: 12, arbitrary: objectBody },
-    { weight: 1, arbitrary: fc.constantFrom('[]', '"\\u0000"', '123', 'null', '{"a":', '\u0000', `[${'['.repeat(3000)}${']'.repeat(3000)}]`, `{"x":"${'z'.repeat(1_200_000)}"}`) },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(
+        '[]',
+        '"\\u0000"',
+        '123',
+        'null',
+        '{"a":',
+        '\u0000',
+        `[${'['.repeat(3000)}${']'.repeat(3000)}]`,
+        `{"x":"${'z'.repeat(1_200_000)}"}`,
+      ),
+    },
   );
 }
 
@@ -163,7 +196,11 @@ function caseArb(doc: Doc, op: Operation, fx: Fixtures): fc.Arbitrary<Case> {
     return op.path.startsWith('/api/agents') ? fx.agentId : fx.chatId;
   };
   const pathValue = (p: Parameter) =>
-    fc.oneof({ weight: 2, arbitrary: fc.constant(realId(p.name)) }, { weight: 1, arbitrary: fc.constant(randomUUIDFrom(p.name)) }, { weight: 4, arbitrary: hostileUrlValue });
+    fc.oneof(
+      { weight: 2, arbitrary: fc.constant(realId(p.name)) },
+      { weight: 1, arbitrary: fc.constant(randomUUIDFrom(p.name)) },
+      { weight: 4, arbitrary: hostileUrlValue },
+    );
   const queryValue = (p: Parameter) =>
     fc.oneof(
       { weight: 2, arbitrary: plausible(doc, p.schema, p.name, fx).map((v) => encodeLoosely(String(v))) },
@@ -173,11 +210,34 @@ function caseArb(doc: Doc, op: Operation, fx: Fixtures): fc.Arbitrary<Case> {
     .record({
       path: fc.tuple(...pathParams.map(pathValue)),
       query: fc.tuple(...queryParams.map((p) => fc.option(queryValue(p), { nil: undefined }))),
-      extraQuery: fc.constantFrom('', '', '__proto__[x]=1', 'constructor[prototype][x]=1', 'q=%00', 'q=a&q=b', 'limit=1e309', 'cursor=%ED%A0%80'),
+      extraQuery: fc.constantFrom(
+        '',
+        '',
+        '__proto__[x]=1',
+        'constructor[prototype][x]=1',
+        'q=%00',
+        'q=a&q=b',
+        'limit=1e309',
+        'cursor=%ED%A0%80',
+      ),
       auth: fc.constantFrom<Auth>('none', 'garbage', 'user', 'admin', 'admin', 'user'),
       body: bodyArb(doc, op, fx),
-      lastEventId: fc.constantFrom(undefined, undefined, '-1', '999999999999999999999-1', 'abc', '1-99999999999', '0-0'),
-      contentType: fc.constantFrom('application/json', 'application/json', 'application/json', 'text/plain', 'application/x-www-form-urlencoded'),
+      lastEventId: fc.constantFrom(
+        undefined,
+        undefined,
+        '-1',
+        '999999999999999999999-1',
+        'abc',
+        '1-99999999999',
+        '0-0',
+      ),
+      contentType: fc.constantFrom(
+        'application/json',
+        'application/json',
+        'application/json',
+        'text/plain',
+        'application/x-www-form-urlencoded',
+      ),
     })
     .map(({ path, query, extraQuery, auth, body, lastEventId, contentType }) => {
       let url = op.path;
@@ -191,7 +251,13 @@ function caseArb(doc: Doc, op: Operation, fx: Fixtures): fc.Arbitrary<Case> {
       if (auth === 'admin') headers.Authorization = fx.admin.bearer.Authorization;
       if (lastEventId) headers['Last-Event-ID'] = lastEventId;
       if (body !== undefined) headers['Content-Type'] = contentType;
-      return { op, url, auth, headers, body: ['GET', 'DELETE'].includes(op.method) && body !== undefined && !op.bodySchema ? undefined : body };
+      return {
+        op,
+        url,
+        auth,
+        headers,
+        body: ['GET', 'DELETE'].includes(op.method) && body !== undefined && !op.bodySchema ? undefined : body,
+      };
     });
 }
 
@@ -211,11 +277,16 @@ function contractProblem(status: number, headers: Headers, text: string, path: s
   }
   if (path.startsWith('/compat/') && !('statusCode' in body)) {
     // Canvalo's own shape (CanvaloExceptionFilter): {error: {code, message, userMessage, suggestedActions, retryable}}.
-    const canvalo = path.startsWith('/compat/canvalo/') ? (body.error as Record<string, unknown> | undefined) : undefined;
+    const canvalo = path.startsWith('/compat/canvalo/')
+      ? (body.error as Record<string, unknown> | undefined)
+      : undefined;
     if (canvalo) {
-      if (typeof canvalo.code !== 'string' || !CODE.test(canvalo.code) || typeof canvalo.message !== 'string') return `canvalo error body malformed: ${text.slice(0, 120)}`;
-    } else if (typeof body.detail !== 'string' && !Array.isArray(body.detail)) return `compat body without detail: ${text.slice(0, 120)}`;
-    if (/\bat .+\.(ts|js):\d+/.test(text) || /SELECT |INSERT INTO|QueryFailedError/.test(text)) return 'leaks internals';
+      if (typeof canvalo.code !== 'string' || !CODE.test(canvalo.code) || typeof canvalo.message !== 'string')
+        return `canvalo error body malformed: ${text.slice(0, 120)}`;
+    } else if (typeof body.detail !== 'string' && !Array.isArray(body.detail))
+      return `compat body without detail: ${text.slice(0, 120)}`;
+    if (/\bat .+\.(ts|js):\d+/.test(text) || /SELECT |INSERT INTO|QueryFailedError/.test(text))
+      return 'leaks internals';
     if ((status === 429 || status === 503) && !headers.get('retry-after')) return 'no Retry-After';
     return undefined;
   }
@@ -234,10 +305,17 @@ async function send(base: string, c: Case): Promise<Outcome> {
   const signal = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
   let res: Response;
   try {
-    res = await fetch(base + c.url, { method: c.op.method, headers: c.headers, body: c.body, signal, redirect: 'manual' });
+    res = await fetch(base + c.url, {
+      method: c.op.method,
+      headers: c.headers,
+      body: c.body,
+      signal,
+      redirect: 'manual',
+    });
   } catch (err) {
     const e = err as Error;
-    if (e.name === 'TimeoutError') return { c, status: 0, problem: `no response within ${REQUEST_TIMEOUT_MS} ms (hang)` };
+    if (e.name === 'TimeoutError')
+      return { c, status: 0, problem: `no response within ${REQUEST_TIMEOUT_MS} ms (hang)` };
     // A connection the server closed on purpose (a request it refused at the HTTP parser) is not a 5xx, but say it.
     return { c, status: 0, problem: `request failed: ${e.message} ${(e as { cause?: Error }).cause?.message ?? ''}` };
   }
@@ -284,13 +362,41 @@ describe(`OpenAPI fuzzer (FUZZ_SEED=${SEED})`, () => {
     });
     doc = JSON.parse(readFileSync(join(__dirname, '..', '..', 'openapi.json'), 'utf8')) as Doc;
     const { admin, user } = await teamMatrix(t);
-    const agent = await t.http().post('/api/agents').set(admin.bearer).send({ name: 'Fuzz bot', provider: 'mock' }).expect(201);
-    const chat = await t.http().post('/api/chats').set(user.bearer).send({ agentId: agent.body.id, title: 'fuzz' }).expect(201);
-    const sent = await t.http().post(`/api/chats/${chat.body.id}/messages`).set(user.bearer).set('Accept', 'application/json').send({ content: 'hello' }).expect(202);
+    const agent = await t
+      .http()
+      .post('/api/agents')
+      .set(admin.bearer)
+      .send({ name: 'Fuzz bot', provider: 'mock' })
+      .expect(201);
+    const chat = await t
+      .http()
+      .post('/api/chats')
+      .set(user.bearer)
+      .send({ agentId: agent.body.id, title: 'fuzz' })
+      .expect(201);
+    const sent = await t
+      .http()
+      .post(`/api/chats/${chat.body.id}/messages`)
+      .set(user.bearer)
+      .set('Accept', 'application/json')
+      .send({ content: 'hello' })
+      .expect(202);
     const sessionId = randomUUID();
-    const research = await t.http().post('/api/research/sessions').set(user.bearer).send({ id: sessionId, query: 'fuzzing' });
-    if (research.status >= 300) throw new Error(`research session fixture: ${research.status} ${JSON.stringify(research.body)}`);
-    fx = { admin, user, agentId: agent.body.id, chatId: chat.body.id, messageId: sent.body.assistantMessage.id, sessionId };
+    const research = await t
+      .http()
+      .post('/api/research/sessions')
+      .set(user.bearer)
+      .send({ id: sessionId, query: 'fuzzing' });
+    if (research.status >= 300)
+      throw new Error(`research session fixture: ${research.status} ${JSON.stringify(research.body)}`);
+    fx = {
+      admin,
+      user,
+      agentId: agent.body.id,
+      chatId: chat.body.id,
+      messageId: sent.body.assistantMessage.id,
+      sessionId,
+    };
   }, 180_000);
   afterAll(() => t?.close());
 
@@ -300,7 +406,12 @@ describe(`OpenAPI fuzzer (FUZZ_SEED=${SEED})`, () => {
     ops.forEach((op, i) => cases.push(...fc.sample(caseArb(doc, op, fx), { seed: SEED + i, numRuns: PER_OPERATION })));
     // Logout only unauthenticated or with garbage (its own behaviour is covered by the auth suites).
     const logout = operations(doc).find((op) => op.path === '/api/auth/logout');
-    if (logout) cases.push(...fc.sample(caseArb(doc, logout, fx), { seed: SEED - 1, numRuns: PER_OPERATION }).map((c) => ({ ...c, auth: 'none' as const, headers: { ...c.headers, Authorization: 'Bearer x' } })));
+    if (logout)
+      cases.push(
+        ...fc
+          .sample(caseArb(doc, logout, fx), { seed: SEED - 1, numRuns: PER_OPERATION })
+          .map((c) => ({ ...c, auth: 'none' as const, headers: { ...c.headers, Authorization: 'Bearer x' } })),
+      );
     expect(cases.length).toBeGreaterThanOrEqual(MIN_REQUESTS);
 
     const started = Date.now();
@@ -308,9 +419,19 @@ describe(`OpenAPI fuzzer (FUZZ_SEED=${SEED})`, () => {
     const byStatus = new Map<number, number>();
     for (const o of outcomes) byStatus.set(o.status, (byStatus.get(o.status) ?? 0) + 1);
     const problems = outcomes.filter((o) => o.problem);
-    const summary = [...byStatus.entries()].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s}: ${n}`).join(', ');
-    process.stdout.write(`fuzz: ${outcomes.length} requests over ${ops.length + 1} operations in ${Date.now() - started} ms (seed ${SEED}); ${summary}\n`);
-    const report = problems.slice(0, 25).map((o) => `${o.status} ${o.c.op.method} ${o.c.url.slice(0, 160)} [${o.c.auth}] body=${(o.c.body ?? '').slice(0, 120)} → ${o.problem}`);
+    const summary = [...byStatus.entries()]
+      .sort((a, b) => a[0] - b[0])
+      .map(([s, n]) => `${s}: ${n}`)
+      .join(', ');
+    process.stdout.write(
+      `fuzz: ${outcomes.length} requests over ${ops.length + 1} operations in ${Date.now() - started} ms (seed ${SEED}); ${summary}\n`,
+    );
+    const report = problems
+      .slice(0, 25)
+      .map(
+        (o) =>
+          `${o.status} ${o.c.op.method} ${o.c.url.slice(0, 160)} [${o.c.auth}] body=${(o.c.body ?? '').slice(0, 120)} → ${o.problem}`,
+      );
     expect(report).toEqual([]);
     expect(outcomes.filter((o) => o.status >= 500)).toHaveLength(0);
   });

@@ -28,10 +28,12 @@ function toJsonSchema(node: unknown): unknown {
     if (k === 'example' || k === 'discriminator' || k === 'nullable') continue;
     if (k === '$ref' && typeof v === 'string' && v.startsWith('#/')) out.$ref = `${DOC_ID}${v}`;
     // `properties` maps names to schemas: its keys are not keywords.
-    else if (k === 'properties') out.properties = Object.fromEntries(Object.entries(v as Json).map(([p, s]) => [p, toJsonSchema(s)]));
+    else if (k === 'properties')
+      out.properties = Object.fromEntries(Object.entries(v as Json).map(([p, s]) => [p, toJsonSchema(s)]));
     else out[k] = toJsonSchema(v);
   }
-  if (out.type === 'object' && out.properties && out.additionalProperties === undefined) out.additionalProperties = false;
+  if (out.type === 'object' && out.properties && out.additionalProperties === undefined)
+    out.additionalProperties = false;
   const nullable = (node as Json).nullable === true;
   if (!nullable) return out;
   if (typeof out.type === 'string' && !out.allOf && !out.oneOf && !out.anyOf && !out.$ref) {
@@ -63,7 +65,13 @@ export class OpenApiResponseValidator {
       const regex = new RegExp(`^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^}]+\}/g, '[^/]+')}$`);
       for (const [method, op] of Object.entries(item as Json)) {
         if (!METHODS.has(method)) continue;
-        this.operations.push({ method, template, regex, literalLength: template.replace(/\{[^}]+\}/g, '').length, responses: (op as Json).responses });
+        this.operations.push({
+          method,
+          template,
+          regex,
+          literalLength: template.replace(/\{[^}]+\}/g, '').length,
+          responses: (op as Json).responses,
+        });
       }
     }
   }
@@ -100,7 +108,10 @@ export class OpenApiResponseValidator {
     if (validate(body)) return null;
     const errors = (validate.errors ?? [])
       .slice(0, 8)
-      .map((e) => `${e.instancePath || '(body)'} ${e.message}${e.params && 'additionalProperty' in e.params ? `: ${String(e.params.additionalProperty)}` : ''}`);
+      .map(
+        (e) =>
+          `${e.instancePath || '(body)'} ${e.message}${e.params && 'additionalProperty' in e.params ? `: ${String(e.params.additionalProperty)}` : ''}`,
+      );
     return `${where}: the JSON body does not match the documented schema:\n  ${errors.join('\n  ')}\nbody: ${JSON.stringify(body).slice(0, 600)}`;
   }
 }

@@ -31,7 +31,22 @@ export class PrivateRedis {
 
   async start(): Promise<void> {
     if (!this.port) this.port = await freePort();
-    this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'], { stdio: 'ignore' });
+    this.proc = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--protected-mode',
+        'no',
+      ],
+      { stdio: 'ignore' },
+    );
     await this.waitUntil(true);
   }
 
@@ -64,7 +79,10 @@ export class PrivateRedis {
 
   private async waitUntil(up: boolean): Promise<void> {
     for (let i = 0; i < 100; i++) {
-      const ok = await this.command('PING').then(() => true, () => false);
+      const ok = await this.command('PING').then(
+        () => true,
+        () => false,
+      );
       if (ok === up) return;
       await new Promise((r) => setTimeout(r, 50));
     }

@@ -53,7 +53,11 @@ async function ensureTemplate(adminUrl: string): Promise<void> {
       const building = `${TEMPLATE}_build`;
       await admin.query(`DROP DATABASE IF EXISTS "${building}" WITH (FORCE)`);
       await admin.query(`CREATE DATABASE "${building}"`);
-      const ds = await createDataSource(loadConfig({ ...baseTestEnv(TEST_TMP), DATABASE_URL: databaseUrl(adminUrl, building) }), {}, true);
+      const ds = await createDataSource(
+        loadConfig({ ...baseTestEnv(TEST_TMP), DATABASE_URL: databaseUrl(adminUrl, building) }),
+        {},
+        true,
+      );
       await ds.destroy();
       await admin.query(`ALTER DATABASE "${building}" RENAME TO "${TEMPLATE}"`);
     }
@@ -72,7 +76,10 @@ async function ensureTemplate(adminUrl: string): Promise<void> {
 export async function createTestDatabase(_dataDir?: string): Promise<TestDatabase> {
   const embedded = !process.env.TEST_DATABASE_URL;
   const adminUrl = process.env.TEST_DATABASE_URL ?? process.env[EMBEDDED_URL_ENV];
-  if (!adminUrl) throw new Error(`no test database: jest's globalSetup did not start the embedded cluster (${EMBEDDED_URL_ENV} unset)`);
+  if (!adminUrl)
+    throw new Error(
+      `no test database: jest's globalSetup did not start the embedded cluster (${EMBEDDED_URL_ENV} unset)`,
+    );
   if (embedded) await ensureTemplate(adminUrl);
   const name = `cb_test_${randomBytes(6).toString('hex')}`;
   const admin = new Client({ connectionString: adminUrl });
@@ -137,7 +144,10 @@ export function withTestApp(options: TestAppOptions | (() => TestAppOptions | Pr
   return new Proxy({} as TestApp, {
     get(_target, prop) {
       if (prop === 'then') return undefined; // not a promise
-      if (!current) throw new Error(`withTestApp: \`${String(prop)}\` read outside the block's tests (before its beforeAll or after its afterAll)`);
+      if (!current)
+        throw new Error(
+          `withTestApp: \`${String(prop)}\` read outside the block's tests (before its beforeAll or after its afterAll)`,
+        );
       const value = Reflect.get(current, prop) as unknown;
       return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(current) : value;
     },

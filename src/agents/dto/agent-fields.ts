@@ -22,7 +22,15 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { validateUpstreamUrlSyntax } from 'src/llm/url-safety';
 
 export const PROVIDERS = ['gemini', 'openai', 'n8n', 'mock'] as const;
-export const MOCK_ERRORS = ['server', 'rate_limit', 'auth', 'bad_request', 'connection', 'malformed', 'timeout'] as const;
+export const MOCK_ERRORS = [
+  'server',
+  'rate_limit',
+  'auth',
+  'bad_request',
+  'connection',
+  'malformed',
+  'timeout',
+] as const;
 
 /** The field is optional, but when present it must be valid: `null` is refused (non-nullable fields). */
 export const Present = () => ValidateIf((_o: object, v: unknown) => v !== undefined);
@@ -39,7 +47,8 @@ export function IsUpstreamUrl(): PropertyDecorator {
       target: target.constructor,
       propertyName: String(propertyName),
       validator: {
-        validate: (v: unknown) => typeof v === 'string' && v.length <= 2000 && validateUpstreamUrlSyntax(v, true) === null,
+        validate: (v: unknown) =>
+          typeof v === 'string' && v.length <= 2000 && validateUpstreamUrlSyntax(v, true) === null,
         defaultMessage: (a?: ValidationArguments) => {
           const v: unknown = a?.value;
           if (typeof v !== 'string') return `${a?.property} must be an http(s) URL`;
@@ -57,7 +66,8 @@ export class RouterCandidateDto {
   agentId: string;
 
   @ApiProperty({ maxLength: 500, example: 'Questions about invoices and payments' })
-  @IsString() @MaxLength(500)
+  @IsString()
+  @MaxLength(500)
   description: string;
 }
 
@@ -67,15 +77,27 @@ export class RouterCandidateDto {
  */
 export class RouterConfigDto {
   @ApiProperty({ type: [RouterCandidateDto] })
-  @IsArray() @ArrayMinSize(1) @ArrayMaxSize(20) @ValidateNested({ each: true }) @Type(() => RouterCandidateDto)
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(20)
+  @ValidateNested({ each: true })
+  @Type(() => RouterCandidateDto)
   candidates: RouterCandidateDto[];
 
   @ApiProperty({ format: 'uuid', description: 'One of the candidates: answers when the choice fails' })
   @IsUUID()
   defaultAgentId: string;
 
-  @ApiPropertyOptional({ minimum: 100, maximum: 60000, default: 10000, description: 'How long the choice may take (ms)' })
-  @IsOptional() @IsInt() @Min(100) @Max(60000)
+  @ApiPropertyOptional({
+    minimum: 100,
+    maximum: 60000,
+    default: 10000,
+    description: 'How long the choice may take (ms)',
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(100)
+  @Max(60000)
   timeoutMs?: number;
 }
 
@@ -86,44 +108,139 @@ export class RouterConfigDto {
  */
 export class AgentConfigDto {
   @ApiPropertyOptional({ type: Number, nullable: true, minimum: 0, maximum: 2, example: 0.7 })
-  @IsOptional() @IsNumber({ allowNaN: false, allowInfinity: false }) @Min(0) @Max(2)
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  @Max(2)
   temperature?: number | null;
 
   @ApiPropertyOptional({ type: 'integer', nullable: true, minimum: 1, maximum: 200000, example: 1024 })
-  @IsOptional() @IsInt() @Min(1) @Max(200000)
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(200000)
   maxTokens?: number | null;
 
   @ApiPropertyOptional({ type: Number, nullable: true, minimum: 0, maximum: 1 })
-  @IsOptional() @IsNumber({ allowNaN: false, allowInfinity: false }) @Min(0) @Max(1)
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  @Max(1)
   topP?: number | null;
 
-  @ApiPropertyOptional({ type: 'integer', nullable: true, minimum: 1, maximum: 100000, description: 'mock only: deltas per reply' })
-  @IsOptional() @IsInt() @Min(1) @Max(100000)
+  @ApiPropertyOptional({
+    type: 'integer',
+    nullable: true,
+    minimum: 1,
+    maximum: 100000,
+    description: 'mock only: deltas per reply',
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(100000)
   mockDeltas?: number | null;
 
-  @ApiPropertyOptional({ type: 'integer', nullable: true, minimum: 0, maximum: 60000, description: 'mock only: pause between deltas (ms)' })
-  @IsOptional() @IsInt() @Min(0) @Max(60000)
+  @ApiPropertyOptional({
+    type: 'integer',
+    nullable: true,
+    minimum: 0,
+    maximum: 60000,
+    description: 'mock only: pause between deltas (ms)',
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(60000)
   mockDelayMs?: number | null;
 
-  @ApiPropertyOptional({ type: 'integer', nullable: true, minimum: 0, maximum: 600000, description: 'mock only: delay before the first delta (ms)' })
-  @IsOptional() @IsInt() @Min(0) @Max(600000)
+  @ApiPropertyOptional({
+    type: 'integer',
+    nullable: true,
+    minimum: 0,
+    maximum: 600000,
+    description: 'mock only: delay before the first delta (ms)',
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(600000)
   mockFirstTokenDelayMs?: number | null;
 
-  @ApiPropertyOptional({ type: String, nullable: true, maxLength: 100000, description: 'mock only: reply exactly this text' })
-  @IsOptional() @IsString() @MaxLength(100000)
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    maxLength: 100000,
+    description: 'mock only: reply exactly this text',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(100000)
   mockContent?: string | null;
 
   @ApiPropertyOptional({ enum: MOCK_ERRORS, nullable: true, description: 'mock only: fail before the first delta' })
-  @IsOptional() @IsIn(MOCK_ERRORS)
+  @IsOptional()
+  @IsIn(MOCK_ERRORS)
   mockError?: (typeof MOCK_ERRORS)[number] | null;
 
-  @ApiPropertyOptional({ type: 'integer', nullable: true, minimum: 0, maximum: 600000, description: 'mock only: Retry-After of a rate_limit error (ms)' }) @IsOptional() @IsInt() @Min(0) @Max(600000) mockRetryAfterMs?: number | null;
-  @ApiPropertyOptional({ type: 'integer', nullable: true, minimum: 0, maximum: 100000, description: 'mock only: fail this many calls, then succeed' }) @IsOptional() @IsInt() @Min(0) @Max(100000) mockErrorTimes?: number | null;
-  @ApiPropertyOptional({ type: 'integer', nullable: true, minimum: 0, maximum: 100000, description: 'mock only: fail after this many deltas' }) @IsOptional() @IsInt() @Min(0) @Max(100000) mockFailAfter?: number | null;
-  @ApiPropertyOptional({ type: 'integer', nullable: true, minimum: 0, maximum: 100000, description: 'mock only: stop sending after this many deltas' }) @IsOptional() @IsInt() @Min(0) @Max(100000) mockStallAfter?: number | null;
+  @ApiPropertyOptional({
+    type: 'integer',
+    nullable: true,
+    minimum: 0,
+    maximum: 600000,
+    description: 'mock only: Retry-After of a rate_limit error (ms)',
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(600000)
+  mockRetryAfterMs?: number | null;
+  @ApiPropertyOptional({
+    type: 'integer',
+    nullable: true,
+    minimum: 0,
+    maximum: 100000,
+    description: 'mock only: fail this many calls, then succeed',
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(100000)
+  mockErrorTimes?: number | null;
+  @ApiPropertyOptional({
+    type: 'integer',
+    nullable: true,
+    minimum: 0,
+    maximum: 100000,
+    description: 'mock only: fail after this many deltas',
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(100000)
+  mockFailAfter?: number | null;
+  @ApiPropertyOptional({
+    type: 'integer',
+    nullable: true,
+    minimum: 0,
+    maximum: 100000,
+    description: 'mock only: stop sending after this many deltas',
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(100000)
+  mockStallAfter?: number | null;
 
-  @ApiPropertyOptional({ type: RouterConfigDto, nullable: true, description: 'Makes the agent a router (supervisor) over candidate agents' })
-  @IsOptional() @IsObject() @ValidateNested() @Type(() => RouterConfigDto)
+  @ApiPropertyOptional({
+    type: RouterConfigDto,
+    nullable: true,
+    description: 'Makes the agent a router (supervisor) over candidate agents',
+  })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => RouterConfigDto)
   router?: RouterConfigDto | null;
 }
 

@@ -36,7 +36,8 @@ export class Agent {
   /** SecretBox envelope (`v1:<keyId>:…`) of the apiKey / webhookToken; never leaves the service layer. */
   @Column({ name: 'secret_enc', type: 'text', nullable: true }) secretEnc: string | null;
 
-  @Column({ name: 'avatar_content_type', type: 'varchar', length: 32, nullable: true }) avatarContentType: string | null;
+  @Column({ name: 'avatar_content_type', type: 'varchar', length: 32, nullable: true }) avatarContentType:
+    string | null;
   /** Hex sha256 of the avatar bytes: the strong ETag and the `?v=` of avatarUrl. */
   @Column({ name: 'avatar_sha256', type: 'char', length: 64, nullable: true }) avatarSha256: string | null;
   @Column({ name: 'avatar_data', type: 'bytea', nullable: true, select: false }) avatarData?: Buffer | null;

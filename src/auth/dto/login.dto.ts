@@ -14,9 +14,13 @@ export class LoginDto {
 }
 
 export class TokenResponseDto {
-  @ApiProperty({ description: 'Short-lived access JWT (HS256); also set as the httpOnly access_token cookie' }) accessToken: string;
+  @ApiProperty({ description: 'Short-lived access JWT (HS256); also set as the httpOnly access_token cookie' })
+  accessToken: string;
   @ApiProperty({ example: 900, description: 'Seconds until the access token expires' }) expiresIn: number;
-  @ApiProperty({ description: 'Opaque, single-use refresh token (also the httpOnly refresh_token cookie, path /api/auth)' }) refreshToken: string;
+  @ApiProperty({
+    description: 'Opaque, single-use refresh token (also the httpOnly refresh_token cookie, path /api/auth)',
+  })
+  refreshToken: string;
   @ApiProperty({ example: 604800 }) refreshExpiresIn: number;
   @ApiProperty({ type: UserResponseDto }) user: UserResponseDto;
 }

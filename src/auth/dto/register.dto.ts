@@ -11,9 +11,20 @@ export class RegisterDto {
   @MaxLength(1024)
   password: string;
   @ApiPropertyOptional({ maxLength: 100 }) @IsOptional() @IsString() @Length(1, 100) displayName?: string;
-  @ApiPropertyOptional({ maxLength: 100, description: 'Create a new team named so' }) @IsOptional() @IsString() @Length(1, 100) teamName?: string;
-  @ApiPropertyOptional({ description: 'Join with an invite' }) @IsOptional() @IsString() @Length(10, 200) inviteToken?: string;
-  @ApiPropertyOptional({ format: 'uuid', description: 'Join a team that allows open sign-up' }) @IsOptional() @IsUUID() teamId?: string;
+  @ApiPropertyOptional({ maxLength: 100, description: 'Create a new team named so' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 100)
+  teamName?: string;
+  @ApiPropertyOptional({ description: 'Join with an invite' })
+  @IsOptional()
+  @IsString()
+  @Length(10, 200)
+  inviteToken?: string;
+  @ApiPropertyOptional({ format: 'uuid', description: 'Join a team that allows open sign-up' })
+  @IsOptional()
+  @IsUUID()
+  teamId?: string;
 }
 
 export class RegisteredTeamDto {

@@ -21,14 +21,19 @@ export class RoutingDto {
   @ApiProperty({ format: 'uuid', description: 'The agent that answered' }) routedTo: string;
   @ApiProperty() routedToName: string;
   @ApiProperty() reason: string;
-  @ApiProperty({ enum: ['model', 'default'], description: "model: the router's model chose; default: the fallback candidate" }) method: 'model' | 'default';
+  @ApiProperty({
+    enum: ['model', 'default'],
+    description: "model: the router's model chose; default: the fallback candidate",
+  })
+  method: 'model' | 'default';
 }
 
 export class ChatResponseDto {
   @ApiProperty({ format: 'uuid' }) id: string;
   @ApiProperty({ format: 'uuid' }) agentId: string;
   @ApiProperty() title: string;
-  @ApiProperty({ type: 'object', additionalProperties: true, example: { tags: ['work'], priority: 'high' } }) metadata: Record<string, unknown>;
+  @ApiProperty({ type: 'object', additionalProperties: true, example: { tags: ['work'], priority: 'high' } })
+  metadata: Record<string, unknown>;
   @ApiProperty() isArchived: boolean;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
   @ApiProperty({ format: 'date-time' }) updatedAt: string;
@@ -44,14 +49,17 @@ export class MessageResponseDto {
   @ApiPropertyOptional({ type: MessageErrorDto }) error?: { code: string; message: string };
   @ApiPropertyOptional() model?: string;
   @ApiPropertyOptional({ type: UsageDto }) usage?: UsageDto;
-  @ApiPropertyOptional({ type: [ToolCallDto], description: 'Tool calls the model made (assistant messages)' }) toolCalls?: ToolCallDto[];
-  @ApiPropertyOptional({ type: RoutingDto, description: 'When the agent is a router: which agent answered and why' }) routing?: RoutingDto;
+  @ApiPropertyOptional({ type: [ToolCallDto], description: 'Tool calls the model made (assistant messages)' })
+  toolCalls?: ToolCallDto[];
+  @ApiPropertyOptional({ type: RoutingDto, description: 'When the agent is a router: which agent answered and why' })
+  routing?: RoutingDto;
   @ApiPropertyOptional({ description: 'The id given by the client when it sent the message' }) clientMessageId?: string;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
 }
 
 export class ChatDetailDto extends ChatResponseDto {
-  @ApiProperty({ type: [MessageResponseDto], description: 'The current branch, oldest first' }) messages: MessageResponseDto[];
+  @ApiProperty({ type: [MessageResponseDto], description: 'The current branch, oldest first' })
+  messages: MessageResponseDto[];
 }
 
 export class ChatListDto {
@@ -61,8 +69,12 @@ export class ChatListDto {
 
 export class ChatTreeDto {
   @ApiProperty({ format: 'uuid' }) chatId: string;
-  @ApiProperty({ type: String, nullable: true, description: 'Leaf of the current branch (the most recent leaf)' }) currentLeafId: string | null;
-  @ApiProperty({ type: [MessageResponseDto], description: 'Every message, parents before children, siblings oldest first' })
+  @ApiProperty({ type: String, nullable: true, description: 'Leaf of the current branch (the most recent leaf)' })
+  currentLeafId: string | null;
+  @ApiProperty({
+    type: [MessageResponseDto],
+    description: 'Every message, parents before children, siblings oldest first',
+  })
   items: MessageResponseDto[];
 }
 
@@ -74,7 +86,8 @@ export class SendMessageResultDto {
 
 export class SearchHitDto {
   @ApiProperty({ format: 'uuid' }) chatId: string;
-  @ApiProperty({ format: 'uuid', nullable: true, type: String, description: 'null when the chat title matched' }) messageId: string | null;
+  @ApiProperty({ format: 'uuid', nullable: true, type: String, description: 'null when the chat title matched' })
+  messageId: string | null;
   @ApiProperty({ description: 'Matched words wrapped in <mark>…</mark>' }) snippet: string;
   @ApiProperty() rank: number;
 }

@@ -13,7 +13,8 @@ export class ChatStatusEventDataDto {
   @ApiPropertyOptional() model?: string;
   @ApiPropertyOptional({ format: 'uuid', description: 'Router agents: the agent that answers' }) routedTo?: string;
   @ApiPropertyOptional({ description: 'Router agents: why that agent' }) reason?: string;
-  @ApiPropertyOptional({ type: RoutingDto, description: 'Router agents: the whole decision (stored on the message)' }) routing?: RoutingDto;
+  @ApiPropertyOptional({ type: RoutingDto, description: 'Router agents: the whole decision (stored on the message)' })
+  routing?: RoutingDto;
 }
 
 export class ChatMessageEventDataDto {
@@ -36,7 +37,12 @@ export class ChatErrorEventDataDto {
 export const CHAT_STREAM_EVENTS: SseEventSpec[] = [
   { event: 'status', data: ChatStatusEventDataDto, description: 'Progress of the request (first event of a stream)' },
   { event: 'message', data: ChatMessageEventDataDto, description: 'A content delta' },
-  { event: 'tool_call', data: ToolCallDto, description: 'A tool call of the model; `arguments` is the JSON text so far (several events per call id, the last one complete)' },
+  {
+    event: 'tool_call',
+    data: ToolCallDto,
+    description:
+      'A tool call of the model; `arguments` is the JSON text so far (several events per call id, the last one complete)',
+  },
   { event: 'done', data: ChatDoneEventDataDto, description: 'Terminal: the reply is complete (or was cancelled)' },
   { event: 'error', data: ChatErrorEventDataDto, description: 'Terminal: generation failed' },
 ];

@@ -51,8 +51,10 @@ export class Message {
   @Column({ name: 'tool_calls', type: 'jsonb', nullable: true }) toolCalls: MessageToolCall[] | null;
   @Column({ type: 'jsonb', nullable: true }) routing: MessageRouting | null;
   @Column({ name: 'client_message_id', type: 'varchar', length: 200, nullable: true }) clientMessageId: string | null;
-  @Column({ name: 'lease_owner', type: 'varchar', length: 100, nullable: true, select: false }) leaseOwner?: string | null;
-  @Column({ name: 'lease_expires_at', type: 'timestamptz', nullable: true, select: false }) leaseExpiresAt?: Date | null;
+  @Column({ name: 'lease_owner', type: 'varchar', length: 100, nullable: true, select: false }) leaseOwner?:
+    string | null;
+  @Column({ name: 'lease_expires_at', type: 'timestamptz', nullable: true, select: false })
+  leaseExpiresAt?: Date | null;
 
   /** The id of the stream's terminal event, so a resume from the database uses the very same id. */
   @Column({ name: 'final_event_id', type: 'varchar', length: 40, nullable: true }) finalEventId: string | null;

@@ -34,9 +34,16 @@ export class AuditMiddleware implements NestMiddleware {
         userId: user?.id ?? null,
         teamId: user?.teamId ?? apiKey?.teamId ?? null,
       };
-      this.logger.log({ ...fact, path: route ?? req.path }, `${req.method} ${route ?? req.path} ${res.statusCode} ${durationMs}ms`);
+      this.logger.log(
+        { ...fact, path: route ?? req.path },
+        `${req.method} ${route ?? req.path} ${res.statusCode} ${durationMs}ms`,
+      );
       if (!SAFE_METHODS.has(req.method) && route) {
-        void this.audit.record({ action: 'http.request', ...fact, ...(apiKey ? { metadata: { apiKeyId: apiKey.keyId } } : {}) });
+        void this.audit.record({
+          action: 'http.request',
+          ...fact,
+          ...(apiKey ? { metadata: { apiKeyId: apiKey.keyId } } : {}),
+        });
       }
     });
     next();

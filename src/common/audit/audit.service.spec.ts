@@ -53,7 +53,11 @@ describe('AuditService batching', () => {
     const t = new TableRecorder();
     t.refuse.add('bad');
     const audit = service(t);
-    const results = await Promise.all([audit.record({ action: 'good.1' }), audit.record({ action: 'bad' }), audit.record({ action: 'good.2' })]);
+    const results = await Promise.all([
+      audit.record({ action: 'good.1' }),
+      audit.record({ action: 'bad' }),
+      audit.record({ action: 'good.2' }),
+    ]);
     expect(results).toEqual([undefined, undefined, undefined]);
     expect(t.rows.map((r) => r.action)).toEqual(['good.1', 'good.2']);
   });

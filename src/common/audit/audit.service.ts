@@ -32,7 +32,10 @@ export class AuditService implements OnModuleDestroy {
   record(entry: NewAuditLog): Promise<void> {
     return new Promise<void>((resolve) => {
       // The time of the fact, not of the batch's insert: entries of one batch keep their order.
-      this.queue.push({ entry: { correlationId: currentCorrelationId() ?? null, ...entry, createdAt: new Date() }, resolve });
+      this.queue.push({
+        entry: { correlationId: currentCorrelationId() ?? null, ...entry, createdAt: new Date() },
+        resolve,
+      });
       this.running ??= new Promise<void>((r) => setImmediate(r)).then(() => this.drain());
     });
   }
@@ -66,7 +69,9 @@ export class AuditService implements OnModuleDestroy {
       else {
         // One entry may be at fault (a value the column refuses): store the others one by one.
         for (const p of batch) {
-          await this.repo.createMany([p.entry]).catch((e: unknown) => this.logger.error({ err: e, action: p.entry.action }, 'audit write failed'));
+          await this.repo
+            .createMany([p.entry])
+            .catch((e: unknown) => this.logger.error({ err: e, action: p.entry.action }, 'audit write failed'));
         }
       }
     }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, Logger} from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { MetricsService } from 'src/common/metrics/metrics.service';
 import { REDIS_CLIENT } from 'src/common/redis/redis.module';
@@ -53,7 +53,10 @@ export class VersionStamps {
       this.metrics.stampReadFailed(kind);
       if (Date.now() - this.lastReadWarning > 10_000) {
         this.lastReadWarning = Date.now();
-        this.logger.warn({ scope: kind, reason: (err as Error).message }, 'version stamp read failed: loading from the database without caching');
+        this.logger.warn(
+          { scope: kind, reason: (err as Error).message },
+          'version stamp read failed: loading from the database without caching',
+        );
       }
       return null;
     }
@@ -84,7 +87,10 @@ export class VersionStamps {
         await this.redis!.set(this.prefix + scope, randomUUID());
       } catch (err) {
         const kind = scopeKind(scope);
-        this.logger.warn({ scope: kind, reason: (err as Error).message }, 'version stamp bump failed after commit: cached values of the scope may stay stale until their TTL');
+        this.logger.warn(
+          { scope: kind, reason: (err as Error).message },
+          'version stamp bump failed after commit: cached values of the scope may stay stale until their TTL',
+        );
         this.metrics.stampBumpFailed(kind);
       }
     }

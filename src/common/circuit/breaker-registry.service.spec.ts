@@ -16,7 +16,12 @@ async function run(policy: ReturnType<BreakerRegistry['get']>, fn: () => Promise
 }
 
 describe('BreakerRegistry: route breakers on a failure-rate window', () => {
-  const options = { kind: 'route' as const, sampling: { rate: 0.5, windowMs: 10_000, minRequests: 10 }, resetTimeoutMs: 60_000, isFailure: isDependencyFault };
+  const options = {
+    kind: 'route' as const,
+    sampling: { rate: 0.5, windowMs: 10_000, minRequests: 10 },
+    resetTimeoutMs: 60_000,
+    isFailure: isDependencyFault,
+  };
 
   it('does not open below the minimum volume, even when every request failed', async () => {
     const policy = new BreakerRegistry().get('route:GET /a', options);

@@ -1,5 +1,13 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { CircuitBreakerPolicy, CircuitState, ConsecutiveBreaker, IBreaker, SamplingBreaker, circuitBreaker, handleWhen } from 'cockatiel';
+import {
+  CircuitBreakerPolicy,
+  CircuitState,
+  ConsecutiveBreaker,
+  IBreaker,
+  SamplingBreaker,
+  circuitBreaker,
+  handleWhen,
+} from 'cockatiel';
 
 export type BreakerKind = 'route' | 'agent';
 export type BreakerStateName = 'closed' | 'open' | 'half_open' | 'isolated';
@@ -53,7 +61,11 @@ function makeBreaker(options: BreakerOptions): IBreaker {
   const s = options.sampling;
   if (!s) return new ConsecutiveBreaker(options.failureThreshold ?? 5);
   // cockatiel compares the window's volume with duration × minimumRps: this makes it `minRequests`.
-  return new SamplingBreaker({ threshold: s.rate, duration: s.windowMs, minimumRps: (s.minRequests * 1000) / s.windowMs });
+  return new SamplingBreaker({
+    threshold: s.rate,
+    duration: s.windowMs,
+    minimumRps: (s.minRequests * 1000) / s.windowMs,
+  });
 }
 
 /**

@@ -36,7 +36,8 @@ export class SecretBox {
     }
     this.keys = new Map(entries);
     this.activeKeyId = config.crypto.activeKeyId;
-    if (!this.keys.has(this.activeKeyId)) throw new SecretBoxError(`active encryption key "${this.activeKeyId}" is not configured`);
+    if (!this.keys.has(this.activeKeyId))
+      throw new SecretBoxError(`active encryption key "${this.activeKeyId}" is not configured`);
   }
 
   get activeKey(): string {
@@ -96,8 +97,14 @@ function parse(envelope: string): { keyId: string; iv: Buffer; tag: Buffer; ct: 
   if (parts.length !== 5 || parts[0] !== VERSION) throw new SecretBoxError('not a v1 secret envelope');
   const [, keyId, iv, tag, ct] = parts;
   const b64url = /^[A-Za-z0-9_-]*$/;
-  if (!KEY_ID.test(keyId) || ![iv, tag, ct].every((p) => b64url.test(p))) throw new SecretBoxError('malformed secret envelope');
-  const out = { keyId, iv: Buffer.from(iv, 'base64url'), tag: Buffer.from(tag, 'base64url'), ct: Buffer.from(ct, 'base64url') };
+  if (!KEY_ID.test(keyId) || ![iv, tag, ct].every((p) => b64url.test(p)))
+    throw new SecretBoxError('malformed secret envelope');
+  const out = {
+    keyId,
+    iv: Buffer.from(iv, 'base64url'),
+    tag: Buffer.from(tag, 'base64url'),
+    ct: Buffer.from(ct, 'base64url'),
+  };
   if (out.iv.length !== IV_BYTES || out.tag.length !== TAG_BYTES) throw new SecretBoxError('malformed secret envelope');
   return out;
 }

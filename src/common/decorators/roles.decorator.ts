@@ -6,4 +6,7 @@ import { ErrorBodyDto } from 'src/common/filters/error-body';
 export const ROLES_KEY = 'roles';
 /** Restricts a route to the given roles (checked by the global RolesGuard); documents its 403 with the contract body. */
 export const Roles = (...roles: Role[]) =>
-  applyDecorators(SetMetadata(ROLES_KEY, roles), ApiForbiddenResponse({ type: ErrorBodyDto, description: `FORBIDDEN: requires role: ${roles.join(', ')}` }));
+  applyDecorators(
+    SetMetadata(ROLES_KEY, roles),
+    ApiForbiddenResponse({ type: ErrorBodyDto, description: `FORBIDDEN: requires role: ${roles.join(', ')}` }),
+  );

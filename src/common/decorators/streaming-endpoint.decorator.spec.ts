@@ -15,7 +15,8 @@ class Probe {
 
 describe('@StreamingEndpoint()', () => {
   const reflector = new Reflector();
-  const handler = (name: keyof Probe): (() => void) => Object.getOwnPropertyDescriptor(Probe.prototype, name)?.value as () => void;
+  const handler = (name: keyof Probe): (() => void) =>
+    Object.getOwnPropertyDescriptor(Probe.prototype, name)?.value as () => void;
 
   it('takes the route out of the circuit breaker and marks it a stream for the drain guard', () => {
     for (const name of ['send', 'follow'] as const) {
@@ -28,7 +29,9 @@ describe('@StreamingEndpoint()', () => {
 
   it('documents the Last-Event-ID header on a resumable route only', () => {
     const headers = (name: keyof Probe) =>
-      ((Reflect.getMetadata('swagger/apiParameters', handler(name)) ?? []) as { name: string; in: string }[]).filter((p) => p.in === 'header').map((h) => h.name);
+      ((Reflect.getMetadata('swagger/apiParameters', handler(name)) ?? []) as { name: string; in: string }[])
+        .filter((p) => p.in === 'header')
+        .map((h) => h.name);
     expect(headers('follow')).toEqual(['Last-Event-ID']);
     expect(headers('send')).toEqual([]);
   });

@@ -16,6 +16,7 @@ export interface StreamingEndpointOptions {
  */
 export function StreamingEndpoint(options: StreamingEndpointOptions = {}): MethodDecorator & ClassDecorator {
   const decorators: (MethodDecorator | ClassDecorator)[] = [SkipCircuitBreaker(), StreamingRoute()];
-  if (options.resumable) decorators.push(ApiHeader({ name: 'Last-Event-ID', required: false, description: 'Resume after this event id' }));
+  if (options.resumable)
+    decorators.push(ApiHeader({ name: 'Last-Event-ID', required: false, description: 'Resume after this event id' }));
   return applyDecorators(...decorators);
 }

@@ -73,7 +73,9 @@ export class DrainService implements BeforeApplicationShutdown {
   private async run(): Promise<void> {
     const callbacks = [...this.callbacks];
     this.callbacks.clear();
-    this.logger.log(`draining: ${callbacks.length} open stream(s) told to reconnect, ${this.inFlight.size} task(s) in flight`);
+    this.logger.log(
+      `draining: ${callbacks.length} open stream(s) told to reconnect, ${this.inFlight.size} task(s) in flight`,
+    );
     for (const cb of callbacks) this.safely(cb);
     const budgetMs = Math.floor(this.config.shutdownTimeoutMs * DRAIN_SHARE);
     const deadline = Date.now() + budgetMs;
@@ -87,7 +89,8 @@ export class DrainService implements BeforeApplicationShutdown {
       await Promise.race([Promise.all([...this.inFlight]), timeout]);
       clearTimeout(timer);
     }
-    if (this.inFlight.size) this.logger.warn(`drain budget of ${budgetMs} ms spent; ${this.inFlight.size} task(s) abandoned`);
+    if (this.inFlight.size)
+      this.logger.warn(`drain budget of ${budgetMs} ms spent; ${this.inFlight.size} task(s) abandoned`);
     else this.logger.log('drained');
   }
 

@@ -38,7 +38,11 @@ const HTTP_SHARE = 0.1;
  * Each phase is timed in `report` (filled as it goes, so a forced exit can say where it stood); the caller
  * logs it.
  */
-export async function shutdownGracefully(app: INestApplication, budgetMs: number, report: ShutdownReport = { totalMs: 0, phases: [] }): Promise<ShutdownReport> {
+export async function shutdownGracefully(
+  app: INestApplication,
+  budgetMs: number,
+  report: ShutdownReport = { totalMs: 0, phases: [] },
+): Promise<ShutdownReport> {
   const started = Date.now();
   const server = app.getHttpServer() as Server;
   const timed = async (name: ShutdownPhase['name'], run: () => Promise<string | undefined | void>) => {

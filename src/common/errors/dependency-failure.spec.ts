@@ -1,5 +1,10 @@
 import { AppError } from 'src/common/errors/app-error';
-import { dependencyFailure, dependencyUnavailable, isDependencyFault, requestTimedOut } from 'src/common/errors/dependency-failure';
+import {
+  dependencyFailure,
+  dependencyUnavailable,
+  isDependencyFault,
+  requestTimedOut,
+} from 'src/common/errors/dependency-failure';
 import { ErrorCode } from 'src/common/errors/error-code';
 
 const err = (message: string, extra: Record<string, unknown> = {}) => Object.assign(new Error(message), extra);
@@ -10,14 +15,25 @@ describe('dependencyFailure', () => {
     ['pg: pool cannot connect', err('timeout exceeded when trying to connect')],
     ['pg: refused', err('connect ECONNREFUSED 127.0.0.1:5432', { code: 'ECONNREFUSED' })],
     ['pg: admin shutdown (57P01)', err('terminating connection due to administrator command', { code: '57P01' })],
-    ['pg: not accepting connections (55000 text)', err('database "x" is not currently accepting connections', { code: '55000' })],
+    [
+      'pg: not accepting connections (55000 text)',
+      err('database "x" is not currently accepting connections', { code: '55000' }),
+    ],
     ['pg: connection exception class 08', err('connection failure', { code: '08006' })],
-    ['typeorm wraps the driver error', Object.assign(new Error('wrapped'), { name: 'QueryFailedError', driverError: err('x', { code: '57P03' }) })],
+    [
+      'typeorm wraps the driver error',
+      Object.assign(new Error('wrapped'), { name: 'QueryFailedError', driverError: err('x', { code: '57P03' }) }),
+    ],
   ])('classifies %s as the database', (_name, e) => expect(dependencyFailure(e)).toBe('database'));
 
   it.each([
     ['offline queue off', err("Stream isn't writeable and enableOfflineQueue options is false")],
-    ['retries exhausted', Object.assign(err('Reached the max retries per request limit (which is 1).'), { name: 'MaxRetriesPerRequestError' })],
+    [
+      'retries exhausted',
+      Object.assign(err('Reached the max retries per request limit (which is 1).'), {
+        name: 'MaxRetriesPerRequestError',
+      }),
+    ],
     ['command timeout', err('Command timed out')],
     ['closed', err('Connection is closed.')],
   ])('classifies redis %s', (_name, e) => expect(dependencyFailure(e)).toBe('redis'));
@@ -27,7 +43,10 @@ describe('dependencyFailure', () => {
     ['invalid byte sequence (bad input)', err('invalid byte sequence for encoding "UTF8": 0x00', { code: '22021' })],
     ['unique violation', err('duplicate key value violates unique constraint', { code: '23505' })],
     ['a TypeError (bug)', new TypeError("Cannot read properties of undefined (reading 'id')")],
-    ['a redis reply error (wrong command)', Object.assign(err('ERR wrong number of arguments'), { name: 'ReplyError' })],
+    [
+      'a redis reply error (wrong command)',
+      Object.assign(err('ERR wrong number of arguments'), { name: 'ReplyError' }),
+    ],
     ['nothing', undefined],
   ])('does not classify %s', (_name, e) => expect(dependencyFailure(e)).toBeNull());
 });

@@ -9,7 +9,16 @@ export const DEPENDENCY_RETRY_AFTER_SEC: Record<Dependency, number> = { database
 /** PostgreSQL SQLSTATEs that say the server cannot be used right now (not that the query was wrong). */
 const PG_UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300', '53000', '58000', '58030']);
 /** Node socket errors: a connection could not be made or was lost. */
-const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const SOCKET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
 const PG_MESSAGES = [
   /^Connection terminated/,
   /timeout exceeded when trying to connect/,
@@ -65,15 +74,22 @@ export function dependencyUnavailable(dependency: Dependency): AppError {
         retryAfter: DEPENDENCY_RETRY_AFTER_SEC.database,
         details: { dependency },
       })
-    : new AppError(ErrorCode.SERVICE_UNAVAILABLE, 'A service this request needs (Redis) is unavailable; retry shortly', {
-        retryAfter: DEPENDENCY_RETRY_AFTER_SEC.redis,
-        details: { dependency },
-      });
+    : new AppError(
+        ErrorCode.SERVICE_UNAVAILABLE,
+        'A service this request needs (Redis) is unavailable; retry shortly',
+        {
+          retryAfter: DEPENDENCY_RETRY_AFTER_SEC.redis,
+          details: { dependency },
+        },
+      );
 }
 
 /** The request timed out in the pipeline: a 503 that counts against the route breaker. */
 export function requestTimedOut(): AppError {
-  return new AppError(ErrorCode.SERVICE_UNAVAILABLE, 'The request took too long', { retryAfter: 1, details: { reason: 'timeout' } });
+  return new AppError(ErrorCode.SERVICE_UNAVAILABLE, 'The request took too long', {
+    retryAfter: 1,
+    details: { reason: 'timeout' },
+  });
 }
 
 /**
@@ -82,6 +98,7 @@ export function requestTimedOut(): AppError {
  * that request shut the route for everyone).
  */
 export function isDependencyFault(err: unknown): boolean {
-  if (err instanceof AppError) return Boolean(err.options.details?.dependency) || err.options.details?.reason === 'timeout';
+  if (err instanceof AppError)
+    return Boolean(err.options.details?.dependency) || err.options.details?.reason === 'timeout';
   return dependencyFailure(err) !== null;
 }

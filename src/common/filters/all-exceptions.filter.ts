@@ -1,4 +1,4 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Inject, Logger} from '@nestjs/common';
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Inject, Logger } from '@nestjs/common';
 import { ThrottlerException } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
 import { AppError } from 'src/common/errors/app-error';
@@ -24,7 +24,8 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
 
 const SUGGESTIONS: Partial<Record<ErrorCode, string>> = {
   [ErrorCode.VALIDATION_FAILED]: 'Fix the listed fields and send the request again.',
-  [ErrorCode.INVALID_CURSOR]: 'Send the nextCursor of the previous page of this list unchanged, or no cursor for the first page.',
+  [ErrorCode.INVALID_CURSOR]:
+    'Send the nextCursor of the previous page of this list unchanged, or no cursor for the first page.',
   [ErrorCode.PAYLOAD_TOO_LARGE]: 'Send a smaller body.',
   [ErrorCode.UNAUTHORIZED]: 'Log in again or refresh the access token.',
   [ErrorCode.RATE_LIMITED]: 'Wait for the Retry-After interval before retrying.',
@@ -76,7 +77,10 @@ export class AllExceptionsFilter implements ExceptionFilter {
     } else if (n.dependency && Date.now() - this.lastDependencyWarning > 5000) {
       // One line every few seconds while a dependency is down, not one per refused request.
       this.lastDependencyWarning = Date.now();
-      this.logger.warn({ dependency: n.dependency, reason: (exception as Error)?.message }, 'dependency unavailable: answering 503');
+      this.logger.warn(
+        { dependency: n.dependency, reason: (exception as Error)?.message },
+        'dependency unavailable: answering 503',
+      );
     }
     if (n.status >= 500) this.recordError(exception, n, req, correlationId);
     if (res.headersSent) {
@@ -125,7 +129,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
 
   private normalise(e: unknown): Normalised {
     const dependency = dependencyFailure(e);
-    if (dependency && !(e instanceof AppError)) return { ...this.normalise(dependencyUnavailable(dependency)), dependency };
+    if (dependency && !(e instanceof AppError))
+      return { ...this.normalise(dependencyUnavailable(dependency)), dependency };
     if (e instanceof AppError) {
       const { fieldErrors, suggestion, details, retryAfter } = e.options;
       return {
@@ -158,7 +163,12 @@ export class AllExceptionsFilter implements ExceptionFilter {
       const code = CODE_BY_STATUS[status] ?? ErrorCode.BAD_REQUEST;
       return { status, code, message: httpLike.message ?? 'Bad request', details: {} };
     }
-    return { status: HttpStatus.INTERNAL_SERVER_ERROR, code: ErrorCode.INTERNAL, message: 'Internal server error', details: {} };
+    return {
+      status: HttpStatus.INTERNAL_SERVER_ERROR,
+      code: ErrorCode.INTERNAL,
+      message: 'Internal server error',
+      details: {},
+    };
   }
 
   private httpMessage(e: HttpException): string {

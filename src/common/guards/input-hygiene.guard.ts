@@ -27,15 +27,20 @@ export class InputHygieneGuard implements CanActivate {
     const req = context.switchToHttp().getRequest<Request>();
     const errors: FieldError[] = [];
     for (const [name, value] of Object.entries(req.params ?? {})) checkTree(value, `path.${name}`, errors);
-    for (const [name, value] of Object.entries((req.query ?? {}) as Record<string, unknown>)) checkTree(value, `query.${name}`, errors, name);
+    for (const [name, value] of Object.entries((req.query ?? {}) as Record<string, unknown>))
+      checkTree(value, `query.${name}`, errors, name);
     for (const [name, value] of Object.entries(req.headers)) checkTree(value, `header.${name}`, errors);
     if (req.body !== undefined && req.body !== null && typeof req.body === 'object') checkTree(req.body, '', errors);
     else if (typeof req.body === 'string') checkTree(req.body, 'body', errors);
     if (!errors.length) return true;
     const list = errors.slice(0, MAX_FIELD_ERRORS);
-    throw new AppError(ErrorCode.VALIDATION_FAILED, `Validation failed: ${[...new Set(list.map((e) => e.field))].join(', ')}`, {
-      fieldErrors: list,
-    });
+    throw new AppError(
+      ErrorCode.VALIDATION_FAILED,
+      `Validation failed: ${[...new Set(list.map((e) => e.field))].join(', ')}`,
+      {
+        fieldErrors: list,
+      },
+    );
   }
 }
 
@@ -55,7 +60,10 @@ function checkTree(root: unknown, rootPath: string, errors: FieldError[], keyNam
     }
     if (value === null || typeof value !== 'object') continue;
     if (depth >= MAX_BODY_DEPTH) {
-      errors.push({ field: path || 'body', message: `${path || 'body'} is nested too deeply (at most ${MAX_BODY_DEPTH} levels)` });
+      errors.push({
+        field: path || 'body',
+        message: `${path || 'body'} is nested too deeply (at most ${MAX_BODY_DEPTH} levels)`,
+      });
       continue;
     }
     for (const key of Object.keys(value)) {

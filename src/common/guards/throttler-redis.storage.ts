@@ -39,7 +39,13 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
     private readonly fallback?: RedisFallback,
   ) {}
 
-  async increment(key: string, ttl: number, limit: number, blockDuration: number, name: string): Promise<ThrottlerStorageRecord> {
+  async increment(
+    key: string,
+    ttl: number,
+    limit: number,
+    blockDuration: number,
+    name: string,
+  ): Promise<ThrottlerStorageRecord> {
     if (!this.fallback) return this.incrementRemote(key, ttl, limit, blockDuration, name);
     return this.fallback.run(
       'throttle',
@@ -53,13 +59,23 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
     this.memory.onApplicationShutdown();
   }
 
-  private async incrementRemote(key: string, ttl: number, limit: number, blockDuration: number, name: string): Promise<ThrottlerStorageRecord> {
+  private async incrementRemote(
+    key: string,
+    ttl: number,
+    limit: number,
+    blockDuration: number,
+    name: string,
+  ): Promise<ThrottlerStorageRecord> {
     const base = `${this.prefix}${name}:${key}`;
-    const [hits, ttlMs, blockMs] = (await this.redis.eval(SCRIPT, 2, `${base}:hits`, `${base}:block`, ttl, limit, blockDuration || ttl)) as [
-      number,
-      number,
-      number,
-    ];
+    const [hits, ttlMs, blockMs] = (await this.redis.eval(
+      SCRIPT,
+      2,
+      `${base}:hits`,
+      `${base}:block`,
+      ttl,
+      limit,
+      blockDuration || ttl,
+    )) as [number, number, number];
     const isBlocked = blockMs > 0;
     return {
       totalHits: hits,

@@ -1,7 +1,8 @@
 import { isAllowedOrigin } from 'src/common/http/allowed-origin';
 import type { AppConfig } from 'src/config/env';
 
-const config = (isProduction: boolean) => ({ isProduction, corsOrigins: ['https://app.example.com'] }) as unknown as AppConfig;
+const config = (isProduction: boolean) =>
+  ({ isProduction, corsOrigins: ['https://app.example.com'] }) as unknown as AppConfig;
 
 describe('isAllowedOrigin', () => {
   it('allows the allow-list in every mode', () => {
@@ -17,7 +18,13 @@ describe('isAllowedOrigin', () => {
   });
 
   it('refuses look-alikes of a local origin', () => {
-    for (const o of ['http://localhost.evil.com', 'https://localhost:3000', 'http://127.0.0.1.nip.io', 'http://localhost:3000/x', 'null']) {
+    for (const o of [
+      'http://localhost.evil.com',
+      'https://localhost:3000',
+      'http://127.0.0.1.nip.io',
+      'http://localhost:3000/x',
+      'null',
+    ]) {
       expect(isAllowedOrigin(o, config(false))).toBe(false);
     }
   });

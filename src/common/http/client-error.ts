@@ -5,8 +5,16 @@ import { ErrorCode } from 'src/common/errors/error-code';
 
 /** Node's HTTP parser errors → status and contract code (everything else it refuses is a 400). */
 const PARSER_ERRORS: Record<string, { status: number; code: ErrorCode; message: string }> = {
-  HPE_HEADER_OVERFLOW: { status: 431, code: ErrorCode.HEADERS_TOO_LARGE, message: 'The request line or headers are too large' },
-  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, code: ErrorCode.BAD_REQUEST, message: 'The request was not received in time' },
+  HPE_HEADER_OVERFLOW: {
+    status: 431,
+    code: ErrorCode.HEADERS_TOO_LARGE,
+    message: 'The request line or headers are too large',
+  },
+  ERR_HTTP_REQUEST_TIMEOUT: {
+    status: 408,
+    code: ErrorCode.BAD_REQUEST,
+    message: 'The request was not received in time',
+  },
 };
 
 /**
@@ -20,7 +28,11 @@ export function answerClientErrorsWithContractBody(server: Server): void {
       socket.destroy();
       return;
     }
-    const known = PARSER_ERRORS[err.code ?? ''] ?? { status: 400, code: ErrorCode.BAD_REQUEST, message: 'Malformed HTTP request' };
+    const known = PARSER_ERRORS[err.code ?? ''] ?? {
+      status: 400,
+      code: ErrorCode.BAD_REQUEST,
+      message: 'Malformed HTTP request',
+    };
     const correlationId = randomUUID();
     const body = JSON.stringify({
       statusCode: known.status,
@@ -30,7 +42,12 @@ export function answerClientErrorsWithContractBody(server: Server): void {
       timestamp: new Date().toISOString(),
       correlationId,
     });
-    const reason = known.status === 431 ? 'Request Header Fields Too Large' : known.status === 408 ? 'Request Timeout' : 'Bad Request';
+    const reason =
+      known.status === 431
+        ? 'Request Header Fields Too Large'
+        : known.status === 408
+          ? 'Request Timeout'
+          : 'Bad Request';
     socket.end(
       `HTTP/1.1 ${known.status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
         `X-Correlation-Id: ${correlationId}\r\nConnection: close\r\n\r\n${body}`,

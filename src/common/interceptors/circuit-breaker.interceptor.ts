@@ -31,7 +31,10 @@ export class CircuitBreakerInterceptor implements NestInterceptor {
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (context.getType() !== 'http') return next.handle();
-    const skip = this.reflector.getAllAndOverride<boolean>(SKIP_BREAKER_KEY, [context.getHandler(), context.getClass()]);
+    const skip = this.reflector.getAllAndOverride<boolean>(SKIP_BREAKER_KEY, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
     if (skip || isSseHandler(this.reflector, context.getHandler())) return next.handle();
 
     const req = context.switchToHttp().getRequest<Request>();
@@ -45,17 +48,23 @@ export class CircuitBreakerInterceptor implements NestInterceptor {
     });
 
     const run = () =>
-      lastValueFrom(next.handle().pipe(timeout({ first: requestTimeoutMs })), { defaultValue: undefined }).catch((err: unknown) => {
-        if (err instanceof TimeoutError) {
-          throw requestTimedOut();
-        }
-        throw err;
-      });
+      lastValueFrom(next.handle().pipe(timeout({ first: requestTimeoutMs })), { defaultValue: undefined }).catch(
+        (err: unknown) => {
+          if (err instanceof TimeoutError) {
+            throw requestTimedOut();
+          }
+          throw err;
+        },
+      );
     return defer(() => from(policy.execute(run))).pipe(
       catchError((err: unknown) => {
         if (err instanceof BrokenCircuitError || err instanceof TaskCancelledError) {
           const retryAfter = this.registry.retryAfterSec(name);
-          throw new AppError(ErrorCode.CIRCUIT_OPEN, 'This endpoint is temporarily unavailable: a service it depends on is failing', { retryAfter });
+          throw new AppError(
+            ErrorCode.CIRCUIT_OPEN,
+            'This endpoint is temporarily unavailable: a service it depends on is failing',
+            { retryAfter },
+          );
         }
         throw err;
       }),

@@ -5,7 +5,10 @@ import { AppLogger } from 'src/common/logging/logger';
 function capture(): { logger: AppLogger; lines: () => Record<string, unknown>[] } {
   const out: string[] = [];
   const stream = new Writable({ write: (chunk: Buffer, _e, cb) => (out.push(chunk.toString()), cb()) });
-  return { logger: new AppLogger(pino({ level: 'trace' }, stream)), lines: () => out.map((l) => JSON.parse(l) as Record<string, unknown>) };
+  return {
+    logger: new AppLogger(pino({ level: 'trace' }, stream)),
+    lines: () => out.map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
 }
 
 describe('AppLogger', () => {

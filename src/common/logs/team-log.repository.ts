@@ -28,7 +28,14 @@ export abstract class TeamLogRepository<E extends TeamLogRow> {
     /** Names the list, so a cursor of another log is refused. */
     list: string,
   ) {
-    this.keyset = new Keyset(list, [{ expr: 'l.created_at', type: 'timestamptz' }, { expr: 'l.id', type: 'uuid' }], 'DESC');
+    this.keyset = new Keyset(
+      list,
+      [
+        { expr: 'l.created_at', type: 'timestamptz' },
+        { expr: 'l.id', type: 'uuid' },
+      ],
+      'DESC',
+    );
   }
 
   /** The team's rows where each given column (SQL name) equals its value; undefined values are no filter. */

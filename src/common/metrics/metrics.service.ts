@@ -1,4 +1,4 @@
-import { Injectable, OnModuleDestroy, OnModuleInit} from '@nestjs/common';
+import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { BreakerRegistry, BreakerSnapshot, BreakerStateName } from 'src/common/circuit/breaker-registry.service';

@@ -34,8 +34,16 @@ function eventClass(stream: string, spec: SseEventSpec): Type {
   ApiProperty({ enum: [spec.event], description: 'Repeats the event type' })(Payload.prototype, 'type');
   ApiProperty({ type: spec.data })(Payload.prototype, 'data');
   const Event = named(name, class {});
-  if (spec.hasId === false) ApiPropertyOptional({ type: String, description: 'Not sent: this event is about the connection, not the stream' })(Event.prototype, 'id');
-  else ApiProperty({ type: String, description: 'The `id:` line: resume after it with Last-Event-ID' })(Event.prototype, 'id');
+  if (spec.hasId === false)
+    ApiPropertyOptional({ type: String, description: 'Not sent: this event is about the connection, not the stream' })(
+      Event.prototype,
+      'id',
+    );
+  else
+    ApiProperty({ type: String, description: 'The `id:` line: resume after it with Last-Event-ID' })(
+      Event.prototype,
+      'id',
+    );
   ApiProperty({ enum: [spec.event], description: spec.description ?? 'The `event:` line' })(Event.prototype, 'event');
   ApiProperty({ type: Payload, description: 'The `data:` line, parsed as JSON' })(Event.prototype, 'data');
   built.set(name, Event);
@@ -48,7 +56,11 @@ function eventClass(stream: string, spec: SseEventSpec): Type {
  * `itemSchema`: the schema describes one event of the stream). `: ping` comment lines are not events.
  * Error responses of the route stay `application/json` contract bodies (see openapi-conventions.ts).
  */
-export function ApiEventStream(stream: string, events: SseEventSpec[], description: string): MethodDecorator & ClassDecorator {
+export function ApiEventStream(
+  stream: string,
+  events: SseEventSpec[],
+  description: string,
+): MethodDecorator & ClassDecorator {
   const classes = events.map((e) => eventClass(stream, e));
   const oneOf = classes.map((c) => ({ $ref: getSchemaPath(c) }));
   return applyDecorators(
@@ -58,7 +70,13 @@ export function ApiEventStream(stream: string, events: SseEventSpec[], descripti
       description,
       content: {
         'text/event-stream': {
-          schema: { oneOf, discriminator: { propertyName: 'event', mapping: Object.fromEntries(events.map((e, i) => [e.event, oneOf[i].$ref])) } },
+          schema: {
+            oneOf,
+            discriminator: {
+              propertyName: 'event',
+              mapping: Object.fromEntries(events.map((e, i) => [e.event, oneOf[i].$ref])),
+            },
+          },
         },
       },
     }),

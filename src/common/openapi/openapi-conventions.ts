@@ -18,7 +18,9 @@ export function operationId(controllerKey: string, methodKey: string): string {
 /* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-argument */
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-const errorContent = (schema: Json = { $ref: getSchemaPath(ErrorBodyDto) }): Json => ({ 'application/json': { schema } });
+const errorContent = (schema: Json = { $ref: getSchemaPath(ErrorBodyDto) }): Json => ({
+  'application/json': { schema },
+});
 
 const DEFAULT_DESCRIPTIONS: Record<string, string> = {
   '400': 'VALIDATION_FAILED: details.fieldErrors names each bad field',
@@ -67,21 +69,28 @@ export function applyOpenApiConventions(doc: OpenAPIObject): OpenAPIObject {
       // The global ValidationPipe checks every body and query: VALIDATION_FAILED with fieldErrors.
       // Input hygiene (NUL, lone surrogates) refuses bad path parameters the same way.
       if (op.requestBody || (op.parameters as Json[] | undefined)?.some((p) => p.in === 'query' || p.in === 'path')) {
-        op.responses[validationStatus] ??= { description: validationStatus === '400' ? DEFAULT_DESCRIPTIONS['400'] : 'Validation failed' };
+        op.responses[validationStatus] ??= {
+          description: validationStatus === '400' ? DEFAULT_DESCRIPTIONS['400'] : 'Validation failed',
+        };
       }
       // The global rate limit (AppThrottlerGuard) applies to every route.
       op.responses['429'] ??= { description: DEFAULT_DESCRIPTIONS['429'] };
-      op.responses['429'].headers ??= { 'Retry-After': { description: 'Seconds to wait', schema: { type: 'integer' } } };
+      op.responses['429'].headers ??= {
+        'Retry-After': { description: 'Seconds to wait', schema: { type: 'integer' } },
+      };
       // A dependency (PostgreSQL, Redis) down or its breaker open: 503 with Retry-After, never a 500.
       op.responses['503'] ??= { description: DEFAULT_DESCRIPTIONS['503'] + ' (a dependency is unavailable)' };
-      op.responses['503'].headers ??= { 'Retry-After': { description: 'Seconds to wait', schema: { type: 'integer' } } };
+      op.responses['503'].headers ??= {
+        'Retry-After': { description: 'Seconds to wait', schema: { type: 'integer' } },
+      };
       for (const [status, response] of Object.entries(op.responses as Record<string, Json>)) {
         if (!/^[45]\d\d$/.test(status)) continue;
         if (!response.description) response.description = DEFAULT_DESCRIPTIONS[status] ?? 'Error';
         delete response.schema; // a Swagger 2 leftover some libraries write (terminus's @HealthCheck 503)
         const json = response.content?.['application/json'];
         if (ownErrorBody) response.content = errorContent(ownErrorBody);
-        else response.content = json?.schema && !isErrorBody(json.schema) ? { 'application/json': json } : errorContent();
+        else
+          response.content = json?.schema && !isErrorBody(json.schema) ? { 'application/json': json } : errorContent();
       }
       op.responses = sortResponses(op.responses);
     }

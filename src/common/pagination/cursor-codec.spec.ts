@@ -46,7 +46,9 @@ describe('CursorCodec', () => {
     const payload = JSON.stringify(['yesterday', 'not-a-uuid']);
     const { createHash } = jest.requireActual<typeof import('node:crypto')>('node:crypto');
     const check = createHash('sha256').update(`chats\n${payload}`).digest().subarray(0, 9).toString('base64url');
-    expect(refusal(chats, `${Buffer.from(payload).toString('base64url')}.${check}`).code).toBe(ErrorCode.INVALID_CURSOR);
+    expect(refusal(chats, `${Buffer.from(payload).toString('base64url')}.${check}`).code).toBe(
+      ErrorCode.INVALID_CURSOR,
+    );
   });
 
   it.each([

@@ -44,7 +44,8 @@ export class CursorCodec {
   ) {}
 
   encode(values: readonly string[]): string {
-    if (values.length !== this.types.length) throw new Error(`cursor of ${this.list}: ${values.length} values for ${this.types.length} columns`);
+    if (values.length !== this.types.length)
+      throw new Error(`cursor of ${this.list}: ${values.length} values for ${this.types.length} columns`);
     const payload = JSON.stringify(values);
     return `${Buffer.from(payload, 'utf8').toString('base64url')}.${checkOf(this.list, payload)}`;
   }

@@ -8,6 +8,7 @@ import { LimitQueryDto } from 'src/common/dto/limit-query.dto';
  */
 export class CursorQueryDto extends LimitQueryDto {
   @ApiPropertyOptional({ description: 'Opaque: the nextCursor of the previous page' })
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   cursor?: string;
 }

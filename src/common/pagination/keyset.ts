@@ -32,7 +32,10 @@ export class Keyset {
     readonly columns: readonly KeyColumn[],
     readonly order: 'ASC' | 'DESC',
   ) {
-    this.codec = new CursorCodec(list, columns.map((c) => c.type));
+    this.codec = new CursorCodec(
+      list,
+      columns.map((c) => c.type),
+    );
   }
 
   /**
@@ -55,7 +58,10 @@ export class Keyset {
     const { entities, raw } = await qb.getRawAndEntities<Record<string, string>>();
     const items = entities.slice(0, req.limit);
     const lastRaw = entities.length > req.limit ? raw[req.limit - 1] : undefined;
-    return { items, nextCursor: lastRaw ? this.codec.encode(this.columns.map((_, i) => String(lastRaw[`keyset_${i}`]))) : null };
+    return {
+      items,
+      nextCursor: lastRaw ? this.codec.encode(this.columns.map((_, i) => String(lastRaw[`keyset_${i}`]))) : null,
+    };
   }
 }
 

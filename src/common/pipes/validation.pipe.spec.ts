@@ -3,9 +3,18 @@ import { IsString } from 'class-validator';
 import { CreateAgentDto } from 'src/agents/dto/create-agent.dto';
 import { SearchChatsQueryDto } from 'src/chats/dto/chat-requests.dto';
 import { AppError } from 'src/common/errors/app-error';
-import { createLenientValidationPipe, createValidationPipe, LenientDto, validateAs } from 'src/common/pipes/validation.pipe';
+import {
+  createLenientValidationPipe,
+  createValidationPipe,
+  LenientDto,
+  validateAs,
+} from 'src/common/pipes/validation.pipe';
 
-async function fieldErrors(metatype: ArgumentMetadata['metatype'], value: unknown, type: ArgumentMetadata['type'] = 'body') {
+async function fieldErrors(
+  metatype: ArgumentMetadata['metatype'],
+  value: unknown,
+  type: ArgumentMetadata['type'] = 'body',
+) {
   try {
     await createValidationPipe().transform(value, { type, metatype });
   } catch (err) {
@@ -20,7 +29,9 @@ describe('createValidationPipe: one message per missing or invalid field', () =>
   });
 
   it('keeps the type rule of a value of the wrong type and drops the rules that follow from it', async () => {
-    expect(await fieldErrors(CreateAgentDto, { name: 42, provider: 'mock' })).toEqual([{ field: 'name', message: 'name must be a string' }]);
+    expect(await fieldErrors(CreateAgentDto, { name: 42, provider: 'mock' })).toEqual([
+      { field: 'name', message: 'name must be a string' },
+    ]);
   });
 
   it('reports the one broken limit of a value of the right type', async () => {
@@ -35,7 +46,10 @@ describe('createValidationPipe: one message per missing or invalid field', () =>
       { field: 'extra', message: 'extra is not allowed' },
       { field: 'name', message: 'name is required' },
       { field: 'provider', message: 'provider must be one of: gemini, openai, n8n, mock' },
-      { field: 'config.temperature', message: 'config.temperature: temperature must be a number conforming to the specified constraints' },
+      {
+        field: 'config.temperature',
+        message: 'config.temperature: temperature must be a number conforming to the specified constraints',
+      },
     ]);
   });
 });
@@ -53,7 +67,9 @@ const body = (metatype: new () => object) => ({ type: 'body' as const, metatype 
 
 describe('validation pipes', () => {
   it('the global pipe refuses unknown properties on canonical DTOs', async () => {
-    await expect(createValidationPipe().transform({ name: 'a', extra: 1 }, body(StrictDto))).rejects.toBeInstanceOf(AppError);
+    await expect(createValidationPipe().transform({ name: 'a', extra: 1 }, body(StrictDto))).rejects.toBeInstanceOf(
+      AppError,
+    );
   });
 
   it('the global pipe leaves @LenientDto classes to the surface pipe, which drops unknown properties', async () => {
@@ -62,7 +78,9 @@ describe('validation pipes', () => {
     const out = await createLenientValidationPipe().transform(raw, body(CompatDto));
     expect(out).toBeInstanceOf(CompatDto);
     expect(out).toEqual({ name: 'a' });
-    await expect(createLenientValidationPipe().transform({ name: 1 }, body(CompatDto))).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    await expect(createLenientValidationPipe().transform({ name: 1 }, body(CompatDto))).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+    });
   });
 
   it('the surface pipe does not touch canonical DTOs (the global pipe has checked them)', async () => {
@@ -72,6 +90,9 @@ describe('validation pipes', () => {
 
   it('validateAs applies the canonical class exactly as the global pipe does', async () => {
     expect(await validateAs(StrictDto, { name: 'a' })).toBeInstanceOf(StrictDto);
-    await expect(validateAs(StrictDto, { name: 2 })).rejects.toMatchObject({ code: 'VALIDATION_FAILED', options: { fieldErrors: [{ field: 'name', message: 'name must be a string' }] } });
+    await expect(validateAs(StrictDto, { name: 2 })).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+      options: { fieldErrors: [{ field: 'name', message: 'name must be a string' }] },
+    });
   });
 });

@@ -1,4 +1,10 @@
-import { ArgumentMetadata, HttpException, ValidationError, ValidationPipe, ValidationPipeOptions } from '@nestjs/common';
+import {
+  ArgumentMetadata,
+  HttpException,
+  ValidationError,
+  ValidationPipe,
+  ValidationPipeOptions,
+} from '@nestjs/common';
 import { AppError, FieldError } from 'src/common/errors/app-error';
 import { ErrorCode } from 'src/common/errors/error-code';
 
@@ -75,7 +81,8 @@ export function LenientDto(): ClassDecorator {
   };
 }
 
-const isLenient = (metatype: unknown): boolean => typeof metatype === 'function' && (metatype as unknown as Record<symbol, unknown>)[LENIENT] === true;
+const isLenient = (metatype: unknown): boolean =>
+  typeof metatype === 'function' && (metatype as unknown as Record<symbol, unknown>)[LENIENT] === true;
 
 /** The global pipe: strict for every DTO except those marked `@LenientDto()`. */
 class StrictValidationPipe extends SafeValidationPipe {

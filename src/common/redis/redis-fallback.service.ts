@@ -1,4 +1,4 @@
-import { Injectable, Logger} from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { Counter, Gauge } from 'prom-client';
 import { dependencyFailure } from 'src/common/errors/dependency-failure';

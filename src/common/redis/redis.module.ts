@@ -64,7 +64,8 @@ class RedisCloser implements OnApplicationShutdown {
     {
       provide: REDIS_CLIENT,
       inject: [APP_CONFIG],
-      useFactory: (config: AppConfig): Redis | null => (config.redisUrl ? createRedis(config.redisUrl, 'shared') : null),
+      useFactory: (config: AppConfig): Redis | null =>
+        config.redisUrl ? createRedis(config.redisUrl, 'shared') : null,
     },
     RedisCloser,
     RedisFallback,

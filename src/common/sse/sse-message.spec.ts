@@ -39,7 +39,9 @@ describe('SSE wire format', () => {
     expect(formatSseFrame({ id: '5-3', type: 'message', data: { content: 'a\nb' } })).toBe(
       'id: 5-3\nevent: message\ndata: {"type":"message","data":{"content":"a\\nb"}}\n\n',
     );
-    expect(formatSseFrame({ id: '1\n2', type: 'x\ry', data: null })).toBe('id: 12\nevent: xy\ndata: {"type":"x\\ry","data":null}\n\n');
+    expect(formatSseFrame({ id: '1\n2', type: 'x\ry', data: null })).toBe(
+      'id: 12\nevent: xy\ndata: {"type":"x\\ry","data":null}\n\n',
+    );
     expect(formatSseComment('ping')).toBe(': ping\n\n');
     expect(formatSseRetry(2500)).toBe('retry: 2500\n\n');
   });
@@ -55,7 +57,9 @@ describe('SSE wire format', () => {
       const received = await Promise.all(followers);
       const stringify = jest.spyOn(JSON, 'stringify');
       const texts = received.map((events) => formatSseFrame(events[0]));
-      expect(new Set(texts)).toEqual(new Set(['id: 6-1\nevent: message\ndata: {"type":"message","data":{"content":"shared"}}\n\n']));
+      expect(new Set(texts)).toEqual(
+        new Set(['id: 6-1\nevent: message\ndata: {"type":"message","data":{"content":"shared"}}\n\n']),
+      );
       expect(received[0][0]).toBe(received[2][0]);
       expect(stringify).toHaveBeenCalledTimes(1);
       // A copy (a trimmed or mapped frame) is its own frame and is serialised again.

@@ -54,14 +54,24 @@ class DemoController {
   constructor(private readonly demo: DemoService) {}
 
   @Get(':key/stream')
-  stream(@Param('key') key: string, @Headers('last-event-id') lastEventId: string | undefined, @Res() res: Response): Promise<SseConnection> {
+  stream(
+    @Param('key') key: string,
+    @Headers('last-event-id') lastEventId: string | undefined,
+    @Res() res: Response,
+  ): Promise<SseConnection> {
     return writeSse(res, (flow) => this.demo.stream(key, lastEventId, flow), sse);
   }
 
   @Post(':key/messages')
   async send(@Param('key') key: string, @Req() req: Request, @Res() res: Response): Promise<SseConnection | null> {
     const accepted = await this.demo.start(key);
-    return writeSseOrJson(req, res, { status: 202, body: accepted }, (flow) => this.demo.stream(key, undefined, flow), sse);
+    return writeSseOrJson(
+      req,
+      res,
+      { status: 202, body: accepted },
+      (flow) => this.demo.stream(key, undefined, flow),
+      sse,
+    );
   }
 
   @Sse('feed')
@@ -104,10 +114,18 @@ describe('SSE helpers in a Nest controller', () => {
     expect(post.status).toBe(200);
     expect(post.headers['content-type']).toBe('text/event-stream');
     expect(post.body).toMatch(/^retry: 2000\n\nid: 0-1\nevent: status\n/);
-    expect(post.body).toContain('id: 2-3\nevent: done\ndata: {"type":"done","data":{"message":"Stream completed"}}\n\n');
+    expect(post.body).toContain(
+      'id: 2-3\nevent: done\ndata: {"type":"done","data":{"message":"Stream completed"}}\n\n',
+    );
 
-    const resumed = await request(app.getHttpServer()).get('/demo/a/stream').set('Last-Event-ID', '2-2').buffer(true).parse(text);
-    expect(resumed.body).toBe('retry: 2000\n\nid: 2-3\nevent: done\ndata: {"type":"done","data":{"message":"Stream completed"}}\n\n');
+    const resumed = await request(app.getHttpServer())
+      .get('/demo/a/stream')
+      .set('Last-Event-ID', '2-2')
+      .buffer(true)
+      .parse(text);
+    expect(resumed.body).toBe(
+      'retry: 2000\n\nid: 2-3\nevent: done\ndata: {"type":"done","data":{"message":"Stream completed"}}\n\n',
+    );
   });
 
   it('answers POST with 202 JSON when the client accepts only JSON', async () => {

@@ -4,7 +4,15 @@ import { Observable } from 'rxjs';
 import { DrainService } from 'src/common/drain/drain.service';
 import { MetricsService } from 'src/common/metrics/metrics.service';
 import { SseFrame } from 'src/common/sse/sse-format';
-import { SseAnswer, SseFlowControl, SseJsonAnswer, sseWriterOptions, SseWriterOptions, writeSse, writeSseOrJson } from 'src/common/sse/sse-writer';
+import {
+  SseAnswer,
+  SseFlowControl,
+  SseJsonAnswer,
+  sseWriterOptions,
+  SseWriterOptions,
+  writeSse,
+  writeSseOrJson,
+} from 'src/common/sse/sse-writer';
 import { APP_CONFIG, AppConfig } from 'src/config/env';
 
 /** What a streaming controller hands the responder: a service call that gets the writer's flow control. */
@@ -35,7 +43,13 @@ export class SseResponder {
   }
 
   /** JSON for `Accept: application/json` (and not `text/event-stream`), else like `stream`. */
-  async streamOrJson(req: IncomingMessage, res: ServerResponse, kind: string, json: SseJsonAnswer, produce: SseProducer): Promise<void> {
+  async streamOrJson(
+    req: IncomingMessage,
+    res: ServerResponse,
+    kind: string,
+    json: SseJsonAnswer,
+    produce: SseProducer,
+  ): Promise<void> {
     await writeSseOrJson(req, res, json, produce, this.options(kind));
   }
 

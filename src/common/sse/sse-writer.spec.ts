@@ -59,7 +59,9 @@ describe('writeSse over a real HTTP server', () => {
     let closed: Promise<SseCloseInfo> | undefined;
     const s = await serve((req, res) => {
       res.setHeader('X-Correlation-Id', 'corr-1');
-      closed = writeSse(res, (flow) => log.follow('k', null, flow), { heartbeatMs: 30, retryMs: 1500 }).then((c) => c.closed);
+      closed = writeSse(res, (flow) => log.follow('k', null, flow), { heartbeatMs: 30, retryMs: 1500 }).then(
+        (c) => c.closed,
+      );
     });
     server = s.server;
     const res = await open(`${s.url}/stream`);
@@ -82,7 +84,9 @@ describe('writeSse over a real HTTP server', () => {
         'id: 2-2\nevent: message\ndata: {"type":"message","data":{"content":"Hi"}}\n\n',
     );
     expect(out).toMatch(/\n: ping\n\n/);
-    expect(out.endsWith('id: 2-3\nevent: done\ndata: {"type":"done","data":{"message":"Stream completed"}}\n\n')).toBe(true);
+    expect(out.endsWith('id: 2-3\nevent: done\ndata: {"type":"done","data":{"message":"Stream completed"}}\n\n')).toBe(
+      true,
+    );
     expect(await closed).toEqual({ reason: 'complete', lastEventId: '2-3', error: undefined });
   });
 
@@ -110,10 +114,20 @@ describe('writeSse over a real HTTP server', () => {
   it('tells an open client to reconnect (retry: 1000) and ends when the drain begins, counting the subscriber and its events', async () => {
     await log.append('k', 'message', { content: 'a' }, 1);
     const drain = new DrainService(config);
-    const metrics = { sseSubscriberOpened: jest.fn(), sseSubscriberClosed: jest.fn(), sseEventSent: jest.fn(), sseSlowConsumerDropped: jest.fn() };
+    const metrics = {
+      sseSubscriberOpened: jest.fn(),
+      sseSubscriberClosed: jest.fn(),
+      sseEventSent: jest.fn(),
+      sseSlowConsumerDropped: jest.fn(),
+    };
     let closed: Promise<SseCloseInfo> | undefined;
     const s = await serve((req, res) => {
-      closed = writeSse(res, (flow) => log.follow('k', null, flow), { heartbeatMs: 1000, drain, metrics, kind: 'chat' }).then((c) => c.closed);
+      closed = writeSse(res, (flow) => log.follow('k', null, flow), {
+        heartbeatMs: 1000,
+        drain,
+        metrics,
+        kind: 'chat',
+      }).then((c) => c.closed);
     });
     server = s.server;
     const res = await open(`${s.url}/stream`);
@@ -163,11 +177,18 @@ describe('writeSse over a real HTTP server', () => {
     const big = 'x'.repeat(64 * 1024);
     await log.open('k');
     let connection: SseConnection | undefined;
-    const metrics = { sseSubscriberOpened: jest.fn(), sseSubscriberClosed: jest.fn(), sseEventSent: jest.fn(), sseSlowConsumerDropped: jest.fn() };
+    const metrics = {
+      sseSubscriberOpened: jest.fn(),
+      sseSubscriberClosed: jest.fn(),
+      sseEventSent: jest.fn(),
+      sseSlowConsumerDropped: jest.fn(),
+    };
     const s = await serve((req, res) => {
-      void writeSse(res, (flow) => log.follow('k', null, { ...flow, queueMax: 20 }), { heartbeatMs: 10_000, metrics, kind: 'chat' }).then(
-        (c) => (connection = c),
-      );
+      void writeSse(res, (flow) => log.follow('k', null, { ...flow, queueMax: 20 }), {
+        heartbeatMs: 10_000,
+        metrics,
+        kind: 'chat',
+      }).then((c) => (connection = c));
     });
     server = s.server;
     const res = await open(`${s.url}/stream`);
@@ -191,7 +212,9 @@ describe('writeSse over a real HTTP server', () => {
 
     await log.finish('k');
     const rest: StreamEvent[] = [];
-    await new Promise<void>((r) => log.follow('k', parseEventId(info?.lastEventId)).subscribe({ next: (e) => rest.push(e), complete: r }));
+    await new Promise<void>((r) =>
+      log.follow('k', parseEventId(info?.lastEventId)).subscribe({ next: (e) => rest.push(e), complete: r }),
+    );
     expect([...received, ...rest.map((e) => e.id)]).toEqual(produced.map((e) => e.id));
   });
 

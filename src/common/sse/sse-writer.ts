@@ -4,7 +4,13 @@ import { BehaviorSubject, isObservable, Observable, Subscription } from 'rxjs';
 import { DRAIN_RETRY_MS, type DrainService } from 'src/common/drain/drain.service';
 import type { MetricsService } from 'src/common/metrics/metrics.service';
 import { AppConfig } from 'src/config/env';
-import { formatSseComment, formatSseFrame, formatSseRetry, prefersEventStream, SseFrame } from 'src/common/sse/sse-format';
+import {
+  formatSseComment,
+  formatSseFrame,
+  formatSseRetry,
+  prefersEventStream,
+  SseFrame,
+} from 'src/common/sse/sse-format';
 
 /**
  * Decision (docs/decisions-streaming.md): every endpoint that streams from the stream log (GET .../stream,
@@ -28,8 +34,7 @@ export interface SseFlowControl {
  * throw (access checks, 404): that happens before any header is written, so the exception filter answers.
  */
 export type SseSource =
-  | Observable<SseFrame>
-  | ((flow: SseFlowControl) => Observable<SseFrame> | Promise<Observable<SseFrame>>);
+  Observable<SseFrame> | ((flow: SseFlowControl) => Observable<SseFrame> | Promise<Observable<SseFrame>>);
 
 /** What a service returns for a stream: the frames, or null when nothing is left (answered with 204). */
 export type SseAnswer = Observable<SseFrame> | null;
@@ -62,11 +67,13 @@ export interface SseWriterOptions {
   /** When the drain begins, an open response gets a `retry:` hint (DRAIN_RETRY_MS) and ends (clients reconnect elsewhere). */
   drain?: Pick<DrainService, 'onDrain'>;
   /** Counts subscribers, events and slow consumers dropped (needs `kind`). */
-  metrics?: Pick<MetricsService, 'sseSubscriberOpened' | 'sseSubscriberClosed' | 'sseEventSent' | 'sseSlowConsumerDropped'>;
+  metrics?: Pick<
+    MetricsService,
+    'sseSubscriberOpened' | 'sseSubscriberClosed' | 'sseEventSent' | 'sseSlowConsumerDropped'
+  >;
   /** Kind of the stream for the metrics ('chat', 'research'…). */
   kind?: string;
 }
-
 
 export type SseCloseReason = 'complete' | 'error' | 'client-closed' | 'slow-consumer';
 
@@ -83,7 +90,10 @@ export interface SseConnection {
 }
 
 /** Writer options from the validated config. */
-export function sseWriterOptions(config: AppConfig, extra: Pick<SseWriterOptions, 'drain' | 'metrics' | 'kind'> = {}): SseWriterOptions {
+export function sseWriterOptions(
+  config: AppConfig,
+  extra: Pick<SseWriterOptions, 'drain' | 'metrics' | 'kind'> = {},
+): SseWriterOptions {
   return { heartbeatMs: config.streaming.heartbeatMs, maxPendingEvents: config.streaming.subscriberQueueMax, ...extra };
 }
 
@@ -96,9 +106,21 @@ export function sseWriterOptions(config: AppConfig, extra: Pick<SseWriterOptions
  * A factory that resolves null means "nothing is left to stream" (the client already has the terminal
  * event): the answer is 204 with no body, so that an EventSource stops reconnecting; resolves null.
  */
-export async function writeSse(res: ServerResponse, source: SseSource, options: SseWriterOptions): Promise<SseConnection>;
-export async function writeSse(res: ServerResponse, source: SseSourceOrNothing, options: SseWriterOptions): Promise<SseConnection | null>;
-export async function writeSse(res: ServerResponse, source: SseSourceOrNothing, options: SseWriterOptions): Promise<SseConnection | null> {
+export async function writeSse(
+  res: ServerResponse,
+  source: SseSource,
+  options: SseWriterOptions,
+): Promise<SseConnection>;
+export async function writeSse(
+  res: ServerResponse,
+  source: SseSourceOrNothing,
+  options: SseWriterOptions,
+): Promise<SseConnection | null>;
+export async function writeSse(
+  res: ServerResponse,
+  source: SseSourceOrNothing,
+  options: SseWriterOptions,
+): Promise<SseConnection | null> {
   const flow = new BehaviorSubject<boolean>(false);
   const frames = typeof source === 'function' ? await source({ paused: flow.asObservable() }) : source;
   if (frames === null) {

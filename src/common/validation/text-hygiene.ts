@@ -6,7 +6,9 @@ const UNSAFE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\
 export function unsafeTextReason(value: string): string | null {
   const m = UNSAFE.exec(value);
   if (!m) return null;
-  return m[0] === '\u0000' ? 'must not contain NUL characters' : 'must not contain unpaired UTF-16 surrogates (invalid Unicode)';
+  return m[0] === '\u0000'
+    ? 'must not contain NUL characters'
+    : 'must not contain unpaired UTF-16 surrogates (invalid Unicode)';
 }
 
 export function isWellFormedText(value: string): boolean {

@@ -28,16 +28,26 @@ export class CanvaloController {
   constructor(private readonly canvalo: CanvaloService) {}
 
   @Post('chat/stream')
-  @ApiOperation({ summary: 'Chat with the agent, streamed (Canvalo\'s data stream); the conversation keeps the exchange' })
+  @ApiOperation({
+    summary: "Chat with the agent, streamed (Canvalo's data stream); the conversation keeps the exchange",
+  })
   @HttpCode(200)
   @ApiProduces('text/event-stream')
-  @ApiOkResponse({ description: 'SSE: `data: {"type":"token"|"tool_call"|"complete"|"error","content","tool_call","error","agent_type"}`' })
-  async stream(@CurrentApiKey() key: ApiKeyPrincipal, @Body() dto: CanvaloChatRequestDto, @Req() req: Request, @Res() res: Response): Promise<void> {
+  @ApiOkResponse({
+    description:
+      'SSE: `data: {"type":"token"|"tool_call"|"complete"|"error","content","tool_call","error","agent_type"}`',
+  })
+  async stream(
+    @CurrentApiKey() key: ApiKeyPrincipal,
+    @Body() dto: CanvaloChatRequestDto,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
     await writeDataStream(res, await this.canvalo.stream(key, dto, clientGone(req, res)));
   }
 
   @Get('conversations')
-  @ApiOperation({ summary: 'The conversations of a user of the key\'s team' })
+  @ApiOperation({ summary: "The conversations of a user of the key's team" })
   @ApiOkResponse({ type: [CanvaloConversationDto] })
   list(@CurrentApiKey() key: ApiKeyPrincipal, @Query() q: CanvaloUserQueryDto): Promise<CanvaloConversationDto[]> {
     return this.canvalo.listConversations(key, q.user_id);
@@ -47,21 +57,32 @@ export class CanvaloController {
   @ApiOperation({ summary: 'Create a conversation for a user' })
   @HttpCode(200)
   @ApiOkResponse({ type: CanvaloConversationDto })
-  create(@CurrentApiKey() key: ApiKeyPrincipal, @Body() dto: CanvaloConversationCreateDto): Promise<CanvaloConversationDto> {
+  create(
+    @CurrentApiKey() key: ApiKeyPrincipal,
+    @Body() dto: CanvaloConversationCreateDto,
+  ): Promise<CanvaloConversationDto> {
     return this.canvalo.createConversation(key, dto.user_id, dto.title);
   }
 
   @Get('conversations/:id')
   @ApiOperation({ summary: 'A conversation with its messages' })
   @ApiOkResponse({ type: CanvaloConversationWithMessagesDto })
-  get(@CurrentApiKey() key: ApiKeyPrincipal, @Param('id') id: string, @Query() q: CanvaloUserQueryDto): Promise<CanvaloConversationWithMessagesDto> {
+  get(
+    @CurrentApiKey() key: ApiKeyPrincipal,
+    @Param('id') id: string,
+    @Query() q: CanvaloUserQueryDto,
+  ): Promise<CanvaloConversationWithMessagesDto> {
     return this.canvalo.getConversation(key, id, q.user_id);
   }
 
   @Delete('conversations/:id')
   @ApiOperation({ summary: 'Delete a conversation' })
   @ApiOkResponse({ type: CanvaloSuccessDto })
-  async delete(@CurrentApiKey() key: ApiKeyPrincipal, @Param('id') id: string, @Query() q: CanvaloUserQueryDto): Promise<{ success: true }> {
+  async delete(
+    @CurrentApiKey() key: ApiKeyPrincipal,
+    @Param('id') id: string,
+    @Query() q: CanvaloUserQueryDto,
+  ): Promise<{ success: true }> {
     await this.canvalo.deleteConversation(key, id, q.user_id);
     return { success: true };
   }

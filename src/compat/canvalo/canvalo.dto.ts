@@ -1,6 +1,16 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsIn, IsObject, IsOptional, IsString, Length, MaxLength, ValidateNested } from 'class-validator';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsIn,
+  IsObject,
+  IsOptional,
+  IsString,
+  Length,
+  MaxLength,
+  ValidateNested,
+} from 'class-validator';
 
 /** Canvalo's `Message` (history item). `id` and `timestamp` are accepted and not used. */
 export class CanvaloHistoryMessageDto {
@@ -8,25 +18,39 @@ export class CanvaloHistoryMessageDto {
   @ApiProperty() @IsString() @MaxLength(100000) content: string;
   @ApiProperty({ enum: ['user', 'assistant'] }) @IsIn(['user', 'assistant']) role: 'user' | 'assistant';
   @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(64) timestamp?: string;
-  @ApiPropertyOptional({ type: String, nullable: true }) @IsOptional() @IsString() @MaxLength(100) agent_type?: string | null;
-  @ApiPropertyOptional({ type: 'object', additionalProperties: true, nullable: true }) @IsOptional() @IsObject() metadata?: Record<string, unknown> | null;
+  @ApiPropertyOptional({ type: String, nullable: true }) @IsOptional() @IsString() @MaxLength(100) agent_type?:
+    string | null;
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, nullable: true })
+  @IsOptional()
+  @IsObject()
+  metadata?: Record<string, unknown> | null;
 }
 
 /** Canvalo's `ChatRequest`: POST /compat/canvalo/api/chat/stream. */
 export class CanvaloChatRequestDto {
   @ApiProperty({ minLength: 1, maxLength: 10000 }) @IsString() @Length(1, 10000) message: string;
-  @ApiProperty({ description: 'A conversation id from POST /api/conversations (the exchange is stored there), or any other string (nothing stored)' })
-  @IsString() @Length(1, 200) conversation_id: string;
+  @ApiProperty({
+    description:
+      'A conversation id from POST /api/conversations (the exchange is stored there), or any other string (nothing stored)',
+  })
+  @IsString()
+  @Length(1, 200)
+  conversation_id: string;
   @ApiProperty() @IsString() @Length(1, 200) user_id: string;
   @ApiPropertyOptional({ type: [CanvaloHistoryMessageDto] })
-  @IsOptional() @IsArray() @ArrayMaxSize(200) @ValidateNested({ each: true }) @Type(() => CanvaloHistoryMessageDto)
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(200)
+  @ValidateNested({ each: true })
+  @Type(() => CanvaloHistoryMessageDto)
   history?: CanvaloHistoryMessageDto[];
 }
 
 /** Canvalo's `ConversationCreate`. */
 export class CanvaloConversationCreateDto {
   @ApiProperty() @IsString() @Length(1, 200) user_id: string;
-  @ApiPropertyOptional({ type: String, nullable: true }) @IsOptional() @IsString() @MaxLength(200) title?: string | null;
+  @ApiPropertyOptional({ type: String, nullable: true }) @IsOptional() @IsString() @MaxLength(200) title?:
+    string | null;
 }
 
 /** `?user_id=` of the conversation routes (Canvalo scopes conversations by its end user). */

@@ -18,7 +18,11 @@ import {
   toolCallChunk,
   translateError,
 } from 'src/compat/canvalo/canvalo.mapper';
-import type { CanvaloChatRequestDto, CanvaloConversationDto, CanvaloConversationWithMessagesDto } from 'src/compat/canvalo/canvalo.dto';
+import type {
+  CanvaloChatRequestDto,
+  CanvaloConversationDto,
+  CanvaloConversationWithMessagesDto,
+} from 'src/compat/canvalo/canvalo.dto';
 import { ToolCallAccumulator } from 'src/chats/chat-stream-events';
 import { APP_CONFIG, AppConfig } from 'src/config/env';
 import { abortableSleep } from 'src/llm/abortable-sleep';
@@ -50,7 +54,11 @@ export class CanvaloService {
   ) {}
 
   /** Checks what can fail before streaming (agent, budget, conversation), then returns the chunk stream. */
-  async stream(key: ApiKeyPrincipal, dto: CanvaloChatRequestDto, signal: AbortSignal): Promise<AsyncGenerator<CanvaloChunk>> {
+  async stream(
+    key: ApiKeyPrincipal,
+    dto: CanvaloChatRequestDto,
+    signal: AbortSignal,
+  ): Promise<AsyncGenerator<CanvaloChunk>> {
     const agentId = await this.defaultAgentId(key.teamId);
     const chain = await this.agents.resolveChain(key.teamId, agentId);
     await this.limits.assertBudget(key.teamId);
@@ -58,8 +66,19 @@ export class CanvaloService {
     const conversation = UUID.test(dto.conversation_id)
       ? await this.chats.requireTagged(owner, dto.conversation_id, CANVALO_USER_KEY, dto.user_id).catch(() => null)
       : null;
-    const history: LlmMessage[] = [...(dto.history ?? []).map((m) => ({ role: m.role, content: m.content })), { role: 'user', content: dto.message }];
-    return this.chunks(key, owner, conversation?.id ?? null, dto.message, chain[0].id, () => this.router.stream(key.teamId, chain, history, signal), signal);
+    const history: LlmMessage[] = [
+      ...(dto.history ?? []).map((m) => ({ role: m.role, content: m.content })),
+      { role: 'user', content: dto.message },
+    ];
+    return this.chunks(
+      key,
+      owner,
+      conversation?.id ?? null,
+      dto.message,
+      chain[0].id,
+      () => this.router.stream(key.teamId, chain, history, signal),
+      signal,
+    );
   }
 
   async listConversations(key: ApiKeyPrincipal, userId: string): Promise<CanvaloConversationDto[]> {
@@ -67,9 +86,17 @@ export class CanvaloService {
     return chats.map((c) => toConversation(c, userId));
   }
 
-  async createConversation(key: ApiKeyPrincipal, userId: string, title: string | null | undefined): Promise<CanvaloConversationDto> {
+  async createConversation(
+    key: ApiKeyPrincipal,
+    userId: string,
+    title: string | null | undefined,
+  ): Promise<CanvaloConversationDto> {
     const agentId = await this.defaultAgentId(key.teamId);
-    const chat = await this.chats.create(this.owner(key), { agentId, title: title || 'New conversation', metadata: { [CANVALO_USER_KEY]: userId } });
+    const chat = await this.chats.create(this.owner(key), {
+      agentId,
+      title: title || 'New conversation',
+      metadata: { [CANVALO_USER_KEY]: userId },
+    });
     return toConversation(chat, userId);
   }
 
@@ -133,8 +160,13 @@ export class CanvaloService {
         if (signal.aborted) return;
       }
     }
-    const charged = usage ?? { promptTokens: Math.ceil(message.length / 4), completionTokens: Math.ceil(content.length / 4) };
-    await this.limits.record(key.teamId, charged).catch((err: Error) => this.logger.warn(`usage not recorded: ${err.message}`));
+    const charged = usage ?? {
+      promptTokens: Math.ceil(message.length / 4),
+      completionTokens: Math.ceil(content.length / 4),
+    };
+    await this.limits
+      .record(key.teamId, charged)
+      .catch((err: Error) => this.logger.warn(`usage not recorded: ${err.message}`));
     if (conversationId) {
       await this.messages
         .recordExchange(owner, conversationId, message, {

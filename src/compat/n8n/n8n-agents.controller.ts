@@ -1,4 +1,15 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, UploadedFile, UseInterceptors } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Post,
+  Put,
+  UploadedFile,
+  UseInterceptors,
+} from '@nestjs/common';
 import { AgentAvatarsService } from 'src/agents/agent-avatars.service';
 import { avatarUpload } from 'src/agents/agents.controller';
 import { AgentsService } from 'src/agents/agents.service';
@@ -59,7 +70,11 @@ export class N8nAgentsController {
   @Roles('admin')
   @HttpCode(200)
   @UseInterceptors(AvatarTooLargeInterceptor, avatarUpload)
-  async uploadAvatar(@CurrentUser() user: AuthUser, @Param('id') id: string, @UploadedFile() file: Express.Multer.File | undefined): Promise<N8nAgent> {
+  async uploadAvatar(
+    @CurrentUser() user: AuthUser,
+    @Param('id') id: string,
+    @UploadedFile() file: Express.Multer.File | undefined,
+  ): Promise<N8nAgent> {
     return toN8nAgent(await this.avatars.upload(user, id, file), user);
   }
 }

@@ -11,7 +11,15 @@ import { validateAs } from 'src/common/pipes/validation.pipe';
 import { SseResponder } from 'src/common/sse/sse-responder';
 import { N8nCreateChatDto, N8nSendMessageDto, N8nUpdateChatDto } from 'src/compat/n8n/dto/n8n-requests.dto';
 import { N8N_PREFIX, N8nCompatController } from 'src/compat/n8n/n8n-compat';
-import { allPages, N8nChat, toCreateChat, toN8nChat, toN8nEvents, toSendMessage, toUpdateChat } from 'src/compat/n8n/n8n.mapper';
+import {
+  allPages,
+  N8nChat,
+  toCreateChat,
+  toN8nChat,
+  toN8nEvents,
+  toSendMessage,
+  toUpdateChat,
+} from 'src/compat/n8n/n8n.mapper';
 
 /** A malformed id cannot name an existing chat: 404 like any other unknown id (as on the canonical routes). */
 const ChatId = () => Param('id', new ParseUUIDPipe({ exceptionFactory: () => ChatErrors.notFound() }));
@@ -60,7 +68,12 @@ export class N8nChatsController {
   /** Stores the message, starts the reply and streams it in the seed's events (n8n.mapper.ts, toN8nEvents). */
   @Post(':id/messages')
   @StreamingEndpoint()
-  async send(@CurrentUser() user: AuthUser, @ChatId() id: string, @Body() body: N8nSendMessageDto, @Res() res: Response): Promise<void> {
+  async send(
+    @CurrentUser() user: AuthUser,
+    @ChatId() id: string,
+    @Body() body: N8nSendMessageDto,
+    @Res() res: Response,
+  ): Promise<void> {
     const sent = await this.messages.send(user, id, await validateAs(SendMessageDto, toSendMessage(body)));
     await this.sse.stream(res, 'chat', (flow) => this.messages.followReply(user, sent, flow).pipe(toN8nEvents()));
   }

@@ -14,4 +14,5 @@ export const N8N_COOKIE_SCOPE: AuthCookieScope = { refreshPath: `/${N8N_PREFIX}/
  * What every n8n compatibility controller has: unknown fields dropped (not refused), FastAPI error bodies,
  * and no place in the OpenAPI document (the surface is documented in docs/compat.md).
  */
-export const N8nCompatController = () => applyDecorators(ApiExcludeController(), UsePipes(createLenientValidationPipe()), UseFilters(N8nExceptionFilter));
+export const N8nCompatController = () =>
+  applyDecorators(ApiExcludeController(), UsePipes(createLenientValidationPipe()), UseFilters(N8nExceptionFilter));

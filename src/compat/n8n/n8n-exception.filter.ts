@@ -34,7 +34,11 @@ export class N8nExceptionFilter implements ExceptionFilter {
     res.json = (body: ErrorBodyDto) => {
       const fieldErrors = body.details?.fieldErrors;
       if (body.error === ErrorCode.VALIDATION_FAILED && fieldErrors?.length) {
-        const detail: N8nValidationItem[] = fieldErrors.map((f) => ({ loc: ['body', ...snake(f.field).split('.')], msg: f.message.split(f.field).join(snake(f.field)), type: 'value_error' }));
+        const detail: N8nValidationItem[] = fieldErrors.map((f) => ({
+          loc: ['body', ...snake(f.field).split('.')],
+          msg: f.message.split(f.field).join(snake(f.field)),
+          type: 'value_error',
+        }));
         res.status(422);
         return json({ detail });
       }

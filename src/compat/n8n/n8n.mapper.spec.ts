@@ -5,8 +5,22 @@ import { allPages, toCreateAgent, toN8nEvents, toUpdateAgent } from 'src/compat/
 const run = (frames: SseFrame[]) => lastValueFrom(of(...frames).pipe(toN8nEvents(), toArray()));
 
 describe('n8n mapper', () => {
-  const opening: SseFrame = { id: '0-1', type: 'status', data: { description: 'Sending request...', level: 'info', done: false, userMessageId: 'u', assistantMessageId: 'a' } };
-  const asking = (name: string, seq: number): SseFrame => ({ id: `0-${seq}`, type: 'status', data: { description: `Asking ${name}`, level: 'info', done: false, agentId: name, model: 'm' } });
+  const opening: SseFrame = {
+    id: '0-1',
+    type: 'status',
+    data: {
+      description: 'Sending request...',
+      level: 'info',
+      done: false,
+      userMessageId: 'u',
+      assistantMessageId: 'a',
+    },
+  };
+  const asking = (name: string, seq: number): SseFrame => ({
+    id: `0-${seq}`,
+    type: 'status',
+    data: { description: `Asking ${name}`, level: 'info', done: false, agentId: name, model: 'm' },
+  });
 
   it('turns a completed reply into the seed-003 sequence: status, messages, closing status done:true, done', async () => {
     const out = await run([
@@ -14,7 +28,11 @@ describe('n8n mapper', () => {
       asking('bot', 2),
       { id: '2-3', type: 'message', data: { content: 'Hi' } },
       { id: '5-4', type: 'message', data: { content: '!!!' } },
-      { id: '5-5', type: 'done', data: { message: 'Stream completed', messageId: 'a', status: 'complete', usage: null } },
+      {
+        id: '5-5',
+        type: 'done',
+        data: { message: 'Stream completed', messageId: 'a', status: 'complete', usage: null },
+      },
     ]);
     expect(out.map(({ type, data }) => ({ type, data }))).toEqual([
       { type: 'status', data: { description: 'Sending request...', level: 'info', done: false } },
@@ -31,7 +49,11 @@ describe('n8n mapper', () => {
       opening,
       asking('main', 2),
       asking('backup', 3),
-      { id: '0-4', type: 'done', data: { message: 'Stream cancelled', messageId: 'a', status: 'cancelled', usage: null } },
+      {
+        id: '0-4',
+        type: 'done',
+        data: { message: 'Stream cancelled', messageId: 'a', status: 'cancelled', usage: null },
+      },
     ]);
     expect(out.map((f) => f.data)).toEqual([
       { description: 'Sending request...', level: 'info', done: false },
@@ -42,7 +64,10 @@ describe('n8n mapper', () => {
   });
 
   it('closes a failed reply with a status at level error, then the error', async () => {
-    const out = await run([opening, { id: '0-2', type: 'error', data: { code: 'UPSTREAM_FAILED', message: 'n8n answered 500', messageId: 'a' } }]);
+    const out = await run([
+      opening,
+      { id: '0-2', type: 'error', data: { code: 'UPSTREAM_FAILED', message: 'n8n answered 500', messageId: 'a' } },
+    ]);
     expect(out.slice(1)).toEqual([
       { type: 'status', data: { description: 'n8n answered 500', level: 'error', done: true } },
       { id: '0-2', type: 'error', data: { message: 'n8n answered 500', code: 'UPSTREAM_FAILED' } },
@@ -50,7 +75,13 @@ describe('n8n mapper', () => {
   });
 
   it('maps agents onto the n8n provider: config.model is the model, known config keys are kept, nothing unsent is set', () => {
-    expect(toCreateAgent({ name: 'Bot', webhook_url: 'https://n8n.example/webhook/x', config: { model: 'gpt-4', max_tokens: 10, colour: 'red' } })).toEqual({
+    expect(
+      toCreateAgent({
+        name: 'Bot',
+        webhook_url: 'https://n8n.example/webhook/x',
+        config: { model: 'gpt-4', max_tokens: 10, colour: 'red' },
+      }),
+    ).toEqual({
       name: 'Bot',
       provider: 'n8n',
       model: 'gpt-4',
@@ -62,7 +93,10 @@ describe('n8n mapper', () => {
   });
 
   it('follows the canonical pages to the end, bounded', async () => {
-    const pages: Record<string, { items: number[]; nextCursor: string | null }> = { start: { items: [1, 2], nextCursor: 'b' }, b: { items: [3], nextCursor: null } };
+    const pages: Record<string, { items: number[]; nextCursor: string | null }> = {
+      start: { items: [1, 2], nextCursor: 'b' },
+      b: { items: [3], nextCursor: null },
+    };
     expect(await allPages((c) => Promise.resolve(pages[c ?? 'start']))).toEqual([1, 2, 3]);
     expect(await allPages(() => Promise.resolve({ items: [1, 2], nextCursor: 'again' }), 5)).toEqual([1, 2, 1, 2, 1]);
   });

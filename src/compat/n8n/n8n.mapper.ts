@@ -7,7 +7,14 @@ import type { CreateChatDto, SendMessageDto, UpdateChatDto } from 'src/chats/dto
 import type { ChatDetailDto, ChatResponseDto, MessageResponseDto } from 'src/chats/dto/chat-responses.dto';
 import type { AuthUser } from 'src/common/auth-user';
 import type { SseFrame } from 'src/common/sse/sse-format';
-import type { N8nAgentDto, N8nCreateChatDto, N8nLoginDto, N8nRegisterDto, N8nSendMessageDto, N8nUpdateChatDto } from 'src/compat/n8n/dto/n8n-requests.dto';
+import type {
+  N8nAgentDto,
+  N8nCreateChatDto,
+  N8nLoginDto,
+  N8nRegisterDto,
+  N8nSendMessageDto,
+  N8nUpdateChatDto,
+} from 'src/compat/n8n/dto/n8n-requests.dto';
 import type { UserResponseDto } from 'src/teams/dto/user-response.dto';
 
 /**
@@ -30,9 +37,15 @@ const asRecord = (v: unknown): Record<string, unknown> | undefined =>
 // ---- requests → canonical DTOs (plain objects; checked with validateAs against the canonical class) ----
 
 export const toRegister = (b: N8nRegisterDto): Partial<RegisterDto> =>
-  defined({ email: b.email, password: b.password, teamId: b.team_id, displayName: b.full_name } as Partial<RegisterDto>);
+  defined({
+    email: b.email,
+    password: b.password,
+    teamId: b.team_id,
+    displayName: b.full_name,
+  } as Partial<RegisterDto>);
 
-export const toLogin = (b: N8nLoginDto): Partial<LoginDto> => defined({ email: b.email, password: b.password } as Partial<LoginDto>);
+export const toLogin = (b: N8nLoginDto): Partial<LoginDto> =>
+  defined({ email: b.email, password: b.password } as Partial<LoginDto>);
 
 /** The seed's free-form `config` → the canonical model and known config keys (others are ignored). */
 function agentConfig(config: unknown): { model?: unknown; config?: Record<string, unknown> } {
@@ -79,7 +92,8 @@ export const toCreateChat = (b: N8nCreateChatDto): Partial<CreateChatDto> =>
 export const toUpdateChat = (b: N8nUpdateChatDto): Partial<UpdateChatDto> =>
   defined({ title: b.title, metadata: b.metadata, isArchived: b.is_archived } as Partial<UpdateChatDto>);
 
-export const toSendMessage = (b: N8nSendMessageDto): Partial<SendMessageDto> => defined({ content: b.content } as Partial<SendMessageDto>);
+export const toSendMessage = (b: N8nSendMessageDto): Partial<SendMessageDto> =>
+  defined({ content: b.content } as Partial<SendMessageDto>);
 
 // ---- canonical responses → the seed's shapes ----
 
@@ -152,7 +166,11 @@ export interface N8nMessage {
   timestamp: string;
 }
 
-export const toN8nMessage = (m: MessageResponseDto): N8nMessage => ({ role: m.role, content: m.content, timestamp: m.createdAt });
+export const toN8nMessage = (m: MessageResponseDto): N8nMessage => ({
+  role: m.role,
+  content: m.content,
+  timestamp: m.createdAt,
+});
 
 export interface N8nChat {
   id: string;
@@ -238,7 +256,10 @@ export function n8nFrames(f: SseFrame, skip = false): SseFrame[] {
 }
 
 /** The seed's lists are arrays: the canonical pages, followed to the end (bounded by `max` items). */
-export async function allPages<T>(page: (cursor: string | undefined) => Promise<{ items: T[]; nextCursor: string | null }>, max = 1000): Promise<T[]> {
+export async function allPages<T>(
+  page: (cursor: string | undefined) => Promise<{ items: T[]; nextCursor: string | null }>,
+  max = 1000,
+): Promise<T[]> {
   const out: T[] = [];
   let cursor: string | undefined;
   do {

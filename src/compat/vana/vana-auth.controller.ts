@@ -6,7 +6,13 @@ import type { AuthUser } from 'src/common/auth-user';
 import { CurrentUser } from 'src/common/decorators/current-user.decorator';
 import { Public } from 'src/common/decorators/public.decorator';
 import { createLenientValidationPipe } from 'src/common/pipes/validation.pipe';
-import { VanaAuthResponseDto, VanaLoginDto, VanaRefreshDto, VanaTokenDto, VanaUserDto } from 'src/compat/vana/dto/vana-auth.dto';
+import {
+  VanaAuthResponseDto,
+  VanaLoginDto,
+  VanaRefreshDto,
+  VanaTokenDto,
+  VanaUserDto,
+} from 'src/compat/vana/dto/vana-auth.dto';
 import { VanaExceptionFilter } from 'src/compat/vana/vana-exception.filter';
 import { toLoginDto, toRefreshDto, toVanaAuth, toVanaMe, toVanaToken } from 'src/compat/vana/vana.mapper';
 import { ApiErrorBody } from 'src/common/openapi/api-error-body.decorator';
@@ -24,7 +30,10 @@ export class VanaAuthController {
   @Public()
   @Post('api/auth/login')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Vana login: `{username|email, password}` → `{user, tokens: {access_token, refresh_token, token_type, expires_in}}`' })
+  @ApiOperation({
+    summary:
+      'Vana login: `{username|email, password}` → `{user, tokens: {access_token, refresh_token, token_type, expires_in}}`',
+  })
   @ApiOkResponse({ type: VanaAuthResponseDto })
   login(@Body() dto: VanaLoginDto, @AuthHttp() http: AuthExchange): Promise<VanaAuthResponseDto> {
     return this.auth.login(toLoginDto(dto), http).then(toVanaAuth);
@@ -33,14 +42,16 @@ export class VanaAuthController {
   @Public()
   @Post('api/auth/refresh')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Vana refresh: `{refresh_token}` → the Token `{access_token, refresh_token, token_type, expires_in}`' })
+  @ApiOperation({
+    summary: 'Vana refresh: `{refresh_token}` → the Token `{access_token, refresh_token, token_type, expires_in}`',
+  })
   @ApiOkResponse({ type: VanaTokenDto })
   refresh(@Body() dto: VanaRefreshDto, @AuthHttp() http: AuthExchange): Promise<VanaTokenDto> {
     return this.auth.refresh(toRefreshDto(dto), http).then(toVanaToken);
   }
 
   @Get('api/auth/me')
-  @ApiOperation({ summary: 'Vana\'s current user' })
+  @ApiOperation({ summary: "Vana's current user" })
   @ApiBearerAuth('bearer')
   @ApiOkResponse({ type: VanaUserDto })
   me(@CurrentUser() user: AuthUser): Promise<VanaUserDto> {

@@ -10,7 +10,10 @@ import { AllExceptionsFilter, Normalised } from 'src/common/filters/all-exceptio
 export class VanaExceptionFilter extends AllExceptionsFilter {
   protected body(n: Normalised): unknown {
     const fields = (n.details.fieldErrors as Array<{ field: string; message: string }> | undefined) ?? [];
-    const detail = fields.length && fields.every((f) => f.message !== n.message) ? `${n.message} (${fields.map((f) => f.message).join('; ')})` : n.message;
+    const detail =
+      fields.length && fields.every((f) => f.message !== n.message)
+        ? `${n.message} (${fields.map((f) => f.message).join('; ')})`
+        : n.message;
     return { detail };
   }
 }

@@ -21,7 +21,13 @@ import {
   VanaStatusDto,
 } from 'src/compat/vana/dto/vana-research.dto';
 import { VanaExceptionFilter } from 'src/compat/vana/vana-exception.filter';
-import { toFeedback, toRunRequest, toVanaFrame, toVanaHistory, toVanaResearchResponse } from 'src/compat/vana/vana.mapper';
+import {
+  toFeedback,
+  toRunRequest,
+  toVanaFrame,
+  toVanaHistory,
+  toVanaResearchResponse,
+} from 'src/compat/vana/vana.mapper';
 import { ApiErrorBody } from 'src/common/openapi/api-error-body.decorator';
 import { VanaErrorBodyDto } from 'src/compat/vana/dto/vana-session.dto';
 
@@ -43,15 +49,27 @@ export class VanaResearchController {
 
   @Post('api/run_sse/:sessionId')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Start (or, for a session that ran, follow up) research: `{query, message}`; the query is stored as a user message' })
+  @ApiOperation({
+    summary:
+      'Start (or, for a session that ran, follow up) research: `{query, message}`; the query is stored as a user message',
+  })
   @ApiOkResponse({ type: VanaResearchResponseDto })
-  start(@CurrentUser() user: AuthUser, @Param('sessionId', SessionIdPipe) sessionId: string, @Body() dto: VanaRunDto): Promise<VanaResearchResponseDto> {
-    return this.runs.start(user, sessionId, toRunRequest(dto)).then(() => toVanaResearchResponse(sessionId, 'Research session started successfully'));
+  start(
+    @CurrentUser() user: AuthUser,
+    @Param('sessionId', SessionIdPipe) sessionId: string,
+    @Body() dto: VanaRunDto,
+  ): Promise<VanaResearchResponseDto> {
+    return this.runs
+      .start(user, sessionId, toRunRequest(dto))
+      .then(() => toVanaResearchResponse(sessionId, 'Research session started successfully'));
   }
 
   @Get('api/run_sse/:sessionId')
   @StreamingEndpoint({ resumable: true })
-  @ApiOperation({ summary: 'The session stream: open before the run exists, stays open across runs (follow-up questions), Last-Event-ID resume' })
+  @ApiOperation({
+    summary:
+      'The session stream: open before the run exists, stays open across runs (follow-up questions), Last-Event-ID resume',
+  })
   @ApiProduces('text/event-stream')
   async stream(
     @CurrentUser() user: AuthUser,
@@ -59,27 +77,46 @@ export class VanaResearchController {
     @LastEventId() after: StreamCursor | null,
     @Res() res: Response,
   ): Promise<void> {
-    await this.sse.stream(res, 'research', async (flow) => mapFrames(await this.streams.followSession(user, sessionId, after, flow), toVanaFrame));
+    await this.sse.stream(res, 'research', async (flow) =>
+      mapFrames(await this.streams.followSession(user, sessionId, after, flow), toVanaFrame),
+    );
   }
 
   @Post('api/run_sse/:sessionId/cancel')
-  @ApiOperation({ summary: 'Cancel the session\'s running research' })
+  @ApiOperation({ summary: "Cancel the session's running research" })
   @HttpCode(200)
   @ApiOkResponse({ type: VanaResearchResponseDto })
   cancel(@CurrentUser() user: AuthUser, @Param('sessionId') sessionId: string): Promise<VanaResearchResponseDto> {
-    return this.runs.cancel(user, sessionId).then((r) => toVanaResearchResponse(sessionId, r.cancelled ? 'Research cancellation requested' : `Research is not running (status ${r.status})`, r.cancelled));
+    return this.runs
+      .cancel(user, sessionId)
+      .then((r) =>
+        toVanaResearchResponse(
+          sessionId,
+          r.cancelled ? 'Research cancellation requested' : `Research is not running (status ${r.status})`,
+          r.cancelled,
+        ),
+      );
   }
 
   @Get('agent_network_sse/:sessionId')
   @StreamingEndpoint()
   @ApiProduces('text/event-stream')
-  @ApiOperation({ summary: 'Agent network of the session: open before the run exists, stays open across runs; agent_start, agent_complete, agent_network_update' })
-  async network(@CurrentUser() user: AuthUser, @Param('sessionId') sessionId: string, @Res() res: Response): Promise<void> {
-    await this.sse.stream(res, 'research', async (flow) => mapFrames(await this.streams.followSessionNetwork(user, sessionId, flow), toVanaFrame));
+  @ApiOperation({
+    summary:
+      'Agent network of the session: open before the run exists, stays open across runs; agent_start, agent_complete, agent_network_update',
+  })
+  async network(
+    @CurrentUser() user: AuthUser,
+    @Param('sessionId') sessionId: string,
+    @Res() res: Response,
+  ): Promise<void> {
+    await this.sse.stream(res, 'research', async (flow) =>
+      mapFrames(await this.streams.followSessionNetwork(user, sessionId, flow), toVanaFrame),
+    );
   }
 
   @Get('agent_network_history')
-  @ApiOperation({ summary: 'Recent agent events of the caller\'s sessions, newest first' })
+  @ApiOperation({ summary: "Recent agent events of the caller's sessions, newest first" })
   @ApiOkResponse({ type: VanaHistoryDto })
   history(@CurrentUser() user: AuthUser, @Query() q: VanaHistoryQueryDto): Promise<VanaHistoryDto> {
     return this.streams.history(user, { limit: q.limit ?? 50 }).then((list) => toVanaHistory(list, user));

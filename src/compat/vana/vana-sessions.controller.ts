@@ -52,65 +52,103 @@ export class VanaSessionsController {
   ) {}
 
   @Get('sessions')
-  @ApiOperation({ summary: 'The caller\'s newest 100 sessions: `{sessions, count, timestamp}`' })
+  @ApiOperation({ summary: "The caller's newest 100 sessions: `{sessions, count, timestamp}`" })
   @ApiOkResponse({ type: VanaSessionListDto })
   list(@CurrentUser() user: AuthUser): Promise<VanaSessionListDto> {
     return this.sessions.list(user, { limit: 100 }).then((l) => toVanaList(l, user));
   }
 
   @Get('sessions/:sessionId')
-  @ApiOperation({ summary: 'A session with its messages (Vana\'s SessionDetail)' })
+  @ApiOperation({ summary: "A session with its messages (Vana's SessionDetail)" })
   @ApiOkResponse({ type: VanaSessionDetailDto })
   get(@CurrentUser() user: AuthUser, @Param('sessionId') sessionId: string): Promise<VanaSessionDetailDto> {
     return this.sessions.get(user, sessionId).then((s) => toVanaDetail(s, user));
   }
 
   @Put('sessions/:sessionId')
-  @ApiOperation({ summary: '`{title?, status?}`: the title is applied, status is accepted and ignored (the server owns it)' })
+  @ApiOperation({
+    summary: '`{title?, status?}`: the title is applied, status is accepted and ignored (the server owns it)',
+  })
   @ApiOkResponse({ type: VanaSessionSummaryDto })
-  update(@CurrentUser() user: AuthUser, @Param('sessionId') sessionId: string, @Body() dto: VanaUpdateSessionDto): Promise<VanaSessionSummaryDto> {
-    return this.sessions.update(user, sessionId, { title: dto.title?.trim() || undefined }).then((s) => toVanaSummary(s, user));
+  update(
+    @CurrentUser() user: AuthUser,
+    @Param('sessionId') sessionId: string,
+    @Body() dto: VanaUpdateSessionDto,
+  ): Promise<VanaSessionSummaryDto> {
+    return this.sessions
+      .update(user, sessionId, { title: dto.title?.trim() || undefined })
+      .then((s) => toVanaSummary(s, user));
   }
 
   @Delete('sessions/:sessionId')
   @ApiOperation({ summary: 'Delete the session with its messages (a running run is cancelled first)' })
   @ApiOkResponse({ type: VanaDeleteResponseDto })
   delete(@CurrentUser() user: AuthUser, @Param('sessionId') sessionId: string): Promise<VanaDeleteResponseDto> {
-    return this.runs.remove(user, sessionId).then(() => ({ success: true, message: `Session ${sessionId} deleted successfully` }));
+    return this.runs
+      .remove(user, sessionId)
+      .then(() => ({ success: true, message: `Session ${sessionId} deleted successfully` }));
   }
 
   @Post('sessions/:sessionId/messages')
-  @ApiOperation({ summary: 'Store a message (Vana\'s SessionMessagePayload / ChatMessage; the same id twice stores one)' })
+  @ApiOperation({
+    summary: "Store a message (Vana's SessionMessagePayload / ChatMessage; the same id twice stores one)",
+  })
   @ApiOkResponse({ type: VanaMessageDto })
-  addMessage(@CurrentUser() user: AuthUser, @Param('sessionId') sessionId: string, @Body() dto: VanaAddMessageDto): Promise<VanaMessageDto> {
-    return this.sessions.addMessage(user, sessionId, toAddMessage(dto)).then((r) => toVanaMessage(r.message, sessionId));
+  addMessage(
+    @CurrentUser() user: AuthUser,
+    @Param('sessionId') sessionId: string,
+    @Body() dto: VanaAddMessageDto,
+  ): Promise<VanaMessageDto> {
+    return this.sessions
+      .addMessage(user, sessionId, toAddMessage(dto))
+      .then((r) => toVanaMessage(r.message, sessionId));
   }
 
   @Put('messages/:messageId')
-  @ApiOperation({ summary: 'Edit; with trigger_regeneration (default true) on a user message, later messages go and a new run researches it' })
+  @ApiOperation({
+    summary:
+      'Edit; with trigger_regeneration (default true) on a user message, later messages go and a new run researches it',
+  })
   @ApiOkResponse({ type: VanaMessageOperationDto })
-  edit(@CurrentUser() user: AuthUser, @Param('messageId') messageId: string, @Body() dto: VanaEditMessageDto): Promise<VanaMessageOperationDto> {
-    return this.messages.edit(user, null, messageId, { content: dto.content, regenerate: dto.trigger_regeneration ?? true }).then((r) => toVanaOperation('edit', r));
+  edit(
+    @CurrentUser() user: AuthUser,
+    @Param('messageId') messageId: string,
+    @Body() dto: VanaEditMessageDto,
+  ): Promise<VanaMessageOperationDto> {
+    return this.messages
+      .edit(user, null, messageId, { content: dto.content, regenerate: dto.trigger_regeneration ?? true })
+      .then((r) => toVanaOperation('edit', r));
   }
 
   @Delete('messages/:messageId')
   @ApiOperation({ summary: 'Delete the message and every message after it' })
   @ApiOkResponse({ type: VanaMessageOperationDto })
-  deleteMessage(@CurrentUser() user: AuthUser, @Param('messageId') messageId: string): Promise<VanaMessageOperationDto> {
+  deleteMessage(
+    @CurrentUser() user: AuthUser,
+    @Param('messageId') messageId: string,
+  ): Promise<VanaMessageOperationDto> {
     return this.messages.delete(user, null, messageId).then((r) => toVanaOperation('delete', r));
   }
 
   @Post('messages/:messageId/regenerate')
   @ApiOperation({ summary: 'A new answer for an assistant message (a new run of the question before it)' })
   @ApiOkResponse({ type: VanaMessageOperationDto })
-  regenerate(@CurrentUser() user: AuthUser, @Param('messageId') messageId: string, @Body() _dto: VanaRegenerateDto): Promise<VanaMessageOperationDto> {
+  regenerate(
+    @CurrentUser() user: AuthUser,
+    @Param('messageId') messageId: string,
+    @Body() _dto: VanaRegenerateDto,
+  ): Promise<VanaMessageOperationDto> {
     return this.messages.regenerate(user, null, messageId).then((r) => toVanaOperation('regenerate', r));
   }
 
   @Post('messages/:messageId/feedback')
   @ApiOperation({ summary: '`{feedback_type: upvote|downvote, reason?}` → rating 1 / -1 on the message' })
   @ApiOkResponse({ type: VanaMessageFeedbackResponseDto })
-  messageFeedback(@CurrentUser() user: AuthUser, @Param('messageId') messageId: string, @Body() dto: VanaMessageFeedbackDto): Promise<VanaMessageFeedbackResponseDto> {
+  messageFeedback(
+    @CurrentUser() user: AuthUser,
+    @Param('messageId') messageId: string,
+    @Body() dto: VanaMessageFeedbackDto,
+  ): Promise<VanaMessageFeedbackResponseDto> {
     return this.sessions.createFeedback(user, toMessageFeedback(messageId, dto)).then(toVanaMessageFeedback);
   }
 }

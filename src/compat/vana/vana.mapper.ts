@@ -6,9 +6,28 @@ import type { AgentHistoryListDto } from 'src/research/dto/agent-history.dto';
 import type { CreateFeedbackDto, FeedbackResponseDto } from 'src/research/dto/feedback.dto';
 import type { MessageOperationDto } from 'src/research/dto/message-operation.dto';
 import type { RunResearchDto } from 'src/research/dto/run-research.dto';
-import type { AddSessionMessageDto, ResearchSessionDto, ResearchSessionListDto, ResearchSessionSummaryDto, SessionMessageDto } from 'src/research/dto/research-session.dto';
-import type { VanaAuthResponseDto, VanaLoginDto, VanaRefreshDto, VanaTokenDto, VanaUserDto } from 'src/compat/vana/dto/vana-auth.dto';
-import type { VanaAddMessageDto, VanaFeedbackDto, VanaHistoryDto, VanaMessageFeedbackDto, VanaResearchResponseDto, VanaRunDto } from 'src/compat/vana/dto/vana-research.dto';
+import type {
+  AddSessionMessageDto,
+  ResearchSessionDto,
+  ResearchSessionListDto,
+  ResearchSessionSummaryDto,
+  SessionMessageDto,
+} from 'src/research/dto/research-session.dto';
+import type {
+  VanaAuthResponseDto,
+  VanaLoginDto,
+  VanaRefreshDto,
+  VanaTokenDto,
+  VanaUserDto,
+} from 'src/compat/vana/dto/vana-auth.dto';
+import type {
+  VanaAddMessageDto,
+  VanaFeedbackDto,
+  VanaHistoryDto,
+  VanaMessageFeedbackDto,
+  VanaResearchResponseDto,
+  VanaRunDto,
+} from 'src/compat/vana/dto/vana-research.dto';
 import type {
   VanaMessageDto,
   VanaMessageFeedbackResponseDto,
@@ -24,7 +43,6 @@ import { VanaErrors } from 'src/compat/vana/vana.errors';
  * canonical fields, what a run does) stays in the services.
  */
 const now = () => new Date().toISOString();
-
 
 // ── auth ─────────────────────────────────────────────────────────────────────────────────────────────────
 
@@ -42,7 +60,14 @@ export function toVanaToken(t: TokenResponseDto): VanaTokenDto {
   return { access_token: t.accessToken, refresh_token: t.refreshToken, token_type: 'bearer', expires_in: t.expiresIn };
 }
 
-function vanaUser(u: { id: string; email: string; displayName: string; role: string; createdAt?: string; lastLoginAt?: string | null }): VanaUserDto {
+function vanaUser(u: {
+  id: string;
+  email: string;
+  displayName: string;
+  role: string;
+  createdAt?: string;
+  lastLoginAt?: string | null;
+}): VanaUserDto {
   const [first, ...rest] = u.displayName.split(' ');
   const created = u.createdAt ?? now();
   return {
@@ -84,7 +109,10 @@ export function toVanaResearchResponse(sessionId: string, message: string, succe
 }
 
 export function toVanaHistory(list: AgentHistoryListDto, user: AuthUser): VanaHistoryDto {
-  const events = list.items.map((e) => ({ type: e.type, data: { ...mapAgentFields(e.data), sessionId: e.sessionId, timestamp: e.timestamp } }));
+  const events = list.items.map((e) => ({
+    type: e.type,
+    data: { ...mapAgentFields(e.data), sessionId: e.sessionId, timestamp: e.timestamp },
+  }));
   return { events, authenticated: true, user_id: user.id, timestamp: now() };
 }
 
@@ -102,14 +130,23 @@ export function toMessageFeedback(messageId: string, dto: VanaMessageFeedbackDto
 }
 
 export function toVanaMessageFeedback(f: FeedbackResponseDto): VanaMessageFeedbackResponseDto {
-  return { success: true, feedback_id: f.id, message_id: f.messageId ?? '', session_id: f.sessionId ?? '', timestamp: f.createdAt };
+  return {
+    success: true,
+    feedback_id: f.id,
+    message_id: f.messageId ?? '',
+    session_id: f.sessionId ?? '',
+    timestamp: f.createdAt,
+  };
 }
 
 // ── sessions and messages ────────────────────────────────────────────────────────────────────────────────
 
 const vanaStatus = (status: string): string => (status === 'failed' ? 'error' : status);
 
-export function toVanaSummary(s: ResearchSessionSummaryDto & { finalReport?: string | null }, user: AuthUser): VanaSessionSummaryDto {
+export function toVanaSummary(
+  s: ResearchSessionSummaryDto & { finalReport?: string | null },
+  user: AuthUser,
+): VanaSessionSummaryDto {
   return {
     id: s.id,
     created_at: s.createdAt,
@@ -125,7 +162,14 @@ export function toVanaSummary(s: ResearchSessionSummaryDto & { finalReport?: str
 }
 
 export function toVanaMessage(m: SessionMessageDto, sessionId: string): VanaMessageDto {
-  return { id: m.id, role: m.role, content: m.content, timestamp: m.timestamp, sessionId, metadata: Object.keys(m.metadata ?? {}).length ? m.metadata : null };
+  return {
+    id: m.id,
+    role: m.role,
+    content: m.content,
+    timestamp: m.timestamp,
+    sessionId,
+    metadata: Object.keys(m.metadata ?? {}).length ? m.metadata : null,
+  };
 }
 
 export function toVanaDetail(s: ResearchSessionDto, user: AuthUser): VanaSessionDetailDto {
@@ -133,17 +177,35 @@ export function toVanaDetail(s: ResearchSessionDto, user: AuthUser): VanaSession
 }
 
 export function toVanaList(list: ResearchSessionListDto, user: AuthUser): VanaSessionListDto {
-  return { sessions: list.items.map((s) => toVanaSummary(s, user)), count: list.items.length, timestamp: now(), authenticated: true };
+  return {
+    sessions: list.items.map((s) => toVanaSummary(s, user)),
+    count: list.items.length,
+    timestamp: now(),
+    authenticated: true,
+  };
 }
 
 /** Vana's SessionMessagePayload: role defaults to assistant. */
 export function toAddMessage(dto: VanaAddMessageDto): AddSessionMessageDto {
-  return { id: dto.id, role: dto.role ?? 'assistant', content: dto.content, timestamp: dto.timestamp, metadata: dto.metadata };
+  return {
+    id: dto.id,
+    role: dto.role ?? 'assistant',
+    content: dto.content,
+    timestamp: dto.timestamp,
+    metadata: dto.metadata,
+  };
 }
 
-export function toVanaOperation(operation: 'edit' | 'delete' | 'regenerate', r: MessageOperationDto): VanaMessageOperationDto {
-  const data: Record<string, unknown> = { deleted_count: r.deletedMessageIds.length, deleted_message_ids: r.deletedMessageIds };
-  if (operation === 'edit') Object.assign(data, { new_content: r.message?.content, triggered_regeneration: r.runStarted });
+export function toVanaOperation(
+  operation: 'edit' | 'delete' | 'regenerate',
+  r: MessageOperationDto,
+): VanaMessageOperationDto {
+  const data: Record<string, unknown> = {
+    deleted_count: r.deletedMessageIds.length,
+    deleted_message_ids: r.deletedMessageIds,
+  };
+  if (operation === 'edit')
+    Object.assign(data, { new_content: r.message?.content, triggered_regeneration: r.runStarted });
   if (r.runNo !== null) data.run_no = r.runNo;
   return { success: true, message_id: r.messageId, session_id: r.sessionId, operation, timestamp: now(), data };
 }
@@ -151,13 +213,22 @@ export function toVanaOperation(operation: 'edit' | 'delete' | 'regenerate', r: 
 // ── events ───────────────────────────────────────────────────────────────────────────────────────────────
 
 /** Agent statuses: Vana's `current | waiting | completed | error`. */
-const AGENT_STATUS: Record<string, string> = { active: 'current', waiting: 'waiting', completed: 'completed', failed: 'error', cancelled: 'error' };
+const AGENT_STATUS: Record<string, string> = {
+  active: 'current',
+  waiting: 'waiting',
+  completed: 'completed',
+  failed: 'error',
+  cancelled: 'error',
+};
 
 function mapAgentFields(data: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...data };
   if (typeof data.status === 'string' && 'agent_id' in data) out.status = AGENT_STATUS[data.status] ?? data.status;
   if (Array.isArray(data.agents)) {
-    out.agents = (data.agents as Array<Record<string, unknown>>).map((a) => ({ ...a, status: AGENT_STATUS[String(a.status)] ?? a.status }));
+    out.agents = (data.agents as Array<Record<string, unknown>>).map((a) => ({
+      ...a,
+      status: AGENT_STATUS[String(a.status)] ?? a.status,
+    }));
   }
   return out;
 }
@@ -179,7 +250,10 @@ export function toVanaFrame(frame: SseFrame): SseFrame {
       return { ...frame, data: { ...mapped, current_phase: 'starting', overall_progress: 0, status: 'running' } };
     case 'research_complete': {
       const { progress, ...rest } = mapped;
-      return { ...frame, data: { ...rest, status: 'completed', overall_progress: progress ?? 1, current_phase: 'completed' } };
+      return {
+        ...frame,
+        data: { ...rest, status: 'completed', overall_progress: progress ?? 1, current_phase: 'completed' },
+      };
     }
     case 'error':
       return { ...frame, data: { ...mapped, status: 'error', outcome: data.status, error: data.message } };

@@ -1,8 +1,25 @@
 import { randomBytes } from 'node:crypto';
-import { Content, FunctionCallingConfigMode, GenerateContentResponse, GoogleGenAI, Part, ToolConfig } from '@google/genai';
+import {
+  Content,
+  FunctionCallingConfigMode,
+  GenerateContentResponse,
+  GoogleGenAI,
+  Part,
+  ToolConfig,
+} from '@google/genai';
 import { Injectable } from '@nestjs/common';
 import { parseRetryAfterMs, UpstreamError } from 'src/llm/llm.errors';
-import { LlmAgentConfig, LlmChunk, LlmFinishReason, LlmMessage, LlmProvider, LlmRequestOptions, LlmStreamHooks, LlmToolChoice, LlmUsage } from 'src/llm/llm.types';
+import {
+  LlmAgentConfig,
+  LlmChunk,
+  LlmFinishReason,
+  LlmMessage,
+  LlmProvider,
+  LlmRequestOptions,
+  LlmStreamHooks,
+  LlmToolChoice,
+  LlmUsage,
+} from 'src/llm/llm.types';
 
 const DEFAULT_BASE_URL = 'https://generativelanguage.googleapis.com';
 
@@ -17,7 +34,13 @@ const DEFAULT_BASE_URL = 'https://generativelanguage.googleapis.com';
 export class GeminiProvider implements LlmProvider {
   readonly name = 'gemini' as const;
 
-  async *stream(agent: LlmAgentConfig, messages: LlmMessage[], signal: AbortSignal, hooks?: LlmStreamHooks, options: LlmRequestOptions = {}): AsyncGenerator<LlmChunk> {
+  async *stream(
+    agent: LlmAgentConfig,
+    messages: LlmMessage[],
+    signal: AbortSignal,
+    hooks?: LlmStreamHooks,
+    options: LlmRequestOptions = {},
+  ): AsyncGenerator<LlmChunk> {
     if (!agent.secret) throw new UpstreamError('config', 'gemini: the agent has no API key');
     let lastHeaders: Headers | undefined;
     const ai = new GoogleGenAI({
@@ -38,7 +61,15 @@ export class GeminiProvider implements LlmProvider {
     let calls = 0;
     let finish: LlmFinishReason | null = null;
     const tools = options.tools?.length
-      ? [{ functionDeclarations: options.tools.map((t) => ({ name: t.name, description: t.description, parametersJsonSchema: t.parameters })) }]
+      ? [
+          {
+            functionDeclarations: options.tools.map((t) => ({
+              name: t.name,
+              description: t.description,
+              parametersJsonSchema: t.parameters,
+            })),
+          },
+        ]
       : undefined;
     try {
       const stream = await ai.models.generateContentStream({
@@ -49,7 +80,9 @@ export class GeminiProvider implements LlmProvider {
           temperature: options.temperature ?? agent.config.temperature,
           maxOutputTokens: options.maxTokens ?? agent.config.maxTokens,
           ...(options.stop?.length ? { stopSequences: options.stop } : {}),
-          ...(tools ? { tools, ...(options.toolChoice ? { toolConfig: toGeminiToolConfig(options.toolChoice) } : {}) } : {}),
+          ...(tools
+            ? { tools, ...(options.toolChoice ? { toolConfig: toGeminiToolConfig(options.toolChoice) } : {}) }
+            : {}),
           abortSignal: signal,
           automaticContinuation: false,
         },
@@ -62,7 +95,13 @@ export class GeminiProvider implements LlmProvider {
         for (const p of chunk.candidates?.[0]?.content?.parts ?? []) {
           if (!p.functionCall?.name) continue;
           const id = p.functionCall.id || `call_${randomBytes(12).toString('base64url')}`;
-          yield { type: 'tool_call', index: calls++, id, name: p.functionCall.name, arguments: JSON.stringify(p.functionCall.args ?? {}) };
+          yield {
+            type: 'tool_call',
+            index: calls++,
+            id,
+            name: p.functionCall.name,
+            arguments: JSON.stringify(p.functionCall.args ?? {}),
+          };
         }
         finish = finishOf(chunk) ?? finish;
         usage = usageOf(chunk) ?? usage;
@@ -77,7 +116,13 @@ export class GeminiProvider implements LlmProvider {
   }
 }
 
-const GEMINI_FINISH: Record<string, LlmFinishReason> = { STOP: 'stop', MAX_TOKENS: 'length', SAFETY: 'content_filter', RECITATION: 'content_filter', PROHIBITED_CONTENT: 'content_filter' };
+const GEMINI_FINISH: Record<string, LlmFinishReason> = {
+  STOP: 'stop',
+  MAX_TOKENS: 'length',
+  SAFETY: 'content_filter',
+  RECITATION: 'content_filter',
+  PROHIBITED_CONTENT: 'content_filter',
+};
 
 function finishOf(chunk: GenerateContentResponse): LlmFinishReason | null {
   const r = chunk.candidates?.[0]?.finishReason;
@@ -92,8 +137,14 @@ function toGeminiToolConfig(choice: LlmToolChoice): ToolConfig {
 }
 
 /** System prompt + system messages → systemInstruction; user → `user`, assistant → `model`. */
-export function toGeminiContents(agent: LlmAgentConfig, messages: LlmMessage[]): { systemInstruction?: string; contents: Content[] } {
-  const system = [agent.systemPrompt ?? '', ...messages.filter((m) => m.role === 'system').map((m) => m.content)].filter((s) => s.trim());
+export function toGeminiContents(
+  agent: LlmAgentConfig,
+  messages: LlmMessage[],
+): { systemInstruction?: string; contents: Content[] } {
+  const system = [
+    agent.systemPrompt ?? '',
+    ...messages.filter((m) => m.role === 'system').map((m) => m.content),
+  ].filter((s) => s.trim());
   const names = new Map<string, string>();
   const contents: Content[] = messages.filter((m) => m.role !== 'system').map((m) => toGeminiContent(m, names));
   return { systemInstruction: system.length ? system.join('\n\n') : undefined, contents };
@@ -105,11 +156,17 @@ function toGeminiContent(m: LlmMessage, names: Map<string, string>): Content {
     let response: Record<string, unknown>;
     try {
       const parsed: unknown = JSON.parse(m.content);
-      response = parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : { result: parsed };
+      response =
+        parsed && typeof parsed === 'object' && !Array.isArray(parsed)
+          ? (parsed as Record<string, unknown>)
+          : { result: parsed };
     } catch {
       response = { result: m.content };
     }
-    return { role: 'user', parts: [{ functionResponse: { id: m.toolCallId, name: names.get(m.toolCallId ?? '') ?? 'tool', response } }] };
+    return {
+      role: 'user',
+      parts: [{ functionResponse: { id: m.toolCallId, name: names.get(m.toolCallId ?? '') ?? 'tool', response } }],
+    };
   }
   if (m.role === 'assistant') {
     const parts: Part[] = m.content ? [{ text: m.content }] : [];
@@ -150,7 +207,11 @@ function mapGeminiError(err: unknown, headers: Headers | undefined): unknown {
   const e = err as { name?: string; message?: string; status?: number };
   if (e.name === 'ApiError') {
     const status = e.status;
-    return new UpstreamError('http', `gemini: HTTP ${status}`, { status, retryAfterMs: parseRetryAfterMs(headers), cause: err });
+    return new UpstreamError('http', `gemini: HTTP ${status}`, {
+      status,
+      retryAfterMs: parseRetryAfterMs(headers),
+      cause: err,
+    });
   }
   if (typeof e.message === 'string' && /exception parsing stream chunk|Incomplete JSON segment/i.test(e.message)) {
     return new UpstreamError('protocol', 'gemini: malformed stream chunk', { cause: err });

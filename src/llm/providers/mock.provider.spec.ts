@@ -3,9 +3,22 @@ import { LlmAgentConfig, LlmChunk } from 'src/llm/llm.types';
 import { UpstreamError } from 'src/llm/llm.errors';
 import { mockAnswer, MockProvider } from 'src/llm/providers/mock.provider';
 
-const config = loadConfig({ NODE_ENV: 'test', DATA_DIR: '/tmp/mock-provider-spec', JWT_SECRET: 'x'.repeat(40), ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'), MOCK_LLM_DELTAS: '6', MOCK_LLM_DELAY_MS: '0' });
+const config = loadConfig({
+  NODE_ENV: 'test',
+  DATA_DIR: '/tmp/mock-provider-spec',
+  JWT_SECRET: 'x'.repeat(40),
+  ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'),
+  MOCK_LLM_DELTAS: '6',
+  MOCK_LLM_DELAY_MS: '0',
+});
 const messages = [{ role: 'user' as const, content: 'How do photosynthesis and respiration differ in plants?' }];
-const agent = (cfg: LlmAgentConfig['config'] = {}, id = 'mock-1'): LlmAgentConfig => ({ id, name: 'Mock', provider: 'mock', model: 'mock-1', config: cfg });
+const agent = (cfg: LlmAgentConfig['config'] = {}, id = 'mock-1'): LlmAgentConfig => ({
+  id,
+  name: 'Mock',
+  provider: 'mock',
+  model: 'mock-1',
+  config: cfg,
+});
 
 async function drain(it: AsyncIterable<LlmChunk>): Promise<{ chunks: LlmChunk[]; error: unknown }> {
   const chunks: LlmChunk[] = [];
@@ -31,7 +44,10 @@ describe('MockProvider', () => {
     const seven = await drain(provider.stream(agent({ mockDeltas: 7 }), messages, signal()));
     expect(deltas(seven.chunks).join('')).toBe('Here is a short answer about photosynthesis, ');
     expect(mockAnswer(messages)).toContain('photosynthesis, respiration, differ, plants');
-    expect(a.chunks[a.chunks.length - 1]).toEqual({ type: 'usage', usage: { promptTokens: expect.any(Number), completionTokens: expect.any(Number) } });
+    expect(a.chunks[a.chunks.length - 1]).toEqual({
+      type: 'usage',
+      usage: { promptTokens: expect.any(Number), completionTokens: expect.any(Number) },
+    });
   });
 
   it('cycles the reply when more deltas are asked than it has words', async () => {
@@ -49,10 +65,14 @@ describe('MockProvider', () => {
   it('answers a conversation a registered script recognises with its text, in mockDeltas deltas; others as before', async () => {
     const scripted = new MockProvider(config);
     scripted.addScript((m) => (m[0].content.startsWith('[probe]') ? 'A scripted answer of some length.' : null));
-    const { chunks } = await drain(scripted.stream(agent(), [{ role: 'system', content: '[probe] x' }, ...messages], signal()));
+    const { chunks } = await drain(
+      scripted.stream(agent(), [{ role: 'system', content: '[probe] x' }, ...messages], signal()),
+    );
     expect(deltas(chunks)).toHaveLength(6);
     expect(deltas(chunks).join('')).toBe('A scripted answer of some length.');
-    expect(deltas((await drain(scripted.stream(agent(), messages, signal()))).chunks).join('')).toBe('Here is a short answer about ');
+    expect(deltas((await drain(scripted.stream(agent(), messages, signal()))).chunks).join('')).toBe(
+      'Here is a short answer about ',
+    );
   });
 
   it('honours abort immediately, even in a long delay', async () => {
@@ -70,7 +90,9 @@ describe('MockProvider', () => {
     ['auth', 401],
     ['bad_request', 400],
   ])('mockError %s fails before the first delta with HTTP %i', async (mockError, status) => {
-    const { chunks, error } = await drain(provider.stream(agent({ mockError, mockRetryAfterMs: 10 }), messages, signal()));
+    const { chunks, error } = await drain(
+      provider.stream(agent({ mockError, mockRetryAfterMs: 10 }), messages, signal()),
+    );
     expect(chunks).toEqual([]);
     expect(error).toBeInstanceOf(UpstreamError);
     expect((error as UpstreamError).status).toBe(status);

@@ -39,7 +39,12 @@ export class MockProvider implements LlmProvider {
     if (!this.scripts.includes(script)) this.scripts.push(script);
   }
 
-  async *stream(agent: LlmAgentConfig, messages: LlmMessage[], signal: AbortSignal, hooks?: LlmStreamHooks): AsyncGenerator<LlmChunk> {
+  async *stream(
+    agent: LlmAgentConfig,
+    messages: LlmMessage[],
+    signal: AbortSignal,
+    hooks?: LlmStreamHooks,
+  ): AsyncGenerator<LlmChunk> {
     const c = agent.config;
     signal.throwIfAborted();
     hooks?.onConnected?.();
@@ -93,7 +98,10 @@ export class MockProvider implements LlmProvider {
         await untilAborted(signal);
         return;
       case 'rate_limit':
-        throw new UpstreamError('http', 'mock: rate limited', { status: 429, retryAfterMs: optionalNum(agent.config.mockRetryAfterMs) });
+        throw new UpstreamError('http', 'mock: rate limited', {
+          status: 429,
+          retryAfterMs: optionalNum(agent.config.mockRetryAfterMs),
+        });
       case 'auth':
         throw new UpstreamError('http', 'mock: unauthorized', { status: 401 });
       case 'bad_request':
@@ -108,7 +116,29 @@ export class MockProvider implements LlmProvider {
   }
 }
 
-const STOP_WORDS = new Set(['what', 'when', 'where', 'which', 'with', 'that', 'this', 'there', 'their', 'about', 'would', 'could', 'should', 'please', 'tell', 'have', 'from', 'into', 'your', 'does', 'explain']);
+const STOP_WORDS = new Set([
+  'what',
+  'when',
+  'where',
+  'which',
+  'with',
+  'that',
+  'this',
+  'there',
+  'their',
+  'about',
+  'would',
+  'could',
+  'should',
+  'please',
+  'tell',
+  'have',
+  'from',
+  'into',
+  'your',
+  'does',
+  'explain',
+]);
 
 /** The deterministic reply for a conversation: a short answer naming up to four keywords of the last user message. */
 export function mockAnswer(messages: LlmMessage[]): string {

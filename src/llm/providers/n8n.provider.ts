@@ -1,6 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { parseRetryAfterMs, UpstreamError } from 'src/llm/llm.errors';
-import { LlmAgentConfig, LlmChunk, LlmMessage, LlmProvider, LlmRequestOptions, LlmStreamHooks, LlmUsage } from 'src/llm/llm.types';
+import {
+  LlmAgentConfig,
+  LlmChunk,
+  LlmMessage,
+  LlmProvider,
+  LlmRequestOptions,
+  LlmStreamHooks,
+  LlmUsage,
+} from 'src/llm/llm.types';
 import { readLines, readSseEvents, readText } from 'src/llm/stream-readers';
 
 const NDJSON_TYPES = new Set(['begin', 'item', 'end', 'error']);
@@ -19,7 +27,13 @@ const NDJSON_TYPES = new Set(['begin', 'item', 'end', 'error']);
 export class N8nProvider implements LlmProvider {
   readonly name = 'n8n' as const;
 
-  async *stream(agent: LlmAgentConfig, messages: LlmMessage[], signal: AbortSignal, hooks?: LlmStreamHooks, options: LlmRequestOptions = {}): AsyncGenerator<LlmChunk> {
+  async *stream(
+    agent: LlmAgentConfig,
+    messages: LlmMessage[],
+    signal: AbortSignal,
+    hooks?: LlmStreamHooks,
+    options: LlmRequestOptions = {},
+  ): AsyncGenerator<LlmChunk> {
     if (!agent.webhookUrl) throw new UpstreamError('config', 'n8n: the agent has no webhook URL');
     const headers: Record<string, string> = {
       'content-type': 'application/json',
@@ -38,7 +52,10 @@ export class N8nProvider implements LlmProvider {
     const res = await fetch(agent.webhookUrl, { method: 'POST', headers, body, signal });
     if (!res.ok) {
       await res.body?.cancel().catch(() => undefined);
-      throw new UpstreamError('http', `n8n: HTTP ${res.status}`, { status: res.status, retryAfterMs: parseRetryAfterMs(res.headers) });
+      throw new UpstreamError('http', `n8n: HTTP ${res.status}`, {
+        status: res.status,
+        retryAfterMs: parseRetryAfterMs(res.headers),
+      });
     }
     if (!res.body) return;
     const contentType = (res.headers.get('content-type') ?? '').toLowerCase();
@@ -63,7 +80,11 @@ async function* readSse(lines: AsyncIterable<string>, ctx: ChunkContext): AsyncG
 }
 
 /** Decides on the first non-empty line: an n8n streaming object starts NDJSON mode, anything else is one JSON body. */
-async function* readNdjsonOrJson(lines: AsyncIterable<string>, contentType: string, ctx: ChunkContext): AsyncGenerator<LlmChunk> {
+async function* readNdjsonOrJson(
+  lines: AsyncIterable<string>,
+  contentType: string,
+  ctx: ChunkContext,
+): AsyncGenerator<LlmChunk> {
   let mode: 'unknown' | 'ndjson' | 'whole' = 'unknown';
   const whole: string[] = [];
   for await (const line of lines) {
@@ -117,7 +138,8 @@ function* chunksOf(value: unknown, shape: 'stream' | 'whole', ctx: ChunkContext)
   const text = [value.content, value.output, value.text].find((v): v is string => typeof v === 'string');
   const usage = usageOf(value.usage);
   const calls = toolCallsOf(value.tool_calls ?? value.toolCalls);
-  if (text === undefined && !usage && !calls.length && shape === 'whole') throw new UpstreamError('protocol', 'n8n: no content in the response');
+  if (text === undefined && !usage && !calls.length && shape === 'whole')
+    throw new UpstreamError('protocol', 'n8n: no content in the response');
   if (text) yield { type: 'delta', content: text };
   // Tool calls, when the workflow sends them: `tool_calls` / `toolCalls` items, OpenAI-shaped
   // (`{id, function: {name, arguments}}`) or flat (`{id, name, arguments | args}`); each passes through whole.
@@ -131,7 +153,13 @@ function toolCallsOf(v: unknown): Array<{ id: string; name: string; arguments: s
     const fn = isObject(c.function) ? c.function : c;
     if (typeof fn.name !== 'string') return [];
     const args = fn.arguments ?? fn.args ?? {};
-    return [{ id: typeof c.id === 'string' ? c.id : `call_${Math.random().toString(36).slice(2, 12)}`, name: fn.name, arguments: typeof args === 'string' ? args : JSON.stringify(args) }];
+    return [
+      {
+        id: typeof c.id === 'string' ? c.id : `call_${Math.random().toString(36).slice(2, 12)}`,
+        name: fn.name,
+        arguments: typeof args === 'string' ? args : JSON.stringify(args),
+      },
+    ];
   });
 }
 
@@ -140,7 +168,10 @@ function usageOf(u: unknown): LlmUsage | null {
   const prompt = u.promptTokens ?? u.prompt_tokens;
   const completion = u.completionTokens ?? u.completion_tokens;
   if (typeof prompt !== 'number' && typeof completion !== 'number') return null;
-  return { promptTokens: typeof prompt === 'number' ? prompt : 0, completionTokens: typeof completion === 'number' ? completion : 0 };
+  return {
+    promptTokens: typeof prompt === 'number' ? prompt : 0,
+    completionTokens: typeof completion === 'number' ? completion : 0,
+  };
 }
 
 function parseJson(text: string): unknown {

@@ -7,7 +7,17 @@ import type {
   ChatCompletionTool,
 } from 'openai/resources/chat/completions';
 import { parseRetryAfterMs, UpstreamError } from 'src/llm/llm.errors';
-import { LlmAgentConfig, LlmChunk, LlmFinishReason, LlmMessage, LlmProvider, LlmRequestOptions, LlmStreamHooks, LlmToolChoice, LlmToolDefinition } from 'src/llm/llm.types';
+import {
+  LlmAgentConfig,
+  LlmChunk,
+  LlmFinishReason,
+  LlmMessage,
+  LlmProvider,
+  LlmRequestOptions,
+  LlmStreamHooks,
+  LlmToolChoice,
+  LlmToolDefinition,
+} from 'src/llm/llm.types';
 
 const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
 
@@ -28,7 +38,13 @@ const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
 export class OpenAiProvider implements LlmProvider {
   readonly name = 'openai' as const;
 
-  async *stream(agent: LlmAgentConfig, messages: LlmMessage[], signal: AbortSignal, hooks?: LlmStreamHooks, options: LlmRequestOptions = {}): AsyncGenerator<LlmChunk> {
+  async *stream(
+    agent: LlmAgentConfig,
+    messages: LlmMessage[],
+    signal: AbortSignal,
+    hooks?: LlmStreamHooks,
+    options: LlmRequestOptions = {},
+  ): AsyncGenerator<LlmChunk> {
     const temperature = options.temperature ?? agent.config.temperature;
     const maxTokens = options.maxTokens ?? agent.config.maxTokens;
     const body: ChatCompletionCreateParamsStreaming = {
@@ -44,13 +60,20 @@ export class OpenAiProvider implements LlmProvider {
     };
     const res = await fetch(`${(agent.baseUrl || DEFAULT_BASE_URL).replace(/\/+$/, '')}/chat/completions`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${agent.secret || 'not-set'}` },
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json',
+        authorization: `Bearer ${agent.secret || 'not-set'}`,
+      },
       body: JSON.stringify(body),
       signal,
     });
     if (!res.ok) {
       await res.body?.cancel().catch(() => undefined);
-      throw new UpstreamError('http', `openai: HTTP ${res.status}`, { status: res.status, retryAfterMs: parseRetryAfterMs(res.headers) });
+      throw new UpstreamError('http', `openai: HTTP ${res.status}`, {
+        status: res.status,
+        retryAfterMs: parseRetryAfterMs(res.headers),
+      });
     }
     hooks?.onConnected?.();
     if (!res.body) return;
@@ -82,7 +105,11 @@ export class OpenAiProvider implements LlmProvider {
 /** The parts of a `chat.completion.chunk` read here (or an `error` object sent inside the stream). */
 interface OpenAiChunk {
   choices?: {
-    delta?: { content?: string | null; tool_calls?: { index: number; id?: string | null; function?: { name?: string | null; arguments?: string | null } }[] | null };
+    delta?: {
+      content?: string | null;
+      tool_calls?:
+        { index: number; id?: string | null; function?: { name?: string | null; arguments?: string | null } }[] | null;
+    };
     finish_reason?: string | null;
   }[];
   usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
@@ -91,15 +118,27 @@ interface OpenAiChunk {
 
 function* chunksOf(chunk: OpenAiChunk, headers: Headers): Generator<LlmChunk> {
   // The server sent an `error` object inside the stream: an HTTP error without a status (as the SDK maps it).
-  if (chunk.error) throw new UpstreamError('http', 'openai: HTTP stream error', { retryAfterMs: parseRetryAfterMs(headers) });
+  if (chunk.error)
+    throw new UpstreamError('http', 'openai: HTTP stream error', { retryAfterMs: parseRetryAfterMs(headers) });
   const choice = chunk.choices?.[0];
   const text = choice?.delta?.content;
   if (text) yield { type: 'delta', content: text };
   for (const call of choice?.delta?.tool_calls ?? []) {
-    yield { type: 'tool_call', index: call.index, id: call.id ?? undefined, name: call.function?.name ?? undefined, arguments: call.function?.arguments ?? '' };
+    yield {
+      type: 'tool_call',
+      index: call.index,
+      id: call.id ?? undefined,
+      name: call.function?.name ?? undefined,
+      arguments: call.function?.arguments ?? '',
+    };
   }
-  if (choice?.finish_reason && FINISH_REASONS.has(choice.finish_reason)) yield { type: 'finish', reason: choice.finish_reason as LlmFinishReason };
-  if (chunk.usage) yield { type: 'usage', usage: { promptTokens: chunk.usage.prompt_tokens ?? 0, completionTokens: chunk.usage.completion_tokens ?? 0 } };
+  if (choice?.finish_reason && FINISH_REASONS.has(choice.finish_reason))
+    yield { type: 'finish', reason: choice.finish_reason as LlmFinishReason };
+  if (chunk.usage)
+    yield {
+      type: 'usage',
+      usage: { promptTokens: chunk.usage.prompt_tokens ?? 0, completionTokens: chunk.usage.completion_tokens ?? 0 },
+    };
 }
 
 const FINISH_REASONS = new Set(['stop', 'length', 'tool_calls', 'content_filter']);
@@ -114,7 +153,11 @@ export function toOpenAiMessages(agent: LlmAgentConfig, messages: LlmMessage[]):
       out.push({
         role: 'assistant',
         content: m.content || null,
-        tool_calls: m.toolCalls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } })),
+        tool_calls: m.toolCalls.map((c) => ({
+          id: c.id,
+          type: 'function' as const,
+          function: { name: c.name, arguments: c.arguments },
+        })),
       });
     } else out.push({ role: m.role, content: m.content });
   }
@@ -124,7 +167,11 @@ export function toOpenAiMessages(agent: LlmAgentConfig, messages: LlmMessage[]):
 function toOpenAiTool(t: LlmToolDefinition): ChatCompletionTool {
   return {
     type: 'function',
-    function: { name: t.name, ...(t.description !== undefined ? { description: t.description } : {}), ...(t.parameters ? { parameters: t.parameters } : {}) },
+    function: {
+      name: t.name,
+      ...(t.description !== undefined ? { description: t.description } : {}),
+      ...(t.parameters ? { parameters: t.parameters } : {}),
+    },
   };
 }
 

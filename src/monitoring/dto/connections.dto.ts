@@ -29,7 +29,8 @@ export class StreamLogFiguresDto {
 }
 
 export class ProcessConnectionsDto {
-  @ApiProperty({ description: 'SSE subscribers (stream-log followers) in this process, all teams' }) subscribers: number;
+  @ApiProperty({ description: 'SSE subscribers (stream-log followers) in this process, all teams' })
+  subscribers: number;
   @ApiProperty({ description: 'Events waiting in subscriber buffers, in all' }) queuedEvents: number;
   @ApiProperty({ description: 'Events waiting in the fullest subscriber buffer' }) maxQueueDepth: number;
   @ApiProperty({ description: 'Subscribers dropped for falling behind, since start' }) droppedSlowConsumers: number;

@@ -7,6 +7,14 @@ export class MonitoringReconnectDataDto {
 }
 
 export const MONITORING_STREAM_EVENTS: SseEventSpec[] = [
-  { event: 'connections', data: ConnectionsDto, description: 'The same body as GET /api/monitoring/connections, every few seconds' },
-  { event: 'reconnect', data: MonitoringReconnectDataDto, description: 'Last event when the instance drains; comes with a `retry:` hint' },
+  {
+    event: 'connections',
+    data: ConnectionsDto,
+    description: 'The same body as GET /api/monitoring/connections, every few seconds',
+  },
+  {
+    event: 'reconnect',
+    data: MonitoringReconnectDataDto,
+    description: 'Last event when the instance drains; comes with a `retry:` hint',
+  },
 ];

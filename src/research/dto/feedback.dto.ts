@@ -3,15 +3,19 @@ import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class
 
 export class CreateFeedbackDto {
   @ApiPropertyOptional({ description: 'A research session of the caller (404 otherwise)' })
-  @IsOptional() @IsString() @MaxLength(100)
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
   sessionId?: string;
 
   @ApiPropertyOptional({
     description:
       'The id of a message of that session, or (without sessionId) of one of the ' +
-      'caller\'s sessions; 404 when the caller has no such message, 400 when several of their sessions hold it and no sessionId is given',
+      "caller's sessions; 404 when the caller has no such message, 400 when several of their sessions hold it and no sessionId is given",
   })
-  @IsOptional() @IsString() @Matches(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/)
+  @IsOptional()
+  @IsString()
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/)
   messageId?: string;
 
   @ApiProperty({ description: 'Integer: -1, 0, 1 (thumbs) or 1..5 (stars)', minimum: -1, maximum: 5 })
@@ -21,7 +25,9 @@ export class CreateFeedbackDto {
   rating: number;
 
   @ApiPropertyOptional({ maxLength: 5000 })
-  @IsOptional() @IsString() @MaxLength(5000)
+  @IsOptional()
+  @IsString()
+  @MaxLength(5000)
   comment?: string;
 }
 

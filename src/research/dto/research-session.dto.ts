@@ -8,17 +8,24 @@ export class ListSessionsQueryDto extends CursorQueryDto {}
 
 export class UpdateSessionDto {
   @ApiPropertyOptional({ minLength: 1, maxLength: 200 })
-  @IsOptional() @IsString() @Length(1, 200)
+  @IsOptional()
+  @IsString()
+  @Length(1, 200)
   title?: string;
 
   @ApiPropertyOptional({ type: 'object', additionalProperties: true, description: 'Replaces the session metadata' })
-  @IsOptional() @IsObject()
+  @IsOptional()
+  @IsObject()
   metadata?: Record<string, unknown>;
 }
 
 export class AddSessionMessageDto {
-  @ApiPropertyOptional({ description: 'The client\'s message id; the same id twice stores one message. Generated when absent.' })
-  @IsOptional() @IsString() @Matches(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/, { message: 'id must be 1-100 letters, digits or "-_.:"' })
+  @ApiPropertyOptional({
+    description: "The client's message id; the same id twice stores one message. Generated when absent.",
+  })
+  @IsOptional()
+  @IsString()
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/, { message: 'id must be 1-100 letters, digits or "-_.:"' })
   id?: string;
 
   @ApiProperty({ enum: ['user', 'assistant', 'system'] })
@@ -26,15 +33,18 @@ export class AddSessionMessageDto {
   role: ResearchMessageRole;
 
   @ApiProperty({ maxLength: 200000 })
-  @IsString() @MaxLength(200000)
+  @IsString()
+  @MaxLength(200000)
   content: string;
 
   @ApiPropertyOptional({ format: 'date-time', description: 'When the client created it (default: now)' })
-  @IsOptional() @IsISO8601()
+  @IsOptional()
+  @IsISO8601()
   timestamp?: string;
 
   @ApiPropertyOptional({ type: 'object', additionalProperties: true })
-  @IsOptional() @IsObject()
+  @IsOptional()
+  @IsObject()
   metadata?: Record<string, unknown>;
 }
 

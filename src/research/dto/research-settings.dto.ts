@@ -2,12 +2,26 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsUUID, ValidateIf } from 'class-validator';
 
 export class UpdateResearchSettingsDto {
-  @ApiPropertyOptional({ type: String, nullable: true, format: 'uuid', description: 'Agent for plan_generator, section_planner, researcher, report_writer; null: default' })
-  @IsOptional() @ValidateIf((_, v) => v !== null) @IsUUID()
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    format: 'uuid',
+    description: 'Agent for plan_generator, section_planner, researcher, report_writer; null: default',
+  })
+  @IsOptional()
+  @ValidateIf((_, v) => v !== null)
+  @IsUUID()
   workerAgentId?: string | null;
 
-  @ApiPropertyOptional({ type: String, nullable: true, format: 'uuid', description: 'Agent for team_leader and evaluator; null: same as the worker' })
-  @IsOptional() @ValidateIf((_, v) => v !== null) @IsUUID()
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    format: 'uuid',
+    description: 'Agent for team_leader and evaluator; null: same as the worker',
+  })
+  @IsOptional()
+  @ValidateIf((_, v) => v !== null)
+  @IsUUID()
   criticAgentId?: string | null;
 }
 
@@ -26,5 +40,6 @@ export class ResearchEffectiveAgentsDto {
 export class ResearchSettingsDto {
   @ApiProperty({ nullable: true, type: String }) workerAgentId: string | null;
   @ApiProperty({ nullable: true, type: String }) criticAgentId: string | null;
-  @ApiProperty({ type: ResearchEffectiveAgentsDto, description: 'The agents a run started now would use' }) effective: ResearchEffectiveAgentsDto;
+  @ApiProperty({ type: ResearchEffectiveAgentsDto, description: 'The agents a run started now would use' })
+  effective: ResearchEffectiveAgentsDto;
 }

@@ -5,7 +5,14 @@ import type { SseEventSpec } from 'src/common/openapi/api-event-stream.decorator
  * `data` of the research streams' events (src/research/pipeline/research-pipeline.ts, streams/research-streams.service.ts),
  * for the OpenAPI document. Vana's clients read these snake_case fields; new fields may be added.
  */
-export const AGENT_TYPES = ['team_leader', 'plan_generator', 'section_planner', 'researcher', 'evaluator', 'report_writer'] as const;
+export const AGENT_TYPES = [
+  'team_leader',
+  'plan_generator',
+  'section_planner',
+  'researcher',
+  'evaluator',
+  'report_writer',
+] as const;
 
 export class ResearchAgentStateDto {
   @ApiProperty() agent_id: string;
@@ -95,7 +102,12 @@ export class ResearchHeartbeatDataDto {
 }
 
 export const RESEARCH_RUN_EVENTS: SseEventSpec[] = [
-  { event: 'connection', data: ResearchConnectionDataDto, hasId: false, description: 'First event of every connection' },
+  {
+    event: 'connection',
+    data: ResearchConnectionDataDto,
+    hasId: false,
+    description: 'First event of every connection',
+  },
   { event: 'research_started', data: ResearchStartedDataDto },
   { event: 'research_progress', data: ResearchProgressDataDto },
   { event: 'agent_start', data: ResearchAgentStartDataDto },
@@ -131,7 +143,12 @@ export class AgentNetworkUpdateDataDto {
 
 export const AGENT_NETWORK_EVENTS: SseEventSpec[] = [
   { event: 'agent_network_connection', data: AgentNetworkConnectionDataDto, hasId: false },
-  { event: 'agent_network_snapshot', data: AgentNetworkSnapshotDataDto, hasId: false, description: 'Every agent\'s state now' },
+  {
+    event: 'agent_network_snapshot',
+    data: AgentNetworkSnapshotDataDto,
+    hasId: false,
+    description: "Every agent's state now",
+  },
   { event: 'agent_network_update', data: AgentNetworkUpdateDataDto },
   { event: 'agent_start', data: ResearchAgentStartDataDto },
   { event: 'agent_complete', data: ResearchAgentCompleteDataDto },

@@ -1,5 +1,12 @@
 /** The six agent types of the pipeline (API.md, Research) and the shapes the stream events carry. */
-export const AGENT_TYPES = ['team_leader', 'plan_generator', 'section_planner', 'researcher', 'evaluator', 'report_writer'] as const;
+export const AGENT_TYPES = [
+  'team_leader',
+  'plan_generator',
+  'section_planner',
+  'researcher',
+  'evaluator',
+  'report_writer',
+] as const;
 export type AgentType = (typeof AGENT_TYPES)[number];
 
 /** Critic roles judge (strategy, evaluation); worker roles produce content. Each group has one agent per team. */

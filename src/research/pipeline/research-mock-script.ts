@@ -50,7 +50,10 @@ const mockText = {
       '4. Assess the implications and the likely outlook.',
       '5. Review the sections for gaps and write the report.',
     ].join('\n'),
-  sections: (query: string) => defaultSections(query).map((s, i) => `${i + 1}. ${s}`).join('\n'),
+  sections: (query: string) =>
+    defaultSections(query)
+      .map((s, i) => `${i + 1}. ${s}`)
+      .join('\n'),
   findings: (query: string, section: string) =>
     `This section covers "${section}" for the question "${topicOf(query)}". ` +
     `The offline research agent summarises what is generally understood about ${section.toLowerCase()}: ` +
@@ -58,12 +61,14 @@ const mockText = {
     'The findings are structured so that each later section can build on this one.\n' +
     `Source: Offline knowledge base - ${section}\n` +
     'Assumption: no live web search was available (mock provider); findings are general knowledge, not verified facts.',
-  evaluation: (count: number) => Array.from({ length: count }, (_, i) => `${i + 1}. SCORE: 8 - clear and on topic`).join('\n'),
+  evaluation: (count: number) =>
+    Array.from({ length: count }, (_, i) => `${i + 1}. SCORE: 8 - clear and on topic`).join('\n'),
   summary: (query: string, researched: number, missing: number) =>
     `This report answers "${topicOf(query)}" in ${researched} researched section${researched === 1 ? '' : 's'}. ` +
     'It first sets out the background, then the current state, the main factors and challenges, and finally the outlook.' +
-    (missing ? ` ${missing} section${missing === 1 ? ' is' : 's are'} missing because research failed; see "Gaps and limitations".` : '') +
+    (missing
+      ? ` ${missing} section${missing === 1 ? ' is' : 's are'} missing because research failed; see "Gaps and limitations".`
+      : '') +
     '\n\nOverall conclusion: the question is best understood by weighing the factors described below against the outlook; ' +
     'verify the specific figures with current sources before relying on them.',
 };
-

@@ -6,11 +6,20 @@ import { MockProvider } from 'src/llm/providers/mock.provider';
 import { researchMockScript } from 'src/research/pipeline/research-mock-script';
 import { PipelineDeps, ResearchPipeline } from 'src/research/pipeline/research-pipeline';
 
-const agent = (provider: 'openai' | 'mock'): LlmAgentConfig => ({ id: provider, name: provider, provider, model: 'm', config: {} });
+const agent = (provider: 'openai' | 'mock'): LlmAgentConfig => ({
+  id: provider,
+  name: provider,
+  provider,
+  model: 'm',
+  config: {},
+});
 const roleOf = (messages: LlmMessage[]) => /\[research:([a-z_]+)\]/.exec(messages[0].content)![1];
 
 /** A pipeline whose LLM answers with `answer(role, user)` after `delayMs`; records concurrency and events. */
-function harness(answer: (role: string, user: string) => string | Error, opts: { maxParallel?: number; delayMs?: number; provider?: 'openai' | 'mock' } = {}) {
+function harness(
+  answer: (role: string, user: string) => string | Error,
+  opts: { maxParallel?: number; delayMs?: number; provider?: 'openai' | 'mock' } = {},
+) {
   const events: Array<{ type: string; data: Record<string, unknown> }> = [];
   let inFlight = 0;
   let maxInFlight = 0;
@@ -67,7 +76,10 @@ describe('ResearchPipeline', () => {
     const h = harness((role, user) => {
       if (role === 'section_planner') return '1. One\n2. Two';
       if (role === 'evaluator') return '1. SCORE: 2 - weak\n2. SCORE: 9 - good';
-      if (role === 'researcher') return ++researcherCalls > 2 && user.includes('revision') ? upstreamError() : `first findings ${researcherCalls}`;
+      if (role === 'researcher')
+        return ++researcherCalls > 2 && user.includes('revision')
+          ? upstreamError()
+          : `first findings ${researcherCalls}`;
       return 'text';
     });
     const report = await h.pipeline.run();
@@ -78,7 +90,9 @@ describe('ResearchPipeline', () => {
   });
 
   it('goes on without the evaluation when the evaluator fails, and says so', async () => {
-    const h = harness((role) => (role === 'evaluator' ? upstreamError() : role === 'section_planner' ? '1. A\n2. B' : 'text'));
+    const h = harness((role) =>
+      role === 'evaluator' ? upstreamError() : role === 'section_planner' ? '1. A\n2. B' : 'text',
+    );
     const report = await h.pipeline.run();
     expect(report).toContain('- The sections were not evaluated: boom.');
   });
@@ -90,7 +104,16 @@ describe('ResearchPipeline', () => {
   });
 
   it('gets a coherent report from the mock provider, whose answers to the research prompts are scripted, while calling the LLM for every agent', async () => {
-    const mock = new MockProvider(loadConfig({ NODE_ENV: 'test', DATA_DIR: '/tmp/research-pipeline-spec', JWT_SECRET: 'x'.repeat(40), ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'), MOCK_LLM_DELTAS: '5', MOCK_LLM_DELAY_MS: '0' }));
+    const mock = new MockProvider(
+      loadConfig({
+        NODE_ENV: 'test',
+        DATA_DIR: '/tmp/research-pipeline-spec',
+        JWT_SECRET: 'x'.repeat(40),
+        ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'),
+        MOCK_LLM_DELTAS: '5',
+        MOCK_LLM_DELAY_MS: '0',
+      }),
+    );
     mock.addScript(researchMockScript);
     const calls: string[] = [];
     const deps: PipelineDeps = {
@@ -101,12 +124,23 @@ describe('ResearchPipeline', () => {
       complete: async (chain, messages, signal): Promise<LlmCompletion> => {
         calls.push(roleOf(messages));
         let content = '';
-        for await (const chunk of mock.stream(chain[0], messages, signal)) if (chunk.type === 'delta') content += chunk.content;
+        for await (const chunk of mock.stream(chain[0], messages, signal))
+          if (chunk.type === 'delta') content += chunk.content;
         return { content, usage: null, agentId: 'a', model: 'm' };
       },
     };
     const report = await new ResearchPipeline('How do heat pumps work?', deps, new AbortController().signal).run();
-    expect(calls).toEqual(['team_leader', 'plan_generator', 'section_planner', 'researcher', 'researcher', 'researcher', 'researcher', 'evaluator', 'report_writer']);
+    expect(calls).toEqual([
+      'team_leader',
+      'plan_generator',
+      'section_planner',
+      'researcher',
+      'researcher',
+      'researcher',
+      'researcher',
+      'evaluator',
+      'report_writer',
+    ]);
     expect(report).not.toContain('Here is a short answer');
     expect(report).toContain('## 3. Key factors and challenges');
     expect(report).toContain('This report answers "How do heat pumps work" in 4 researched sections.');

@@ -1,6 +1,20 @@
 import { LlmAgentConfig, LlmCompletion, LlmMessage } from 'src/llm/llm.types';
-import { AgentRunStatus, AgentState, AgentType, Finding, ResearchPhase, roleGroup } from 'src/research/pipeline/research-agents';
-import { parseAssumptions, parseSections, parseSources, parseWeakSections, prompts, stripReferences } from 'src/research/pipeline/research-prompts';
+import {
+  AgentRunStatus,
+  AgentState,
+  AgentType,
+  Finding,
+  ResearchPhase,
+  roleGroup,
+} from 'src/research/pipeline/research-agents';
+import {
+  parseAssumptions,
+  parseSections,
+  parseSources,
+  parseWeakSections,
+  prompts,
+  stripReferences,
+} from 'src/research/pipeline/research-prompts';
 import { assembleReport, defaultSections, ReportSection } from 'src/research/pipeline/research-report';
 
 /** What the pipeline needs from its host (ResearchRunsService): the LLM, the agents, an event sink. */
@@ -80,16 +94,26 @@ export class ResearchPipeline {
   /** Runs to the final report. Throws when aborted or when a non-researcher agent fails. */
   async run(): Promise<string> {
     this.setPhase('planning', 0);
-    const strategy = await this.call('team_leader', 'Analysing the query and setting the strategy', prompts.teamLeader(this.query));
+    const strategy = await this.call(
+      'team_leader',
+      'Analysing the query and setting the strategy',
+      prompts.teamLeader(this.query),
+    );
     this.setPhase('plan_generation', 0);
     const plan = await this.call('plan_generator', 'Writing the research plan', prompts.plan(this.query, strategy));
     this.setPhase('section_planning', 0);
-    const outline = await this.call('section_planner', 'Planning the report sections', prompts.sections(this.query, plan));
+    const outline = await this.call(
+      'section_planner',
+      'Planning the report sections',
+      prompts.sections(this.query, plan),
+    );
     const titles = parseSections(outline);
     const sectionTitles = titles.length ? titles : defaultSections(this.query);
 
     const sections: ReportSection[] = sectionTitles.map((title) => ({ title, findings: '', status: 'missing' }));
-    sectionTitles.forEach((title, i) => this.addAgent(`researcher_${i + 1}`, 'researcher', `Waiting to research "${title}"`));
+    sectionTitles.forEach((title, i) =>
+      this.addAgent(`researcher_${i + 1}`, 'researcher', `Waiting to research "${title}"`),
+    );
     this.setPhase('researching', 0);
     this.emitProgress();
     let done = 0;
@@ -110,7 +134,11 @@ export class ResearchPipeline {
     const summary = await this.call(
       'report_writer',
       'Writing the final report',
-      prompts.writer(this.query, sections.filter((s) => s.status !== 'missing'), missing),
+      prompts.writer(
+        this.query,
+        sections.filter((s) => s.status !== 'missing'),
+        missing,
+      ),
     );
     return assembleReport({
       query: this.query,
@@ -165,7 +193,11 @@ export class ResearchPipeline {
     const available = sections.filter((s) => s.status !== 'missing');
     let verdict: string;
     try {
-      verdict = await this.call('evaluator', 'Scoring the researched sections', prompts.evaluator(this.query, available));
+      verdict = await this.call(
+        'evaluator',
+        'Scoring the researched sections',
+        prompts.evaluator(this.query, available),
+      );
     } catch (err) {
       if (this.signal.aborted) throw err;
       notes.push(`The sections were not evaluated: ${errorMessage((err as AgentCallError).cause ?? err)}.`);
@@ -184,7 +216,9 @@ export class ResearchPipeline {
       this.emitProgress();
     });
     const revised = targets.filter((t) => t.section.status === 'revised').length;
-    notes.push(`${weak.size} section${weak.size === 1 ? ' was' : 's were'} sent back once for revision (${revised} revised).`);
+    notes.push(
+      `${weak.size} section${weak.size === 1 ? ' was' : 's were'} sent back once for revision (${revised} revised).`,
+    );
   }
 
   /**
@@ -196,7 +230,11 @@ export class ResearchPipeline {
     const chain = this.deps.chains[roleGroup(agent.agent_type)];
     const startedAt = Date.now();
     this.update(agent, { status: 'active', progress: 0.1, current_task: task });
-    this.deps.emit('agent_start', { agent_id: id, agent_type: agent.agent_type, name: agent.name, task, provider: chain[0]?.provider }, { id, type: agent.agent_type });
+    this.deps.emit(
+      'agent_start',
+      { agent_id: id, agent_type: agent.agent_type, name: agent.name, task, provider: chain[0]?.provider },
+      { id, type: agent.agent_type },
+    );
     this.emitProgress();
     let lastError: unknown;
     for (let attempt = 1; attempt <= attempts; attempt++) {
@@ -206,7 +244,14 @@ export class ResearchPipeline {
         this.update(agent, { status: 'completed', progress: 1, current_task: `Done: ${task}` });
         this.deps.emit(
           'agent_complete',
-          { agent_id: id, agent_type: agent.agent_type, status: 'completed', attempts: attempt, duration_ms: Date.now() - startedAt, model: result.model },
+          {
+            agent_id: id,
+            agent_type: agent.agent_type,
+            status: 'completed',
+            attempts: attempt,
+            duration_ms: Date.now() - startedAt,
+            model: result.model,
+          },
           { id, type: agent.agent_type },
         );
         this.emitProgress();
@@ -221,7 +266,10 @@ export class ResearchPipeline {
       }
     }
     const cancelled = this.signal.aborted;
-    this.update(agent, { status: cancelled ? 'cancelled' : 'failed', current_task: cancelled ? `Stopped: ${task}` : `Failed: ${task}` });
+    this.update(agent, {
+      status: cancelled ? 'cancelled' : 'failed',
+      current_task: cancelled ? `Stopped: ${task}` : `Failed: ${task}`,
+    });
     this.deps.emit(
       'agent_complete',
       {
@@ -251,7 +299,9 @@ export class ResearchPipeline {
   }
 
   private addAgent(id: string, type: AgentType, task = 'Waiting'): void {
-    const name = type.replace('_', ' ').replace(/^./, (c) => c.toUpperCase()) + (type === 'researcher' ? ` ${id.split('_')[1]}` : '');
+    const name =
+      type.replace('_', ' ').replace(/^./, (c) => c.toUpperCase()) +
+      (type === 'researcher' ? ` ${id.split('_')[1]}` : '');
     this.agents.set(id, { agent_id: id, agent_type: type, name, status: 'waiting', progress: 0, current_task: task });
   }
 

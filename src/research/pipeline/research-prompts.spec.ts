@@ -1,9 +1,19 @@
-import { parseSections, parseSources, parseWeakSections, stripReferences } from 'src/research/pipeline/research-prompts';
+import {
+  parseSections,
+  parseSources,
+  parseWeakSections,
+  stripReferences,
+} from 'src/research/pipeline/research-prompts';
 import { assembleReport, topicOf } from 'src/research/pipeline/research-report';
 
 describe('research prompts: parsing agent answers', () => {
   it('reads section titles from numbered, bulleted or heading lists', () => {
-    expect(parseSections('Here you go:\n1. Costs\n2) **Safety**\n- Regulation:\n## Outlook')).toEqual(['Costs', 'Safety', 'Regulation', 'Outlook']);
+    expect(parseSections('Here you go:\n1. Costs\n2) **Safety**\n- Regulation:\n## Outlook')).toEqual([
+      'Costs',
+      'Safety',
+      'Regulation',
+      'Outlook',
+    ]);
   });
 
   it('returns no sections when the answer has no usable list', () => {
@@ -17,8 +27,11 @@ describe('research prompts: parsing agent answers', () => {
     expect(stripReferences(`Body\n${text}\nAssumption: none`)).toBe('Body\nSee https://a.example/x for more.');
   });
 
-  it('flags sections scored below 6, with the reviewer\'s reason, and ignores out-of-range numbers', () => {
-    const weak = parseWeakSections('1. SCORE: 8 - good\n2. SCORE: 5/10 - thin\n3. score 2 – wrong topic\n9. SCORE: 1 - n/a', 3);
+  it("flags sections scored below 6, with the reviewer's reason, and ignores out-of-range numbers", () => {
+    const weak = parseWeakSections(
+      '1. SCORE: 8 - good\n2. SCORE: 5/10 - thin\n3. score 2 – wrong topic\n9. SCORE: 1 - n/a',
+      3,
+    );
     expect([...weak.entries()]).toEqual([
       [2, 'thin'],
       [3, 'wrong topic'],

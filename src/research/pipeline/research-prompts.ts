@@ -8,7 +8,8 @@ import { AgentType } from 'src/research/pipeline/research-agents';
 const ROLE_PROMPTS: Record<AgentType, string> = {
   team_leader:
     'You lead a research team. Analyse the user query: restate the goal, the scope, the audience and the strategy the team should follow, in at most 150 words.',
-  plan_generator: 'You write research plans. Given a query and a strategy, write a numbered plan of 3 to 6 concrete research steps.',
+  plan_generator:
+    'You write research plans. Given a query and a strategy, write a numbered plan of 3 to 6 concrete research steps.',
   section_planner:
     'You design report outlines. Given a query and a plan, list the sections of the report, one per line, as "1. Title". Give 3 to 6 sections. No other text.',
   researcher:
@@ -32,8 +33,10 @@ export function messagesFor(type: AgentType, user: string): LlmMessage[] {
 
 export const prompts = {
   teamLeader: (query: string) => messagesFor('team_leader', `Research query: ${query}`),
-  plan: (query: string, strategy: string) => messagesFor('plan_generator', `Research query: ${query}\n\nStrategy:\n${strategy}`),
-  sections: (query: string, plan: string) => messagesFor('section_planner', `Research query: ${query}\n\nPlan:\n${plan}`),
+  plan: (query: string, strategy: string) =>
+    messagesFor('plan_generator', `Research query: ${query}\n\nStrategy:\n${strategy}`),
+  sections: (query: string, plan: string) =>
+    messagesFor('section_planner', `Research query: ${query}\n\nPlan:\n${plan}`),
   researcher: (query: string, section: string, strategy: string, feedback?: string) =>
     messagesFor(
       'researcher',

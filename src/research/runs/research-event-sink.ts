@@ -44,7 +44,11 @@ export class ResearchEventSink {
    * event. When `persist` answers false (the run was ended elsewhere) nothing is written. Returns whether
    * the event was written.
    */
-  async end(type: string, data: Record<string, unknown>, persist: (eventId: string) => Promise<boolean>): Promise<boolean> {
+  async end(
+    type: string,
+    data: Record<string, unknown>,
+    persist: (eventId: string) => Promise<boolean>,
+  ): Promise<boolean> {
     if (this.sealed) return false;
     this.sealed = true;
     const seq = ++this.seq;
@@ -70,7 +74,9 @@ export class ResearchEventSink {
 
   /** Runs `job` after everything queued so far (e.g. a session-row update that must keep its place). */
   enqueue(job: () => Promise<void>): void {
-    this.tail = this.tail.then(job).catch((err: unknown) => this.logger.error(`stream ${this.key}: ${(err as Error).message}`));
+    this.tail = this.tail
+      .then(job)
+      .catch((err: unknown) => this.logger.error(`stream ${this.key}: ${(err as Error).message}`));
   }
 
   flush(): Promise<void> {
@@ -79,10 +85,18 @@ export class ResearchEventSink {
 
   async finish(): Promise<void> {
     await this.flush();
-    await this.writer.finish().catch((err: unknown) => this.logger.error(`finish ${this.key}: ${(err as Error).message}`));
+    await this.writer
+      .finish()
+      .catch((err: unknown) => this.logger.error(`finish ${this.key}: ${(err as Error).message}`));
   }
 
-  private write(seq: number, type: string, data: Record<string, unknown>, agent: { id: string; type: AgentType } | undefined, terminal: boolean): void {
+  private write(
+    seq: number,
+    type: string,
+    data: Record<string, unknown>,
+    agent: { id: string; type: AgentType } | undefined,
+    terminal: boolean,
+  ): void {
     const payload = { ...data, sessionId: this.run.sessionId, timestamp: new Date().toISOString() };
     this.enqueue(async () => {
       const row = {
@@ -96,15 +110,19 @@ export class ResearchEventSink {
         data: payload,
       };
       // The terminal event follows the session row's final update; every other one needs the run still running.
-      const stored = terminal ? await this.events.add(this.run.teamId, row) : await this.events.addWhileRunning(this.run.teamId, row);
+      const stored = terminal
+        ? await this.events.add(this.run.teamId, row)
+        : await this.events.addWhileRunning(this.run.teamId, row);
       if (!stored) {
-        if (!this.sealed) this.logger.warn(`stream ${this.key}: the run was ended elsewhere; event ${seq} and later ones are dropped`);
+        if (!this.sealed)
+          this.logger.warn(`stream ${this.key}: the run was ended elsewhere; event ${seq} and later ones are dropped`);
         this.sealed = true;
         return;
       }
       this.writer.advanceTo(seq - 1);
       const written = await this.writer.append(type, payload, this.run.runNo);
-      if (written.seq !== seq) this.logger.warn(`stream ${this.key}: log seq ${written.seq} differs from stored seq ${seq}`);
+      if (written.seq !== seq)
+        this.logger.warn(`stream ${this.key}: log seq ${written.seq} differs from stored seq ${seq}`);
     });
   }
 }

@@ -46,7 +46,13 @@ export class ResearchRunJob {
     // Whoever took the lease over wrote the terminal event: from the moment it is known, nothing is written.
     ctx.signal.addEventListener('abort', () => ctx.stopReason === 'lease_lost' && sink.seal(), { once: true });
     const pipeline = this.pipeline(ctx.signal);
-    sink.emit('research_started', { query: this.run.query, title: this.run.title, runNo: this.run.runNo, status: 'running', agents: pipeline.agentStates });
+    sink.emit('research_started', {
+      query: this.run.query,
+      title: this.run.title,
+      runNo: this.run.runNo,
+      status: 'running',
+      agents: pipeline.agentStates,
+    });
     try {
       const report = await pipeline.run();
       pipeline.finish();
@@ -70,7 +76,8 @@ export class ResearchRunJob {
         chains: this.run.chains,
         maxParallel: config.maxParallelResearchers,
         emit: (type, data, agent) => sink.emit(type, data, agent),
-        progress: (progress, phase) => sink.enqueue(() => sessions.recordProgress(teamId, sessionId, runNo, progress, phase)),
+        progress: (progress, phase) =>
+          sink.enqueue(() => sessions.recordProgress(teamId, sessionId, runNo, progress, phase)),
       },
       signal,
     );
@@ -79,40 +86,67 @@ export class ResearchRunJob {
   /** The report in the session row, as the assistant's answer in the session's messages, and as the terminal event. */
   private async complete(report: string): Promise<void> {
     const { teamId, userId, sessionId, runNo, sink } = this.run;
-    await sink.end('research_complete', { status: 'completed', progress: 1, final_report: report }, async (finalEventId) => {
-      const owned = await this.deps.sessions.finishRun(teamId, sessionId, runNo, { status: 'completed', progress: 1, phase: 'completed', finalReport: report, finalEventId });
-      if (!owned) return false;
-      // A reload shows the report; regenerate targets it.
-      await this.deps.messages.addOnce(teamId, userId, sessionId, {
-        messageId: `msg_${randomUUID()}_assistant`,
-        role: 'assistant',
-        content: report,
-        metadata: { runNo, kind: 'research-report' },
-        sentAt: new Date(),
-      });
-      return true;
-    });
+    await sink.end(
+      'research_complete',
+      { status: 'completed', progress: 1, final_report: report },
+      async (finalEventId) => {
+        const owned = await this.deps.sessions.finishRun(teamId, sessionId, runNo, {
+          status: 'completed',
+          progress: 1,
+          phase: 'completed',
+          finalReport: report,
+          finalEventId,
+        });
+        if (!owned) return false;
+        // A reload shows the report; regenerate targets it.
+        await this.deps.messages.addOnce(teamId, userId, sessionId, {
+          messageId: `msg_${randomUUID()}_assistant`,
+          role: 'assistant',
+          content: report,
+          metadata: { runNo, kind: 'research-report' },
+          sentAt: new Date(),
+        });
+        return true;
+      },
+    );
   }
 
   private async fail(pipeline: ResearchPipeline, reason: StopReason | null, err: unknown): Promise<void> {
     const { teamId, sessionId, runNo, sink } = this.run;
     const outcome = this.outcome(reason, err);
     const agents = pipeline.settle(outcome.status === 'cancelled' ? 'cancelled' : 'failed');
-    await sink.end('error', { status: outcome.status, code: outcome.error.code, message: outcome.error.message, agents }, (finalEventId) =>
-      this.deps.sessions.finishRun(teamId, sessionId, runNo, { status: outcome.status, phase: outcome.status, error: outcome.error, finalEventId }),
+    await sink.end(
+      'error',
+      { status: outcome.status, code: outcome.error.code, message: outcome.error.message, agents },
+      (finalEventId) =>
+        this.deps.sessions.finishRun(teamId, sessionId, runNo, {
+          status: outcome.status,
+          phase: outcome.status,
+          error: outcome.error,
+          finalEventId,
+        }),
     );
   }
 
   private outcome(reason: StopReason | null, err: unknown): { status: ResearchStatus; error: ResearchErrorInfo } {
-    if (reason === 'cancelled') return { status: 'cancelled', error: { code: 'CANCELLED', message: 'Research cancelled by the user' } };
+    if (reason === 'cancelled')
+      return { status: 'cancelled', error: { code: 'CANCELLED', message: 'Research cancelled by the user' } };
     if (reason === 'timeout') {
       const s = Math.round(this.deps.config.timeLimitMs / 1000);
-      return { status: 'failed', error: { code: 'RESEARCH_TIME_LIMIT', message: `Research exceeded the time limit of ${s} s and was stopped` } };
+      return {
+        status: 'failed',
+        error: { code: 'RESEARCH_TIME_LIMIT', message: `Research exceeded the time limit of ${s} s and was stopped` },
+      };
     }
-    if (reason === 'shutdown') return { status: 'failed', error: { code: 'SERVICE_UNAVAILABLE', message: 'The server shut down during the research; start it again' } };
+    if (reason === 'shutdown')
+      return {
+        status: 'failed',
+        error: { code: 'SERVICE_UNAVAILABLE', message: 'The server shut down during the research; start it again' },
+      };
     const cause = (err as { cause?: unknown })?.cause ?? err;
     const causeCode = (cause as { code?: unknown })?.code;
-    const code = typeof causeCode === 'string' || typeof causeCode === 'number' ? String(causeCode) : ErrorCode.INTERNAL;
+    const code =
+      typeof causeCode === 'string' || typeof causeCode === 'number' ? String(causeCode) : ErrorCode.INTERNAL;
     return { status: 'failed', error: { code, message: errorMessage(err) } };
   }
 }

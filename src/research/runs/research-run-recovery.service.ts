@@ -60,12 +60,26 @@ export class ResearchRunRecoveryService implements JobKind<StaleRun>, OnModuleIn
     const status: ResearchStatus = cancelled ? 'cancelled' : 'failed';
     const error: ResearchErrorInfo = cancelled
       ? { code: 'CANCELLED', message: 'Research cancelled by the user' }
-      : { code: INTERRUPTED, message: `The server stopped during the research${run.currentPhase ? ` (phase ${run.currentPhase})` : ''}; start it again` };
+      : {
+          code: INTERRUPTED,
+          message: `The server stopped during the research${run.currentPhase ? ` (phase ${run.currentPhase})` : ''}; start it again`,
+        };
     const seq = await this.sessions.interruptRun(run.teamId, run.id, run.runNo, { status, error }, ignoreLease);
     if (seq === null) return false;
 
-    const agents = settle((await this.events.latestAgents(run.teamId, run.id, run.runNo)) ?? [], cancelled ? 'cancelled' : 'failed');
-    const data = { status, code: error.code, message: error.message, agents, phase: run.currentPhase, sessionId: run.id, timestamp: new Date().toISOString() };
+    const agents = settle(
+      (await this.events.latestAgents(run.teamId, run.id, run.runNo)) ?? [],
+      cancelled ? 'cancelled' : 'failed',
+    );
+    const data = {
+      status,
+      code: error.code,
+      message: error.message,
+      agents,
+      phase: run.currentPhase,
+      sessionId: run.id,
+      timestamp: new Date().toISOString(),
+    };
     const terminalSeq = await this.storeTerminal(run, seq, data);
     if (terminalSeq !== null) await this.finishLog(run, terminalSeq);
     this.logger.warn(`research ${run.id}#${run.runNo} (team ${run.teamId}) finished as ${status} (${error.code})`);
@@ -79,7 +93,16 @@ export class ResearchRunRecoveryService implements JobKind<StaleRun>, OnModuleIn
    */
   private async storeTerminal(run: StaleRun, seq: number, data: Record<string, unknown>): Promise<number | null> {
     for (let attempt = 0; attempt < 3; attempt++) {
-      const row = { sessionId: run.id, userId: run.userId, runNo: run.runNo, seq, type: 'error', agentId: null, agentType: null, data };
+      const row = {
+        sessionId: run.id,
+        userId: run.userId,
+        runNo: run.runNo,
+        seq,
+        type: 'error',
+        agentId: null,
+        agentType: null,
+        data,
+      };
       if (await this.events.add(run.teamId, row)) {
         if (attempt) await this.sessions.setFinalEventId(run.teamId, run.id, run.runNo, `${run.runNo}-${seq}`);
         return seq;
@@ -100,7 +123,8 @@ export class ResearchRunRecoveryService implements JobKind<StaleRun>, OnModuleIn
       for (const e of await this.events.listRun(run.teamId, run.id, run.runNo, logLast)) {
         if (e.seq > terminalSeq) break;
         const written = await this.log.append(key, e.type, e.data, run.runNo);
-        if (written.seq !== e.seq) this.logger.warn(`stream ${key}: log seq ${written.seq} differs from stored seq ${e.seq}`);
+        if (written.seq !== e.seq)
+          this.logger.warn(`stream ${key}: log seq ${written.seq} differs from stored seq ${e.seq}`);
       }
       await this.log.finish(key);
     } catch (err) {
@@ -111,5 +135,7 @@ export class ResearchRunRecoveryService implements JobKind<StaleRun>, OnModuleIn
 
 /** The last known agent list with every agent that was still waiting or active marked `status`. */
 function settle(agents: unknown[], status: AgentRunStatus): AgentState[] {
-  return (agents as AgentState[]).map((a) => (a && (a.status === 'active' || a.status === 'waiting') ? { ...a, status } : a));
+  return (agents as AgentState[]).map((a) =>
+    a && (a.status === 'active' || a.status === 'waiting') ? { ...a, status } : a,
+  );
 }

@@ -67,19 +67,44 @@ export class ResearchRunsService {
   /** Canonical follow-up question: a new run of the caller's session (409 while one runs); answers the session. */
   async ask(user: AuthUser, sessionId: string, dto: CreateResearchSessionDto): Promise<ResearchSessionDto> {
     await this.sessionViews.requireOwned(user, sessionId);
-    await this.start(user, sessionId, { query: dto.query, preferences: dto.preferences }, { userMessageId: dto.messageId });
+    await this.start(
+      user,
+      sessionId,
+      { query: dto.query, preferences: dto.preferences },
+      { userMessageId: dto.messageId },
+    );
     return this.sessionViews.get(user, sessionId);
   }
 
   /** Creates the session (client-chosen id) or restarts it, and starts the pipeline in the background. */
-  async start(user: AuthUser, sessionId: string, dto: RunResearchDto, options: StartRunOptions = {}): Promise<{ sessionId: string; runNo: number }> {
+  async start(
+    user: AuthUser,
+    sessionId: string,
+    dto: RunResearchDto,
+    options: StartRunOptions = {},
+  ): Promise<{ sessionId: string; runNo: number }> {
     const title = topicOf(dto.query).slice(0, 200) || 'New research';
     const chains = await this.settings.resolveChains(user.teamId);
     const runNo = await this.claimRun(user, sessionId, dto, title);
-    if (options.userMessageId !== false) await this.storeQuery(user, sessionId, runNo, dto.query, options.userMessageId);
-    const sink = new ResearchEventSink(this.log, this.events, { teamId: user.teamId, userId: user.id, sessionId, runNo });
+    if (options.userMessageId !== false)
+      await this.storeQuery(user, sessionId, runNo, dto.query, options.userMessageId);
+    const sink = new ResearchEventSink(this.log, this.events, {
+      teamId: user.teamId,
+      userId: user.id,
+      sessionId,
+      runNo,
+    });
     await this.openLog(user.teamId, sessionId, runNo, sink.key);
-    const job = new ResearchRunJob(this.runDeps, { teamId: user.teamId, userId: user.id, sessionId, runNo, query: dto.query, title, chains, sink });
+    const job = new ResearchRunJob(this.runDeps, {
+      teamId: user.teamId,
+      userId: user.id,
+      sessionId,
+      runNo,
+      query: dto.query,
+      title,
+      chains,
+      sink,
+    });
     const { leaseMs, timeLimitMs } = this.config.research;
     void this.runner.start(this.recovery, {
       key: sink.key,
@@ -88,9 +113,11 @@ export class ResearchRunsService {
       run: (ctx) => job.execute(ctx),
     });
     // Streams that wait for the session's next run (on any instance) wake up now instead of at their next poll.
-    this.log.publishControl(sessionWakeKey(sessionId), { type: 'run_started', runNo }).catch((err: unknown) =>
-      this.logger.warn(`research run ${sessionId}#${runNo}: wake-up not published: ${errorMessage(err)}`),
-    );
+    this.log
+      .publishControl(sessionWakeKey(sessionId), { type: 'run_started', runNo })
+      .catch((err: unknown) =>
+        this.logger.warn(`research run ${sessionId}#${runNo}: wake-up not published: ${errorMessage(err)}`),
+      );
     return { sessionId, runNo };
   }
 
@@ -110,7 +137,13 @@ export class ResearchRunsService {
   }
 
   /** The user's query as a session message (the client's id, or `msg_<uuid>_user`). */
-  private async storeQuery(user: AuthUser, sessionId: string, runNo: number, query: string, messageId: string | undefined): Promise<void> {
+  private async storeQuery(
+    user: AuthUser,
+    sessionId: string,
+    runNo: number,
+    query: string,
+    messageId: string | undefined,
+  ): Promise<void> {
     await this.messages.addOnce(user.teamId, user.id, sessionId, {
       messageId: messageId ?? `msg_${randomUUID()}_user`,
       role: 'user',

@@ -18,7 +18,13 @@ export class ResearchMessageRepository {
    * The sessions holding a message with this client id, among the owner's sessions (or only `sessionId`,
    * one of theirs); at most `limit`.
    */
-  async sessionsHolding(teamId: string, userId: string, messageId: string, sessionId: string | null, limit: number): Promise<string[]> {
+  async sessionsHolding(
+    teamId: string,
+    userId: string,
+    messageId: string,
+    sessionId: string | null,
+    limit: number,
+  ): Promise<string[]> {
     const rows = await this.repo.find({
       select: { sessionId: true },
       where: sessionId ? { teamId, userId, sessionId, messageId } : { teamId, userId, messageId },
@@ -33,7 +39,13 @@ export class ResearchMessageRepository {
     teamId: string,
     userId: string,
     sessionId: string,
-    values: { messageId: string; role: ResearchMessageRole; content: string; metadata: Record<string, unknown>; sentAt: Date },
+    values: {
+      messageId: string;
+      role: ResearchMessageRole;
+      content: string;
+      metadata: Record<string, unknown>;
+      sentAt: Date;
+    },
   ): Promise<{ message: ResearchMessage; created: boolean }> {
     const result = await this.repo
       .createQueryBuilder()

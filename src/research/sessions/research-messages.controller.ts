@@ -48,27 +48,46 @@ export class ResearchMessagesController {
   }
 
   @Patch(':messageId')
-  @ApiOperation({ summary: 'New content; with regenerate on a user message, the messages after it are deleted and the new content is researched in a new run' })
+  @ApiOperation({
+    summary:
+      'New content; with regenerate on a user message, the messages after it are deleted and the new content is researched in a new run',
+  })
   @ApiOkResponse({ type: MessageOperationDto })
   @ApiBadRequestResponse({ type: ErrorBodyDto })
   @ApiConflictResponse({ type: ErrorBodyDto, description: 'regenerate while a run is going on' })
-  edit(@CurrentUser() user: AuthUser, @Param('sessionId') sessionId: string, @Param('messageId') messageId: string, @Body() dto: EditMessageDto): Promise<MessageOperationDto> {
+  edit(
+    @CurrentUser() user: AuthUser,
+    @Param('sessionId') sessionId: string,
+    @Param('messageId') messageId: string,
+    @Body() dto: EditMessageDto,
+  ): Promise<MessageOperationDto> {
     return this.messages.edit(user, sessionId, messageId, dto);
   }
 
   @Delete(':messageId')
   @ApiOperation({ summary: 'Delete the message and every message after it' })
   @ApiOkResponse({ type: MessageOperationDto })
-  delete(@CurrentUser() user: AuthUser, @Param('sessionId') sessionId: string, @Param('messageId') messageId: string): Promise<MessageOperationDto> {
+  delete(
+    @CurrentUser() user: AuthUser,
+    @Param('sessionId') sessionId: string,
+    @Param('messageId') messageId: string,
+  ): Promise<MessageOperationDto> {
     return this.messages.delete(user, sessionId, messageId);
   }
 
   @Post(':messageId/regenerate')
-  @ApiOperation({ summary: 'A new answer for an assistant message: it and later messages are deleted, the user message before it is researched again' })
+  @ApiOperation({
+    summary:
+      'A new answer for an assistant message: it and later messages are deleted, the user message before it is researched again',
+  })
   @ApiCreatedResponse({ type: MessageOperationDto })
   @ApiBadRequestResponse({ type: ErrorBodyDto, description: 'Not an assistant message, or no user message before it' })
   @ApiConflictResponse({ type: ErrorBodyDto, description: 'A run is going on' })
-  regenerate(@CurrentUser() user: AuthUser, @Param('sessionId') sessionId: string, @Param('messageId') messageId: string): Promise<MessageOperationDto> {
+  regenerate(
+    @CurrentUser() user: AuthUser,
+    @Param('sessionId') sessionId: string,
+    @Param('messageId') messageId: string,
+  ): Promise<MessageOperationDto> {
     return this.messages.regenerate(user, sessionId, messageId);
   }
 }

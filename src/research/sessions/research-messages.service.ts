@@ -22,7 +22,12 @@ export class ResearchMessagesService {
   ) {}
 
   /** New content; with `regenerate` on a user message, the messages after it go and its content is researched again. */
-  async edit(user: AuthUser, sessionId: string | null, messageId: string, dto: EditMessageDto): Promise<MessageOperationDto> {
+  async edit(
+    user: AuthUser,
+    sessionId: string | null,
+    messageId: string,
+    dto: EditMessageDto,
+  ): Promise<MessageOperationDto> {
     const { session, list, index } = await this.locate(user, sessionId, messageId);
     const regenerate = dto.regenerate === true && list[index].role === 'user';
     if (regenerate && session.status === 'running') throw ResearchErrors.alreadyRunning();
@@ -32,7 +37,12 @@ export class ResearchMessagesService {
     if (regenerate) {
       deleted = list.slice(index + 1).map((m) => m.messageId);
       await this.messages.deleteMany(user.teamId, session.id, deleted);
-      ({ runNo } = await this.runs.start(user, session.id, { query: dto.content, preferences: session.preferences }, { userMessageId: false }));
+      ({ runNo } = await this.runs.start(
+        user,
+        session.id,
+        { query: dto.content, preferences: session.preferences },
+        { userMessageId: false },
+      ));
     }
     const message = toSessionMessage({ ...list[index], content: dto.content });
     return { sessionId: session.id, messageId, message, deletedMessageIds: deleted, runStarted: runNo !== null, runNo };
@@ -53,18 +63,30 @@ export class ResearchMessagesService {
    */
   async regenerate(user: AuthUser, sessionId: string | null, messageId: string): Promise<MessageOperationDto> {
     const { session, list, index } = await this.locate(user, sessionId, messageId);
-    if (list[index].role !== 'assistant') throw ResearchErrors.notRegenerable('only an assistant message can be regenerated');
-    const question = list.slice(0, index).reverse().find((m) => m.role === 'user');
+    if (list[index].role !== 'assistant')
+      throw ResearchErrors.notRegenerable('only an assistant message can be regenerated');
+    const question = list
+      .slice(0, index)
+      .reverse()
+      .find((m) => m.role === 'user');
     if (!question) throw ResearchErrors.notRegenerable('no user message precedes this message');
     if (session.status === 'running') throw ResearchErrors.alreadyRunning();
     const deleted = list.slice(index).map((m) => m.messageId);
     await this.messages.deleteMany(user.teamId, session.id, deleted);
-    const { runNo } = await this.runs.start(user, session.id, { query: question.content, preferences: session.preferences }, { userMessageId: false });
+    const { runNo } = await this.runs.start(
+      user,
+      session.id,
+      { query: question.content, preferences: session.preferences },
+      { userMessageId: false },
+    );
     return { sessionId: session.id, messageId, deletedMessageIds: deleted, runStarted: true, runNo };
   }
 
   private async locate(user: AuthUser, sessionId: string | null, messageId: string) {
-    const session = await this.sessions.requireOwned(user, await this.sessions.sessionOfMessage(user, sessionId, messageId));
+    const session = await this.sessions.requireOwned(
+      user,
+      await this.sessions.sessionOfMessage(user, sessionId, messageId),
+    );
     const list: ResearchMessage[] = await this.messages.listForSession(user.teamId, session.id);
     const index = list.findIndex((m) => m.messageId === messageId);
     if (index < 0) throw ResearchErrors.messageNotFound();

@@ -38,5 +38,12 @@ export function toAgentHistoryItem(e: ResearchEvent): AgentHistoryItemDto {
 }
 
 export function toFeedbackResponse(f: ResearchFeedback): FeedbackResponseDto {
-  return { success: true, id: f.id, sessionId: f.sessionId, messageId: f.messageId, rating: f.rating, createdAt: f.createdAt.toISOString() };
+  return {
+    success: true,
+    id: f.id,
+    sessionId: f.sessionId,
+    messageId: f.messageId,
+    rating: f.rating,
+    createdAt: f.createdAt.toISOString(),
+  };
 }

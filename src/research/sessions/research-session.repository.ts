@@ -6,7 +6,14 @@ import { Keyset, type Page, type PageRequest } from 'src/common/pagination/keyse
 import { ResearchErrorInfo, ResearchSession, ResearchStatus } from 'src/research/entities/research-session.entity';
 
 /** Sessions: newest first (ids are UUIDs or client-chosen keys, hence `text`). */
-const SESSIONS_KEYSET = new Keyset('research-sessions', [{ expr: 's.created_at', type: 'timestamptz' }, { expr: 's.id', type: 'text' }], 'DESC');
+const SESSIONS_KEYSET = new Keyset(
+  'research-sessions',
+  [
+    { expr: 's.created_at', type: 'timestamptz' },
+    { expr: 's.id', type: 'text' },
+  ],
+  'DESC',
+);
 
 /** The only place that touches `research_sessions`; every method is scoped by team and owner. */
 @Injectable()
@@ -49,10 +56,18 @@ export class ResearchSessionRepository {
 
   /** Newest first, keyset after the session `afterId` (one of the owner's). */
   listOwned(teamId: string, userId: string, page: PageRequest): Promise<Page<ResearchSession>> {
-    return SESSIONS_KEYSET.page(this.repo.createQueryBuilder('s').where('s.team_id = :teamId AND s.user_id = :userId', { teamId, userId }), page);
+    return SESSIONS_KEYSET.page(
+      this.repo.createQueryBuilder('s').where('s.team_id = :teamId AND s.user_id = :userId', { teamId, userId }),
+      page,
+    );
   }
 
-  async updateOwned(teamId: string, userId: string, id: string, patch: { title?: string; metadata?: Record<string, unknown> }): Promise<void> {
+  async updateOwned(
+    teamId: string,
+    userId: string,
+    id: string,
+    patch: { title?: string; metadata?: Record<string, unknown> },
+  ): Promise<void> {
     if (patch.title === undefined && patch.metadata === undefined) return;
     await this.repo.update({ teamId, userId, id }, patch as QueryDeepPartialEntity<ResearchSession>);
   }
@@ -75,7 +90,16 @@ export class ResearchSessionRepository {
               "started_at" = now(), "completed_at" = NULL, "updated_at" = now()
         WHERE "team_id" = $1 AND "user_id" = $2 AND "id" = $3 AND "status" <> 'running'
         RETURNING "run_no"`,
-      [teamId, userId, id, values.query, values.title, JSON.stringify(values.preferences), values.leaseOwner, String(values.leaseMs)],
+      [
+        teamId,
+        userId,
+        id,
+        values.query,
+        values.title,
+        JSON.stringify(values.preferences),
+        values.leaseOwner,
+        String(values.leaseMs),
+      ],
     );
     const row = returnedRows<{ run_no: number }>(result)[0];
     return row ? Number(row.run_no) : null;
@@ -174,13 +198,20 @@ export class ResearchSessionRepository {
    * Not scoped by team: a system sweep, not a user request (every write it leads to is scoped again).
    */
   async findStaleRuns(limit: number, ignoreLease = false): Promise<StaleRun[]> {
-    const rows: Array<{ id: string; team_id: string; user_id: string; run_no: number; current_phase: string | null }> = await this.repo.query(
-      `SELECT "id", "team_id", "user_id", "run_no", "current_phase" FROM "research_sessions"
+    const rows: Array<{ id: string; team_id: string; user_id: string; run_no: number; current_phase: string | null }> =
+      await this.repo.query(
+        `SELECT "id", "team_id", "user_id", "run_no", "current_phase" FROM "research_sessions"
         WHERE "status" = 'running' ${ignoreLease ? '' : 'AND ("lease_expires_at" IS NULL OR "lease_expires_at" < now())'}
         ORDER BY "lease_expires_at" NULLS FIRST LIMIT $1`,
-      [limit],
-    );
-    return rows.map((r) => ({ id: r.id, teamId: r.team_id, userId: r.user_id, runNo: Number(r.run_no), currentPhase: r.current_phase }));
+        [limit],
+      );
+    return rows.map((r) => ({
+      id: r.id,
+      teamId: r.team_id,
+      userId: r.user_id,
+      runNo: Number(r.run_no),
+      currentPhase: r.current_phase,
+    }));
   }
 }
 

@@ -29,13 +29,21 @@ export class ResearchSessionsService {
   ) {}
 
   async list(user: AuthUser, q: ListSessionsQueryDto): Promise<ResearchSessionListDto> {
-    return mapPage(await this.sessions.listOwned(user.teamId, user.id, { limit: q.limit ?? 20, cursor: q.cursor }), toSessionSummary);
+    return mapPage(
+      await this.sessions.listOwned(user.teamId, user.id, { limit: q.limit ?? 20, cursor: q.cursor }),
+      toSessionSummary,
+    );
   }
 
   async get(user: AuthUser, sessionId: string): Promise<ResearchSessionDto> {
     const session = await this.requireOwned(user, sessionId);
     const messages = await this.messages.listForSession(user.teamId, sessionId);
-    return { ...toSessionSummary(session), finalReport: session.finalReport, preferences: session.preferences, messages: messages.map(toSessionMessage) };
+    return {
+      ...toSessionSummary(session),
+      finalReport: session.finalReport,
+      preferences: session.preferences,
+      messages: messages.map(toSessionMessage),
+    };
   }
 
   async update(user: AuthUser, sessionId: string, dto: UpdateSessionDto): Promise<ResearchSessionDto> {
@@ -45,7 +53,11 @@ export class ResearchSessionsService {
   }
 
   /** Stores a message once per client id; returns it and whether it was new (201 vs 200). */
-  async addMessage(user: AuthUser, sessionId: string, dto: AddSessionMessageDto): Promise<{ message: SessionMessageDto; created: boolean }> {
+  async addMessage(
+    user: AuthUser,
+    sessionId: string,
+    dto: AddSessionMessageDto,
+  ): Promise<{ message: SessionMessageDto; created: boolean }> {
     await this.requireOwned(user, sessionId);
     const { message, created } = await this.messages.addOnce(user.teamId, user.id, sessionId, {
       messageId: dto.id ?? randomUUID(),
@@ -91,7 +103,9 @@ export class ResearchSessionsService {
 
   /** The access check of every method that takes a session id. */
   async requireOwned(user: AuthUser, sessionId: string): Promise<ResearchSession> {
-    const session = SESSION_ID_PATTERN.test(sessionId) ? await this.sessions.findOwned(user.teamId, user.id, sessionId) : null;
+    const session = SESSION_ID_PATTERN.test(sessionId)
+      ? await this.sessions.findOwned(user.teamId, user.id, sessionId)
+      : null;
     if (!session) throw ResearchErrors.sessionNotFound();
     return session;
   }

@@ -1,5 +1,13 @@
 import { Body, Controller, Get, Put } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiBearerAuth, ApiCookieAuth, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiCookieAuth,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { AuthUser } from 'src/common/auth-user';
 import { CurrentUser } from 'src/common/decorators/current-user.decorator';
 import { Roles } from 'src/common/decorators/roles.decorator';
@@ -16,7 +24,7 @@ export class ResearchSettingsController {
   constructor(private readonly settings: ResearchSettingsService) {}
 
   @Get()
-  @ApiOperation({ summary: 'The team\'s research agents (worker and critic) and the agents a run would use now' })
+  @ApiOperation({ summary: "The team's research agents (worker and critic) and the agents a run would use now" })
   @ApiOkResponse({ type: ResearchSettingsDto })
   get(@CurrentUser() user: AuthUser): Promise<ResearchSettingsDto> {
     return this.settings.get(user);

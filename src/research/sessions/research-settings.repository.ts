@@ -12,7 +12,11 @@ export class ResearchSettingsRepository {
     return this.repo.findOne({ where: { teamId } });
   }
 
-  async upsert(teamId: string, updatedBy: string, values: { workerAgentId: string | null; criticAgentId: string | null }): Promise<ResearchSettings> {
+  async upsert(
+    teamId: string,
+    updatedBy: string,
+    values: { workerAgentId: string | null; criticAgentId: string | null },
+  ): Promise<ResearchSettings> {
     await this.repo.upsert({ teamId, updatedBy, ...values, updatedAt: new Date() }, ['teamId']);
     return (await this.find(teamId)) as ResearchSettings;
   }

@@ -59,8 +59,16 @@ export class ResearchSettingsService {
     if (dto.criticAgentId) await this.agents.requireReferenced(user.teamId, dto.criticAgentId, 'criticAgentId');
     if (dto.workerAgentId) await this.agents.resolveChain(user.teamId, dto.workerAgentId);
     if (dto.criticAgentId) await this.agents.resolveChain(user.teamId, dto.criticAgentId);
-    await this.repo.upsert(user.teamId, user.id, { workerAgentId: dto.workerAgentId ?? null, criticAgentId: dto.criticAgentId ?? null });
-    await this.audit.record({ action: 'research.settings.update', teamId: user.teamId, userId: user.id, metadata: { ...dto } });
+    await this.repo.upsert(user.teamId, user.id, {
+      workerAgentId: dto.workerAgentId ?? null,
+      criticAgentId: dto.criticAgentId ?? null,
+    });
+    await this.audit.record({
+      action: 'research.settings.update',
+      teamId: user.teamId,
+      userId: user.id,
+      metadata: { ...dto },
+    });
     return this.view(user.teamId);
   }
 
@@ -75,7 +83,12 @@ export class ResearchSettingsService {
   private async view(teamId: string): Promise<ResearchSettingsView> {
     const settings = await this.repo.find(teamId);
     const chains = await this.resolveChains(teamId);
-    const summary = (a: LlmAgentConfig): AgentSummary => ({ id: a.id, name: a.name, provider: a.provider, model: a.model });
+    const summary = (a: LlmAgentConfig): AgentSummary => ({
+      id: a.id,
+      name: a.name,
+      provider: a.provider,
+      model: a.model,
+    });
     return {
       workerAgentId: settings?.workerAgentId ?? null,
       criticAgentId: settings?.criticAgentId ?? null,
@@ -88,7 +101,9 @@ export class ResearchSettingsService {
     try {
       return await this.agents.resolveChain(teamId, agentId);
     } catch (err) {
-      this.logger.warn(`research agent ${agentId} of team ${teamId} is unusable (${(err as Error).message}); using the default`);
+      this.logger.warn(
+        `research agent ${agentId} of team ${teamId} is unusable (${(err as Error).message}); using the default`,
+      );
       return null;
     }
   }

@@ -8,7 +8,10 @@ import { ResearchEvent } from 'src/research/entities/research-event.entity';
 /** Agent history: newest first by the event's serial id. */
 const AGENT_HISTORY_KEYSET = new Keyset('research-agent-history', [{ expr: 'e.id', type: 'bigint' }], 'DESC');
 
-export type ResearchEventWrite = Pick<ResearchEvent, 'sessionId' | 'userId' | 'runNo' | 'seq' | 'type' | 'agentId' | 'agentType' | 'data'>;
+export type ResearchEventWrite = Pick<
+  ResearchEvent,
+  'sessionId' | 'userId' | 'runNo' | 'seq' | 'type' | 'agentId' | 'agentType' | 'data'
+>;
 
 /** The only place that touches `research_events`. */
 @Injectable()

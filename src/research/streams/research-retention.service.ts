@@ -27,7 +27,10 @@ export class ResearchRetentionService implements OnApplicationBootstrap, OnModul
   ) {}
 
   onApplicationBootstrap(): void {
-    const run = () => void this.purge().catch((err: unknown) => this.logger.error(`research event retention failed: ${(err as Error).message}`));
+    const run = () =>
+      void this.purge().catch((err: unknown) =>
+        this.logger.error(`research event retention failed: ${(err as Error).message}`),
+      );
     this.timers = [setTimeout(run, FIRST_RUN_DELAY_MS), setInterval(run, RESEARCH_RETENTION_INTERVAL_MS)];
     for (const t of this.timers) t.unref();
   }
@@ -50,7 +53,10 @@ export class ResearchRetentionService implements OnApplicationBootstrap, OnModul
     })();
     this.running = work;
     const result = await work;
-    if (result.events) this.logger.log(`retention: deleted ${result.events} research events of sessions finished before ${cutoff.toISOString()}`);
+    if (result.events)
+      this.logger.log(
+        `retention: deleted ${result.events} research events of sessions finished before ${cutoff.toISOString()}`,
+      );
     return result;
   }
 }

@@ -73,11 +73,22 @@ export class ResearchStreamsService {
    *   (nothing is repeated, and at the terminal event it waits for the next run); one of an older run
    *   delivers the current run from its start.
    */
-  async followSession(user: AuthUser, sessionId: string, after: StreamCursor | null, flow: SseFlowControl): Promise<Observable<SseFrame>> {
-    if (!SESSION_ID_PATTERN.test(sessionId) || (await this.sessionRows.isHeldByOther(user.teamId, user.id, sessionId))) {
+  async followSession(
+    user: AuthUser,
+    sessionId: string,
+    after: StreamCursor | null,
+    flow: SseFlowControl,
+  ): Promise<Observable<SseFrame>> {
+    if (
+      !SESSION_ID_PATTERN.test(sessionId) ||
+      (await this.sessionRows.isHeldByOther(user.teamId, user.id, sessionId))
+    ) {
       throw ResearchErrors.sessionNotFound();
     }
-    const connection: SseFrame = { type: 'connection', data: { status: 'connected', sessionId, timestamp: new Date().toISOString() } };
+    const connection: SseFrame = {
+      type: 'connection',
+      data: { status: 'connected', sessionId, timestamp: new Date().toISOString() },
+    };
     const runs = new Observable<SseFrame>((subscriber) => {
       let delivered = after;
       let fresh = delivered === null; // no Last-Event-ID: an ended run is not replayed
@@ -110,7 +121,8 @@ export class ResearchStreamsService {
             !(delivered && session && delivered.offset > session.runNo);
           if (!session || !pending) {
             // Between runs: a later Last-Event-ID of the ended run says nothing new; wait for the next run.
-            if (session && ended && fresh && session.runNo > 0) delivered = { offset: session.runNo, seq: Number.MAX_SAFE_INTEGER };
+            if (session && ended && fresh && session.runNo > 0)
+              delivered = { offset: session.runNo, seq: Number.MAX_SAFE_INTEGER };
             fresh = false;
             await sleep();
             continue;
@@ -161,15 +173,31 @@ export class ResearchStreamsService {
    * the rule chats use: nothing more will ever come, 204). No error frame on a broken follow (slow
    * consumer, shutdown): the stream just ends and the client resumes.
    */
-  async run(user: AuthUser, sessionId: string, after: StreamCursor | null, flow: SseFlowControl): Promise<Observable<SseFrame> | null> {
+  async run(
+    user: AuthUser,
+    sessionId: string,
+    after: StreamCursor | null,
+    flow: SseFlowControl,
+  ): Promise<Observable<SseFrame> | null> {
     const session = await this.sessions.requireOwned(user, sessionId);
-    if (StreamCursor.isComplete(after, { ended: session.status !== 'running', finalEventId: session.finalEventId })) return null;
+    if (StreamCursor.isComplete(after, { ended: session.status !== 'running', finalEventId: session.finalEventId }))
+      return null;
     const connection: SseFrame = {
       type: 'connection',
-      data: { status: 'connected', sessionId, runNo: session.runNo, sessionStatus: session.status, timestamp: new Date().toISOString() },
+      data: {
+        status: 'connected',
+        sessionId,
+        runNo: session.runNo,
+        sessionStatus: session.status,
+        timestamp: new Date().toISOString(),
+      },
     };
     if (session.runNo === 0) return of(connection);
-    return this.withHeartbeats(sessionId, connection, this.runEvents(session, after && after.offset === session.runNo ? after : null, flow));
+    return this.withHeartbeats(
+      sessionId,
+      connection,
+      this.runEvents(session, after && after.offset === session.runNo ? after : null, flow),
+    );
   }
 
   /**
@@ -215,7 +243,8 @@ export class ResearchStreamsService {
       },
     ];
     const lastStored = stored[stored.length - 1];
-    if (!session.runNo || session.status !== 'running' || (lastStored && TERMINAL_EVENTS.has(lastStored.type))) return from(head);
+    if (!session.runNo || session.status !== 'running' || (lastStored && TERMINAL_EVENTS.has(lastStored.type)))
+      return from(head);
     const cursor = lastStored ? { offset: session.runNo, seq: lastStored.seq } : null;
     const live = this.log.follow(runStreamKey(sessionId, session.runNo), cursor, { paused: flow.paused }).pipe(
       catchError(() => EMPTY),
@@ -253,7 +282,9 @@ export class ResearchStreamsService {
       mergeMap((rows: ResearchEvent[]) => {
         const end = rows.findIndex((e) => TERMINAL_EVENTS.has(e.type));
         const kept = end >= 0 ? rows.slice(0, end + 1) : rows;
-        const frames = kept.map((e) => toFrame({ id: `${e.runNo}-${e.seq}`, seq: e.seq, offset: e.runNo, type: e.type, data: e.data }));
+        const frames = kept.map((e) =>
+          toFrame({ id: `${e.runNo}-${e.seq}`, seq: e.seq, offset: e.runNo, type: e.type, data: e.data }),
+        );
         if (end >= 0) return from(frames);
         const lastSeq = kept[kept.length - 1]?.seq ?? afterSeq;
         if (session.status !== 'running') {
@@ -261,8 +292,15 @@ export class ResearchStreamsService {
           return from(terminal ? [...frames, terminal] : frames);
         }
         const more = this.log
-          .follow(runStreamKey(session.id, session.runNo), { offset: session.runNo, seq: lastSeq }, { paused: flow.paused })
-          .pipe(map(toFrame), catchError(() => EMPTY));
+          .follow(
+            runStreamKey(session.id, session.runNo),
+            { offset: session.runNo, seq: lastSeq },
+            { paused: flow.paused },
+          )
+          .pipe(
+            map(toFrame),
+            catchError(() => EMPTY),
+          );
         return concat(from(frames), more);
       }),
     );
@@ -280,10 +318,18 @@ export function terminalFromSession(session: ResearchSession, afterSeq: number):
   if (id && final && final.seq <= afterSeq) return null;
   const common = { sessionId: session.id, timestamp: (session.completedAt ?? session.updatedAt).toISOString() };
   if (session.status === 'completed') {
-    return { id, type: 'research_complete', data: { status: 'completed', progress: 1, final_report: session.finalReport ?? '', ...common } };
+    return {
+      id,
+      type: 'research_complete',
+      data: { status: 'completed', progress: 1, final_report: session.finalReport ?? '', ...common },
+    };
   }
   const error = session.error ?? { code: 'INTERRUPTED', message: 'The research ended without a result' };
-  return { id, type: 'error', data: { status: session.status, code: error.code, message: error.message, agents: [], ...common } };
+  return {
+    id,
+    type: 'error',
+    data: { status: session.status, code: error.code, message: error.message, agents: [], ...common },
+  };
 }
 
 /** The SSE writer puts `{"type", "data"}` on the data line, as Vana's parsers read it. */

@@ -19,5 +19,6 @@ export class MemberResponseDto extends UserResponseDto {
 
 export class MemberListDto {
   @ApiProperty({ type: [MemberResponseDto] }) items: MemberResponseDto[];
-  @ApiProperty({ type: String, nullable: true, description: 'Opaque; pass as ?cursor= for the next page' }) nextCursor: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'Opaque; pass as ?cursor= for the next page' }) nextCursor:
+    string | null;
 }

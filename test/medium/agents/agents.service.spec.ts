@@ -6,7 +6,14 @@ import { SecretBox } from 'src/common/crypto/secret-box.service';
 import { AppError } from 'src/common/errors/app-error';
 import { withTestApp } from 'test/utils/test-app';
 
-const admin = (teamId = randomUUID()): AuthUser => ({ id: randomUUID(), teamId, role: 'admin', email: 'a@x.io', jti: 'j', exp: 0 });
+const admin = (teamId = randomUUID()): AuthUser => ({
+  id: randomUUID(),
+  teamId,
+  role: 'admin',
+  email: 'a@x.io',
+  jti: 'j',
+  exp: 0,
+});
 
 const errorOf = async (p: Promise<unknown>): Promise<AppError> => {
   try {
@@ -30,7 +37,13 @@ describe('AgentsService (medium)', () => {
 
   it('resolveChain returns the agent then its fallbacks in order, secrets decrypted, inactive ones skipped', async () => {
     const u = admin();
-    const c = await agents.create(u, { name: 'C', provider: 'n8n', model: 'n8n-flow', webhookUrl: 'https://hooks.example.com/c', webhookToken: 'tok-C' });
+    const c = await agents.create(u, {
+      name: 'C',
+      provider: 'n8n',
+      model: 'n8n-flow',
+      webhookUrl: 'https://hooks.example.com/c',
+      webhookToken: 'tok-C',
+    });
     const b = await agents.create(u, { name: 'B', provider: 'mock', fallbackAgentId: c.id, isActive: false });
     const a = await agents.create(u, {
       name: 'A',
@@ -57,7 +70,9 @@ describe('AgentsService (medium)', () => {
       systemPrompt: 'Be brief.',
       config: { temperature: 0.5, maxTokens: 100 },
     });
-    expect(chain[1]).toEqual(expect.objectContaining({ provider: 'n8n', webhookUrl: 'https://hooks.example.com/c', secret: 'tok-C' }));
+    expect(chain[1]).toEqual(
+      expect.objectContaining({ provider: 'n8n', webhookUrl: 'https://hooks.example.com/c', secret: 'tok-C' }),
+    );
 
     await agents.update(u, b.id, { isActive: true });
     const withB = await agents.resolveChain(u.teamId, a.id);

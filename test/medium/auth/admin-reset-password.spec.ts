@@ -22,11 +22,21 @@ describe('admin reset-password', () => {
     expect(ok.body.user.id).toBe(s.userId);
     // The refresh token issued before the reset is revoked.
     await t.http().post('/api/auth/refresh').send({ refreshToken: s.refreshToken }).expect(401);
-    const team = await t.http().get('/api/teams/current').set({ Authorization: `Bearer ${ok.body.accessToken}` }).expect(200);
+    const team = await t
+      .http()
+      .get('/api/teams/current')
+      .set({ Authorization: `Bearer ${ok.body.accessToken}` })
+      .expect(200);
     expect(team.body.slug).toBe(s.teamSlug);
     // The team's admin (here the account itself) sees the reset in the audit trail, without the password.
-    const trail = await t.http().get('/api/audit-logs?action=auth.password_reset').set({ Authorization: `Bearer ${ok.body.accessToken}` }).expect(200);
-    expect(trail.body.items).toEqual([expect.objectContaining({ action: 'auth.password_reset', userId: s.userId, metadata: { via: 'admin-command' } })]);
+    const trail = await t
+      .http()
+      .get('/api/audit-logs?action=auth.password_reset')
+      .set({ Authorization: `Bearer ${ok.body.accessToken}` })
+      .expect(200);
+    expect(trail.body.items).toEqual([
+      expect.objectContaining({ action: 'auth.password_reset', userId: s.userId, metadata: { via: 'admin-command' } }),
+    ]);
     expect(JSON.stringify(trail.body)).not.toContain(password);
   });
 

@@ -8,7 +8,9 @@ describe('Bootstrap admin on first start', () => {
   const email = 'root@bootstrap.test';
   const password = 'Bootstrap-Pass-8c1f2e';
 
-  const t = withTestApp({ env: { BOOTSTRAP_ADMIN_EMAIL: email, BOOTSTRAP_ADMIN_PASSWORD: password, BOOTSTRAP_TEAM_NAME: 'First Team' } });
+  const t = withTestApp({
+    env: { BOOTSTRAP_ADMIN_EMAIL: email, BOOTSTRAP_ADMIN_PASSWORD: password, BOOTSTRAP_TEAM_NAME: 'First Team' },
+  });
   beforeAll(async () => {
     ds = t.app.get(DataSource);
   });
@@ -41,8 +43,14 @@ describe('Bootstrap with a generated password', () => {
   afterAll(() => t?.close());
 
   it('creates the admin with a generated password (printed once to the log)', async () => {
-    t = await createTestApp({ env: { BOOTSTRAP_ADMIN_EMAIL: 'gen@bootstrap.test', BOOTSTRAP_ADMIN_PASSWORD: undefined } });
-    const [row] = await t.app.get(DataSource).query(`SELECT u.role, u.password_hash, t.slug FROM users u JOIN teams t ON t.id = u.team_id WHERE u.email = 'gen@bootstrap.test'`);
+    t = await createTestApp({
+      env: { BOOTSTRAP_ADMIN_EMAIL: 'gen@bootstrap.test', BOOTSTRAP_ADMIN_PASSWORD: undefined },
+    });
+    const [row] = await t.app
+      .get(DataSource)
+      .query(
+        `SELECT u.role, u.password_hash, t.slug FROM users u JOIN teams t ON t.id = u.team_id WHERE u.email = 'gen@bootstrap.test'`,
+      );
     expect(row.role).toBe('admin');
     expect(row.slug).toBe('default');
     expect(row.password_hash).toMatch(/^\$scrypt\$ln=\d+,r=\d+,p=\d+\$/);

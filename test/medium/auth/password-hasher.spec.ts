@@ -5,7 +5,14 @@ import { loadConfig } from 'src/config/env';
 
 describe('PasswordHasher (real scrypt from node:crypto)', () => {
   const make = (concurrency: number, queue: number) => {
-    const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: 'x'.repeat(40), ENCRYPTION_KEY: Buffer.alloc(32).toString('base64'), AUTH_HASH_CONCURRENCY: String(concurrency), AUTH_HASH_QUEUE_MAX: String(queue), DATA_DIR: '/tmp/unused-hasher' });
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      JWT_SECRET: 'x'.repeat(40),
+      ENCRYPTION_KEY: Buffer.alloc(32).toString('base64'),
+      AUTH_HASH_CONCURRENCY: String(concurrency),
+      AUTH_HASH_QUEUE_MAX: String(queue),
+      DATA_DIR: '/tmp/unused-hasher',
+    });
     return new PasswordHasher(config);
   };
   const b64 = (buf: Buffer) => buf.toString('base64').replace(/=+$/, '');
@@ -77,7 +84,10 @@ describe('PasswordHasher (real scrypt from node:crypto)', () => {
       ['a wrong prefix (another PHC algorithm)', () => `$pbkdf2-sha256$i=600000$${parts()[3]}$${parts()[4]}`],
       ['a wrong prefix (scrypt2)', () => good.replace('$scrypt$', '$scrypt2$')],
       ['bad base64 in the salt', () => ['', 'scrypt', parts()[2], '!!!!not*base64!!!!!!!!', parts()[4]].join('$')],
-      ['bad base64 in the key', () => ['', 'scrypt', parts()[2], parts()[3], `${parts()[4].slice(0, 40)}%%%`].join('$')],
+      [
+        'bad base64 in the key',
+        () => ['', 'scrypt', parts()[2], parts()[3], `${parts()[4].slice(0, 40)}%%%`].join('$'),
+      ],
       ['padded base64', () => `${good}=`],
       ['an absurd N (ln=40)', () => good.replace(/ln=\d+/, 'ln=40')],
       ['a huge N as a long number (ln=1000)', () => good.replace(/ln=\d+/, 'ln=1000')],

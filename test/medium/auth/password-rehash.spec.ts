@@ -27,8 +27,10 @@ describe('Password rehash on login (real app, real database, real scrypt)', () =
     const [r] = await ds.query(`SELECT password_hash FROM users WHERE id = $1`, [userId]);
     return { hash: r.password_hash };
   };
-  const setHash = (userId: string, hash: string) => ds.query(`UPDATE users SET password_hash = $1 WHERE id = $2`, [hash, userId]);
-  const loginReq = (s: Session, password: string) => t.http().post('/api/auth/login').send({ email: s.email, password, team: s.teamSlug });
+  const setHash = (userId: string, hash: string) =>
+    ds.query(`UPDATE users SET password_hash = $1 WHERE id = $2`, [hash, userId]);
+  const loginReq = (s: Session, password: string) =>
+    t.http().post('/api/auth/login').send({ email: s.email, password, team: s.teamSlug });
 
   /** Polls the stored hash until it differs from `from` (bounded wait), as a client of the database would see it. */
   async function waitForHashChange(userId: string, from: string, timeoutMs = 15000): Promise<string> {

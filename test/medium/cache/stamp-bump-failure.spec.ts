@@ -28,7 +28,14 @@ if (!REDIS_URL) process.stderr.write('[stamp-bump-failure] closed-connection par
 
 const CACHE_TTL_MS = 1500;
 
-const adminOf = (teamId: string = randomUUID(), id: string = randomUUID()): AuthUser => ({ id, teamId, role: 'admin', email: 'a@x.io', jti: 'j', exp: 0 });
+const adminOf = (teamId: string = randomUUID(), id: string = randomUUID()): AuthUser => ({
+  id,
+  teamId,
+  role: 'admin',
+  email: 'a@x.io',
+  jti: 'j',
+  exp: 0,
+});
 
 async function eventually(check: () => Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -61,16 +68,22 @@ describe('Version stamp bump failing after commit (medium: real database)', () =
     await t?.close();
   });
 
-  const agentsOver = (stamps: VersionStamps) => new AgentsService(t.app.get(AgentRepository), t.app.get(SecretBox), t.app.get(AuditService), t.config, stamps);
-  const usersOver = (stamps: VersionStamps) => new UsersService(t.app.get(UserRepository), t.app.get(TeamRepository), t.app.get(AuditService), stamps, t.config);
+  const agentsOver = (stamps: VersionStamps) =>
+    new AgentsService(t.app.get(AgentRepository), t.app.get(SecretBox), t.app.get(AuditService), t.config, stamps);
+  const usersOver = (stamps: VersionStamps) =>
+    new UsersService(t.app.get(UserRepository), t.app.get(TeamRepository), t.app.get(AuditService), stamps, t.config);
 
   async function stampReadFailures(scope: string): Promise<number> {
-    const m = (await metrics.render()).match(new RegExp(`^chat_backend_cache_stamp_read_failures_total\\{scope="${scope}"\\} (\\d+)$`, 'm'));
+    const m = (await metrics.render()).match(
+      new RegExp(`^chat_backend_cache_stamp_read_failures_total\\{scope="${scope}"\\} (\\d+)$`, 'm'),
+    );
     return m ? Number(m[1]) : 0;
   }
 
   async function bumpFailures(scope: string): Promise<number> {
-    const m = (await metrics.render()).match(new RegExp(`^chat_backend_cache_stamp_bump_failures_total\\{scope="${scope}"\\} (\\d+)$`, 'm'));
+    const m = (await metrics.render()).match(
+      new RegExp(`^chat_backend_cache_stamp_bump_failures_total\\{scope="${scope}"\\} (\\d+)$`, 'm'),
+    );
     return m ? Number(m[1]) : 0;
   }
 
@@ -132,14 +145,21 @@ describe('Version stamp bump failing after commit (medium: real database)', () =
     it('agent chain: the update succeeds, and the cache serves the new configuration once the TTL ran out', async () => {
       const agents = agentsOver(stamps);
       const u = adminOf();
-      const created = await agents.create(u, { name: 'Cached', provider: 'mock', model: 'mock-1', config: { mockContent: 'old' } });
+      const created = await agents.create(u, {
+        name: 'Cached',
+        provider: 'mock',
+        model: 'mock-1',
+        config: { mockContent: 'old' },
+      });
       const contentOf = async () => (await agents.resolveChain(u.teamId, created.id))[0].config.mockContent;
       const failures = await bumpFailures('agents');
 
       const warmedAt = Date.now(); // the cached chain's load starts after this
       expect(await contentOf()).toBe('old');
       expect(await contentOf()).toBe('old');
-      const updated = await withConnectionClosed(() => agents.update(u, created.id, { config: { mockContent: 'new' } }));
+      const updated = await withConnectionClosed(() =>
+        agents.update(u, created.id, { config: { mockContent: 'new' } }),
+      );
       expect(updated.config).toEqual(expect.objectContaining({ mockContent: 'new' }));
       expect(await bumpFailures('agents')).toBe(failures + 1);
 
@@ -159,7 +179,9 @@ describe('Version stamp bump failing after commit (medium: real database)', () =
       const warmedAt = Date.now();
       expect(await roleOf()).toBe('user');
       expect(await roleOf()).toBe('user');
-      const res = await withConnectionClosed(() => users.updateMember(adminOf(team.teamId, team.userId), member.userId, { role: 'admin' }));
+      const res = await withConnectionClosed(() =>
+        users.updateMember(adminOf(team.teamId, team.userId), member.userId, { role: 'admin' }),
+      );
       expect(res.role).toBe('admin');
       expect(await bumpFailures('member')).toBe(failures + 1);
 

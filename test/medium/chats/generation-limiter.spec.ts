@@ -252,15 +252,18 @@ describe('GenerationLimiter (medium: real backends, real database)', () => {
     if (backend === 'memory') {
       it('seeds a user’s rate window once from the database (assistant messages of the last minute)', async () => {
         const admin = await registerTeam(t);
-        const agent = await t.http().post('/api/agents').set(admin.bearer).send({ name: 'Seeded', provider: 'mock', model: 'mock-1' }).expect(201);
+        const agent = await t
+          .http()
+          .post('/api/agents')
+          .set(admin.bearer)
+          .send({ name: 'Seeded', provider: 'mock', model: 'mock-1' })
+          .expect(201);
         const chat = await t.http().post('/api/chats').set(admin.bearer).send({ agentId: agent.body.id }).expect(201);
         const insert = (role: string, age: string) =>
-          ds.query(`INSERT INTO messages (chat_id, team_id, role, content, status, created_at) VALUES ($1, $2, $3, 'x', 'complete', now() - $4::interval)`, [
-            chat.body.id,
-            admin.teamId,
-            role,
-            age,
-          ]);
+          ds.query(
+            `INSERT INTO messages (chat_id, team_id, role, content, status, created_at) VALUES ($1, $2, $3, 'x', 'complete', now() - $4::interval)`,
+            [chat.body.id, admin.teamId, role, age],
+          );
         // Counted: 3 replies within the minute. Not counted: an older reply and a user message.
         await insert('assistant', '30 seconds');
         await insert('assistant', '20 seconds');
@@ -293,10 +296,18 @@ describe('GenerationLimiter (medium: real backends, real database)', () => {
 
       it('20 concurrent first reservations of a user share one seeding of the window', async () => {
         const admin = await registerTeam(t);
-        const agent = await t.http().post('/api/agents').set(admin.bearer).send({ name: 'Seeded', provider: 'mock', model: 'mock-1' }).expect(201);
+        const agent = await t
+          .http()
+          .post('/api/agents')
+          .set(admin.bearer)
+          .send({ name: 'Seeded', provider: 'mock', model: 'mock-1' })
+          .expect(201);
         const chat = await t.http().post('/api/chats').set(admin.bearer).send({ agentId: agent.body.id }).expect(201);
         for (let i = 0; i < 2; i++) {
-          await ds.query(`INSERT INTO messages (chat_id, team_id, role, content, status) VALUES ($1, $2, 'assistant', 'x', 'complete')`, [chat.body.id, admin.teamId]);
+          await ds.query(
+            `INSERT INTO messages (chat_id, team_id, role, content, status) VALUES ($1, $2, 'assistant', 'x', 'complete')`,
+            [chat.body.id, admin.teamId],
+          );
         }
         const lim = limiter('memory', { maxConcurrentGenerations: 100, messagesPerMinute: 5 });
         const user = { teamId: admin.teamId, userId: admin.userId };

@@ -34,7 +34,9 @@ describe('Generation engine (medium: real services, real database)', () => {
 
   beforeAll(async () => {
     // Batches by size only here (interval far away), so the count of writes is deterministic.
-    t = await createTestApp({ env: { CHAT_PERSIST_INTERVAL_MS: '600000', CHAT_PERSIST_CHARS: '100000000', CHAT_LEASE_MS: '60000' } });
+    t = await createTestApp({
+      env: { CHAT_PERSIST_INTERVAL_MS: '600000', CHAT_PERSIST_CHARS: '100000000', CHAT_LEASE_MS: '60000' },
+    });
     chats = t.app.get(ChatsService);
     messages = t.app.get(MessagesService);
     generation = t.app.get(GenerationService);
@@ -77,7 +79,9 @@ describe('Generation engine (medium: real services, real database)', () => {
     expect(after).toEqual({ status: 'error', content: 'half an ans', error_code: 'INTERRUPTED' });
     const frames = await allFrames(messages, admin, chatId, row.id, null);
     expect(contentOf(frames)).toBe('half an ans');
-    expect(frames[frames.length - 1]).toEqual(expect.objectContaining({ type: 'error', data: expect.objectContaining({ code: 'INTERRUPTED' }) }));
+    expect(frames[frames.length - 1]).toEqual(
+      expect.objectContaining({ type: 'error', data: expect.objectContaining({ code: 'INTERRUPTED' }) }),
+    );
   });
 
   it('recovers the content that reached the log beyond the last batch written to the database', async () => {
@@ -91,12 +95,25 @@ describe('Generation engine (medium: real services, real database)', () => {
     const log = t.app.get(StreamLog);
     const key = `chat:${row.id}`;
     await log.append(key, 'status', { description: 'Sending request...' }, 0);
-    for (const [offset, content] of [[3, 'Hel'], [5, 'lo'], [11, ' world'], [12, '!']] as const) await log.append(key, 'message', { content }, offset);
+    for (const [offset, content] of [
+      [3, 'Hel'],
+      [5, 'lo'],
+      [11, ' world'],
+      [12, '!'],
+    ] as const)
+      await log.append(key, 'message', { content }, offset);
     const follower = allFrames(messages, admin, chatId, row.id, '5-3');
 
     expect(await runner.sweep('chat')).toBeGreaterThanOrEqual(1);
-    const [after] = await ds.query(`SELECT status, content, error_code, final_event_id FROM messages WHERE id = $1`, [row.id]);
-    expect(after).toEqual({ status: 'error', content: 'Hello world!', error_code: 'INTERRUPTED', final_event_id: '12-6' });
+    const [after] = await ds.query(`SELECT status, content, error_code, final_event_id FROM messages WHERE id = $1`, [
+      row.id,
+    ]);
+    expect(after).toEqual({
+      status: 'error',
+      content: 'Hello world!',
+      error_code: 'INTERRUPTED',
+      final_event_id: '12-6',
+    });
     const frames = await follower;
     expect(contentOf(frames)).toBe(' world!');
     expect(frames[frames.length - 1]).toEqual(expect.objectContaining({ id: '12-6', type: 'error' }));
@@ -167,12 +184,17 @@ describe('Slow consumers (medium)', () => {
     );
     const received: SseFrame[] = [];
     const frames = (await messages.openStream(admin, chatId, row.id, StreamCursor.parse('1-2')))!;
-    const done = new Promise<void>((resolve, reject) => frames.subscribe({ next: (f) => received.push(f), error: reject, complete: resolve }));
+    const done = new Promise<void>((resolve, reject) =>
+      frames.subscribe({ next: (f) => received.push(f), error: reject, complete: resolve }),
+    );
     await new Promise((r) => setTimeout(r, 150));
     expect(contentOf(received)).toBe('bc');
     await ds.query(`UPDATE messages SET content = 'abcdef' WHERE id = $1`, [row.id]);
     await new Promise((r) => setTimeout(r, 700));
-    await ds.query(`UPDATE messages SET content = 'abcdefgh', status = 'complete', final_event_id = '8-40' WHERE id = $1`, [row.id]);
+    await ds.query(
+      `UPDATE messages SET content = 'abcdefgh', status = 'complete', final_event_id = '8-40' WHERE id = $1`,
+      [row.id],
+    );
     await done;
     expect(contentOf(received)).toBe('bcdefgh');
     expect(received[received.length - 1]).toEqual(expect.objectContaining({ id: '8-40', type: 'done' }));

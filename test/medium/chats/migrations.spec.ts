@@ -11,9 +11,11 @@ describe('Chats migrations', () => {
     const q = ds.createQueryRunner();
     try {
       const tables = async () =>
-        (await q.query(`SELECT table_name FROM information_schema.tables WHERE table_name IN ('chats', 'messages', 'team_token_usage') ORDER BY 1`)).map(
-          (r: { table_name: string }) => r.table_name,
-        );
+        (
+          await q.query(
+            `SELECT table_name FROM information_schema.tables WHERE table_name IN ('chats', 'messages', 'team_token_usage') ORDER BY 1`,
+          )
+        ).map((r: { table_name: string }) => r.table_name);
       expect(await tables()).toEqual(['chats', 'messages', 'team_token_usage']);
       await new MessagesFinalEventIdAndSearchLimit1763803100000().down(q);
       await new CreateChats1763803000000().down(q);
@@ -21,7 +23,9 @@ describe('Chats migrations', () => {
       await new CreateChats1763803000000().up(q);
       await new MessagesFinalEventIdAndSearchLimit1763803100000().up(q);
       expect(await tables()).toEqual(['chats', 'messages', 'team_token_usage']);
-      const cols = await q.query(`SELECT column_name FROM information_schema.columns WHERE table_name = 'messages' AND column_name IN ('final_event_id', 'search') ORDER BY 1`);
+      const cols = await q.query(
+        `SELECT column_name FROM information_schema.columns WHERE table_name = 'messages' AND column_name IN ('final_event_id', 'search') ORDER BY 1`,
+      );
       expect(cols.map((c: { column_name: string }) => c.column_name)).toEqual(['final_event_id', 'search']);
     } finally {
       await q.release();

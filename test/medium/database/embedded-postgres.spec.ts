@@ -23,7 +23,10 @@ describe('embedded PostgreSQL', () => {
   });
 
   it('answers over its Unix socket with the generated credentials, and listens on no TCP address', async () => {
-    const rows = await withClient(pg.url, async (c) => (await c.query<{ listen_addresses: string }>('SHOW listen_addresses')).rows);
+    const rows = await withClient(
+      pg.url,
+      async (c) => (await c.query<{ listen_addresses: string }>('SHOW listen_addresses')).rows,
+    );
     expect(rows[0].listen_addresses).toBe('');
     expect(pg.socketDir.startsWith('/')).toBe(true);
     expect(existsSync(join(pg.socketDir, `.s.PGSQL.${pg.port}`))).toBe(true);
@@ -57,8 +60,14 @@ describe('embedded PostgreSQL', () => {
   it('does not collide with another cluster on the same machine (the run-wide test cluster)', async () => {
     const other = process.env[EMBEDDED_URL_ENV];
     if (!other) return; // TEST_DATABASE_URL pass: no run-wide embedded cluster
-    const mine = await withClient(pg.url, async (c) => (await c.query<{ d: string }>("SELECT current_setting('data_directory') AS d")).rows[0].d);
-    const theirs = await withClient(other, async (c) => (await c.query<{ d: string }>("SELECT current_setting('data_directory') AS d")).rows[0].d);
+    const mine = await withClient(
+      pg.url,
+      async (c) => (await c.query<{ d: string }>("SELECT current_setting('data_directory') AS d")).rows[0].d,
+    );
+    const theirs = await withClient(
+      other,
+      async (c) => (await c.query<{ d: string }>("SELECT current_setting('data_directory') AS d")).rows[0].d,
+    );
     expect(mine).toBe(dataDir());
     expect(theirs).not.toBe(mine);
   });

@@ -26,7 +26,10 @@ class ProbeKind implements JobKind<ProbeRow> {
   constructor(private readonly ds: DataSource) {}
 
   async findStale(limit: number, ignoreLease: boolean): Promise<ProbeRow[]> {
-    return this.ds.query(`SELECT id FROM job_probe WHERE status = 'running' AND ($2 OR lease_expires_at < now()) ORDER BY id LIMIT $1`, [limit, ignoreLease]);
+    return this.ds.query(
+      `SELECT id FROM job_probe WHERE status = 'running' AND ($2 OR lease_expires_at < now()) ORDER BY id LIMIT $1`,
+      [limit, ignoreLease],
+    );
   }
 
   keyOf(row: ProbeRow): string {
@@ -52,19 +55,21 @@ describe('JobRunner (medium: real database, the stream log as the control channe
     t = await createTestApp();
     ds = t.app.get(DataSource);
     runner = t.app.get(JobRunner);
-    await ds.query(`CREATE TABLE job_probe (id text PRIMARY KEY, status text NOT NULL, lease_owner text, lease_expires_at timestamptz, renewals int NOT NULL DEFAULT 0)`);
+    await ds.query(
+      `CREATE TABLE job_probe (id text PRIMARY KEY, status text NOT NULL, lease_owner text, lease_expires_at timestamptz, renewals int NOT NULL DEFAULT 0)`,
+    );
     kind = new ProbeKind(ds);
     runner.register(kind);
   });
   afterAll(() => t?.close());
 
-  const row = async (id: string) => (await ds.query(`SELECT status, lease_owner, lease_expires_at, renewals FROM job_probe WHERE id = $1`, [id]))[0];
+  const row = async (id: string) =>
+    (await ds.query(`SELECT status, lease_owner, lease_expires_at, renewals FROM job_probe WHERE id = $1`, [id]))[0];
   const insert = (id: string, owner: string, leaseInMs: number) =>
-    ds.query(`INSERT INTO job_probe (id, status, lease_owner, lease_expires_at) VALUES ($1, 'running', $2, now() + ($3 || ' milliseconds')::interval)`, [
-      id,
-      owner,
-      String(leaseInMs),
-    ]);
+    ds.query(
+      `INSERT INTO job_probe (id, status, lease_owner, lease_expires_at) VALUES ($1, 'running', $2, now() + ($3 || ' milliseconds')::interval)`,
+      [id, owner, String(leaseInMs)],
+    );
   const until = async (check: () => Promise<boolean> | boolean, timeoutMs = 10000): Promise<void> => {
     const deadline = Date.now() + timeoutMs;
     while (!(await check())) {
@@ -77,7 +82,10 @@ describe('JobRunner (medium: real database, the stream log as the control channe
    * Starts a probe job on `on`: its row leased to that runner; it works for `workMs` (or until stopped),
    * then writes its outcome (`completed`, or why it was stopped) unless it lost its lease.
    */
-  const startProbe = async (on: JobRunner, options: { workMs?: number; finalWriteMs?: number; timeLimitMs?: number } = {}) => {
+  const startProbe = async (
+    on: JobRunner,
+    options: { workMs?: number; finalWriteMs?: number; timeLimitMs?: number } = {},
+  ) => {
     const id = randomUUID();
     await insert(id, on.instanceId, LEASE_MS);
     let stopReason: StopReason | null = null;
@@ -101,7 +109,10 @@ describe('JobRunner (medium: real database, the stream log as the control channe
         // A slow final write (longer than the lease): the lease is renewed until it starts.
         await new Promise((r) => setTimeout(r, options.finalWriteMs ?? 0));
         ctx.stopRenewing();
-        await ds.query(`UPDATE job_probe SET status = $2, lease_owner = NULL WHERE id = $1 AND status = 'running'`, [id, stopReason ?? 'completed']);
+        await ds.query(`UPDATE job_probe SET status = $2, lease_owner = NULL WHERE id = $1 AND status = 'running'`, [
+          id,
+          stopReason ?? 'completed',
+        ]);
       },
     };
     const done = on.start(kind, spec);
@@ -185,7 +196,9 @@ describe('JobRunner (medium: real database, the stream log as the control channe
   it('stops a job whose lease was taken over (lease_lost), and the job writes nothing more', async () => {
     const job = await startProbe(runner);
     // What another instance does once it saw the lease expired and finished the job there.
-    await ds.query(`UPDATE job_probe SET status = 'interrupted', lease_owner = 'jobs-other-instance' WHERE id = $1`, [job.id]);
+    await ds.query(`UPDATE job_probe SET status = 'interrupted', lease_owner = 'jobs-other-instance' WHERE id = $1`, [
+      job.id,
+    ]);
     await job.done;
     expect(job.stopReason()).toBe('lease_lost');
     expect((await row(job.id)).status).toBe('interrupted');

@@ -26,13 +26,22 @@ describe('the fake upstreams speak the wire formats the real SDKs accept', () =>
   it('OpenAI fake: streamed chunks end with a usage chunk whose choices are empty', async () => {
     openaiFake.enqueue({ deltas: ['a', 'b'] });
     const client = new OpenAI({ apiKey: 'k', baseURL: urls.openai, maxRetries: 0 });
-    const stream = await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }], stream: true, stream_options: { include_usage: true } });
+    const stream = await client.chat.completions.create({
+      model: 'm',
+      messages: [{ role: 'user', content: 'hi' }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     const chunks = [];
     for await (const c of stream) chunks.push(c);
     expect(chunks[0].choices[0].delta.role).toBe('assistant');
     expect(chunks.map((c) => c.choices[0]?.delta?.content ?? '').join('')).toBe('ab');
     expect(chunks[chunks.length - 2].choices[0].finish_reason).toBe('stop');
-    expect(chunks[chunks.length - 1]).toMatchObject({ object: 'chat.completion.chunk', choices: [], usage: { completion_tokens: 2 } });
+    expect(chunks[chunks.length - 1]).toMatchObject({
+      object: 'chat.completion.chunk',
+      choices: [],
+      usage: { completion_tokens: 2 },
+    });
   });
 
   it('OpenAI fake: the SDK surfaces the scripted error status and Retry-After', async () => {
@@ -55,12 +64,19 @@ describe('the fake upstreams speak the wire formats the real SDKs accept', () =>
   it('Gemini fake: the SDK reports a scripted error status as ApiError', async () => {
     geminiFake.enqueue({ status: 503 });
     const ai = new GoogleGenAI({ vertexai: false, apiKey: 'k', httpOptions: { baseUrl: urls.gemini } });
-    await expect(ai.models.generateContent({ model: 'g', contents: 'hi' })).rejects.toMatchObject({ name: 'ApiError', status: 503 });
+    await expect(ai.models.generateContent({ model: 'g', contents: 'hi' })).rejects.toMatchObject({
+      name: 'ApiError',
+      status: 503,
+    });
   });
 
   it('n8n fake: records the request body and sends n8n-style error bodies', async () => {
     n8nFake.enqueue({ status: 500 });
-    const res = await fetch(`${urls.n8n}/webhook/z`, { method: 'POST', body: JSON.stringify({ a: 1 }), headers: { 'content-type': 'application/json' } });
+    const res = await fetch(`${urls.n8n}/webhook/z`, {
+      method: 'POST',
+      body: JSON.stringify({ a: 1 }),
+      headers: { 'content-type': 'application/json' },
+    });
     expect(res.status).toBe(500);
     expect(await res.json()).toEqual({ code: 500, message: 'fake n8n error 500' });
     expect(n8nFake.lastRequest!.body).toEqual({ a: 1 });
@@ -69,7 +85,10 @@ describe('the fake upstreams speak the wire formats the real SDKs accept', () =>
   it('n8n fake: ndjson stream is begin, items, end, one object per line', async () => {
     n8nFake.enqueue({ deltas: ['x', 'y'] });
     const text = await (await fetch(`${urls.n8n}/webhook/z`, { method: 'POST', body: '{}' })).text();
-    const types = text.trim().split('\n').map((l) => JSON.parse(l).type);
+    const types = text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).type);
     expect(types).toEqual(['begin', 'item', 'item', 'end']);
   });
 });

@@ -1,5 +1,13 @@
 import { FakeGeminiServer } from 'test/fakes/fake-gemini-server';
-import { agentFor, collect, createLlmKit, deltasOf, LlmKit, usageOf, USER_MESSAGES } from 'test/medium/llm/llm-test-kit';
+import {
+  agentFor,
+  collect,
+  createLlmKit,
+  deltasOf,
+  LlmKit,
+  usageOf,
+  USER_MESSAGES,
+} from 'test/medium/llm/llm-test-kit';
 
 describe('Gemini provider (official SDK against the fake server)', () => {
   const fake = new FakeGeminiServer();
@@ -17,11 +25,20 @@ describe('Gemini provider (official SDK against the fake server)', () => {
   beforeEach(() => fake.reset());
 
   const gemini = () =>
-    agentFor({ provider: 'gemini', model: 'gemini-2.5-flash', baseUrl, secret: 'gm-secret-key-123', systemPrompt: 'Be brief.', config: { temperature: 0.2, maxTokens: 64 } });
+    agentFor({
+      provider: 'gemini',
+      model: 'gemini-2.5-flash',
+      baseUrl,
+      secret: 'gm-secret-key-123',
+      systemPrompt: 'Be brief.',
+      config: { temperature: 0.2, maxTokens: 64 },
+    });
 
   it('streams the reply exactly as sent, chunk by chunk', async () => {
     fake.enqueue({ deltas: ['Rome', ' is', ' the', ' capital', '.'] });
-    const { chunks, error } = await collect(kit.service.stream([gemini()], USER_MESSAGES, new AbortController().signal));
+    const { chunks, error } = await collect(
+      kit.service.stream([gemini()], USER_MESSAGES, new AbortController().signal),
+    );
     expect(error).toBeNull();
     expect(deltasOf(chunks)).toEqual(['Rome', ' is', ' the', ' capital', '.']);
   });
@@ -41,7 +58,13 @@ describe('Gemini provider (official SDK against the fake server)', () => {
   });
 
   it('forwards the system prompt as systemInstruction and the history with assistant as model', async () => {
-    await collect(kit.service.stream([gemini()], [{ role: 'system', content: 'Answer in English.' }, ...USER_MESSAGES], new AbortController().signal));
+    await collect(
+      kit.service.stream(
+        [gemini()],
+        [{ role: 'system', content: 'Answer in English.' }, ...USER_MESSAGES],
+        new AbortController().signal,
+      ),
+    );
     const body = fake.lastRequest!.body;
     expect(body.systemInstruction.parts[0].text).toBe('Be brief.\n\nAnswer in English.');
     expect(body.contents).toEqual([

@@ -26,7 +26,10 @@ describe("LlmService and the caller's abort", () => {
   beforeEach(() => Object.values(fakes).forEach((f) => f.reset()));
 
   /** Consumes until `stopAfterDeltas` deltas arrived, then aborts; returns what arrived and the error. */
-  async function abortAfter(agent: LlmAgentConfig, stopAfterDeltas: number): Promise<{ chunks: LlmChunk[]; error: unknown }> {
+  async function abortAfter(
+    agent: LlmAgentConfig,
+    stopAfterDeltas: number,
+  ): Promise<{ chunks: LlmChunk[]; error: unknown }> {
     const ctrl = new AbortController();
     const chunks: LlmChunk[] = [];
     let deltas = 0;
@@ -41,17 +44,20 @@ describe("LlmService and the caller's abort", () => {
     return { chunks, error: null };
   }
 
-  it.each(['openai', 'gemini', 'n8n'] as const)('abort mid-stream closes the upstream connection (%s)', async (name) => {
-    const fake: ScriptedHttpServer = fakes[name];
-    fake.setDefault({ deltas: Array.from({ length: 50 }, (_, i) => `d${i} `), delayMs: 20 });
-    const { chunks, error } = await abortAfter(agents[name](), 2);
-    expect((error as Error).name).toBe('AbortError');
-    expect(chunks.filter((c) => c.type === 'delta')).toHaveLength(2);
-    const req = fake.requests[0];
-    await fake.waitForFinish(req);
-    expect(req.clientClosed).toBe(true);
-    expect(fake.requests).toHaveLength(1);
-  });
+  it.each(['openai', 'gemini', 'n8n'] as const)(
+    'abort mid-stream closes the upstream connection (%s)',
+    async (name) => {
+      const fake: ScriptedHttpServer = fakes[name];
+      fake.setDefault({ deltas: Array.from({ length: 50 }, (_, i) => `d${i} `), delayMs: 20 });
+      const { chunks, error } = await abortAfter(agents[name](), 2);
+      expect((error as Error).name).toBe('AbortError');
+      expect(chunks.filter((c) => c.type === 'delta')).toHaveLength(2);
+      const req = fake.requests[0];
+      await fake.waitForFinish(req);
+      expect(req.clientClosed).toBe(true);
+      expect(fake.requests).toHaveLength(1);
+    },
+  );
 
   it('abort while waiting for the first byte closes the upstream connection', async () => {
     fakes.openai.setDefault({ holdMs: 10_000 });
@@ -108,7 +114,9 @@ describe("LlmService and the caller's abort", () => {
   it('an already aborted signal makes no upstream call', async () => {
     const ctrl = new AbortController();
     ctrl.abort();
-    await expect(kit.service.complete([agents.openai()], USER_MESSAGES, ctrl.signal)).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(kit.service.complete([agents.openai()], USER_MESSAGES, ctrl.signal)).rejects.toMatchObject({
+      name: 'AbortError',
+    });
     expect(fakes.openai.requests).toHaveLength(0);
   });
 

@@ -9,7 +9,11 @@ describe('LlmService per-agent circuit breaker', () => {
 
   beforeAll(async () => {
     baseUrl = `${await fake.start()}/v1`;
-    kit = await createLlmKit({ LLM_MAX_ATTEMPTS: '1', LLM_BREAKER_FAILURE_THRESHOLD: '3', LLM_BREAKER_RESET_TIMEOUT_MS: '300' });
+    kit = await createLlmKit({
+      LLM_MAX_ATTEMPTS: '1',
+      LLM_BREAKER_FAILURE_THRESHOLD: '3',
+      LLM_BREAKER_RESET_TIMEOUT_MS: '300',
+    });
   });
   afterAll(async () => {
     await kit.close();
@@ -18,14 +22,19 @@ describe('LlmService per-agent circuit breaker', () => {
   beforeEach(() => fake.reset());
 
   const openai = () => agentFor({ provider: 'openai', baseUrl, secret: 'sk-b', teamId: 'team-1' });
-  const run = (agent: ReturnType<typeof openai>, signal = new AbortController().signal) => collect(kit.service.stream([agent], USER_MESSAGES, signal));
+  const run = (agent: ReturnType<typeof openai>, signal = new AbortController().signal) =>
+    collect(kit.service.stream([agent], USER_MESSAGES, signal));
   const stateOf = (agentId: string) => kit.breakers.snapshot('agent').find((s) => s.name === `agent:${agentId}`);
 
   it('opens after N consecutive failures, then answers CIRCUIT_OPEN without calling the upstream', async () => {
     const agent = openai();
     fake.setDefault({ status: 500 });
     for (let i = 0; i < 3; i++) expectAppError((await run(agent)).error, ErrorCode.UPSTREAM_FAILED);
-    expect(stateOf(agent.id)).toMatchObject({ state: 'open', kind: 'agent', labels: { agentId: agent.id, provider: 'openai', teamId: 'team-1' } });
+    expect(stateOf(agent.id)).toMatchObject({
+      state: 'open',
+      kind: 'agent',
+      labels: { agentId: agent.id, provider: 'openai', teamId: 'team-1' },
+    });
 
     const { chunks, error } = await run(agent);
     const e = expectAppError(error, ErrorCode.CIRCUIT_OPEN);
@@ -81,12 +90,18 @@ describe('LlmService per-agent circuit breaker', () => {
   });
 
   it('does not count a refused upstream URL against the breaker', async () => {
-    const strict = await createLlmKit({ LLM_MAX_ATTEMPTS: '1', LLM_BREAKER_FAILURE_THRESHOLD: '1', ALLOW_PRIVATE_UPSTREAMS: 'false' });
+    const strict = await createLlmKit({
+      LLM_MAX_ATTEMPTS: '1',
+      LLM_BREAKER_FAILURE_THRESHOLD: '1',
+      ALLOW_PRIVATE_UPSTREAMS: 'false',
+    });
     try {
       const agent = openai();
       for (let i = 0; i < 2; i++) {
         const { error } = await collect(strict.service.stream([agent], USER_MESSAGES, new AbortController().signal));
-        expect(expectAppError(error, ErrorCode.UPSTREAM_FAILED).message).toBe("The agent's endpoint address is not allowed.");
+        expect(expectAppError(error, ErrorCode.UPSTREAM_FAILED).message).toBe(
+          "The agent's endpoint address is not allowed.",
+        );
       }
       expect(fake.requests).toHaveLength(0);
       expect(strict.breakers.snapshot('agent').find((s) => s.name === `agent:${agent.id}`)?.state).toBe('closed');

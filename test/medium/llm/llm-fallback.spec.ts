@@ -1,7 +1,16 @@
 import { ErrorCode } from 'src/common/errors/error-code';
 import { FakeGeminiServer } from 'test/fakes/fake-gemini-server';
 import { FakeOpenAiServer } from 'test/fakes/fake-openai-server';
-import { agentFor, collect, createLlmKit, deltasOf, expectAppError, LlmKit, statusesOf, USER_MESSAGES } from 'test/medium/llm/llm-test-kit';
+import {
+  agentFor,
+  collect,
+  createLlmKit,
+  deltasOf,
+  expectAppError,
+  LlmKit,
+  statusesOf,
+  USER_MESSAGES,
+} from 'test/medium/llm/llm-test-kit';
 
 describe('LlmService fallback chain', () => {
   const primaryFake = new FakeOpenAiServer();
@@ -13,7 +22,11 @@ describe('LlmService fallback chain', () => {
   beforeAll(async () => {
     primaryUrl = `${await primaryFake.start()}/v1`;
     fallbackUrl = await fallbackFake.start();
-    kit = await createLlmKit({ LLM_MAX_ATTEMPTS: '2', LLM_BREAKER_FAILURE_THRESHOLD: '2', LLM_BREAKER_RESET_TIMEOUT_MS: '60000' });
+    kit = await createLlmKit({
+      LLM_MAX_ATTEMPTS: '2',
+      LLM_BREAKER_FAILURE_THRESHOLD: '2',
+      LLM_BREAKER_RESET_TIMEOUT_MS: '60000',
+    });
   });
   afterAll(async () => {
     await kit.close();
@@ -26,8 +39,10 @@ describe('LlmService fallback chain', () => {
   });
 
   const primary = () => agentFor({ provider: 'openai', model: 'gpt-primary', baseUrl: primaryUrl, secret: 'sk-p' });
-  const fallback = () => agentFor({ provider: 'gemini', model: 'gemini-fallback', baseUrl: fallbackUrl, secret: 'gm-f' });
-  const run = (chain: ReturnType<typeof primary>[]) => collect(kit.service.stream(chain, USER_MESSAGES, new AbortController().signal));
+  const fallback = () =>
+    agentFor({ provider: 'gemini', model: 'gemini-fallback', baseUrl: fallbackUrl, secret: 'gm-f' });
+  const run = (chain: ReturnType<typeof primary>[]) =>
+    collect(kit.service.stream(chain, USER_MESSAGES, new AbortController().signal));
 
   it('uses the fallback when the primary fails before its first token, and says so', async () => {
     const [p, f] = [primary(), fallback()];
@@ -39,7 +54,11 @@ describe('LlmService fallback chain', () => {
     expect(primaryFake.requests).toHaveLength(2);
     const statuses = statusesOf(chunks);
     expect(statuses[0]).toMatchObject({ agentId: p.id, model: 'gpt-primary' });
-    expect(statuses[statuses.length - 1]).toMatchObject({ agentId: f.id, model: 'gemini-fallback', description: expect.stringMatching(/^Falling back to/) });
+    expect(statuses[statuses.length - 1]).toMatchObject({
+      agentId: f.id,
+      model: 'gemini-fallback',
+      description: expect.stringMatching(/^Falling back to/),
+    });
   });
 
   it('never falls back after the first token: the error is thrown and the partial output stays', async () => {
@@ -77,7 +96,7 @@ describe('LlmService fallback chain', () => {
     expectAppError((await run([p])).error, ErrorCode.CIRCUIT_OPEN);
   });
 
-  it('tries the chain in order and throws the last agent\'s error when all fail', async () => {
+  it("tries the chain in order and throws the last agent's error when all fail", async () => {
     const [p, f] = [primary(), fallback()];
     primaryFake.setDefault({ status: 500 });
     fallbackFake.setDefault({ status: 403 });

@@ -1,7 +1,16 @@
 import { ErrorCode } from 'src/common/errors/error-code';
 import { FakeGeminiServer } from 'test/fakes/fake-gemini-server';
 import { FakeOpenAiServer } from 'test/fakes/fake-openai-server';
-import { agentFor, collect, createLlmKit, deltasOf, expectAppError, LlmKit, statusesOf, USER_MESSAGES } from 'test/medium/llm/llm-test-kit';
+import {
+  agentFor,
+  collect,
+  createLlmKit,
+  deltasOf,
+  expectAppError,
+  LlmKit,
+  statusesOf,
+  USER_MESSAGES,
+} from 'test/medium/llm/llm-test-kit';
 
 describe('LlmService retries before the first delta', () => {
   const openaiFake = new FakeOpenAiServer();

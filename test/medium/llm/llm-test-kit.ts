@@ -33,7 +33,11 @@ export class CapturingLogger implements LoggerService {
     this.push(args);
   }
   private push(args: unknown[]): void {
-    this.lines.push(args.map((a) => (a instanceof Error ? `${a.message} ${a.stack}` : typeof a === 'string' ? a : JSON.stringify(a))).join(' '));
+    this.lines.push(
+      args
+        .map((a) => (a instanceof Error ? `${a.message} ${a.stack}` : typeof a === 'string' ? a : JSON.stringify(a)))
+        .join(' '),
+    );
   }
 }
 
@@ -50,14 +54,19 @@ export interface LlmKit {
  * database, and MetricsService only reads its pool figures on a scrape (none without a connection).
  */
 @Global()
-@Module({ providers: [{ provide: DataSource, useFactory: () => new DataSource({ type: 'postgres' }) }], exports: [DataSource] })
+@Module({
+  providers: [{ provide: DataSource, useFactory: () => new DataSource({ type: 'postgres' }) }],
+  exports: [DataSource],
+})
 class UnconnectedDataSourceModule {}
 
 /** LlmModule wired as the app wires it (global ConfigModule, CircuitModule, MetricsModule), with a test config. */
 export async function createLlmKit(overrides: Record<string, string> = {}): Promise<LlmKit> {
   const config = llmTestConfig(overrides);
   const logger = new CapturingLogger();
-  const moduleRef = await Test.createTestingModule({ imports: [ConfigModule.forRoot(config), CircuitModule, UnconnectedDataSourceModule, MetricsModule, LlmModule] })
+  const moduleRef = await Test.createTestingModule({
+    imports: [ConfigModule.forRoot(config), CircuitModule, UnconnectedDataSourceModule, MetricsModule, LlmModule],
+  })
     .setLogger(logger)
     .compile();
   return {
@@ -95,7 +104,8 @@ export async function collect(stream: AsyncIterable<LlmChunk>): Promise<Collecte
   return { chunks, text, error };
 }
 
-export const deltasOf = (chunks: LlmChunk[]): string[] => chunks.flatMap((c) => (c.type === 'delta' ? [c.content] : []));
+export const deltasOf = (chunks: LlmChunk[]): string[] =>
+  chunks.flatMap((c) => (c.type === 'delta' ? [c.content] : []));
 export const statusesOf = (chunks: LlmChunk[]) => chunks.flatMap((c) => (c.type === 'status' ? [c] : []));
 export const usageOf = (chunks: LlmChunk[]) => chunks.flatMap((c) => (c.type === 'usage' ? [c.usage] : []))[0];
 

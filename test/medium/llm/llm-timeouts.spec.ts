@@ -2,7 +2,15 @@ import { ErrorCode } from 'src/common/errors/error-code';
 import { FakeGeminiServer } from 'test/fakes/fake-gemini-server';
 import { FakeN8nServer } from 'test/fakes/fake-n8n-server';
 import { FakeOpenAiServer } from 'test/fakes/fake-openai-server';
-import { agentFor, collect, createLlmKit, deltasOf, expectAppError, LlmKit, USER_MESSAGES } from 'test/medium/llm/llm-test-kit';
+import {
+  agentFor,
+  collect,
+  createLlmKit,
+  deltasOf,
+  expectAppError,
+  LlmKit,
+  USER_MESSAGES,
+} from 'test/medium/llm/llm-test-kit';
 
 describe('LlmService timeouts and broken streams', () => {
   const openaiFake = new FakeOpenAiServer();
@@ -71,17 +79,20 @@ describe('LlmService timeouts and broken streams', () => {
     ['openai', () => openai(), openaiFake],
     ['gemini', () => gemini(), geminiFake],
     ['n8n', () => n8n(), n8nFake],
-  ] as const)('stall mid-stream → idle timeout error after the partial deltas were yielded (%s)', async (_name, agent, fake) => {
-    fake.setDefault({ deltas: ['one', ' two', ' three', ' four'], stallAfter: 2 });
-    const { chunks, error } = await run(agent());
-    expect(deltasOf(chunks)).toEqual(['one', ' two']);
-    expect(expectAppError(error, ErrorCode.UPSTREAM_TIMEOUT).options.details).toMatchObject({ phase: 'idle' });
-    // The fake records a request once it has read the body, on this same event loop: it can trail the error.
-    await fake.waitForRequests(1);
-    expect(fake.requests).toHaveLength(1);
-    await fake.waitForFinish(fake.requests[0]);
-    expect(fake.requests[0].clientClosed).toBe(true);
-  });
+  ] as const)(
+    'stall mid-stream → idle timeout error after the partial deltas were yielded (%s)',
+    async (_name, agent, fake) => {
+      fake.setDefault({ deltas: ['one', ' two', ' three', ' four'], stallAfter: 2 });
+      const { chunks, error } = await run(agent());
+      expect(deltasOf(chunks)).toEqual(['one', ' two']);
+      expect(expectAppError(error, ErrorCode.UPSTREAM_TIMEOUT).options.details).toMatchObject({ phase: 'idle' });
+      // The fake records a request once it has read the body, on this same event loop: it can trail the error.
+      await fake.waitForRequests(1);
+      expect(fake.requests).toHaveLength(1);
+      await fake.waitForFinish(fake.requests[0]);
+      expect(fake.requests[0].clientClosed).toBe(true);
+    },
+  );
 
   it('waits as long as deltas keep coming (the idle timeout is per gap, not per reply)', async () => {
     openaiFake.setDefault({ deltas: ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'], delayMs: 30 });
@@ -94,20 +105,27 @@ describe('LlmService timeouts and broken streams', () => {
     ['openai', () => openai(), openaiFake],
     ['gemini', () => gemini(), geminiFake],
     ['n8n', () => n8n(), n8nFake],
-  ] as const)('malformed chunk mid-stream → UPSTREAM_FAILED after the partial deltas (%s)', async (_name, agent, fake) => {
-    fake.setDefault({ deltas: ['good', ' still good', ' never'], malformedAfter: 2 });
-    const { chunks, error } = await run(agent());
-    expect(deltasOf(chunks)).toEqual(['good', ' still good']);
-    expect(expectAppError(error, ErrorCode.UPSTREAM_FAILED).message).toBe('The AI provider sent a response that could not be understood.');
-    // The fake records a request once it has read the body, on this same event loop: it can trail the error.
-    await fake.waitForRequests(1);
-    expect(fake.requests).toHaveLength(1);
-  });
+  ] as const)(
+    'malformed chunk mid-stream → UPSTREAM_FAILED after the partial deltas (%s)',
+    async (_name, agent, fake) => {
+      fake.setDefault({ deltas: ['good', ' still good', ' never'], malformedAfter: 2 });
+      const { chunks, error } = await run(agent());
+      expect(deltasOf(chunks)).toEqual(['good', ' still good']);
+      expect(expectAppError(error, ErrorCode.UPSTREAM_FAILED).message).toBe(
+        'The AI provider sent a response that could not be understood.',
+      );
+      // The fake records a request once it has read the body, on this same event loop: it can trail the error.
+      await fake.waitForRequests(1);
+      expect(fake.requests).toHaveLength(1);
+    },
+  );
 
   it('malformed first chunk → UPSTREAM_FAILED, not retried', async () => {
     openaiFake.setDefault({ malformedAfter: 0 });
     const { error } = await run();
-    expect(expectAppError(error, ErrorCode.UPSTREAM_FAILED).message).toBe('The AI provider sent a response that could not be understood.');
+    expect(expectAppError(error, ErrorCode.UPSTREAM_FAILED).message).toBe(
+      'The AI provider sent a response that could not be understood.',
+    );
     // The fake records a request once it has read the body, on this same event loop: it can trail the error.
     await openaiFake.waitForRequests(1);
     expect(openaiFake.requests).toHaveLength(1);
@@ -117,15 +135,18 @@ describe('LlmService timeouts and broken streams', () => {
     ['openai', () => openai(), openaiFake],
     ['gemini', () => gemini(), geminiFake],
     ['n8n', () => n8n(), n8nFake],
-  ] as const)('connection reset mid-stream → UPSTREAM_FAILED after the partial deltas, no retry (%s)', async (_name, agent, fake) => {
-    fake.setDefault({ deltas: ['alpha', ' beta', ' gamma'], destroyAfter: 2 });
-    const { chunks, error } = await run(agent());
-    expect(deltasOf(chunks)).toEqual(['alpha', ' beta']);
-    expectAppError(error, ErrorCode.UPSTREAM_FAILED);
-    // The fake records a request once it has read the body, on this same event loop: it can trail the error.
-    await fake.waitForRequests(1);
-    expect(fake.requests).toHaveLength(1);
-  });
+  ] as const)(
+    'connection reset mid-stream → UPSTREAM_FAILED after the partial deltas, no retry (%s)',
+    async (_name, agent, fake) => {
+      fake.setDefault({ deltas: ['alpha', ' beta', ' gamma'], destroyAfter: 2 });
+      const { chunks, error } = await run(agent());
+      expect(deltasOf(chunks)).toEqual(['alpha', ' beta']);
+      expectAppError(error, ErrorCode.UPSTREAM_FAILED);
+      // The fake records a request once it has read the body, on this same event loop: it can trail the error.
+      await fake.waitForRequests(1);
+      expect(fake.requests).toHaveLength(1);
+    },
+  );
 
   it('connection reset before the first delta is retried', async () => {
     openaiFake.enqueue({ destroyAfter: 0 }, { deltas: ['recovered'] });

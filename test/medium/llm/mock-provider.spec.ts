@@ -1,5 +1,14 @@
 import { ErrorCode } from 'src/common/errors/error-code';
-import { agentFor, collect, createLlmKit, deltasOf, expectAppError, LlmKit, usageOf, USER_MESSAGES } from 'test/medium/llm/llm-test-kit';
+import {
+  agentFor,
+  collect,
+  createLlmKit,
+  deltasOf,
+  expectAppError,
+  LlmKit,
+  usageOf,
+  USER_MESSAGES,
+} from 'test/medium/llm/llm-test-kit';
 
 describe('the mock provider through LlmService (what other modules test against)', () => {
   let kit: LlmKit;
@@ -36,14 +45,20 @@ describe('the mock provider through LlmService (what other modules test against)
   });
 
   it('mockFailAfter breaks the stream after partial output, with no fallback', async () => {
-    const chain = [agentFor({ provider: 'mock', config: { mockFailAfter: 2 } }), agentFor({ provider: 'mock', config: {} })];
+    const chain = [
+      agentFor({ provider: 'mock', config: { mockFailAfter: 2 } }),
+      agentFor({ provider: 'mock', config: {} }),
+    ];
     const { chunks, error } = await run({}, chain);
     expect(deltasOf(chunks)).toHaveLength(2);
     expectAppError(error, ErrorCode.UPSTREAM_FAILED);
   });
 
   it("mockError 'auth' on the primary falls back to the next agent", async () => {
-    const chain = [agentFor({ provider: 'mock', config: { mockError: 'auth' } }), agentFor({ provider: 'mock', config: { mockContent: 'Fallback here.' } })];
+    const chain = [
+      agentFor({ provider: 'mock', config: { mockError: 'auth' } }),
+      agentFor({ provider: 'mock', config: { mockContent: 'Fallback here.' } }),
+    ];
     const { text, error } = await run({}, chain);
     expect(error).toBeNull();
     expect(text).toBe('Fallback here.');

@@ -1,6 +1,15 @@
 import { ErrorCode } from 'src/common/errors/error-code';
 import { FakeN8nServer } from 'test/fakes/fake-n8n-server';
-import { agentFor, collect, createLlmKit, deltasOf, expectAppError, LlmKit, usageOf, USER_MESSAGES } from 'test/medium/llm/llm-test-kit';
+import {
+  agentFor,
+  collect,
+  createLlmKit,
+  deltasOf,
+  expectAppError,
+  LlmKit,
+  usageOf,
+  USER_MESSAGES,
+} from 'test/medium/llm/llm-test-kit';
 
 describe('n8n provider (fetch against the fake webhook)', () => {
   const fake = new FakeN8nServer();
@@ -17,7 +26,15 @@ describe('n8n provider (fetch against the fake webhook)', () => {
   });
   beforeEach(() => fake.reset());
 
-  const n8n = () => agentFor({ provider: 'n8n', model: 'workflow', webhookUrl, secret: 'n8n-webhook-token-789', systemPrompt: 'Be kind.', config: { temperature: 0.1 } });
+  const n8n = () =>
+    agentFor({
+      provider: 'n8n',
+      model: 'workflow',
+      webhookUrl,
+      secret: 'n8n-webhook-token-789',
+      systemPrompt: 'Be kind.',
+      config: { temperature: 0.1 },
+    });
   const run = () => collect(kit.service.stream([n8n()], USER_MESSAGES, new AbortController().signal));
 
   it('posts {messages, system_prompt, config} with Authorization: Bearer', async () => {
@@ -26,7 +43,11 @@ describe('n8n provider (fetch against the fake webhook)', () => {
     expect(req.method).toBe('POST');
     expect(req.url).toBe('/webhook/chat');
     expect(req.headers.authorization).toBe('Bearer n8n-webhook-token-789');
-    expect(req.body).toEqual({ messages: USER_MESSAGES, system_prompt: 'Be kind.', config: { model: 'workflow', temperature: 0.1 } });
+    expect(req.body).toEqual({
+      messages: USER_MESSAGES,
+      system_prompt: 'Be kind.',
+      config: { model: 'workflow', temperature: 0.1 },
+    });
   });
 
   it('streams n8n begin/item/end objects exactly as sent', async () => {
@@ -63,7 +84,10 @@ describe('n8n provider (fetch against the fake webhook)', () => {
   });
 
   it('turns an error object in the stream into UPSTREAM_FAILED after the partial output', async () => {
-    fake.enqueue({ rawBody: '{"type":"begin"}\n{"type":"item","content":"Part"}\n{"type":"error","content":"Workflow crashed"}\n', headers: { 'content-type': 'application/json' } });
+    fake.enqueue({
+      rawBody: '{"type":"begin"}\n{"type":"item","content":"Part"}\n{"type":"error","content":"Workflow crashed"}\n',
+      headers: { 'content-type': 'application/json' },
+    });
     const { text, error } = await run();
     expect(text).toBe('Part');
     expect(expectAppError(error, ErrorCode.UPSTREAM_FAILED).message).not.toContain('Workflow crashed');

@@ -1,5 +1,14 @@
 import { FakeOpenAiServer } from 'test/fakes/fake-openai-server';
-import { agentFor, collect, createLlmKit, deltasOf, LlmKit, statusesOf, usageOf, USER_MESSAGES } from 'test/medium/llm/llm-test-kit';
+import {
+  agentFor,
+  collect,
+  createLlmKit,
+  deltasOf,
+  LlmKit,
+  statusesOf,
+  usageOf,
+  USER_MESSAGES,
+} from 'test/medium/llm/llm-test-kit';
 
 describe('OpenAI-compatible provider (official SDK against the fake server)', () => {
   const fake = new FakeOpenAiServer();
@@ -17,11 +26,20 @@ describe('OpenAI-compatible provider (official SDK against the fake server)', ()
   beforeEach(() => fake.reset());
 
   const openai = () =>
-    agentFor({ provider: 'openai', model: 'gpt-4o-mini', baseUrl, secret: 'sk-test-secret-456', systemPrompt: 'You are terse.', config: { temperature: 0.5, maxTokens: 100 } });
+    agentFor({
+      provider: 'openai',
+      model: 'gpt-4o-mini',
+      baseUrl,
+      secret: 'sk-test-secret-456',
+      systemPrompt: 'You are terse.',
+      config: { temperature: 0.5, maxTokens: 100 },
+    });
 
   it('streams the reply exactly as sent, chunk by chunk', async () => {
     fake.enqueue({ deltas: ['Rome', ' is', ' the', ' capital', '.', '\n\n', ' ünïcødé ✓'] });
-    const { chunks, error } = await collect(kit.service.stream([openai()], USER_MESSAGES, new AbortController().signal));
+    const { chunks, error } = await collect(
+      kit.service.stream([openai()], USER_MESSAGES, new AbortController().signal),
+    );
     expect(error).toBeNull();
     expect(deltasOf(chunks)).toEqual(['Rome', ' is', ' the', ' capital', '.', '\n\n', ' ünïcødé ✓']);
   });
@@ -52,7 +70,12 @@ describe('OpenAI-compatible provider (official SDK against the fake server)', ()
   it('announces the agent and model that serve before the first delta', async () => {
     const agent = openai();
     const { chunks } = await collect(kit.service.stream([agent], USER_MESSAGES, new AbortController().signal));
-    expect(chunks[0]).toEqual({ type: 'status', description: expect.any(String), agentId: agent.id, model: 'gpt-4o-mini' });
+    expect(chunks[0]).toEqual({
+      type: 'status',
+      description: expect.any(String),
+      agentId: agent.id,
+      model: 'gpt-4o-mini',
+    });
     expect(statusesOf(chunks)).toHaveLength(1);
   });
 
@@ -60,6 +83,11 @@ describe('OpenAI-compatible provider (official SDK against the fake server)', ()
     fake.enqueue({ deltas: ['Hel', 'lo'], usage: { promptTokens: 3, completionTokens: 2 } });
     const agent = openai();
     const result = await kit.service.complete([agent], USER_MESSAGES, new AbortController().signal);
-    expect(result).toEqual({ content: 'Hello', usage: { promptTokens: 3, completionTokens: 2 }, agentId: agent.id, model: 'gpt-4o-mini' });
+    expect(result).toEqual({
+      content: 'Hello',
+      usage: { promptTokens: 3, completionTokens: 2 },
+      agentId: agent.id,
+      model: 'gpt-4o-mini',
+    });
   });
 });

@@ -22,8 +22,14 @@ describe('Monitoring: audit and error log storage', () => {
     const old = new Date(Date.now() - 31 * DAY);
     const recent = new Date(Date.now() - 29 * DAY);
     for (const at of [old, recent]) {
-      await ds.query(`INSERT INTO audit_logs (team_id, action, created_at) VALUES ($1, 'retention.probe', $2)`, [teamA, at]);
-      await ds.query(`INSERT INTO error_logs (team_id, source, code, message, created_at) VALUES ($1, 'http', 'RETENTION_PROBE', 'x', $2)`, [teamA, at]);
+      await ds.query(`INSERT INTO audit_logs (team_id, action, created_at) VALUES ($1, 'retention.probe', $2)`, [
+        teamA,
+        at,
+      ]);
+      await ds.query(
+        `INSERT INTO error_logs (team_id, source, code, message, created_at) VALUES ($1, 'http', 'RETENTION_PROBE', 'x', $2)`,
+        [teamA, at],
+      );
     }
     const result = await t.app.get(RetentionService).purge();
     expect(result.auditLogs).toBeGreaterThanOrEqual(1);
@@ -40,11 +46,10 @@ describe('Monitoring: audit and error log storage', () => {
     // Many rows in the same millisecond: the keyset cursor must neither skip nor repeat any.
     const at = new Date();
     for (let i = 0; i < 7; i++) {
-      await ds.query(`INSERT INTO error_logs (team_id, source, code, message, created_at) VALUES ($1, 'llm', 'UPSTREAM_FAILED', $2, $3)`, [
-        teamA,
-        `a${i}`,
-        at,
-      ]);
+      await ds.query(
+        `INSERT INTO error_logs (team_id, source, code, message, created_at) VALUES ($1, 'llm', 'UPSTREAM_FAILED', $2, $3)`,
+        [teamA, `a${i}`, at],
+      );
     }
     svc.record({ teamId: teamB, source: 'http', code: 'INTERNAL', message: 'b' });
     svc.record({ teamId: null, source: 'http', code: 'INTERNAL', message: 'no team: metrics only' });
@@ -68,11 +73,10 @@ describe('Monitoring: audit and error log storage', () => {
   it('pages audit rows written in the same millisecond without skipping any', async () => {
     const at = new Date();
     for (let i = 0; i < 5; i++) {
-      await ds.query(`INSERT INTO audit_logs (team_id, action, created_at) VALUES ($1, 'page.probe', $2::timestamptz + ($3 || ' microseconds')::interval)`, [
-        teamB,
-        at,
-        String(i * 100),
-      ]);
+      await ds.query(
+        `INSERT INTO audit_logs (team_id, action, created_at) VALUES ($1, 'page.probe', $2::timestamptz + ($3 || ' microseconds')::interval)`,
+        [teamB, at, String(i * 100)],
+      );
     }
     const repo = t.app.get(AuditRepository);
     const ids = new Set<string>();

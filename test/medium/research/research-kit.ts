@@ -7,13 +7,29 @@ import { StreamCursor } from 'src/streaming/stream-cursor';
 
 /** Medium-tier helpers for research: services of a real app, called as a user without HTTP. */
 export function fakeUser(teamId: string = randomUUID(), role: 'admin' | 'user' = 'admin'): AuthUser {
-  return { id: randomUUID(), teamId, role, email: `${randomUUID()}@example.com`, jti: randomUUID(), exp: Math.floor(Date.now() / 1000) + 3600 };
+  return {
+    id: randomUUID(),
+    teamId,
+    role,
+    email: `${randomUUID()}@example.com`,
+    jti: randomUUID(),
+    exp: Math.floor(Date.now() / 1000) + 3600,
+  };
 }
 
 /** Every id-carrying or terminal frame of the run stream after `lastEventId` until it ends (heartbeats dropped); null = 204. */
-export async function runFrames(streams: ResearchStreamsService, user: AuthUser, id: string, lastEventId?: string): Promise<SseFrame[] | null> {
+export async function runFrames(
+  streams: ResearchStreamsService,
+  user: AuthUser,
+  id: string,
+  lastEventId?: string,
+): Promise<SseFrame[] | null> {
   const frames = await streams.run(user, id, StreamCursor.parse(lastEventId), { paused: new BehaviorSubject(false) });
   if (!frames) return null;
-  return firstValueFrom(frames.pipe(filter((f) => f.type !== 'heartbeat'), toArray()));
+  return firstValueFrom(
+    frames.pipe(
+      filter((f) => f.type !== 'heartbeat'),
+      toArray(),
+    ),
+  );
 }
-

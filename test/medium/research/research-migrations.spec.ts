@@ -21,20 +21,34 @@ describe('Research migrations', () => {
       expect(await columns()).toEqual([]);
 
       const [team, user] = [randomUUID(), randomUUID()];
-      await q.query(`INSERT INTO research_sessions (id, team_id, user_id, status, run_no) VALUES ('done', $1, $2, 'completed', 2), ('going', $1, $2, 'running', 1)`, [team, user]);
+      await q.query(
+        `INSERT INTO research_sessions (id, team_id, user_id, status, run_no) VALUES ('done', $1, $2, 'completed', 2), ('going', $1, $2, 'running', 1)`,
+        [team, user],
+      );
       const events: Array<[string, number, number, string]> = [
-        ['done', 1, 1, 'research_started'], ['done', 1, 2, 'research_complete'],
-        ['done', 2, 1, 'research_started'], ['done', 2, 2, 'research_progress'], ['done', 2, 3, 'research_complete'],
+        ['done', 1, 1, 'research_started'],
+        ['done', 1, 2, 'research_complete'],
+        ['done', 2, 1, 'research_started'],
+        ['done', 2, 2, 'research_progress'],
+        ['done', 2, 3, 'research_complete'],
         ['going', 1, 1, 'research_started'],
       ];
       for (const [id, run, seq, type] of events) {
-        await q.query(`INSERT INTO research_events (session_id, team_id, user_id, run_no, seq, type, data) VALUES ($1, $2, $3, $4, $5, $6, '{}')`, [id, team, user, run, seq, type]);
+        await q.query(
+          `INSERT INTO research_events (session_id, team_id, user_id, run_no, seq, type, data) VALUES ($1, $2, $3, $4, $5, $6, '{}')`,
+          [id, team, user, run, seq, type],
+        );
       }
 
       await migration.up(q);
       expect(await columns()).toEqual(['final_event_id', 'lease_expires_at', 'lease_owner']);
-      const rows = await q.query(`SELECT id, final_event_id FROM research_sessions WHERE team_id = $1 ORDER BY id`, [team]);
-      expect(rows).toEqual([{ id: 'done', final_event_id: '2-3' }, { id: 'going', final_event_id: null }]);
+      const rows = await q.query(`SELECT id, final_event_id FROM research_sessions WHERE team_id = $1 ORDER BY id`, [
+        team,
+      ]);
+      expect(rows).toEqual([
+        { id: 'done', final_event_id: '2-3' },
+        { id: 'going', final_event_id: null },
+      ]);
     } finally {
       await q.release();
     }

@@ -37,7 +37,12 @@ describe('Research crash recovery: run leases and the sweep (medium: real servic
   /** A team whose research runs on a slow mock agent (each agent call takes about `ms`). */
   const slowTeam = async (ms: number): Promise<AuthUser> => {
     const admin = fakeUser();
-    const dto = { name: 'Slow', provider: 'mock', model: 'slow', config: { mockDeltas: 10, mockDelayMs: Math.ceil(ms / 10) } } as unknown as CreateAgentDto;
+    const dto = {
+      name: 'Slow',
+      provider: 'mock',
+      model: 'slow',
+      config: { mockDeltas: 10, mockDelayMs: Math.ceil(ms / 10) },
+    } as unknown as CreateAgentDto;
     const agent = await t.app.get(AgentsService).create(admin, dto);
     await t.app.get(ResearchSettingsService).update(admin, { workerAgentId: agent.id });
     return admin;
@@ -60,8 +65,18 @@ describe('Research crash recovery: run leases and the sweep (medium: real servic
     expect(await runner.sweep('research')).toBeGreaterThanOrEqual(1);
 
     const row = await sessionRow(ds, id);
-    expect(row).toMatchObject({ status: 'failed', current_phase: 'failed', progress: 0.4, final_event_id: '1-4', lease_owner: null, lease_expires_at: null });
-    expect(row.error).toEqual({ code: 'INTERRUPTED', message: 'The server stopped during the research (phase researching); start it again' });
+    expect(row).toMatchObject({
+      status: 'failed',
+      current_phase: 'failed',
+      progress: 0.4,
+      final_event_id: '1-4',
+      lease_owner: null,
+      lease_expires_at: null,
+    });
+    expect(row.error).toEqual({
+      code: 'INTERRUPTED',
+      message: 'The server stopped during the research (phase researching); start it again',
+    });
     expect(row.completed_at).not.toBeNull();
 
     const frames = (await follower)!;
@@ -80,7 +95,12 @@ describe('Research crash recovery: run leases and the sweep (medium: real servic
     ]);
 
     const stored = await storedEvents(ds, id);
-    expect(stored.map((e) => [e.seq, e.type])).toEqual([[1, 'research_started'], [2, 'research_progress'], [3, 'agent_start'], [4, 'error']]);
+    expect(stored.map((e) => [e.seq, e.type])).toEqual([
+      [1, 'research_started'],
+      [2, 'research_progress'],
+      [3, 'agent_start'],
+      [4, 'error'],
+    ]);
     // The partial results stay where they were, and the session reads as the run ended.
     expect(stored[1].data.partial_results.findings).toHaveLength(1);
     const s = await sessions.get(user, id);
@@ -95,17 +115,35 @@ describe('Research crash recovery: run leases and the sweep (medium: real servic
     const id = await insertRun(ds, log, { user, inLog: 0 });
     expect(await runner.sweep('research')).toBeGreaterThanOrEqual(1);
     const frames = (await runFrames(streams, user, id, '1-2'))!;
-    expect(frames.map((f) => [f.id, f.type])).toEqual([[undefined, 'connection'], ['1-3', 'agent_start'], ['1-4', 'error']]);
+    expect(frames.map((f) => [f.id, f.type])).toEqual([
+      [undefined, 'connection'],
+      ['1-3', 'agent_start'],
+      ['1-4', 'error'],
+    ]);
   });
 
-  it('never touches a run whose lease is live, and writes each terminal event into its own team\'s run only', async () => {
+  it("never touches a run whose lease is live, and writes each terminal event into its own team's run only", async () => {
     const [a, b] = [fakeUser(), fakeUser()];
     const dead = await insertRun(ds, log, { user: a, inLog: 3 });
-    const alive = await insertRun(ds, log, { user: b, inLog: 3, leaseOwner: 'research-other-instance', leaseInSec: 120 });
+    const alive = await insertRun(ds, log, {
+      user: b,
+      inLog: 3,
+      leaseOwner: 'research-other-instance',
+      leaseInSec: 120,
+    });
     await runner.sweep('research');
     expect((await sessionRow(ds, dead)).status).toBe('failed');
-    expect(await sessionRow(ds, alive)).toMatchObject({ status: 'running', lease_owner: 'research-other-instance', final_event_id: null, error: null });
-    expect((await storedEvents(ds, alive)).map((e) => e.type)).toEqual(['research_started', 'research_progress', 'agent_start']);
+    expect(await sessionRow(ds, alive)).toMatchObject({
+      status: 'running',
+      lease_owner: 'research-other-instance',
+      final_event_id: null,
+      error: null,
+    });
+    expect((await storedEvents(ds, alive)).map((e) => e.type)).toEqual([
+      'research_started',
+      'research_progress',
+      'agent_start',
+    ]);
     expect((await log.read(`research:${alive}:1`, null)).finished).toBe(false);
     const deadEvents = await storedEvents(ds, dead);
     expect(new Set(deadEvents.map((e) => e.team_id))).toEqual(new Set([a.teamId]));
@@ -118,7 +156,11 @@ describe('Research crash recovery: run leases and the sweep (medium: real servic
     const user = fakeUser();
     const id = await insertRun(ds, log, { user, inLog: 3 });
     const run = { id, teamId: user.teamId, userId: user.id, runNo: 1, currentPhase: 'researching' };
-    const results = await Promise.all([recovery.interrupt(run, 'interrupted'), recovery.interrupt(run, 'interrupted'), recovery.interrupt(run, 'interrupted')]);
+    const results = await Promise.all([
+      recovery.interrupt(run, 'interrupted'),
+      recovery.interrupt(run, 'interrupted'),
+      recovery.interrupt(run, 'interrupted'),
+    ]);
     expect(results.filter(Boolean)).toHaveLength(1);
     expect((await storedEvents(ds, id)).filter((e) => e.type === 'error')).toHaveLength(1);
     const replay = await log.read(`research:${id}:1`, null);
@@ -151,14 +193,20 @@ describe('Research crash recovery: run leases and the sweep (medium: real servic
     expect(stored[stored.length - 1].type).toBe('research_complete');
   });
 
-  it('stops a run that lost its lease to a sweep elsewhere, and adds nothing after that sweep\'s terminal event', async () => {
+  it("stops a run that lost its lease to a sweep elsewhere, and adds nothing after that sweep's terminal event", async () => {
     const admin = await slowTeam(800);
     const id = `lost-${Date.now()}`;
     await runs.start(admin, id, { query: 'A run whose lease is taken over' });
     await until(async () => (await storedEvents(ds, id)).length >= 4);
     await new Promise((r) => setTimeout(r, 150)); // inside the first agent call: nothing is being written
     // What another instance's sweep does once it sees the lease expired (here without waiting for it).
-    expect(await recovery.interrupt({ id, teamId: admin.teamId, userId: admin.id, runNo: 1, currentPhase: 'planning' }, 'interrupted', true)).toBe(true);
+    expect(
+      await recovery.interrupt(
+        { id, teamId: admin.teamId, userId: admin.id, runNo: 1, currentPhase: 'planning' },
+        'interrupted',
+        true,
+      ),
+    ).toBe(true);
     await until(() => !runner.isRunningHere(`research:${id}:1`));
     await new Promise((r) => setTimeout(r, 300));
     const row = await sessionRow(ds, id);
@@ -168,7 +216,11 @@ describe('Research crash recovery: run leases and the sweep (medium: real servic
     expect(stored[stored.length - 1].type).toBe('error');
     expect(row.final_event_id).toBe(`1-${stored[stored.length - 1].seq}`);
     const frames = (await runFrames(streams, admin, id))!;
-    expect(frames[frames.length - 1]).toMatchObject({ type: 'error', id: row.final_event_id, data: { code: 'INTERRUPTED' } });
+    expect(frames[frames.length - 1]).toMatchObject({
+      type: 'error',
+      id: row.final_event_id,
+      data: { code: 'INTERRUPTED' },
+    });
   });
 
   it('gives the terminal event the next seq when an event of the dying run lands at the seq the sweep picked', async () => {
@@ -191,11 +243,19 @@ describe('Research crash recovery: run leases and the sweep (medium: real servic
       spy.mockRestore();
     }
     expect((await storedEvents(ds, id)).map((e) => [e.seq, e.type])).toEqual([
-      [1, 'research_started'], [2, 'research_progress'], [3, 'agent_start'], [4, 'research_progress'], [5, 'error'],
+      [1, 'research_started'],
+      [2, 'research_progress'],
+      [3, 'agent_start'],
+      [4, 'research_progress'],
+      [5, 'error'],
     ]);
     expect((await sessionRow(ds, id)).final_event_id).toBe('1-5');
     const frames = (await runFrames(streams, user, id, '1-3'))!;
-    expect(frames.map((f) => [f.id, f.type])).toEqual([[undefined, 'connection'], ['1-4', 'research_progress'], ['1-5', 'error']]);
+    expect(frames.map((f) => [f.id, f.type])).toEqual([
+      [undefined, 'connection'],
+      ['1-4', 'research_progress'],
+      ['1-5', 'error'],
+    ]);
   });
 
   it('cancels a run whose process died at once: cancelled, with its terminal event', async () => {
@@ -203,9 +263,16 @@ describe('Research crash recovery: run leases and the sweep (medium: real servic
     const id = await insertRun(ds, log, { user, inLog: 3 });
     const res = await runs.cancel(user, id);
     expect(res.cancelled).toBe(true);
-    expect(await sessionRow(ds, id)).toMatchObject({ status: 'cancelled', error: { code: 'CANCELLED' }, final_event_id: '1-4' });
+    expect(await sessionRow(ds, id)).toMatchObject({
+      status: 'cancelled',
+      error: { code: 'CANCELLED' },
+      final_event_id: '1-4',
+    });
     const frames = (await runFrames(streams, user, id, '1-3'))!;
-    expect(frames.map((f) => [f.id, f.type])).toEqual([[undefined, 'connection'], ['1-4', 'error']]);
+    expect(frames.map((f) => [f.id, f.type])).toEqual([
+      [undefined, 'connection'],
+      ['1-4', 'error'],
+    ]);
     expect(frames[1].data).toMatchObject({ status: 'cancelled', code: 'CANCELLED' });
   });
 
@@ -213,6 +280,10 @@ describe('Research crash recovery: run leases and the sweep (medium: real servic
     const user = fakeUser();
     const id = await insertRun(ds, log, { user, leaseOwner: 'research-before-restart', leaseInSec: 120 });
     expect(await runner.sweep('research', { ignoreLease: true })).toBeGreaterThanOrEqual(1);
-    expect(await sessionRow(ds, id)).toMatchObject({ status: 'failed', error: { code: 'INTERRUPTED' }, final_event_id: '1-4' });
+    expect(await sessionRow(ds, id)).toMatchObject({
+      status: 'failed',
+      error: { code: 'INTERRUPTED' },
+      final_event_id: '1-4',
+    });
   });
 });

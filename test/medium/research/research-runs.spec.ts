@@ -8,7 +8,14 @@ import { ResearchSettingsService } from 'src/research/sessions/research-settings
 import { withTestApp } from 'test/utils/test-app';
 
 function fakeUser(teamId: string = randomUUID(), role: 'admin' | 'user' = 'admin'): AuthUser {
-  return { id: randomUUID(), teamId, role, email: `${randomUUID()}@example.com`, jti: randomUUID(), exp: Math.floor(Date.now() / 1000) + 3600 };
+  return {
+    id: randomUUID(),
+    teamId,
+    role,
+    email: `${randomUUID()}@example.com`,
+    jti: randomUUID(),
+    exp: Math.floor(Date.now() / 1000) + 3600,
+  };
 }
 
 describe('Research runs and sessions (medium: real services, real database)', () => {
@@ -37,7 +44,9 @@ describe('Research runs and sessions (medium: real services, real database)', ()
   it('starts exactly one run when the same session is started concurrently', async () => {
     const user = fakeUser();
     const id = randomUUID();
-    const results = await Promise.allSettled(Array.from({ length: 5 }, () => runs.start(user, id, { query: 'Concurrent starts' })));
+    const results = await Promise.allSettled(
+      Array.from({ length: 5 }, () => runs.start(user, id, { query: 'Concurrent starts' })),
+    );
     const ok = results.filter((r) => r.status === 'fulfilled');
     const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     expect(ok).toHaveLength(1);
@@ -49,7 +58,10 @@ describe('Research runs and sessions (medium: real services, real database)', ()
     const teamId = randomUUID();
     const [a, b] = [fakeUser(teamId), fakeUser(teamId, 'user')];
     const id = `race-${randomUUID().slice(0, 8)}`;
-    const results = await Promise.allSettled([runs.start(a, id, { query: 'mine' }), runs.start(b, id, { query: 'mine too' })]);
+    const results = await Promise.allSettled([
+      runs.start(a, id, { query: 'mine' }),
+      runs.start(b, id, { query: 'mine too' }),
+    ]);
     const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     expect(rejected).toHaveLength(1);
     expect(rejected[0].reason.code).toBe('NOT_FOUND');
@@ -62,7 +74,9 @@ describe('Research runs and sessions (medium: real services, real database)', ()
     const id = randomUUID();
     await runs.start(user, id, { query: 'Messages' });
     const results = await Promise.all(
-      Array.from({ length: 6 }, (_, i) => sessions.addMessage(user, id, { id: 'same', role: 'user', content: `copy ${i}` })),
+      Array.from({ length: 6 }, (_, i) =>
+        sessions.addMessage(user, id, { id: 'same', role: 'user', content: `copy ${i}` }),
+      ),
     );
     expect(results.filter((r) => r.created)).toHaveLength(1);
     expect(new Set(results.map((r) => r.message.content)).size).toBe(1);
@@ -78,7 +92,7 @@ describe('Research runs and sessions (medium: real services, real database)', ()
     expect(s.messages.filter((m) => m.id === 'same')).toHaveLength(1);
   });
 
-  it('uses the team\'s first active agent by default and the configured agents once set', async () => {
+  it("uses the team's first active agent by default and the configured agents once set", async () => {
     const admin = fakeUser();
     expect((await settings.resolveChains(admin.teamId)).worker[0].id).toBe('builtin-mock');
     const first = await agents.create(admin, { name: 'First', provider: 'mock', model: 'first' });
@@ -94,9 +108,14 @@ describe('Research runs and sessions (medium: real services, real database)', ()
     expect(chains.critic[0].id).toBe(first.id);
   });
 
-  it('fails the run with the provider\'s error code when a planning agent keeps failing', async () => {
+  it("fails the run with the provider's error code when a planning agent keeps failing", async () => {
     const admin = fakeUser();
-    const broken = await agents.create(admin, { name: 'Broken', provider: 'mock', model: 'x', config: { mockError: 'auth' } } as unknown as CreateAgentDto);
+    const broken = await agents.create(admin, {
+      name: 'Broken',
+      provider: 'mock',
+      model: 'x',
+      config: { mockError: 'auth' },
+    } as unknown as CreateAgentDto);
     await settings.update(admin, { workerAgentId: broken.id });
     const id = randomUUID();
     await runs.start(admin, id, { query: 'Will fail' });

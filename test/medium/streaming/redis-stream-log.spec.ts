@@ -24,7 +24,8 @@ if (!REDIS_URL) {
 }
 const prefix = `test-stream-log-${randomUUID()}:`;
 const dataDir = mkdtempSync(join(tmpdir(), 'stream-log-redis-'));
-const config = (env: Record<string, string> = {}) => loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir, REDIS_URL, ...env });
+const config = (env: Record<string, string> = {}) =>
+  loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir, REDIS_URL, ...env });
 
 async function instance(env?: Record<string, string>, options: RedisStreamLogOptions = {}): Promise<RedisStreamLog> {
   const c = config(env);
@@ -46,21 +47,22 @@ afterAll(async () => {
   await redis.quit();
 });
 
-if (REDIS_URL) describeStreamLogBehaviour(
-  'redis, producer and consumer in two instances',
-  async (o = {}) => {
-    const producer = await instance(o.env, { maxLen: o.cap });
-    const consumer = await instance(o.env, { maxLen: o.cap });
-    return {
-      producer,
-      consumer,
-      close: async () => {
-        await Promise.all([producer.onModuleDestroy(), consumer.onModuleDestroy()]);
-      },
-    };
-  },
-  { trials: 20 },
-);
+if (REDIS_URL)
+  describeStreamLogBehaviour(
+    'redis, producer and consumer in two instances',
+    async (o = {}) => {
+      const producer = await instance(o.env, { maxLen: o.cap });
+      const consumer = await instance(o.env, { maxLen: o.cap });
+      return {
+        producer,
+        consumer,
+        close: async () => {
+          await Promise.all([producer.onModuleDestroy(), consumer.onModuleDestroy()]);
+        },
+      };
+    },
+    { trials: 20 },
+  );
 
 describeRedis('RedisStreamLog', () => {
   it('follows many streams with one subscription each on one connection, and drops them when followers leave', async () => {
@@ -95,7 +97,11 @@ describeRedis('RedisStreamLog', () => {
       await producer.open(key);
       const got: unknown[] = [];
       const done = new Promise<Error | undefined>((resolve) => {
-        consumer.follow(key, null).subscribe({ next: (e) => got.push(e.data), error: (e: Error) => resolve(e), complete: () => resolve(undefined) });
+        consumer.follow(key, null).subscribe({
+          next: (e) => got.push(e.data),
+          error: (e: Error) => resolve(e),
+          complete: () => resolve(undefined),
+        });
       });
       await waitFor(async () => (await consumer.stats()).activeFollowers === 1);
       await producer.append(key, 'message', { n: 1 });
@@ -109,7 +115,10 @@ describeRedis('RedisStreamLog', () => {
       await producer.append(key, 'message', { n: 3 });
       await producer.finish(key);
       await reconnected;
-      const ended = await Promise.race([done, new Promise<string>((r) => setTimeout(() => r('the follower never ended'), 8000).unref())]);
+      const ended = await Promise.race([
+        done,
+        new Promise<string>((r) => setTimeout(() => r('the follower never ended'), 8000).unref()),
+      ]);
       expect(ended).toBeUndefined();
       expect(got).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
     } finally {
@@ -142,7 +151,9 @@ describeRedis('RedisStreamLog', () => {
       const keys = Array.from({ length: 12 }, (_, i) => `batch-${randomUUID()}-${i}`);
       for (const k of keys) await log.open(k);
       await log.finish(keys[3]);
-      const results = await Promise.allSettled(keys.flatMap((k) => [log.append(k, 'message', { k, n: 1 }, 1), log.append(k, 'message', { k, n: 2 }, 0)]));
+      const results = await Promise.allSettled(
+        keys.flatMap((k) => [log.append(k, 'message', { k, n: 1 }, 1), log.append(k, 'message', { k, n: 2 }, 0)]),
+      );
       keys.forEach((k, i) => {
         const [first, second] = [results[2 * i], results[2 * i + 1]];
         if (i === 3) {
@@ -174,7 +185,9 @@ describeRedis('RedisStreamLog', () => {
   });
 
   it('is what StreamingModule provides when REDIS_URL is set: control subscribed on init, connections quit on close', async () => {
-    const moduleRef = await Test.createTestingModule({ imports: [ConfigModule.forRoot(config()), StreamingModule] }).compile();
+    const moduleRef = await Test.createTestingModule({
+      imports: [ConfigModule.forRoot(config()), StreamingModule],
+    }).compile();
     await moduleRef.init();
     const log = moduleRef.get(StreamLog);
     expect(log).toBeInstanceOf(RedisStreamLog);
@@ -193,41 +206,46 @@ describeRedis('RedisStreamLog', () => {
     ['only the meta hash evicted', ['meta'], 6, 1],
     // The producer sees nothing wrong (its seq is held); readers see the jump (truncated) instead.
     ['only the events evicted', ['events'], 5, 0],
-  ] as const)('a producer whose stream was lost (%s) is refused, re-seeds, and seq and offsets go on', async (_name, lost, nextSeq, reseeds) => {
-    const log = await instance();
-    const redis = new Redis(REDIS_URL);
-    try {
-      const key = `lost-${randomUUID()}`;
-      let content = '';
-      const writer = new StreamWriter(log, key, () => (content ? [{ type: 'message', data: { content }, offset: content.length }] : []));
-      await log.open(key);
-      await writer.append('status', {});
-      for (const part of ['one ', 'two ', 'three']) {
-        await writer.append('message', { content: part }, content.length + part.length);
-        content += part;
+  ] as const)(
+    'a producer whose stream was lost (%s) is refused, re-seeds, and seq and offsets go on',
+    async (_name, lost, nextSeq, reseeds) => {
+      const log = await instance();
+      const redis = new Redis(REDIS_URL);
+      try {
+        const key = `lost-${randomUUID()}`;
+        let content = '';
+        const writer = new StreamWriter(log, key, () =>
+          content ? [{ type: 'message', data: { content }, offset: content.length }] : [],
+        );
+        await log.open(key);
+        await writer.append('status', {});
+        for (const part of ['one ', 'two ', 'three']) {
+          await writer.append('message', { content: part }, content.length + part.length);
+          content += part;
+        }
+        await redis.del(...lost.map((k) => `${prefix}{${key}}:${k}`));
+        const next = await writer.append('message', { content: '!' }, content.length + 1);
+        expect(next.id).toBe(`${content.length + 1}-${nextSeq}`);
+        expect(writer.reseeds).toBe(reseeds);
+        content += '!';
+        await writer.finish();
+        const all = await log.read(key, null);
+        const seqs = all.events.map((e) => e.seq);
+        expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+        expect(all.events[all.events.length - 1].id).toBe(next.id);
+        const first = all.events.find((e) => e.type === 'message')!;
+        if (reseeds) {
+          // The held message events cover the content from 0: the seed holds all of it up to the loss.
+          expect(first.offset - (first.data as { content: string }).content.length).toBe(0);
+        } else {
+          expect(all.truncated).toBe(true);
+          expect(first.id).toBe(next.id);
+        }
+        expect(all.finished).toBe(true);
+      } finally {
+        redis.disconnect();
+        await log.onModuleDestroy();
       }
-      await redis.del(...lost.map((k) => `${prefix}{${key}}:${k}`));
-      const next = await writer.append('message', { content: '!' }, content.length + 1);
-      expect(next.id).toBe(`${content.length + 1}-${nextSeq}`);
-      expect(writer.reseeds).toBe(reseeds);
-      content += '!';
-      await writer.finish();
-      const all = await log.read(key, null);
-      const seqs = all.events.map((e) => e.seq);
-      expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
-      expect(all.events[all.events.length - 1].id).toBe(next.id);
-      const first = all.events.find((e) => e.type === 'message')!;
-      if (reseeds) {
-        // The held message events cover the content from 0: the seed holds all of it up to the loss.
-        expect(first.offset - (first.data as { content: string }).content.length).toBe(0);
-      } else {
-        expect(all.truncated).toBe(true);
-        expect(first.id).toBe(next.id);
-      }
-      expect(all.finished).toBe(true);
-    } finally {
-      redis.disconnect();
-      await log.onModuleDestroy();
-    }
-  });
+    },
+  );
 });

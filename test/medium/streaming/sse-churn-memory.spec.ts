@@ -67,23 +67,41 @@ describe('SSE connect/abort churn (memory)', () => {
   afterAll(() => t?.close());
 
   it(`retains no memory per cycle: heap after ${ROUNDS} rounds of ${CYCLES} within 10 % of the first`, async () => {
-    const agent = await t.http().post('/api/agents').set(admin.bearer)
-      .send({ name: 'Endless', provider: 'mock', model: 'mock-1', config: { mockDeltas: 100000, mockDelayMs: 50 } }).expect(201);
+    const agent = await t
+      .http()
+      .post('/api/agents')
+      .set(admin.bearer)
+      .send({ name: 'Endless', provider: 'mock', model: 'mock-1', config: { mockDeltas: 100000, mockDelayMs: 50 } })
+      .expect(201);
     const chat = await t.http().post('/api/chats').set(user.bearer).send({ agentId: agent.body.id }).expect(201);
-    const sent = await t.http().post(`/api/chats/${chat.body.id}/messages`).set(user.bearer).set('Accept', 'application/json').send({ content: 'keep going' }).expect(202);
+    const sent = await t
+      .http()
+      .post(`/api/chats/${chat.body.id}/messages`)
+      .set(user.bearer)
+      .set('Accept', 'application/json')
+      .send({ content: 'keep going' })
+      .expect(202);
     const url = `${t.url}${sent.body.streamUrl}`;
     const http = new Agent({ keepAlive: false });
     const heaps: number[] = [];
     const natives: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       for (let i = 0; i < CYCLES; i += PARALLEL) {
-        await Promise.all(Array.from({ length: Math.min(PARALLEL, CYCLES - i) }, () => openAndAbort(url, user.bearer, http)));
+        await Promise.all(
+          Array.from({ length: Math.min(PARALLEL, CYCLES - i) }, () => openAndAbort(url, user.bearer, http)),
+        );
       }
-      for (let i = 0; i < 100 && (await t.http().get('/metrics')).text.match(/sse_subscribers_active\{kind="chat"\} [1-9]/); i++) await new Promise((r) => setTimeout(r, 20));
+      for (
+        let i = 0;
+        i < 100 && (await t.http().get('/metrics')).text.match(/sse_subscribers_active\{kind="chat"\} [1-9]/);
+        i++
+      )
+        await new Promise((r) => setTimeout(r, 20));
       const settled = await settle();
       heaps.push(settled.heap);
       natives.push(settled.native);
-      if (process.env.CHURN_SNAPSHOTS && (round === 0 || round === ROUNDS - 1)) writeHeapSnapshot(`${process.env.CHURN_SNAPSHOTS}/churn-${round}.heapsnapshot`);
+      if (process.env.CHURN_SNAPSHOTS && (round === 0 || round === ROUNDS - 1))
+        writeHeapSnapshot(`${process.env.CHURN_SNAPSHOTS}/churn-${round}.heapsnapshot`);
     }
     // eslint-disable-next-line no-console
     console.log(

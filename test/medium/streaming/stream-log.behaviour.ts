@@ -39,7 +39,10 @@ export interface Collected {
   error?: unknown;
 }
 
-export function collect(obs: Observable<StreamEvent>, onEvent?: (e: StreamEvent, got: StreamEvent[]) => void): Promise<Collected> {
+export function collect(
+  obs: Observable<StreamEvent>,
+  onEvent?: (e: StreamEvent, got: StreamEvent[]) => void,
+): Promise<Collected> {
   return new Promise((resolve) => {
     const got: StreamEvent[] = [];
     obs.subscribe({
@@ -100,7 +103,11 @@ export function describeStreamLogBehaviour(name: string, create: HarnessFactory,
       const b = await h.producer.append(key, 'message', { content: 'Hi' }, 2);
       const c = await h.producer.append(key, 'status', { s: 'x' });
       const other = await h.producer.append(newKey(), 'status', {});
-      expect([a, b, c].map((e) => [e.id, e.seq, e.offset])).toEqual([['0-1', 1, 0], ['2-2', 2, 2], ['2-3', 3, 2]]);
+      expect([a, b, c].map((e) => [e.id, e.seq, e.offset])).toEqual([
+        ['0-1', 1, 0],
+        ['2-2', 2, 2],
+        ['2-3', 3, 2],
+      ]);
       expect(c.data).toEqual({ s: 'x' });
       expect(other.seq).toBe(1);
     });
@@ -295,7 +302,10 @@ export function describeStreamLogBehaviour(name: string, create: HarnessFactory,
       });
       await h.producer.publishControl(key, { type: 'cancel', reason: 'user' });
       await waitFor(() => got.some(([, m]) => (m as { type: string }).type === 'cancel'));
-      expect(got.find(([, m]) => (m as { type: string }).type === 'cancel')).toEqual([key, { type: 'cancel', reason: 'user' }]);
+      expect(got.find(([, m]) => (m as { type: string }).type === 'cancel')).toEqual([
+        key,
+        { type: 'cancel', reason: 'user' },
+      ]);
       off();
       const before = got.length;
       await h.producer.publishControl(key, { type: 'cancel' });

@@ -6,16 +6,28 @@ import { LenientDto } from 'src/common/pipes/validation.pipe';
 /** Vana's LoginRequest: `username` or `email` (both are the email here), password; extras ignored. */
 @LenientDto()
 export class VanaLoginDto {
-  @ApiPropertyOptional({ description: 'The account email (Vana\'s "username or email")' }) @IsOptional() @IsString() @MaxLength(254) username?: string;
+  @ApiPropertyOptional({ description: 'The account email (Vana\'s "username or email")' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(254)
+  username?: string;
   @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(254) email?: string;
   @ApiProperty() @IsString() @Length(1, 1024) password: string;
-  @ApiPropertyOptional({ description: 'Team slug, only when the email exists in several teams (an extension)' }) @IsOptional() @IsString() @Length(1, 120) team?: string;
+  @ApiPropertyOptional({ description: 'Team slug, only when the email exists in several teams (an extension)' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 120)
+  team?: string;
 }
 
 /** Vana's RefreshTokenRequest. */
 @LenientDto()
 export class VanaRefreshDto {
-  @ApiPropertyOptional({ description: 'Vana sends it; without it the refresh_token cookie is used' }) @IsOptional() @IsString() @Length(10, 200) refresh_token?: string;
+  @ApiPropertyOptional({ description: 'Vana sends it; without it the refresh_token cookie is used' })
+  @IsOptional()
+  @IsString()
+  @Length(10, 200)
+  refresh_token?: string;
 }
 
 export class VanaTokenDto {
@@ -34,7 +46,7 @@ export class VanaRoleDto {
 }
 
 export class VanaUserDto {
-  @ApiProperty({ description: 'This server\'s user id (a UUID string, where Vana had an integer)' }) id: string;
+  @ApiProperty({ description: "This server's user id (a UUID string, where Vana had an integer)" }) id: string;
   @ApiProperty() email: string;
   @ApiProperty() username: string;
   @ApiProperty() first_name: string;

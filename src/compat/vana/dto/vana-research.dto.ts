@@ -1,14 +1,34 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsISO8601, IsNumber, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsISO8601,
+  IsNumber,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+} from 'class-validator';
 import { LenientDto } from 'src/common/pipes/validation.pipe';
 
 /** POST /api/run_sse/:id: the client sends `{query, message}`; Vana reads `query`, else `message`. Extras ignored. */
 @LenientDto()
 export class VanaRunDto {
   @ApiPropertyOptional({ maxLength: 2000 }) @IsOptional() @IsString() @MaxLength(2000) query?: string;
-  @ApiPropertyOptional({ maxLength: 2000, description: 'Used when query is absent' }) @IsOptional() @IsString() @MaxLength(2000) message?: string;
-  @ApiPropertyOptional({ type: 'object', additionalProperties: true }) @IsOptional() @IsObject() preferences?: Record<string, unknown>;
+  @ApiPropertyOptional({ maxLength: 2000, description: 'Used when query is absent' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(2000)
+  message?: string;
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true }) @IsOptional() @IsObject() preferences?: Record<
+    string,
+    unknown
+  >;
 }
 
 export class VanaResearchResponseDto {
@@ -22,7 +42,11 @@ export class VanaResearchResponseDto {
 @LenientDto()
 export class VanaHistoryQueryDto {
   @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 50 })
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(100)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
   limit?: number;
 }
 
@@ -44,7 +68,11 @@ export class VanaFeedbackDto {
   @ApiPropertyOptional({ minimum: -1, maximum: 5 }) @IsOptional() @IsNumber() @Min(-1) @Max(5) rating?: number;
   @ApiPropertyOptional({ minimum: -1, maximum: 5 }) @IsOptional() @IsNumber() @Min(-1) @Max(5) score?: number;
   @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(5000) text?: string;
-  @ApiPropertyOptional({ description: 'A session of the caller' }) @IsOptional() @IsString() @MaxLength(100) invocation_id?: string;
+  @ApiPropertyOptional({ description: 'A session of the caller' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  invocation_id?: string;
 }
 
 export class VanaStatusDto {
@@ -62,16 +90,26 @@ export class VanaUpdateSessionDto {
 @LenientDto()
 export class VanaAddMessageDto {
   @ApiPropertyOptional() @IsOptional() @IsString() @Matches(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/) id?: string;
-  @ApiPropertyOptional({ enum: ['user', 'assistant', 'system'], default: 'assistant' }) @IsOptional() @IsIn(['user', 'assistant', 'system']) role?: 'user' | 'assistant' | 'system';
+  @ApiPropertyOptional({ enum: ['user', 'assistant', 'system'], default: 'assistant' })
+  @IsOptional()
+  @IsIn(['user', 'assistant', 'system'])
+  role?: 'user' | 'assistant' | 'system';
   @ApiProperty() @IsString() @MaxLength(200000) content: string;
   @ApiPropertyOptional() @IsOptional() @IsISO8601() timestamp?: string;
-  @ApiPropertyOptional({ type: 'object', additionalProperties: true }) @IsOptional() @IsObject() metadata?: Record<string, unknown>;
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true }) @IsOptional() @IsObject() metadata?: Record<
+    string,
+    unknown
+  >;
 }
 
 /** PUT /api/messages/:id: Vana's MessageEditRequest. */
 @LenientDto()
 export class VanaEditMessageDto {
-  @ApiProperty({ minLength: 1, maxLength: 10000 }) @IsString() @MaxLength(10000) @Matches(/\S/, { message: 'content must not be empty' }) content: string;
+  @ApiProperty({ minLength: 1, maxLength: 10000 })
+  @IsString()
+  @MaxLength(10000)
+  @Matches(/\S/, { message: 'content must not be empty' })
+  content: string;
   @ApiPropertyOptional({ default: true }) @IsOptional() @IsBoolean() trigger_regeneration?: boolean;
 }
 

@@ -17,7 +17,7 @@ export class VanaSessionSummaryDto {
   @ApiProperty() updated_at: string;
   @ApiProperty({ description: 'pending | running | completed | error (failed) | cancelled' }) status: string;
   @ApiProperty({ nullable: true, type: String }) title: string | null;
-  @ApiProperty({ description: 'This server\'s user id (a UUID string)' }) user_id: string;
+  @ApiProperty({ description: "This server's user id (a UUID string)" }) user_id: string;
   @ApiProperty({ nullable: true, type: Number }) progress: number | null;
   @ApiProperty({ nullable: true, type: String }) current_phase: string | null;
   @ApiProperty({ nullable: true, type: String }) final_report: string | null;
