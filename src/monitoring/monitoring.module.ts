@@ -3,7 +3,7 @@ import { AuditLogsController } from 'src/monitoring/audit-logs.controller';
 import { AuditLogsService } from 'src/monitoring/audit-logs.service';
 import { ErrorLogModule } from 'src/monitoring/error-log.module';
 import { MetricsController } from 'src/monitoring/metrics.controller';
-import { MetricsServer } from 'src/monitoring/metrics-server.service';
+import { MetricsServer } from 'src/monitoring/metrics-listener';
 import { MetricsTokenGuard } from 'src/monitoring/metrics-token.guard';
 import { MonitoringController } from 'src/monitoring/monitoring.controller';
 import { MonitoringService } from 'src/monitoring/monitoring.service';

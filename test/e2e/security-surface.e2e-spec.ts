@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { MetricsServer } from 'src/monitoring/metrics-server.service';
+import { MetricsServer } from 'src/monitoring/metrics-listener';
 import { withTestApp } from 'test/utils/test-app';
 
 const ORIGIN = 'https://app.example.com';

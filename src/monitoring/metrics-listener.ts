@@ -10,6 +10,7 @@ import { MetricsTokenCheck } from 'src/monitoring/metrics-token.guard';
 import { MonitoringErrors } from 'src/monitoring/monitoring.errors';
 
 /**
+ * An HTTP edge, not a service: like main.ts it owns a listener, so it speaks Express (services return data).
  * The separate `/metrics` listener (METRICS_PORT, on METRICS_HOST, default 127.0.0.1), so scrapes can stay
  * on a private network while the API is public. It serves only `GET /metrics` (METRICS_TOKEN still
  * required when set); anything else is 404 with the contract body. Not started without METRICS_PORT.
