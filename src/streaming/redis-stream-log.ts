@@ -28,6 +28,7 @@ import {
 import {
   StreamFinishedError,
   StreamLogClosedError,
+  StreamLogUnavailableError,
   StreamLostError,
   StreamOffsetError,
 } from 'src/streaming/streaming.errors';
@@ -160,7 +161,21 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
     await this.ensureSubscribed();
   }
 
+  isAvailable(): boolean {
+    return !this.closing && this.redis.status === 'ready' && this.sub.status === 'ready';
+  }
+
+  /**
+   * Fails at once (503, or the database for a reader) when the connection is not ready, instead of waiting
+   * in the offline queue for the command timeout. Only for what a request or a reader waits on: a
+   * producer's appends, finish and re-seed wait for the reconnection, so a reply rides through a restart.
+   */
+  private assertReady(conn: Redis, key: string): void {
+    if (this.closing || conn.status !== 'ready') throw new StreamLogUnavailableError(key);
+  }
+
   async open(key: string): Promise<void> {
+    this.assertReady(this.redis, key);
     await this.redis.streamLogOpen(this.metaKey(key), this.opts.idleTtlSec);
     this.index(key, this.opts.idleTtlSec);
   }
@@ -261,6 +276,7 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
   }
 
   async read(key: string, after: StreamCursor | null, options: ReadOptions = {}): Promise<ReadResult> {
+    this.assertReady(this.redis, key);
     const start = after ? `(${formatEventId(after.offset, after.seq)}` : '-';
     const limit = options.limit;
     const tx = this.redis.multi().hget(this.metaKey(key), 'fin').exists(this.metaKey(key), this.eventsKey(key));
@@ -298,6 +314,7 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
 
   live(key: string): LiveHandle {
     if (this.closing) throw new StreamLogClosedError(key, null);
+    this.assertReady(this.sub, key);
     return this.hub.register(this.liveChannel(key));
   }
 
@@ -311,6 +328,7 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
   }
 
   async publishControl(key: string, message: ControlMessage): Promise<void> {
+    this.assertReady(this.redis, key);
     await this.redis.publish(this.controlChannel, JSON.stringify({ key, message }));
   }
 

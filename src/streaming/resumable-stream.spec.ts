@@ -1,9 +1,9 @@
-import { firstValueFrom, Observable, of, toArray } from 'rxjs';
+import { firstValueFrom, Observable, of, throwError, toArray } from 'rxjs';
 import { MemoryStreamLog } from 'src/streaming/memory-stream-log';
 import { resumableStream, ResumeSource } from 'src/streaming/resumable-stream';
 import { StreamCursor } from 'src/streaming/stream-cursor';
 import { StreamEvent } from 'src/streaming/stream-event';
-import { StreamGapError, StreamLogClosedError } from 'src/streaming/streaming.errors';
+import { StreamGapError, StreamLogClosedError, StreamLogUnavailableError } from 'src/streaming/streaming.errors';
 
 const db = (events: Partial<StreamEvent>[]) => of(...(events as StreamEvent[]));
 const ids = (events: Partial<StreamEvent>[]) => events.map((e) => e.id);
@@ -51,6 +51,31 @@ describe('resumableStream', () => {
     expect(fromDatabase).toHaveBeenCalledWith({ offset: 7, seq: 3 });
     expect(ids(out)).toEqual(['7-4']);
     expect(resumed).toEqual(['database']);
+  });
+
+  it('serves the stream from the database when the log cannot be reached (Redis down), not an error', async () => {
+    class DownLog extends MemoryStreamLog {
+      follow(key: string): Observable<StreamEvent> {
+        return throwError(() => new StreamLogUnavailableError(key));
+      }
+    }
+    const down = new DownLog();
+    const resumed: ResumeSource[] = [];
+    const fromDatabase = jest.fn((last: StreamCursor | null) =>
+      db([{ id: `${last?.offset}-${(last?.seq ?? 0) + 1}`, type: 'done' }]),
+    );
+    const out = await firstValueFrom(
+      resumableStream(down, {
+        key: 'k',
+        after: { offset: 5, seq: 2 },
+        fromDatabase,
+        onResumed: (s) => resumed.push(s),
+      }).pipe(toArray()),
+    );
+    expect(fromDatabase).toHaveBeenCalledWith({ offset: 5, seq: 2 });
+    expect(ids(out)).toEqual(['5-3']);
+    expect(resumed).toEqual(['database']);
+    down.onModuleDestroy();
   });
 
   it('hands over to the database after the last event delivered when `check` finds a gap, and stops reading the log', async () => {

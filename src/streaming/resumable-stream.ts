@@ -1,8 +1,14 @@
 import { Observable, Subscription } from 'rxjs';
+import { dependencyFailure } from 'src/common/errors/dependency-failure';
 import { StreamCursor } from 'src/streaming/stream-cursor';
 import { StreamEvent } from 'src/streaming/stream-event';
 import { FollowOptions, StreamLog } from 'src/streaming/stream-log';
-import { StreamGapError, StreamTruncatedError, StreamUnknownError } from 'src/streaming/streaming.errors';
+import {
+  StreamGapError,
+  StreamLogUnavailableError,
+  StreamTruncatedError,
+  StreamUnknownError,
+} from 'src/streaming/streaming.errors';
 
 /** Where a resumed stream was served from (for the `streamResumed` metric). */
 export type ResumeSource = 'log' | 'database';
@@ -37,9 +43,17 @@ export interface ResumableStreamParams<F = StreamEvent> {
   onFallback?: (reason: Error) => void;
 }
 
-/** The log errors after which the database serves the rest; anything else (slow consumer, shutdown) ends the stream. */
+/**
+ * The log errors after which the database serves the rest: the log does not hold the stream exactly, or
+ * cannot be reached (Redis down: the stream goes on from the database, polled at the persist interval,
+ * instead of failing). Anything else (slow consumer, shutdown) ends the stream.
+ */
 const servedFromDatabase = (err: unknown): err is Error =>
-  err instanceof StreamUnknownError || err instanceof StreamTruncatedError || err instanceof StreamGapError;
+  err instanceof StreamUnknownError ||
+  err instanceof StreamTruncatedError ||
+  err instanceof StreamGapError ||
+  err instanceof StreamLogUnavailableError ||
+  dependencyFailure(err) === 'redis';
 
 /**
  * The one resumable stream of chats and research: replay after the client's cursor then live, from the

@@ -151,4 +151,14 @@ export abstract class StreamLog {
 
   /** Figures for Monitoring. */
   abstract stats(): Promise<StreamLogStats>;
+
+  /**
+   * Whether the log can serve a reader right now (Redis: both connections are ready). When it cannot,
+   * readers go to the database at once and `open`, `publishControl` and a new `follow` fail fast with
+   * `StreamLogUnavailableError` (503) instead of waiting for a command timeout. A producer's appends still
+   * wait for the reconnection (up to the command timeout), so a generating reply rides through a restart.
+   */
+  isAvailable(): boolean {
+    return true;
+  }
 }

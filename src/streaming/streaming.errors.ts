@@ -104,3 +104,15 @@ export class StreamGapError extends StreamLogError {
     super(`stream ${key} has a gap after ${lastId ?? 'its start'}: ${detail}`, key, lastId);
   }
 }
+
+/**
+ * The log cannot be reached right now (Redis down or reconnecting). Readers serve the stream from the
+ * database instead; a request that cannot do without the log (a cancel that must reach another instance)
+ * answers 503 at once rather than waiting for a command timeout. The message matches
+ * `dependencyFailure`'s Redis patterns, so the exception filter answers it with 503 and Retry-After.
+ */
+export class StreamLogUnavailableError extends StreamLogError {
+  constructor(key: string, lastId: string | null = null) {
+    super(`Redis is unavailable: the stream log cannot serve ${key}`, key, lastId);
+  }
+}
