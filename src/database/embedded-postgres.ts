@@ -372,9 +372,14 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
         process.off('exit', onExit);
         rmSync(ownerFile(dataDir), { force: true });
         if (child.exitCode !== null || child.signalCode !== null) return;
-        child.kill('SIGINT');
+        // Smart shutdown first: the pool has closed its connections, but a backend may not have read the
+        // Terminate message yet, and a fast shutdown (SIGINT) would end it with a FATAL "terminating
+        // connection due to administrator command" in the log. Fast after 3 s, SIGKILL after 15 s.
+        child.kill('SIGTERM');
+        const fast = setTimeout(() => child.kill('SIGINT'), 3000);
         const timer = setTimeout(() => child.kill('SIGKILL'), 15000);
         await exited;
+        clearTimeout(fast);
         clearTimeout(timer);
       })();
       return stopping;
