@@ -6,6 +6,8 @@
 // more idle streams following one reply that holds before its first token; after each step (two full GCs)
 // reads RSS, the JS heap and external memory, and (SNAPSHOTS=1, the default for the service) writes a heap
 // snapshot; then prints, per stream, the difference between the N and 2N snapshots by constructor.
+// Writing a snapshot grows the process's malloc heap by hundreds of MB: read RSS from a run with SNAPSHOTS=0.
+// docs/performance.md "Idle memory per stream" groups the snapshot diff by owner.
 const { mkdtempSync, readFileSync, rmSync } = require('node:fs');
 const http = require('node:http');
 const { tmpdir } = require('node:os');
