@@ -100,9 +100,12 @@ const bundledPeers = {
 // closure a property store of its own (256 bytes in a heap snapshot) and a slow-path call: an idle SSE stream held
 // 17 such closures (4.3 KB of its 23.7 KB of JS heap, docs/performance.md "Idle memory"), and every request
 // creates many more. Only classes and functions with a prototype (the ones a rename can affect and that code
-// reads the name of) need it; arrow functions, methods and async functions get no `name` property here.
+// reads the name of) need it; arrow functions, methods and async functions get no `name` property here, except
+// those named `type`: @nestjs/swagger recognises a lazy type (`@ApiProperty({ type: () => Dto })`) by that name.
+// (Checked: the bundle's /docs-json equals the committed openapi.json.) The cost: in a stack trace, an arrow
+// function declared as `const f = () => …` shows as anonymous.
 const NAME_KEPT =
-  "(target, value) => target.prototype === undefined || target.name === value ? target : Object.defineProperty(target, 'name', { value, configurable: true })";
+  "(target, value) => (target.prototype === undefined && value !== 'type') || target.name === value ? target : Object.defineProperty(target, 'name', { value, configurable: true })";
 const ESBUILD_NAME_HELPER = 'var __name=(target,value)=>__defProp(target,"name",{value,configurable:!0});';
 
 /** Points esbuild's `__name` helper at `__nameKept` (banner), padded to the same length so the source map holds. */
