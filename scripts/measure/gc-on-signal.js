@@ -13,22 +13,28 @@ function procStatus() {
   return { rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile') };
 }
 
-/** Resident anonymous memory by mapping size (V8 pages are 256 KB mappings), and pages freed lazily. */
+/**
+ * Resident anonymous memory by mapping: 256 KB mappings (V8's pages), other anonymous mappings (glibc's thread
+ * arenas, V8's code range…), the brk heap (glibc's main arena), and pages freed lazily.
+ */
 function smaps() {
-  const out = { v8Pages: 0, v8PageMappings: 0, otherAnon: 0, lazyFree: 0 };
+  const out = { v8Pages: 0, v8PageMappings: 0, otherAnon: 0, brk: 0, lazyFree: 0 };
   let size = 0;
   let anonMapping = false;
+  let brkMapping = false;
   for (const line of readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
     const head = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ (\d+)\s*(.*)$/.exec(line);
     if (head) {
       size = parseInt(head[2], 16) - parseInt(head[1], 16);
       anonMapping = head[3] === '0' && head[4] === '';
+      brkMapping = head[4] === '[heap]';
       continue;
     }
     const field = /^(Rss|LazyFree):\s+(\d+) kB/.exec(line);
     if (!field) continue;
     const bytes = Number(field[2]) * 1024;
     if (field[1] === 'LazyFree') out.lazyFree += bytes;
+    else if (brkMapping) out.brk += bytes;
     else if (anonMapping && size === 262144) {
       out.v8Pages += bytes;
       if (bytes > 0) out.v8PageMappings++;

@@ -2,11 +2,16 @@
 // Issue 14, memory: the service's RSS across rounds of SSE connect/abort cycles, measured out of jest with
 // the service in its own process (so the client's memory is not counted).
 //   node_modules/.bin/node scripts/measure/measure-sse-churn-rss.js   (10 rounds × 1,000 cycles, 8 in parallel)
-//   ROUNDS=… CYCLES=… PARALLEL=… MALLOC_ARENA_MAX=2 NODE_FLAGS='--max-semi-space-size=…' node …
+//   ROUNDS=… CYCLES=… PARALLEL=… WARMUP=1000 SETTLE_S=30 TARGET=bare MALLOC_ARENA_MAX=2 NODE_FLAGS='…' node …
 // Needs a build (node scripts/build.js), PostgreSQL (ADMIN_DATABASE_URL, default the machine's) and Redis
 // (REDIS_URL, default redis://127.0.0.1:6379; REDIS_URL= empty runs the in-process event bus).
-// Prints, after setup and after each round (two full GCs first): RSS, its anonymous part, V8 heap used and
-// committed, external and ArrayBuffer memory, V8's malloced memory.
+// The service runs with the flags of production (--max-semi-space-size=4; NODE_FLAGS replaces them). TARGET=bare
+// churns a bare node:http SSE server (bare-sse-server.js) instead, to tell Node/V8's own behaviour from ours.
+// The baseline is taken after WARMUP cycles (default 1,000: the one-time step a bare server shows as well).
+// Prints, after the warm-up and after each round (two full GCs first, see gc-on-signal.js): RSS, its anonymous
+// part split into resident 256 KB mappings (V8's pages) and the rest (glibc), V8 heap used and committed per
+// space, external and ArrayBuffer memory, V8's malloced memory; then the same after SETTLE_S seconds idle and
+// after a memory-reducing GC (which releases V8's page pool: docs/reliability.md "Memory").
 const { mkdtempSync, rmSync } = require('node:fs');
 const http = require('node:http');
 const { tmpdir } = require('node:os');
@@ -17,7 +22,7 @@ const ROUNDS = Number(process.env.ROUNDS ?? 10);
 const CYCLES = Number(process.env.CYCLES ?? 1000);
 const PARALLEL = Number(process.env.PARALLEL ?? 8);
 const TARGET = process.env.TARGET ?? 'service';
-const WARMUP = Number(process.env.WARMUP ?? 200);
+const WARMUP = Number(process.env.WARMUP ?? 1000);
 const SETTLE_S = Number(process.env.SETTLE_S ?? 30);
 
 function openAndAbort(url, headers, agent) {
@@ -50,7 +55,7 @@ function printRow(label, m) {
     .map(([k, v]) => `${k.replace('_space', '')} ${MB(v.used)}/${MB(v.physical)}`)
     .join(' ');
   console.log(
-    `${label.padEnd(12)} rss ${MB(m.rss)} (anon ${MB(m.anon)}: 256 KB mappings ${MB(m.smaps.v8Pages)}, other ${MB(m.smaps.otherAnon)}) heapUsed ${MB(m.heapUsed)} heapCommitted ${MB(m.heapCommitted)} external ${MB(m.external)} arrayBuffers ${MB(m.arrayBuffers)} malloced ${MB(m.malloced)} MB; spaces used/physical: ${spaces}`,
+    `${label.padEnd(12)} rss ${MB(m.rss)} (anon ${MB(m.anon)}: 256 KB mappings ${MB(m.smaps.v8Pages)}, brk heap ${MB(m.smaps.brk)}, other ${MB(m.smaps.otherAnon)}) heapUsed ${MB(m.heapUsed)} heapCommitted ${MB(m.heapCommitted)} external ${MB(m.external)} arrayBuffers ${MB(m.arrayBuffers)} malloced ${MB(m.malloced)} MB; spaces used/physical: ${spaces}`,
   );
 }
 
@@ -81,6 +86,9 @@ async function main() {
     await sleep(300);
     rows.push(['baseline', await sample(proc, out)]);
     printRow(`warm-up ${WARMUP}`, rows[1][1]);
+    // The same baseline with V8's pooled pages released, to compare with the memory-reducing GC at the end.
+    const baseReduced = await sample(proc, out, 'reduce');
+    printRow('reducing GC', baseReduced);
     const started = Date.now();
     for (let round = 1; round <= ROUNDS; round++) {
       await churn(CYCLES, url, headers, keep);
@@ -102,7 +110,7 @@ async function main() {
     console.log(
       `${TARGET}: boot rss ${MB(rows[0][1].rss)} MB; ${WARMUP} warm-up cycles, then ${ROUNDS} × ${CYCLES} cycles in ${secs} s; node flags: ${ctx.flags.join(' ') || 'none'}, MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? 'unset'}\n` +
         `rss baseline (after the warm-up) ${MB(base.rss)} MB; highest after a round ${MB(maxRss)} MB (${pct(base.rss, maxRss)}); after the last round ${MB(last.rss)} MB (${pct(base.rss, last.rss)}); first→last round ${MB(first.rss)}→${MB(last.rss)} MB (${pct(first.rss, last.rss)})\n` +
-        `after ${SETTLE_S} s idle ${MB(settled.rss)} MB (${pct(base.rss, settled.rss)}); after a memory-reducing GC ${MB(reduced.rss)} MB (${pct(base.rss, reduced.rss)}); heapUsed baseline→last ${MB(base.heapUsed)}→${MB(last.heapUsed)} MB`,
+        `after ${SETTLE_S} s idle ${MB(settled.rss)} MB (${pct(base.rss, settled.rss)}); after a memory-reducing GC ${MB(reduced.rss)} MB (${pct(base.rss, reduced.rss)}; ${pct(baseReduced.rss, reduced.rss)} from the baseline's ${MB(baseReduced.rss)} MB after the same GC); heapUsed baseline→last ${MB(base.heapUsed)}→${MB(last.heapUsed)} MB`,
     );
   } finally {
     await stopMeasured(ctx);
