@@ -1,6 +1,6 @@
 import type { FakeReply } from 'test/fakes/scripted-http-server';
 import { ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,12 +15,25 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** What a process reports right after a collection (gc-on-signal.ts). */
+export interface MemorySample {
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+  rssKb: number;
+}
+
 export interface ServiceProcess {
   url: string;
   pid: number;
   rssKb(): number;
   /** A full GC in the process (SIGUSR2, see gc-on-signal.ts), then a short settle. */
   collectGarbage(): Promise<void>;
+  /**
+   * A full GC (or, `reduce`, a memory-reducing one), and the process's own figures taken right after it.
+   * Only for the processes started with a sample file (the service and the bare SSE server).
+   */
+  sampleMemory(mode?: 'regular' | 'reduce'): Promise<MemorySample>;
   stop(): Promise<void>;
 }
 
@@ -32,6 +45,31 @@ const gcOf = (child: ChildProcess) => async () => {
   await new Promise((r) => setTimeout(r, 1000));
 };
 
+/** A file for a process's memory samples (passed to it as BENCH_MEM_OUT). */
+const memoryFile = (): string => join(mkdtempSync(join(tmpdir(), 'bench-mem-')), 'mem.json');
+
+/** Asks the process for a sample (gc-on-signal.ts) and waits for the file. */
+const sampleMemoryOf =
+  (child: ChildProcess, out: string) =>
+  async (mode: 'regular' | 'reduce' = 'regular'): Promise<MemorySample> => {
+    rmSync(out, { force: true });
+    writeFileSync(`${out}.mode`, mode);
+    child.kill('SIGUSR2');
+    // A full GC of a heap holding 10,000 streams takes a while on a loaded machine: wait for the file.
+    for (let i = 0; i < 600; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      try {
+        return JSON.parse(readFileSync(out, 'utf8')) as MemorySample;
+      } catch {
+        /* not written (completely) yet */
+      }
+    }
+    throw new Error('the process wrote no memory sample within 60 s');
+  };
+
+const noSampler = (): Promise<MemorySample> =>
+  Promise.reject(new Error('this process was started without a memory sample file'));
+
 /** Extra node flags for the service, e.g. BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it. */
 const nodeArgs = (): string[] => (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
@@ -42,6 +80,7 @@ export async function startService(env: Record<string, string>): Promise<Service
   // The service's log (warnings and errors) goes to a file named on stderr, kept when the service dies.
   const logPath = join(mkdtempSync(join(tmpdir(), 'bench-log-')), 'service.log');
   const log = openSync(logPath, 'a');
+  const memOut = memoryFile();
   const child: ChildProcess = spawn(
     process.execPath,
     [...GC_PRELOAD, ...nodeArgs(), join(__dirname, '..', '..', 'src', 'main.js')],
@@ -53,6 +92,7 @@ export async function startService(env: Record<string, string>): Promise<Service
         PORT: String(port),
         HOST: '127.0.0.1',
         LOG_LEVEL: 'warn',
+        BENCH_MEM_OUT: memOut,
         ...env,
       },
       stdio: ['ignore', log, log],
@@ -79,6 +119,7 @@ export async function startService(env: Record<string, string>): Promise<Service
     pid: child.pid ?? 0,
     rssKb: rssOf(child.pid),
     collectGarbage: gcOf(child),
+    sampleMemory: sampleMemoryOf(child, memOut),
     stop: async () => {
       stopping = true;
       if (child.exitCode === null && child.signalCode === null) {
@@ -94,13 +135,18 @@ export async function startService(env: Record<string, string>): Promise<Service
 export async function startIdleSseBaseline(): Promise<ServiceProcess> {
   const port = await freePort();
   const code = `require('node:http').createServer((q,s)=>{s.writeHead(200,{'content-type':'text/event-stream'});s.flushHeaders();s.write(': ok\\n\\n');}).listen(${port},'127.0.0.1')`;
-  const child = spawn(process.execPath, [...GC_PRELOAD, '-e', code], { stdio: 'ignore' });
+  const memOut = memoryFile();
+  const child: ChildProcess = spawn(process.execPath, [...GC_PRELOAD, '-e', code], {
+    stdio: 'ignore',
+    env: { ...process.env, BENCH_MEM_OUT: memOut },
+  });
   await new Promise((r) => setTimeout(r, 500));
   return {
     url: `http://127.0.0.1:${port}`,
     pid: child.pid ?? 0,
     rssKb: rssOf(child.pid),
     collectGarbage: gcOf(child),
+    sampleMemory: sampleMemoryOf(child, memOut),
     stop: async () => {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
@@ -123,6 +169,7 @@ export async function startRelayProcess(upstreamBase: string): Promise<ServicePr
     pid: child.pid ?? 0,
     rssKb: rssOf(child.pid),
     collectGarbage: gcOf(child),
+    sampleMemory: noSampler,
     stop: async () => {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));

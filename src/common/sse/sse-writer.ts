@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BehaviorSubject, isObservable, Observable, Subscription } from 'rxjs';
 import { DRAIN_RETRY_MS, type DrainService } from 'src/common/drain/drain.service';
+import { addHeartbeat, HeartbeatTarget } from 'src/common/sse/sse-heartbeat';
 import type { MetricsService } from 'src/common/metrics/metrics.service';
 import { AppConfig } from 'src/config/env';
 import {
@@ -163,10 +164,14 @@ export async function writeSseOrJson(
   return null;
 }
 
-class SseWriter {
-  private readonly logger = new Logger(SseWriter.name);
+const PING = formatSseComment('ping');
+
+/** One logger for every writer (an idle stream holds as little as it can: docs/performance.md "Idle memory"). */
+const logger = new Logger('SseWriter');
+
+class SseWriter implements HeartbeatTarget {
   private subscription?: Subscription;
-  private heartbeat?: NodeJS.Timeout;
+  private offHeartbeat?: () => void;
   private stall?: NodeJS.Timeout;
   private lastEventId: string | null = null;
   private pending = 0;
@@ -205,10 +210,7 @@ class SseWriter {
       this.options.metrics.sseSubscriberOpened(this.options.kind);
       this.counted = true;
     }
-    this.heartbeat = setInterval(() => {
-      if (!res.writableNeedDrain) this.write(formatSseComment('ping'));
-    }, this.options.heartbeatMs);
-    this.heartbeat.unref();
+    this.offHeartbeat = addHeartbeat(this.options.heartbeatMs, this);
     this.subscription = this.frames.subscribe({
       next: (frame) => this.onFrame(frame),
       error: (err: unknown) => this.onSourceError(err),
@@ -248,7 +250,7 @@ class SseWriter {
     const frame = this.options.errorFrame?.(err);
     if (frame) this.write(formatSseFrame(frame));
     const e = err as Error;
-    this.logger.warn(`stream ended by ${e?.name ?? 'error'}: ${e?.message ?? String(err)}`);
+    logger.warn(`stream ended by ${e?.name ?? 'error'}: ${e?.message ?? String(err)}`);
     this.close(e?.name === 'SlowConsumerError' ? 'slow-consumer' : 'error', err);
   }
 
@@ -269,8 +271,13 @@ class SseWriter {
   };
 
   private readonly onError = (err: Error): void => {
-    this.logger.debug(`response error: ${err.message}`);
+    logger.debug(`response error: ${err.message}`);
   };
+
+  /** Called by the shared heartbeat (sse-heartbeat.ts); skipped while the response's buffer is full. */
+  ping(): void {
+    if (!this.res.writableNeedDrain) this.write(PING);
+  }
 
   private write(chunk: string): boolean {
     if (this.res.destroyed || this.res.writableEnded) return false;
@@ -283,7 +290,7 @@ class SseWriter {
     this.offDrain?.();
     if (this.counted) this.options.metrics?.sseSubscriberClosed(this.options.kind);
     if (this.counted && reason === 'slow-consumer') this.options.metrics?.sseSlowConsumerDropped(this.options.kind);
-    clearInterval(this.heartbeat);
+    this.offHeartbeat?.();
     clearTimeout(this.stall);
     this.subscription?.unsubscribe();
     this.flow.complete();
