@@ -131,7 +131,13 @@ function post(url: string, headers: Record<string, string>, body: string, signal
     const transport = target.protocol === 'https:' ? https : target.protocol === 'http:' ? http : null;
     if (!transport) return reject(new TypeError(`fetch failed: unsupported protocol ${target.protocol}`));
     const onAbort = (): void => void req.destroy(abortError(signal));
-    const detach = (): void => signal.removeEventListener('abort', onAbort);
+    let attached = true;
+    const detach = (): void => {
+      // Once: removing a listener from an AbortSignal showed in profiles (~1 % at 200 streams).
+      if (!attached) return;
+      attached = false;
+      signal.removeEventListener('abort', onAbort);
+    };
     const req = transport.request(
       target,
       { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } },
