@@ -1,14 +1,18 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { SourceMap } from 'node:module';
+import { fileURLToPath } from 'node:url';
 
 /**
  * Summarises a V8 CPU profile (`--cpu-prof`, e.g. BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/p"):
  * self time by function and by package (node_modules/<pkg>, node: internals, the service's own src/),
  * as shares of the non-idle samples.   node dist/bench/profile.js <file.cpuprofile> [top] [skip-ms]
  * skip-ms leaves out the first milliseconds of the profile (the boot: module loading, migrations).
+ * Frames of a bundled file (dist/src/main.js) are mapped through its source map (main.js.map) to the file
+ * they came from, so packages and the service's own files are told apart as without the bundle.
  */
 interface Node {
   id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
   children?: number[];
 }
 interface Profile {
@@ -21,6 +25,33 @@ const file = process.argv[2];
 const top = Number(process.argv[3] ?? 25);
 const skipMs = Number(process.argv[4] ?? 0);
 const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+const maps = new Map<string, SourceMap | null>();
+const mapOf = (url: string): SourceMap | null => {
+  if (!maps.has(url)) {
+    const path = url.startsWith('file:') ? fileURLToPath(url) : url;
+    const mapFile = `${path}.map`;
+    maps.set(
+      url,
+      url && existsSync(mapFile) ? new SourceMap(JSON.parse(readFileSync(mapFile, 'utf8')) as never) : null,
+    );
+  }
+  return maps.get(url)!;
+};
+/** The original file and line of a bundled frame (unchanged when its file has no source map). */
+for (const n of p.nodes) {
+  const map = n.callFrame.url ? mapOf(n.callFrame.url) : null;
+  if (!map) continue;
+  const e = map.findEntry(n.callFrame.lineNumber, n.callFrame.columnNumber) as {
+    originalSource?: string;
+    originalLine?: number;
+  };
+  if (!e?.originalSource) continue;
+  n.callFrame = {
+    ...n.callFrame,
+    url: e.originalSource.replace(/^(\.\.\/)+(dist\/)?/, '/dist/'),
+    lineNumber: e.originalLine ?? 0,
+  };
+}
 const byId = new Map(p.nodes.map((n) => [n.id, n]));
 const self = new Map<number, number>();
 let clock = 0;

@@ -99,9 +99,19 @@ export class AgentsService {
    * of the chain is active.
    */
   async resolveChain(teamId: string, agentId: string): Promise<LlmAgentConfig[]> {
+    return this.chainResolver(teamId)(agentId);
+  }
+
+  /**
+   * `resolveChain` in two steps: the stamp is read now, the chain of an agent known later. A send starts it
+   * before it reads the chat (which names the agent), so that the stamp's round trip overlaps the chat's.
+   * Reading the stamp earlier is as exact: a value is still used only if it was loaded under that stamp.
+   */
+  chainResolver(teamId: string): (agentId: string) => Promise<LlmAgentConfig[]> {
     // Every send resolves its chain: cached, so that it costs no database round trip (VersionStamps).
-    const stamp = await this.stamps.current(agentsScope(teamId));
-    return this.chains.get(`${teamId}:${agentId}`, stamp, () => this.loadChain(teamId, agentId));
+    const stamp = this.stamps.current(agentsScope(teamId));
+    return async (agentId) =>
+      this.chains.get(`${teamId}:${agentId}`, await stamp, () => this.loadChain(teamId, agentId));
   }
 
   private async loadChain(teamId: string, agentId: string): Promise<LlmAgentConfig[]> {

@@ -17,7 +17,7 @@ import { MetricsService } from 'src/common/metrics/metrics.service';
 import { SseFrame } from 'src/common/sse/sse-format';
 import { SseFlowControl } from 'src/common/sse/sse-writer';
 import { APP_CONFIG, AppConfig } from 'src/config/env';
-import { LlmMessage } from 'src/llm/llm.types';
+import { LlmAgentConfig, LlmMessage } from 'src/llm/llm.types';
 import { StreamCursor } from 'src/streaming/stream-cursor';
 
 const CANCEL_WAIT_MS = 5000;
@@ -73,6 +73,7 @@ export class MessagesService {
    */
   async send(user: AuthUser, chatId: string, dto: SendMessageDto): Promise<SendMessageResultDto> {
     // parentId: absent → under the current leaf; null → a new root (editing the first message); an id → that branch.
+    const chainOf = this.agents.chainResolver(user.teamId);
     const [context, previous] = await Promise.all([
       dto.parentId === null
         ? this.messages.sendContext(user.teamId, user.id, chatId, 'latest', 1).then((c) => c && { ...c, branch: [] })
@@ -97,7 +98,7 @@ export class MessagesService {
       content: dto.content,
       clientMessageId: dto.clientMessageId ?? null,
     };
-    return this.begin(user, chat, history, { user: userMessage }, async () => {
+    return this.begin(user, chat, chainOf, history, { user: userMessage }, async () => {
       // A concurrent send with the same clientMessageId stored its exchange first: answer with that one.
       const previous = dto.clientMessageId ? await this.previousExchange(user, chatId, dto.clientMessageId) : null;
       if (previous) return previous;
@@ -107,11 +108,12 @@ export class MessagesService {
 
   /** A new assistant sibling of `messageId` (a new branch), generated from the same conversation. */
   async regenerate(user: AuthUser, chatId: string, messageId: string): Promise<SendMessageResultDto> {
+    const chainOf = this.agents.chainResolver(user.teamId);
     const target = await this.requireOwnedAssistant(user, chatId, messageId);
     const { chat, branch } = target.parentId
       ? await this.requireSendContext(user, chatId, target.parentId, this.config.chat.contextMessages)
       : { ...(await this.requireSendContext(user, chatId, 'latest', 1)), branch: [] };
-    return this.begin(user, chat, toLlmHistory(branch), { assistantParentId: target.parentId }, () => {
+    return this.begin(user, chat, chainOf, toLlmHistory(branch), { assistantParentId: target.parentId }, () => {
       throw new Error('regenerate insert conflicted');
     });
   }
@@ -126,13 +128,14 @@ export class MessagesService {
   private async begin(
     user: AuthUser,
     chat: SendContext['chat'],
+    chainOf: (agentId: string) => Promise<LlmAgentConfig[]>,
     history: LlmMessage[],
     exchange: Pick<NewExchange, 'user' | 'assistantParentId'>,
     onDuplicate: () => Promise<SendMessageResultDto>,
   ): Promise<SendMessageResultDto> {
     const assistantId = randomUUID();
     const slot = { teamId: user.teamId, userId: user.id, messageId: assistantId };
-    const chain = await this.agents.resolveChain(user.teamId, chat.agentId);
+    const chain = await chainOf(chat.agentId);
     await this.limits.reserve(user, slot);
     const insert = this.messages.insertExchange({
       teamId: user.teamId,

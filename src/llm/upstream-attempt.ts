@@ -30,6 +30,15 @@ class TimeoutSignal extends Error {
 export class UpstreamAttempt {
   private readonly controller = new AbortController();
   private readonly timers = new Map<TimeoutPhase, NodeJS.Timeout>();
+  /**
+   * The idle timer: one per attempt, refreshed by each `next()` (a read per delta: a new timer and an abort
+   * listener per read showed in profiles); it aborts only while a read waits, so the consumer's own time
+   * between reads never counts.
+   */
+  private idleTimer: NodeJS.Timeout | null = null;
+  private reading = false;
+  /** The rejections of the reads in flight, called when the attempt's signal aborts (see `guard`). */
+  private readonly waiting = new Set<(reason: unknown) => void>();
   private iterator: AsyncIterator<LlmChunk> | null = null;
   private closed = false;
   private readonly onCallerAbort = (): void => this.controller.abort(this.callerSignal.reason);
@@ -43,7 +52,17 @@ export class UpstreamAttempt {
     /** Runs first, inside the connect phase (the outbound URL check). */
     private readonly beforeCall: () => Promise<void>,
     private readonly options?: LlmRequestOptions,
-  ) {}
+  ) {
+    const signal = this.controller.signal;
+    signal.addEventListener(
+      'abort',
+      () => {
+        for (const reject of this.waiting) reject(signal.reason);
+        this.waiting.clear();
+      },
+      { once: true },
+    );
+  }
 
   /** Sends the request and reads up to the first delta. */
   async open(): Promise<OpenedAttempt> {
@@ -79,7 +98,13 @@ export class UpstreamAttempt {
   /** The next chunk after the first delta, within the idle timeout. */
   async next(): Promise<IteratorResult<LlmChunk>> {
     if (!this.iterator) throw new Error('UpstreamAttempt.next() before open()');
-    this.arm('idle', this.timeouts.idleMs);
+    if (this.idleTimer) this.idleTimer.refresh();
+    else {
+      this.idleTimer = setTimeout(() => {
+        if (this.reading) this.controller.abort(new TimeoutSignal('idle'));
+      }, this.timeouts.idleMs);
+    }
+    this.reading = true;
     try {
       const r = await this.guard(this.iterator.next());
       if (r.done) this.controller.signal.throwIfAborted();
@@ -87,7 +112,7 @@ export class UpstreamAttempt {
     } catch (err) {
       throw this.failure(err);
     } finally {
-      this.disarm('idle');
+      this.reading = false;
     }
   }
 
@@ -96,6 +121,7 @@ export class UpstreamAttempt {
     if (this.closed) return;
     this.closed = true;
     for (const phase of [...this.timers.keys()]) this.disarm(phase);
+    if (this.idleTimer) clearTimeout(this.idleTimer);
     this.callerSignal.removeEventListener('abort', this.onCallerAbort);
     if (!this.controller.signal.aborted) this.controller.abort(new Error('attempt closed'));
     this.iterator?.return?.().catch(() => undefined);
@@ -121,9 +147,17 @@ export class UpstreamAttempt {
     p.catch(() => undefined);
     if (signal.aborted) return Promise.reject(signal.reason);
     return new Promise<T>((resolve, reject) => {
-      const onAbort = (): void => reject(signal.reason);
-      signal.addEventListener('abort', onAbort, { once: true });
-      p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+      this.waiting.add(reject);
+      p.then(
+        (v) => {
+          this.waiting.delete(reject);
+          resolve(v);
+        },
+        (e: unknown) => {
+          this.waiting.delete(reject);
+          reject(e);
+        },
+      );
     });
   }
 

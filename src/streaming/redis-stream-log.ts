@@ -1,5 +1,5 @@
 import { Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { Redis } from 'ioredis';
+import { ChainableCommander, Redis } from 'ioredis';
 import { Observable } from 'rxjs';
 import { AppConfig } from 'src/config/env';
 import { formatEventId, StreamEvent } from 'src/streaming/stream-event';
@@ -118,6 +118,8 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
   private readonly hub: RedisLiveHub;
   /** Appends issued since the last flush (see `batchedAppend`). */
   private appendBatch: PendingAppend[] = [];
+  /** Streams opened (and indexed) by this process that have no event yet. */
+  private readonly openedHere = new Set<string>();
   private readonly controlHandlers = new Set<ControlHandler>();
   private readonly tracker = new FollowerTracker();
   private readonly prefix: string;
@@ -174,10 +176,21 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
     if (this.closing || conn.status !== 'ready') throw new StreamLogUnavailableError(key);
   }
 
+  /** The open script and the index update leave in one pipeline (one write and one read instead of two each). */
   async open(key: string): Promise<void> {
     this.assertReady(this.redis, key);
-    await this.redis.streamLogOpen(this.metaKey(key), this.opts.idleTtlSec);
-    this.index(key, this.opts.idleTtlSec);
+    const pipe = this.redis.pipeline() as unknown as ChainableCommander & {
+      streamLogOpen(m: string, ttl: number): unknown;
+    };
+    pipe.streamLogOpen(this.metaKey(key), this.opts.idleTtlSec);
+    this.addIndex(pipe, key, this.opts.idleTtlSec);
+    const results = await pipe.exec();
+    const [openError] = results?.[0] ?? [new Error('stream log open: no reply in the pipeline')];
+    if (openError) throw openError;
+    const indexError = results?.slice(1).find(([e]) => e)?.[0];
+    if (indexError) this.logger.warn(`stream index update failed: ${indexError.message}`);
+    // Indexed here: its first append need not index it again.
+    this.openedHere.add(key);
   }
 
   async append<T>(
@@ -214,11 +227,12 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
       if (m) throw new StreamOffsetError(key, offset as number, Number(m[1]));
       throw e;
     }
-    if (seq === 1) this.index(key, this.opts.idleTtlSec);
+    if (seq === 1 && !this.openedHere.delete(key)) this.index(key, this.opts.idleTtlSec);
     return { id: formatEventId(Number(offs), seq), seq, offset: Number(offs), type, data: value };
   }
 
   async finish(key: string, options: AppendOptions = {}): Promise<void> {
+    this.openedHere.delete(key);
     const ttl = this.opts.retentionSec;
     let done: number;
     try {
@@ -447,15 +461,18 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
    * sees. Expired members are trimmed here too, and the index itself expires with its longest-lived member.
    */
   private index(key: string, ttlSec: number): void {
-    const now = Date.now();
-    const keepSec = Math.max(this.opts.idleTtlSec, this.opts.retentionSec);
-    this.redis
-      .pipeline()
-      .zadd(this.indexKey, now + ttlSec * 1000, key)
-      .zremrangebyscore(this.indexKey, '-inf', now)
-      .expire(this.indexKey, keepSec)
+    this.addIndex(this.redis.pipeline(), key, ttlSec)
       .exec()
       .catch((e: unknown) => this.logger.warn(`stream index update failed: ${(e as Error).message}`));
+  }
+
+  private addIndex(pipe: ChainableCommander, key: string, ttlSec: number): ChainableCommander {
+    const now = Date.now();
+    const keepSec = Math.max(this.opts.idleTtlSec, this.opts.retentionSec);
+    return pipe
+      .zadd(this.indexKey, now + ttlSec * 1000, key)
+      .zremrangebyscore(this.indexKey, '-inf', now)
+      .expire(this.indexKey, keepSec);
   }
 
   private async quit(conn: Redis): Promise<void> {

@@ -1,3 +1,5 @@
+import http, { IncomingMessage } from 'node:http';
+import https from 'node:https';
 import { Injectable } from '@nestjs/common';
 import { createParser } from 'eventsource-parser';
 import type {
@@ -25,10 +27,12 @@ const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
  * Any OpenAI-compatible server (OpenAI, a LiteLLM proxy, OpenRouter, vLLM, Ollama): `POST {baseUrl}/chat/completions`
  * with `stream: true, stream_options: { include_usage: true }`, the request body typed by the official SDK.
  *
- * The stream is read with fetch (undici) and `eventsource-parser` rather than the SDK's client (issue 18): in
+ * The stream is read with node:http and `eventsource-parser` rather than the SDK's client (issue 18): in
  * a profile of 200 concurrent replies the SDK's web-stream pipeline (its line decoder, SSE decoder and async
  * iterators over ReadableStreams, one chain per chunk) was ~18 % of the service's CPU; this path feeds each
- * network chunk to one callback parser and parses each event's JSON once. What the SDK added here is kept:
+ * network chunk to one callback parser and parses each event's JSON once. fetch (undici) was the next step
+ * and still cost a web ReadableStream per response and a pull per chunk (`bench/parse.ts` compares the two);
+ * node:http (keep-alive global agents) hands each chunk to the parser directly. What the SDK added here is kept:
  * the same URL, headers and body, its error mapping (HTTP status and Retry-After to UpstreamError, an `error`
  * object inside the stream to an HTTP error without status, invalid JSON a protocol error). Its retries
  * and timeouts were off (LlmService and UpstreamAttempt own them: the signal aborts the request).
@@ -58,25 +62,27 @@ export class OpenAiProvider implements LlmProvider {
       ...(options.tools?.length ? { tools: options.tools.map(toOpenAiTool) } : {}),
       ...(options.tools?.length && options.toolChoice ? { tool_choice: toOpenAiToolChoice(options.toolChoice) } : {}),
     };
-    const res = await fetch(`${(agent.baseUrl || DEFAULT_BASE_URL).replace(/\/+$/, '')}/chat/completions`, {
-      method: 'POST',
-      headers: {
+    const { res, detach } = await post(
+      `${(agent.baseUrl || DEFAULT_BASE_URL).replace(/\/+$/, '')}/chat/completions`,
+      {
         'content-type': 'application/json',
         accept: 'application/json',
         authorization: `Bearer ${agent.secret || 'not-set'}`,
       },
-      body: JSON.stringify(body),
+      JSON.stringify(body),
       signal,
-    });
-    if (!res.ok) {
-      await res.body?.cancel().catch(() => undefined);
-      throw new UpstreamError('http', `openai: HTTP ${res.status}`, {
-        status: res.status,
-        retryAfterMs: parseRetryAfterMs(res.headers),
+    );
+    const headers = headerBag(res);
+    const status = res.statusCode ?? 0;
+    if (status < 200 || status > 299) {
+      detach();
+      res.destroy();
+      throw new UpstreamError('http', `openai: HTTP ${status}`, {
+        status,
+        retryAfterMs: parseRetryAfterMs(headers),
       });
     }
     hooks?.onConnected?.();
-    if (!res.body) return;
     const events: string[] = [];
     let done = false;
     const parser = createParser({
@@ -86,20 +92,95 @@ export class OpenAiProvider implements LlmProvider {
         else events.push(e.data);
       },
     });
-    const decoder = new TextDecoder();
-    for await (const bytes of res.body as unknown as AsyncIterable<Uint8Array>) {
-      parser.feed(decoder.decode(bytes, { stream: true }));
-      for (const data of events.splice(0)) yield* chunksOf(JSON.parse(data) as OpenAiChunk, res.headers);
-      if (done) break;
+    res.setEncoding('utf8');
+    try {
+      // Not destroyed when the loop breaks at [DONE]: the rest (the chunked terminator) is read, so the
+      // keep-alive connection goes back to the agent (see `release`).
+      for await (const text of res.iterator({ destroyOnReturn: false }) as AsyncIterable<string>) {
+        parser.feed(text);
+        for (const data of events.splice(0)) yield* chunksOf(JSON.parse(data) as OpenAiChunk, headers);
+        if (done) break;
+      }
+      if (!done) {
+        parser.reset({ consume: true });
+        for (const data of events.splice(0)) yield* chunksOf(JSON.parse(data) as OpenAiChunk, headers);
+      }
+    } finally {
+      detach();
+      release(res, done);
     }
-    if (!done) {
-      parser.feed(decoder.decode());
-      parser.reset({ consume: true });
-      for (const data of events.splice(0)) yield* chunksOf(JSON.parse(data) as OpenAiChunk, res.headers);
-    }
-    await res.body.cancel().catch(() => undefined);
     signal.throwIfAborted();
   }
+}
+
+/**
+ * POSTs `body` and resolves with the response once its status and headers arrived (the global agents keep
+ * connections alive, as fetch's did). The signal aborts the request, or the response's body while it
+ * streams: reads then fail, as fetch's did. `detach` ends that once the stream is over. (Not node:http's own
+ * `signal` option: it stays on the socket, and an abort after the reply destroyed the pooled connection.)
+ */
+interface Upstream {
+  res: IncomingMessage;
+  detach: () => void;
+}
+
+function post(url: string, headers: Record<string, string>, body: string, signal: AbortSignal): Promise<Upstream> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(abortError(signal));
+    const target = new URL(url);
+    const transport = target.protocol === 'https:' ? https : target.protocol === 'http:' ? http : null;
+    if (!transport) return reject(new TypeError(`fetch failed: unsupported protocol ${target.protocol}`));
+    const onAbort = (): void => void req.destroy(abortError(signal));
+    let attached = true;
+    const detach = (): void => {
+      // Once: removing a listener from an AbortSignal showed in profiles (~1 % at 200 streams).
+      if (!attached) return;
+      attached = false;
+      signal.removeEventListener('abort', onAbort);
+    };
+    const req = transport.request(
+      target,
+      { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } },
+      (res) => {
+        // A read sees the body's errors through its iterator.
+        res.on('error', () => undefined);
+        resolve({ res, detach });
+      },
+    );
+    signal.addEventListener('abort', onAbort, { once: true });
+    req.once('close', detach);
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const abortError = (signal: AbortSignal): DOMException & { cause?: unknown } =>
+  Object.assign(new DOMException('The operation was aborted', 'AbortError'), { cause: signal.reason as unknown });
+
+/**
+ * After the stream: a response read to its end leaves its connection to the agent; one that ended at
+ * [DONE] has its last bytes read (for at most a second) so that its connection is kept too; anything else
+ * (an error, a consumer that stopped reading, an abort) closes the connection.
+ */
+function release(res: IncomingMessage, done: boolean): void {
+  if (res.complete || res.destroyed) return;
+  if (!done) {
+    res.destroy();
+    return;
+  }
+  const timer = setTimeout(() => res.destroy(), 1000);
+  res.once('close', () => clearTimeout(timer));
+  res.resume();
+}
+
+/** Response headers as the `get(name)` that parseRetryAfterMs reads. */
+function headerBag(res: IncomingMessage): { get(name: string): string | null } {
+  return {
+    get: (name) => {
+      const v = res.headers[name.toLowerCase()];
+      return Array.isArray(v) ? v.join(', ') : (v ?? null);
+    },
+  };
 }
 
 /** The parts of a `chat.completion.chunk` read here (or an `error` object sent inside the stream). */
@@ -116,7 +197,7 @@ interface OpenAiChunk {
   error?: unknown;
 }
 
-function* chunksOf(chunk: OpenAiChunk, headers: Headers): Generator<LlmChunk> {
+function* chunksOf(chunk: OpenAiChunk, headers: { get(name: string): string | null }): Generator<LlmChunk> {
   // The server sent an `error` object inside the stream: an HTTP error without a status (as the SDK maps it).
   if (chunk.error)
     throw new UpstreamError('http', 'openai: HTTP stream error', { retryAfterMs: parseRetryAfterMs(headers) });
