@@ -3,6 +3,12 @@
  * ESM-only NestJS packages into CommonJS. Jest's sandbox
  * loads ES modules through require() only under --experimental-vm-modules, even on Node 24 (docs/decisions.md).
  */
+const os = require('node:os');
+const { jestVendor } = require('./scripts/jest-vendor');
+
+// Third-party packages from one pre-bundled file (scripts/jest-vendor.js); JEST_VENDOR=0 loads them file by file.
+const vendor = process.env.JEST_VENDOR === '0' ? {} : jestVendor();
+
 const common = {
   testEnvironment: '<rootDir>/test/utils/node-environment.js',
   transform: {
@@ -25,12 +31,16 @@ const common = {
     ],
   },
   transformIgnorePatterns: ['/node_modules/(?!@nestjs/)'],
-  moduleNameMapper: { '^src/(.*)$': '<rootDir>/src/$1', '^test/(.*)$': '<rootDir>/test/$1' },
+  moduleNameMapper: { '^src/(.*)$': '<rootDir>/src/$1', '^test/(.*)$': '<rootDir>/test/$1', ...vendor },
   moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
   rootDir: __dirname,
 };
 
 module.exports = {
+  // Test files in parallel: a file mostly boots the app (CPU) and then waits on the database, timers and sockets,
+  // so two workers fill two cores (docs/performance.md "Test suite"). One embedded cluster serves all of them
+  // (its URL reaches the workers through the environment set in globalSetup); every test app has its own database.
+  maxWorkers: Math.max(2, os.availableParallelism() - 1),
   globalSetup: '<rootDir>/test/utils/global-setup.ts',
   globalTeardown: '<rootDir>/test/utils/global-teardown.ts',
   testTimeout: 60000,

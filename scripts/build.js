@@ -49,51 +49,9 @@ for (const r of roots) {
   }
 }
 
-// Optional peers that Nest requires only when used (microservices, websockets, fastify): never here.
-const OPTIONAL_PEERS = [
-  '@nestjs/microservices',
-  '@nestjs/microservices/*',
-  '@nestjs/websockets',
-  '@nestjs/websockets/*',
-  '@fastify/static',
-];
 const main = path.join(out, 'src', 'main.js');
 
-// Nest 12's ESM packages require their optional peers through createRequire(import.meta.url), which esbuild cannot
-// follow: at run time that would load a second copy from node_modules (a second class-validator metadata storage,
-// so a PartialType DTO would lose its parent's validation; a second TypeORM). These peers are rewired to the
-// bundled copies; any other id is required from node_modules as before (swagger-ui-dist's asset path).
-const BUNDLED_PEERS = [
-  'class-validator',
-  'class-transformer',
-  'class-transformer/cjs/storage',
-  '@nestjs/swagger',
-  'typeorm',
-];
-const bundledPeers = {
-  name: 'bundled-peers',
-  setup(build) {
-    build.onResolve({ filter: /^bundled-peers$/ }, () => ({ path: 'bundled-peers', namespace: 'bundled-peers' }));
-    build.onLoad({ filter: /.*/, namespace: 'bundled-peers' }, () => ({
-      resolveDir: root,
-      loader: 'js',
-      contents:
-        `const { createRequire } = require('node:module');\n` +
-        `const fallback = createRequire(__filename);\n` +
-        `module.exports = (id) => {\n  switch (id) {\n` +
-        BUNDLED_PEERS.map((id) => `    case ${JSON.stringify(id)}: return require(${JSON.stringify(id)});\n`).join('') +
-        `    default: return fallback(id);\n  }\n};\n`,
-    }));
-    build.onLoad({ filter: /node_modules[\\/]@nestjs[\\/].*\.js$/ }, (args) => {
-      const source = fs.readFileSync(args.path, 'utf8');
-      if (!source.includes('createRequire(import.meta.url)')) return undefined;
-      return {
-        loader: 'js',
-        contents: `import __bundledRequire from 'bundled-peers';\n${source.replaceAll('createRequire(import.meta.url)', '(() => __bundledRequire)()')}`,
-      };
-    });
-  },
-};
+const { bundledPeers, IMPORT_META, OPTIONAL_PEERS } = require('./bundled-peers');
 // keepNames keeps the `name` of classes and functions that bundling renames (two modules' `Observable` become
 // `Observable6`): Nest, TypeORM and the logger read class names. esbuild does it by wrapping every function in
 // `__name(fn, "name")`, which defines an own `name` property on each closure as it is created, and so gives each
@@ -131,23 +89,12 @@ require('esbuild')
     minifySyntax: true,
     keepNames: true, // Nest and TypeORM use class names (tokens, entity and migration names)
     sourcemap: true,
-    external: OPTIONAL_PEERS,
-    plugins: [bundledPeers],
-    // The ESM-only packages (Nest 12, Swagger, Terminus) use import.meta to find files and optional packages
-    // (createRequire(import.meta.url), import.meta.resolve): in the CommonJS bundle these resolve from the bundle's
-    // own location, from which node_modules is found the same way.
-    define: {
-      'import.meta.url': '__bundleUrl',
-      'import.meta.resolve': '__bundleResolve',
-      'import.meta.dirname': '__dirname',
-      'import.meta.filename': '__filename',
-    },
-    banner: {
-      js:
-        "const __bundleUrl = require('node:url').pathToFileURL(__filename).href;\n" +
-        "const __bundleResolve = (s) => require('node:url').pathToFileURL(require.resolve(s)).href;\n" +
-        `const __nameKept = ${NAME_KEPT};`,
-    },
+    // @google/genai (and its google-auth-library, ws, node-fetch…, ~1.2 MB of the bundle) is imported on the first
+    // Gemini request (gemini.provider.ts): left in node_modules, it is neither parsed nor evaluated at boot.
+    external: [...OPTIONAL_PEERS, '@google/genai'],
+    plugins: [bundledPeers(root)],
+    define: IMPORT_META.define,
+    banner: { js: `${IMPORT_META.banner.js}\nconst __nameKept = ${NAME_KEPT};` },
     logLevel: 'warning',
   })
   .then(

@@ -1,8 +1,7 @@
-import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { BoundedPool, PoolSaturatedError } from 'src/auth/hash-pool';
 import { APP_CONFIG, AppConfig } from 'src/config/env';
-import { randomToken } from 'src/teams/token-hash';
 import { AuthErrors } from 'src/auth/auth.errors';
 
 /** scrypt cost: N = 2^ln (CPU/memory), r (block size), p (parallelisation; run one after the other by Node). */
@@ -49,6 +48,11 @@ interface ParsedHash {
 /** Standard base64 without padding, as in PHC strings. */
 const b64 = (buf: Buffer): string => buf.toString('base64').replace(/=+$/, '');
 
+/** The PHC string of a derived key: `$scrypt$ln=..,r=..,p=..$<salt>$<key>`. */
+function formatHash({ ln, r, p }: ScryptParams, salt: Buffer, key: Buffer): string {
+  return `$scrypt$ln=${ln},r=${r},p=${p}$${b64(salt)}$${b64(key)}`;
+}
+
 /** Decodes unpadded base64, or null when the text is not exactly what `b64` would write. */
 function unb64(text: string): Buffer | null {
   const buf = Buffer.from(text, 'base64');
@@ -87,17 +91,18 @@ function deriveKey(password: string, salt: Buffer, { ln, r, p }: ScryptParams, k
  * the libuv thread pool.
  */
 @Injectable()
-export class PasswordHasher implements OnModuleInit {
+export class PasswordHasher {
   private readonly pool: BoundedPool;
-  private dummyHash = '';
+  /**
+   * Verified against when the account does not exist, so that a login costs the same either way: the current
+   * parameters and sizes with a random salt and a random key, which no password derives. Nothing is derived
+   * for it: hashing a random token at boot cost ~200 ms of every start (awaited in onModuleInit) and left its
+   * 16 MiB in a malloc arena of the idle process (docs/performance.md).
+   */
+  private readonly dummyHash = formatHash(SCRYPT_PARAMS, randomBytes(SALT_BYTES), randomBytes(KEY_BYTES));
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     this.pool = new BoundedPool(config.auth.hashConcurrency, config.auth.hashQueueMax);
-  }
-
-  async onModuleInit(): Promise<void> {
-    // Verified against when the account does not exist, so that a login costs the same either way.
-    this.dummyHash = await this.compute(randomToken());
   }
 
   get stats(): BoundedPool['stats'] {
@@ -141,9 +146,7 @@ export class PasswordHasher implements OnModuleInit {
 
   private async compute(password: string): Promise<string> {
     const salt = randomBytes(SALT_BYTES);
-    const key = await deriveKey(password, salt, SCRYPT_PARAMS, KEY_BYTES);
-    const { ln, r, p } = SCRYPT_PARAMS;
-    return `$scrypt$ln=${ln},r=${r},p=${p}$${b64(salt)}$${b64(key)}`;
+    return formatHash(SCRYPT_PARAMS, salt, await deriveKey(password, salt, SCRYPT_PARAMS, KEY_BYTES));
   }
 
   private async guarded<T>(task: () => Promise<T>): Promise<T> {

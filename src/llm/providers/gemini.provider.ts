@@ -1,12 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import {
-  Content,
-  FunctionCallingConfigMode,
-  GenerateContentResponse,
-  GoogleGenAI,
-  Part,
-  ToolConfig,
-} from '@google/genai';
+import type * as GenAi from '@google/genai';
+import type { Content, GenerateContentResponse, Part, ToolConfig } from '@google/genai';
 import { Injectable } from '@nestjs/common';
 import { parseRetryAfterMs, UpstreamError } from 'src/llm/llm.errors';
 import {
@@ -22,6 +16,13 @@ import {
 } from 'src/llm/llm.types';
 
 const DEFAULT_BASE_URL = 'https://generativelanguage.googleapis.com';
+
+/**
+ * The SDK is loaded on the first Gemini request, not at boot: evaluating it was ~3 % of a boot's CPU and heap
+ * (docs/performance.md), for a provider many deployments never call.
+ */
+let genAi: Promise<typeof GenAi> | undefined;
+const loadGenAi = (): Promise<typeof GenAi> => (genAi ??= import('@google/genai'));
 
 /**
  * Gemini through the official SDK (`@google/genai` 3.x): POST
@@ -43,6 +44,7 @@ export class GeminiProvider implements LlmProvider {
   ): AsyncGenerator<LlmChunk> {
     if (!agent.secret) throw new UpstreamError('config', 'gemini: the agent has no API key');
     let lastHeaders: Headers | undefined;
+    const { GoogleGenAI, FunctionCallingConfigMode } = await loadGenAi();
     const ai = new GoogleGenAI({
       vertexai: false,
       apiKey: agent.secret,
@@ -81,7 +83,12 @@ export class GeminiProvider implements LlmProvider {
           maxOutputTokens: options.maxTokens ?? agent.config.maxTokens,
           ...(options.stop?.length ? { stopSequences: options.stop } : {}),
           ...(tools
-            ? { tools, ...(options.toolChoice ? { toolConfig: toGeminiToolConfig(options.toolChoice) } : {}) }
+            ? {
+                tools,
+                ...(options.toolChoice
+                  ? { toolConfig: toGeminiToolConfig(options.toolChoice, FunctionCallingConfigMode) }
+                  : {}),
+              }
             : {}),
           abortSignal: signal,
           automaticContinuation: false,
@@ -129,11 +136,11 @@ function finishOf(chunk: GenerateContentResponse): LlmFinishReason | null {
   return r ? (GEMINI_FINISH[r] ?? 'stop') : null;
 }
 
-function toGeminiToolConfig(choice: LlmToolChoice): ToolConfig {
-  if (choice === 'none') return { functionCallingConfig: { mode: FunctionCallingConfigMode.NONE } };
-  if (choice === 'auto') return { functionCallingConfig: { mode: FunctionCallingConfigMode.AUTO } };
-  if (choice === 'required') return { functionCallingConfig: { mode: FunctionCallingConfigMode.ANY } };
-  return { functionCallingConfig: { mode: FunctionCallingConfigMode.ANY, allowedFunctionNames: [choice.name] } };
+function toGeminiToolConfig(choice: LlmToolChoice, mode: typeof GenAi.FunctionCallingConfigMode): ToolConfig {
+  if (choice === 'none') return { functionCallingConfig: { mode: mode.NONE } };
+  if (choice === 'auto') return { functionCallingConfig: { mode: mode.AUTO } };
+  if (choice === 'required') return { functionCallingConfig: { mode: mode.ANY } };
+  return { functionCallingConfig: { mode: mode.ANY, allowedFunctionNames: [choice.name] } };
 }
 
 /** System prompt + system messages → systemInstruction; user → `user`, assistant → `model`. */

@@ -1,4 +1,4 @@
-import { randomBytes, scryptSync } from 'node:crypto';
+import crypto, { randomBytes, scryptSync } from 'node:crypto';
 import { PasswordHasher, SCRYPT_PARAMS, parseScryptHash } from 'src/auth/password-hasher.service';
 import { AppError } from 'src/common/errors/app-error';
 import { loadConfig } from 'src/config/env';
@@ -27,7 +27,6 @@ describe('PasswordHasher (real scrypt from node:crypto)', () => {
   let good: string;
   beforeAll(async () => {
     h = make(2, 16);
-    await h.onModuleInit();
     good = await h.hash('correct horse battery');
   });
 
@@ -72,9 +71,21 @@ describe('PasswordHasher (real scrypt from node:crypto)', () => {
   });
 
   it('does the same work and fails when there is no account (dummy hash)', async () => {
-    expect(await h.verify(undefined, 'anything at all')).toBe(false);
-    expect(await h.verify(null, 'anything at all')).toBe(false);
-    expect(await h.verify('', 'anything at all')).toBe(false);
+    const scrypt = jest.spyOn(crypto, 'scrypt');
+    try {
+      expect(await h.verify(undefined, 'anything at all')).toBe(false);
+      expect(await h.verify(null, 'anything at all')).toBe(false);
+      expect(await h.verify('', 'anything at all')).toBe(false);
+      // One derivation per attempt, with the parameters and key size of a real account's hash.
+      const { ln, r, p } = SCRYPT_PARAMS;
+      expect(scrypt).toHaveBeenCalledTimes(3);
+      for (const call of scrypt.mock.calls) {
+        expect(call[2]).toBe(32);
+        expect(call[3]).toMatchObject({ N: 2 ** ln, r, p });
+      }
+    } finally {
+      scrypt.mockRestore();
+    }
   });
 
   describe('a malformed or absurd stored hash is a failed login, quickly, never a throw', () => {

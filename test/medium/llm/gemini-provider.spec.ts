@@ -74,4 +74,28 @@ describe('Gemini provider (official SDK against the fake server)', () => {
     ]);
     expect(body.generationConfig).toMatchObject({ temperature: 0.2, maxOutputTokens: 64 });
   });
+
+  it.each([
+    ['auto', { mode: 'AUTO' }],
+    ['none', { mode: 'NONE' }],
+    ['required', { mode: 'ANY' }],
+    [{ name: 'get_weather' }, { mode: 'ANY', allowedFunctionNames: ['get_weather'] }],
+  ] as const)('sends tools as functionDeclarations and tool choice %j as %j', async (toolChoice, config) => {
+    const parameters = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] };
+    await collect(
+      kit.service.stream([gemini()], USER_MESSAGES, new AbortController().signal, {
+        tools: [{ name: 'get_weather', description: 'Weather of a city', parameters }],
+        toolChoice,
+      }),
+    );
+    const body = fake.lastRequest!.body;
+    expect(body.tools).toEqual([
+      {
+        functionDeclarations: [
+          { name: 'get_weather', description: 'Weather of a city', parametersJsonSchema: parameters },
+        ],
+      },
+    ]);
+    expect(body.toolConfig).toEqual({ functionCallingConfig: config });
+  });
 });
