@@ -136,8 +136,7 @@ export class IdleMemoryReducer implements OnApplicationBootstrap, OnModuleDestro
 
   /** One look at the process; runs the GC when `decideIdleGc` says so. */
   check(now = Date.now()): IdleGcDecision {
-    const elu = performance.eventLoopUtilization(this.lastElu).utilization;
-    this.lastElu = performance.eventLoopUtilization();
+    const elu = this.sampleElu();
     const decision = decideIdleGc(
       {
         now,
@@ -152,6 +151,13 @@ export class IdleMemoryReducer implements OnApplicationBootstrap, OnModuleDestro
     );
     if (decision === 'run') this.reduce(now);
     return decision;
+  }
+
+  /** Event-loop utilization since the previous sample. */
+  private sampleElu(): number {
+    const elu = performance.eventLoopUtilization(this.lastElu).utilization;
+    this.lastElu = performance.eventLoopUtilization();
+    return elu;
   }
 
   private reduce(now: number): void {
