@@ -9,6 +9,7 @@ port=${BOOT_PORT:-3977}
 node_bin=$(command -v node)
 # The flags `npm start` / `npm run start:prod` / the Dockerfile use (package.json).
 node_flags=${BOOT_NODE_FLAGS---max-semi-space-size=4}
+export GLIBC_TUNABLES=${BOOT_GLIBC_TUNABLES-glibc.malloc.mmap_threshold=131072:glibc.malloc.trim_threshold=131072}
 ms() { date +%s%3N; }
 boot() { # $1 data dir; sets $elapsed (ms to ready) and leaves the server running as $pid
   local t0
@@ -25,7 +26,7 @@ boot() { # $1 data dir; sets $elapsed (ms to ready) and leaves the server runnin
   cpu=$(awk -v hz="$(getconf CLK_TCK)" '{print int(($14+$15+$16+$17)*1000/hz)}' "/proc/$pid/stat")
 }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
-echo "node: $("$node_bin" -v) $node_flags"
+echo "node: $("$node_bin" -v) $node_flags GLIBC_TUNABLES=$GLIBC_TUNABLES"
 for i in $(seq 1 "$runs"); do
   dir=$(mktemp -d)/data
   boot "$dir"; fresh=$elapsed; fresh_cpu=$cpu

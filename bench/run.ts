@@ -28,7 +28,7 @@ import { ms, percentile, table } from 'bench/lib/stats';
  *
  * The service gets a fresh database created on BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres,
  * dropped afterwards) and BENCH_REDIS_URL (default redis://127.0.0.1:6379) under a unique REDIS_KEY_PREFIX.
- * Options: BENCH_SECTIONS=levels,stall,idle,history,writes   BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/p"
+ * Options: BENCH_SECTIONS=levels,stall,idle,history,writes   BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/p" (added to the production flags; BENCH_PRODUCTION_FLAGS=0 drops those)
  *          BENCH_LEVELS=1,10,50,200  BENCH_STALL_LEVELS=256,512,768  BENCH_IDLE=10000  BENCH_MIN_SAMPLES=20
  *          BENCH_HISTORY_SAMPLES=15  BENCH_CONTEXT_MESSAGES (the service's CHAT_CONTEXT_MESSAGES)  BENCH_NO_ANALYZE=1
  */

@@ -70,8 +70,18 @@ const sampleMemoryOf =
 const noSampler = (): Promise<MemorySample> =>
   Promise.reject(new Error('this process was started without a memory sample file'));
 
-/** Extra node flags for the service, e.g. BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it. */
-const nodeArgs = (): string[] => (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+/** What `npm run start:prod` and the Dockerfile run the service with (package.json): the bench measures that. */
+const PRODUCTION_NODE_ARGS = ['--max-semi-space-size=4'];
+const PRODUCTION_GLIBC_TUNABLES = 'glibc.malloc.mmap_threshold=131072:glibc.malloc.trim_threshold=131072';
+
+/**
+ * Node flags for the service: the production ones, plus extra ones, e.g. BENCH_NODE_ARGS="--cpu-prof
+ * --cpu-prof-dir=/tmp/prof" to profile it. BENCH_PRODUCTION_FLAGS=0 leaves the production ones out.
+ */
+const nodeArgs = (): string[] => [
+  ...(process.env.BENCH_PRODUCTION_FLAGS === '0' ? [] : PRODUCTION_NODE_ARGS),
+  ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+];
 
 /** Starts the built service (dist/src/main.js) as its own process, so its memory is measured alone. */
 export async function startService(env: Record<string, string>): Promise<ServiceProcess> {
@@ -87,6 +97,7 @@ export async function startService(env: Record<string, string>): Promise<Service
     {
       env: {
         PATH: process.env.PATH ?? '',
+        ...(process.env.BENCH_PRODUCTION_FLAGS === '0' ? {} : { GLIBC_TUNABLES: PRODUCTION_GLIBC_TUNABLES }),
         NODE_ENV: 'development',
         DATA_DIR: dataDir,
         PORT: String(port),

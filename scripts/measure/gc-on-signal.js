@@ -53,6 +53,7 @@ function figures() {
   return {
     ...process.memoryUsage(),
     ...procStatus(),
+    cpu: process.cpuUsage(),
     smaps: smaps(),
     heapCommitted: heap.total_physical_size,
     malloced: heap.malloced_memory,

@@ -2,10 +2,11 @@
 // Issue 14, memory: the service's RSS across rounds of SSE connect/abort cycles, measured out of jest with
 // the service in its own process (so the client's memory is not counted).
 //   node_modules/.bin/node scripts/measure/measure-sse-churn-rss.js   (10 rounds × 1,000 cycles, 8 in parallel)
-//   ROUNDS=… CYCLES=… PARALLEL=… WARMUP=1000 SETTLE_S=30 TARGET=bare MALLOC_ARENA_MAX=2 NODE_FLAGS='…' node …
+//   ROUNDS=… CYCLES=… PARALLEL=… WARMUP=1000 SETTLE_S=30 TARGET=bare MALLOC_ARENA_MAX=2 NODE_FLAGS='…' GLIBC_TUNABLES=… node …
 // Needs a build (node scripts/build.js), PostgreSQL (ADMIN_DATABASE_URL, default the machine's) and Redis
 // (REDIS_URL, default redis://127.0.0.1:6379; REDIS_URL= empty runs the in-process event bus).
-// The service runs with the flags of production (--max-semi-space-size=4; NODE_FLAGS replaces them). TARGET=bare
+// The service runs with the flags and malloc settings of production (--max-semi-space-size=4, NODE_FLAGS replaces
+// them; GLIBC_TUNABLES with fixed 128 KB thresholds, GLIBC_TUNABLES= empty for glibc's dynamic defaults). TARGET=bare
 // churns a bare node:http SSE server (bare-sse-server.js) instead, to tell Node/V8's own behaviour from ours.
 // The baseline is taken after WARMUP cycles (default 1,000: the one-time step a bare server shows as well).
 // Prints, after the warm-up and after each round (two full GCs first, see gc-on-signal.js): RSS, its anonymous
@@ -16,7 +17,16 @@ const { mkdtempSync, rmSync } = require('node:fs');
 const http = require('node:http');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
-const { MB, measuredContext, sample, sleep, startBare, startService, stopMeasured } = require('./measured-process');
+const {
+  GLIBC_TUNABLES,
+  MB,
+  measuredContext,
+  sample,
+  sleep,
+  startBare,
+  startService,
+  stopMeasured,
+} = require('./measured-process');
 
 const ROUNDS = Number(process.env.ROUNDS ?? 10);
 const CYCLES = Number(process.env.CYCLES ?? 1000);
@@ -59,6 +69,8 @@ function printRow(label, m) {
   );
 }
 
+/** CPU seconds the measured process used between two samples (the samples' own GCs included, the same in every run). */
+const cpuS = (a, b) => (b.cpu.user + b.cpu.system - a.cpu.user - a.cpu.system) / 1e6;
 const pct = (a, b) => `${(((b - a) / a) * 100).toFixed(1)} %`;
 
 async function churn(n, url, headers, agent) {
@@ -101,7 +113,8 @@ async function main() {
     const last = rows[rows.length - 1][1];
     const maxRss = Math.max(...rows.slice(2).map(([, m]) => m.rss));
     const secs = ((Date.now() - started) / 1000).toFixed(0);
-    // Then idle: does V8 give back by itself what it pooled (its memory reducer runs on an idle process)?
+    // Then idle: the service's IdleMemoryReducer (IDLE_GC_QUIET_MS, default 10 s) releases what V8 pooled; V8's own
+    // memory reducer would only after ~100 s (docs/reliability.md "Memory"). IDLE_GC_ENABLED=false to see V8 alone.
     await sleep(SETTLE_S * 1000);
     const settled = await sample(proc, out);
     printRow(`idle ${SETTLE_S} s`, settled);
@@ -110,6 +123,7 @@ async function main() {
     console.log(
       `${TARGET}: boot rss ${MB(rows[0][1].rss)} MB; ${WARMUP} warm-up cycles, then ${ROUNDS} × ${CYCLES} cycles in ${secs} s; node flags: ${ctx.flags.join(' ') || 'none'}, MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? 'unset'}\n` +
         `rss baseline (after the warm-up) ${MB(base.rss)} MB; highest after a round ${MB(maxRss)} MB (${pct(base.rss, maxRss)}); after the last round ${MB(last.rss)} MB (${pct(base.rss, last.rss)}); first→last round ${MB(first.rss)}→${MB(last.rss)} MB (${pct(first.rss, last.rss)})\n` +
+        `service CPU (user + system) from the baseline to the last round: ${cpuS(base, last).toFixed(2)} s, ${((cpuS(base, last) * 1000) / ROUNDS).toFixed(0)} ms per round of ${CYCLES} cycles; measured process's GLIBC_TUNABLES=${GLIBC_TUNABLES || 'unset'}\n` +
         `after ${SETTLE_S} s idle ${MB(settled.rss)} MB (${pct(base.rss, settled.rss)}); after a memory-reducing GC ${MB(reduced.rss)} MB (${pct(base.rss, reduced.rss)}; ${pct(baseReduced.rss, reduced.rss)} from the baseline's ${MB(baseReduced.rss)} MB after the same GC); heapUsed baseline→last ${MB(base.heapUsed)}→${MB(last.heapUsed)} MB`,
     );
   } finally {

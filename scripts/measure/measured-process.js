@@ -9,6 +9,9 @@ const { Client } = require('pg');
 const ROOT = resolve(__dirname, '../..');
 const ADMIN_URL = process.env.ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** The malloc settings of production (Dockerfile, npm start); GLIBC_TUNABLES= (empty) runs glibc's dynamic defaults. */
+const PRODUCTION_GLIBC_TUNABLES = 'glibc.malloc.mmap_threshold=131072:glibc.malloc.trim_threshold=131072';
+const GLIBC_TUNABLES = process.env.GLIBC_TUNABLES ?? PRODUCTION_GLIBC_TUNABLES;
 const ADMIN = { email: 'churn@example.com', password: 'Measure-Rss-Pass-7' };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const MB = (b) => (b / 1048576).toFixed(1);
@@ -44,6 +47,13 @@ async function api(base, method, path, token, body) {
   return json;
 }
 
+/** The measured process runs with production's GLIBC_TUNABLES unless the environment says otherwise. */
+function withTunables(env) {
+  if (GLIBC_TUNABLES) env.GLIBC_TUNABLES = GLIBC_TUNABLES;
+  else delete env.GLIBC_TUNABLES;
+  return env;
+}
+
 /** The service on its own database, with an endless reply to follow: the stream URL and its headers. */
 async function startService(ctx, agentConfig) {
   const dbName = `cb_churn_${randomBytes(4).toString('hex')}`;
@@ -74,6 +84,7 @@ async function startService(ctx, agentConfig) {
     MEM_OUT: ctx.out,
   };
   if (!REDIS_URL) delete env.REDIS_URL;
+  withTunables(env);
   ctx.proc = spawn(
     process.execPath,
     [...ctx.flags, '--expose-gc', '-r', join(__dirname, 'gc-on-signal.js'), join(ROOT, 'dist/src/main.js')],
@@ -110,7 +121,7 @@ async function startService(ctx, agentConfig) {
 
 /** TARGET=bare: a node:http SSE server doing the same per stream, to tell Node/V8's own behaviour from ours. */
 async function startBare(ctx) {
-  const env = { ...process.env, PORT: String(ctx.port), HOST: '127.0.0.1', MEM_OUT: ctx.out };
+  const env = withTunables({ ...process.env, PORT: String(ctx.port), HOST: '127.0.0.1', MEM_OUT: ctx.out });
   ctx.proc = spawn(
     process.execPath,
     [
@@ -163,4 +174,4 @@ function measuredContext(dataDir, flags) {
   };
 }
 
-module.exports = { MB, measuredContext, sample, sleep, startBare, startService, stopMeasured };
+module.exports = { GLIBC_TUNABLES, MB, measuredContext, sample, sleep, startBare, startService, stopMeasured };

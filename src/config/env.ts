@@ -143,6 +143,11 @@ export interface AppConfig {
    */
   secretsCheckReset: boolean;
   auditRetentionDays: number;
+  /**
+   * Memory-reducing GC once the process is quiet (src/monitoring/idle-memory-reducer.ts): releases the pages
+   * V8 pools after load (IDLE_GC_ENABLED, IDLE_GC_QUIET_MS, IDLE_GC_MIN_INTERVAL_MS, IDLE_GC_MIN_RSS_GROWTH_MB).
+   */
+  idleGc: { enabled: boolean; quietMs: number; minIntervalMs: number; minRssGrowthMb: number };
   /** Secrets were generated for development and stored in the data directory. */
   generatedSecrets: boolean;
 }
@@ -427,6 +432,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
     docsEnabled: r.bool('DOCS_ENABLED', !isProduction),
     secretsCheckReset: r.bool('SECRETS_CHECK_RESET', false),
     auditRetentionDays: r.int('AUDIT_RETENTION_DAYS', 90, 1),
+    idleGc: {
+      enabled: r.bool('IDLE_GC_ENABLED', true),
+      quietMs: r.int('IDLE_GC_QUIET_MS', 10000, 1000),
+      minIntervalMs: r.int('IDLE_GC_MIN_INTERVAL_MS', 60000, 1000),
+      minRssGrowthMb: r.int('IDLE_GC_MIN_RSS_GROWTH_MB', 32, 0),
+    },
     generatedSecrets,
   };
 

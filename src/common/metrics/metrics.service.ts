@@ -161,6 +161,21 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
     labelNames: ['scope'] as const,
     registers: [this.registry],
   });
+  private readonly idleGcRuns = new Counter({
+    name: `${METRIC_PREFIX}idle_gc_total`,
+    help: 'Memory-reducing GCs run by the idle memory reducer (only on a quiet process)',
+    registers: [this.registry],
+  });
+  private readonly idleGcPause = new Counter({
+    name: `${METRIC_PREFIX}idle_gc_pause_seconds_total`,
+    help: 'Time the idle memory reducer stopped the event loop for, in total',
+    registers: [this.registry],
+  });
+  private readonly idleGcReleased = new Counter({
+    name: `${METRIC_PREFIX}idle_gc_released_bytes_total`,
+    help: 'RSS the idle memory reducer gave back to the system, in total',
+    registers: [this.registry],
+  });
 
   constructor(
     private readonly breakers: BreakerRegistry,
@@ -290,6 +305,15 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
 
   stampReadFailed(scope: string): void {
     this.stampReadFailures.inc({ scope });
+  }
+
+  // ---- memory ------------------------------------------------------------------------------------------
+
+  /** The idle memory reducer ran a memory-reducing GC: its pause, and how much RSS went. */
+  idleGcRan(pauseSeconds: number, releasedBytes: number): void {
+    this.idleGcRuns.inc();
+    this.idleGcPause.inc(pauseSeconds);
+    this.idleGcReleased.inc(releasedBytes);
   }
 
   // ---- collected on scrape ------------------------------------------------------------------------------
