@@ -10,6 +10,9 @@ node_bin=$(command -v node)
 # The flags `npm start` / `npm run start:prod` / the Dockerfile use (package.json).
 node_flags=${BOOT_NODE_FLAGS---max-semi-space-size=4}
 export GLIBC_TUNABLES=${BOOT_GLIBC_TUNABLES-glibc.malloc.mmap_threshold=131072:glibc.malloc.trim_threshold=131072}
+# As `npm start`: V8's compile cache, empty at the first (fresh) boot of run 1 and warm after it. BOOT_COMPILE_CACHE= (empty) turns it off.
+compile_cache=${BOOT_COMPILE_CACHE-$(mktemp -d)/node-compile-cache}
+if [ -n "$compile_cache" ]; then export NODE_COMPILE_CACHE=$compile_cache; else unset NODE_COMPILE_CACHE; fi
 ms() { date +%s%3N; }
 boot() { # $1 data dir; sets $elapsed (ms to ready) and leaves the server running as $pid
   local t0
@@ -26,7 +29,7 @@ boot() { # $1 data dir; sets $elapsed (ms to ready) and leaves the server runnin
   cpu=$(awk -v hz="$(getconf CLK_TCK)" '{print int(($14+$15+$16+$17)*1000/hz)}' "/proc/$pid/stat")
 }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
-echo "node: $("$node_bin" -v) $node_flags GLIBC_TUNABLES=$GLIBC_TUNABLES"
+echo "node: $("$node_bin" -v) $node_flags GLIBC_TUNABLES=$GLIBC_TUNABLES NODE_COMPILE_CACHE=${NODE_COMPILE_CACHE:-}"
 for i in $(seq 1 "$runs"); do
   dir=$(mktemp -d)/data
   boot "$dir"; fresh=$elapsed; fresh_cpu=$cpu
