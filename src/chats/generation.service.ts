@@ -72,13 +72,18 @@ export class GenerationService implements JobKind<ReplyRow>, OnModuleInit {
    * job then stops and finishes the message as `error` (STREAM_UNAVAILABLE).
    */
   start(job: GenerationJob): Promise<void> {
-    const opened = this.log.open(chatStreamKey(job.messageId));
+    const key = chatStreamKey(job.messageId);
+    // The job runs in this process: its followers here get its events without a trip through the shared log.
+    const opened = this.log.open(key, { local: true });
     const reply = new ReplyJob(this.deps, job, opened);
-    void this.runner.start(this, {
-      key: chatStreamKey(job.messageId),
-      renewLease: () => reply.renewLease(),
-      run: (ctx) => reply.run(ctx),
-    });
+    const ended = (): void => this.log.producerEnded(key);
+    this.runner
+      .start(this, {
+        key,
+        renewLease: () => reply.renewLease(),
+        run: (ctx) => reply.run(ctx),
+      })
+      .then(ended, ended);
     return opened;
   }
 

@@ -9,6 +9,7 @@ import {
   ControlMessage,
   FollowOptions,
   AppendOptions,
+  OpenOptions,
   ReadOptions,
   SeedEvent,
   ReadResult,
@@ -16,6 +17,7 @@ import {
   StreamLog,
   StreamLogStats,
 } from 'src/streaming/stream-log';
+import { LocalStreams } from 'src/streaming/local-streams';
 import { RedisLiveHub } from 'src/streaming/redis-live-hub';
 import {
   APPEND_LUA,
@@ -96,6 +98,9 @@ type ScriptedRedis = Redis & {
  */
 export const STREAM_LOG_COMMAND_TIMEOUT_MS = 3000;
 
+/** Events of a locally produced stream held in memory for the replays of local followers (then: Redis). */
+const LOCAL_HELD_MAX = 2000;
+
 export const STREAM_LOG_REDIS_OPTIONS = {
   commandTimeout: STREAM_LOG_COMMAND_TIMEOUT_MS,
   connectTimeout: 2000,
@@ -116,6 +121,8 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
   private readonly redis: ScriptedRedis;
   private readonly sub: Redis;
   private readonly hub: RedisLiveHub;
+  /** Streams produced in this process, delivered to its own followers without Redis (`open(key, { local })`). */
+  private readonly local: LocalStreams;
   /** Appends issued since the last flush (see `batchedAppend`). */
   private appendBatch: PendingAppend[] = [];
   /** Streams opened (and indexed) by this process that have no event yet. */
@@ -142,6 +149,7 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
       pageSize: options.pageSize ?? 500,
       statsSample: options.statsSample ?? 200,
     };
+    this.local = new LocalStreams(Math.min(this.opts.maxLen, LOCAL_HELD_MAX));
     const redis = new Redis(config.redisUrl, { connectionName: 'stream-log', ...STREAM_LOG_REDIS_OPTIONS });
     redis.defineCommand('streamLogAppend', { numberOfKeys: 2, lua: APPEND_LUA });
     redis.defineCommand('streamLogFinish', { numberOfKeys: 2, lua: FINISH_LUA });
@@ -177,16 +185,24 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
   }
 
   /** The open script and the index update leave in one pipeline (one write and one read instead of two each). */
-  async open(key: string): Promise<void> {
+  async open(key: string, options: OpenOptions = {}): Promise<void> {
     this.assertReady(this.redis, key);
+    if (options.local) this.local.open(key);
     const pipe = this.redis.pipeline() as unknown as ChainableCommander & {
       streamLogOpen(m: string, ttl: number): unknown;
     };
     pipe.streamLogOpen(this.metaKey(key), this.opts.idleTtlSec);
     this.addIndex(pipe, key, this.opts.idleTtlSec);
-    const results = await pipe.exec();
+    const results = await pipe.exec().catch((e: unknown) => {
+      this.local.drop(key);
+      throw e;
+    });
     const [openError] = results?.[0] ?? [new Error('stream log open: no reply in the pipeline')];
-    if (openError) throw openError;
+    if (openError) {
+      this.local.drop(key);
+      throw openError;
+    }
+    if (options.local) this.local.opened(key, Number(results?.[0]?.[1] ?? 0));
     const indexError = results?.slice(1).find(([e]) => e)?.[0];
     if (indexError) this.logger.warn(`stream index update failed: ${indexError.message}`);
     // Indexed here: its first append need not index it again.
@@ -219,6 +235,8 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
         expectSeqArg(options),
       ]);
     } catch (e) {
+      // Whatever the log holds now, this process cannot vouch for it: local followers go to the database.
+      this.local.drop(key);
       const msg = (e as Error).message ?? '';
       if (msg.includes('STREAM_FINISHED')) throw new StreamFinishedError(key);
       const lost = /STREAM_LOST (\d+)/.exec(msg);
@@ -228,7 +246,15 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
       throw e;
     }
     if (seq === 1 && !this.openedHere.delete(key)) this.index(key, this.opts.idleTtlSec);
-    return { id: formatEventId(Number(offs), seq), seq, offset: Number(offs), type, data: value };
+    const event: StreamEvent<T> = {
+      id: formatEventId(Number(offs), seq),
+      seq,
+      offset: Number(offs),
+      type,
+      data: value,
+    };
+    this.local.appended(key, event);
+    return event;
   }
 
   async finish(key: string, options: AppendOptions = {}): Promise<void> {
@@ -244,11 +270,15 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
         expectSeqArg(options),
       );
     } catch (e) {
+      this.local.drop(key);
       const lost = /STREAM_LOST (\d+)/.exec((e as Error).message ?? '');
       if (lost) throw new StreamLostError(key, options.expectSeq as number, Number(lost[1]));
       throw e;
     }
-    if (done === 1) this.index(key, ttl);
+    if (done === 1) {
+      this.local.finished(key);
+      this.index(key, ttl);
+    } else this.local.drop(key);
   }
 
   async reseed(key: string, afterSeq: number, events: SeedEvent[]): Promise<{ events: StreamEvent[]; seq: number }> {
@@ -259,6 +289,8 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
         throw new RangeError(`offset must be a non-negative integer (got ${e.offset})`);
       seed.push(e.type, JSON.stringify(values[i]), String(e.offset));
     });
+    // The log lost the stream: from here on its followers here are served by the database.
+    this.local.drop(key);
     let reply: string[];
     try {
       reply = await this.redis.streamLogReseed(
@@ -290,6 +322,8 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
   }
 
   async read(key: string, after: StreamCursor | null, options: ReadOptions = {}): Promise<ReadResult> {
+    const held = this.local.read(key, after, options.limit);
+    if (held) return held;
     this.assertReady(this.redis, key);
     const start = after ? `(${formatEventId(after.offset, after.seq)}` : '-';
     const limit = options.limit;
@@ -328,12 +362,23 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
 
   live(key: string): LiveHandle {
     if (this.closing) throw new StreamLogClosedError(key, null);
+    const local = this.local.live(key);
+    if (local) return local;
     this.assertReady(this.sub, key);
     return this.hub.register(this.liveChannel(key));
   }
 
   closedError(key: string, lastId: string | null): StreamLogClosedError {
     return new StreamLogClosedError(key, lastId);
+  }
+
+  producerEnded(key: string): void {
+    this.local.drop(key);
+  }
+
+  /** Streams produced in this process and followed here without Redis. */
+  get localStreams(): number {
+    return this.local.size;
   }
 
   /** Streams this process follows live (one subscription each, on one connection). */
@@ -391,6 +436,7 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
   async onModuleDestroy(): Promise<void> {
     this.closing = true;
     this.hub.stop();
+    this.local.stop();
     this.controlHandlers.clear();
     await Promise.all([this.quit(this.sub), this.quit(this.redis)]);
   }

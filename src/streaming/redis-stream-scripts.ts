@@ -95,10 +95,17 @@ table.insert(ids, 1, string.format('%d', seq))
 return ids
 `;
 
-/** KEYS: meta. ARGV: idle ttl sec. Creates the meta hash if missing (`open`). */
+/**
+ * KEYS: meta. ARGV: idle ttl sec. Creates the meta hash if missing (`open`). Returns the seq the stream holds
+ * (0 for a new one), or -1 when it is finished.
+ */
 export const OPEN_LUA = `
-if redis.call('HSETNX', KEYS[1], 'seq', '0') == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-return 1
+if redis.call('HSETNX', KEYS[1], 'seq', '0') == 1 then
+  redis.call('EXPIRE', KEYS[1], ARGV[1])
+  return 0
+end
+if redis.call('HGET', KEYS[1], 'fin') == '1' then return -1 end
+return tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
 `;
 
 export type RawEntry = [id: string, fields: string[]];

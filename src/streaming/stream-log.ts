@@ -44,6 +44,15 @@ export interface FollowOptions {
   gaps?: 'error' | 'deliver';
 }
 
+export interface OpenOptions {
+  /**
+   * The stream's producer runs in this process until it finishes the stream or `producerEnded(key)` is called
+   * (a chat reply's job): followers in this process may get its events without a trip through the shared log
+   * (Redis: `LocalStreams`). Only for a producer that certainly runs here.
+   */
+  local?: boolean;
+}
+
 export interface AppendOptions {
   /**
    * The seq of the producer's previous event (0 before the first). When the log holds another one it has
@@ -101,7 +110,15 @@ export abstract class StreamLog {
    * Registers a stream before its first event, so a follower that arrives early waits for events instead
    * of getting `StreamUnknownError`. Idempotent; `append` opens the stream too.
    */
-  abstract open(key: string): Promise<void>;
+  abstract open(key: string, options?: OpenOptions): Promise<void>;
+
+  /**
+   * The local producer of `key` (see `OpenOptions.local`) stopped. If it did not finish the stream, the
+   * followers this process served from it go to the database. No-op for a log without local delivery.
+   */
+  producerEnded(key: string): void {
+    void key;
+  }
 
   /**
    * Appends an event with the next `seq`. `offset` defaults to the previous event's offset and may not go

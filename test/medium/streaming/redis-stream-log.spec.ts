@@ -5,11 +5,16 @@ import { join } from 'node:path';
 import { Test } from '@nestjs/testing';
 import { Redis } from 'ioredis';
 import { ConfigModule } from 'src/config/config.module';
-import { StreamLog } from 'src/streaming/stream-log';
+import { AppendOptions, StreamLog } from 'src/streaming/stream-log';
 import { StreamingModule } from 'src/streaming/streaming.module';
 import { loadConfig } from 'src/config/env';
 import { RedisStreamLog, RedisStreamLogOptions } from 'src/streaming/redis-stream-log';
-import { StreamFinishedError, StreamLogClosedError, StreamOffsetError } from 'src/streaming/streaming.errors';
+import {
+  StreamFinishedError,
+  StreamLogClosedError,
+  StreamOffsetError,
+  StreamUnknownError,
+} from 'src/streaming/streaming.errors';
 import { StreamWriter } from 'src/streaming/stream-writer';
 import { collect, describeStreamLogBehaviour, waitFor } from 'test/medium/streaming/stream-log.behaviour';
 
@@ -63,6 +68,147 @@ if (REDIS_URL)
     },
     { trials: 20 },
   );
+
+/**
+ * The log as a local producer uses it (a chat reply's job): every stream it writes is opened with
+ * `{ local: true }` first, so this instance's own followers are served from `LocalStreams`.
+ */
+function asLocalProducer(log: RedisStreamLog): StreamLog {
+  const opened = new Set<string>();
+  const openLocal = async (key: string) => {
+    opened.add(key);
+    // `open` fails fast while the connection is still being made (the behaviour cases start at once).
+    await waitFor(() => log.isAvailable());
+    return log.open(key, { local: true });
+  };
+  return new Proxy(log, {
+    get(target, prop) {
+      if (prop === 'open') return (key: string) => openLocal(key);
+      if (prop === 'append')
+        return async (key: string, ...rest: [string, unknown, number?, AppendOptions?]) => {
+          if (!opened.has(key)) await openLocal(key);
+          return target.append(key, ...rest);
+        };
+      const v = Reflect.get(target, prop, target) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
+if (REDIS_URL)
+  describeStreamLogBehaviour(
+    'redis, local producer: its own followers served without Redis',
+    async (o = {}) => {
+      const log = await instance(o.env, { maxLen: o.cap });
+      return { producer: asLocalProducer(log), consumer: log, close: () => log.onModuleDestroy() };
+    },
+    { trials: 20 },
+  );
+
+describeRedis('RedisStreamLog, local producer', () => {
+  it('serves its own followers without a Redis subscription, while another instance follows through Redis', async () => {
+    const producer = await instance();
+    const remote = await instance();
+    try {
+      const key = `local-${randomUUID()}`;
+      await producer.open(key, { local: true });
+      const here = collect(producer.follow(key, null));
+      const there = collect(remote.follow(key, null));
+      await waitFor(async () => (await remote.stats()).activeFollowers === 1);
+      await waitFor(async () => (await producer.stats()).activeFollowers === 1);
+      expect(producer.liveSubscriptions).toBe(0);
+      expect(producer.localStreams).toBe(1);
+      for (let n = 1; n <= 5; n++) await producer.append(key, 'message', { n }, n);
+      await producer.finish(key);
+      const [a, b] = await Promise.all([here, there]);
+      expect(a.error).toBeUndefined();
+      expect(b.error).toBeUndefined();
+      expect(a.got.map((e) => e.id)).toEqual(['1-1', '2-2', '3-3', '4-4', '5-5']);
+      expect(b.got).toEqual(a.got);
+      expect(producer.localStreams).toBe(0);
+      // Once finished, a resume reads Redis and gets exactly the rest.
+      const resumed = await collect(producer.follow(key, { offset: 3, seq: 3 }));
+      expect(resumed.got.map((e) => e.id)).toEqual(['4-4', '5-5']);
+    } finally {
+      await Promise.all([producer.onModuleDestroy(), remote.onModuleDestroy()]);
+    }
+  });
+
+  it('replays a new local follower from the held events exactly as Redis would, after any id', async () => {
+    const log = await instance();
+    const remote = await instance();
+    try {
+      const key = `local-replay-${randomUUID()}`;
+      await log.open(key, { local: true });
+      for (let n = 1; n <= 4; n++) await log.append(key, 'message', { n }, n * 2);
+      const cursors = [
+        null,
+        { offset: 2, seq: 1 },
+        { offset: 3, seq: 1 },
+        { offset: 5, seq: 9 },
+        { offset: 8, seq: 4 },
+      ];
+      for (const after of cursors) {
+        for (const limit of [undefined, 2]) {
+          // The other instance has no local copy: its answer comes from Redis.
+          expect(await log.read(key, after, { limit })).toEqual(await remote.read(key, after, { limit }));
+        }
+      }
+      const following = collect(log.follow(key, { offset: 4, seq: 2 }));
+      await log.append(key, 'message', { n: 5 }, 10);
+      await log.finish(key);
+      expect((await following).got.map((e) => e.id)).toEqual(['6-3', '8-4', '10-5']);
+    } finally {
+      await Promise.all([log.onModuleDestroy(), remote.onModuleDestroy()]);
+    }
+  });
+
+  it('sends its local followers to the database (StreamUnknownError) when another writer finished the stream', async () => {
+    const producer = await instance();
+    const sweeper = await instance();
+    try {
+      const key = `local-swept-${randomUUID()}`;
+      await producer.open(key, { local: true });
+      const writer = new StreamWriter(producer, key, () => []);
+      await writer.append('message', { n: 1 }, 1);
+      const followed = collect(producer.follow(key, null));
+      // Another instance ends the stream (a sweep that took over an expired lease): the local producer cannot
+      // see its events, so its next append fails and its followers must not wait for events that never come.
+      await sweeper.append(key, 'error', { code: 'INTERRUPTED' }, 1);
+      await sweeper.finish(key);
+      await expect(writer.append('message', { n: 2 }, 2)).rejects.toBeInstanceOf(StreamFinishedError);
+      const r = await followed;
+      expect(r.got.map((e) => e.id)).toEqual(['1-1']);
+      expect(r.error).toBeInstanceOf(StreamUnknownError);
+    } finally {
+      await Promise.all([producer.onModuleDestroy(), sweeper.onModuleDestroy()]);
+    }
+  });
+
+  it('sends its local followers to the database when the producer ends without finishing, and ignores a finished stream', async () => {
+    const log = await instance();
+    try {
+      const key = `local-ended-${randomUUID()}`;
+      await log.open(key, { local: true });
+      await log.append(key, 'message', { n: 1 }, 1);
+      const followed = collect(log.follow(key, null));
+      await waitFor(async () => (await log.stats()).activeFollowers === 1);
+      log.producerEnded(key);
+      const r = await followed;
+      expect(r.got.map((e) => e.id)).toEqual(['1-1']);
+      expect(r.error).toBeInstanceOf(StreamUnknownError);
+      // Opening a finished stream as local changes nothing: its followers complete from Redis.
+      await log.finish(key);
+      await log.open(key, { local: true });
+      expect(log.localStreams).toBe(0);
+      const again = await collect(log.follow(key, null));
+      expect(again.error).toBeUndefined();
+      expect(again.got.map((e) => e.id)).toEqual(['1-1']);
+    } finally {
+      await log.onModuleDestroy();
+    }
+  });
+});
 
 describeRedis('RedisStreamLog', () => {
   it('follows many streams with one subscription each on one connection, and drops them when followers leave', async () => {
