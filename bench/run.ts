@@ -7,6 +7,7 @@ import Redis from 'ioredis';
 import { histogramTotals, sampleValue, scrape } from 'bench/lib/metrics';
 import { BenchDatabase, createBenchDatabase, DbStats } from 'bench/lib/pg';
 import { cpuMs, load } from 'bench/lib/proc';
+import { RedisCounters, redisCounters, redisDiff, startPrivateRedis } from 'bench/lib/redis';
 import {
   startIdleSseBaseline,
   startRelayProcess,
@@ -49,7 +50,8 @@ const SECTIONS = new Set(
   (process.env.BENCH_SECTIONS ?? 'levels,stall,idle,history,writes').split(',').map((x) => x.trim()),
 );
 const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** Unset: a redis-server of the bench's own (its counters then count only the service), else the machine's. */
+let REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const DB_WRITES_METRIC = 'chat_backend_chat_reply_db_writes';
 const METRICS_TOKEN = randomBytes(18).toString('base64url');
 const WRITE_CASES = [
@@ -174,6 +176,8 @@ interface LevelResult {
   service: StreamTiming[];
   relayCpuMs: number;
   serviceCpuMs: number;
+  /** The service's Redis round trips and commands in its windows (private Redis only). */
+  redis: RedisCounters | null;
 }
 
 function levelJson(l: LevelResult) {
@@ -203,7 +207,17 @@ function levelJson(l: LevelResult) {
     rounds: l.rounds,
     direct: { ttftP50: round(d50), gapP99: round(dGap99), spanP50: round(dSpan) },
     relay: side(l.relay, l.relayCpuMs),
-    service: side(l.service, l.serviceCpuMs),
+    service: {
+      ...side(l.service, l.serviceCpuMs),
+      redisRoundTripsPerReply: l.redis ? round(l.redis.reads / Math.max(1, l.service.length), 1) : null,
+      redisCommandsPerReply: l.redis
+        ? Object.fromEntries(
+            Object.entries(l.redis.commands)
+              .sort((a, b) => b[1] - a[1])
+              .map(([k, v]) => [k, round(v / Math.max(1, l.service.length), 1)]),
+          )
+        : null,
+    },
   };
 }
 
@@ -216,6 +230,8 @@ async function main(): Promise<void> {
   const standard = () => upstream.set({ deltas, delayMs: DELTA_MS, firstDeltaDelayMs: DELTA_MS });
   await standard();
   const relay = await startRelayProcess(upstreamUrl);
+  const privateRedis = process.env.BENCH_REDIS_URL ? null : await startPrivateRedis();
+  if (privateRedis) REDIS_URL = privateRedis.url;
   const db: BenchDatabase = await createBenchDatabase(PG_URL);
   const redisPrefix = `bench:${randomBytes(4).toString('hex')}:`;
   const env: Record<string, string> = {
@@ -310,6 +326,7 @@ async function main(): Promise<void> {
           service: [],
           relayCpuMs: 0,
           serviceCpuMs: 0,
+          redis: privateRedis ? { reads: 0, commands: {} } : null,
         };
         for (let r = 0; r < rounds; r++) {
           const chats = await newChats(ctx, n);
@@ -323,9 +340,17 @@ async function main(): Promise<void> {
           l.relayCpuMs += rel.cpu;
           await standard();
           await sleep(200); // let the chat creations' trailing work (audit) settle out of the window
+          const redisBefore = l.redis ? await redisCounters(REDIS_URL) : null;
           const s = await withCpu(svc.pid, () => Promise.all(chats.map((c) => viaService(ctx, c))));
           l.service.push(...s.result);
           l.serviceCpuMs += s.cpu;
+          if (l.redis && redisBefore) {
+            // The reply's end (slot release, usage, finish) may trail the last event by a little.
+            await sleep(300);
+            const d = redisDiff(redisBefore, await redisCounters(REDIS_URL));
+            l.redis.reads += d.reads;
+            for (const [k, v] of Object.entries(d.commands)) l.redis.commands[k] = (l.redis.commands[k] ?? 0) + v;
+          }
         }
         levels.push(l);
         process.stderr.write(`levels: ${n} done\n`);
@@ -347,15 +372,33 @@ async function main(): Promise<void> {
               spread: `${j.relay.spread} / ${j.service.spread}`,
               'deltas p50': `${j.relay.deltasP50} / ${j.service.deltasP50}`,
               stalled: `${j.relay.stalled} / ${j.service.stalled}`,
+              'Redis round trips per reply': j.service.redisRoundTripsPerReply ?? '-',
               errors: j.service.errors ?? j.relay.errors ?? '-',
             };
           }),
         ),
       );
+      if (levels[0]?.redis) {
+        say('\nRedis commands per reply (the service, private redis-server; commands run by Lua scripts included):\n');
+        say(
+          table(
+            levels.map((l) => {
+              const c = levelJson(l).service.redisCommandsPerReply ?? {};
+              return {
+                streams: l.streams,
+                commands: Object.entries(c)
+                  .map(([k, v]) => `${k} ${v}`)
+                  .join(', '),
+              };
+            }),
+          ),
+        );
+      }
       say(
         '\nCPU: user+system of the process from /proc/<pid>/stat around the level (10 ms ticks), divided by the replies. ' +
           'added TTFT: minus the upstream called directly at the same level. spread: median first-to-last-delta time over the ' +
-          "upstream's own (1.0 = as spread as sent; near 0 = the reply arrived as a burst). deltas p50: the service coalesces deltas that queue.",
+          "upstream's own (1.0 = as spread as sent; near 0 = the reply arrived as a burst). deltas p50: the service coalesces deltas that queue. " +
+          "Redis round trips: socket reads the (private) redis-server processed in the level's service windows, divided by the replies: one per command or pipeline sent.",
       );
     }
 
@@ -621,6 +664,7 @@ async function main(): Promise<void> {
     agent.destroy();
     await db.drop();
     await dropRedisKeys(redisPrefix);
+    await privateRedis?.stop();
   }
 }
 
