@@ -139,6 +139,7 @@ export class GenerationService implements JobKind<ReplyRow>, OnModuleInit {
           'error',
           { code: INTERRUPTED, message: 'The generation was interrupted', messageId },
           offset,
+          { finish: true },
         );
       } else {
         await this.log.append(
@@ -146,9 +147,9 @@ export class GenerationService implements JobKind<ReplyRow>, OnModuleInit {
           'done',
           { message: 'Stream cancelled', messageId, status: 'cancelled', usage: null },
           offset,
+          { finish: true },
         );
       }
-      await this.log.finish(key);
     } catch (err) {
       this.logger.warn(`stream ${key}: terminal event not appended: ${(err as Error).message}`);
     }

@@ -302,6 +302,7 @@ export class ReplyJob {
           'error',
           { code: final.errorCode ?? 'INTERNAL', message: final.errorMessage ?? 'Generation failed', messageId },
           final.content.length,
+          { finish: true },
         );
       } else {
         const cancelled = final.status === 'cancelled';
@@ -314,9 +315,9 @@ export class ReplyJob {
             usage: final.usage ?? null,
           },
           final.content.length,
+          { finish: true },
         );
       }
-      await this.writer.finish();
     } catch (err) {
       // Followers fall back to the database, which already holds the final state.
       this.logger.warn(`job ${messageId}: terminal event not appended: ${(err as Error).message}`);

@@ -113,7 +113,9 @@ export class MemoryStreamLog extends StreamLog implements FollowSource, OnModule
     if (!Number.isSafeInteger(off) || off < 0)
       throw new RangeError(`offset must be a non-negative integer (got ${off})`);
     if (off < s.offset) throw new StreamOffsetError(key, off, s.offset);
-    return this.push(key, s, type, data, off);
+    const event = this.push(key, s, type, data, off);
+    if (options.finish) await this.finish(key);
+    return event;
   }
 
   async reseed(key: string, afterSeq: number, events: SeedEvent[]): Promise<{ events: StreamEvent[]; seq: number }> {

@@ -65,9 +65,12 @@ type AppendArgs = [
   ttl: number,
   channel: string,
   expectSeq: string,
+  finish: '' | '1',
+  retentionSec: number,
 ];
 
 interface PendingAppend {
+  key: string;
   args: AppendArgs;
   resolve: (r: [number, string]) => void;
   reject: (e: unknown) => void;
@@ -223,7 +226,7 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
     let seq: number;
     let offs: string;
     try {
-      [seq, offs] = await this.batchedAppend([
+      [seq, offs] = await this.batchedAppend(key, [
         this.eventsKey(key),
         this.metaKey(key),
         type,
@@ -233,6 +236,8 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
         this.opts.idleTtlSec,
         this.liveChannel(key),
         expectSeqArg(options),
+        options.finish ? '1' : '',
+        this.opts.retentionSec,
       ]);
     } catch (e) {
       // Whatever the log holds now, this process cannot vouch for it: local followers go to the database.
@@ -245,7 +250,6 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
       if (m) throw new StreamOffsetError(key, offset as number, Number(m[1]));
       throw e;
     }
-    if (seq === 1 && !this.openedHere.delete(key)) this.index(key, this.opts.idleTtlSec);
     const event: StreamEvent<T> = {
       id: formatEventId(Number(offs), seq),
       seq,
@@ -254,6 +258,11 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
       data: value,
     };
     this.local.appended(key, event);
+    if (options.finish) {
+      // Indexed with its retention in the append's own pipeline (see `flushAppends`).
+      this.openedHere.delete(key);
+      this.local.finished(key);
+    } else if (seq === 1 && !this.openedHere.delete(key)) this.index(key, this.opts.idleTtlSec);
     return event;
   }
 
@@ -448,9 +457,9 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
    * connection and was measured slower under load, batches do not wait for one another. A batch of one is
    * a plain call. Order within a stream is kept: a job awaits each append before the next.
    */
-  private batchedAppend(args: AppendArgs): Promise<[number, string]> {
+  private batchedAppend(key: string, args: AppendArgs): Promise<[number, string]> {
     return new Promise((resolve, reject) => {
-      this.appendBatch.push({ args, resolve, reject });
+      this.appendBatch.push({ key, args, resolve, reject });
       if (this.appendBatch.length === 1) setImmediate(() => this.flushAppends());
     });
   }
@@ -458,16 +467,18 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
   private flushAppends(): void {
     const batch = this.appendBatch;
     this.appendBatch = [];
-    if (batch.length === 1) {
+    // A stream finished by its last append is indexed with its retention in the same pipeline (best effort).
+    const finishing = batch.filter((b) => b.args[9] === '1');
+    if (batch.length === 1 && finishing.length === 0) {
       const [one] = batch;
       this.redis.streamLogAppend(...one.args).then(one.resolve, one.reject);
       return;
     }
-    const pipe = this.redis.pipeline() as unknown as {
+    const pipe = this.redis.pipeline() as unknown as ChainableCommander & {
       streamLogAppend(...a: AppendArgs): unknown;
-      exec(): Promise<[Error | null, unknown][] | null>;
     };
     for (const b of batch) pipe.streamLogAppend(...b.args);
+    for (const b of finishing) this.addIndex(pipe, b.key, this.opts.retentionSec);
     pipe.exec().then(
       (results) => {
         batch.forEach((b, i) => {

@@ -8,7 +8,8 @@ import { StreamEvent } from 'src/streaming/stream-event';
 
 /**
  * KEYS: events, meta. ARGV: type, data (JSON), offset ('' = keep), maxlen, idle ttl sec, live channel,
- * expected previous seq ('' = unchecked). Returns {seq, offset}. The entry is also PUBLISHed on the
+ * expected previous seq ('' = unchecked), finish ('1': the event is the last one, then the finish marker as
+ * in FINISH_LUA), retention sec (with finish). Returns {seq, offset}. The entry is also PUBLISHed on the
  * stream's live channel (see `decodeLiveMessage`). When the held seq is not the expected one, the log lost
  * the stream (Redis restarted empty, flushed, evicted): `STREAM_LOST <held seq>` instead of a seq from 1.
  */
@@ -30,6 +31,14 @@ redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], id, 't', ARGV[1], 'd', ARGV[
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 redis.call('EXPIRE', KEYS[2], ARGV[5])
 redis.call('PUBLISH', ARGV[6], 'e\\n' .. id .. '\\n' .. ARGV[1] .. '\\n' .. ARGV[2])
+if ARGV[8] == '1' then
+  local fin = redis.call('HINCRBY', KEYS[2], 'seq', 1)
+  redis.call('HSET', KEYS[2], 'fin', '1')
+  redis.call('XADD', KEYS[1], offs .. '-' .. fin, 'f', '1')
+  redis.call('EXPIRE', KEYS[1], ARGV[9])
+  redis.call('EXPIRE', KEYS[2], ARGV[9])
+  redis.call('PUBLISH', ARGV[6], 'f\\n' .. offs .. '-' .. fin)
+end
 return {seq, offs}
 `;
 

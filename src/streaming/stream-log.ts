@@ -60,6 +60,11 @@ export interface AppendOptions {
    * `StreamLostError` instead of restarting seq from 1. `StreamWriter` passes it and re-seeds.
    */
   expectSeq?: number;
+  /**
+   * The event is the stream's terminal one: the stream is finished with it, atomically (as `finish()` right
+   * after, in the same round trip). Followers complete after it; later appends are refused.
+   */
+  finish?: boolean;
 }
 
 /** An event a producer writes with `reseed` to stand for everything it appended before the loss. */

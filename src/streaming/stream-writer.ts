@@ -41,8 +41,11 @@ export class StreamWriter {
     this.seq = Math.max(this.seq, previousSeq);
   }
 
-  async append<T>(type: string, data: T, offset?: number): Promise<StreamEvent<T>> {
-    const event = await this.withReseed(() => this.log.append(this.key, type, data, offset, { expectSeq: this.seq }));
+  /** `finish`: the event is the terminal one, and the stream is finished with it in one step (`AppendOptions`). */
+  async append<T>(type: string, data: T, offset?: number, options: { finish?: boolean } = {}): Promise<StreamEvent<T>> {
+    const event = await this.withReseed(() =>
+      this.log.append(this.key, type, data, offset, { expectSeq: this.seq, finish: options.finish }),
+    );
     this.seq = event.seq;
     return event;
   }

@@ -130,6 +130,25 @@ export function describeStreamLogBehaviour(name: string, create: HarnessFactory,
       expect(ids(r.events)).toEqual(['0-1']);
     });
 
+    it('finishes a stream with its terminal event in one append: live followers complete after it', async () => {
+      const key = newKey();
+      await h.producer.open(key);
+      const followed = collect(h.consumer.follow(key, null));
+      await waitFor(async () => (await h.consumer.stats()).activeFollowers >= 1);
+      await h.producer.append(key, 'message', { content: 'Hi' }, 2, { expectSeq: 0 });
+      const done = await h.producer.append(key, 'done', { ok: true }, 2, { expectSeq: 1, finish: true });
+      expect(done.id).toBe('2-2');
+      const f = await followed;
+      expect(f.error).toBeUndefined();
+      expect(ids(f.got)).toEqual(['2-1', '2-2']);
+      await expect(h.producer.append(key, 'message', {})).rejects.toBeInstanceOf(StreamFinishedError);
+      await h.producer.finish(key);
+      const r = await h.consumer.read(key, null);
+      expect(r).toMatchObject({ finished: true, known: true, truncated: false, hasMore: false });
+      expect(ids(r.events)).toEqual(['2-1', '2-2']);
+      expect(ids((await collect(h.consumer.follow(key, { offset: 2, seq: 1 }))).got)).toEqual(['2-2']);
+    });
+
     it('replays exactly the events after any id, in pages when limited', async () => {
       const key = newKey();
       const all = await appendMany(h.producer, key, 25);
