@@ -69,10 +69,16 @@ type AppendArgs = [
   retentionSec: number,
 ];
 
-interface PendingAppend {
-  key: string;
-  args: AppendArgs;
-  resolve: (r: [number, string]) => void;
+type LogPipeline = ChainableCommander & {
+  streamLogAppend(...a: AppendArgs): unknown;
+  streamLogOpen(m: string, ttl: number): unknown;
+};
+
+/** A command of the stream log waiting for the next flush (see `queue`). */
+interface PendingOp {
+  /** Adds the op's commands to the pipeline and returns how many; the op's result is the first one's. */
+  add(pipe: LogPipeline): number;
+  resolve: (value: unknown) => void;
   reject: (e: unknown) => void;
 }
 
@@ -126,8 +132,8 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
   private readonly hub: RedisLiveHub;
   /** Streams produced in this process, delivered to its own followers without Redis (`open(key, { local })`). */
   private readonly local: LocalStreams;
-  /** Appends issued since the last flush (see `batchedAppend`). */
-  private appendBatch: PendingAppend[] = [];
+  /** Opens and appends issued since the last flush (see `queue`). */
+  private pending: PendingOp[] = [];
   /** Streams opened (and indexed) by this process that have no event yet. */
   private readonly openedHere = new Set<string>();
   private readonly controlHandlers = new Set<ControlHandler>();
@@ -187,27 +193,25 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
     if (this.closing || conn.status !== 'ready') throw new StreamLogUnavailableError(key);
   }
 
-  /** The open script and the index update leave in one pipeline (one write and one read instead of two each). */
+  /**
+   * The open script and the index update leave in the pipeline of the turn (with the other streams' opens and
+   * appends: one write and one read for all of them).
+   */
   async open(key: string, options: OpenOptions = {}): Promise<void> {
     this.assertReady(this.redis, key);
     if (options.local) this.local.open(key);
-    const pipe = this.redis.pipeline() as unknown as ChainableCommander & {
-      streamLogOpen(m: string, ttl: number): unknown;
-    };
-    pipe.streamLogOpen(this.metaKey(key), this.opts.idleTtlSec);
-    this.addIndex(pipe, key, this.opts.idleTtlSec);
-    const results = await pipe.exec().catch((e: unknown) => {
+    let held: unknown;
+    try {
+      held = await this.queue((pipe) => {
+        pipe.streamLogOpen(this.metaKey(key), this.opts.idleTtlSec);
+        this.addIndex(pipe, key, this.opts.idleTtlSec);
+        return 4;
+      });
+    } catch (e) {
       this.local.drop(key);
       throw e;
-    });
-    const [openError] = results?.[0] ?? [new Error('stream log open: no reply in the pipeline')];
-    if (openError) {
-      this.local.drop(key);
-      throw openError;
     }
-    if (options.local) this.local.opened(key, Number(results?.[0]?.[1] ?? 0));
-    const indexError = results?.slice(1).find(([e]) => e)?.[0];
-    if (indexError) this.logger.warn(`stream index update failed: ${indexError.message}`);
+    if (options.local) this.local.opened(key, Number(held ?? 0));
     // Indexed here: its first append need not index it again.
     this.openedHere.add(key);
   }
@@ -226,7 +230,7 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
     let seq: number;
     let offs: string;
     try {
-      [seq, offs] = await this.batchedAppend(key, [
+      [seq, offs] = await this.queueAppend(key, [
         this.eventsKey(key),
         this.metaKey(key),
         type,
@@ -451,43 +455,61 @@ export class RedisStreamLog extends StreamLog implements FollowSource, OnModuleI
   }
 
   /**
-   * Appends of one turn of the event loop (every job whose upstream sent a delta in it) leave as one
-   * pipeline: one socket write instead of one per append, the largest cost of an append in a profile (a
-   * system call is expensive here). Unlike ioredis auto-pipelining, which keeps one pipeline in flight per
-   * connection and was measured slower under load, batches do not wait for one another. A batch of one is
-   * a plain call. Order within a stream is kept: a job awaits each append before the next.
+   * Appends of one turn of the event loop (every job whose upstream sent a delta in it), and the opens of
+   * new streams, leave as one pipeline: one socket write instead of one per command, the largest cost of an
+   * append in a profile (a system call is expensive here). Unlike ioredis auto-pipelining, which keeps one
+   * pipeline in flight per connection and was measured slower under load, batches do not wait for one
+   * another. A lone append is a plain call. Order within a stream is kept: a job awaits each append before
+   * the next. A stream finished by its last append is indexed with its retention in the same pipeline.
    */
-  private batchedAppend(key: string, args: AppendArgs): Promise<[number, string]> {
+  private queueAppend(key: string, args: AppendArgs): Promise<[number, string]> {
+    const finishing = args[9] === '1';
+    return this.queue(
+      (pipe) => {
+        pipe.streamLogAppend(...args);
+        if (!finishing) return 1;
+        this.addIndex(pipe, key, this.opts.retentionSec);
+        return 4;
+      },
+      finishing ? undefined : () => this.redis.streamLogAppend(...args),
+    ) as Promise<[number, string]>;
+  }
+
+  /** `alone`: how to send the op when it is the only one of its turn (no pipeline needed). */
+  private queue(add: PendingOp['add'], alone?: () => Promise<unknown>): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      this.appendBatch.push({ key, args, resolve, reject });
-      if (this.appendBatch.length === 1) setImmediate(() => this.flushAppends());
+      this.pending.push({ add, resolve, reject });
+      if (this.pending.length === 1) setImmediate(() => this.flush(alone));
     });
   }
 
-  private flushAppends(): void {
-    const batch = this.appendBatch;
-    this.appendBatch = [];
-    // A stream finished by its last append is indexed with its retention in the same pipeline (best effort).
-    const finishing = batch.filter((b) => b.args[9] === '1');
-    if (batch.length === 1 && finishing.length === 0) {
-      const [one] = batch;
-      this.redis.streamLogAppend(...one.args).then(one.resolve, one.reject);
+  private flush(alone?: () => Promise<unknown>): void {
+    const batch = this.pending;
+    this.pending = [];
+    if (batch.length === 1 && alone) {
+      alone().then(batch[0].resolve, batch[0].reject);
       return;
     }
-    const pipe = this.redis.pipeline() as unknown as ChainableCommander & {
-      streamLogAppend(...a: AppendArgs): unknown;
-    };
-    for (const b of batch) pipe.streamLogAppend(...b.args);
-    for (const b of finishing) this.addIndex(pipe, b.key, this.opts.retentionSec);
+    const pipe = this.redis.pipeline() as LogPipeline;
+    const at: number[] = [];
+    let n = 0;
+    for (const op of batch) {
+      at.push(n);
+      n += op.add(pipe);
+    }
     pipe.exec().then(
       (results) => {
-        batch.forEach((b, i) => {
-          const [err, value] = results?.[i] ?? [new Error('stream log append: no reply in the pipeline'), null];
-          if (err) b.reject(err);
-          else b.resolve(value as [number, string]);
+        batch.forEach((op, i) => {
+          const [err, value] = results?.[at[i]] ?? [new Error('stream log: no reply in the pipeline'), null];
+          if (err) op.reject(err);
+          else op.resolve(value);
         });
+        // The other replies are the index's (best effort: it only feeds `stats()`).
+        const main = new Set(at);
+        const indexError = results?.find(([e], i) => e && !main.has(i))?.[0];
+        if (indexError) this.logger.warn(`stream index update failed: ${indexError.message}`);
       },
-      (err: unknown) => batch.forEach((b) => b.reject(err)),
+      (err: unknown) => batch.forEach((op) => op.reject(err)),
     );
   }
 
