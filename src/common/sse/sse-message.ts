@@ -1,6 +1,7 @@
 import type { MessageEvent } from '@nestjs/common';
 import { Observable } from 'rxjs';
 import { SseFrame } from 'src/common/sse/sse-format';
+import { addHeartbeat } from 'src/common/sse/sse-heartbeat';
 
 /**
  * Helpers for `@Sse()` handlers (Nest 12.5 writes `comment` messages as `: …` lines and accepts
@@ -28,8 +29,8 @@ export interface SseMessageOptions {
 export function toSseMessages(frames: Observable<SseFrame>, options: SseMessageOptions): Observable<MessageEvent> {
   return new Observable<MessageEvent>((subscriber) => {
     let first = true;
-    const heartbeat = setInterval(() => subscriber.next({ comment: 'ping' }), options.heartbeatMs);
-    heartbeat.unref();
+    // The shared heartbeat (sse-heartbeat.ts): one timer for all open streams, not one per stream.
+    const offHeartbeat = addHeartbeat(options.heartbeatMs, { ping: () => subscriber.next({ comment: 'ping' }) });
     const sub = frames.subscribe({
       next: (frame) => {
         subscriber.next(toMessageEvent(frame, first ? options.retryMs : undefined));
@@ -39,7 +40,7 @@ export function toSseMessages(frames: Observable<SseFrame>, options: SseMessageO
       complete: () => subscriber.complete(),
     });
     return () => {
-      clearInterval(heartbeat);
+      offHeartbeat();
       sub.unsubscribe();
     };
   });

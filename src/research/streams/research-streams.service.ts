@@ -5,6 +5,7 @@ import { mapPage } from 'src/common/pagination/keyset';
 import { MetricsService } from 'src/common/metrics/metrics.service';
 import { SseFlowControl } from 'src/common/sse/sse-writer';
 import { SseFrame } from 'src/common/sse/sse-format';
+import { addHeartbeat } from 'src/common/sse/sse-heartbeat';
 import { APP_CONFIG, AppConfig } from 'src/config/env';
 import { resumableStream } from 'src/streaming/resumable-stream';
 import { StreamCursor } from 'src/streaming/stream-cursor';
@@ -207,13 +208,13 @@ export class ResearchStreamsService {
   private withHeartbeats(sessionId: string, head: SseFrame, frames: Observable<SseFrame>): Observable<SseFrame> {
     return new Observable<SseFrame>((subscriber) => {
       subscriber.next(head);
-      const heartbeat = setInterval(
-        () => subscriber.next({ type: 'heartbeat', data: { sessionId, timestamp: new Date().toISOString() } }),
-        this.config.streaming.heartbeatMs,
-      );
+      // The shared heartbeat (sse-heartbeat.ts): one timer for all open streams, not one per stream.
+      const offHeartbeat = addHeartbeat(this.config.streaming.heartbeatMs, {
+        ping: () => subscriber.next({ type: 'heartbeat', data: { sessionId, timestamp: new Date().toISOString() } }),
+      });
       const sub = frames.subscribe(subscriber);
       return () => {
-        clearInterval(heartbeat);
+        offHeartbeat();
         sub.unsubscribe();
       };
     });

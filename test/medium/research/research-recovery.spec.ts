@@ -225,9 +225,10 @@ describe('Research crash recovery: run leases and the sweep (medium: real servic
 
   it('gives the terminal event the next seq when an event of the dying run lands at the seq the sweep picked', async () => {
     const user = fakeUser();
-    const id = await insertRun(ds, log, { user, inLog: 3 });
     const repo = t.app.get(ResearchSessionRepository);
     const real = repo.interruptRun.bind(repo);
+    // Installed before the run exists: the runner's own periodic sweep may find the run first (it joins the sweep
+    // below), and it must meet the same race.
     const spy = jest.spyOn(repo, 'interruptRun').mockImplementationOnce(async (...args) => {
       const seq = await real(...args);
       // The run's last write, in flight when the session row changed, commits now at that very seq.
@@ -237,6 +238,7 @@ describe('Research crash recovery: run leases and the sweep (medium: real servic
       );
       return seq;
     });
+    const id = await insertRun(ds, log, { user, inLog: 3 });
     try {
       expect(await runner.sweep('research')).toBeGreaterThanOrEqual(1);
     } finally {
