@@ -37,6 +37,8 @@ async function instance(env?: Record<string, string>, options: RedisStreamLogOpt
   const { retentionSec, subscriberQueueMax } = c.streaming;
   const log = new RedisStreamLog(c, { keyPrefix: prefix, retentionSec, subscriberQueueMax, ...options });
   await log.onModuleInit();
+  // Both connections ready (init waits only for the subscriber's): `open` and `read` fail fast until then.
+  await waitFor(() => log.isAvailable());
   return log;
 }
 
@@ -75,10 +77,8 @@ if (REDIS_URL)
  */
 function asLocalProducer(log: RedisStreamLog): StreamLog {
   const opened = new Set<string>();
-  const openLocal = async (key: string) => {
+  const openLocal = (key: string) => {
     opened.add(key);
-    // `open` fails fast while the connection is still being made (the behaviour cases start at once).
-    await waitFor(() => log.isAvailable());
     return log.open(key, { local: true });
   };
   return new Proxy(log, {
