@@ -8,6 +8,7 @@ import {
   MessageToolCall,
   MessageUsage,
 } from 'src/chats/entities/message.entity';
+import { UsageCharge } from 'src/chats/usage.repository';
 import { WriteBatcher } from 'src/database/write-batcher';
 
 export interface NewExchange {
@@ -43,6 +44,11 @@ export interface FinalState {
   routing?: MessageRouting | null;
   /** The first `persistedLength` code units of `content` are already stored: append only the rest. */
   persistedLength?: number;
+  /**
+   * Tokens to add to the message's team's monthly ledger in the same statement, whether or not the message
+   * was still streaming (ChatLimitsService.charge).
+   */
+  charge?: UsageCharge | null;
 }
 
 /** A message of a send's context (SendContext.branch). */
@@ -54,7 +60,7 @@ export interface SendContext {
   branch: BranchMessage[];
 }
 
-/** Rows per batched statement (12 parameters per final write: 6,000 of PostgreSQL's 65,535). */
+/** Rows per batched statement (15 parameters per final write: 7,500 of PostgreSQL's 65,535). */
 const MAX_BATCH = 500;
 
 /** One message's progress write or lease renewal (MessageRepository.writeProgress). */
@@ -81,7 +87,29 @@ interface FinalRow {
   finalEventId: string | null;
   toolCalls: string | null;
   routing: string | null;
+  chargePeriod: string | null;
+  chargePrompt: number;
+  chargeCompletion: number;
 }
+
+/** The columns of a final write's row in the batched statement, with their parameters' types. */
+const FINAL_COLUMNS = [
+  ['id', 'uuid'],
+  ['team_id', 'uuid'],
+  ['status', 'text'],
+  ['append', 'boolean'],
+  ['content', 'text'],
+  ['error_code', 'text'],
+  ['error_message', 'text'],
+  ['model', 'text'],
+  ['usage', 'jsonb'],
+  ['final_event_id', 'text'],
+  ['tool_calls', 'jsonb'],
+  ['routing', 'jsonb'],
+  ['charge_period', 'date'],
+  ['charge_prompt', 'bigint'],
+  ['charge_completion', 'bigint'],
+] as const;
 
 function finalRow(teamId: string, id: string, s: FinalState): FinalRow {
   return {
@@ -98,6 +126,9 @@ function finalRow(teamId: string, id: string, s: FinalState): FinalRow {
     finalEventId: s.finalEventId ?? null,
     toolCalls: s.toolCalls?.length ? JSON.stringify(s.toolCalls) : null,
     routing: s.routing ? JSON.stringify(s.routing) : null,
+    chargePeriod: s.charge?.period ?? null,
+    chargePrompt: s.charge?.promptTokens ?? 0,
+    chargeCompletion: s.charge?.completionTokens ?? 0,
   };
 }
 
@@ -372,52 +403,56 @@ export class MessageRepository implements OnModuleDestroy {
     return rows.map(() => undefined);
   }
 
-  /** Final writes of many messages in one statement; per row, whether it was written (the message was still streaming). */
+  /**
+   * Final writes of many messages in one statement; per row, whether it was written (the message was still
+   * streaming). The rows' usage charges are added to their teams' ledgers in the same statement (summed per
+   * team and month: an upsert cannot touch a row twice), whether or not their message was written.
+   */
   private async writeFinals(rows: FinalRow[], onlyIfLeaseExpired = false): Promise<boolean[]> {
+    const casts = FINAL_COLUMNS.map(([, cast]) => cast);
     const params: unknown[] = [];
     const values = rows.map((r) => {
       const first = params.length + 1;
       params.push(r.id, r.teamId, r.status, r.append, r.content, r.errorCode, r.errorMessage, r.model, r.usage);
-      params.push(r.finalEventId, r.toolCalls, r.routing);
-      const casts = [
-        'uuid',
-        'uuid',
-        'text',
-        'boolean',
-        'text',
-        'text',
-        'text',
-        'text',
-        'jsonb',
-        'text',
-        'jsonb',
-        'jsonb',
-      ];
+      params.push(r.finalEventId, r.toolCalls, r.routing, r.chargePeriod, r.chargePrompt, r.chargeCompletion);
       return `(${casts.map((c, i) => `$${first + i}::${c}`).join(', ')})`;
     });
-    const res: [{ id: string }[], number] = await this.repo.query(
-      `UPDATE messages m
-          SET status = v.status,
-              content = CASE WHEN v.append THEN m.content || v.content ELSE v.content END,
-              error_code = v.error_code,
-              error_message = v.error_message,
-              model = COALESCE(v.model, m.model),
-              usage = v.usage,
-              final_event_id = v.final_event_id,
-              tool_calls = COALESCE(v.tool_calls, m.tool_calls),
-              routing = COALESCE(v.routing, m.routing),
-              lease_owner = NULL,
-              lease_expires_at = NULL,
-              updated_at = now()
-         FROM (VALUES ${values.join(', ')})
-              v(id, team_id, status, append, content, error_code, error_message, model, usage, final_event_id, tool_calls, routing)
-        WHERE m.id = v.id AND m.team_id = v.team_id AND m.status = 'streaming'
-          ${onlyIfLeaseExpired ? 'AND (m.lease_expires_at IS NULL OR m.lease_expires_at < now())' : ''}
-        RETURNING m.id`,
+    const charges = rows.some((r) => r.chargePeriod)
+      ? `, u AS (
+           INSERT INTO team_token_usage (team_id, period, prompt_tokens, completion_tokens)
+           SELECT team_id, charge_period, sum(charge_prompt), sum(charge_completion)
+             FROM v WHERE charge_period IS NOT NULL GROUP BY team_id, charge_period
+           ON CONFLICT (team_id, period) DO UPDATE
+             SET prompt_tokens = team_token_usage.prompt_tokens + EXCLUDED.prompt_tokens,
+                 completion_tokens = team_token_usage.completion_tokens + EXCLUDED.completion_tokens,
+                 updated_at = now()
+         )`
+      : '';
+    const written: { id: string }[] = await this.repo.query(
+      `WITH v (${FINAL_COLUMNS.map(([name]) => name).join(', ')}) AS (VALUES ${values.join(', ')}), f AS (
+         UPDATE messages m
+            SET status = v.status,
+                content = CASE WHEN v.append THEN m.content || v.content ELSE v.content END,
+                error_code = v.error_code,
+                error_message = v.error_message,
+                model = COALESCE(v.model, m.model),
+                usage = v.usage,
+                final_event_id = v.final_event_id,
+                tool_calls = COALESCE(v.tool_calls, m.tool_calls),
+                routing = COALESCE(v.routing, m.routing),
+                lease_owner = NULL,
+                lease_expires_at = NULL,
+                updated_at = now()
+           FROM v
+          WHERE m.id = v.id AND m.team_id = v.team_id AND m.status = 'streaming'
+            ${onlyIfLeaseExpired ? 'AND (m.lease_expires_at IS NULL OR m.lease_expires_at < now())' : ''}
+          RETURNING m.id
+       )${charges}
+       SELECT id FROM f`,
       params,
     );
-    const written = new Set(res[0].map((r) => r.id));
-    return rows.map((r) => written.has(r.id));
+    const ids = new Set(written.map((r) => r.id));
+    return rows.map((r) => ids.has(r.id));
   }
 
   /** Runs SQL written with `:name` parameters (TypeORM's driver numbers them; a name used twice is sent once). */

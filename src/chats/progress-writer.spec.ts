@@ -7,10 +7,10 @@ import { ProgressWriter } from 'src/chats/progress-writer';
 class Db {
   statements: { sql: string; params: unknown[] }[] = [];
   fail = false;
-  query(sql: string, params: unknown[]): Promise<[{ id: string }[], number]> {
+  query(sql: string, params: unknown[]): Promise<{ id: string }[]> {
     this.statements.push({ sql, params });
     if (this.fail) return Promise.reject(new Error('connection terminated'));
-    return Promise.resolve([[], 0]);
+    return Promise.resolve([]);
   }
   /** The rows of a progress statement: [id, teamId, kind, text, leaseMs] each. */
   rows(i: number): unknown[][] {
@@ -128,7 +128,7 @@ describe('MessageRepository.finish batched', () => {
     const db = new Db();
     db.query = (sql: string, params: unknown[]) => {
       db.statements.push({ sql, params });
-      return Promise.resolve([[{ id: 'a' }, { id: 'c' }], 2]);
+      return Promise.resolve([{ id: 'a' }, { id: 'c' }]);
     };
     const messages = new MessageRepository(db as unknown as Repository<Message>);
     const results = await Promise.all(

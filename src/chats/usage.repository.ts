@@ -4,12 +4,16 @@ import { Repository } from 'typeorm';
 import { TeamTokenUsage } from 'src/chats/entities/team-token-usage.entity';
 import { WriteBatcher } from 'src/database/write-batcher';
 
-/** One charge to a team's month (UsageRepository.add). */
-interface Charge {
-  teamId: string;
+/** Tokens to add to a team's month (`period`: its first day, YYYY-MM-DD). */
+export interface UsageCharge {
   period: string;
   promptTokens: number;
   completionTokens: number;
+}
+
+/** One charge to a team's month (UsageRepository.add). */
+interface Charge extends UsageCharge {
+  teamId: string;
 }
 
 /** Charges per batched upsert (4 parameters each). */

@@ -87,6 +87,24 @@ describe('Batched message and usage writes (medium: real database)', () => {
     expect(await row(otherTeam)).toMatchObject({ content: 'theirs', status: 'streaming' });
   });
 
+  it("final writes carry their usage charges: added to each reply's team in the same statement, even when the row was not written", async () => {
+    const period = '2026-11-01';
+    const a = await reply(0, '');
+    const b = await reply(0, '');
+    const c = await reply(1, '');
+    const done = await reply(0, 'final', 'complete');
+    const charge = (p: number, q: number) => ({ period, promptTokens: p, completionTokens: q });
+    const results = await Promise.all([
+      messages.finish(users[0].teamId, a, { status: 'complete', content: 'a', charge: charge(10, 1) }),
+      messages.finish(users[0].teamId, b, { status: 'complete', content: 'b', charge: charge(20, 2) }),
+      messages.finish(users[1].teamId, c, { status: 'complete', content: 'c', charge: charge(5, 5) }),
+      messages.finish(users[0].teamId, done, { status: 'complete', content: 'd', charge: charge(100, 100) }),
+    ]);
+    expect(results).toEqual([true, true, true, false]);
+    expect(await usage.get(users[0].teamId, period)).toEqual({ promptTokens: 130, completionTokens: 103 });
+    expect(await usage.get(users[1].teamId, period)).toEqual({ promptTokens: 5, completionTokens: 5 });
+  });
+
   it('a value the table refuses fails only its own final write', async () => {
     const a = await reply(0, '');
     const bad = await reply(0, '');
