@@ -11,18 +11,6 @@ export interface ProgressWriterOptions {
   onWrite: () => void;
 }
 
-/**
- * Persists a generating message's content in batches: when `persistChars` new characters are waiting, or
- * every `persistIntervalMs` when some are. Each batch extends the lease (the JobRunner renews it when no
- * batch did for a third of `leaseMs`). At most one
- * write is in flight (bursts coalesce into the next write), and a write appends only the new part
- * (`content || part`), so the bytes written grow with the reply's length, not with its number of deltas.
- * After a failed write the next one rewrites the whole content, so a lost append never leaves a gap.
- *
- * The writers of one process tick together (one shared timer per period, ProgressClock), so the interval
- * writes of all generating replies fall in the same event-loop turn and MessageRepository writes them as
- * one statement (issue 18: one round trip per flush, not one per reply).
- */
 /** How early (by Date.now()) a tick still writes: a write started at one tick is due again at the next. */
 const TICK_SLACK_MS = 5;
 
@@ -48,6 +36,18 @@ const ProgressClock = {
   },
 };
 
+/**
+ * Persists a generating message's content in batches: when `persistChars` new characters are waiting, or
+ * every `persistIntervalMs` when some are. Each batch extends the lease (the JobRunner renews it when no
+ * batch did for a third of `leaseMs`). At most one
+ * write is in flight (bursts coalesce into the next write), and a write appends only the new part
+ * (`content || part`), so the bytes written grow with the reply's length, not with its number of deltas.
+ * After a failed write the next one rewrites the whole content, so a lost append never leaves a gap.
+ *
+ * The writers of one process tick together (one shared timer per period, ProgressClock), so the interval
+ * writes of all generating replies fall in the same event-loop turn and MessageRepository writes them as
+ * one statement (issue 18: one round trip per flush, not one per reply).
+ */
 export class ProgressWriter {
   private readonly logger = new Logger(ProgressWriter.name);
   private content = '';
