@@ -19,7 +19,19 @@ class Db {
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * Fake time (timers and Date), moved 1 ms at a time with the real setImmediate run in between, so a write
+ * submitted at one ms is a statement of its own unless another came in the same turn (as with real timers).
+ */
+async function sleep(ms: number): Promise<void> {
+  for (let i = 0; i < ms; i++) {
+    jest.advanceTimersByTime(1);
+    for (let k = 0; k < 5; k++) await new Promise((r) => setImmediate(r));
+  }
+}
+
+beforeEach(() => jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] }));
+afterEach(() => jest.useRealTimers());
 
 function setup(n: number) {
   const db = new Db();
@@ -88,12 +100,12 @@ describe('ProgressWriter with the batched MessageRepository', () => {
     const { db, writers, writes } = setup(3);
     writers.forEach((w, i) => w.update(`first ${i}`));
     db.fail = true;
-    await sleep(60);
+    await sleep(31); // the first tick (30 ms)
     expect(db.statements).toHaveLength(1);
     expect(writes).toEqual([0, 0, 0]);
     db.fail = false;
     writers.forEach((w, i) => w.update(`first ${i}, second`));
-    await sleep(60);
+    await sleep(30); // the next tick
     expect(db.statements).toHaveLength(2);
     expect(db.rows(1)).toEqual(writers.map((_, i) => [`m${i}`, `team-${i % 2}`, 'full', `first ${i}, second`, 60_000]));
     expect(await Promise.all(writers.map((w) => w.stop()))).toEqual(writers.map((_, i) => `first ${i}, second`.length));
