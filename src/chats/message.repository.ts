@@ -60,78 +60,6 @@ export interface SendContext {
   branch: BranchMessage[];
 }
 
-/** Rows per batched statement (15 parameters per final write: 7,500 of PostgreSQL's 65,535). */
-const MAX_BATCH = 500;
-
-/** One message's progress write or lease renewal (MessageRepository.writeProgress). */
-interface ProgressWrite {
-  teamId: string;
-  id: string;
-  kind: 'append' | 'full' | 'renew';
-  /** The part to append, or the whole content. */
-  text: string;
-  leaseMs: number;
-}
-
-/** One message's final write, as the statement's parameters (MessageRepository.writeFinals). */
-interface FinalRow {
-  teamId: string;
-  id: string;
-  status: string;
-  append: boolean;
-  content: string;
-  errorCode: string | null;
-  errorMessage: string | null;
-  model: string | null;
-  usage: string | null;
-  finalEventId: string | null;
-  toolCalls: string | null;
-  routing: string | null;
-  chargePeriod: string | null;
-  chargePrompt: number;
-  chargeCompletion: number;
-}
-
-/** The columns of a final write's row in the batched statement, with their parameters' types. */
-const FINAL_COLUMNS = [
-  ['id', 'uuid'],
-  ['team_id', 'uuid'],
-  ['status', 'text'],
-  ['append', 'boolean'],
-  ['content', 'text'],
-  ['error_code', 'text'],
-  ['error_message', 'text'],
-  ['model', 'text'],
-  ['usage', 'jsonb'],
-  ['final_event_id', 'text'],
-  ['tool_calls', 'jsonb'],
-  ['routing', 'jsonb'],
-  ['charge_period', 'date'],
-  ['charge_prompt', 'bigint'],
-  ['charge_completion', 'bigint'],
-] as const;
-
-function finalRow(teamId: string, id: string, s: FinalState): FinalRow {
-  return {
-    teamId,
-    id,
-    status: s.status,
-    // After progress writes, only the part not yet persisted is appended.
-    append: Boolean(s.persistedLength),
-    content: s.persistedLength ? s.content.slice(s.persistedLength) : s.content,
-    errorCode: s.errorCode ?? null,
-    errorMessage: s.errorMessage?.slice(0, 500) ?? null,
-    model: s.model ?? null,
-    usage: s.usage ? JSON.stringify(s.usage) : null,
-    finalEventId: s.finalEventId ?? null,
-    toolCalls: s.toolCalls?.length ? JSON.stringify(s.toolCalls) : null,
-    routing: s.routing ? JSON.stringify(s.routing) : null,
-    chargePeriod: s.charge?.period ?? null,
-    chargePrompt: s.charge?.promptTokens ?? 0,
-    chargeCompletion: s.charge?.completionTokens ?? 0,
-  };
-}
-
 /** Messages of a chat. Every method is scoped by team (and chat where it reads a chat's messages). */
 @Injectable()
 export class MessageRepository implements OnModuleDestroy {
@@ -521,4 +449,76 @@ function withDefaults(m: Message): Message {
   m.clientMessageId ??= null;
   m.finalEventId ??= null;
   return m;
+}
+
+/** Rows per batched statement (15 parameters per final write: 7,500 of PostgreSQL's 65,535). */
+const MAX_BATCH = 500;
+
+/** One message's progress write or lease renewal (MessageRepository.writeProgress). */
+interface ProgressWrite {
+  teamId: string;
+  id: string;
+  kind: 'append' | 'full' | 'renew';
+  /** The part to append, or the whole content. */
+  text: string;
+  leaseMs: number;
+}
+
+/** One message's final write, as the statement's parameters (MessageRepository.writeFinals). */
+interface FinalRow {
+  teamId: string;
+  id: string;
+  status: string;
+  append: boolean;
+  content: string;
+  errorCode: string | null;
+  errorMessage: string | null;
+  model: string | null;
+  usage: string | null;
+  finalEventId: string | null;
+  toolCalls: string | null;
+  routing: string | null;
+  chargePeriod: string | null;
+  chargePrompt: number;
+  chargeCompletion: number;
+}
+
+/** The columns of a final write's row in the batched statement, with their parameters' types. */
+const FINAL_COLUMNS = [
+  ['id', 'uuid'],
+  ['team_id', 'uuid'],
+  ['status', 'text'],
+  ['append', 'boolean'],
+  ['content', 'text'],
+  ['error_code', 'text'],
+  ['error_message', 'text'],
+  ['model', 'text'],
+  ['usage', 'jsonb'],
+  ['final_event_id', 'text'],
+  ['tool_calls', 'jsonb'],
+  ['routing', 'jsonb'],
+  ['charge_period', 'date'],
+  ['charge_prompt', 'bigint'],
+  ['charge_completion', 'bigint'],
+] as const;
+
+function finalRow(teamId: string, id: string, s: FinalState): FinalRow {
+  return {
+    teamId,
+    id,
+    status: s.status,
+    // After progress writes, only the part not yet persisted is appended.
+    append: Boolean(s.persistedLength),
+    content: s.persistedLength ? s.content.slice(s.persistedLength) : s.content,
+    errorCode: s.errorCode ?? null,
+    errorMessage: s.errorMessage?.slice(0, 500) ?? null,
+    model: s.model ?? null,
+    usage: s.usage ? JSON.stringify(s.usage) : null,
+    finalEventId: s.finalEventId ?? null,
+    toolCalls: s.toolCalls?.length ? JSON.stringify(s.toolCalls) : null,
+    routing: s.routing ? JSON.stringify(s.routing) : null,
+    chargePeriod: s.charge?.period ?? null,
+    chargePrompt: s.charge?.promptTokens ?? 0,
+    chargeCompletion: s.charge?.completionTokens ?? 0,
+  };
 }
