@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { AuthUser } from 'src/common/auth-user';
 import { ChatErrors } from 'src/chats/chats.errors';
 import { GenerationLimiter, GenerationSlot } from 'src/chats/generation-limiter';
-import { UsageRepository } from 'src/chats/usage.repository';
+import { UsageCharge, UsageRepository } from 'src/chats/usage.repository';
 import { APP_CONFIG, AppConfig } from 'src/config/env';
 import { LlmUsage } from 'src/llm/llm.types';
 
@@ -137,9 +137,24 @@ export class ChatLimitsService {
 
   /** Charges a finished (or stopped) generation to the team's current month. */
   async record(teamId: string, usage: LlmUsage): Promise<void> {
-    if (!usage.promptTokens && !usage.completionTokens) return;
+    const c = this.charge(teamId, usage);
+    if (c) await this.store(teamId, c);
+  }
+
+  /**
+   * The first half of `record`: counts the charge in this process's spend and returns what the ledger must
+   * get (null: nothing), for a caller that writes it with something else (a reply's final write, issue 18).
+   */
+  charge(teamId: string, usage: LlmUsage): UsageCharge | null {
+    if (!usage.promptTokens && !usage.completionTokens) return null;
+    const { period } = usagePeriod();
     const cached = this.spend.get(teamId);
-    if (cached && cached.period === usagePeriod().period) cached.tokens += usage.promptTokens + usage.completionTokens;
-    await this.usage.add(teamId, usagePeriod().period, usage.promptTokens, usage.completionTokens);
+    if (cached && cached.period === period) cached.tokens += usage.promptTokens + usage.completionTokens;
+    return { period, promptTokens: usage.promptTokens, completionTokens: usage.completionTokens };
+  }
+
+  /** The second half of `record`: writes a charge to the ledger. */
+  async store(teamId: string, c: UsageCharge): Promise<void> {
+    await this.usage.add(teamId, c.period, c.promptTokens, c.completionTokens);
   }
 }

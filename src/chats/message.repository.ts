@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { In, Repository } from 'typeorm';
 import {
@@ -8,6 +8,8 @@ import {
   MessageToolCall,
   MessageUsage,
 } from 'src/chats/entities/message.entity';
+import { UsageCharge } from 'src/chats/usage.repository';
+import { WriteBatcher } from 'src/database/write-batcher';
 
 export interface NewExchange {
   teamId: string;
@@ -42,6 +44,11 @@ export interface FinalState {
   routing?: MessageRouting | null;
   /** The first `persistedLength` code units of `content` are already stored: append only the rest. */
   persistedLength?: number;
+  /**
+   * Tokens to add to the message's team's monthly ledger in the same statement, whether or not the message
+   * was still streaming (ChatLimitsService.charge).
+   */
+  charge?: UsageCharge | null;
 }
 
 /** A message of a send's context (SendContext.branch). */
@@ -55,7 +62,18 @@ export interface SendContext {
 
 /** Messages of a chat. Every method is scoped by team (and chat where it reads a chat's messages). */
 @Injectable()
-export class MessageRepository {
+export class MessageRepository implements OnModuleDestroy {
+  /** Progress writes and lease renewals of every generating message of this process: one statement per batch. */
+  private readonly progress = new WriteBatcher<ProgressWrite, void>((rows) => this.writeProgress(rows), {
+    maxBatch: MAX_BATCH,
+    key: (r) => r.id,
+  });
+  /** Final writes of the replies finishing together: one statement per batch. */
+  private readonly finals = new WriteBatcher<FinalRow, boolean>((rows) => this.writeFinals(rows), {
+    maxBatch: MAX_BATCH,
+    key: (r) => r.id,
+  });
+
   constructor(@InjectRepository(Message) private readonly repo: Repository<Message>) {}
 
   findInChat(teamId: string, chatId: string, id: string): Promise<Message | null> {
@@ -259,65 +277,110 @@ export class MessageRepository {
 
   /** Persists accumulated content of a generating message and extends its lease (only while it streams). */
   async saveProgress(teamId: string, id: string, content: string, leaseMs: number): Promise<void> {
-    await this.repo.query(
-      `UPDATE messages SET content = $3, lease_expires_at = now() + ($4 || ' milliseconds')::interval, updated_at = now()
-        WHERE id = $1 AND team_id = $2 AND status = 'streaming'`,
-      [id, teamId, content, String(leaseMs)],
-    );
+    await this.progress.submit({ teamId, id, kind: 'full', text: content, leaseMs });
   }
 
   /** Appends a batch of new content (the writer rewrites everything after a failed append). */
   async appendProgress(teamId: string, id: string, part: string, leaseMs: number): Promise<void> {
-    await this.repo.query(
-      `UPDATE messages SET content = content || $3, lease_expires_at = now() + ($4 || ' milliseconds')::interval, updated_at = now()
-        WHERE id = $1 AND team_id = $2 AND status = 'streaming'`,
-      [id, teamId, part, String(leaseMs)],
-    );
+    await this.progress.submit({ teamId, id, kind: 'append', text: part, leaseMs });
   }
 
+  /** Extends a generating message's lease (its content and updated_at stay). */
   async renewLease(teamId: string, id: string, leaseMs: number): Promise<void> {
-    await this.repo.query(
-      `UPDATE messages SET lease_expires_at = now() + ($3 || ' milliseconds')::interval WHERE id = $1 AND team_id = $2 AND status = 'streaming'`,
-      [id, teamId, String(leaseMs)],
-    );
+    await this.progress.submit({ teamId, id, kind: 'renew', text: '', leaseMs });
   }
 
-  /** Final write of a generation. Returns false when the message was no longer streaming. */
+  /**
+   * Final write of a generation. Returns false when the message was no longer streaming. A job's final
+   * write joins those of the other replies finishing at the same time (one statement); `onlyIfLeaseExpired`
+   * (the sweeper's) is written on its own.
+   */
   async finish(teamId: string, id: string, s: FinalState, onlyIfLeaseExpired = false): Promise<boolean> {
-    const res: [unknown[], number] = await this.queryNamed(
-      `UPDATE messages
-          SET status = :status,
-              content = CASE WHEN :appendContent::boolean THEN content || :content ELSE :content END,
-              error_code = :errorCode,
-              error_message = :errorMessage,
-              model = COALESCE(:model, model),
-              usage = :usage::jsonb,
-              final_event_id = :finalEventId,
-              tool_calls = COALESCE(:toolCalls::jsonb, tool_calls),
-              routing = COALESCE(:routing::jsonb, routing),
-              lease_owner = NULL,
-              lease_expires_at = NULL,
-              updated_at = now()
-        WHERE id = :id AND team_id = :teamId AND status = 'streaming'
-          ${onlyIfLeaseExpired ? 'AND (lease_expires_at IS NULL OR lease_expires_at < now())' : ''}
-        RETURNING id`,
-      {
-        id,
-        teamId,
-        status: s.status,
-        // After progress writes, only the part not yet persisted is appended.
-        appendContent: Boolean(s.persistedLength),
-        content: s.persistedLength ? s.content.slice(s.persistedLength) : s.content,
-        errorCode: s.errorCode ?? null,
-        errorMessage: s.errorMessage?.slice(0, 500) ?? null,
-        model: s.model ?? null,
-        usage: s.usage ? JSON.stringify(s.usage) : null,
-        finalEventId: s.finalEventId ?? null,
-        toolCalls: s.toolCalls?.length ? JSON.stringify(s.toolCalls) : null,
-        routing: s.routing ? JSON.stringify(s.routing) : null,
-      },
+    const row = finalRow(teamId, id, s);
+    if (!onlyIfLeaseExpired) return this.finals.submit(row);
+    const [written] = await this.writeFinals([row], true);
+    return written;
+  }
+
+  /** Graceful shutdown: buffered and in-flight writes finish before the database closes. */
+  async onModuleDestroy(): Promise<void> {
+    await Promise.all([this.progress.flush(), this.finals.flush()]);
+  }
+
+  /**
+   * Progress writes and lease renewals of many generating messages in one statement. Each row keeps the
+   * single-row semantics: only a `streaming` message of its team, `append` adds its part, `full` replaces
+   * the content, `renew` leaves content and updated_at alone; every row extends the lease from now().
+   */
+  private async writeProgress(rows: ProgressWrite[]): Promise<void[]> {
+    const params: unknown[] = [];
+    const values = rows.map((r) => {
+      params.push(r.id, r.teamId, r.kind, r.text, r.leaseMs);
+      const n = params.length;
+      return `($${n - 4}::uuid, $${n - 3}::uuid, $${n - 2}::text, $${n - 1}::text, $${n}::int)`;
+    });
+    await this.repo.query(
+      `UPDATE messages m
+          SET content = CASE v.kind WHEN 'append' THEN m.content || v.part WHEN 'full' THEN v.part ELSE m.content END,
+              lease_expires_at = now() + v.lease_ms * interval '1 millisecond',
+              updated_at = CASE WHEN v.kind = 'renew' THEN m.updated_at ELSE now() END
+         FROM (VALUES ${values.join(', ')}) v(id, team_id, kind, part, lease_ms)
+        WHERE m.id = v.id AND m.team_id = v.team_id AND m.status = 'streaming'`,
+      params,
     );
-    return res[1] > 0;
+    return rows.map(() => undefined);
+  }
+
+  /**
+   * Final writes of many messages in one statement; per row, whether it was written (the message was still
+   * streaming). The rows' usage charges are added to their teams' ledgers in the same statement (summed per
+   * team and month: an upsert cannot touch a row twice), whether or not their message was written.
+   */
+  private async writeFinals(rows: FinalRow[], onlyIfLeaseExpired = false): Promise<boolean[]> {
+    const casts = FINAL_COLUMNS.map(([, cast]) => cast);
+    const params: unknown[] = [];
+    const values = rows.map((r) => {
+      const first = params.length + 1;
+      params.push(r.id, r.teamId, r.status, r.append, r.content, r.errorCode, r.errorMessage, r.model, r.usage);
+      params.push(r.finalEventId, r.toolCalls, r.routing, r.chargePeriod, r.chargePrompt, r.chargeCompletion);
+      return `(${casts.map((c, i) => `$${first + i}::${c}`).join(', ')})`;
+    });
+    const charges = rows.some((r) => r.chargePeriod)
+      ? `, u AS (
+           INSERT INTO team_token_usage (team_id, period, prompt_tokens, completion_tokens)
+           SELECT team_id, charge_period, sum(charge_prompt), sum(charge_completion)
+             FROM v WHERE charge_period IS NOT NULL GROUP BY team_id, charge_period
+           ON CONFLICT (team_id, period) DO UPDATE
+             SET prompt_tokens = team_token_usage.prompt_tokens + EXCLUDED.prompt_tokens,
+                 completion_tokens = team_token_usage.completion_tokens + EXCLUDED.completion_tokens,
+                 updated_at = now()
+         )`
+      : '';
+    const written: { id: string }[] = await this.repo.query(
+      `WITH v (${FINAL_COLUMNS.map(([name]) => name).join(', ')}) AS (VALUES ${values.join(', ')}), f AS (
+         UPDATE messages m
+            SET status = v.status,
+                content = CASE WHEN v.append THEN m.content || v.content ELSE v.content END,
+                error_code = v.error_code,
+                error_message = v.error_message,
+                model = COALESCE(v.model, m.model),
+                usage = v.usage,
+                final_event_id = v.final_event_id,
+                tool_calls = COALESCE(v.tool_calls, m.tool_calls),
+                routing = COALESCE(v.routing, m.routing),
+                lease_owner = NULL,
+                lease_expires_at = NULL,
+                updated_at = now()
+           FROM v
+          WHERE m.id = v.id AND m.team_id = v.team_id AND m.status = 'streaming'
+            ${onlyIfLeaseExpired ? 'AND (m.lease_expires_at IS NULL OR m.lease_expires_at < now())' : ''}
+          RETURNING m.id
+       )${charges}
+       SELECT id FROM f`,
+      params,
+    );
+    const ids = new Set(written.map((r) => r.id));
+    return rows.map((r) => ids.has(r.id));
   }
 
   /** Runs SQL written with `:name` parameters (TypeORM's driver numbers them; a name used twice is sent once). */
@@ -386,4 +449,76 @@ function withDefaults(m: Message): Message {
   m.clientMessageId ??= null;
   m.finalEventId ??= null;
   return m;
+}
+
+/** Rows per batched statement (15 parameters per final write: 7,500 of PostgreSQL's 65,535). */
+const MAX_BATCH = 500;
+
+/** One message's progress write or lease renewal (MessageRepository.writeProgress). */
+interface ProgressWrite {
+  teamId: string;
+  id: string;
+  kind: 'append' | 'full' | 'renew';
+  /** The part to append, or the whole content. */
+  text: string;
+  leaseMs: number;
+}
+
+/** One message's final write, as the statement's parameters (MessageRepository.writeFinals). */
+interface FinalRow {
+  teamId: string;
+  id: string;
+  status: string;
+  append: boolean;
+  content: string;
+  errorCode: string | null;
+  errorMessage: string | null;
+  model: string | null;
+  usage: string | null;
+  finalEventId: string | null;
+  toolCalls: string | null;
+  routing: string | null;
+  chargePeriod: string | null;
+  chargePrompt: number;
+  chargeCompletion: number;
+}
+
+/** The columns of a final write's row in the batched statement, with their parameters' types. */
+const FINAL_COLUMNS = [
+  ['id', 'uuid'],
+  ['team_id', 'uuid'],
+  ['status', 'text'],
+  ['append', 'boolean'],
+  ['content', 'text'],
+  ['error_code', 'text'],
+  ['error_message', 'text'],
+  ['model', 'text'],
+  ['usage', 'jsonb'],
+  ['final_event_id', 'text'],
+  ['tool_calls', 'jsonb'],
+  ['routing', 'jsonb'],
+  ['charge_period', 'date'],
+  ['charge_prompt', 'bigint'],
+  ['charge_completion', 'bigint'],
+] as const;
+
+function finalRow(teamId: string, id: string, s: FinalState): FinalRow {
+  return {
+    teamId,
+    id,
+    status: s.status,
+    // After progress writes, only the part not yet persisted is appended.
+    append: Boolean(s.persistedLength),
+    content: s.persistedLength ? s.content.slice(s.persistedLength) : s.content,
+    errorCode: s.errorCode ?? null,
+    errorMessage: s.errorMessage?.slice(0, 500) ?? null,
+    model: s.model ?? null,
+    usage: s.usage ? JSON.stringify(s.usage) : null,
+    finalEventId: s.finalEventId ?? null,
+    toolCalls: s.toolCalls?.length ? JSON.stringify(s.toolCalls) : null,
+    routing: s.routing ? JSON.stringify(s.routing) : null,
+    chargePeriod: s.charge?.period ?? null,
+    chargePrompt: s.charge?.promptTokens ?? 0,
+    chargeCompletion: s.charge?.completionTokens ?? 0,
+  };
 }

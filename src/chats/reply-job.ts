@@ -277,20 +277,21 @@ export class ReplyJob {
     if (persisted > 0 && final.content.length >= persisted) final.persistedLength = persisted;
     // The terminal event will be the next one: the database records its id so a resume from it matches the log.
     final.finalEventId = formatEventId(final.content.length, this.lastSeq + 1);
-    const charged = final.usage ?? estimateUsage(this.job.history, final.content);
-    const recorded = this.deps.limits
-      .record(teamId, charged)
-      .catch((err: Error) => this.logger.warn(`usage not recorded: ${err.message}`));
+    // The usage charge is written with the final state, in the same statement (issue 18).
+    final.charge = this.deps.limits.charge(teamId, final.usage ?? estimateUsage(this.job.history, final.content));
     await this.deps.limits
       .release(this.slot)
       .catch((err: Error) => this.logger.warn(`job ${messageId}: slot not released: ${err.message}`));
-    const written = await this.deps.messages.finish(teamId, messageId, final).catch((err: Error) => {
+    const written = await this.deps.messages.finish(teamId, messageId, final).catch(async (err: Error) => {
       this.logger.error(`job ${messageId}: final write failed: ${err.message}`);
+      if (final.charge)
+        await this.deps.limits
+          .store(teamId, final.charge)
+          .catch((e: Error) => this.logger.warn(`usage not recorded: ${e.message}`));
       return false;
     });
     if (written) this.deps.countWrite(messageId);
     this.deps.metrics.chatReplyDbWrites(this.deps.dbWrites(messageId));
-    await recorded;
     await this.appendTerminal(final);
   }
 
