@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 /**
  * Summarises a V8 CPU profile (`--cpu-prof`, e.g. BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/p"):
  * self time by function and by package (node_modules/<pkg>, node: internals, the service's own src/),
- * as shares of the non-idle samples.   node dist/bench/profile.js <file.cpuprofile> [top] [skip-ms]
+ * as shares of the non-idle samples.   node dist/bench/profile.js <file.cpuprofile> [top] [skip-ms] [--callers fn]
  * skip-ms leaves out the first milliseconds of the profile (the boot: module loading, migrations).
  * Frames of a bundled file (dist/src/main.js) are mapped through its source map (main.js.map) to the file
  * they came from, so packages and the service's own files are told apart as without the bundle.
@@ -93,3 +93,32 @@ for (const [k, v] of [...pkg].sort((a, b) => b[1] - a[1]).slice(0, top))
 process.stdout.write('\nby function (self time):\n');
 for (const [k, v] of [...fn].sort((a, b) => b[1] - a[1]).slice(0, top))
   process.stdout.write(`  ${pct(v).padStart(7)}  ${k}\n`);
+
+/**
+ * `--callers <function>` (e.g. `writev`: a system call's time is charged to whichever write made it): the share of
+ * that function's self time by the chain of frames above it, to tell PostgreSQL's writes from the SSE responses'.
+ */
+const callersOf = process.argv.indexOf('--callers');
+if (callersOf > 0 && process.argv[callersOf + 1]) {
+  const target = process.argv[callersOf + 1];
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const chains = new Map<string, number>();
+  let sum = 0;
+  for (const [id, us] of self) {
+    if (byId.get(id)!.callFrame.functionName !== target) continue;
+    sum += us;
+    const chain: string[] = [];
+    for (let up = parent.get(id); up !== undefined && chain.length < 12; up = parent.get(up)) {
+      const f = byId.get(up)!.callFrame;
+      // Node's stream plumbing says nothing about who wrote: skip it.
+      if (f.url.startsWith('node:')) continue;
+      chain.push(`${f.functionName || '(anonymous)'} ${pkgOf(f.url)}`);
+    }
+    const key = chain.slice(0, 4).join(' < ') || '(no frame of ours)';
+    chains.set(key, (chains.get(key) ?? 0) + us);
+  }
+  process.stdout.write(`\n${target}: ${pct(sum)} of busy time, by caller:\n`);
+  for (const [k, v] of [...chains].sort((a, b) => b[1] - a[1]).slice(0, top))
+    process.stdout.write(`  ${((100 * v) / Math.max(1, sum)).toFixed(1).padStart(5)} %  ${k}\n`);
+}
