@@ -41,6 +41,12 @@ const list = (v: string | undefined, d: number[]) => (v ? v.split(',').map(Numbe
 const LEVELS = list(process.env.BENCH_LEVELS, QUICK ? [1, 10, 50, 200] : [1, 10, 50, 200]);
 const STALL_LEVELS = list(process.env.BENCH_STALL_LEVELS, QUICK ? [512] : [256, 512, 768]);
 const IDLE = Number(process.env.BENCH_IDLE ?? (QUICK ? 2000 : 10000));
+/**
+ * Seconds the idle streams then stay open with nothing forced, before RSS is read again: V8's own memory reducer
+ * releases its page pool about 100 s after the last mark-compact (docs/reliability.md "Memory"), which is what an
+ * operator sees of a server holding idle streams. 0: not measured (default with --quick).
+ */
+const IDLE_SETTLE_S = Number(process.env.BENCH_IDLE_SETTLE_S ?? (QUICK ? 0 : 130));
 const MIN_SAMPLES = Number(process.env.BENCH_MIN_SAMPLES ?? (QUICK ? 10 : 20));
 /**
  * At least this many rounds per level (relay then service, alternated): the CPU ratio of each round is taken
@@ -257,6 +263,10 @@ async function main(): Promise<void> {
     AUTH_LOGIN_RATE_LIMIT: '1000',
     AUTH_REGISTER_RATE_LIMIT: '1000',
     SSE_SUBSCRIBER_QUEUE_MAX: '100000',
+    // The idle section's reply is held by the upstream for minutes before its headers: without these the service
+    // gives it up after three 10 s connect timeouts, and its followers end before they are measured.
+    LLM_CONNECT_TIMEOUT_MS: '900000',
+    LLM_FIRST_TOKEN_TIMEOUT_MS: '900000',
     METRICS_TOKEN,
     DB_POOL_MAX: process.env.BENCH_DB_POOL_MAX ?? '20',
     DATABASE_URL: db.url,
@@ -313,18 +323,19 @@ async function main(): Promise<void> {
       say(`\n## Memory per idle open stream (${IDLE} streams, after a full GC)\n`);
       const row = (server: string, c: typeof idle) => ({
         server,
-        streams: c.opened,
+        streams: `${c.opened} (${c.stillOpen} still open at the end)`,
         'RSS before': `${c.before} KB`,
         'RSS after': `${c.after} KB`,
         'RSS per stream': kb(c.perStream),
         'RSS per stream, V8 pool released': kb(c.perStreamReduced),
+        [`RSS per stream after ${IDLE_SETTLE_S} s idle`]: kb(c.perStreamSettled),
         'JS heap per stream': kb(c.heapPerStream),
         'external per stream': kb(c.externalPerStream),
         'JS heap per stream (/metrics scrape)': kb(c.scrapedHeapPerStream),
       });
       say(table([row('node:http idle SSE', baseCost), row('service', idle)]));
       say(
-        '\nRSS and the JS heap are read by the process itself right after the GC. "V8 pool released": the same after a memory-reducing GC, which also frees the pages V8 keeps pooled after the garbage of opening the streams (docs/performance.md "Idle memory").\n',
+        '\nRSS and the JS heap are read by the process itself right after the GC. "V8 pool released": the same after a memory-reducing GC, which also frees the pages V8 keeps pooled after the garbage of opening the streams (docs/performance.md "Idle memory"). "after N s idle": RSS read after the streams stayed open and idle that long, nothing forced (V8\'s own memory reducer runs about 100 s after the last mark-compact).\n',
       );
     }
 
@@ -744,6 +755,7 @@ async function idleCost(
   const firstReduced = await server.sampleMemory('reduce');
   const scrapedBefore = scrapedHeapKb ? await scrapedHeapKb() : NaN;
   const reqs: http.ClientRequest[] = [];
+  const responses: http.IncomingMessage[] = [];
   let opened = 0;
   for (let i = 0; i < IDLE; i += 500) {
     await Promise.all(
@@ -751,6 +763,7 @@ async function idleCost(
         return new Promise<void>((resolve) => {
           const req = http.get(url, { agent: keep, headers: { accept: 'text/event-stream', ...headers } }, (res) => {
             if (res.statusCode === 200) opened++;
+            responses.push(res);
             res.once('data', () => resolve());
             res.once('end', () => resolve());
           });
@@ -764,7 +777,14 @@ async function idleCost(
   const afterNoGc = server.rssKb();
   const last = await server.sampleMemory();
   const scrapedAfter = scrapedHeapKb ? await scrapedHeapKb() : NaN;
+  let settled = NaN;
+  if (IDLE_SETTLE_S > 0) {
+    await sleep(IDLE_SETTLE_S * 1000);
+    settled = server.rssKb();
+  }
   const lastReduced = await server.sampleMemory('reduce');
+  // Streams the client still has open now (a stream that ended meanwhile would make the figures wrong).
+  const stillOpen = responses.filter((r) => r.statusCode === 200 && !r.complete && !r.destroyed).length;
   for (const r of reqs) r.destroy();
   keep.destroy();
   const per = (a: number, b: number) => (a - b) / Math.max(1, opened);
@@ -775,6 +795,10 @@ async function idleCost(
     afterNoGc,
     perStream: per(last.rssKb, first.rssKb),
     perStreamNoGc: per(afterNoGc, first.rssKb),
+    // After IDLE_SETTLE_S seconds open and idle, no GC forced (V8's own memory reducer may have run): against the
+    // baseline with V8's pool released too, what its reducer would have left of the boot.
+    perStreamSettled: per(settled, firstReduced.rssKb),
+    stillOpen,
     // Without the pages V8 keeps pooled after the garbage of opening the streams (a memory-reducing GC).
     perStreamReduced: per(lastReduced.rssKb, firstReduced.rssKb),
     heapPerStream: per(last.heapUsed, first.heapUsed) / 1024,

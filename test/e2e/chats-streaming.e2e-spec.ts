@@ -76,6 +76,11 @@ describe('Chat streams: resume, heartbeat, cancel, slow consumers', () => {
     const r = await send('Tell me about resumable streams');
     expect(r.status).toBe(200);
     expect(r.headers['content-type']).toContain('text/event-stream');
+    // An open stream keeps only the headers that apply to a resource that is never rendered (sse-writer.ts).
+    expect(r.headers['x-content-type-options']).toBe('nosniff');
+    expect(r.headers['cross-origin-resource-policy']).toBe('same-site');
+    expect(r.headers['content-security-policy']).toBeUndefined();
+    expect(r.headers['x-frame-options']).toBeUndefined();
     expect(r.retry).toBeGreaterThan(0);
     expect(r.ended).toBe(true);
     expect(r.events[0].event).toBe('status');

@@ -166,6 +166,27 @@ export async function writeSseOrJson(
 
 const PING = formatSseComment('ping');
 
+/**
+ * Helmet's headers that only mean something for a document a browser renders or frames (CSP, framing, opener,
+ * referrer, DNS prefetch, download and Flash/PDF policies, the legacy XSS filter). An event stream is read by
+ * `EventSource`/fetch and never rendered, so an open stream does not carry them: Node keeps every header it sent
+ * for the life of the response (docs/performance.md "Idle memory per stream"; issue 18: "a lighter request
+ * decoration for SSE routes"). What applies to any resource stays: `X-Content-Type-Options: nosniff`,
+ * `Cross-Origin-Resource-Policy` (no-cors loads from other sites), HSTS (production), CORS and the correlation id.
+ * Error answers of the same routes, written before the stream starts, keep every header.
+ */
+const DOCUMENT_ONLY_HEADERS = [
+  'content-security-policy',
+  'cross-origin-opener-policy',
+  'origin-agent-cluster',
+  'referrer-policy',
+  'x-dns-prefetch-control',
+  'x-download-options',
+  'x-frame-options',
+  'x-permitted-cross-domain-policies',
+  'x-xss-protection',
+];
+
 /** One logger for every writer (an idle stream holds as little as it can: docs/performance.md "Idle memory"). */
 const logger = new Logger('SseWriter');
 
@@ -196,6 +217,7 @@ class SseWriter implements HeartbeatTarget {
       return { closed: this.closed };
     }
     res.statusCode = this.options.status ?? 200;
+    for (const name of DOCUMENT_ONLY_HEADERS) res.removeHeader(name);
     res.setHeader('Content-Type', 'text/event-stream');
     res.setHeader('Cache-Control', 'no-cache, no-transform');
     if ((res.req?.httpVersionMajor ?? 1) < 2) res.setHeader('Connection', 'keep-alive');
