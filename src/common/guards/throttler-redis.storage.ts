@@ -1,6 +1,8 @@
 import type { OnApplicationShutdown } from '@nestjs/common';
 import { ThrottlerStorageService, type ThrottlerStorage } from '@nestjs/throttler';
+import type { ChainableCommander } from 'ioredis';
 import type Redis from 'ioredis';
+import { RedisBatch } from 'src/common/redis/redis-batch';
 import type { RedisFallback } from 'src/common/redis/redis-fallback.service';
 
 interface ThrottlerStorageRecord {
@@ -26,6 +28,12 @@ end
 return { hits, ttl, blockTtl }
 `;
 
+type Reply = [number, number, number];
+/** The script as a command of the client (EVALSHA: the script's text is sent once per connection, not per request). */
+type WithThrottle = ChainableCommander & {
+  appThrottle(...args: [...(string | number)[], (err?: Error | null, r?: Reply) => void]): ChainableCommander;
+};
+
 /**
  * Shared counts on Redis; while Redis is unreachable, this instance's memory (the throttler's own in-memory
  * storage), so that the rate limit keeps applying and no request fails for it (see RedisFallback).
@@ -37,7 +45,9 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
     private readonly redis: Redis,
     private readonly prefix = 'throttle:',
     private readonly fallback?: RedisFallback,
-  ) {}
+  ) {
+    redis.defineCommand('appThrottle', { numberOfKeys: 2, lua: SCRIPT });
+  }
 
   async increment(
     key: string,
@@ -67,15 +77,10 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
     name: string,
   ): Promise<ThrottlerStorageRecord> {
     const base = `${this.prefix}${name}:${key}`;
-    const [hits, ttlMs, blockMs] = (await this.redis.eval(
-      SCRIPT,
-      2,
-      `${base}:hits`,
-      `${base}:block`,
-      ttl,
-      limit,
-      blockDuration || ttl,
-    )) as [number, number, number];
+    // In the request's pipeline, beside the reads of authentication (AuthPrefetch): one round trip for both.
+    const [hits, ttlMs, blockMs] = await RedisBatch.of(this.redis).run<Reply>((p, done) =>
+      (p as WithThrottle).appThrottle(`${base}:hits`, `${base}:block`, ttl, limit, blockDuration || ttl, done),
+    );
     const isBlocked = blockMs > 0;
     return {
       totalHits: hits,
