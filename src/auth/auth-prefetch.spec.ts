@@ -10,11 +10,11 @@ import type { UsersService } from 'src/teams/users.service';
 
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
 /** A token of the right shape; its signature does not matter here (nothing is decided on unverified claims). */
-const token = (payload: Record<string, unknown>) => `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64(payload)}.sig`;
+const token = (payload: object) => `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64(payload)}.sig`;
 const claims = (over: Partial<AccessClaims> = {}): AccessClaims => ({
   sub: 'user-1',
   teamId: 'team-1',
-  role: 'member',
+  role: 'user',
   jti: 'jti-1',
   sid: 'sid-1',
   typ: 'access',
@@ -51,7 +51,7 @@ describe('AuthPrefetch with JwtStrategy', () => {
   const config = {
     auth: { jwtSecret: 'x'.repeat(48), jwtIssuer: 'iss', jwtAudience: 'aud' },
   } as unknown as AppConfig;
-  const member = { id: 'user-1', teamId: 'team-1', role: 'member', email: 'u@example.com' } as User;
+  const member = { id: 'user-1', teamId: 'team-1', role: 'user', email: 'u@example.com' } as unknown as User;
 
   function setup(revokedJtis: string[]) {
     const isRevoked = jest.fn((jti: string) => Promise.resolve(revokedJtis.includes(jti)));

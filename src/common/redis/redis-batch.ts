@@ -11,8 +11,8 @@ const batches = new WeakMap<Redis, RedisBatch>();
  * limit's counter, the token's denylist entry, the member's version stamp: see AuthPrefetch), so that the
  * reads one request makes before its handler cost one round trip.
  *
- * The pipeline is sent when the turn ends (`setImmediate`: after the promise jobs of the turn, so commands
- * queued a few `await`s later in the same turn still join it). Each command settles on its own, with the
+ * The pipeline is sent when the turn's promise jobs are done, so commands queued a few `await`s later in the
+ * same turn still join it (not those queued after a timer, an I/O callback or a `process.nextTick`). Each command settles on its own, with the
  * errors a command sent alone would get (a pipeline is not a transaction): a command failing because Redis
  * is unreachable fails the same way, with `commandTimeout` applying to each, so the callers' fallbacks hold.
  */
@@ -33,7 +33,10 @@ export class RedisBatch {
     return new Promise<T>((resolve, reject) => {
       if (!this.pending) {
         this.pending = this.redis.pipeline();
-        setImmediate(() => this.flush());
+        // A tick queued from a promise job runs once the promise jobs are all done: at the end of this turn's
+        // chain of awaits, before any other I/O callback (setImmediate would wait for every other socket
+        // event of the poll phase: milliseconds under load).
+        queueMicrotask(() => process.nextTick(() => this.flush()));
       }
       queue(this.pending, (err, result) => (err ? reject(err) : resolve(result as T)));
     });
