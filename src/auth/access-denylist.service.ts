@@ -2,7 +2,6 @@ import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { RevokedAccessTokenRepository } from 'src/auth/revoked-access-token.repository';
 import { dependencyFailure } from 'src/common/errors/dependency-failure';
-import { RedisBatch } from 'src/common/redis/redis-batch';
 import { REDIS_CLIENT } from 'src/common/redis/redis.module';
 import { APP_CONFIG, AppConfig } from 'src/config/env';
 
@@ -63,9 +62,7 @@ export class AccessDenylistService implements OnModuleInit {
       // While Redis is unreachable the database answers (every revocation is written there too).
       if (redis.status !== 'ready') return this.db.isAnyRevoked(keys);
       try {
-        // In this turn's pipeline (RedisBatch): with the rate limit's counter and the member's stamp (AuthPrefetch).
-        const redisKeys = keys.map((k) => this.prefix + k);
-        return (await RedisBatch.of(redis).run<number>((p, done) => p.exists(...redisKeys, done))) > 0;
+        return (await redis.exists(...keys.map((k) => this.prefix + k))) > 0;
       } catch (err) {
         if (dependencyFailure(err) !== 'redis') throw err;
         return this.db.isAnyRevoked(keys);

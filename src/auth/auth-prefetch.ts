@@ -22,8 +22,8 @@ type PrefetchRequest = AuthRequest & { [PREFETCHED]?: Prefetched };
 
 /**
  * Starts authentication's Redis reads (is the token's `jti` or `sid` denylisted, the member's version
- * stamp) from the rate limiter's guard, in the same turn as its counter, so that the three go to Redis as
- * one pipeline (RedisBatch): one round trip before the handler instead of two in a row.
+ * stamp) from the rate limiter's guard, just before its counter, so that the three are in flight together:
+ * the guards wait for one round trip instead of two in a row (guards run one after another).
  *
  * The token's claims are only decoded here, not verified: they name what to read, nothing is decided on
  * them. JwtStrategy verifies the token as before and uses the reads only when the verified claims are the

@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { MessageRepository } from 'src/chats/message.repository';
-import { RedisBatch } from 'src/common/redis/redis-batch';
 import { REDIS_CLIENT } from 'src/common/redis/redis.module';
 import { APP_CONFIG, AppConfig } from 'src/config/env';
 
@@ -210,7 +209,6 @@ type LimitRedis = Redis & {
     concMax: number,
     leaseMs: number,
     windowMs: number,
-    done?: (err?: Error | null, r?: [number, number]) => void,
   ): Promise<number[]>;
   chatLimitRenew(running: string, member: string, leaseMs: number): Promise<number>;
 };
@@ -229,18 +227,14 @@ class RedisBackend implements Backend {
 
   async reserve(slot: GenerationSlot, rateMax: number, concurrencyMax: number, leaseMs: number): Promise<Reservation> {
     const [rate, running] = this.keys(slot);
-    // In this turn's pipeline (RedisBatch): a send reserves at its start, with the agents' stamp read.
-    const r = await RedisBatch.of(this.redis).run<[number, number]>((p, done) =>
-      (p as unknown as LimitRedis).chatLimitReserve(
-        rate,
-        running,
-        slot.messageId,
-        rateMax,
-        concurrencyMax,
-        leaseMs,
-        RATE_WINDOW_MS,
-        done,
-      ),
+    const r = await this.redis.chatLimitReserve(
+      rate,
+      running,
+      slot.messageId,
+      rateMax,
+      concurrencyMax,
+      leaseMs,
+      RATE_WINDOW_MS,
     );
     if (r[0] === 1) return { ok: false, reason: 'rate', retryAfterMs: r[1] };
     if (r[0] === 2) return { ok: false, reason: 'concurrency' };

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { MetricsService } from 'src/common/metrics/metrics.service';
-import { RedisBatch } from 'src/common/redis/redis-batch';
 import { REDIS_CLIENT } from 'src/common/redis/redis.module';
 import { APP_CONFIG, AppConfig } from 'src/config/env';
 
@@ -12,9 +11,8 @@ import { APP_CONFIG, AppConfig } from 'src/config/env';
  * stamp after its transaction committed (`bump`); a reader whose cached stamp differs from the current
  * one reloads. So a value is never used after a write that it does not reflect.
  *
- * - With Redis, stamps live in Redis (one GET per check, ~0.1 ms, sent in one pipeline with the other commands
- *   of the same turn: RedisBatch) and are random, so that a Redis that lost its data cannot bring an old
- *   stamp back.
+ * - With Redis, stamps live in Redis (one GET per check, ~0.1 ms) and are random, so that a Redis that
+ *   lost its data cannot bring an old stamp back.
  * - With the embedded database there is one process (the database belongs to it): stamps live in memory.
  * - On a shared PostgreSQL without Redis other instances cannot tell this one about their writes:
  *   `current` returns null and callers do not cache.
@@ -72,9 +70,7 @@ export class VersionStamps {
     if (this.mode === 'off') return null;
     if (this.mode === 'local') return this.local.get(scope) ?? null;
     const key = this.prefix + scope;
-    return RedisBatch.of(this.redis!)
-      .run<string | null>((p, done) => p.get(key, done))
-      .catch(() => null);
+    return this.redis!.get(key).catch(() => null);
   }
 
   private async read(scope: string): Promise<string | null> {
@@ -85,8 +81,7 @@ export class VersionStamps {
       return v;
     }
     const key = this.prefix + scope;
-    // In this turn's pipeline (RedisBatch), with the other reads of the request.
-    const v = await RedisBatch.of(this.redis!).run<string | null>((p, done) => p.get(key, done));
+    const v = await this.redis!.get(key);
     if (v) return v;
     await this.redis!.set(key, randomUUID(), 'NX');
     return this.redis!.get(key);

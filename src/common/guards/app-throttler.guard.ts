@@ -20,7 +20,7 @@ interface ThrottlerLimitDetail {
 /**
  * The global rate limit, answering with the contract's 429 RATE_LIMITED body and Retry-After. On a route
  * that needs a token it first starts authentication's Redis reads (AuthPrefetch), so that they and the
- * counter go to Redis in one pipeline: the guards' reads cost one round trip.
+ * counter are in flight together: the guards wait for one round trip, not two in a row.
  */
 @Injectable()
 export class AppThrottlerGuard extends ThrottlerGuard {

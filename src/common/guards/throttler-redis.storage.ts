@@ -1,8 +1,6 @@
 import type { OnApplicationShutdown } from '@nestjs/common';
 import { ThrottlerStorageService, type ThrottlerStorage } from '@nestjs/throttler';
-import type { ChainableCommander } from 'ioredis';
 import type Redis from 'ioredis';
-import { RedisBatch } from 'src/common/redis/redis-batch';
 import type { RedisFallback } from 'src/common/redis/redis-fallback.service';
 
 interface ThrottlerStorageRecord {
@@ -28,10 +26,9 @@ end
 return { hits, ttl, blockTtl }
 `;
 
-type Reply = [number, number, number];
-/** The script as a command of the client (EVALSHA: the script's text is sent once per connection, not per request). */
-type WithThrottle = ChainableCommander & {
-  appThrottle(...args: [...(string | number)[], (err?: Error | null, r?: Reply) => void]): ChainableCommander;
+/** The script as a command of the client (EVALSHA: its text is sent once per connection, not per request). */
+type ThrottleRedis = Redis & {
+  appThrottle(...args: [string, string, number, number, number]): Promise<[number, number, number]>;
 };
 
 /**
@@ -77,9 +74,13 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
     name: string,
   ): Promise<ThrottlerStorageRecord> {
     const base = `${this.prefix}${name}:${key}`;
-    // In the request's pipeline, beside the reads of authentication (AuthPrefetch): one round trip for both.
-    const [hits, ttlMs, blockMs] = await RedisBatch.of(this.redis).run<Reply>((p, done) =>
-      (p as WithThrottle).appThrottle(`${base}:hits`, `${base}:block`, ttl, limit, blockDuration || ttl, done),
+    // Sent while authentication's reads, started by the guard just before (AuthPrefetch), are in flight.
+    const [hits, ttlMs, blockMs] = await (this.redis as ThrottleRedis).appThrottle(
+      `${base}:hits`,
+      `${base}:block`,
+      ttl,
+      limit,
+      blockDuration || ttl,
     );
     const isBlocked = blockMs > 0;
     return {
