@@ -55,24 +55,31 @@ describe('AuthPrefetch with JwtStrategy', () => {
 
   function setup(revokedJtis: string[]) {
     const isRevoked = jest.fn((jti: string) => Promise.resolve(revokedJtis.includes(jti)));
+    const peekRevoked = jest.fn((jti: string) => Promise.resolve(revokedJtis.includes(jti)));
     const findActiveMember = jest.fn((..._args: unknown[]) => Promise.resolve(member));
-    const denylist = { isRevoked } as unknown as AccessDenylistService;
+    const denylist = { isRevoked, peekRevoked } as unknown as AccessDenylistService;
     const users = {
       peekMemberStamp: () => Promise.resolve('stamp'),
       findActiveMember,
     } as unknown as UsersService;
     const prefetch = new AuthPrefetch({ status: 'ready' } as Redis, denylist, users);
     const strategy = new JwtStrategy(config, denylist, users);
-    return { denylist: { isRevoked }, users: { findActiveMember }, deps: { denylist, users }, prefetch, strategy };
+    return {
+      denylist: { isRevoked, peekRevoked },
+      users: { findActiveMember },
+      deps: { denylist, users },
+      prefetch,
+      strategy,
+    };
   }
 
   it('uses the reads started for the same verified claims', async () => {
     const { denylist, users, prefetch, strategy } = setup([]);
     const req = request(token(claims()));
     prefetch.start(req);
-    expect(denylist.isRevoked).toHaveBeenCalledTimes(1);
+    expect(denylist.peekRevoked).toHaveBeenCalledWith('jti-1', 'sid-1');
     await expect(strategy.validate(req, claims())).resolves.toEqual(expect.objectContaining({ id: 'user-1' }));
-    expect(denylist.isRevoked).toHaveBeenCalledTimes(1); // not asked again
+    expect(denylist.isRevoked).not.toHaveBeenCalled(); // not asked again
     expect(users.findActiveMember).toHaveBeenCalledWith('team-1', 'user-1', expect.any(Promise));
   });
 
@@ -81,6 +88,15 @@ describe('AuthPrefetch with JwtStrategy', () => {
     const req = request(token(claims()));
     prefetch.start(req);
     await expect(strategy.validate(req, claims())).rejects.toThrow('Access token has been revoked');
+  });
+
+  it('asks the denylist itself (with its database fallback) when Redis could not answer the early read', async () => {
+    const { denylist, prefetch, strategy } = setup(['jti-1']);
+    denylist.peekRevoked.mockResolvedValueOnce(null as never);
+    const req = request(token(claims()));
+    prefetch.start(req);
+    await expect(strategy.validate(req, claims())).rejects.toThrow('Access token has been revoked');
+    expect(denylist.isRevoked).toHaveBeenCalledWith('jti-1', 'sid-1');
   });
 
   it('ignores reads made for other claims than the verified ones, and asks again', async () => {
@@ -102,7 +118,7 @@ describe('AuthPrefetch with JwtStrategy', () => {
     const prefetch = new AuthPrefetch({ status: 'reconnecting' } as Redis, deps.denylist, deps.users);
     const req = request(token(claims()));
     prefetch.start(req);
-    expect(denylist.isRevoked).not.toHaveBeenCalled();
+    expect(denylist.peekRevoked).not.toHaveBeenCalled();
     await expect(strategy.validate(req, claims())).rejects.toThrow('Access token has been revoked');
     expect(users.findActiveMember).toHaveBeenCalledWith('team-1', 'user-1', undefined);
   });

@@ -14,7 +14,8 @@ interface Prefetched {
   sid: string | undefined;
   teamId: string;
   sub: string;
-  revoked: Promise<boolean>;
+  /** null: Redis could not answer; the strategy asks the denylist itself. */
+  revoked: Promise<boolean | null>;
   memberStamp: Promise<string | null>;
 }
 
@@ -39,8 +40,9 @@ export class AuthPrefetch {
   ) {}
 
   /**
-   * Without Redis (or while it is unreachable) nothing is batched: the strategy reads as before. Only reads:
-   * the stamp is peeked (`VersionStamps.peek`), never created, for claims nobody has verified yet.
+   * Without Redis (or while it is unreachable) nothing is started: the strategy reads as before. Only reads,
+   * and only on Redis, for claims nobody has verified yet: the stamp is peeked (`VersionStamps.peek`), never
+   * created, and the denylist is asked without its database fallback (`peekRevoked`).
    */
   start(req: PrefetchRequest): void {
     if (!this.redis || this.redis.status !== 'ready') return;
@@ -48,9 +50,14 @@ export class AuthPrefetch {
     const claims = token ? decodeUnverified(token) : null;
     if (!claims) return;
     const { jti, sid, teamId, sub } = claims;
-    const revoked = this.denylist.isRevoked(jti, sid);
-    revoked.catch(() => undefined); // reported to the strategy if it uses it; never unhandled
-    req[PREFETCHED] = { jti, sid, teamId, sub, revoked, memberStamp: this.users.peekMemberStamp(teamId, sub) };
+    req[PREFETCHED] = {
+      jti,
+      sid,
+      teamId,
+      sub,
+      revoked: this.denylist.peekRevoked(jti, sid),
+      memberStamp: this.users.peekMemberStamp(teamId, sub),
+    };
   }
 
   /** The reads started for exactly these (verified) claims, once; null when there are none. */

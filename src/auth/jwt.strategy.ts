@@ -42,8 +42,9 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     // Both are answered from memory or by one Redis round trip together (see their classes), usually the
     // one the rate limiter's counter went in, started by its guard for these claims (AuthPrefetch).
     const early = AuthPrefetch.take(req, claims);
+    const ask = () => this.denylist.isRevoked(claims.jti, claims.sid);
     const [revoked, user] = await Promise.all([
-      early?.revoked ?? this.denylist.isRevoked(claims.jti, claims.sid),
+      early ? early.revoked.then((r) => r ?? ask()) : ask(),
       this.users.findActiveMember(claims.teamId, claims.sub, early?.memberStamp),
     ]);
     if (revoked) throw AuthErrors.unauthorized('Access token has been revoked');
