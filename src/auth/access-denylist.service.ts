@@ -72,6 +72,21 @@ export class AccessDenylistService implements OnModuleInit {
     return keys.some((k) => this.localHas(k));
   }
 
+  /**
+   * `isRevoked` asked of Redis only, for a token not verified yet (AuthPrefetch): null when Redis is not
+   * there or cannot answer, and the caller then asks `isRevoked` (so an unverified token never costs a
+   * database query). Never rejects.
+   */
+  async peekRevoked(jti: string, sid?: string): Promise<boolean | null> {
+    const redis = this.redis;
+    if (!redis || redis.status !== 'ready') return null;
+    const keys = sid ? [jti, SESSION + sid] : [jti];
+    return redis.exists(...keys.map((k) => this.prefix + k)).then(
+      (n) => n > 0,
+      () => null,
+    );
+  }
+
   private async add(key: string, exp: number, teamId: string | null, userId: string | null): Promise<void> {
     const ttl = Math.ceil(exp - Date.now() / 1000);
     if (ttl <= 0) return;

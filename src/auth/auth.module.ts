@@ -3,6 +3,7 @@ import { JwtModule } from '@nestjs/jwt';
 import { PassportModule } from '@nestjs/passport';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AccessDenylistService } from 'src/auth/access-denylist.service';
+import { AuthPrefetch } from 'src/auth/auth-prefetch';
 import { AccessTokenService } from 'src/auth/access-token.service';
 import { AuthHousekeepingService } from 'src/auth/auth-housekeeping.service';
 import { AuthCounterRepository } from 'src/auth/auth-counter.repository';
@@ -40,6 +41,7 @@ import { TeamsModule } from 'src/teams/teams.module';
     AuthService,
     AccessTokenService,
     AccessDenylistService,
+    AuthPrefetch,
     RevokedAccessTokenRepository,
     RefreshTokenRepository,
     AuthCounterRepository,
@@ -52,6 +54,6 @@ import { TeamsModule } from 'src/teams/teams.module';
     InstanceSecretsCheckRepository,
     InstanceSecretsCheckService,
   ],
-  exports: [PasswordHasher, AccessDenylistService, TeamsModule, AuthService],
+  exports: [PasswordHasher, AccessDenylistService, AuthPrefetch, TeamsModule, AuthService],
 })
 export class AuthModule {}

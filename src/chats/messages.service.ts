@@ -7,6 +7,7 @@ import { toMessageResponse } from 'src/chats/chat.mapper';
 import { ChatStreamService } from 'src/chats/chat-stream.service';
 import { ChatRepository } from 'src/chats/chat.repository';
 import { ChatErrors } from 'src/chats/chats.errors';
+import type { GenerationSlot } from 'src/chats/generation-limiter';
 import { SendMessageDto } from 'src/chats/dto/chat-requests.dto';
 import { MessageResponseDto, SendMessageResultDto } from 'src/chats/dto/chat-responses.dto';
 import { Message } from 'src/chats/entities/message.entity';
@@ -21,6 +22,15 @@ import { LlmAgentConfig, LlmMessage } from 'src/llm/llm.types';
 import { StreamCursor } from 'src/streaming/stream-cursor';
 
 const CANCEL_WAIT_MS = 5000;
+
+/** A generation slot whose reservation started with the request (MessagesService.reserveEarly). */
+interface EarlySlot {
+  assistantId: string;
+  slot: GenerationSlot;
+  reserved: Promise<{ ok: true } | { ok: false; error: unknown }>;
+  /** Set once `begin` has started the job, which then releases the slot. */
+  taken: boolean;
+}
 const CANCEL_POLL_MS = 25;
 
 /**
@@ -74,6 +84,17 @@ export class MessagesService {
   async send(user: AuthUser, chatId: string, dto: SendMessageDto): Promise<SendMessageResultDto> {
     // parentId: absent → under the current leaf; null → a new root (editing the first message); an id → that branch.
     const chainOf = this.agents.chainResolver(user.teamId);
+    const early = this.reserveEarly(user);
+    return this.orDrop(early, () => this.sendWith(user, chatId, dto, chainOf, early));
+  }
+
+  private async sendWith(
+    user: AuthUser,
+    chatId: string,
+    dto: SendMessageDto,
+    chainOf: (agentId: string) => Promise<LlmAgentConfig[]>,
+    early: EarlySlot,
+  ): Promise<SendMessageResultDto> {
     const [context, previous] = await Promise.all([
       dto.parentId === null
         ? this.messages.sendContext(user.teamId, user.id, chatId, 'latest', 1).then((c) => c && { ...c, branch: [] })
@@ -98,7 +119,7 @@ export class MessagesService {
       content: dto.content,
       clientMessageId: dto.clientMessageId ?? null,
     };
-    return this.begin(user, chat, chainOf, history, { user: userMessage }, async () => {
+    return this.begin(user, chat, chainOf, early, history, { user: userMessage }, async () => {
       // A concurrent send with the same clientMessageId stored its exchange first: answer with that one.
       const previous = dto.clientMessageId ? await this.previousExchange(user, chatId, dto.clientMessageId) : null;
       if (previous) return previous;
@@ -109,18 +130,50 @@ export class MessagesService {
   /** A new assistant sibling of `messageId` (a new branch), generated from the same conversation. */
   async regenerate(user: AuthUser, chatId: string, messageId: string): Promise<SendMessageResultDto> {
     const chainOf = this.agents.chainResolver(user.teamId);
-    const target = await this.requireOwnedAssistant(user, chatId, messageId);
-    const { chat, branch } = target.parentId
-      ? await this.requireSendContext(user, chatId, target.parentId, this.config.chat.contextMessages)
-      : { ...(await this.requireSendContext(user, chatId, 'latest', 1)), branch: [] };
-    return this.begin(user, chat, chainOf, toLlmHistory(branch), { assistantParentId: target.parentId }, () => {
-      throw new Error('regenerate insert conflicted');
+    const early = this.reserveEarly(user);
+    return this.orDrop(early, async () => {
+      const target = await this.requireOwnedAssistant(user, chatId, messageId);
+      const { chat, branch } = target.parentId
+        ? await this.requireSendContext(user, chatId, target.parentId, this.config.chat.contextMessages)
+        : { ...(await this.requireSendContext(user, chatId, 'latest', 1)), branch: [] };
+      const exchange = { assistantParentId: target.parentId };
+      return this.begin(user, chat, chainOf, early, toLlmHistory(branch), exchange, () => {
+        throw new Error('regenerate insert conflicted');
+      });
     });
   }
 
   /**
+   * Starts reserving the generation slot of a send or regenerate at once, so that the limiter's round trip
+   * overlaps the reads of the chat (and the agents' stamp) instead of following them. The request's answer
+   * keeps the order of the checks as if it came last: a 404, 409 or an earlier exchange of the same
+   * clientMessageId wins over a 429 (`begin` reports a refusal only when everything else passed), and a slot
+   * reserved for a send that does not go ahead is abandoned (`orDrop`): it never counts as a generation.
+   */
+  private reserveEarly(user: AuthUser): EarlySlot {
+    const assistantId = randomUUID();
+    const slot = { teamId: user.teamId, userId: user.id, messageId: assistantId };
+    const reserved = this.limits.reserve(user, slot).then(
+      () => ({ ok: true as const }),
+      (error: unknown) => ({ ok: false as const, error }),
+    );
+    return { assistantId, slot, reserved, taken: false };
+  }
+
+  /** Runs `fn`; unless `begin` took the slot over, a slot reserved meanwhile is abandoned. */
+  private async orDrop<T>(early: EarlySlot, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } finally {
+      if (!early.taken)
+        void early.reserved.then((r) => (r.ok ? this.limits.abandon(early.slot) : undefined)).catch(() => undefined);
+    }
+  }
+
+  /**
    * The critical path of a reply, kept short because its every millisecond is added to the time to the
-   * first token: reserve a generation slot (Redis or memory, no database), start the job with ids chosen
+   * first token: take the generation slot reserved since the request began (Redis or memory, no database;
+   * see reserveEarly), start the job with ids chosen
    * here, and store the messages (one statement) while the upstream is already being called. The
    * response waits for the insert, so nobody follows a reply whose messages are not stored; if the
    * insert stores nothing, the job is abandoned without a database write.
@@ -129,14 +182,16 @@ export class MessagesService {
     user: AuthUser,
     chat: SendContext['chat'],
     chainOf: (agentId: string) => Promise<LlmAgentConfig[]>,
+    early: EarlySlot,
     history: LlmMessage[],
     exchange: Pick<NewExchange, 'user' | 'assistantParentId'>,
     onDuplicate: () => Promise<SendMessageResultDto>,
   ): Promise<SendMessageResultDto> {
-    const assistantId = randomUUID();
-    const slot = { teamId: user.teamId, userId: user.id, messageId: assistantId };
-    const chain = await chainOf(chat.agentId);
-    await this.limits.reserve(user, slot);
+    const { assistantId } = early;
+    const chain = await chainOf(chat.agentId); // a 404 or 409 here wins over the limiter's 429 (reserveEarly)
+    const reservation = await early.reserved;
+    if (!reservation.ok) throw reservation.error;
+    early.taken = true; // from here on the job releases the slot, whatever happens
     const insert = this.messages.insertExchange({
       teamId: user.teamId,
       chatId: chat.id,

@@ -50,13 +50,21 @@ export class UsersService {
    * Cached under the member's version stamp, which every change of role or activity bumps, so a
    * demotion or a deactivation holds from the next request on, on every instance (VersionStamps).
    */
-  async findActiveMember(teamId: string, userId: string): Promise<User | null> {
+  async findActiveMember(teamId: string, userId: string, peeked?: Promise<string | null>): Promise<User | null> {
     const key = `${teamId}:${userId}`;
-    const user = await this.activeMembers.get(key, await this.stamps.current(memberScope(teamId, userId)), () =>
-      this.users.findActiveForAuth(teamId, userId),
-    );
+    const stamp = (await peeked) ?? (await this.stamps.current(memberScope(teamId, userId)));
+    const user = await this.activeMembers.get(key, stamp, () => this.users.findActiveForAuth(teamId, userId));
     if (!user) this.activeMembers.forget(key);
     return user;
+  }
+
+  /**
+   * The member's version stamp if it exists (null: `findActiveMember` reads it again, creating it), read
+   * early by the request's guards in one round trip with their other reads (AuthPrefetch). As exact: a
+   * cached member is used only if it was loaded under a stamp read after the request arrived. Never rejects.
+   */
+  peekMemberStamp(teamId: string, userId: string): Promise<string | null> {
+    return this.stamps.peek(memberScope(teamId, userId));
   }
 
   /** Accounts a login may refer to (with password hashes): in one team when its slug is given, else every team. */

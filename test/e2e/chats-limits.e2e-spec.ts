@@ -46,6 +46,29 @@ describe('Chat limits: message rate, concurrent generations, monthly token budge
     expect(tree.body.items).toHaveLength(6);
   });
 
+  it('counts only sends that go ahead: a 404 or 400 is not charged to the rate, and wins over a 429', async () => {
+    // The slot is reserved while the chat is read (MessagesService.reserveEarly): a send refused for another
+    // reason must give its reservation back and answer as if the limit had been checked last.
+    const { user, chatId } = await teamWithChat({ mockContent: 'ok', mockDelayMs: 0 });
+    const missingChat = '00000000-0000-4000-8000-000000000000';
+    for (let i = 0; i < 2; i++) {
+      await send(user, chatId, `hi ${i}`).expect(202);
+      await settle(user, chatId);
+    }
+    for (let i = 0; i < 4; i++) await send(user, missingChat, `nowhere ${i}`).expect(404);
+    await t
+      .http()
+      .post(`/api/chats/${chatId}/messages`)
+      .set(user.bearer)
+      .set('Accept', 'application/json')
+      .send({ content: 'under a stranger', parentId: missingChat })
+      .expect(400);
+    await send(user, chatId, 'the third fits').expect(202);
+    await settle(user, chatId);
+    await send(user, missingChat, 'still a 404 at the limit').expect(404);
+    expect((await send(user, chatId, 'the fourth does not').expect(429)).body.error).toBe('RATE_LIMITED');
+  });
+
   it('caps concurrent generations per user', async () => {
     const { user, chatId } = await teamWithChat({ mockDeltas: 200, mockDelayMs: 50 });
     const first = await send(user, chatId, 'long one').expect(202);

@@ -26,6 +26,37 @@ describe('VersionStamps without Redis', () => {
   });
 });
 
+describe('VersionStamps.peek (scopes named by input not verified yet: AuthPrefetch)', () => {
+  const metrics = new MetricsService(new BreakerRegistry(), new DataSource({ type: 'postgres' }));
+  it('reads a stamp but never creates one, on Redis or in memory', async () => {
+    const stored = new Map<string, string>();
+    const redis = {
+      get: jest.fn((k: string) => Promise.resolve(stored.get(k) ?? null)),
+      set: jest.fn((k: string, v: string) => {
+        if (!stored.has(k)) stored.set(k, v);
+        return Promise.resolve('OK');
+      }),
+    };
+    const s = new VersionStamps(redis as never, config('postgres://db/x'), metrics);
+    expect(await s.peek('member:t:u')).toBeNull();
+    expect(redis.set).not.toHaveBeenCalled();
+    const created = await s.current('member:t:u');
+    expect(redis.set).toHaveBeenCalledTimes(1);
+    expect(await s.peek('member:t:u')).toBe(created);
+
+    const local = new VersionStamps(null, config(), metrics);
+    expect(await local.peek('x')).toBeNull();
+    const a = await local.current('x');
+    expect(await local.peek('x')).toBe(a);
+    expect(await new VersionStamps(null, config('postgres://db/x'), metrics).peek('x')).toBeNull();
+  });
+
+  it('answers null when Redis cannot be read (the caller then reads with `current`)', async () => {
+    const redis = { get: () => Promise.reject(new Error('Connection is closed.')) };
+    expect(await new VersionStamps(redis as never, config('postgres://db/x'), metrics).peek('x')).toBeNull();
+  });
+});
+
 describe('StampedCache', () => {
   it('loads once per stamp, reloads after the stamp changed, and never caches without a stamp', async () => {
     const cache = new StampedCache<number>({ ttlMs: 60_000 });

@@ -62,6 +62,17 @@ export class VersionStamps {
     }
   }
 
+  /**
+   * The scope's stamp if it exists, else null (then call `current`). Unlike `current` it never creates one,
+   * so it may be asked about scopes named by input not yet verified (AuthPrefetch). Never rejects.
+   */
+  async peek(scope: string): Promise<string | null> {
+    if (this.mode === 'off') return null;
+    if (this.mode === 'local') return this.local.get(scope) ?? null;
+    const key = this.prefix + scope;
+    return this.redis!.get(key).catch(() => null);
+  }
+
   private async read(scope: string): Promise<string | null> {
     if (this.mode === 'off') return null;
     if (this.mode === 'local') {

@@ -26,6 +26,11 @@ end
 return { hits, ttl, blockTtl }
 `;
 
+/** The script as a command of the client (EVALSHA: its text is sent once per connection, not per request). */
+type ThrottleRedis = Redis & {
+  appThrottle(...args: [string, string, number, number, number]): Promise<[number, number, number]>;
+};
+
 /**
  * Shared counts on Redis; while Redis is unreachable, this instance's memory (the throttler's own in-memory
  * storage), so that the rate limit keeps applying and no request fails for it (see RedisFallback).
@@ -37,7 +42,9 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
     private readonly redis: Redis,
     private readonly prefix = 'throttle:',
     private readonly fallback?: RedisFallback,
-  ) {}
+  ) {
+    redis.defineCommand('appThrottle', { numberOfKeys: 2, lua: SCRIPT });
+  }
 
   async increment(
     key: string,
@@ -67,15 +74,14 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
     name: string,
   ): Promise<ThrottlerStorageRecord> {
     const base = `${this.prefix}${name}:${key}`;
-    const [hits, ttlMs, blockMs] = (await this.redis.eval(
-      SCRIPT,
-      2,
+    // Sent while authentication's reads, started by the guard just before (AuthPrefetch), are in flight.
+    const [hits, ttlMs, blockMs] = await (this.redis as ThrottleRedis).appThrottle(
       `${base}:hits`,
       `${base}:block`,
       ttl,
       limit,
       blockDuration || ttl,
-    )) as [number, number, number];
+    );
     const isBlocked = blockMs > 0;
     return {
       totalHits: hits,
