@@ -19,6 +19,12 @@ export class ResearchEventSink {
   private tail: Promise<void> = Promise.resolve();
   private seq = 0;
   private sealed = false;
+  /**
+   * The run was ended elsewhere (a sweep that took the lease over wrote the terminal event, or will): the log's
+   * stream is then finished by whoever ended the run, after its terminal event, never by this sink. Finishing it
+   * here first would end the stream without a terminal event (the sweep does not append to a finished stream).
+   */
+  private endedElsewhere = false;
   readonly key: string;
   /** Re-seeds with nothing if the log loses the run's stream: followers fill the jump from `research_events`. */
   private readonly writer: StreamWriter;
@@ -61,7 +67,10 @@ export class ResearchEventSink {
       this.seq--;
       throw err;
     }
-    if (!owned) return false;
+    if (!owned) {
+      this.endedElsewhere = true;
+      return false;
+    }
     this.write(seq, type, data, undefined, true);
     await this.flush();
     return true;
@@ -70,6 +79,7 @@ export class ResearchEventSink {
   /** Stops writing (the run lost its lease: whoever ended it wrote the terminal event). */
   seal(): void {
     this.sealed = true;
+    this.endedElsewhere = true;
   }
 
   /** Runs `job` after everything queued so far (e.g. a session-row update that must keep its place). */
@@ -85,6 +95,7 @@ export class ResearchEventSink {
 
   async finish(): Promise<void> {
     await this.flush();
+    if (this.endedElsewhere) return;
     await this.writer
       .finish()
       .catch((err: unknown) => this.logger.error(`finish ${this.key}: ${(err as Error).message}`));
@@ -117,6 +128,7 @@ export class ResearchEventSink {
         if (!this.sealed)
           this.logger.warn(`stream ${this.key}: the run was ended elsewhere; event ${seq} and later ones are dropped`);
         this.sealed = true;
+        this.endedElsewhere = true;
         return;
       }
       this.writer.advanceTo(seq - 1);
