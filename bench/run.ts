@@ -31,6 +31,7 @@ import { ms, percentile, table } from 'bench/lib/stats';
  * dropped afterwards) and BENCH_REDIS_URL (default redis://127.0.0.1:6379) under a unique REDIS_KEY_PREFIX.
  * Options: BENCH_SECTIONS=levels,stall,idle,history,writes   BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/p" (added to the production flags; BENCH_PRODUCTION_FLAGS=0 drops those)
  *          BENCH_LEVELS=1,10,50,200  BENCH_STALL_LEVELS=256,512,768  BENCH_IDLE=10000  BENCH_MIN_SAMPLES=20
+ *          BENCH_SERVICE_ENV=K=V,K2=V2 (settings of the service, for an A/B)
  *          BENCH_MIN_ROUNDS=3 (1 with --quick)  BENCH_HISTORY_SAMPLES=15  BENCH_CONTEXT_MESSAGES (the service's CHAT_CONTEXT_MESSAGES)  BENCH_NO_ANALYZE=1
  */
 const QUICK = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
@@ -272,6 +273,13 @@ async function main(): Promise<void> {
     DATABASE_URL: db.url,
     REDIS_URL,
     REDIS_KEY_PREFIX: redisPrefix,
+    // Any setting of the service for an A/B, e.g. BENCH_SERVICE_ENV=STREAM_ADMISSION_CONCURRENCY=0,CHAT_PERSIST_CHARS=500
+    ...Object.fromEntries(
+      (process.env.BENCH_SERVICE_ENV ?? '')
+        .split(',')
+        .filter((kv) => kv.includes('='))
+        .map((kv) => [kv.slice(0, kv.indexOf('=')).trim(), kv.slice(kv.indexOf('=') + 1).trim()]),
+    ),
     // The service's default unless set: the history section's 1,000-message chats send this many.
     ...(process.env.BENCH_CONTEXT_MESSAGES ? { CHAT_CONTEXT_MESSAGES: process.env.BENCH_CONTEXT_MESSAGES } : {}),
   };

@@ -1,5 +1,6 @@
 import { DynamicModule, MiddlewareConsumer, Module, NestModule, Type } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
+import { AdmissionGuard } from 'src/common/guards/admission.guard';
 import { ThrottlerModule } from '@nestjs/throttler';
 import type Redis from 'ioredis';
 import { AgentsModule } from 'src/agents/agents.module';
@@ -81,6 +82,8 @@ export class AppModule implements NestModule {
       providers: [
         { provide: APP_FILTER, useExisting: AllExceptionsFilter },
         { provide: APP_PIPE, useFactory: createValidationPipe },
+        // First: a burst of stream-starting requests is handled a few at a time (src/common/guards/admission.guard.ts).
+        { provide: APP_GUARD, useClass: AdmissionGuard },
         { provide: APP_GUARD, useClass: InputHygieneGuard },
         { provide: APP_GUARD, useClass: AppThrottlerGuard },
         { provide: APP_GUARD, useClass: JwtAuthGuard },

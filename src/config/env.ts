@@ -107,6 +107,11 @@ export interface AppConfig {
     leaseMs: number;
     /** At most this many messages of the branch (the newest) are read and sent as a reply's context. */
     contextMessages: number;
+    /**
+     * Requests that start a stream (POST routes marked `@StreamingEndpoint()`) handled at once before their stream
+     * starts; the others wait their turn in arrival order (`AdmissionGuard`). 0: no limit.
+     */
+    admissionConcurrency: number;
   };
   /** The stream log and its SSE followers (chats, research, Monitoring's live feed). */
   streaming: {
@@ -410,6 +415,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       persistChars: r.int('CHAT_PERSIST_CHARS', 2000, 1),
       leaseMs: r.int('CHAT_LEASE_MS', 30000, 1000),
       contextMessages: r.int('CHAT_CONTEXT_MESSAGES', 100, 1, 100000),
+      admissionConcurrency: r.int('STREAM_ADMISSION_CONCURRENCY', 16, 0, 100000),
     },
     streaming: {
       retentionSec: r.int('STREAM_RETENTION_SEC', 600, 1),
