@@ -25,12 +25,17 @@ describe('LlmService timeouts and broken streams', () => {
     openaiUrl = `${await openaiFake.start()}/v1`;
     geminiUrl = await geminiFake.start();
     n8nUrl = `${await n8nFake.start()}/webhook/x`;
+    // Short enough to keep the suite quick, long enough that a loaded CI machine (two jest workers,
+    // PostgreSQL, Redis on two cores) does not turn a slow first request into a connect timeout.
     kit = await createLlmKit({
       LLM_MAX_ATTEMPTS: '2',
-      LLM_CONNECT_TIMEOUT_MS: '150',
-      LLM_FIRST_TOKEN_TIMEOUT_MS: '300',
-      LLM_IDLE_TIMEOUT_MS: '150',
+      LLM_CONNECT_TIMEOUT_MS: '500',
+      LLM_FIRST_TOKEN_TIMEOUT_MS: '800',
+      LLM_IDLE_TIMEOUT_MS: '300',
     });
+    // Warm each client once: a provider's first request in a process pays lazy initialisation (SDK,
+    // undici) that a connect timeout would otherwise catch, and the test would count one request short.
+    for (const agent of [openai(), gemini(), n8n()]) expect((await run(agent)).error).toBeNull();
   });
   afterAll(async () => {
     await kit.close();
@@ -95,10 +100,10 @@ describe('LlmService timeouts and broken streams', () => {
   );
 
   it('waits as long as deltas keep coming (the idle timeout is per gap, not per reply)', async () => {
-    openaiFake.setDefault({ deltas: ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'], delayMs: 30 });
+    openaiFake.setDefault({ deltas: ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'], delayMs: 60 });
     const { text, error } = await run();
     expect(error).toBeNull();
-    expect(text).toBe('abcdefgh'); // 8 × 30 ms > the 150 ms idle timeout, but no single gap is
+    expect(text).toBe('abcdefgh'); // 8 × 60 ms > the 300 ms idle timeout, but no single gap is
   });
 
   it.each([
