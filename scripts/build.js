@@ -62,8 +62,13 @@ const { bundledPeers, IMPORT_META, OPTIONAL_PEERS } = require('./bundled-peers')
 // those named `type`: @nestjs/swagger recognises a lazy type (`@ApiProperty({ type: () => Dto })`) by that name.
 // (Checked: the bundle's /docs-json equals the committed openapi.json.) The cost: in a stack trace, an arrow
 // function declared as `const f = () => …` shows as anonymous.
+// The name is compared first, and `prototype` is tested with hasOwnProperty, not read: reading `prototype` of a
+// plain `function` makes V8 create its prototype object (allocated lazily otherwise), and every such closure a
+// request creates (passport's, router's, rxjs's) paid for one: 3.6–4.2 % of an authenticated request's CPU in a
+// profile, ~10× the helper's own cost in a micro-benchmark (docs/performance.md, session 8). The same functions
+// are named as before (an own `prototype` is what arrows, methods and async functions lack).
 const NAME_KEPT =
-  "(target, value) => (target.prototype === undefined && value !== 'type') || target.name === value ? target : Object.defineProperty(target, 'name', { value, configurable: true })";
+  "(target, value) => target.name === value || (!Object.prototype.hasOwnProperty.call(target, 'prototype') && value !== 'type') ? target : Object.defineProperty(target, 'name', { value, configurable: true })";
 const ESBUILD_NAME_HELPER = 'var __name=(target,value)=>__defProp(target,"name",{value,configurable:!0});';
 
 /** Points esbuild's `__name` helper at `__nameKept` (banner), padded to the same length so the source map holds. */

@@ -68,7 +68,7 @@ async function startService(ctx, agentConfig) {
   u.pathname = `/${dbName}`;
   const env = {
     ...process.env,
-    NODE_ENV: 'test',
+    NODE_ENV: process.env.MEASURE_NODE_ENV ?? 'test', // npm run bench runs the service with 'development'
     LOG_LEVEL: 'warn',
     PORT: String(ctx.port),
     HOST: '127.0.0.1',

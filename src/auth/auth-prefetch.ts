@@ -6,7 +6,12 @@ import { AuthRequest, extractAccessToken } from 'src/auth/auth-http';
 import { REDIS_CLIENT } from 'src/common/redis/redis.module';
 import { UsersService } from 'src/teams/users.service';
 
-const PREFETCHED = Symbol('authPrefetched');
+/**
+ * The reads started for a request, beside it rather than on it: a property added to the request object late (it
+ * already holds Express's and passport's) through a keyed store can turn it into a dictionary, 3 KB more per
+ * request for as long as an SSE stream stays open (docs/performance.md, session 8).
+ */
+const PREFETCHED = new WeakMap<object, Prefetched>();
 
 /** Reads started for a token before its signature was checked, keyed by the claims they were asked for. */
 interface Prefetched {
@@ -19,7 +24,7 @@ interface Prefetched {
   memberStamp: Promise<string | null>;
 }
 
-type PrefetchRequest = AuthRequest & { [PREFETCHED]?: Prefetched };
+type PrefetchRequest = AuthRequest;
 
 /**
  * Starts authentication's Redis reads (is the token's `jti` or `sid` denylisted, the member's version
@@ -50,21 +55,21 @@ export class AuthPrefetch {
     const claims = token ? decodeUnverified(token) : null;
     if (!claims) return;
     const { jti, sid, teamId, sub } = claims;
-    req[PREFETCHED] = {
+    PREFETCHED.set(req, {
       jti,
       sid,
       teamId,
       sub,
       revoked: this.denylist.peekRevoked(jti, sid),
       memberStamp: this.users.peekMemberStamp(teamId, sub),
-    };
+    });
   }
 
   /** The reads started for exactly these (verified) claims, once; null when there are none. */
   static take(req: PrefetchRequest, claims: AccessClaims): Prefetched | null {
-    const p = req[PREFETCHED];
+    const p = PREFETCHED.get(req);
     if (!p) return null;
-    delete req[PREFETCHED];
+    PREFETCHED.delete(req);
     return p.jti === claims.jti && p.sid === claims.sid && p.teamId === claims.teamId && p.sub === claims.sub
       ? p
       : null;
