@@ -1,9 +1,6 @@
 import http from 'node:http';
-import { randomBytes } from 'node:crypto';
-import { createBenchDatabase } from 'bench/lib/pg';
 import { cpuMs } from 'bench/lib/proc';
-import { startPrivateRedis } from 'bench/lib/redis';
-import { startService } from 'bench/lib/server';
+import { startBenchStack } from 'bench/lib/stack';
 
 /**
  * CPU and wall time per request of the service's request pipeline, one request at a time on one keep-alive
@@ -27,31 +24,9 @@ function get(url: string, token?: string): Promise<void> {
   });
 }
 
-async function post<T>(url: string, body: unknown): Promise<T> {
-  const r = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return (await r.json()) as T;
-}
-
 async function main(): Promise<void> {
-  const redis = await startPrivateRedis();
-  const db = await createBenchDatabase(process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
-  const svc = await startService({
-    THROTTLE_LIMIT: '100000000',
-    AUTH_LOGIN_RATE_LIMIT: '1000',
-    AUTH_REGISTER_RATE_LIMIT: '1000',
-    DATABASE_URL: db.url,
-    REDIS_URL: redis?.url ?? process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
-    REDIS_KEY_PREFIX: `rc:${randomBytes(4).toString('hex')}:`,
-  });
+  const { svc, token: accessToken, stop } = await startBenchStack('reqcpu');
   try {
-    const email = `rc-${Date.now()}@example.com`;
-    const password = 'bench-Passw0rd-long';
-    await post(`${svc.url}/api/auth/register`, { email, password, teamName: 'RC' });
-    const { accessToken } = await post<{ accessToken: string }>(`${svc.url}/api/auth/login`, { email, password });
     const routes: [string, string, string | undefined][] = [
       ['GET /health/live', `${svc.url}/health/live`, undefined],
       ['GET /api/auth/me', `${svc.url}/api/auth/me`, accessToken],
@@ -66,10 +41,8 @@ async function main(): Promise<void> {
       process.stdout.write(`${name}: ${cpu.toFixed(3)} ms CPU, ${wall.toFixed(3)} ms wall per request (${N})\n`);
     }
   } finally {
-    await svc.stop();
+    await stop();
     agent.destroy();
-    await db.drop();
-    await redis?.stop();
   }
 }
 

@@ -1,8 +1,6 @@
 import http from 'node:http';
-import { randomBytes } from 'node:crypto';
-import { createBenchDatabase } from 'bench/lib/pg';
-import { startPrivateRedis } from 'bench/lib/redis';
-import { startService, startUpstreamProcess } from 'bench/lib/server';
+import { startUpstreamProcess } from 'bench/lib/server';
+import { postJson, startBenchStack } from 'bench/lib/stack';
 import { timeStream } from 'bench/lib/sse-client';
 import { percentile, table } from 'bench/lib/stats';
 
@@ -46,43 +44,16 @@ function timed(url: string, init: { method?: string; token?: string; body?: unkn
   });
 }
 
-async function json<T>(url: string, init: { method?: string; token?: string; body?: unknown }): Promise<T> {
-  const r = await fetch(url, {
-    method: init.method ?? 'GET',
-    headers: { 'content-type': 'application/json', ...(init.token ? { authorization: `Bearer ${init.token}` } : {}) },
-    body: init.body === undefined ? undefined : JSON.stringify(init.body),
-  });
-  return (await r.json()) as T;
-}
-
 async function main(): Promise<void> {
   const upstream = await startUpstreamProcess();
   await upstream.set({ deltas: Array.from({ length: 8 }, (_, i) => `t${i} `), delayMs: 5, firstDeltaDelayMs: 20 });
-  const redis = await startPrivateRedis();
-  const db = await createBenchDatabase(process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
-  const svc = await startService({
-    THROTTLE_LIMIT: '100000000',
-    CHAT_MESSAGES_PER_MINUTE: '100000000',
-    CHAT_MAX_CONCURRENT_GENERATIONS: '100000',
-    AUTH_LOGIN_RATE_LIMIT: '1000',
-    AUTH_REGISTER_RATE_LIMIT: '1000',
-    DATABASE_URL: db.url,
-    REDIS_URL: redis?.url ?? process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
-    REDIS_KEY_PREFIX: `parts:${randomBytes(4).toString('hex')}:`,
-  });
+  const { svc, token, stop } = await startBenchStack('parts');
   try {
-    const email = `parts-${Date.now()}@example.com`;
-    const password = 'bench-Passw0rd-long';
-    await json(`${svc.url}/api/auth/register`, { method: 'POST', body: { email, password, teamName: 'Parts' } });
-    const { accessToken: token } = await json<{ accessToken: string }>(`${svc.url}/api/auth/login`, {
-      method: 'POST',
-      body: { email, password },
-    });
-    const a = await json<{ id: string }>(`${svc.url}/api/agents`, {
-      method: 'POST',
+    const a = await postJson<{ id: string }>(
+      `${svc.url}/api/agents`,
+      { name: 'parts', provider: 'openai', model: 'bench', baseUrl: `${upstream.url}/v1`, apiKey: 'k' },
       token,
-      body: { name: 'parts', provider: 'openai', model: 'bench', baseUrl: `${upstream.url}/v1`, apiKey: 'k' },
-    });
+    );
     const parts: Record<string, number[]> = {
       'GET /health/live (no guard work)': [],
       'GET /api/chats/:id (guards + 1 PostgreSQL read)': [],
@@ -94,16 +65,8 @@ async function main(): Promise<void> {
     };
     const k = Object.keys(parts);
     for (let i = 0; i < N; i++) {
-      const chat = await json<{ id: string }>(`${svc.url}/api/chats`, {
-        method: 'POST',
-        token,
-        body: { agentId: a.id },
-      });
-      const other = await json<{ id: string }>(`${svc.url}/api/chats`, {
-        method: 'POST',
-        token,
-        body: { agentId: a.id },
-      });
+      const chat = await postJson<{ id: string }>(`${svc.url}/api/chats`, { agentId: a.id }, token);
+      const other = await postJson<{ id: string }>(`${svc.url}/api/chats`, { agentId: a.id }, token);
       parts[k[0]].push(await timed(`${svc.url}/health/live`));
       parts[k[1]].push(await timed(`${svc.url}/api/chats/${other.id}`, { token }));
       parts[k[2]].push(await timed(`${svc.url}/api/chats/${other.id}/messages`, { method: 'POST', token, body: {} }));
@@ -144,11 +107,9 @@ async function main(): Promise<void> {
       )}\n`,
     );
   } finally {
-    await svc.stop();
+    await stop();
     await upstream.stop();
     agent.destroy();
-    await db.drop();
-    await redis?.stop();
   }
 }
 
