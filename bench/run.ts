@@ -15,6 +15,7 @@ import {
   startUpstreamProcess,
   ServiceProcess,
 } from 'bench/lib/server';
+import { api, BENCH_LIMITS, registerUser } from 'bench/lib/stack';
 import { timeStream, StreamTiming } from 'bench/lib/sse-client';
 import { ms, percentile, table } from 'bench/lib/stats';
 
@@ -83,21 +84,6 @@ const round = (v: number, d = 2) => (Number.isFinite(v) ? Number(v.toFixed(d)) :
 const ratio = (a: number, b: number) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? a / b : NaN);
 const x = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)}×` : 'n/a');
 
-async function api<T>(
-  base: string,
-  path: string,
-  init: { method?: string; token?: string; body?: unknown } = {},
-): Promise<T> {
-  const r = await fetch(`${base}${path}`, {
-    method: init.method ?? 'GET',
-    headers: { 'content-type': 'application/json', ...(init.token ? { authorization: `Bearer ${init.token}` } : {}) },
-    body: init.body === undefined ? undefined : JSON.stringify(init.body),
-  });
-  const text = await r.text();
-  if (!r.ok) throw new Error(`${init.method ?? 'GET'} ${path} → ${r.status} ${text.slice(0, 300)}`);
-  return (text ? JSON.parse(text) : undefined) as T;
-}
-
 interface Ctx {
   svc: ServiceProcess;
   token: string;
@@ -105,22 +91,13 @@ interface Ctx {
 }
 
 async function setup(svc: ServiceProcess, upstream: string): Promise<Ctx> {
-  const email = `bench-${Date.now()}@example.com`;
-  const password = 'bench-Passw0rd-long';
-  await api(svc.url, '/api/auth/register', {
-    method: 'POST',
-    body: { email, password, teamName: `Bench ${Date.now()}` },
-  });
-  const login = await api<{ accessToken: string }>(svc.url, '/api/auth/login', {
-    method: 'POST',
-    body: { email, password },
-  });
+  const token = await registerUser(svc.url, 'bench');
   const a = await api<{ id: string }>(svc.url, '/api/agents', {
     method: 'POST',
-    token: login.accessToken,
+    token,
     body: { name: 'bench', provider: 'openai', model: 'bench', baseUrl: `${upstream}/v1`, apiKey: 'bench-key' },
   });
-  return { svc, token: login.accessToken, agentId: a.id };
+  return { svc, token, agentId: a.id };
 }
 
 async function newChats(ctx: Ctx, n: number): Promise<string[]> {
@@ -258,11 +235,7 @@ async function main(): Promise<void> {
   const db: BenchDatabase = await createBenchDatabase(PG_URL);
   const redisPrefix = `bench:${randomBytes(4).toString('hex')}:`;
   const env: Record<string, string> = {
-    THROTTLE_LIMIT: '100000000',
-    CHAT_MESSAGES_PER_MINUTE: '100000000',
-    CHAT_MAX_CONCURRENT_GENERATIONS: '100000',
-    AUTH_LOGIN_RATE_LIMIT: '1000',
-    AUTH_REGISTER_RATE_LIMIT: '1000',
+    ...BENCH_LIMITS,
     SSE_SUBSCRIBER_QUEUE_MAX: '100000',
     // The idle section's reply is held by the upstream for minutes before its headers: without these the service
     // gives it up after three 10 s connect timeouts, and its followers end before they are measured.

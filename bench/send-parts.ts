@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { startUpstreamProcess } from 'bench/lib/server';
-import { postJson, startBenchStack } from 'bench/lib/stack';
+import { api, startBenchStack } from 'bench/lib/stack';
 import { timeStream } from 'bench/lib/sse-client';
 import { percentile, table } from 'bench/lib/stats';
 
@@ -49,11 +49,11 @@ async function main(): Promise<void> {
   await upstream.set({ deltas: Array.from({ length: 8 }, (_, i) => `t${i} `), delayMs: 5, firstDeltaDelayMs: 20 });
   const { svc, token, stop } = await startBenchStack('parts');
   try {
-    const a = await postJson<{ id: string }>(
-      `${svc.url}/api/agents`,
-      { name: 'parts', provider: 'openai', model: 'bench', baseUrl: `${upstream.url}/v1`, apiKey: 'k' },
+    const a = await api<{ id: string }>(svc.url, '/api/agents', {
+      method: 'POST',
       token,
-    );
+      body: { name: 'parts', provider: 'openai', model: 'bench', baseUrl: `${upstream.url}/v1`, apiKey: 'k' },
+    });
     const parts: Record<string, number[]> = {
       'GET /health/live (no guard work)': [],
       'GET /api/chats/:id (guards + 1 PostgreSQL read)': [],
@@ -65,8 +65,12 @@ async function main(): Promise<void> {
     };
     const k = Object.keys(parts);
     for (let i = 0; i < N; i++) {
-      const chat = await postJson<{ id: string }>(`${svc.url}/api/chats`, { agentId: a.id }, token);
-      const other = await postJson<{ id: string }>(`${svc.url}/api/chats`, { agentId: a.id }, token);
+      const chat = await api<{ id: string }>(svc.url, '/api/chats', { method: 'POST', token, body: { agentId: a.id } });
+      const other = await api<{ id: string }>(svc.url, '/api/chats', {
+        method: 'POST',
+        token,
+        body: { agentId: a.id },
+      });
       parts[k[0]].push(await timed(`${svc.url}/health/live`));
       parts[k[1]].push(await timed(`${svc.url}/api/chats/${other.id}`, { token }));
       parts[k[2]].push(await timed(`${svc.url}/api/chats/${other.id}/messages`, { method: 'POST', token, body: {} }));

@@ -24,8 +24,6 @@ interface Prefetched {
   memberStamp: Promise<string | null>;
 }
 
-type PrefetchRequest = AuthRequest;
-
 /**
  * Starts authentication's Redis reads (is the token's `jti` or `sid` denylisted, the member's version
  * stamp) from the rate limiter's guard, just before its counter, so that the three are in flight together:
@@ -49,7 +47,7 @@ export class AuthPrefetch {
    * and only on Redis, for claims nobody has verified yet: the stamp is peeked (`VersionStamps.peek`), never
    * created, and the denylist is asked without its database fallback (`peekRevoked`).
    */
-  start(req: PrefetchRequest): void {
+  start(req: AuthRequest): void {
     if (!this.redis || this.redis.status !== 'ready') return;
     const token = extractAccessToken(req);
     const claims = token ? decodeUnverified(token) : null;
@@ -66,7 +64,7 @@ export class AuthPrefetch {
   }
 
   /** The reads started for exactly these (verified) claims, once; null when there are none. */
-  static take(req: PrefetchRequest, claims: AccessClaims): Prefetched | null {
+  static take(req: AuthRequest, claims: AccessClaims): Prefetched | null {
     const p = PREFETCHED.get(req);
     if (!p) return null;
     PREFETCHED.delete(req);
