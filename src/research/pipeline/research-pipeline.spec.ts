@@ -18,7 +18,13 @@ const roleOf = (messages: LlmMessage[]) => /\[research:([a-z_]+)\]/.exec(message
 /** A pipeline whose LLM answers with `answer(role, user)` after `delayMs`; records concurrency and events. */
 function harness(
   answer: (role: string, user: string) => string | Error,
-  opts: { maxParallel?: number; delayMs?: number; provider?: 'openai' | 'mock' } = {},
+  opts: {
+    maxParallel?: number;
+    delayMs?: number;
+    provider?: 'openai' | 'mock';
+    /** Called as each LLM call starts, before its delay. */
+    onCall?: (role: string) => void;
+  } = {},
 ) {
   const events: Array<{ type: string; data: Record<string, unknown> }> = [];
   let inFlight = 0;
@@ -32,6 +38,7 @@ function harness(
     complete: async (_chain, messages, signal): Promise<LlmCompletion> => {
       const role = roleOf(messages);
       calls.push(role);
+      opts.onCall?.(role);
       if (role === 'researcher') maxInFlight = Math.max(maxInFlight, ++inFlight);
       try {
         await new Promise((r) => setTimeout(r, opts.delayMs ?? 2));
@@ -147,9 +154,13 @@ describe('ResearchPipeline', () => {
   });
 
   it('stops at once when aborted and reports the running agents as cancelled', async () => {
-    const h = harness((role) => (role === 'section_planner' ? sections : 'text'), { delayMs: 30 });
+    // The abort is timed from the start of the first call (not from run()): both timers are set in the same turn, so
+    // the abort (10 ms) comes before the call's answer (30 ms) however late that turn runs on a loaded machine.
+    const h: ReturnType<typeof harness> = harness((role) => (role === 'section_planner' ? sections : 'text'), {
+      delayMs: 30,
+      onCall: () => setTimeout(() => h.controller.abort(new Error('cancel')), 10),
+    });
     const running = h.pipeline.run();
-    setTimeout(() => h.controller.abort(new Error('cancel')), 10);
     await expect(running).rejects.toBeDefined();
     expect(h.events.filter((e) => e.type === 'agent_complete').map((e) => e.data.status)).toEqual(['cancelled']);
     expect(h.calls).toEqual(['team_leader']);
